@@ -1,0 +1,70 @@
+"""Users, API tokens and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gridmap.db import Base
+
+ROLES = ("admin", "supervisor", "planner", "grid_worker", "party_member")
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    # An area code prefix; "" for a city-wide admin; one grid's code for a grid worker.
+    scope_code: Mapped[str] = mapped_column(String(24), server_default="")
+    display_name: Mapped[str] = mapped_column(Text, server_default="")
+    party_member_id: Mapped[int | None] = mapped_column(ForeignKey("party_member.id", ondelete="SET NULL"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'supervisor', 'planner', 'grid_worker', 'party_member')", name="role_known"
+        ),
+        CheckConstraint("scope_code ~ '^[0-9]*$'", name="scope_digits"),
+        CheckConstraint("role <> 'party_member' OR party_member_id IS NOT NULL", name="party_member_linked"),
+    )
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored, so a leaked table leaks no tokens."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+
+    __table_args__ = (Index("ix_api_token_user_id", "user_id"),)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_id", "actor_id"),
+    )

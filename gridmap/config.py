@@ -1,0 +1,36 @@
+"""Settings read from the environment, with defaults that suit the private cluster."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(
+        default_factory=lambda: os.environ.get("DATABASE_URL", "postgresql://gridmap@127.0.0.1:54320/gridmap")
+    )
+    secret_key: str = field(default_factory=lambda: os.environ.get("SECRET_KEY") or secrets.token_hex(32))
+    # "none" (plain background, works on any intranet), a WGS-84 tile URL template, or "gaode".
+    tiles: str = field(default_factory=lambda: os.environ.get("GRIDMAP_TILES", "none"))
+    token_ttl_hours: int = field(default_factory=lambda: _int("GRIDMAP_TOKEN_TTL_HOURS", 12))
+    max_upload_mb: int = field(default_factory=lambda: _int("GRIDMAP_MAX_UPLOAD_MB", 200))
+    page_size_max: int = field(default_factory=lambda: _int("GRIDMAP_PAGE_SIZE_MAX", 1000))
+    secure_cookies: bool = field(default_factory=lambda: os.environ.get("GRIDMAP_SECURE_COOKIES", "0") == "1")
+
+    def to_flask(self) -> dict[str, object]:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "MAX_CONTENT_LENGTH": self.max_upload_mb * 1024 * 1024,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.secure_cookies,
+            "JSON_AS_ASCII": False,
+        }

@@ -1,0 +1,76 @@
+"""The catalogue of user-facing Chinese messages, keyed by error or problem code.
+
+Every message the UI or the API shows a person comes from here, so wording is
+reviewed in one place. Templates use ``str.format`` fields filled from the
+error's details.
+"""
+
+MESSAGES: dict[str, str] = {
+    # --- request and protocol ---
+    "bad_request": "请求格式不正确：{reason}",
+    "invalid_json": "请求体不是合法的 JSON。",
+    "validation_failed": "请求参数不合法，请检查后重试。",
+    "unauthorized": "请先登录。",
+    "invalid_credentials": "用户名或密码错误。",
+    "token_expired": "登录已过期，请重新登录。",
+    "forbidden": "您没有权限执行此操作。",
+    "not_found": "未找到所请求的资源。",
+    "method_not_allowed": "不支持该请求方法。",
+    "conflict": "操作冲突，请刷新后重试。",
+    "payload_too_large": "上传内容过大（上限 {limit_mb} MB）。",
+    "unprocessable": "数据无法处理。",
+    "rate_limited": "请求过于频繁，请稍后再试。",
+    "csrf_failed": "页面已过期，请刷新后重试。",
+    "internal_error": "服务器内部错误，请稍后再试或联系管理员。",
+    "database_unavailable": "数据库暂时不可用，请稍后再试。",
+    # --- areas and grids ---
+    "area_not_found": "未找到编码为 {code} 的区域。",
+    "grid_not_found": "未找到编码为 {code} 的网格。",
+    "not_in_any_grid": "该位置不在任何网格内。",
+    "invalid_code": "编码 {code} 不符合{level}编码规则（{rule}）。",
+    "out_of_scope": "编码 {code} 不在您的管辖范围内。",
+    "unknown_parent": "上级编码 {parent} 不存在或层级不符。",
+    "parent_mismatch": "编码 {code} 与上级编码 {parent} 不一致。",
+    "duplicate_code": "编码 {code} 在文件中重复出现。",
+    "missing_field": "缺少必填字段“{field}”。",
+    "invalid_level": "层级必须是 district、street、community 或 grid 之一。",
+    "invalid_number": "“{field}”必须是数字。",
+    "invalid_choice": "“{field}”的取值“{value}”不在可选范围内（{choices}）。",
+    "integer_out_of_range": "“{field}”应为 {low} 到 {high} 之间的整数，实际为“{value}”。",
+    "value_too_long": "“{field}”过长（最多 {limit} 个字符）。",
+    "invalid_bbox": "bbox 格式应为 最小经度,最小纬度,最大经度,最大纬度。",
+    # --- files ---
+    "unsupported_file": "不支持的文件格式：{filename}（支持 GeoJSON、GeoPackage、Shapefile 压缩包、KML、CSV、XLSX）。",
+    "unreadable_file": "文件无法读取：{reason}",
+    "empty_file": "文件中没有任何数据。",
+    "file_required": "请上传文件（字段名 file）。",
+    "import_rejected": "文件中有 {count} 处错误，未导入任何数据。",
+    # --- coordinates and geometry ---
+    "invalid_crs": "不支持的坐标系：{crs}（可用 wgs84、gcj02、bd09 或 EPSG:编号）。",
+    "coordinate_missing": "缺少坐标。",
+    "coordinate_not_number": "坐标不是有效数字。",
+    "coordinate_out_of_range": "坐标超出范围：经度应在 -180~180，纬度应在 -90~90。",
+    "coordinate_swapped": "经纬度可能填反了（经度 {lon}，纬度 {lat}）。",
+    "coordinate_outside_china": "坐标（{lon}, {lat}）不在中国境内。",
+    "geometry_missing": "缺少几何图形。",
+    "geometry_empty": "几何图形为空。",
+    "geometry_wrong_type": "几何类型应为 {expected}，实际为 {actual}。",
+    "geometry_unreadable": "几何图形无法解析：{reason}",
+    "ring_not_closed": "多边形的环没有闭合（首尾坐标不同）。",
+    "ring_too_short": "多边形的环至少需要 4 个坐标点。",
+    "self_intersection": "多边形自相交，位置约在 ({lon}, {lat})。",
+    "invalid_geometry": "几何图形无效：{reason}",
+}
+
+
+def message(code: str, **params: object) -> str:
+    """The Chinese message for ``code``, filled with ``params``.
+
+    A missing template field falls back to the bare template rather than failing:
+    an error message must never raise an error of its own.
+    """
+    template = MESSAGES.get(code, MESSAGES["unprocessable"])
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return template

@@ -1,0 +1,11 @@
+"""Imports every model so the metadata is complete (Alembic and tests use this)."""
+
+from gridmap.areas.models import AdminUnit, Grid, GridVersion
+from gridmap.auth.models import ApiToken, AuditLog, User
+from gridmap.households.models import Household
+from gridmap.party.models import PartyContact, PartyMember
+
+__all__ = [
+    "AdminUnit", "ApiToken", "AuditLog", "Grid", "GridVersion", "Household", "PartyContact",
+    "PartyMember", "User",
+]
