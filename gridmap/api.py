@@ -1,0 +1,24 @@
+"""Mount every JSON blueprint under /api/v1 and serve the generated OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify
+
+from gridmap.apidoc import API_PREFIX, build_openapi
+
+spec_bp = Blueprint("openapi", __name__)
+
+
+@spec_bp.get("/openapi.json")
+def openapi():
+    return jsonify(build_openapi())
+
+
+def register_api(app: Flask) -> None:
+    from gridmap.areas.api import bp as areas_bp
+    from gridmap.auth.api import bp as auth_bp
+    from gridmap.households.api import bp as households_bp
+    from gridmap.imports.api import bp as imports_bp
+
+    for bp in (auth_bp, areas_bp, households_bp, imports_bp, spec_bp):
+        app.register_blueprint(bp, url_prefix=API_PREFIX)

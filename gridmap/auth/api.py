@@ -1,0 +1,34 @@
+"""POST /api/v1/auth/token: a bearer token for a username and password."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, current_app
+from pydantic import BaseModel, Field
+
+from gridmap.apidoc import PUBLIC, operation
+from gridmap.auth.service import authenticate, issue_token, user_json
+from gridmap.web import get_session
+
+bp = Blueprint("auth_api", __name__)
+
+
+class TokenRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenResponse(BaseModel):
+    token: str
+    expires_at: datetime
+    user: dict[str, object]
+
+
+@operation(bp, "/auth/token", "POST", summary="登录，获取访问令牌", tag="auth", roles=PUBLIC,
+           body=TokenRequest, response=TokenResponse, errors=(401,))
+def token(body: TokenRequest):
+    session = get_session()
+    user = authenticate(session, body.username, body.password)
+    value, expires_at = issue_token(session, user, current_app.config["GRIDMAP"].token_ttl_hours)
+    return {"token": value, "expires_at": expires_at.isoformat(), "user": user_json(user)}

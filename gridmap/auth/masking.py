@@ -1,0 +1,40 @@
+"""Masking of names and phones, and who may see them unmasked.
+
+Admins, a grid worker in their own grid and a party member for their own contact
+households see names and phones (and each such read is audited). Supervisors see
+them masked unless they deliberately ask to unmask (audited); planners never do.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
+from gridmap.auth.scope import Scope
+from gridmap.errors import Forbidden
+
+
+def mask_name(name: str | None) -> str | None:
+    if not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return phone
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) >= 7:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:] if len(digits) > 7 else digits[:3] + "****"
+    return "*" * len(digits)
+
+
+def sees_unmasked(scope: Scope, unmask_requested: bool) -> bool:
+    """Whether household names and phones go out unmasked for this request."""
+    if scope.role in (ADMIN, GRID_WORKER, PARTY_MEMBER):
+        return True
+    if scope.role == SUPERVISOR:
+        return unmask_requested
+    if scope.role == PLANNER and unmask_requested:
+        raise Forbidden("forbidden")
+    return False

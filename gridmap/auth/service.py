@@ -1,0 +1,99 @@
+"""Users and tokens: create users, log in, resolve a bearer token."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gridmap.auth.models import ApiToken, User
+from gridmap.auth.passwords import hash_password, verify_password
+from gridmap.auth.roles import ALL_ROLES, PARTY_MEMBER
+from gridmap.auth.scope import Scope
+from gridmap.db import transaction
+from gridmap.errors import BadRequest, Unauthorized
+
+# Spend the same time on unknown usernames as on wrong passwords (no user enumeration).
+_DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
+def scope_of(user: User) -> Scope:
+    return Scope(prefix=user.scope_code, role=user.role, user_id=user.id, username=user.username,
+                 party_member_id=user.party_member_id)
+
+
+def user_json(user: User) -> dict[str, object]:
+    return {"id": user.id, "username": user.username, "role": user.role, "scope": user.scope_code,
+            "display_name": user.display_name}
+
+
+def create_user(session: Session, username: str, password: str, role: str, scope_code: str = "",
+                display_name: str = "", party_member_id: int | None = None) -> User:
+    if role not in ALL_ROLES:
+        raise BadRequest("bad_request", reason=f"role {role}")
+    if not scope_code.isdigit() and scope_code != "":
+        raise BadRequest("bad_request", reason=f"scope {scope_code}")
+    if role == PARTY_MEMBER and party_member_id is None:
+        raise BadRequest("bad_request", reason="party_member 角色需要关联党员")
+    with transaction(session):
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username)
+            session.add(user)
+        user.password_hash = hash_password(password)
+        user.role = role
+        user.scope_code = scope_code
+        user.display_name = display_name or username
+        user.party_member_id = party_member_id
+        user.active = True
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        raise Unauthorized("invalid_credentials")
+    if not verify_password(user.password_hash, password):
+        raise Unauthorized("invalid_credentials")
+    return user
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, ttl_hours: int) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    expires_at = datetime.now(UTC) + timedelta(hours=ttl_hours)
+    with transaction(session):
+        session.add(ApiToken(user_id=user.id, token_sha256=_sha256(token), expires_at=expires_at))
+    return token, expires_at
+
+
+def user_for_token(session: Session, token: str) -> User:
+    row = session.execute(
+        select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_sha256 == _sha256(token), User.active.is_(True), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        raise Unauthorized("unauthorized")
+    user, api_token = row
+    if api_token.expires_at <= datetime.now(UTC):
+        raise Unauthorized("token_expired")
+    return user
+
+
+def revoke_token(session: Session, token: str) -> None:
+    with transaction(session):
+        session.execute(
+            update(ApiToken).where(ApiToken.token_sha256 == _sha256(token)).values(revoked_at=datetime.now(UTC))
+        )
+
+
+def user_by_id(session: Session, user_id: int) -> User | None:
+    return session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))

@@ -1,0 +1,13 @@
+"""Mount the HTML page blueprints (Chinese UI)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_pages(app: Flask) -> None:
+    from gridmap.auth.pages import bp as auth_pages
+    from gridmap.maps.pages import bp as map_pages
+
+    app.register_blueprint(auth_pages)
+    app.register_blueprint(map_pages)

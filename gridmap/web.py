@@ -1,0 +1,102 @@
+"""Request plumbing shared by every blueprint: the DB session, errors, CSRF, JSON."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from flask import Flask, current_app, g, jsonify, render_template, request, session
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from gridmap.db import Database
+from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable
+from gridmap.messages import message
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "payload_too_large", 429: "rate_limited"}
+
+
+def database() -> Database:
+    return current_app.extensions["gridmap.db"]
+
+
+def get_session() -> Session:
+    if "db_session" not in g:
+        g.db_session = database().session()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()  # rolls back anything a failed request left open
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _render_error(error: AppError):
+    if wants_json():
+        return jsonify(error.to_dict()), error.status
+    return render_template("error.html", error=error), error.status
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf_token", "") or request.headers.get("X-CSRF-Token", "")
+    if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+        raise BadRequest("csrf_failed")
+
+
+def install(app: Flask) -> None:
+    app.teardown_appcontext(_close_session)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+    @app.errorhandler(AppError)
+    def _app_error(error: AppError):
+        return _render_error(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        if status == 413:
+            limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+            return _render_error(PayloadTooLarge(limit_mb=limit_mb))
+        app_error = AppError(_HTTP_CODES.get(status, "bad_request"), reason=error.description)
+        app_error.status = status
+        return _render_error(app_error)
+
+    @app.errorhandler(OperationalError)
+    def _db_down(error: DBAPIError):
+        log.exception("database unavailable")
+        return _render_error(ServiceUnavailable())
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error")
+        return _render_error(AppError())
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def json_response(data: Any, status: int = 200):
+    return jsonify(data), status
+
+
+__all__ = ["check_csrf", "csrf_token", "database", "get_session", "install", "json_response", "message"]
