@@ -1,0 +1,57 @@
+"""Areas, grids and locate (API.md "Areas and grids")."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from pydantic import BaseModel, Field
+
+from gridmap.apidoc import operation
+from gridmap.areas import service
+from gridmap.schemas import CODE_PATTERN, BboxFilter, Feature, FeatureCollection, ListResponse, Page
+from gridmap.web import get_session
+
+bp = Blueprint("areas_api", __name__)
+
+
+class AreaQuery(Page):
+    parent: str | None = Field(None, pattern=CODE_PATTERN, description="上级区域编码")
+
+
+class GridQuery(BboxFilter):
+    limit: int = Field(500, ge=1, le=5000, description="每页条数")
+
+
+class LocateQuery(BaseModel):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+
+
+class LocateResponse(BaseModel):
+    grid: dict[str, str]
+    community: dict[str, str] | None
+    street: dict[str, str] | None
+    district: dict[str, str] | None
+
+
+@operation(bp, "/areas", "GET", summary="行政区划列表", tag="areas", query=AreaQuery, response=ListResponse)
+def areas(scope, query: AreaQuery):
+    return service.list_areas(get_session(), scope, query.parent, query.limit, query.offset)
+
+
+@operation(bp, "/grids", "GET", summary="网格列表（GeoJSON）", tag="areas", query=GridQuery,
+           response=FeatureCollection)
+def grids(scope, query: GridQuery):
+    return service.list_grids(get_session(), scope, query.within, query.bbox, query.limit, query.offset)
+
+
+@operation(bp, "/grids/<code>", "GET", summary="网格详情（含各类标签户数）", tag="areas", response=Feature,
+           errors=(404,))
+def grid(scope, code: str):
+    return service.grid_detail(get_session(), scope, code)
+
+
+@operation(bp, "/locate", "GET", summary="坐标所在网格", tag="areas", query=LocateQuery,
+           response=LocateResponse, errors=(404, 422))
+def locate(scope, query: LocateQuery):
+    return service.locate(get_session(), scope, query.lon, query.lat, query.crs or "wgs84")

@@ -1,0 +1,163 @@
+"""Reading admin units and grids: lists, detail with counts by tag, locate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, func, literal_column, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy.orm import Session, aliased
+
+from gridmap.areas.models import AdminUnit, Grid
+from gridmap.auth.scope import Scope
+from gridmap.errors import NotFound
+from gridmap.coordinates import point_to_wgs84
+from gridmap.households.models import Household
+
+Bbox = tuple[float, float, float, float]
+
+
+def area_json(unit: AdminUnit, parent_code: str | None) -> dict[str, Any]:
+    return {"code": unit.code, "name": unit.name, "level": unit.level, "parent_code": parent_code}
+
+
+def list_areas(session: Session, scope: Scope, parent: str | None, limit: int, offset: int) -> dict[str, Any]:
+    """Children of ``parent``; without a parent, the top of what the user may see."""
+    parent_unit = aliased(AdminUnit)
+    query = select(AdminUnit, parent_unit.code).outerjoin(parent_unit, AdminUnit.parent_id == parent_unit.id)
+    if parent:
+        query = query.where(parent_unit.code == parent, scope.where(AdminUnit.code))
+    elif scope.prefix:
+        # The highest units inside the scope: those whose parent lies outside it.
+        query = query.where(scope.where(AdminUnit.code),
+                            (parent_unit.code.is_(None)) | ~scope.where(parent_unit.code))
+    else:
+        query = query.where(AdminUnit.parent_id.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.order_by(AdminUnit.code).limit(limit).offset(offset)).all()
+    return {"items": [area_json(unit, parent_code) for unit, parent_code in rows], "total": total}
+
+
+def _household_count(grid: type[Grid] = Grid):
+    return (
+        select(func.count()).select_from(Household).where(Household.grid_id == grid.id)
+        .correlate(grid).scalar_subquery()
+    )
+
+
+def _grid_filter(scope: Scope, within: str | None, bbox: Bbox | None) -> list[Any]:
+    conditions = [scope.where(Grid.code, within)]
+    if bbox is not None:
+        conditions.append(Grid.geom.op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
+    return conditions
+
+
+def _grid_select(scope: Scope, within: str | None, bbox: Bbox | None) -> Select:
+    community = aliased(AdminUnit)
+    query = (
+        select(
+            Grid.id, Grid.code, Grid.name, Grid.kind, Grid.version, Grid.target_min, Grid.target_max,
+            community.code.label("community_code"), community.name.label("community_name"),
+            _household_count().label("households"),
+            type_coerce(func.ST_AsGeoJSON(Grid.geom, 7), JSON).label("geometry"),
+        )
+        .join(community, community.id == Grid.community_id)
+        .where(*_grid_filter(scope, within, bbox))
+    )
+
+
+def _feature(row: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": row.code,
+        "geometry": row.geometry,
+        "properties": {
+            "code": row.code, "name": row.name, "kind": row.kind,
+            "community_code": row.community_code, "community_name": row.community_name,
+            "households": row.households, "target_min": row.target_min, "target_max": row.target_max,
+            "version": row.version,
+        },
+    }
+
+
+def list_grids(session: Session, scope: Scope, within: str | None, bbox: Bbox | None,
+               limit: int, offset: int) -> dict[str, Any]:
+    query = _grid_select(scope, within, bbox)
+    total = session.scalar(select(func.count()).select_from(Grid).where(*_grid_filter(scope, within, bbox)))
+    rows = session.execute(query.order_by(Grid.code).limit(limit).offset(offset)).all()
+    return {"type": "FeatureCollection", "features": [_feature(r) for r in rows], "total": total}
+
+
+def grid_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
+    scope.require(code, "grid_not_found")
+    row = session.execute(_grid_select(scope, None, None).where(Grid.code == code)).first()
+    if row is None:
+        raise NotFound("grid_not_found", code=code)
+    feature = _feature(row)
+    tag = func.unnest(Household.tags).label("tag")
+    tags = session.execute(
+        select(tag, func.count()).where(Household.grid_id == row.id).group_by(literal_column("tag"))
+        .order_by(func.count().desc())
+    ).all()
+    risks = session.execute(
+        select(Household.risk_level, func.count()).where(Household.grid_id == row.id, Household.risk_level.isnot(None))
+        .group_by(Household.risk_level)
+    ).all()
+    people = session.scalar(select(func.coalesce(func.sum(Household.size), 0)).where(Household.grid_id == row.id))
+    feature["properties"].update({
+        "tag_counts": {t: n for t, n in tags},
+        "risk_counts": {r: n for r, n in risks},
+        "residents": int(people or 0),
+        "area_m2": round(session.scalar(select(func.ST_Area(func.geography(Grid.geom))).where(Grid.id == row.id)) or 0, 1),
+    })
+    return feature
+
+
+def grid_id_for(session: Session, scope: Scope, code: str) -> int:
+    scope.require(code, "grid_not_found")
+    grid_id = session.scalar(select(Grid.id).where(Grid.code == code))
+    if grid_id is None:
+        raise NotFound("grid_not_found", code=code)
+    return grid_id
+
+
+def locate(session: Session, scope: Scope, lon: float, lat: float, crs: str) -> dict[str, Any]:
+    """The grid covering a point and its community, street and district.
+
+    A point on a border shared by two grids belongs to the one with the smaller
+    code, the same rule as household assignment.
+    """
+    lon, lat = point_to_wgs84(lon, lat, crs)
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    community, street, district = aliased(AdminUnit), aliased(AdminUnit), aliased(AdminUnit)
+    row = session.execute(
+        select(Grid.code, Grid.name, community.code, community.name, street.code, street.name,
+               district.code, district.name)
+        .join(community, community.id == Grid.community_id)
+        .outerjoin(street, street.id == community.parent_id)
+        .outerjoin(district, district.id == street.parent_id)
+        .where(and_(Grid.kind == "map", func.ST_Intersects(Grid.geom, point), scope.where(Grid.code)))
+        .order_by(Grid.code)
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound("not_in_any_grid", details={"lon": lon, "lat": lat})
+
+    def unit(code: str | None, name: str | None) -> dict[str, str] | None:
+        return {"code": code, "name": name} if code else None
+
+    return {
+        "grid": unit(row[0], row[1]), "community": unit(row[2], row[3]),
+        "street": unit(row[4], row[5]), "district": unit(row[6], row[7]),
+        "lon": lon, "lat": lat,
+    }
+
+
+def area_label(session: Session, code: str) -> str:
+    """A human name for an area code prefix: the unit's or grid's name, else the code."""
+    if not code:
+        return "全部区域"
+    name = session.scalar(select(AdminUnit.name).where(AdminUnit.code == code))
+    if name is None:
+        name = session.scalar(select(Grid.name).where(Grid.code == code))
+    return name or code

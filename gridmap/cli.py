@@ -1,0 +1,175 @@
+"""Flask CLI commands (``scripts/gridmap <command>``). Long work shows a progress bar."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from tqdm import tqdm
+
+from gridmap import migrate
+from gridmap.errors import AppError
+
+db_group = AppGroup("db", help="数据库迁移 (Alembic)。")
+
+
+def _session():
+    return current_app.extensions["gridmap.db"].session()
+
+
+@contextmanager
+def progress_bar() -> Iterator:
+    """A ``progress(stage, done, total)`` callback drawing one tqdm bar per stage."""
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="行", file=sys.stderr, leave=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield progress
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+def _fail(error: AppError) -> None:
+    click.echo(f"错误：{error.message}", err=True)
+    for row in error.details.get("errors", [])[:50]:
+        where = f"第 {row['row']} 行" if "row" in row else f"第 {row.get('feature')} 个要素"
+        click.echo(f"  {where} {row.get('field', '')}: {row['message']}", err=True)
+    more = len(error.details.get("errors", [])) - 50
+    if more > 0:
+        click.echo(f"  ……另有 {more} 处错误", err=True)
+    raise SystemExit(2)
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default head)."""
+    migrate.upgrade(current_app.config["GRIDMAP"].database_url, revision)
+    click.echo("数据库已是最新结构。")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "planner", "grid_worker", "party_member"]))
+@click.option("--scope", "scope_code", default="", help="区域编码前缀；网格员为其网格编码")
+@click.option("--name", "display_name", default="")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码")
+def create_user_command(username: str, role: str, scope_code: str, display_name: str, password_stdin: bool) -> None:
+    """Create or update a user."""
+    from gridmap.auth.service import create_user
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt("密码", hide_input=True,
+                                                                                         confirmation_prompt=True)
+    if len(password) < 8:
+        raise click.BadParameter("密码至少 8 位")
+    try:
+        create_user(_session(), username, password, role, scope_code, display_name)
+    except AppError as error:
+        _fail(error)
+    click.echo(f"用户 {username}（{role}，范围 {scope_code or '全部'}）已保存。")
+
+
+@click.command("import-areas")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--level", required=True, type=click.Choice(["district", "street", "community", "grid"]))
+@click.option("--crs", default="wgs84")
+@click.option("--code-field", default=None)
+@click.option("--name-field", default=None)
+@click.option("--parent-field", default=None)
+@click.option("--skip-errors", is_flag=True, help="导入正确的行，列出错误行（on_error=skip）")
+def import_areas_command(path, level, crs, code_field, name_field, parent_field, skip_errors) -> None:
+    """Import admin units or grids from GeoJSON, GeoPackage, zipped Shapefile, KML, CSV or XLSX."""
+    from gridmap.imports.areas import AreaImportOptions, import_areas
+
+    options = AreaImportOptions(level=level, crs=crs, code_field=code_field, name_field=name_field,
+                                parent_field=parent_field, skip_errors=skip_errors)
+    try:
+        with progress_bar() as progress:
+            result = import_areas(_session(), path, path, options, progress=progress)
+    except AppError as error:
+        _fail(error)
+    click.echo(f"新增 {result['created']}，更新 {result['updated']}，错误 {len(result['errors'])}。")
+
+
+@click.command("import-households")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--crs", default="wgs84")
+@click.option("--skip-errors", is_flag=True, help="导入正确的行，列出错误行（on_error=skip）")
+def import_households_command(path, crs, skip_errors) -> None:
+    """Import households from CSV or XLSX (Chinese or English headers) and assign them to grids."""
+    from gridmap.imports.households import import_households
+
+    try:
+        with progress_bar() as progress:
+            result = import_households(_session(), path, path, crs=crs, skip_errors=skip_errors, progress=progress)
+    except AppError as error:
+        _fail(error)
+    click.echo(f"导入 {result['imported']} 户，已分配网格 {result['assigned']}，"
+               f"不在任何网格内 {result['outside_grids']}，错误 {len(result['errors'])}。")
+
+
+@click.command("assign")
+def assign_command() -> None:
+    """Re-assign every household to the grid that covers it."""
+    from gridmap.households.assignment import assign_all
+
+    result = assign_all(_session())
+    click.echo(f"已分配 {result.assigned} 户（变动 {result.moved}，新分配 {result.newly_assigned}），"
+               f"不在任何网格内 {result.unassigned} 户。")
+
+
+@click.command("demo-data")
+@click.option("--reset", is_flag=True, help="清空后重新生成")
+def demo_data_command(reset: bool) -> None:
+    """Load the demo district and print demo logins."""
+    from gridmap.demo.load import load_demo
+
+    load_demo(_session(), reset=reset, echo=click.echo)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--workers", default=multiprocessing.cpu_count() * 2 + 1, type=int)
+def serve_command(host: str, port: int, workers: int) -> None:
+    """Serve with gunicorn (the production server)."""
+    from gunicorn.app.base import BaseApplication
+
+    flask_app = current_app._get_current_object()
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 120)
+
+        def load(self):
+            return flask_app
+
+    click.echo(f"网格化管理平台已启动：http://{host}:{port}/")
+    Server().run()
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    for command in (create_user_command, import_areas_command, import_households_command, assign_command,
+                    demo_data_command, serve_command):
+        app.cli.add_command(command)

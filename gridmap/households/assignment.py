@@ -1,0 +1,81 @@
+"""Assign households to grids, set-wise in SQL.
+
+The rule, shared with the bulk importer (gridmap.households.importer): a household
+belongs to the map grid whose polygon covers its point (boundary included); a point
+on a border shared by several grids goes to the one with the smallest code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridmap.db import transaction
+
+# Grid-outer join: each polygon is probed against the household GiST index and
+# reused for consecutive points (PostGIS caches the prepared polygon), which is far
+# faster than testing every point against a fresh polygon.
+ASSIGN_SQL = """
+WITH covering AS (
+    SELECT DISTINCT ON (h.id) h.id, g.id AS grid_id
+    FROM grid g
+    JOIN household h ON ST_Intersects(g.geom, h.geom)
+    WHERE g.kind = 'map' {household_filter}
+    ORDER BY h.id, g.code
+), target AS (
+    SELECT h.id, h.grid_id AS old_grid_id, c.grid_id AS new_grid_id
+    FROM household h LEFT JOIN covering c ON c.id = h.id
+    WHERE TRUE {household_filter}
+), changed AS (
+    UPDATE household h SET grid_id = t.new_grid_id, updated_at = now()
+    FROM target t
+    WHERE h.id = t.id AND h.grid_id IS DISTINCT FROM t.new_grid_id
+    RETURNING t.old_grid_id, t.new_grid_id
+)
+SELECT
+    (SELECT count(*) FROM target WHERE new_grid_id IS NOT NULL) AS assigned,
+    (SELECT count(*) FROM target WHERE new_grid_id IS NULL) AS unassigned,
+    (SELECT count(*) FROM changed WHERE old_grid_id IS NOT NULL AND new_grid_id IS NOT NULL) AS moved,
+    (SELECT count(*) FROM changed WHERE old_grid_id IS NULL) AS newly_assigned,
+    (SELECT count(*) FROM changed WHERE new_grid_id IS NULL) AS dropped
+"""
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    assigned: int
+    unassigned: int
+    moved: int
+    newly_assigned: int
+    dropped: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"assigned": self.assigned, "unassigned": self.unassigned, "moved": self.moved,
+                "newly_assigned": self.newly_assigned, "dropped": self.dropped}
+
+
+def assign_all(session: Session) -> AssignResult:
+    """Re-assign every household (admin's `POST /assign` and `gridmap assign`)."""
+    with transaction(session):
+        row = session.execute(text(ASSIGN_SQL.format(household_filter=""))).one()
+    return AssignResult(*row)
+
+
+def assign_near_grids(session: Session, grid_ids: list[int]) -> AssignResult:
+    """Re-assign only households that a change to ``grid_ids`` can affect: those
+    inside the grids' current or previous boundaries, or assigned to them now.
+    Runs inside the caller's transaction."""
+    if not grid_ids:
+        return AssignResult(0, 0, 0, 0, 0)
+    household_filter = """AND (
+        h.grid_id = ANY(:grid_ids)
+        OR EXISTS (SELECT 1 FROM grid_version v WHERE v.grid_id = ANY(:grid_ids)
+                   AND ST_Intersects(v.geom, h.geom))
+    )"""
+    row = session.execute(
+        text(ASSIGN_SQL.format(household_filter=household_filter)),
+        {"grid_ids": grid_ids},
+    ).one()
+    return AssignResult(*row)

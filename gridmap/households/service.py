@@ -1,0 +1,70 @@
+"""Reading households: a grid's list (masked by role, unmasked reads audited), and
+the households that lie outside every grid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gridmap.areas.models import AdminUnit
+from gridmap.areas.service import grid_id_for
+from gridmap.auth import audit
+from gridmap.auth.masking import mask_name, mask_phone, sees_unmasked
+from gridmap.auth.scope import Scope
+from gridmap.db import transaction
+from gridmap.households.models import Household
+from gridmap.party.models import PartyContact
+
+
+def _household_json(h: Household, lon: float, lat: float, unmasked: bool) -> dict[str, Any]:
+    return {
+        "code": h.code, "address": h.address, "lon": lon, "lat": lat, "size": h.size,
+        "tags": list(h.tags or []), "risk_level": h.risk_level,
+        "head_name": h.head_name if unmasked else mask_name(h.head_name),
+        "phone": h.phone if unmasked else mask_phone(h.phone),
+        "masked": not unmasked,
+    }
+
+
+def grid_households(session: Session, scope: Scope, grid_code: str, *, unmask: bool, tag: str | None,
+                    limit: int, offset: int) -> dict[str, Any]:
+    grid_id = grid_id_for(session, scope, grid_code)
+    unmasked = sees_unmasked(scope, unmask)
+    conditions = [Household.grid_id == grid_id]
+    if scope.is_party_member:
+        conditions.append(Household.id.in_(
+            select(PartyContact.household_id).where(PartyContact.party_member_id == scope.party_member_id)))
+    if tag:
+        conditions.append(Household.tags.any(tag))
+    total = session.scalar(select(func.count()).select_from(Household).where(*conditions))
+    rows = session.execute(
+        select(Household, func.ST_X(Household.geom), func.ST_Y(Household.geom))
+        .where(*conditions).order_by(Household.address, Household.code).limit(limit).offset(offset)
+    ).all()
+    items = [_household_json(h, lon, lat, unmasked) for h, lon, lat in rows]
+    if unmasked and items:
+        with transaction(session):
+            audit.record(session, scope, "read_unmasked", "grid_households", grid_code,
+                         {"households": [i["code"] for i in items], "count": len(items)})
+    return {"items": items, "total": total, "masked": not unmasked}
+
+
+def outside_households(session: Session, scope: Scope, within: str | None, limit: int,
+                       offset: int) -> dict[str, Any]:
+    """Households no grid covers, inside the caller's area (its boundary decides)."""
+    prefix = scope.narrow(within)
+    conditions = [Household.grid_id.is_(None)]
+    if prefix is None:
+        return {"items": [], "total": 0, "masked": True}
+    if prefix:
+        area = select(AdminUnit.geom).where(AdminUnit.code == prefix[:12]).scalar_subquery()
+        conditions.append(func.ST_Intersects(area, Household.geom))
+    total = session.scalar(select(func.count()).select_from(Household).where(*conditions))
+    rows = session.execute(
+        select(Household, func.ST_X(Household.geom), func.ST_Y(Household.geom))
+        .where(*conditions).order_by(Household.code).limit(limit).offset(offset)
+    ).all()
+    return {"items": [_household_json(h, lon, lat, False) for h, lon, lat in rows], "total": total,
+            "masked": True}

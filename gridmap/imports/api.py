@@ -1,0 +1,83 @@
+"""File imports over HTTP (multipart) and the admin's re-assignment."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, request
+from pydantic import BaseModel
+
+from gridmap.apidoc import operation
+from gridmap.auth.roles import ADMIN
+from gridmap.errors import BadRequest
+from gridmap.imports.areas import AreaImportOptions, import_areas
+from gridmap.imports.households import import_households
+from gridmap.web import get_session
+
+bp = Blueprint("imports_api", __name__)
+
+AREA_FORM = {"file": "file", "level": "text", "crs": "text", "code_field": "text", "name_field": "text",
+             "parent_field": "text", "on_error": "text"}
+HOUSEHOLD_FORM = {"file": "file", "crs": "text", "on_error": "text"}
+
+
+class ImportResponse(BaseModel):
+    created: int
+    updated: int
+    errors: list[dict[str, object]]
+
+
+class HouseholdImportResponse(BaseModel):
+    imported: int
+    assigned: int
+    outside_grids: int
+    errors: list[dict[str, object]]
+
+
+def _skip_errors() -> bool:
+    value = request.form.get("on_error", "") or request.args.get("on_error", "")
+    if value not in ("", "reject", "skip"):
+        raise BadRequest("bad_request", reason="on_error 只能是 reject 或 skip")
+    return value == "skip"
+
+
+class _SavedUpload:
+    """The uploaded file on disk (readers need a path), removed afterwards."""
+
+    def __enter__(self) -> tuple[str, str]:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise BadRequest("file_required")
+        self.filename = os.path.basename(upload.filename)
+        fd, self.path = tempfile.mkstemp(suffix=Path(self.filename).suffix.lower() or ".bin")
+        with os.fdopen(fd, "wb") as out:
+            upload.save(out)
+        return self.path, self.filename
+
+    def __exit__(self, *exc: object) -> None:
+        os.unlink(self.path)
+
+
+@operation(bp, "/imports/areas", "POST", summary="导入区划或网格（GeoJSON/GPKG/SHP/KML/CSV/XLSX）",
+           tag="imports", roles=(ADMIN, "planner"), form=AREA_FORM, response=ImportResponse,
+           errors=(413, 422))
+def import_area_file(scope):
+    options = AreaImportOptions(
+        level=request.form.get("level", ""), crs=request.form.get("crs") or None,
+        code_field=request.form.get("code_field") or None, name_field=request.form.get("name_field") or None,
+        parent_field=request.form.get("parent_field") or None, skip_errors=_skip_errors(),
+    )
+    with _SavedUpload() as (path, filename):
+        return import_areas(get_session(), path, filename, options, scope=scope)
+
+
+@operation(bp, "/imports/households", "POST", summary="导入住户（CSV/XLSX，中文或英文表头）", tag="imports",
+           roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse,
+           errors=(413, 422))
+def import_household_file(scope):
+    skip = _skip_errors()
+    with _SavedUpload() as (path, filename):
+        return import_households(get_session(), path, filename, crs=request.form.get("crs") or None,
+                                 skip_errors=skip)

@@ -1,0 +1,118 @@
+"""What every file import shares: reading the upload, column aliases, row errors,
+and the all-or-nothing rule (``on_error=skip`` imports the good rows instead)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gridmap.errors import Unprocessable
+from gridmap.geo.io import FileFormatError, FileReadError, detect_format, read_features, read_table
+from gridmap.messages import message
+
+Progress = Callable[[str, int, int], None]
+
+# A file with more bad rows than this still reports the count, but lists only these.
+MAX_LISTED_ERRORS = 10_000
+
+FEATURE_FORMATS = {"geojson", "gpkg", "shapefile_zip", "kml"}
+
+
+def no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class Upload:
+    """A file's rows as string columns plus, for spatial formats, its geometries."""
+
+    columns: pd.DataFrame
+    geometries: np.ndarray | None  # shapely geometries (None where unreadable), spatial formats only
+    geometry_problems: np.ndarray | None
+    spatial: bool
+
+    def row_label(self) -> str:
+        return "feature" if self.spatial else "row"
+
+    def row_numbers(self, index: np.ndarray) -> np.ndarray:
+        """Numbers people see: the feature's 1-based position, or the spreadsheet row (header is row 1)."""
+        return index + (1 if self.spatial else 2)
+
+
+def read_upload(path: str, filename: str) -> Upload:
+    try:
+        fmt = detect_format(filename)
+        if fmt in FEATURE_FORMATS:
+            table = read_features(path, filename)
+            return Upload(table.properties.reset_index(drop=True), table.geometries, table.problems, True)
+        return Upload(read_table(path, filename).reset_index(drop=True), None, None, False)
+    except (FileFormatError, FileReadError) as error:
+        raise Unprocessable(error.code, details={"filename": filename}, **error.params) from None
+
+
+def pick_column(frame: pd.DataFrame, explicit: str | None, aliases: Iterable[str]) -> str | None:
+    """The column to use for a field: the one the caller named, else the first alias present."""
+    if explicit:
+        if explicit not in frame.columns:
+            raise Unprocessable("missing_field", details={"field": explicit}, field=explicit)
+        return explicit
+    lowered = {str(c).strip().lower(): c for c in frame.columns}
+    for alias in aliases:
+        if alias.lower() in lowered:
+            return lowered[alias.lower()]
+    return None
+
+
+@dataclass
+class RowErrors:
+    """Bad rows found by vectorised checks: a mask per row plus one message each."""
+
+    upload: Upload
+    bad: np.ndarray = field(init=False)
+    entries: list[tuple[int, str, str]] = field(default_factory=list)  # (index, field, message)
+
+    def __post_init__(self) -> None:
+        self.bad = np.zeros(len(self.upload.columns), dtype=bool)
+
+    def add(self, mask: np.ndarray, field_name: str, code: str, params: Callable[[int], dict[str, Any]] | None = None) -> None:
+        """Flag rows where ``mask`` is true (and not already bad) with one message each."""
+        new = np.flatnonzero(mask & ~self.bad)
+        for i in new[:MAX_LISTED_ERRORS]:
+            self.entries.append((int(i), field_name, message(code, **(params(int(i)) if params else {}))))
+        self.bad[new] = True
+
+    def add_problems(self, problems: np.ndarray, field_name: str) -> None:
+        """Flag rows whose entry in ``problems`` is a geo Problem (None means fine)."""
+        has = np.array([p is not None for p in problems], dtype=bool) if len(problems) else np.zeros(0, bool)
+        new = np.flatnonzero(has & ~self.bad)
+        for i in new[:MAX_LISTED_ERRORS]:
+            problem = problems[i]
+            self.entries.append((int(i), field_name, message(problem.code, **problem.params)))
+        self.bad[new] = True
+
+    @property
+    def count(self) -> int:
+        return int(self.bad.sum())
+
+    def as_list(self) -> list[dict[str, Any]]:
+        label = self.upload.row_label()
+        numbers = self.upload.row_numbers(np.array([e[0] for e in self.entries], dtype=int))
+        rows = sorted(zip(numbers.tolist(), self.entries), key=lambda item: item[0])
+        return [{label: n, "field": f, "message": m} for n, (_, f, m) in rows[:MAX_LISTED_ERRORS]]
+
+    def reject_unless(self, skip: bool) -> None:
+        """All or nothing: any bad row rejects the whole file unless the caller asked to skip."""
+        if self.count and not skip:
+            raise Unprocessable(
+                "import_rejected", count=self.count,
+                details={"errors": self.as_list(), "error_count": self.count},
+            )
+
+
+def duplicated_mask(values: pd.Series) -> np.ndarray:
+    """True for the second and later occurrences of a non-empty value."""
+    return (values.duplicated(keep="first") & (values != "")).to_numpy()

@@ -1,0 +1,58 @@
+"""Map pages. Routes fetch plain data from services and hand it to a map builder."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import folium
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from gridmap.areas import service as areas
+from gridmap.auth.current import current_user
+from gridmap.auth.roles import ROLE_NAMES, STAFF
+from gridmap.auth.service import scope_of
+from gridmap.errors import NotFound
+from gridmap.maps.overview import build_grid_overview
+from gridmap.web import get_session
+
+bp = Blueprint("map_pages", __name__)
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(**kwargs):
+        user = current_user()
+        if user is None:
+            return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
+        return view(user=user, **kwargs)
+
+    return wrapper
+
+
+def map_parts(fmap: folium.Map) -> dict[str, str]:
+    """A folium map split into what our page template embeds."""
+    root = fmap.get_root()
+    root.render()
+    return {"map_header": root.header.render(), "map_body": root.html.render(), "map_script": root.script.render()}
+
+
+@bp.get("/")
+@login_required
+def home(user):
+    return redirect(url_for("map_pages.area_map", code=user.scope_code or "all"))
+
+
+@bp.get("/maps/area/<code>")
+@login_required
+def area_map(user, code: str):
+    """Every grid of an area, coloured by households against its 300–500 target."""
+    scope = scope_of(user)
+    within = None if code == "all" else code
+    if user.role not in STAFF or scope.narrow(within) is None:
+        raise NotFound("area_not_found", code=code)
+    session = get_session()
+    grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
+    title = f"网格总览 · {areas.area_label(session, within or scope.prefix)}"
+    fmap = build_grid_overview(grids, title=title, tiles=current_app.config["GRIDMAP"].tiles)
+    return render_template("map_page.html", title=title, user=user, role_name=ROLE_NAMES[user.role],
+                           grid_count=grids["total"], **map_parts(fmap))
