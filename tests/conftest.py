@@ -1,0 +1,55 @@
+"""Test set-up: one migrated PostGIS test database per session, one rolled-back
+transaction per test (every commit inside becomes a savepoint)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from gridmap import create_app
+from gridmap.config import Settings
+from gridmap.db import sqlalchemy_url
+from gridmap.migrate import upgrade
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://gridmap@127.0.0.1:55432/gridmap_test")
+
+
+def _fresh_database(url: str) -> None:
+    engine = create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(url)
+
+
+@pytest.fixture(scope="session")
+def app():
+    _fresh_database(TEST_DATABASE_URL)
+    settings = Settings(database_url=TEST_DATABASE_URL, secret_key="test-secret", tiles="none")
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["gridmap.db"].engine.dispose()
+
+
+@pytest.fixture
+def db_session(app):
+    database = app.extensions["gridmap.db"]
+    connection = database.engine.connect()
+    outer = connection.begin()
+    with database.bound_to(connection):
+        session = database.session()
+        try:
+            yield session
+        finally:
+            session.close()
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()
