@@ -220,6 +220,7 @@ def test_no_tiles_by_default(tiles):
     assert "L.tileLayer" not in html
     assert f"#{m.get_name()} {{ background: #eef0f3; }}" in html
     assert '"maxZoom": 19' in html  # MarkerCluster needs a maxZoom, which tiles would otherwise give
+    assert "L.control.scale({imperial: false})" in html
 
 
 def test_url_template_tiles():
