@@ -80,7 +80,7 @@ def test_each_grid_is_coloured_by_its_class():
 def test_legend_counts_and_chinese_labels():
     html = render_html(build_grid_overview(BOUNDARY, title="网格总览"))
     assert legend_counts(html) == {"under": 1, "within": 2, "over": 1, "empty": 2}
-    for text in ["偏少", "达标", "超员", "无住户", "网格户数", "共 <span class=\"count\">6</span> 个网格"]:
+    for text in ["偏少", "达标", "超员", "无住户", "网格户数", '共 <span class="count">6</span> 个网格']:
         assert text in html
     assert "当前范围内还没有网格" not in html
 
