@@ -33,7 +33,11 @@ def codes(problems) -> list:
 def test_problem_message_and_dict():
     p = Problem("coordinate_outside_china", {"lon": 2.35, "lat": 48.85})
     assert p.message == "坐标（2.35, 48.85）不在中国境内。"
-    assert p.to_dict() == {"code": "coordinate_outside_china", "message": p.message, "params": {"lon": 2.35, "lat": 48.85}}
+    assert p.to_dict() == {
+        "code": "coordinate_outside_china",
+        "message": p.message,
+        "params": {"lon": 2.35, "lat": 48.85},
+    }
     assert Problem("geometry_empty").to_dict() == {"code": "geometry_empty", "message": "几何图形为空。"}
 
 
@@ -127,7 +131,9 @@ def test_parse_valid_polygon_with_hole():
 
 
 def test_parse_multipolygon_and_other_types_without_expected():
-    geom, problem = parse_geojson_geometry({"type": "MultiPolygon", "coordinates": [[SQUARE], [SQUARE, HOLE]]}, POLYGONS)
+    geom, problem = parse_geojson_geometry(
+        {"type": "MultiPolygon", "coordinates": [[SQUARE], [SQUARE, HOLE]]}, POLYGONS
+    )
     assert problem is None and geom.geom_type == "MultiPolygon" and len(geom.geoms) == 2
     cases = {
         "Point": [119.92, 28.45],
@@ -230,7 +236,9 @@ def test_parse_nan_from_json_text():
     # Python's json module accepts NaN and Infinity literals; they must not slip through.
     obj = json.loads('{"type": "Point", "coordinates": [NaN, 28.4]}')
     assert parse_geojson_geometry(obj, None)[1].code == "coordinate_not_number"
-    obj = json.loads('{"type": "Polygon", "coordinates": [[[119.9, 28.43], [Infinity, 28.43], [119.95, 28.48], [119.9, 28.43]]]}')
+    obj = json.loads(
+        '{"type": "Polygon", "coordinates": [[[119.9, 28.43], [Infinity, 28.43], [119.95, 28.48], [119.9, 28.43]]]}'
+    )
     assert parse_geojson_geometry(obj, POLYGONS)[1].code == "coordinate_not_number"
 
 
