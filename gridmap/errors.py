@@ -15,8 +15,8 @@ class AppError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, code: str | None = None, details: dict[str, Any] | None = None, **params: Any):
-        self.code = code or self.code
+    def __init__(self, error_code: str | None = None, details: dict[str, Any] | None = None, **params: Any):
+        self.code = error_code or self.code
         self.params = params
         self.details = details if details is not None else {}
         super().__init__(self.code)

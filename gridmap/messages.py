@@ -63,13 +63,13 @@ MESSAGES: dict[str, str] = {
 }
 
 
-def message(code: str, **params: object) -> str:
-    """The Chinese message for ``code``, filled with ``params``.
+def message(key: str, **params: object) -> str:
+    """The Chinese message for the code ``key``, filled with ``params``.
 
     A missing template field falls back to the bare template rather than failing:
     an error message must never raise an error of its own.
     """
-    template = MESSAGES.get(code, MESSAGES["unprocessable"])
+    template = MESSAGES.get(key, MESSAGES["unprocessable"])
     try:
         return template.format(**params)
     except (KeyError, IndexError, ValueError):

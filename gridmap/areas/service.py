@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal_column, select, type_coerce
+from sqlalchemy import Select, and_, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session, aliased
 
@@ -54,12 +54,12 @@ def _grid_filter(scope: Scope, within: str | None, bbox: Bbox | None) -> list[An
 
 def _grid_select(scope: Scope, within: str | None, bbox: Bbox | None) -> Select:
     community = aliased(AdminUnit)
-    query = (
+    return (
         select(
             Grid.id, Grid.code, Grid.name, Grid.kind, Grid.version, Grid.target_min, Grid.target_max,
             community.code.label("community_code"), community.name.label("community_name"),
             _household_count().label("households"),
-            type_coerce(func.ST_AsGeoJSON(Grid.geom, 7), JSON).label("geometry"),
+            cast(func.ST_AsGeoJSON(Grid.geom, 7), JSON).label("geometry"),
         )
         .join(community, community.id == Grid.community_id)
         .where(*_grid_filter(scope, within, bbox))

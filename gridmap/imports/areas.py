@@ -230,7 +230,7 @@ def import_areas(session: Session, path: str, filename: str, options: AreaImport
     result: dict[str, Any] = {"created": 0, "updated": 0}
     with transaction(session):
         session.execute(text("DROP TABLE IF EXISTS area_staging"))
-    session.execute(text(STAGING_DDL))
+        session.execute(text(STAGING_DDL))
         buffer = staging.to_csv(index=False, header=False, na_rep="")
         raw_cursor(session).copy_expert(
             "COPY area_staging (code, name, parent_code, kind, geom_hex) FROM STDIN WITH (FORMAT csv)",

@@ -122,9 +122,9 @@ def test_locate_on_a_shared_border_picks_the_smaller_code(client, db_session, wo
 def test_locate_converts_gcj02(client, db_session, world):
     from gridmap.geo.crs import from_wgs84
 
-    lon, lat = from_wgs84(119.885, 28.455, "gcj02")
+    lon, lat = from_wgs84(119.887, 28.455, "gcj02")
     token = f.token_for(db_session, "admin")
-    # Read as WGS-84 the GCJ-02 point lies ~500 m off, in the neighbouring grid.
+    # Read as WGS-84 the GCJ-02 point lies ~550 m off, across the border in grid B.
     as_wgs = client.get(f"/api/v1/locate?lon={float(lon)}&lat={float(lat)}", headers=f.auth(token)).get_json()
     assert as_wgs["grid"]["code"] != f.GRID_A
     as_gcj = client.get(f"/api/v1/locate?lon={float(lon)}&lat={float(lat)}&crs=gcj02", headers=f.auth(token))
