@@ -12,6 +12,8 @@ from gridmap.auth.current import current_user
 from gridmap.auth.roles import ROLE_NAMES, STAFF
 from gridmap.auth.service import scope_of
 from gridmap.errors import NotFound
+from gridmap.maps.assets import assert_offline
+from gridmap.maps.display import for_basemap
 from gridmap.maps.overview import build_grid_overview
 from gridmap.web import get_session
 
@@ -33,7 +35,9 @@ def map_parts(fmap: folium.Map) -> dict[str, str]:
     """A folium map split into what our page template embeds."""
     root = fmap.get_root()
     root.render()
-    return {"map_header": root.header.render(), "map_body": root.html.render(), "map_script": root.script.render()}
+    parts = {"map_header": root.header.render(), "map_body": root.html.render(), "map_script": root.script.render()}
+    assert_offline("".join(parts.values()))
+    return parts
 
 
 @bp.get("/")
@@ -53,6 +57,7 @@ def area_map(user, code: str):
     session = get_session()
     grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
     title = f"网格总览 · {areas.area_label(session, within or scope.prefix)}"
-    fmap = build_grid_overview(grids, title=title, tiles=current_app.config["GRIDMAP"].tiles)
+    tiles = current_app.config["GRIDMAP"].tiles
+    fmap = build_grid_overview(for_basemap(grids, tiles), title=title, tiles=tiles)
     return render_template("map_page.html", title=title, user=user, role_name=ROLE_NAMES[user.role],
                            grid_count=grids["total"], **map_parts(fmap))

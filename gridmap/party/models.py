@@ -23,6 +23,7 @@ class PartyMember(Base):
     __table_args__ = (
         Index("ix_party_member_geom", "geom", postgresql_using="gist"),
         Index("ix_party_member_grid_id", "grid_id"),
+        Index("ix_party_member_household_id", "household_id"),
     )
 
 

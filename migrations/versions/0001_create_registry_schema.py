@@ -94,6 +94,7 @@ def upgrade() -> None:
     )
     op.create_geospatial_index('ix_party_member_geom', 'party_member', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_index('ix_party_member_grid_id', 'party_member', ['grid_id'], unique=False)
+    op.create_index('ix_party_member_household_id', 'party_member', ['household_id'], unique=False)
     op.create_table('app_user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -174,6 +175,7 @@ def downgrade() -> None:
     op.drop_index('ix_party_contact_party_member_id', table_name='party_contact')
     op.drop_table('party_contact')
     op.drop_table('app_user')
+    op.drop_index('ix_party_member_household_id', table_name='party_member')
     op.drop_index('ix_party_member_grid_id', table_name='party_member')
     op.drop_geospatial_index('ix_party_member_geom', table_name='party_member', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('party_member')

@@ -1,0 +1,101 @@
+"""A live server on 127.0.0.1 and Debian's chromium driven by Playwright.
+
+The server shares one database connection whose transaction is rolled back when the
+module ends; it serves one request at a time, so that connection is never shared
+between threads. Every request that leaves 127.0.0.1 is aborted and counted.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from werkzeug.serving import make_server
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def live_db(app):
+    database = app.extensions["gridmap.db"]
+    connection = database.engine.connect()
+    outer = connection.begin()
+    with database.bound_to(connection):
+        session = database.session()
+        yield session
+        session.close()
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(app, live_db):
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("GRIDMAP_CHROMIUM") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Offline:
+    """A page whose requests outside the app are blocked and counted."""
+
+    def __init__(self, browser, base_url: str, **context_options):
+        self.base = urlparse(base_url)
+        self.context = browser.new_context(locale="zh-CN", **context_options)
+        self.blocked: list[str] = []
+        self.failed: list[str] = []
+        self.console_errors: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text))
+        self.page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))
+        self.page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
+
+    def _route(self, route):
+        url = urlparse(route.request.url)
+        if url.scheme in ("data", "blob") or (url.hostname, url.port) == (self.base.hostname, self.base.port):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def offline(browser, live_server):
+    opened: list[Offline] = []
+
+    def open_page(**context_options) -> Offline:
+        page = Offline(browser, live_server, **context_options)
+        opened.append(page)
+        return page
+
+    yield open_page
+    for page in opened:
+        page.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
