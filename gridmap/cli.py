@@ -87,7 +87,7 @@ def create_user_command(username: str, role: str, scope_code: str, display_name:
 @click.command("import-areas")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--level", required=True, type=click.Choice(["district", "street", "community", "grid"]))
-@click.option("--crs", default="wgs84")
+@click.option("--crs", default=None, help="坐标系：wgs84、gcj02、bd09 或 EPSG:编号（默认取文件自带的，否则 wgs84）")
 @click.option("--code-field", default=None)
 @click.option("--name-field", default=None)
 @click.option("--parent-field", default=None)
@@ -108,7 +108,7 @@ def import_areas_command(path, level, crs, code_field, name_field, parent_field,
 
 @click.command("import-households")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--crs", default="wgs84")
+@click.option("--crs", default=None, help="坐标系：wgs84、gcj02、bd09 或 EPSG:编号（默认取文件自带的，否则 wgs84）")
 @click.option("--skip-errors", is_flag=True, help="导入正确的行，列出错误行（on_error=skip）")
 def import_households_command(path, crs, skip_errors) -> None:
     """Import households from CSV or XLSX (Chinese or English headers) and assign them to grids."""

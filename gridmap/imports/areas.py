@@ -210,8 +210,8 @@ def import_areas(session: Session, path: str, filename: str, options: AreaImport
     """Validate every row, then write all of them (or, with skip_errors, the good ones)."""
     if options.level not in LEVEL_RULES:
         raise Unprocessable("invalid_level", details={"level": options.level})
-    crs = declared_crs(options.crs)
     upload = read_upload(path, filename)
+    crs = declared_crs(upload.crs(options.crs))
     total = len(upload.columns)
     progress("校验", 0, total)
     errors, codes, names, parents, kinds, geoms = _validate(session, upload, options, crs, scope)

@@ -28,19 +28,22 @@ def no_progress(stage: str, done: int, total: int) -> None:
 
 @dataclass
 class Upload:
-    """A file's rows as string columns plus, for spatial formats, its geometries."""
+    """A file's rows as string columns (positionally indexed) plus, for spatial formats,
+    its geometries and the CRS the file itself declares."""
 
     columns: pd.DataFrame
-    geometries: np.ndarray | None  # shapely geometries (None where unreadable), spatial formats only
-    geometry_problems: np.ndarray | None
-    spatial: bool
+    file_rows: np.ndarray  # per row, the number a person sees: spreadsheet row or 1-based feature
+    geometries: np.ndarray | None = None  # shapely geometries (None where unreadable)
+    geometry_problems: np.ndarray | None = None
+    file_crs: str | None = None
+    spatial: bool = False
 
     def row_label(self) -> str:
         return "feature" if self.spatial else "row"
 
-    def row_numbers(self, index: np.ndarray) -> np.ndarray:
-        """Numbers people see: the feature's 1-based position, or the spreadsheet row (header is row 1)."""
-        return index + (1 if self.spatial else 2)
+    def crs(self, declared: str | None) -> str | None:
+        """The caller's CRS when given, else the file's own (a .prj, a GeoPackage's SRS)."""
+        return declared or self.file_crs
 
 
 def read_upload(path: str, filename: str) -> Upload:
@@ -48,8 +51,12 @@ def read_upload(path: str, filename: str) -> Upload:
         fmt = detect_format(filename)
         if fmt in FEATURE_FORMATS:
             table = read_features(path, filename)
-            return Upload(table.properties.reset_index(drop=True), table.geometries, table.problems, True)
-        return Upload(read_table(path, filename).reset_index(drop=True), None, None, False)
+            n = len(table.properties)
+            return Upload(table.properties.reset_index(drop=True), np.arange(1, n + 1), table.geometries,
+                          table.problems, table.crs, spatial=True)
+        frame = read_table(path, filename)
+        rows = frame.index.to_numpy() + frame.attrs.get("header_row", 1) + 1
+        return Upload(frame.reset_index(drop=True), rows)
     except (FileFormatError, FileReadError) as error:
         raise Unprocessable(error.code, details={"filename": filename}, **error.params) from None
 
@@ -100,7 +107,7 @@ class RowErrors:
 
     def as_list(self) -> list[dict[str, Any]]:
         label = self.upload.row_label()
-        numbers = self.upload.row_numbers(np.array([e[0] for e in self.entries], dtype=int))
+        numbers = self.upload.file_rows[np.array([e[0] for e in self.entries], dtype=int)]
         rows = sorted(zip(numbers.tolist(), self.entries), key=lambda item: item[0])
         return [{label: n, "field": f, "message": m} for n, (_, f, m) in rows[:MAX_LISTED_ERRORS]]
 

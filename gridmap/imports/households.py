@@ -171,8 +171,9 @@ def _copy_staging(session: Session, rows: pd.DataFrame, progress: Progress) -> N
 
 def import_households(session: Session, path: str, filename: str, *, crs: str | None = None,
                       skip_errors: bool = False, progress: Progress = no_progress) -> dict[str, Any]:
-    crs = declared_crs(crs)
+    declared_crs(crs)  # a bad CRS is refused before the file is read
     upload = read_upload(path, filename)
+    crs = declared_crs(upload.crs(crs))
     frame = upload.columns
     if pick_column(frame, None, ALIASES["code"]) is None:
         raise Unprocessable("missing_field", details={"field": "户号"}, field="户号 / code")

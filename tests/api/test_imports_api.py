@@ -198,3 +198,34 @@ def test_planner_imports_only_inside_scope(client, db_session):
     r = _post(client, planner, "/api/v1/imports/areas", "g.geojson", content.encode(), level="grid")
     assert r.status_code == 422
     assert [e["feature"] for e in r.get_json()["error"]["details"]["errors"]] == [2]
+
+
+@pytest.mark.parametrize("filename", ["grids_lishui.gpkg", "grids_lishui_shp.zip", "grids_lishui.kml"])
+def test_grid_files_in_every_format_use_the_files_own_crs(client, db_session, admin, filename):
+    """The GeoPackage is CGCS2000 (EPSG:4490), the Shapefile CGCS2000 / 3-degree GK (EPSG:4549)."""
+    f.lishui(db_session)
+    content = (FIXTURES / "geo" / filename).read_bytes()
+    r = _post(client, admin, "/api/v1/imports/areas", filename, content, level="grid")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["updated"] == 2
+    bounds = db_session.execute(select(func.ST_XMin(Grid.geom), func.ST_YMin(Grid.geom), func.ST_XMax(Grid.geom))
+                                .where(Grid.code == f.GRID_A)).one()
+    assert bounds == pytest.approx((119.91, 28.45, 119.92), abs=1e-6)
+    assert db_session.scalar(select(Grid.name).where(Grid.code == f.GRID_A)) == "白云山第一网格"
+
+
+def test_xlsx_title_row_does_not_shift_reported_row_numbers(client, db_session, admin):
+    import openpyxl
+
+    f.lishui(db_session)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["莲都区住户登记表"])
+    sheet.append(["户号", "经度", "纬度"])
+    sheet.append(["T-1", 119.885, 28.455])
+    sheet.append(["T-2", "东经", 28.455])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    r = _post(client, admin, "/api/v1/imports/households", "t.xlsx", buffer.getvalue())
+    assert r.status_code == 422
+    assert [e["row"] for e in r.get_json()["error"]["details"]["errors"]] == [4]
