@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from tqdm import tqdm
 
 from gridmap import migrate
@@ -64,6 +64,7 @@ def db_upgrade(revision: str) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "planner", "grid_worker", "party_member"]))
 @click.option("--scope", "scope_code", default="", help="区域编码前缀；网格员为其网格编码")
@@ -85,6 +86,7 @@ def create_user_command(username: str, role: str, scope_code: str, display_name:
 
 
 @click.command("import-areas")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--level", required=True, type=click.Choice(["district", "street", "community", "grid"]))
 @click.option("--crs", default=None, help="坐标系：wgs84、gcj02、bd09 或 EPSG:编号（默认取文件自带的，否则 wgs84）")
@@ -107,6 +109,7 @@ def import_areas_command(path, level, crs, code_field, name_field, parent_field,
 
 
 @click.command("import-households")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--crs", default=None, help="坐标系：wgs84、gcj02、bd09 或 EPSG:编号（默认取文件自带的，否则 wgs84）")
 @click.option("--skip-errors", is_flag=True, help="导入正确的行，列出错误行（on_error=skip）")
@@ -124,6 +127,7 @@ def import_households_command(path, crs, skip_errors) -> None:
 
 
 @click.command("assign")
+@with_appcontext
 def assign_command() -> None:
     """Re-assign every household to the grid that covers it."""
     from gridmap.households.assignment import assign_all
@@ -134,6 +138,7 @@ def assign_command() -> None:
 
 
 @click.command("demo-data")
+@with_appcontext
 @click.option("--reset", is_flag=True, help="清空后重新生成")
 def demo_data_command(reset: bool) -> None:
     """Load the demo district and print demo logins."""
@@ -143,6 +148,7 @@ def demo_data_command(reset: bool) -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--workers", default=multiprocessing.cpu_count() * 2 + 1, type=int)

@@ -1,0 +1,51 @@
+"""The command line of API.md: create-user, import-areas, import-households, assign."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from gridmap.areas.models import Grid
+from gridmap.auth.models import User
+from gridmap.households.models import Household
+from tests import factories as f
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def test_create_user_reads_password_from_stdin(app, db_session):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "wang", "--role", "supervisor", "--scope", f.STREET,
+                                 "--password-stdin"], input="long-enough-pw\n")
+    assert result.exit_code == 0, result.output
+    user = db_session.scalar(select(User).where(User.username == "wang"))
+    assert user.role == "supervisor" and user.scope_code == f.STREET
+    short = runner.invoke(args=["create-user", "li", "--role", "admin", "--password-stdin"], input="short\n")
+    assert short.exit_code != 0
+
+
+def test_import_areas_and_households_from_the_command_line(app, db_session, tmp_path):
+    f.lishui(db_session)
+    runner = app.test_cli_runner()
+    grids = runner.invoke(args=["import-areas", str(FIXTURES / "geo" / "grids_lishui_shp.zip"), "--level", "grid"])
+    assert grids.exit_code == 0, grids.output
+    assert "更新 2" in grids.output
+    csv = tmp_path / "户.csv"
+    csv.write_text("户号,经度,纬度\nC-1,119.915,28.455\nC-2,119.700,28.300\n", encoding="utf-8")
+    households = runner.invoke(args=["import-households", str(csv)])
+    assert households.exit_code == 0, households.output
+    assert "导入 2 户" in households.output and "不在任何网格内 1" in households.output
+    assigned = runner.invoke(args=["assign"])
+    assert assigned.exit_code == 0 and "变动 0" in assigned.output
+    assert db_session.scalar(select(func.count()).select_from(Household).where(Household.grid_id.isnot(None))) == 1
+
+
+def test_import_errors_are_listed_and_exit_nonzero(app, db_session):
+    f.lishui(db_session)
+    before = db_session.scalar(select(func.count()).select_from(Grid))
+    result = app.test_cli_runner().invoke(
+        args=["import-areas", str(FIXTURES / "lishui_grids_bad.geojson"), "--level", "grid"])
+    assert result.exit_code == 2
+    assert "第 2 个要素" in result.output and "自相交" in result.output
+    assert db_session.scalar(select(func.count()).select_from(Grid)) == before
