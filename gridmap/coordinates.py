@@ -16,7 +16,7 @@ from gridmap.geo.validate import check_points
 def declared_crs(value: str | None) -> str:
     try:
         return parse_crs(value)
-    except CrsError as error:
+    except CrsError:
         raise Unprocessable("invalid_crs", details={"crs": str(value)}, crs=value) from None
 
 

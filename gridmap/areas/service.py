@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, aliased
 
 from gridmap.areas.models import AdminUnit, Grid
 from gridmap.auth.scope import Scope
-from gridmap.errors import NotFound
 from gridmap.coordinates import point_to_wgs84
+from gridmap.errors import NotFound
 from gridmap.households.models import Household
 
 Bbox = tuple[float, float, float, float]

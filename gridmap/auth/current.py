@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import g, request, session
 
 from gridmap.auth.models import User
-from gridmap.auth.service import scope_of, user_by_id, user_for_token
 from gridmap.auth.scope import Scope
+from gridmap.auth.service import scope_of, user_by_id, user_for_token
 from gridmap.errors import Forbidden, Unauthorized
 from gridmap.web import get_session
 

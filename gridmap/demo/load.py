@@ -37,7 +37,6 @@ from gridmap.demo.district import (
 from gridmap.demo.residents import Residents, build_residents
 from gridmap.households.assignment import assign_near_grids
 
-URL = "http://127.0.0.1:5000/"
 PREFIX = DISTRICT_CODE + "%"
 
 Echo = Callable[..., object]
@@ -272,4 +271,4 @@ def _print_logins(session: Session, echo: Echo) -> None:
     for row in [header, tuple("-" * w for w in widths), *rows]:
         echo("  " + "  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
     echo("")
-    echo(f"打开 {URL} 用以上任一账号登录。")
+    echo("服务启动后，在浏览器打开它打印的地址，用以上任一账号登录。")

@@ -206,10 +206,11 @@ FROM written
 
 
 def import_areas(session: Session, path: str, filename: str, options: AreaImportOptions,
-                 scope: Scope = Scope.everything(), progress: Progress = no_progress) -> dict[str, Any]:
+                 scope: Scope | None = None, progress: Progress = no_progress) -> dict[str, Any]:
     """Validate every row, then write all of them (or, with skip_errors, the good ones)."""
     if options.level not in LEVEL_RULES:
         raise Unprocessable("invalid_level", details={"level": options.level})
+    scope = scope or Scope.everything()
     upload = read_upload(path, filename)
     crs = declared_crs(upload.crs(options.crs))
     total = len(upload.columns)
