@@ -56,9 +56,9 @@ def _fail(error: AppError) -> None:
 
 
 @db_group.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default head)."""
+    """Apply migrations up to REVISION (default: every head)."""
     migrate.upgrade(current_app.config["GRIDMAP"].database_url, revision)
     click.echo("数据库已是最新结构。")
 
