@@ -229,3 +229,25 @@ def test_xlsx_title_row_does_not_shift_reported_row_numbers(client, db_session, 
     r = _post(client, admin, "/api/v1/imports/households", "t.xlsx", buffer.getvalue())
     assert r.status_code == 422
     assert [e["row"] for e in r.get_json()["error"]["details"]["errors"]] == [4]
+
+
+def test_out_of_area_grid_needs_no_polygon_but_a_map_grid_does(client, db_session, admin):
+    f.lishui(db_session)
+    csv = ("编码,名称,类型\n"
+           "331102001001900,城北社区域外网格,域外\n"
+           "331102001001901,没有边界的网格,\n")
+    r = _post(client, admin, "/api/v1/imports/areas", "g.csv", csv.encode(), level="grid", on_error="skip")
+    body = r.get_json()
+    assert r.status_code == 200 and body["created"] == 1
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [(3, "geometry")]
+    kind, geom = db_session.execute(select(Grid.kind, Grid.geom).where(Grid.code == "331102001001900")).one()
+    assert kind == "out_of_area" and geom is None
+
+
+def test_grids_from_csv_with_wkt_geometry(client, db_session, admin):
+    f.lishui(db_session)
+    csv = ('code,name,wkt\n'
+           '331102001001003,WKT网格,"POLYGON((119.880 28.460,119.890 28.460,119.890 28.465,119.880 28.465,119.880 28.460))"\n')
+    r = _post(client, admin, "/api/v1/imports/areas", "g.csv", csv.encode(), level="grid")
+    assert r.status_code == 200, r.get_json()
+    assert db_session.scalar(select(func.ST_GeometryType(Grid.geom)).where(Grid.code == "331102001001003")) == "ST_MultiPolygon"
