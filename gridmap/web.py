@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
-
 from flask import Flask, current_app, g, jsonify, render_template, request, session
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -13,7 +11,6 @@ from werkzeug.exceptions import HTTPException
 
 from gridmap.db import Database
 from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable
-from gridmap.messages import message
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +91,3 @@ def install(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-
-def json_response(data: Any, status: int = 200):
-    return jsonify(data), status
-
-
-__all__ = ["check_csrf", "csrf_token", "database", "get_session", "install", "json_response", "message"]

@@ -8,7 +8,9 @@ from gridmap.auth.models import User
 from gridmap.auth.scope import Scope
 from gridmap.auth.service import scope_of, user_by_id, user_for_token
 from gridmap.errors import Forbidden, Unauthorized
-from gridmap.web import get_session
+from gridmap.web import check_csrf, get_session
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def current_user() -> User | None:
@@ -20,6 +22,9 @@ def current_user() -> User | None:
         user = user_for_token(get_session(), header[len("Bearer "):].strip())
     elif session.get("user_id") is not None:
         user = user_by_id(get_session(), int(session["user_id"]))
+        if request.method not in SAFE_METHODS:
+            # A browser sends the cookie on any site's behalf: writes need the CSRF token too.
+            check_csrf()
     g.current_user = user
     return user
 

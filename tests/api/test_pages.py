@@ -61,3 +61,13 @@ def test_logout(client, db_session):
     page = client.get("/login").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": _csrf(page)})
     assert client.get("/").status_code == 302
+
+
+def test_cookie_session_may_call_the_api_but_writes_need_the_csrf_token(client, db_session):
+    f.lishui(db_session)
+    create_user(db_session, "root", "pass-word-1", "admin")
+    _login(client, "root", "pass-word-1")
+    assert client.get("/api/v1/grids").status_code == 200
+    assert client.post("/api/v1/assign").status_code == 400
+    token = _csrf(client.get("/login").get_data(as_text=True))
+    assert client.post("/api/v1/assign", headers={"X-CSRF-Token": token}).status_code == 200
