@@ -2,6 +2,8 @@
 
 from gridmap.areas.models import AdminUnit, Grid, GridVersion
 from gridmap.auth.models import ApiToken, AuditLog, User
+from gridmap.hazards.models import (  # noqa: F401
+    Hazard, HazardCategory, HazardDeadlineRule, HazardEvent, OfficialHoliday)
 from gridmap.households.models import Household
 from gridmap.party.models import PartyContact, PartyMember
 

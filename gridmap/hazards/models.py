@@ -1,0 +1,138 @@
+"""Hazards (隐患/问题), their events, the category catalogue, deadline rules and the
+official holiday list an administrator loads for years chinese_calendar does not know."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger,
+                        String, Text, UniqueConstraint, func)
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gridmap.db import Base
+
+SEVERITIES = ("normal", "complex", "urgent")
+STATUSES = ("reported", "accepted", "assigned", "in_progress", "feedback", "verified", "closed", "rejected")
+OPEN_STATUSES = ("reported", "accepted", "assigned", "in_progress", "feedback")
+LEVELS = ("grid", "community", "street", "district")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class HazardCategory(Base):
+    """The configurable catalogue (治安, 消防, ...)."""
+
+    __tablename__ = "hazard_category"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    sort_order: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+
+
+class HazardDeadlineRule(Base):
+    """Deadlines per severity, optionally per category (a category's own rule wins).
+
+    Each deadline is either in working days or in clock hours (urgent: 1 hour)."""
+
+    __tablename__ = "hazard_deadline_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_code: Mapped[str | None] = mapped_column(
+        ForeignKey("hazard_category.code", ondelete="CASCADE", onupdate="CASCADE"))
+    severity: Mapped[str] = mapped_column(String(16))
+    accept_working_days: Mapped[int | None] = mapped_column(SmallInteger)
+    accept_hours: Mapped[int | None] = mapped_column(SmallInteger)
+    resolve_working_days: Mapped[int | None] = mapped_column(SmallInteger)
+    resolve_hours: Mapped[int | None] = mapped_column(SmallInteger)
+
+    __table_args__ = (
+        UniqueConstraint("category_code", "severity"),
+        CheckConstraint(_in("severity", SEVERITIES), name="severity_known"),
+        CheckConstraint("(accept_working_days IS NULL) <> (accept_hours IS NULL)", name="accept_one_unit"),
+        CheckConstraint("(resolve_working_days IS NULL) <> (resolve_hours IS NULL)", name="resolve_one_unit"),
+        CheckConstraint("coalesce(accept_working_days, accept_hours) > 0 AND "
+                        "coalesce(resolve_working_days, resolve_hours) > 0", name="positive"),
+    )
+
+
+class Hazard(Base):
+    __tablename__ = "hazard"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    category_code: Mapped[str] = mapped_column(
+        ForeignKey("hazard_category.code", ondelete="RESTRICT", onupdate="CASCADE"))
+    severity: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id", ondelete="SET NULL"))
+    grid_version: Mapped[int] = mapped_column(Integer)
+    # The grid's code at report time: scope filters and (later) sharding use the code prefix.
+    grid_code: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16), server_default="reported")
+    level: Mapped[str] = mapped_column(String(12), server_default="grid")
+    accept_by: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True))
+    resolve_by: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True))
+    # "official" or "fallback" (weekends only): the calendar the deadlines were computed on.
+    calendar: Mapped[str] = mapped_column(String(8), server_default="official")
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+    accepted_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __table_args__ = (
+        CheckConstraint(_in("severity", SEVERITIES), name="severity_known"),
+        CheckConstraint(_in("status", STATUSES), name="status_known"),
+        CheckConstraint(_in("level", LEVELS), name="level_known"),
+        CheckConstraint("calendar IN ('official', 'fallback')", name="calendar_known"),
+        CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
+        CheckConstraint("grid_code ~ '^[0-9]{13,24}$'", name="grid_code_digits"),
+        Index("ix_hazard_geom", "geom", postgresql_using="gist"),
+        Index("ix_hazard_grid_code_prefix", "grid_code", postgresql_ops={"grid_code": "varchar_pattern_ops"}),
+        Index("ix_hazard_status_resolve_by", "status", "resolve_by"),
+        Index("ix_hazard_created_at", "created_at"),
+        Index("ix_hazard_grid_id", "grid_id"),
+        Index("ix_hazard_assignee_id", "assignee_id"),
+    )
+
+
+class HazardEvent(Base):
+    """One step of the loop: who did what, when, from which status to which."""
+
+    __tablename__ = "hazard_event"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+    __table_args__ = (Index("ix_hazard_event_hazard_id_at", "hazard_id", "at"),)
+
+
+class OfficialHoliday(Base):
+    """Days of an admin-loaded year that differ from Mon–Fri: holidays and 调休 make-up workdays.
+
+    A year with any row here is taken from this table, before chinese_calendar."""
+
+    __tablename__ = "official_holiday"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(Text, server_default="")
+    source: Mapped[str] = mapped_column(Text, server_default="")
+    loaded_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
