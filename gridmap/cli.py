@@ -147,6 +147,34 @@ def demo_data_command(reset: bool) -> None:
     load_demo(_session(), reset=reset, echo=click.echo)
 
 
+@click.command("patrol-partitions")
+@with_appcontext
+@click.option("--months-ahead", default=None, type=int, help="提前创建的月数（默认 GRIDMAP_PATROL_MONTHS_AHEAD 或 3）")
+def patrol_partitions_command(months_ahead: int | None) -> None:
+    """Create the check-in partitions of this month and the next months (run daily from cron)."""
+    from gridmap.patrol.partitions import ensure_partitions
+    from gridmap.patrol.settings import PatrolRules
+
+    ahead = PatrolRules().months_ahead if months_ahead is None else months_ahead
+    created = ensure_partitions(_session(), ahead)
+    click.echo(f"巡查打卡分区：新建 {len(created)} 个" + (f"（{'、'.join(created)}）" if created else "") + "。")
+
+
+@click.command("patrol-retention")
+@with_appcontext
+@click.option("--keep-months", default=None, type=int, help="保留的月数（默认 GRIDMAP_PATROL_RETENTION_MONTHS 或 24）")
+def patrol_retention_command(keep_months: int | None) -> None:
+    """Drop check-in months older than the retention period."""
+    from gridmap.patrol.partitions import drop_old_partitions
+    from gridmap.patrol.settings import PatrolRules
+
+    keep = PatrolRules().retention_months if keep_months is None else keep_months
+    if keep < 1:
+        raise click.BadParameter("保留月数至少为 1")
+    dropped = drop_old_partitions(_session(), keep)
+    click.echo(f"巡查打卡：删除 {len(dropped)} 个过期月份分区" + (f"（{'、'.join(dropped)}）" if dropped else "") + "。")
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1")
@@ -177,5 +205,5 @@ def serve_command(host: str, port: int, workers: int) -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group)
     for command in (create_user_command, import_areas_command, import_households_command, assign_command,
-                    demo_data_command, serve_command):
+                    demo_data_command, serve_command, patrol_partitions_command, patrol_retention_command):
         app.cli.add_command(command)

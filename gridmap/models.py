@@ -6,6 +6,7 @@ from gridmap.hazards.models import (  # noqa: F401
     Hazard, HazardCategory, HazardDeadlineRule, HazardEvent, OfficialHoliday)
 from gridmap.households.models import Household
 from gridmap.party.models import PartyContact, PartyMember
+from gridmap.patrol.models import Checkin, CheckinKey  # noqa: F401
 
 __all__ = [
     "AdminUnit", "ApiToken", "AuditLog", "Grid", "GridVersion", "Household", "PartyContact",

@@ -1,0 +1,1 @@
+"""Patrol: grid workers' check-ins (offline-first, idempotent), tracks and visit coverage."""

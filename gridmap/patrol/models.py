@@ -1,0 +1,62 @@
+"""Check-ins, partitioned by month on ``recorded_at``, and their idempotency keys.
+
+``checkin`` is declaratively partitioned (``PARTITION BY RANGE (recorded_at)``); its
+monthly partitions live in the schema ``checkin_part`` (see ``gridmap.patrol.partitions``)
+with a DEFAULT partition catching anything outside the prepared months, so no check-in
+is ever refused for its date. A unique index on a partitioned table must contain the
+partition key, so idempotency by the client's UUID is decided by ``checkin_key``: a
+small plain table whose primary key is that UUID and which keeps the first answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import REAL, ForeignKey, Index, Integer, Text, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gridmap.db import Base
+
+PARTITION_SCHEMA = "checkin_part"
+
+
+class Checkin(Base):
+    __tablename__ = "checkin"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    recorded_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="RESTRICT"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id", ondelete="SET NULL"))
+    grid_version: Mapped[int | None] = mapped_column(Integer)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    accuracy_m: Mapped[float] = mapped_column(REAL)
+    received_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+
+    __table_args__ = (
+        Index("ix_checkin_geom", "geom", postgresql_using="gist"),
+        Index("ix_checkin_user_id_recorded_at", "user_id", "recorded_at"),
+        Index("ix_checkin_grid_id_recorded_at", "grid_id", "recorded_at"),
+        Index("ix_checkin_household_id", "household_id"),
+        {"postgresql_partition_by": "RANGE (recorded_at)"},
+    )
+
+
+class CheckinKey(Base):
+    """One row per client UUID ever accepted: the database's idempotency decision."""
+
+    __tablename__ = "checkin_key"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="RESTRICT"))
+    recorded_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True))
+    answer: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_checkin_key_recorded_at", "recorded_at"),)
