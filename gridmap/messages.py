@@ -39,6 +39,12 @@ MESSAGES: dict[str, str] = {
     "integer_out_of_range": "“{field}”应为 {low} 到 {high} 之间的整数，实际为“{value}”。",
     "value_too_long": "“{field}”过长（最多 {limit} 个字符）。",
     "invalid_bbox": "bbox 格式应为 最小经度,最小纬度,最大经度,最大纬度。",
+    # --- party members and contact lists ---
+    "party_member_not_found": "未找到编号为 {id} 的党员。",
+    "household_not_found": "未找到户号为 {code} 的住户。",
+    "party_member_place_missing": "请填写党员的经纬度，或其所住住户的户号。",
+    "party_member_out_of_scope": "该位置不在您管辖的网格内。",
+    "pdf_unavailable": "暂时无法生成 PDF（服务器未安装 Chromium 或生成超时），请使用浏览器打印。",
     # --- files ---
     "unsupported_file": "不支持的文件格式：{filename}（支持 GeoJSON、GeoPackage、Shapefile 压缩包、KML、CSV、XLSX）。",
     "unreadable_file": "文件无法读取：{reason}",
@@ -60,6 +66,19 @@ MESSAGES: dict[str, str] = {
     "ring_too_short": "多边形的环至少需要 4 个坐标点。",
     "self_intersection": "多边形自相交，位置约在 ({lon}, {lat})。",
     "invalid_geometry": "几何图形无效：{reason}",
+    # --- hazards and the closed loop ---
+    "hazard_not_found": "未找到编号为 {id} 的问题。",
+    "hazard_category_unknown": "问题类别“{category}”不在类别目录中。",
+    "hazard_outside_scope": "该位置所在网格 {code} 不在您的管辖范围内。",
+    "hazard_action_not_allowed": "问题当前状态为“{status}”，不能执行“{action}”。",
+    "hazard_action_forbidden": "您不能对该问题执行“{action}”。",
+    "hazard_stale": "该问题已被他人处理（版本已变化），请刷新后重试。",
+    "hazard_note_required": "执行“{action}”需要填写说明。",
+    "hazard_assignee_required": "指派时请选择承办人。",
+    "hazard_assignee_invalid": "承办人“{assignee}”不存在，或其管辖范围不包含该问题所在网格。",
+    "hazard_top_level": "问题已在区级，无法继续上报。",
+    "calendar_fallback": "{years} 年的法定节假日尚未发布或导入，期限暂按仅双休日计算。",
+    "holiday_year_mismatch": "日期 {day} 不属于 {year} 年。",
 }
 
 

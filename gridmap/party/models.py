@@ -1,12 +1,23 @@
-"""Party members and the households each looks after (党员联系户)."""
+"""Party members and the households each looks after (党员联系户), and the people
+attached to a grid who appear in its contact handbook (网格干部联系手册)."""
 
 from __future__ import annotations
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmap.db import Base
+
+# Grid staff roles in handbook order ("3+N": leader, worker, police, department staff).
+STAFF_ROLES = ("grid_leader", "grid_worker", "police", "department", "other")
+STAFF_ROLE_NAMES = {
+    "grid_leader": "网格长",
+    "grid_worker": "专职网格员",
+    "police": "网格民警",
+    "department": "部门联络员",
+    "other": "兼职网格员",
+}
 
 
 class PartyMember(Base):
@@ -38,3 +49,24 @@ class PartyContact(Base):
     needs_review: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
     __table_args__ = (Index("ix_party_contact_party_member_id", "party_member_id"),)
+
+
+class GridStaff(Base):
+    """A person attached to a grid: grid leader, grid worker, police, department staff."""
+
+    __tablename__ = "grid_staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    organisation: Mapped[str] = mapped_column(Text, server_default="")
+    duty: Mapped[str] = mapped_column(Text, server_default="")
+    sort_order: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('grid_leader', 'grid_worker', 'police', 'department', 'other')", name="role_known"),
+        Index("ix_grid_staff_grid_id", "grid_id"),
+    )
