@@ -126,6 +126,26 @@ def import_households_command(path, crs, skip_errors) -> None:
                f"不在任何网格内 {result['outside_grids']}，错误 {len(result['errors'])}。")
 
 
+@click.command("import-party-members")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--crs", default=None, help="坐标系：wgs84、gcj02、bd09 或 EPSG:编号（默认 wgs84）")
+@click.option("--skip-errors", is_flag=True, help="导入正确的行，列出错误行（on_error=skip）")
+def import_party_members_command(path, crs, skip_errors) -> None:
+    """Import party members from CSV or XLSX (姓名, 电话, 支部, 经度/纬度 or 户号)."""
+    from gridmap.imports.party import import_party_members
+
+    try:
+        with progress_bar() as progress:
+            result = import_party_members(_session(), path, path, crs=crs, skip_errors=skip_errors,
+                                          progress=progress)
+    except AppError as error:
+        _fail(error)
+    click.echo(f"导入党员 {result['imported']} 名（新增 {result['created']}，更新 {result['updated']}），"
+               f"已分配网格 {result['assigned']}，不在任何网格内 {result['outside_grids']}，"
+               f"错误 {len(result['errors'])}。")
+
+
 @click.command("assign")
 @with_appcontext
 def assign_command() -> None:
@@ -204,6 +224,7 @@ def serve_command(host: str, port: int, workers: int) -> None:
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group)
+    app.cli.add_command(import_party_members_command)
     for command in (create_user_command, import_areas_command, import_households_command, assign_command,
                     demo_data_command, serve_command, patrol_partitions_command, patrol_retention_command):
         app.cli.add_command(command)

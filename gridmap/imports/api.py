@@ -81,3 +81,15 @@ def import_household_file(scope):
     with _SavedUpload() as (path, filename):
         return import_households(get_session(), path, filename, crs=request.form.get("crs") or None,
                                  skip_errors=skip)
+
+
+@operation(bp, "/imports/party-members", "POST", summary="导入党员（CSV/XLSX：姓名、电话、支部、经纬度或户号）",
+           tag="imports", roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse,
+           errors=(413, 422))
+def import_party_member_file(scope):
+    from gridmap.imports.party import import_party_members
+
+    skip = _skip_errors()
+    with _SavedUpload() as (path, filename):
+        return import_party_members(get_session(), path, filename, crs=request.form.get("crs") or None,
+                                    skip_errors=skip)
