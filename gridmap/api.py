@@ -19,8 +19,9 @@ def register_api(app: Flask) -> None:
     from gridmap.auth.api import bp as auth_bp
     from gridmap.households.api import bp as households_bp
     from gridmap.imports.api import bp as imports_bp
+    from gridmap.patrol.api import bp as patrol_bp
     from gridmap.party.api import bp as party_bp
 
-    for bp in (auth_bp, areas_bp, households_bp, imports_bp, spec_bp):
+    for bp in (auth_bp, areas_bp, households_bp, imports_bp, patrol_bp, spec_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
     app.register_blueprint(party_bp, url_prefix=API_PREFIX)

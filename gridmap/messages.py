@@ -66,6 +66,13 @@ MESSAGES: dict[str, str] = {
     "ring_too_short": "多边形的环至少需要 4 个坐标点。",
     "self_intersection": "多边形自相交，位置约在 ({lon}, {lat})。",
     "invalid_geometry": "几何图形无效：{reason}",
+    # --- patrol ---
+    "too_many_checkins": "一次最多提交 {limit} 条打卡，本次 {count} 条。",
+    "household_not_found": "未找到户号为 {code} 的住户，或不在您的管辖范围内。",
+    "checkin_id_taken": "打卡编号 {id} 已被其他用户使用。",
+    "invalid_date": "日期格式应为 YYYY-MM-DD。",
+    "invalid_month": "月份格式应为 YYYY-MM。",
+    "user_not_found": "未找到用户 {username}。",
     # --- hazards and the closed loop ---
     "hazard_not_found": "未找到编号为 {id} 的问题。",
     "hazard_category_unknown": "问题类别“{category}”不在类别目录中。",

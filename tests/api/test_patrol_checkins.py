@@ -1,0 +1,173 @@
+"""POST /api/v1/checkins: single and batch, idempotent re-sends, grid check, every flag."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, text
+
+from gridmap.areas.models import GridVersion
+from gridmap.patrol.models import Checkin
+from tests import factories as f
+from tests.factories import multipolygon
+
+
+def _at(delta: timedelta = timedelta()) -> str:
+    return (datetime.now(UTC) + delta).isoformat()
+
+
+def _item(lon=119.885, lat=28.455, **extra):
+    return {"id": str(uuid.uuid4()), "lon": lon, "lat": lat, "accuracy_m": 10, "recorded_at": _at(), **extra}
+
+
+def _worker(db_session):
+    world = f.lishui(db_session)
+    return world, f.auth(f.token_for(db_session, "grid_worker", f.GRID_A))
+
+
+def _rows(db_session) -> int:
+    return db_session.scalar(select(func.count()).select_from(Checkin))
+
+
+def test_single_checkin_then_resend_is_a_duplicate_and_writes_nothing(client, db_session):
+    _, headers = _worker(db_session)
+    item = _item(note="巡查正常")
+    first = client.post("/api/v1/checkins", json=item, headers=headers)
+    assert first.status_code == 201, first.get_json()
+    answer = first.get_json()
+    assert answer["status"] == "created" and answer["id"] == item["id"]
+    assert answer["grid"] == f.GRID_A and answer["in_own_grid"] is True and answer["flags"] == []
+    again = client.post("/api/v1/checkins", json={**item, "lon": 119.935, "note": "改过"}, headers=headers)
+    assert again.status_code == 200
+    assert again.get_json() == {**answer, "status": "duplicate"}
+    assert _rows(db_session) == 1
+    row = db_session.scalar(select(Checkin))
+    assert row.note == "巡查正常" and row.grid_version == 1
+
+
+def test_batch_keeps_good_items_and_answers_bad_ones_each(client, db_session):
+    world, headers = _worker(db_session)
+    f.household(db_session, "H-A1", 119.8851, 28.4551, world["grids"][f.GRID_A], tags=["孤寡老人"])
+    f.household(db_session, "H-C1", 119.93, 28.45, world["grids"][f.GRID_C])
+    good = _item(household_code="H-A1")
+    items = [
+        good,
+        {"id": "not-a-uuid", "lon": 119.885, "lat": 28.455, "accuracy_m": 5, "recorded_at": _at()},
+        _item(lon=28.455, lat=119.885),                      # swapped
+        _item(household_code="H-C1"),                        # another grid's household
+        _item(crs="mars"),
+        {**good},                                            # the same id twice in one batch
+    ]
+    response = client.post("/api/v1/checkins", json={"items": items}, headers=headers)
+    assert response.status_code == 207
+    body = response.get_json()
+    assert (body["created"], body["duplicate"], body["errors"]) == (1, 1, 4)
+    results = body["items"]
+    assert [r["status"] for r in results] == ["created", "error", "error", "error", "error", "duplicate"]
+    assert results[1]["error"]["code"] == "validation_failed" and results[1]["http_status"] == 400
+    assert results[2]["error"]["code"] == "coordinate_swapped" and results[2]["http_status"] == 422
+    assert results[3]["error"]["code"] == "household_not_found"
+    assert results[4]["error"]["code"] == "invalid_crs"
+    assert "住户" in results[3]["error"]["message"]
+    assert _rows(db_session) == 1
+    assert db_session.scalar(text("SELECT h.code FROM checkin c JOIN household h ON h.id = c.household_id")) == "H-A1"
+
+    all_good = client.post("/api/v1/checkins", json={"items": [_item(), _item()]}, headers=headers)
+    assert all_good.status_code == 200 and all_good.get_json()["created"] == 2
+
+
+def test_a_batch_over_500_is_refused_whole(client, db_session):
+    _, headers = _worker(db_session)
+    response = client.post("/api/v1/checkins", json={"items": [_item() for _ in range(501)]}, headers=headers)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_many_checkins"
+    assert _rows(db_session) == 0
+
+
+def test_single_bad_item_gets_the_error_envelope(client, db_session):
+    _, headers = _worker(db_session)
+    response = client.post("/api/v1/checkins", json=_item(lon=2.35, lat=48.85), headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "coordinate_outside_china"
+    assert client.post("/api/v1/checkins", json=_item(), headers={}).status_code == 401
+
+
+def _flags(client, headers, **item):
+    response = client.post("/api/v1/checkins", json=_item(**item), headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_every_flag(client, db_session):
+    _, headers = _worker(db_session)
+    outside = _flags(client, headers, lon=119.935, lat=28.455, recorded_at=_at(-timedelta(hours=6)))
+    assert outside["flags"] == ["outside_grid"] and outside["grid"] == f.GRID_C and outside["in_own_grid"] is False
+    assert _flags(client, headers, accuracy_m=500, recorded_at=_at(-timedelta(hours=5)))["flags"] == ["low_accuracy"]
+    assert _flags(client, headers, recorded_at=_at(timedelta(hours=2)))["flags"] == ["future_time"]
+    stale = _flags(client, headers, recorded_at=_at(-timedelta(days=10)))
+    assert stale["flags"] == ["stale"]
+    # 4 km in one minute after the check-in 6 hours ago in GRID_C, the previous one in time.
+    fast = _flags(client, headers, lon=119.885, lat=28.455, recorded_at=_at(-timedelta(hours=6) + timedelta(minutes=1)))
+    assert fast["flags"] == ["impossible_speed"]
+    # Walking pace is fine.
+    slow = _flags(client, headers, lon=119.886, lat=28.455, recorded_at=_at(-timedelta(hours=6) + timedelta(minutes=3)))
+    assert slow["flags"] == []
+
+
+def test_impossible_speed_within_one_batch(client, db_session):
+    _, headers = _worker(db_session)
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    later = _item(lon=119.935, lat=28.455, recorded_at=(t0 + timedelta(seconds=30)).isoformat())
+    earlier = _item(recorded_at=t0.isoformat())
+    body = client.post("/api/v1/checkins", json={"items": [later, earlier]}, headers=headers).get_json()
+    assert body["items"][0]["flags"] == ["outside_grid", "impossible_speed"]
+    assert body["items"][1]["flags"] == []
+
+
+def test_border_within_accuracy_counts_as_own_grid(client, db_session):
+    _, headers = _worker(db_session)
+    # ~29 m east of GRID_A's eastern border, inside GRID_B.
+    near = _flags(client, headers, lon=119.8903, lat=28.455, accuracy_m=50)
+    assert (near["grid"], near["position"], near["in_own_grid"], near["flags"]) == (f.GRID_A, "near", True, [])
+    far = _flags(client, headers, lon=119.8903, lat=28.455, accuracy_m=10)
+    assert (far["grid"], far["position"], far["flags"]) == (f.GRID_B, "outside", ["outside_grid"])
+
+
+def test_gcj02_positions_are_converted_before_the_grid_check(client, db_session):
+    _, headers = _worker(db_session)
+    # WGS-84 (119.8885, 28.455) in GRID_A is (119.892927, 28.451584) in GCJ-02 — which,
+    # read as WGS-84, would be GRID_B: the 400 m offset decides the grid.
+    gcj = _flags(client, headers, lon=119.892927, lat=28.451584, crs="gcj02")
+    assert gcj["grid"] == f.GRID_A and gcj["flags"] == []
+    lon, lat = db_session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM checkin")).one()
+    assert abs(lon - 119.8885) < 1e-6 and abs(lat - 28.455) < 1e-6
+    naive = _flags(client, headers, lon=119.892927, lat=28.451584, recorded_at=_at(-timedelta(hours=1)))
+    assert naive["grid"] == f.GRID_B and naive["flags"] == ["outside_grid"]
+
+
+def test_grid_check_uses_the_version_valid_at_recorded_at(client, db_session):
+    world, headers = _worker(db_session)
+    grid = world["grids"][f.GRID_A]
+    changed = datetime.now(UTC) - timedelta(days=1)
+    version1 = db_session.get(GridVersion, (grid.id, 1))
+    version1.valid_from = changed - timedelta(days=30)
+    version1.valid_to = changed
+    # Version 2 gives the western half away: (119.880–119.885) is no longer GRID_A.
+    db_session.add(GridVersion(grid_id=grid.id, version=2, geom=multipolygon((119.885, 28.450, 119.890, 28.460)),
+                               valid_from=changed))
+    db_session.commit()
+    before = _flags(client, headers, lon=119.882, lat=28.455, recorded_at=(changed - timedelta(hours=3)).isoformat())
+    assert before["grid"] == f.GRID_A and before["flags"] == []
+    after = _flags(client, headers, lon=119.882, lat=28.455)
+    assert after["grid"] is None and after["flags"] == ["outside_grid"]
+    assert db_session.scalars(select(Checkin.grid_version).order_by(Checkin.recorded_at)).all() == [1, None]
+
+
+def test_checkin_roles_and_openapi(client, db_session):
+    f.lishui(db_session)
+    planner = f.auth(f.token_for(db_session, "planner", f.DISTRICT))
+    assert client.post("/api/v1/checkins", json=_item(), headers=planner).status_code == 403
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "post" in spec["paths"]["/api/v1/checkins"]
+    assert "CheckinItem" in spec["components"]["schemas"]
