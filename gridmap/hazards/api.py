@@ -1,0 +1,158 @@
+"""Hazards, the loop's actions, and working-day deadlines (API.md "Hazards")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from flask import Blueprint
+from pydantic import BaseModel, Field, field_validator
+
+from gridmap.apidoc import operation
+from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, STAFF, SUPERVISOR
+from gridmap.hazards import service
+from gridmap.hazards.models import SEVERITIES, STATUSES
+from gridmap.hazards.workflow import ACTIONS
+from gridmap.schemas import BboxFilter
+from gridmap.web import get_session
+
+bp = Blueprint("hazards_api", __name__)
+
+REPORTERS = (ADMIN, SUPERVISOR, GRID_WORKER)
+Severity = Literal["normal", "complex", "urgent"]
+assert tuple(Severity.__args__) == SEVERITIES  # type: ignore[attr-defined]
+
+
+class ReportBody(BaseModel):
+    category: str = Field(min_length=1, max_length=32, description="类别编码或名称（治安、消防……）")
+    severity: Severity = Field("normal", description="normal 一般、complex 复杂、urgent 紧急")
+    description: str = Field("", max_length=2000)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+
+
+class ReportResponse(BaseModel):
+    id: int
+    code: str
+    grid: dict[str, Any]
+    status: str
+    deadlines: dict[str, str]
+    calendar: str
+    possible_duplicates: list[dict[str, Any]]
+
+
+class ActionBody(BaseModel):
+    action: Literal[ACTIONS]  # type: ignore[valid-type]
+    note: str = Field("", max_length=2000)
+    assignee: str | int | None = Field(None, description="承办人用户名或编号（assign 时必填）")
+    version: int | None = Field(None, description="读取时的版本号；已变化时返回 409")
+
+
+class HazardResponse(BaseModel):
+    id: int
+    code: str
+    status: str
+    level: str
+    deadlines: dict[str, Any]
+    allowed_actions: list[str]
+    events: list[dict[str, Any]] = []
+
+
+class HazardQuery(BboxFilter):
+    status: str | None = Field(None, description="状态，可用逗号分隔多个")
+    category: str | None = Field(None, max_length=32)
+    overdue: bool | None = Field(None, description="true：只看已超期的")
+    since: datetime | None = Field(None, description="上报时间不早于（ISO 8601）")
+    until: datetime | None = Field(None, description="上报时间早于（ISO 8601）")
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: str | None) -> str | None:
+        if value:
+            unknown = [s for s in value.split(",") if s not in STATUSES]
+            if unknown:
+                raise ValueError(f"未知状态：{','.join(unknown)}（可选 {','.join(STATUSES)}）")
+        return value
+
+
+class HazardList(BaseModel):
+    type: str = "FeatureCollection"
+    features: list[dict[str, Any]]
+    total: int
+
+
+class DeadlineQuery(BaseModel):
+    start: datetime = Field(description="起算时间（ISO 8601；不带时区按北京时间）")
+    working_days: int = Field(ge=0, le=366)
+
+
+class DeadlineResponse(BaseModel):
+    due: str
+    calendar: Literal["official", "fallback"]
+
+
+class HolidayDay(BaseModel):
+    date: date
+    is_workday: bool = Field(description="true：调休上班日；false：放假")
+    name: str = Field("", max_length=64)
+
+
+class HolidayBody(BaseModel):
+    year: int = Field(ge=2000, le=2100)
+    source: str = Field("", max_length=200, description="来源，如国务院办公厅通知文号")
+    days: list[HolidayDay] = Field(min_length=1, max_length=366)
+
+
+class HolidayResponse(BaseModel):
+    year: int
+    days: int
+    holidays: int
+    workdays: int
+
+
+@operation(bp, "/hazards", "POST", summary="上报问题隐患（落入所在网格，返回疑似重复）", tag="hazards",
+           roles=REPORTERS, body=ReportBody, response=ReportResponse, response_status=201, errors=(422,))
+def report(scope, body: ReportBody):
+    result = service.report(get_session(), scope, category=body.category, severity=body.severity,
+                            description=body.description, lon=body.lon, lat=body.lat, crs=body.crs)
+    return result, 201
+
+
+@operation(bp, "/hazards", "GET", summary="问题列表（超期优先，按期限排序）", tag="hazards", roles=STAFF,
+           query=HazardQuery, response=HazardList)
+def hazards(scope, query: HazardQuery):
+    return service.list_hazards(
+        get_session(), scope, within=query.within, statuses=query.status.split(",") if query.status else None,
+        category=query.category, overdue=query.overdue, bbox=query.bbox, since=query.since, until=query.until,
+        limit=query.limit, offset=query.offset)
+
+
+@operation(bp, "/hazards/<int:hazard_id>", "GET", summary="问题详情（含全部流转记录）", tag="hazards", roles=STAFF,
+           response=HazardResponse, errors=(404,))
+def hazard(scope, hazard_id: int):
+    return service.get_hazard(get_session(), scope, hazard_id)
+
+
+@operation(bp, "/hazards/<int:hazard_id>/actions", "POST", summary="流转操作（受理、指派、处置、反馈、核查、办结、退回、上报）",
+           tag="hazards", roles=REPORTERS, body=ActionBody, response=HazardResponse, errors=(403, 404, 409, 422))
+def hazard_action(scope, hazard_id: int, body: ActionBody):
+    return service.act(get_session(), scope, hazard_id, body.action, body.note, body.assignee, body.version)
+
+
+@operation(bp, "/hazards/categories", "GET", summary="问题类别目录", tag="hazards", roles=STAFF)
+def hazard_categories(scope):
+    return {"items": service.categories(get_session())}
+
+
+@operation(bp, "/calendar/deadline", "GET", summary="按工作日计算期限（法定节假日与调休）", tag="calendar",
+           roles=ALL_ROLES, query=DeadlineQuery, response=DeadlineResponse)
+def calendar_deadline(scope, query: DeadlineQuery):
+    return service.deadline(get_session(), query.start, query.working_days)
+
+
+@operation(bp, "/calendar/holidays", "POST", summary="导入某年法定节假日与调休上班日（优先于内置日历）",
+           tag="calendar", roles=(ADMIN,), body=HolidayBody, response=HolidayResponse, errors=(422,))
+def load_holidays(scope, body: HolidayBody):
+    return service.load_holidays(get_session(), body.year, [(d.date, d.is_workday, d.name) for d in body.days],
+                                 body.source or f"{scope.username} 上传")

@@ -1,0 +1,357 @@
+"""Hazards: report, act on the loop, read, list (overdue first), deadlines and holidays.
+
+Services take a session and plain arguments and own their transaction. ``now`` is a
+parameter wherever time matters, so tests can stand on any day of the calendar.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, extract, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from gridmap.areas.models import Grid
+from gridmap.auth.models import User
+from gridmap.auth.scope import Scope
+from gridmap.coordinates import point_to_wgs84
+from gridmap.db import transaction
+from gridmap.errors import Conflict, NotFound, Unprocessable
+from gridmap.hazards import workflow
+from gridmap.hazards.calendar import FALLBACK, OFFICIAL, Deadline, WorkCalendar, as_local
+from gridmap.hazards.models import (
+    OPEN_STATUSES,
+    Hazard,
+    HazardCategory,
+    HazardDeadlineRule,
+    HazardEvent,
+    OfficialHoliday,
+)
+
+DUPLICATE_RADIUS_M = 50.0
+Bbox = tuple[float, float, float, float]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- calendar
+
+
+def work_calendar(session: Session) -> WorkCalendar:
+    """The official calendar with every admin-loaded year (a few dozen rows a year)."""
+    rows = session.execute(select(OfficialHoliday.day, OfficialHoliday.is_workday)).all()
+    return WorkCalendar(overrides={d: w for d, w in rows}, loaded_years=frozenset(d.year for d, _ in rows))
+
+
+def deadline(session: Session, start: datetime, working_days: int) -> dict[str, Any]:
+    result = work_calendar(session).add_working_days(start, working_days)
+    return {"due": result.due.isoformat(), "calendar": result.calendar}
+
+
+def load_holidays(session: Session, year: int, days: Iterable[tuple[date, bool, str]], source: str) -> dict[str, Any]:
+    """Replace ``year``'s official list (holidays and make-up workdays); it then beats chinese_calendar."""
+    rows = list(days)
+    for day, _, _ in rows:
+        if day.year != year:
+            raise Unprocessable("holiday_year_mismatch", details={"day": day.isoformat()}, day=day.isoformat(),
+                                year=year)
+    with transaction(session):
+        session.execute(delete(OfficialHoliday).where(extract("year", OfficialHoliday.day) == year))
+        session.add_all(OfficialHoliday(day=d, is_workday=w, name=n, source=source) for d, w, n in rows)
+    return {"year": year, "days": len(rows), "holidays": sum(1 for _, w, _ in rows if not w),
+            "workdays": sum(1 for _, w, _ in rows if w)}
+
+
+def fallback_years(session: Session, years: Iterable[int]) -> list[int]:
+    calendar = work_calendar(session)
+    return sorted({y for y in years if not calendar.covers(y)})
+
+
+# --------------------------------------------------------------------------- categories and deadlines
+
+
+def categories(session: Session) -> list[dict[str, str]]:
+    rows = session.execute(select(HazardCategory.code, HazardCategory.name)
+                           .where(HazardCategory.active.is_(True)).order_by(HazardCategory.sort_order)).all()
+    return [{"code": c, "name": n} for c, n in rows]
+
+
+def _category(session: Session, value: str) -> HazardCategory:
+    row = session.scalar(select(HazardCategory).where(
+        or_(HazardCategory.code == value, HazardCategory.name == value), HazardCategory.active.is_(True)))
+    if row is None:
+        raise Unprocessable("hazard_category_unknown", details={"field": "category", "choices": categories(session)},
+                            category=value)
+    return row
+
+
+def _rule(session: Session, category: str, severity: str) -> HazardDeadlineRule:
+    """The category's own rule for this severity, else the catalogue-wide one."""
+    return session.scalars(
+        select(HazardDeadlineRule)
+        .where(HazardDeadlineRule.severity == severity,
+               or_(HazardDeadlineRule.category_code == category, HazardDeadlineRule.category_code.is_(None)))
+        .order_by(HazardDeadlineRule.category_code.is_(None))
+    ).first()
+
+
+def deadlines_for(session: Session, category: str, severity: str, start: datetime) -> tuple[Deadline, Deadline]:
+    rule = _rule(session, category, severity)
+    calendar = work_calendar(session)
+
+    def one(days: int | None, hours: int | None) -> Deadline:
+        return calendar.add_hours(start, hours) if hours is not None else calendar.add_working_days(start, days or 0)
+
+    return (one(rule.accept_working_days, rule.accept_hours), one(rule.resolve_working_days, rule.resolve_hours))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _actor(scope: Scope) -> workflow.Actor:
+    return workflow.Actor(role=scope.role, prefix=scope.prefix, user_id=scope.user_id)
+
+
+def _state(hazard: Hazard) -> workflow.State:
+    return workflow.State(status=hazard.status, level=hazard.level, grid_code=hazard.grid_code,
+                          assignee_id=hazard.assignee_id)
+
+
+def overdue_expr(now: datetime):
+    """One SQL expression: open and past its accept (while unaccepted) or resolve deadline."""
+    return and_(Hazard.status.in_(OPEN_STATUSES),
+                or_(and_(Hazard.status == "reported", Hazard.accept_by < now), Hazard.resolve_by < now))
+
+
+def next_deadline_expr():
+    return case((Hazard.status == "reported", func.least(Hazard.accept_by, Hazard.resolve_by)),
+                else_=Hazard.resolve_by)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return as_local(value).isoformat() if value is not None else None
+
+
+REPORTER, ASSIGNEE = aliased(User), aliased(User)
+
+
+def _hazard_select(now: datetime):
+    return (
+        select(Hazard, HazardCategory.name.label("category_name"), Grid.name.label("grid_name"),
+               REPORTER.display_name.label("reporter_name"), ASSIGNEE.username.label("assignee_username"),
+               ASSIGNEE.display_name.label("assignee_name"),
+               func.ST_X(Hazard.geom).label("lon"), func.ST_Y(Hazard.geom).label("lat"),
+               overdue_expr(now).label("overdue"), next_deadline_expr().label("next_deadline"))
+        .join(HazardCategory, HazardCategory.code == Hazard.category_code)
+        .outerjoin(Grid, Grid.id == Hazard.grid_id)
+        .outerjoin(REPORTER, REPORTER.id == Hazard.reporter_id)
+        .outerjoin(ASSIGNEE, ASSIGNEE.id == Hazard.assignee_id)
+    )
+
+
+def _json(row: Any, scope: Scope) -> dict[str, Any]:
+    h: Hazard = row.Hazard
+    return {
+        "id": h.id, "code": h.code, "category": h.category_code, "category_name": row.category_name,
+        "severity": h.severity, "description": h.description,
+        "lon": round(row.lon, 7), "lat": round(row.lat, 7),
+        "grid": {"code": h.grid_code, "name": row.grid_name}, "grid_version": h.grid_version,
+        "status": h.status, "status_name": workflow.STATUS_NAMES[h.status],
+        "level": h.level, "level_name": workflow.LEVEL_NAMES[h.level],
+        "deadlines": {"accept_by": _iso(h.accept_by), "resolve_by": _iso(h.resolve_by)},
+        "next_deadline": _iso(row.next_deadline), "calendar": h.calendar, "overdue": bool(row.overdue),
+        "reporter": row.reporter_name,
+        "assignee": ({"username": row.assignee_username, "name": row.assignee_name}
+                     if row.assignee_username else None),
+        "created_at": _iso(h.created_at), "accepted_at": _iso(h.accepted_at), "resolved_at": _iso(h.resolved_at),
+        "closed_at": _iso(h.closed_at), "version": h.version,
+        "allowed_actions": workflow.allowed_actions(_actor(scope), _state(h)),
+    }
+
+
+def events(session: Session, hazard_id: int) -> list[dict[str, Any]]:
+    actor = aliased(User)
+    rows = session.execute(
+        select(HazardEvent, actor.display_name).outerjoin(actor, actor.id == HazardEvent.actor_id)
+        .where(HazardEvent.hazard_id == hazard_id).order_by(HazardEvent.at, HazardEvent.id)
+    ).all()
+    return [{
+        "action": e.action, "action_name": workflow.ACTION_NAMES.get(e.action, e.action),
+        "from_status": e.from_status, "to_status": e.to_status, "actor": name, "at": _iso(e.at),
+        "note": e.note, "detail": e.detail,
+    } for e, name in rows]
+
+
+def get_hazard(session: Session, scope: Scope, hazard_id: int, now: datetime | None = None) -> dict[str, Any]:
+    row = session.execute(_hazard_select(now or utcnow()).where(Hazard.id == hazard_id)).first()
+    if row is None or not scope.covers(row.Hazard.grid_code):
+        raise NotFound("hazard_not_found", id=hazard_id)
+    result = _json(row, scope)
+    result["events"] = events(session, hazard_id)
+    return result
+
+
+def list_hazards(session: Session, scope: Scope, *, within: str | None = None, statuses: list[str] | None = None,
+                 category: str | None = None, overdue: bool | None = None, bbox: Bbox | None = None,
+                 since: datetime | None = None, until: datetime | None = None, limit: int = 100, offset: int = 0,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """Scoped hazards, overdue first, then by the next deadline; a GeoJSON FeatureCollection."""
+    now = now or utcnow()
+    conditions = [scope.where(Hazard.grid_code, within)]
+    if statuses:
+        conditions.append(Hazard.status.in_(statuses))
+    if category:
+        conditions.append(or_(Hazard.category_code == category,
+                              Hazard.category_code == select(HazardCategory.code)
+                              .where(HazardCategory.name == category).scalar_subquery()))
+    if overdue is not None:
+        conditions.append(overdue_expr(now) if overdue else ~overdue_expr(now))
+    if bbox is not None:
+        conditions.append(Hazard.geom.op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
+    if since is not None:
+        conditions.append(Hazard.created_at >= since)
+    if until is not None:
+        conditions.append(Hazard.created_at < until)
+    total = session.scalar(select(func.count()).select_from(Hazard).where(*conditions))
+    rows = session.execute(
+        _hazard_select(now).where(*conditions)
+        .order_by(overdue_expr(now).desc(), next_deadline_expr(), Hazard.id).limit(limit).offset(offset)
+    ).all()
+    features = []
+    for row in rows:
+        props = _json(row, scope)
+        features.append({"type": "Feature", "id": props["id"],
+                         "geometry": {"type": "Point", "coordinates": [props["lon"], props["lat"]]},
+                         "properties": props})
+    return {"type": "FeatureCollection", "features": features, "total": total}
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def _grid_at(session: Session, lon: float, lat: float):
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    return session.execute(
+        select(Grid.id, Grid.code, Grid.name, Grid.version)
+        .where(Grid.kind == "map", func.ST_Intersects(Grid.geom, point)).order_by(Grid.code).limit(1)
+    ).first()
+
+
+def possible_duplicates(session: Session, scope: Scope, category: str, lon: float, lat: float,
+                        exclude_id: int | None = None) -> list[dict[str, Any]]:
+    """Open hazards of the same category within 50 m (GiST box prefilter, exact metres on geography)."""
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    # A box a little wider than 50 m in degrees so the GiST index does the first cut.
+    pad = DUPLICATE_RADIUS_M * 1.2 / (111_320 * max(math.cos(math.radians(lat)), 0.1))
+    distance = func.ST_Distance(func.geography(Hazard.geom), func.geography(point))
+    rows = session.execute(
+        select(Hazard.id, Hazard.code, Hazard.status, Hazard.description, distance.label("distance"))
+        .where(Hazard.geom.op("&&")(func.ST_Expand(point, pad)),
+               func.ST_DWithin(func.geography(Hazard.geom), func.geography(point), DUPLICATE_RADIUS_M),
+               Hazard.category_code == category, Hazard.status.in_(OPEN_STATUSES),
+               Hazard.id != (exclude_id or 0), scope.where(Hazard.grid_code))
+        .order_by(distance).limit(20)
+    ).all()
+    return [{"id": r.id, "code": r.code, "status": r.status, "description": r.description,
+             "distance_m": round(r.distance, 1)} for r in rows]
+
+
+def report(session: Session, scope: Scope, *, category: str, severity: str, description: str, lon: float,
+           lat: float, crs: str | None, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    lon, lat = point_to_wgs84(lon, lat, crs)
+    cat = _category(session, category)
+    grid = _grid_at(session, lon, lat)
+    if grid is None:
+        raise Unprocessable("not_in_any_grid", details={"lon": lon, "lat": lat})
+    if not scope.covers(grid.code):
+        raise Unprocessable("hazard_outside_scope", details={"grid": grid.code}, code=grid.code)
+    accept, resolve = deadlines_for(session, cat.code, severity, now)
+    calendar = FALLBACK if FALLBACK in (accept.calendar, resolve.calendar) else OFFICIAL
+    with transaction(session):
+        duplicates = possible_duplicates(session, scope, cat.code, lon, lat)
+        hazard_id = session.scalar(select(func.nextval(func.pg_get_serial_sequence("hazard", "id"))))
+        code = f"HZ-{as_local(now):%Y%m%d}-{hazard_id:06d}"
+        session.add(Hazard(
+            id=hazard_id, code=code, category_code=cat.code, severity=severity, description=description,
+            geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), grid_id=grid.id, grid_version=grid.version,
+            grid_code=grid.code, status="reported", level="grid", accept_by=accept.due, resolve_by=resolve.due,
+            calendar=calendar, reporter_id=scope.user_id, created_at=now, updated_at=now,
+        ))
+        session.flush()
+        session.add(HazardEvent(hazard_id=hazard_id, from_status=None, to_status="reported", action="report",
+                                actor_id=scope.user_id, at=now, note=description[:500],
+                                detail={"lon": lon, "lat": lat, "grid": grid.code}))
+    return {
+        "id": hazard_id, "code": code, "grid": {"code": grid.code, "name": grid.name}, "status": "reported",
+        "level": "grid", "category": cat.code, "severity": severity, "lon": lon, "lat": lat,
+        "deadlines": {"accept_by": accept.due.isoformat(), "resolve_by": resolve.due.isoformat()},
+        "calendar": calendar, "possible_duplicates": duplicates,
+    }
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _assignee(session: Session, value: str | int, grid_code: str) -> User:
+    query = select(User).where(User.active.is_(True), User.role.in_(("admin", "supervisor", "grid_worker")))
+    if isinstance(value, int) or str(value).isdigit():
+        query = query.where(or_(User.id == int(value), User.username == str(value)))
+    else:
+        query = query.where(User.username == str(value))
+    user = session.scalars(query).first()
+    if user is None or not grid_code.startswith(user.scope_code):
+        raise Unprocessable("hazard_assignee_invalid", details={"field": "assignee"}, assignee=value)
+    return user
+
+
+def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str = "",
+        assignee: str | int | None = None, version: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Apply one action. The row is locked (SELECT … FOR UPDATE) and the UPDATE checks the
+    version it read, so of two concurrent actions on one hazard only one can win."""
+    now = now or utcnow()
+    note = (note or "").strip()
+    with transaction(session):
+        hazard = session.scalars(select(Hazard).where(Hazard.id == hazard_id).with_for_update()).first()
+        if hazard is None or not scope.covers(hazard.grid_code):
+            raise NotFound("hazard_not_found", id=hazard_id)
+        if version is not None and version != hazard.version:
+            raise Conflict("hazard_stale", details={"version": hazard.version})
+        decision = workflow.decide(_actor(scope), _state(hazard), action, note)
+        values: dict[str, Any] = {"status": decision.to_status, "level": decision.to_level,
+                                  "version": hazard.version + 1, "updated_at": now}
+        detail: dict[str, Any] = {}
+        if action == "assign":
+            if assignee in (None, ""):
+                raise Unprocessable("hazard_assignee_required", details={"field": "assignee"})
+            user = _assignee(session, assignee, hazard.grid_code)
+            values["assignee_id"] = user.id
+            detail["assignee"] = user.username
+        if action == "accept":
+            values["accepted_at"] = now
+        if decision.to_status == "verified":
+            values["resolved_at"] = now
+        if decision.to_status in ("closed", "rejected"):
+            values["closed_at"] = now
+        if action == "reject" and decision.from_status == "assigned":
+            values["assignee_id"] = None
+        if action == "escalate":
+            accept, resolve = deadlines_for(session, hazard.category_code, hazard.severity, now)
+            values.update(assignee_id=None, accepted_at=None, accept_by=accept.due, resolve_by=resolve.due,
+                          calendar=FALLBACK if FALLBACK in (accept.calendar, resolve.calendar) else OFFICIAL)
+            detail.update(from_level=decision.from_level, to_level=decision.to_level)
+        updated = session.execute(
+            update(Hazard).where(Hazard.id == hazard_id, Hazard.version == hazard.version).values(**values)
+        ).rowcount
+        if updated != 1:
+            raise Conflict("hazard_stale")
+        session.add(HazardEvent(hazard_id=hazard_id, from_status=decision.from_status, to_status=decision.to_status,
+                                action=action, actor_id=scope.user_id, at=now, note=note, detail=detail))
+    session.expire_all()
+    return get_hazard(session, scope, hazard_id, now)
+

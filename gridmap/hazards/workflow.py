@@ -1,0 +1,135 @@
+"""The closed loop as a state machine: who may do which action in which status.
+
+reported → accepted → assigned → in_progress → feedback → verified → closed, with
+``reject`` (a report refused, an assignment handed back, a feedback returned for
+rework) and ``escalate`` (grid → community → street → district, 吹哨报到). Pure: no
+database, no Flask; the service locks the row and applies the decided transition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
+from gridmap.errors import Conflict, Forbidden, Unprocessable
+
+ACTIONS = ("accept", "assign", "start", "feedback", "verify", "reject", "close", "escalate")
+LEVEL_ORDER = ("grid", "community", "street", "district")
+# The longest scope code a supervisor may have to manage a hazard at this level: a
+# community supervisor (12 digits) manages grid- and community-level hazards, a street
+# supervisor (9) street-level ones, and higher levels may always step in (督办).
+LEVEL_SCOPE_LENGTH = {"grid": 12, "community": 12, "street": 9, "district": 6}
+
+STATUS_NAMES = {
+    "reported": "待受理", "accepted": "已受理", "assigned": "已指派", "in_progress": "处置中",
+    "feedback": "已反馈", "verified": "已核查", "closed": "已办结", "rejected": "不予受理",
+}
+ACTION_NAMES = {
+    "report": "上报", "accept": "受理", "assign": "指派", "start": "开始处置", "feedback": "反馈结果",
+    "verify": "核查通过", "reject": "退回", "close": "办结", "escalate": "上报上级（吹哨）",
+}
+LEVEL_NAMES = {"grid": "网格", "community": "社区", "street": "街道", "district": "区"}
+
+MANAGER, ASSIGNEE, GRID_OWNER = "manager", "assignee", "grid_owner"
+
+# action → {from status: (to status, who may)}; escalate's target status is "reported" at the next level.
+RULES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "accept": {"reported": ("accepted", (MANAGER,))},
+    "assign": {"accepted": ("assigned", (MANAGER,)), "assigned": ("assigned", (MANAGER,))},
+    "start": {"assigned": ("in_progress", (ASSIGNEE, MANAGER))},
+    "feedback": {"in_progress": ("feedback", (ASSIGNEE, MANAGER))},
+    "verify": {"feedback": ("verified", (MANAGER,))},
+    "close": {"verified": ("closed", (MANAGER,))},
+    "reject": {
+        "reported": ("rejected", (MANAGER,)),          # not a real problem / duplicate
+        "assigned": ("accepted", (ASSIGNEE, MANAGER)),  # handed back: assign someone else
+        "feedback": ("in_progress", (MANAGER,)),        # returned for rework
+        "verified": ("in_progress", (MANAGER,)),
+    },
+    "escalate": {s: ("reported", (MANAGER, GRID_OWNER)) for s in ("reported", "accepted", "assigned", "in_progress")},
+}
+NOTE_REQUIRED = ("reject", "escalate")
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: str
+    prefix: str
+    user_id: int | None
+
+
+@dataclass(frozen=True)
+class State:
+    status: str
+    level: str
+    grid_code: str
+    assignee_id: int | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    from_status: str
+    to_status: str
+    from_level: str
+    to_level: str
+
+
+def next_level(level: str) -> str | None:
+    index = LEVEL_ORDER.index(level)
+    return LEVEL_ORDER[index + 1] if index + 1 < len(LEVEL_ORDER) else None
+
+
+def capacities(actor: Actor, state: State) -> set[str]:
+    """The capacities in which ``actor`` stands to this hazard."""
+    held: set[str] = set()
+    if actor.role == ADMIN and state.grid_code.startswith(actor.prefix):
+        held.add(MANAGER)
+    if (actor.role == SUPERVISOR and state.grid_code.startswith(actor.prefix)
+            and len(actor.prefix) <= LEVEL_SCOPE_LENGTH[state.level]):
+        held.add(MANAGER)
+    if actor.user_id is not None and actor.user_id == state.assignee_id:
+        held.add(ASSIGNEE)
+    if actor.role == GRID_WORKER and actor.prefix == state.grid_code and state.level == "grid":
+        held.add(GRID_OWNER)
+    return held
+
+
+def _possible(action: str, state: State) -> tuple[str, tuple[str, ...]] | None:
+    rule = RULES[action].get(state.status)
+    if rule is None or (action == "escalate" and next_level(state.level) is None):
+        return None
+    return rule
+
+
+def allowed_actions(actor: Actor, state: State) -> list[str]:
+    """Actions ``actor`` may take now, in the loop's order."""
+    held = capacities(actor, state)
+    allowed = []
+    for action in ACTIONS:
+        rule = _possible(action, state)
+        if rule is not None and held & set(rule[1]):
+            allowed.append(action)
+    return allowed
+
+
+def decide(actor: Actor, state: State, action: str, note: str = "") -> Decision:
+    """The transition ``action`` makes, or the error that refuses it.
+
+    Not possible in this status → 409 with ``details.allowed``; possible but not for
+    this actor → 403 with ``details.allowed``.
+    """
+    allowed = allowed_actions(actor, state)
+    details = {"allowed": allowed, "status": state.status, "level": state.level, "action": action}
+    rule = _possible(action, state) if action in RULES else None
+    if rule is None:
+        if action == "escalate" and next_level(state.level) is None and state.status in RULES["escalate"]:
+            raise Conflict("hazard_top_level", details=details)
+        raise Conflict("hazard_action_not_allowed", details=details, status=STATUS_NAMES.get(state.status),
+                       action=ACTION_NAMES.get(action, action))
+    if action not in allowed:
+        raise Forbidden("hazard_action_forbidden", details=details, action=ACTION_NAMES[action])
+    if action in NOTE_REQUIRED and not note.strip():
+        raise Unprocessable("hazard_note_required", details={"field": "note"}, action=ACTION_NAMES[action])
+    to_level = next_level(state.level) if action == "escalate" else state.level
+    return Decision(action, state.status, rule[0], state.level, to_level or state.level)
