@@ -17,6 +17,7 @@ def openapi():
 def register_api(app: Flask) -> None:
     from gridmap.areas.api import bp as areas_bp
     from gridmap.auth.api import bp as auth_bp
+    from gridmap.hazards.api import bp as hazards_bp
     from gridmap.households.api import bp as households_bp
     from gridmap.imports.api import bp as imports_bp
     from gridmap.patrol.api import bp as patrol_bp
@@ -24,4 +25,5 @@ def register_api(app: Flask) -> None:
 
     for bp in (auth_bp, areas_bp, households_bp, imports_bp, patrol_bp, spec_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
+    app.register_blueprint(hazards_bp, url_prefix=API_PREFIX)
     app.register_blueprint(party_bp, url_prefix=API_PREFIX)
