@@ -58,8 +58,7 @@ def area_map(user, code: str):
     grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
     title = f"网格总览 · {areas.area_label(session, within or scope.prefix)}"
     tiles = current_app.config["GRIDMAP"].tiles
-    # Until the 民情地图 page exists, a grid links to its own overview.
     fmap = build_grid_overview(for_basemap(grids, tiles), title=title, tiles=tiles,
-                               link_template="/maps/area/{code}")
+                               link_template="/maps/grid/{code}")
     return render_template("map_page.html", title=title, user=user, role_name=ROLE_NAMES[user.role],
                            grid_count=grids["total"], **map_parts(fmap))

@@ -1,0 +1,90 @@
+"""A grid's own pages: its 民情地图 and its printed handbook and party-member cards.
+
+The route asks the party service for the grid's sheet (households masked for the
+viewer, unmasked reads audited, a party member sees only their own households), shifts
+it for a GCJ-02 basemap, and hands plain data to the map builder or the print template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from gridmap.auth.roles import ROLE_NAMES, SUPERVISOR
+from gridmap.auth.service import scope_of
+from gridmap.errors import ServiceUnavailable
+from gridmap.maps.display import for_basemap
+from gridmap.maps.minqing import build_minqing_map
+from gridmap.maps.pages import login_required, map_parts
+from gridmap.party.models import STAFF_ROLE_NAMES
+from gridmap.party.service import grid_sheet
+from gridmap.printing import handbook
+from gridmap.web import get_session
+
+bp = Blueprint("grid_pages", __name__)
+
+PRINT_CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "print.css"
+
+
+def _unmask() -> bool:
+    return request.args.get("unmask", "") in ("1", "true")
+
+
+def _open_hazards(session, scope, code: str):
+    """Open hazards of the grid for the map's hazard layer; None until hazards exist."""
+    return None
+
+
+@bp.get("/maps/grid/<code>")
+@login_required
+def grid_map(user, code: str):
+    scope = scope_of(user)
+    session = get_session()
+    sheet = grid_sheet(session, scope, code, unmask=_unmask(), action="grid_map")
+    tiles = current_app.config["GRIDMAP"].tiles
+    grid = for_basemap({"type": "FeatureCollection", "features": [sheet["grid"]]}, tiles)["features"][0]
+    fmap = build_minqing_map(grid, for_basemap(sheet["households"], tiles), for_basemap(sheet["members"], tiles),
+                             hazards=_open_hazards(session, scope, code), tiles=tiles)
+    props = sheet["grid"]["properties"]
+    return render_template(
+        "minqing.html", title=f"民情地图 · {props['name']}", grid=props, user=user,
+        role_name=ROLE_NAMES[user.role], masked=sheet["masked"], may_unmask=user.role == SUPERVISOR,
+        members=len(sheet["members"]["features"]), **map_parts(fmap))
+
+
+def _print_context(user, code: str, *, for_pdf: bool) -> dict:
+    scope = scope_of(user)
+    sheet = grid_sheet(get_session(), scope, code, unmask=_unmask(), action="grid_handbook")
+    props = sheet["grid"]["properties"]
+    map_url = request.url_root.rstrip("/") + url_for("grid_pages.grid_map", code=code)
+    return {
+        "title": f"网格干部联系手册 · {props['name']}", "grid": props, "user": user,
+        "role_name": ROLE_NAMES[user.role], "staff": sheet["staff"], "staff_roles": STAFF_ROLE_NAMES,
+        "buildings": handbook.buildings(sheet["households"]),
+        "cards": handbook.cards(sheet["households"], sheet["members"]),
+        "households": len(sheet["households"]["features"]), "masked": sheet["masked"],
+        "qr": handbook.qr_svg(map_url), "map_url": map_url, "for_pdf": for_pdf,
+        "inline_css": PRINT_CSS.read_text(encoding="utf-8") if for_pdf else None,
+        "unmask_query": "?unmask=1" if _unmask() else "",
+    }
+
+
+@bp.get("/maps/grid/<code>/print")
+@login_required
+def grid_print(user, code: str):
+    return render_template("print.html", **_print_context(user, code, for_pdf=False))
+
+
+@bp.get("/maps/grid/<code>/print.pdf")
+@login_required
+def grid_print_pdf(user, code: str):
+    page = render_template("print.html", **_print_context(user, code, for_pdf=True))
+    try:
+        pdf = handbook.html_to_pdf(page)
+    except handbook.PdfError:
+        current_app.logger.exception("PDF export failed")
+        raise ServiceUnavailable("pdf_unavailable") from None
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"inline; filename=grid-{code}-handbook.pdf"
+    return response

@@ -1,0 +1,136 @@
+"""The printed handbook of a grid (网格干部联系手册) and its party-member contact cards
+(党员联系卡): plain data shaped for the print template, a QR code as inline SVG, and the
+PDF made by headless Chromium. No Flask, no DB: callers pass the (already masked) sheet
+from ``gridmap.party.service.grid_sheet``."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+
+_BUILDING = re.compile(r"^(.*?(?:\d+|[一二三四五六七八九十百]+)(?:幢|栋|号楼|座))(.*)$")
+_TRAILING_NUMBER = re.compile(r"^(.*?)(\d+号.*)$")
+CARD_HOUSEHOLDS_MAX = 12  # a card lists this many; more are summarised (a member has ~10)
+
+
+@dataclass
+class Building:
+    name: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """(building, the rest): '…丽景花园3幢2单元301' → ('…丽景花园3幢', '2单元301'); a house
+    number address groups by its street: '…中山街12号' → ('…中山街', '12号')."""
+    address = address or ""
+    match = _BUILDING.match(address)
+    if match:
+        return match.group(1), match.group(2) or "—"
+    match = _TRAILING_NUMBER.match(address)
+    if match and match.group(1):
+        return match.group(1), match.group(2)
+    return address or "未填写地址", "—"
+
+
+def _common_prefix(names: list[str]) -> str:
+    if len(names) < 2:
+        return ""
+    prefix = os.path.commonprefix(names)
+    cut = max(prefix.rfind(ch) for ch in "市区县")  # keep the street and compound names
+    return prefix[:cut + 1] if cut >= 0 else ""
+
+
+def buildings(households: dict) -> list[Building]:
+    """Households grouped by building, buildings and rows in address order."""
+    groups: dict[str, Building] = {}
+    for feature in households.get("features") or []:
+        p = feature.get("properties") or {}
+        name, rest = split_address(p.get("address") or "")
+        groups.setdefault(name, Building(name)).rows.append({**p, "room": rest})
+    result = sorted(groups.values(), key=lambda b: _natural(b.name))
+    prefix = _common_prefix([b.name for b in result])
+    for b in result:
+        b.rows.sort(key=lambda r: _natural(r.get("room") or ""))
+        b.name = b.name[len(prefix):] or b.name
+    return result
+
+
+def _natural(text: str) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def cards(households: dict, members: dict) -> list[dict[str, Any]]:
+    """One card per party member with the households they look after."""
+    by_member: dict[Any, list[dict]] = {}
+    for feature in households.get("features") or []:
+        p = feature.get("properties") or {}
+        if p.get("member_id") is not None:
+            by_member.setdefault(p["member_id"], []).append(p)
+    out = []
+    for feature in members.get("features") or []:
+        p = feature.get("properties") or {}
+        rows = sorted(by_member.get(p.get("id"), []), key=lambda r: _natural(r.get("address") or ""))
+        out.append({**p, "rows": rows[:CARD_HOUSEHOLDS_MAX], "more": max(0, len(rows) - CARD_HOUSEHOLDS_MAX),
+                    "count": len(rows)})
+    return out
+
+
+def qr_svg(url: str) -> str:
+    """An inline SVG QR code (no Pillow needed)."""
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    svg = image.to_string(encoding="unicode")
+    return re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+
+
+class PdfError(RuntimeError):
+    pass
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("GRIDMAP_CHROMIUM")
+    if configured:
+        return configured
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def html_to_pdf(page_html: str, timeout: float = 90) -> bytes:
+    """Print a self-contained HTML page (inline CSS and SVG, nothing to fetch) to A4 PDF
+    with headless Chromium. Raises PdfError when Chromium is missing or fails."""
+    browser = chromium_path()
+    if browser is None:
+        raise PdfError("chromium not found")
+    with tempfile.TemporaryDirectory(prefix="gridmap-pdf-") as tmp:
+        source, target = Path(tmp) / "page.html", Path(tmp) / "page.pdf"
+        source.write_text(page_html, encoding="utf-8")
+        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   "--no-pdf-header-footer", f"--user-data-dir={tmp}/profile", f"--print-to-pdf={target}",
+                   source.as_uri()]
+        try:
+            subprocess.run(command, check=True, capture_output=True, timeout=timeout)
+        except (OSError, subprocess.SubprocessError) as error:
+            raise PdfError(str(error)) from None
+        if not target.exists() or target.stat().st_size == 0:
+            raise PdfError("chromium wrote no PDF")
+        return target.read_bytes()
+
+
+_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def pdf_page_count(data: bytes) -> int:
+    """Pages in a PDF as Chromium writes it (page objects are not compressed)."""
+    return len(_PAGE.findall(data))
