@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from pydantic import BaseModel, RootModel
+from pydantic import BaseModel, Field, RootModel
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
 from gridmap.errors import BadRequest
-from gridmap.patrol import service
+from gridmap.patrol import service, tracks
 from gridmap.patrol.service import MAX_BATCH, CheckinItem
+from gridmap.schemas import CODE_PATTERN, AreaFilter, FeatureCollection
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("patrol_api", __name__)
@@ -95,3 +96,56 @@ def create_checkins(scope, body: CheckinRequest):
     body_out = {"items": results, "created": counts["created"], "duplicate": counts["duplicate"],
                 "errors": counts["error"]}
     return jsonify(body_out), 207 if counts["error"] else 200
+
+
+class CheckinListQuery(AreaFilter):
+    limit: int = Field(1000, ge=1, le=5000, description="每页条数")
+    user: str | None = Field(None, max_length=64, description="只看此用户名的打卡")
+    date: str | None = Field(None, max_length=10, description="日期 YYYY-MM-DD（北京时间，默认今天）")
+
+
+class TracksQuery(BaseModel):
+    within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀")
+    user: str | None = Field(None, max_length=64, description="只看此用户名")
+    date: str | None = Field(None, max_length=10, description="日期 YYYY-MM-DD（北京时间，默认今天）")
+
+
+class CoverageQuery(BaseModel):
+    within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀")
+    month: str | None = Field(None, max_length=7, description="月份 YYYY-MM（默认本月）")
+
+
+class TracksResponse(BaseModel):
+    date: str
+    items: list[dict[str, Any]]
+    total: int
+
+
+class CoverageResponse(BaseModel):
+    month: str
+    tags: list[str]
+    grids: list[dict[str, Any]]
+    workers: list[dict[str, Any]]
+    required: int
+    visited: int
+    share: float | None = None
+
+
+@operation(bp, "/checkins", "GET", summary="巡查打卡列表（GeoJSON；网格员只看自己的）", tag="patrol",
+           query=CheckinListQuery, response=FeatureCollection, errors=(404, 422))
+def list_checkins(scope, query: CheckinListQuery):
+    return tracks.list_checkins(get_session(), scope, within=query.within, username=query.user,
+                                day=tracks.parse_day(query.date), limit=query.limit, offset=query.offset)
+
+
+@operation(bp, "/patrol/tracks", "GET", summary="每人每日巡查轨迹、里程、在格时长和住户覆盖率", tag="patrol",
+           query=TracksQuery, response=TracksResponse, errors=(404, 422))
+def patrol_tracks(scope, query: TracksQuery):
+    return tracks.daily_tracks(get_session(), scope, within=query.within, username=query.user,
+                               day=tracks.parse_day(query.date))
+
+
+@operation(bp, "/patrol/coverage", "GET", summary="五必访：本月应访住户、已访和待访名单（按网格、按网格员）",
+           tag="patrol", query=CoverageQuery, response=CoverageResponse, errors=(422,))
+def patrol_coverage(scope, query: CoverageQuery):
+    return tracks.visit_coverage(get_session(), scope, within=query.within, month=tracks.parse_month(query.month))

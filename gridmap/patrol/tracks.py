@@ -1,0 +1,241 @@
+"""Reading patrols: the check-in list, per-worker daily tracks with coverage, and 五必访.
+
+Who sees what: a grid worker sees only their own check-ins; others see the check-ins
+of workers whose scope lies in their area, and any made in a grid of their area. Days
+and months are China's (Asia/Shanghai). Everything is one SQL statement per request,
+on the (user_id, recorded_at) and GiST indexes, pruned to the partitions of the period.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridmap.auth.models import User
+from gridmap.auth.scope import Scope
+from gridmap.errors import NotFound, Unprocessable
+from gridmap.patrol.partitions import CHINA, add_months
+from gridmap.patrol.settings import PatrolRules
+
+
+def parse_day(value: str | None) -> date:
+    if not value:
+        return datetime.now(CHINA).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Unprocessable("invalid_date", details={"date": value}) from None
+
+
+def parse_month(value: str | None) -> date:
+    if not value:
+        return datetime.now(CHINA).date().replace(day=1)
+    if not re.fullmatch(r"\d{4}-\d{2}", value):
+        raise Unprocessable("invalid_month", details={"month": value})
+    try:
+        return date(int(value[:4]), int(value[5:]), 1)
+    except ValueError:
+        raise Unprocessable("invalid_month", details={"month": value}) from None
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), CHINA)
+    return start, start + timedelta(days=1)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    return datetime.combine(month, time(0), CHINA), datetime.combine(add_months(month, 1), time(0), CHINA)
+
+
+def _filters(session: Session, scope: Scope, within: str | None, username: str | None) -> tuple[str, dict[str, Any]]:
+    """SQL conditions on ``c`` (checkin), ``u`` (its user) and ``g`` (its grid)."""
+    prefix = scope.narrow(within)
+    if prefix is None:
+        return "false", {}
+    conditions = ["(u.scope_code LIKE :prefix OR g.code LIKE :prefix)"]
+    params: dict[str, Any] = {"prefix": prefix + "%"}
+    if scope.is_grid_worker or scope.is_party_member:
+        conditions.append("c.user_id = :self_id")
+        params["self_id"] = scope.user_id
+    if username:
+        user_id = session.query(User.id).filter(User.username == username).scalar()
+        if user_id is None:
+            raise NotFound("user_not_found", username=username)
+        conditions.append("c.user_id = :user_id")
+        params["user_id"] = user_id
+    return " AND ".join(conditions), params
+
+
+LIST_SQL = """
+SELECT c.id::text AS id, u.username, u.display_name, c.recorded_at, c.received_at, c.accuracy_m,
+       g.code AS grid, g.name AS grid_name, c.grid_version, h.code AS household_code, c.note, c.flags,
+       ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, count(*) OVER () AS total
+  FROM checkin c
+  JOIN app_user u ON u.id = c.user_id
+  LEFT JOIN grid g ON g.id = c.grid_id
+  LEFT JOIN household h ON h.id = c.household_id
+ WHERE c.recorded_at >= :lo AND c.recorded_at < :hi AND {where}
+ ORDER BY c.recorded_at, c.id
+ LIMIT :limit OFFSET :offset
+"""
+
+
+def list_checkins(session: Session, scope: Scope, *, within: str | None, username: str | None, day: date,
+                  limit: int, offset: int) -> dict[str, Any]:
+    where, params = _filters(session, scope, within, username)
+    lo, hi = day_bounds(day)
+    rows = session.execute(text(LIST_SQL.format(where=where)),
+                           {**params, "lo": lo, "hi": hi, "limit": limit, "offset": offset}).all()
+    features = [{
+        "type": "Feature", "id": r.id,
+        "geometry": {"type": "Point", "coordinates": [round(r.lon, 7), round(r.lat, 7)]},
+        "properties": {
+            "id": r.id, "user": r.username, "display_name": r.display_name,
+            "recorded_at": r.recorded_at.isoformat(), "received_at": r.received_at.isoformat(),
+            "accuracy_m": r.accuracy_m, "grid": r.grid, "grid_name": r.grid_name, "grid_version": r.grid_version,
+            "household_code": r.household_code, "note": r.note, "flags": list(r.flags or []),
+        },
+    } for r in rows]
+    total = rows[0].total if rows else 0
+    if not rows and offset:
+        total = session.scalar(text(f"""
+            SELECT count(*) FROM checkin c JOIN app_user u ON u.id = c.user_id LEFT JOIN grid g ON g.id = c.grid_id
+             WHERE c.recorded_at >= :lo AND c.recorded_at < :hi AND {where}"""), {**params, "lo": lo, "hi": hi})
+    return {"type": "FeatureCollection", "date": day.isoformat(), "features": features, "total": total}
+
+
+TRACKS_SQL = """
+WITH c AS (
+    SELECT c.user_id, c.recorded_at, c.geom, c.flags, c.grid_id,
+           lag(c.recorded_at) OVER w AS prev_at, lag(c.flags) OVER w AS prev_flags
+      FROM checkin c
+      JOIN app_user u ON u.id = c.user_id
+      LEFT JOIN grid g ON g.id = c.grid_id
+     WHERE c.recorded_at >= :lo AND c.recorded_at < :hi AND {where}
+    WINDOW w AS (PARTITION BY c.user_id ORDER BY c.recorded_at)
+), t AS (
+    SELECT user_id, count(*) AS points, min(recorded_at) AS first_at, max(recorded_at) AS last_at,
+           ST_MakeLine(geom ORDER BY recorded_at) AS line,
+           (array_agg(geom ORDER BY recorded_at))[1] AS first_geom,
+           -- time between two consecutive check-ins that were both in the worker's own grid
+           coalesce(sum(extract(epoch FROM recorded_at - prev_at)) FILTER (
+               WHERE prev_at IS NOT NULL AND NOT 'outside_grid' = ANY(flags)
+                 AND NOT 'outside_grid' = ANY(prev_flags)), 0) AS inside_s,
+           count(*) FILTER (WHERE cardinality(flags) > 0) AS flagged,
+           mode() WITHIN GROUP (ORDER BY grid_id) AS usual_grid
+      FROM c GROUP BY user_id
+), w AS (
+    SELECT t.*, u.username, u.display_name, u.role,
+           coalesce(own.id, t.usual_grid) AS grid_id,
+           CASE WHEN t.points > 1 THEN t.line ELSE t.first_geom END AS track
+      FROM t JOIN app_user u ON u.id = t.user_id
+      LEFT JOIN grid own ON u.role = 'grid_worker' AND own.code = u.scope_code
+)
+SELECT w.user_id, w.username, w.display_name, w.role, w.points, w.first_at, w.last_at, w.inside_s, w.flagged,
+       g.code AS grid, g.name AS grid_name,
+       CASE WHEN w.points > 1 THEN ST_Length(w.track::geography) ELSE 0 END AS distance_m,
+       ST_AsGeoJSON(w.track, 7) AS geometry, hh.households, hh.passed
+  FROM w
+  LEFT JOIN grid g ON g.id = w.grid_id
+  LEFT JOIN LATERAL (
+      SELECT count(*) AS households,
+             count(*) FILTER (WHERE ST_DWithin(h.geom::geography, w.track::geography, :radius)) AS passed
+        FROM household h WHERE h.grid_id = w.grid_id
+  ) hh ON true
+ ORDER BY w.username
+"""
+
+
+def daily_tracks(session: Session, scope: Scope, *, within: str | None, username: str | None, day: date,
+                 rules: PatrolRules | None = None) -> dict[str, Any]:
+    """Per worker on ``day``: ordered track, distance, time in the grid and household coverage."""
+    rules = rules or PatrolRules()
+    where, params = _filters(session, scope, within, username)
+    lo, hi = day_bounds(day)
+    rows = session.execute(text(TRACKS_SQL.format(where=where)),
+                           {**params, "lo": lo, "hi": hi, "radius": rules.coverage_radius_m}).all()
+    items = []
+    for r in rows:
+        households = int(r.households or 0)
+        passed = int(r.passed or 0)
+        items.append({
+            "user": r.username, "display_name": r.display_name, "role": r.role,
+            "grid": r.grid, "grid_name": r.grid_name, "points": r.points,
+            "first_at": r.first_at.isoformat(), "last_at": r.last_at.isoformat(),
+            "distance_m": round(float(r.distance_m), 1), "inside_s": int(r.inside_s), "flagged": r.flagged,
+            "coverage": {"households": households, "passed": passed,
+                         "share": round(passed / households, 4) if households else None,
+                         "radius_m": rules.coverage_radius_m},
+            "track": json.loads(r.geometry),
+        })
+    return {"date": day.isoformat(), "items": items, "total": len(items)}
+
+
+COVERAGE_SQL = """
+WITH req AS (
+    SELECT h.id, h.code, h.address,
+           ARRAY(SELECT unnest(h.tags) INTERSECT SELECT unnest(CAST(:tags AS text[]))) AS visit_tags,
+           g.id AS grid_id, g.code AS grid_code, g.name AS grid_name
+      FROM household h JOIN grid g ON g.id = h.grid_id
+     WHERE h.tags && CAST(:tags AS text[]) AND g.code LIKE :prefix
+), v AS (
+    SELECT c.household_id, min(c.recorded_at) AS first_at, array_agg(DISTINCT c.user_id) AS users
+      FROM checkin c
+     WHERE c.recorded_at >= :lo AND c.recorded_at < :hi AND c.household_id IN (SELECT id FROM req)
+     GROUP BY c.household_id
+)
+SELECT req.grid_code, req.grid_name, count(*) AS required, count(v.household_id) AS visited,
+       coalesce(json_agg(json_build_object('code', req.code, 'address', req.address, 'tags', req.visit_tags)
+                ORDER BY req.code) FILTER (WHERE v.household_id IS NULL), '[]') AS due,
+       coalesce(json_agg(json_build_object('household', req.code, 'users', v.users))
+                FILTER (WHERE v.household_id IS NOT NULL), '[]') AS visits
+  FROM req LEFT JOIN v ON v.household_id = req.id
+ GROUP BY req.grid_code, req.grid_name
+ ORDER BY req.grid_code
+"""
+
+
+def visit_coverage(session: Session, scope: Scope, *, within: str | None, month: date,
+                   rules: PatrolRules | None = None) -> dict[str, Any]:
+    """五必访 for ``month``: per grid the households whose tags require a monthly visit,
+    how many were visited (a check-in naming the household) and the list still due;
+    per grid worker the same for their grid, with the visits they made themselves."""
+    rules = rules or PatrolRules()
+    prefix = scope.narrow(within)
+    lo, hi = month_bounds(month)
+    result: dict[str, Any] = {"month": f"{month:%Y-%m}", "tags": list(rules.visit_tags), "grids": [],
+                              "workers": [], "required": 0, "visited": 0}
+    if prefix is None:
+        return result
+    rows = session.execute(text(COVERAGE_SQL), {"tags": list(rules.visit_tags), "prefix": prefix + "%",
+                                                "lo": lo, "hi": hi}).all()
+    users_sql = "SELECT id, username, display_name, scope_code FROM app_user WHERE role = 'grid_worker' AND active"
+    params: dict[str, Any] = {"prefix": prefix + "%"}
+    users_sql += " AND scope_code LIKE :prefix"
+    if scope.is_grid_worker:
+        users_sql += " AND id = :self_id"
+        params["self_id"] = scope.user_id
+    workers = session.execute(text(users_sql + " ORDER BY username"), params).all()
+    by_grid = {}
+    for r in rows:
+        grid = {"code": r.grid_code, "name": r.grid_name, "required": r.required, "visited": r.visited,
+                "share": round(r.visited / r.required, 4) if r.required else None, "due": r.due}
+        by_grid[r.grid_code] = (grid, r.visits)
+        result["grids"].append(grid)
+        result["required"] += r.required
+        result["visited"] += r.visited
+    for w in workers:
+        grid, visits = by_grid.get(w.scope_code, (None, []))
+        mine = sum(1 for v in visits if w.id in v["users"])
+        result["workers"].append({
+            "user": w.username, "display_name": w.display_name, "grid": w.scope_code,
+            "required": grid["required"] if grid else 0, "visited": grid["visited"] if grid else 0,
+            "visited_by_worker": mine, "due": len(grid["due"]) if grid else 0,
+        })
+    result["share"] = round(result["visited"] / result["required"], 4) if result["required"] else None
+    return result
