@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, cast, func, literal_column, select
+from sqlalchemy import Select, cast, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session, aliased
 
@@ -121,6 +121,20 @@ def grid_id_for(session: Session, scope: Scope, code: str) -> int:
     return grid_id
 
 
+# One statement, parsed once: locate is the hottest read (every check-in and report).
+LOCATE_SQL = text("""
+    SELECT g.code, g.name, c.code, c.name, s.code, s.name, d.code, d.name
+    FROM grid g
+    JOIN admin_unit c ON c.id = g.community_id
+    LEFT JOIN admin_unit s ON s.id = c.parent_id
+    LEFT JOIN admin_unit d ON d.id = s.parent_id
+    WHERE g.kind = 'map' AND g.code LIKE :prefix
+      AND ST_Intersects(g.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+    ORDER BY g.code
+    LIMIT 1
+""")
+
+
 def locate(session: Session, scope: Scope, lon: float, lat: float, crs: str) -> dict[str, Any]:
     """The grid covering a point and its community, street and district.
 
@@ -128,18 +142,7 @@ def locate(session: Session, scope: Scope, lon: float, lat: float, crs: str) -> 
     code, the same rule as household assignment.
     """
     lon, lat = point_to_wgs84(lon, lat, crs)
-    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    community, street, district = aliased(AdminUnit), aliased(AdminUnit), aliased(AdminUnit)
-    row = session.execute(
-        select(Grid.code, Grid.name, community.code, community.name, street.code, street.name,
-               district.code, district.name)
-        .join(community, community.id == Grid.community_id)
-        .outerjoin(street, street.id == community.parent_id)
-        .outerjoin(district, district.id == street.parent_id)
-        .where(and_(Grid.kind == "map", func.ST_Intersects(Grid.geom, point), scope.where(Grid.code)))
-        .order_by(Grid.code)
-        .limit(1)
-    ).first()
+    row = session.execute(LOCATE_SQL, {"lon": lon, "lat": lat, "prefix": scope.like_pattern()}).first()
     if row is None:
         raise NotFound("not_in_any_grid", details={"lon": lon, "lat": lat})
 

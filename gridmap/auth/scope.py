@@ -33,19 +33,26 @@ class Scope:
         """The effective prefix for a ``within`` filter, or None when nothing can match."""
         if not within:
             return self.prefix
+        if not within.isdigit():  # codes are digits; anything else matches no area
+            return None
         if within.startswith(self.prefix):
             return within
         if self.prefix.startswith(within):
             return self.prefix
         return None
 
-    def where(self, column: ColumnElement[str], within: str | None = None) -> ColumnElement[bool]:
+    def like_pattern(self, within: str | None = None) -> str | None:
+        """A LIKE pattern for the effective prefix (codes are digits: nothing to escape)."""
         prefix = self.narrow(within)
-        if prefix is None:
+        return None if prefix is None else prefix + "%"
+
+    def where(self, column: ColumnElement[str], within: str | None = None) -> ColumnElement[bool]:
+        pattern = self.like_pattern(within)
+        if pattern is None:
             return false()
-        if prefix == "":
+        if pattern == "%":
             return true()
-        return column.like(prefix.replace("\\", "").replace("%", "").replace("_", "") + "%")
+        return column.like(pattern)
 
     def require(self, code: str, not_found_code: str = "not_found") -> None:
         if not self.covers(code):
