@@ -42,27 +42,19 @@ RISK_VALUES = {"high": "high", "medium": "medium", "low": "low", "高": "high", 
 TAG_SEPARATORS = r"[;；,，、|/\s]+"
 COPY_CHUNK = 100_000
 
-STAGING_DDL = """
-CREATE TEMP TABLE household_staging (
-    code text, address text, lon float8, lat float8, grid_id int,
-    size int, tags text, risk_level text, head_name text, phone text
-) ON COMMIT DROP
-"""
+COLUMNS = ("code", "address", "geom", "grid_id", "size", "tags", "risk_level", "head_name", "phone")
+COPY_OPTIONS = "WITH (FORMAT csv, FORCE_NOT_NULL (code, address))"
 
-UPSERT_SQL = """
-WITH written AS (
-    INSERT INTO household AS h (code, address, geom, grid_id, size, tags, risk_level, head_name, phone)
-    SELECT code, coalesce(address, ''), ST_SetSRID(ST_MakePoint(lon, lat), 4326), grid_id, size,
-           CASE WHEN coalesce(tags, '') = '' THEN '{}'::text[] ELSE string_to_array(tags, '|') END,
-           nullif(risk_level, ''), nullif(head_name, ''), nullif(phone, '')
-    FROM household_staging
-    ON CONFLICT (code) DO UPDATE SET
-        address = EXCLUDED.address, geom = EXCLUDED.geom, grid_id = EXCLUDED.grid_id,
-        size = EXCLUDED.size, tags = EXCLUDED.tags, risk_level = EXCLUDED.risk_level,
-        head_name = EXCLUDED.head_name, phone = EXCLUDED.phone, updated_at = now()
-    RETURNING (xmax = 0) AS created
-)
-SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM written
+# Codes of this import that already exist: they are updated, every other row is copied
+# straight into household (no staging table, no ON CONFLICT: the fast path for new data).
+EXISTING_CODES_DDL = "CREATE TEMP TABLE import_code (code text) ON COMMIT DROP"
+EXISTING_CODES_SQL = "SELECT i.code FROM import_code i JOIN household h ON h.code = i.code"
+STAGING_DDL = "CREATE TEMP TABLE household_staging (LIKE household INCLUDING DEFAULTS) ON COMMIT DROP"
+UPDATE_SQL = """
+UPDATE household h SET
+    address = s.address, geom = s.geom, grid_id = s.grid_id, size = s.size, tags = s.tags,
+    risk_level = s.risk_level, head_name = s.head_name, phone = s.phone, updated_at = now()
+FROM household_staging s WHERE h.code = s.code
 """
 
 
@@ -153,20 +145,48 @@ def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[st
     return errors, values
 
 
-def _copy_staging(session: Session, rows: pd.DataFrame, progress: Progress) -> None:
-    session.execute(text("DROP TABLE IF EXISTS household_staging"))
-    session.execute(text(STAGING_DDL))
+def _copy_rows(session: Session, table: str, columns: tuple[str, ...], rows: pd.DataFrame,
+               progress: Progress, stage: str = "写入数据库") -> None:
+    """COPY ``rows`` (already in PostgreSQL text forms) into ``table`` in chunks."""
     cursor = raw_cursor(session)
     total = len(rows)
     for start in range(0, total, COPY_CHUNK):
-        chunk = rows.iloc[start:start + COPY_CHUNK]
         buffer = io.StringIO()
-        chunk.to_csv(buffer, index=False, header=False, na_rep="")
+        rows.iloc[start:start + COPY_CHUNK].to_csv(buffer, index=False, header=False, na_rep="")
         buffer.seek(0)
-        cursor.copy_expert(
-            "COPY household_staging (code, address, lon, lat, grid_id, size, tags, risk_level, head_name, phone)"
-            " FROM STDIN WITH (FORMAT csv)", buffer)
-        progress("写入数据库", min(start + COPY_CHUNK, total), total)
+        options = COPY_OPTIONS if "address" in columns else "WITH (FORMAT csv)"
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN {options}", buffer)
+        progress(stage, min(start + COPY_CHUNK, total), total)
+
+
+def _existing_codes(session: Session, codes: pd.Series, progress: Progress) -> np.ndarray:
+    """A mask of the codes that are already households (updates, not inserts)."""
+    if not session.scalar(text("SELECT EXISTS (SELECT 1 FROM household)")):
+        return np.zeros(len(codes), dtype=bool)
+    session.execute(text("DROP TABLE IF EXISTS import_code"))
+    session.execute(text(EXISTING_CODES_DDL))
+    _copy_rows(session, "import_code", ("code",), codes.to_frame(), progress, "比对已有住户")
+    existing = set(session.scalars(text(EXISTING_CODES_SQL)))
+    return codes.isin(existing).to_numpy()
+
+
+def _pg_text_array(joined: pd.Series) -> np.ndarray:
+    """'a|b' → '{"a","b"}' (PostgreSQL array literal), '' → '{}', vectorised."""
+    escaped = joined.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
+    literal = '{"' + escaped.str.replace("|", '","', regex=False) + '"}'
+    return np.where(joined == "", "{}", literal)
+
+
+def _write(session: Session, rows: pd.DataFrame, progress: Progress) -> tuple[int, int]:
+    existing = _existing_codes(session, rows["code"], progress)
+    new_rows, old_rows = rows[~existing], rows[existing]
+    _copy_rows(session, "household", COLUMNS, new_rows, progress)
+    if len(old_rows):
+        session.execute(text("DROP TABLE IF EXISTS household_staging"))
+        session.execute(text(STAGING_DDL))
+        _copy_rows(session, "household_staging", COLUMNS, old_rows, progress, "更新已有住户")
+        session.execute(text(UPDATE_SQL))
+    return len(new_rows), len(old_rows)
 
 
 def import_households(session: Session, path: str, filename: str, *, crs: str | None = None,
@@ -190,17 +210,17 @@ def import_households(session: Session, path: str, filename: str, *, crs: str | 
     progress("分配网格", 0, int(good.sum()))
     assigned = assign_points(values["lon"][good], values["lat"][good], grid_ids, polygons)
     progress("分配网格", int(good.sum()), int(good.sum()))
+    points = shapely.set_srid(shapely.points(values["lon"][good], values["lat"][good]), 4326)
     rows = pd.DataFrame({
         "code": values["code"][good].to_numpy(), "address": values["address"][good].to_numpy(),
-        "lon": values["lon"][good], "lat": values["lat"][good],
+        "geom": shapely.to_wkb(points, hex=True, include_srid=True),
         "grid_id": pd.array(np.where(assigned >= 0, assigned, None), dtype="Int64"),
-        "size": values["size"][good].to_numpy(), "tags": values["tags"][good].to_numpy(),
+        "size": values["size"][good].to_numpy(), "tags": _pg_text_array(values["tags"][good]),
         "risk_level": values["risk_level"][good].to_numpy(), "head_name": values["head_name"][good].to_numpy(),
         "phone": values["phone"][good].to_numpy(),
     })
     with transaction(session):
-        _copy_staging(session, rows, progress)
-        created, updated = session.execute(text(UPSERT_SQL)).one()
+        created, updated = _write(session, rows, progress)
     inside = int((assigned >= 0).sum())
     return {
         "imported": int(created + updated), "created": int(created), "updated": int(updated),

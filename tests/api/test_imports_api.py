@@ -251,3 +251,20 @@ def test_grids_from_csv_with_wkt_geometry(client, db_session, admin):
     r = _post(client, admin, "/api/v1/imports/areas", "g.csv", csv.encode(), level="grid")
     assert r.status_code == 200, r.get_json()
     assert db_session.scalar(select(func.ST_GeometryType(Grid.geom)).where(Grid.code == "331102001001003")) == "ST_MultiPolygon"
+
+
+def test_reimport_updates_existing_households_and_adds_new_ones(client, db_session, admin):
+    world = f.lishui(db_session)
+    _post(client, admin, "/api/v1/imports/households", "h.csv", HOUSEHOLDS_CSV.encode())
+    again = ('户号,地址,经度,纬度,户主,标签\n'
+             'LD-1,新地址,119.895,28.455,张三,"有""引号"";出租房"\n'
+             'LD-9,丽水市莲都区中山街9号,119.885,28.455,孙九,\n')
+    r = _post(client, admin, "/api/v1/imports/households", "h2.csv", again.encode())
+    body = r.get_json()
+    assert r.status_code == 200, body
+    assert (body["created"], body["updated"]) == (1, 1)
+    ld1 = db_session.scalar(select(Household).where(Household.code == "LD-1"))
+    db_session.refresh(ld1)
+    assert ld1.address == "新地址" and ld1.grid_id == world["grids"][f.GRID_B].id
+    assert ld1.tags == ['有"引号"', "出租房"]
+    assert db_session.scalar(select(func.count()).select_from(Household)) == 5
