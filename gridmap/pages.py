@@ -7,9 +7,11 @@ from flask import Flask
 
 def register_pages(app: Flask) -> None:
     from gridmap.auth.pages import bp as auth_pages
+    from gridmap.hazards.pages import bp as hazard_pages
     from gridmap.maps.grid_pages import bp as grid_pages
     from gridmap.maps.pages import bp as map_pages
 
     app.register_blueprint(auth_pages)
     app.register_blueprint(map_pages)
+    app.register_blueprint(hazard_pages)
     app.register_blueprint(grid_pages)

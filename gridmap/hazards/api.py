@@ -156,3 +156,25 @@ def calendar_deadline(scope, query: DeadlineQuery):
 def load_holidays(scope, body: HolidayBody):
     return service.load_holidays(get_session(), body.year, [(d.date, d.is_workday, d.name) for d in body.days],
                                  body.source or f"{scope.username} 上传")
+
+
+class HeatmapQuery(BboxFilter):
+    zoom: int = Field(13, ge=0, le=22, description="地图缩放级别（决定格网大小）")
+    since: datetime | None = None
+    until: datetime | None = None
+    category: str | None = Field(None, max_length=32)
+
+
+class HeatmapResponse(BaseModel):
+    cells: list[list[float]]
+    cell_size: float
+    total: int
+
+
+@operation(bp, "/hazards/heatmap", "GET", summary="问题隐患热力格网（数据库聚合）", tag="hazards", roles=STAFF,
+           query=HeatmapQuery, response=HeatmapResponse)
+def hazard_heatmap(scope, query: HeatmapQuery):
+    from gridmap.hazards.heatmap import heatmap_cells
+
+    return heatmap_cells(get_session(), scope, bbox=query.bbox, zoom=query.zoom, since=query.since,
+                         until=query.until, category=query.category, within=query.within)

@@ -355,3 +355,14 @@ def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str =
     session.expire_all()
     return get_hazard(session, scope, hazard_id, now)
 
+
+
+def assignee_candidates(session: Session, grid_code: str) -> list[dict[str, Any]]:
+    """Active staff whose scope covers the grid: its grid workers first, then supervisors by level."""
+    rows = session.execute(
+        select(User.username, User.display_name, User.role, User.scope_code)
+        .where(User.active.is_(True), User.role.in_(("grid_worker", "supervisor")),
+               func.strpos(grid_code, User.scope_code) == 1)
+        .order_by(User.role, func.length(User.scope_code).desc(), User.username).limit(200)
+    ).all()
+    return [{"username": u, "name": n, "role": r, "scope": s} for u, n, r, s in rows]

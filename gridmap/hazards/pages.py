@@ -1,0 +1,112 @@
+"""Pages: the work queue /hazards, a hazard's timeline with its allowed actions, /maps/hazards."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from gridmap.auth.roles import ROLE_NAMES, STAFF
+from gridmap.auth.service import scope_of
+from gridmap.errors import AppError, NotFound
+from gridmap.hazards import service, workflow
+from gridmap.hazards.models import OPEN_STATUSES
+from gridmap.maps.pages import login_required
+from gridmap.messages import message
+from gridmap.web import check_csrf, get_session
+
+bp = Blueprint("hazard_pages", __name__)
+
+
+def _staff_scope(user):
+    if user.role not in STAFF:
+        raise NotFound("not_found")
+    return scope_of(user)
+
+
+def _calendar_note(session, years: set[int]) -> str | None:
+    missing = service.fallback_years(session, years)
+    return message("calendar_fallback", years="、".join(str(y) for y in missing)) if missing else None
+
+
+def _common(user) -> dict:
+    return {"user": user, "role_name": ROLE_NAMES[user.role], "status_names": workflow.STATUS_NAMES,
+            "action_names": workflow.ACTION_NAMES, "level_names": workflow.LEVEL_NAMES}
+
+
+@bp.get("/hazards")
+@login_required
+def queue(user):
+    """The work queue: overdue first, then by the next deadline; filters by status, category, area."""
+    scope = _staff_scope(user)
+    session = get_session()
+    status = request.args.get("status", "open")
+    statuses = list(OPEN_STATUSES) if status == "open" else ([status] if status in workflow.STATUS_NAMES else None)
+    within = request.args.get("within", "").strip() or None
+    if within and not within.isdigit():
+        within = None
+    category = request.args.get("category") or None
+    overdue = True if request.args.get("overdue") == "1" else None
+    result = service.list_hazards(session, scope, within=within, statuses=statuses, category=category,
+                                  overdue=overdue, limit=200)
+    items = [feature["properties"] for feature in result["features"]]
+    years = {datetime.now(UTC).year} | {int(i["deadlines"]["resolve_by"][:4]) for i in items}
+    return render_template(
+        "hazards.html", title="问题工作台", items=items, total=result["total"],
+        categories=service.categories(session), filters={"status": status, "within": within or "",
+                                                           "category": category or "", "overdue": bool(overdue)},
+        calendar_note=_calendar_note(session, years), **_common(user))
+
+
+def _detail(user, hazard_id: int, error: str | None = None, status: int = 200):
+    scope = _staff_scope(user)
+    session = get_session()
+    hazard = service.get_hazard(session, scope, hazard_id)
+    years = {int(hazard["deadlines"]["accept_by"][:4]), int(hazard["deadlines"]["resolve_by"][:4])}
+    note = _calendar_note(session, years) if hazard["calendar"] == "fallback" else None
+    candidates = service.assignee_candidates(session, hazard["grid"]["code"]) if "assign" in hazard[
+        "allowed_actions"] else []
+    return render_template("hazard_detail.html", title=f"问题 {hazard['code']}", hazard=hazard, error=error,
+                           candidates=candidates, calendar_note=note, **_common(user)), status
+
+
+@bp.get("/hazards/<int:hazard_id>")
+@login_required
+def detail(user, hazard_id: int):
+    return _detail(user, hazard_id)
+
+
+@bp.post("/hazards/<int:hazard_id>/actions")
+@login_required
+def act(user, hazard_id: int):
+    check_csrf()
+    scope = _staff_scope(user)
+    version = request.form.get("version", "")
+    try:
+        service.act(get_session(), scope, hazard_id, request.form.get("action", ""), request.form.get("note", ""),
+                    request.form.get("assignee") or None, int(version) if version.isdigit() else None)
+    except NotFound:
+        raise
+    except AppError as error:
+        return _detail(user, hazard_id, error=error.message, status=error.status)
+    return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
+
+
+@bp.get("/maps/hazards")
+@login_required
+def heatmap_page(user):
+    """Density of hazards (computed in the database) and the open ones as clustered markers."""
+    from gridmap.hazards.heatmap import heatmap_cells
+    from gridmap.maps.hazards import build_hazard_map
+    from gridmap.maps.pages import map_parts
+
+    scope = _staff_scope(user)
+    session = get_session()
+    category = request.args.get("category") or None
+    cells = heatmap_cells(session, scope, bbox=None, zoom=13, category=category)
+    open_ones = service.list_hazards(session, scope, statuses=list(OPEN_STATUSES), category=category, limit=2000)
+    tiles = current_app.config["GRIDMAP"].tiles
+    fmap = build_hazard_map(cells["cells"], open_ones, title="问题隐患热力图", tiles=tiles)
+    return render_template("hazards_map.html", title="问题隐患热力图", user=user, role_name=ROLE_NAMES[user.role],
+                           open_count=open_ones["total"], cell_count=len(cells["cells"]), category=category or "",
+                           categories=service.categories(session), **map_parts(fmap))

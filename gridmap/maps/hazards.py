@@ -1,0 +1,70 @@
+"""Hazard map: density from database cells (leaflet.heat) and open hazards as clustered markers.
+
+Pure: plain data in (cells ``[[lat, lon, weight], ...]`` and a FeatureCollection of
+open hazards from the hazards service), a folium map out; never queries.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import folium
+import numpy as np
+from folium.plugins import HeatMap, MarkerCluster
+
+from gridmap.geo.crs import wgs84_to_gcj02
+from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map, tiles_are_gcj02
+from gridmap.maps.display import for_basemap
+from gridmap.maps.overview import FALLBACK_CENTER
+
+EMPTY_MESSAGE = "当前范围内没有问题隐患"
+OVERDUE_COLOUR, OPEN_COLOUR = "#dc2626", "#2563eb"
+
+
+def _shift_cells(cells: list[list[float]], tiles: str | None) -> list[list[float]]:
+    if not cells or not tiles_are_gcj02(tiles):
+        return cells
+    arr = np.asarray(cells, dtype=float)
+    lons, lats = wgs84_to_gcj02(arr[:, 1], arr[:, 0])
+    return [[float(la), float(lo), float(w)] for la, lo, w in zip(lats, lons, arr[:, 2])]
+
+
+def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, title: str,
+                     tiles: str | None = None, static_url: str = DEFAULT_STATIC_URL,
+                     link_template: str = "/hazards/{id}") -> folium.Map:
+    cells = _shift_cells(cells, tiles)
+    features = [f for f in for_basemap(open_hazards or {}, tiles).get("features", []) if f.get("geometry")]
+    points = [(c[0], c[1]) for c in cells] + [(f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0])
+                                               for f in features]
+    m = offline_map(tiles=tiles, static_url=static_url, location=list(FALLBACK_CENTER), zoom_start=5)
+    m.get_root().title = html.escape(title)
+    if cells:
+        top = max(c[2] for c in cells) or 1
+        HeatMap([[c[0], c[1], c[2] / top] for c in cells], name="问题密度", radius=22, blur=16,
+                min_opacity=0.35, max_zoom=16).add_to(m)
+    if features:
+        cluster = MarkerCluster(name="未办结问题").add_to(m)
+        for feature in features:
+            p = feature["properties"]
+            lon, lat = feature["geometry"]["coordinates"]
+            colour = OVERDUE_COLOUR if p.get("overdue") else OPEN_COLOUR
+            link = link_template.format(id=int(p["id"]))
+            popup = (f'<b>{html.escape(str(p.get("code")))}</b> {html.escape(str(p.get("category_name")))}<br>'
+                     f'{html.escape(str(p.get("status_name")))}{"（已超期）" if p.get("overdue") else ""}<br>'
+                     f'{html.escape(str(p.get("description") or ""))[:120]}<br>'
+                     f'<a href="{html.escape(link, quote=True)}" target="_top">查看详情</a>')
+            folium.CircleMarker([lat, lon], radius=7, color=colour, fill=True, fill_color=colour, fill_opacity=0.8,
+                                popup=folium.Popup(popup, max_width=280),
+                                tooltip=html.escape(str(p.get("code")))).add_to(cluster)
+    if points:
+        lats = [p[0] for p in points]
+        lons = [p[1] for p in points]
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20), max_zoom=16)
+    else:
+        m.get_root().html.add_child(folium.Element(
+            f'<div class="gridmap-empty" role="status" style="position:absolute;top:45%;left:50%;'
+            f'transform:translate(-50%,-50%);z-index:1000;background:#fff;padding:12px 20px;border-radius:8px">'
+            f'{EMPTY_MESSAGE}</div>'))
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m

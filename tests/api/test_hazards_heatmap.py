@@ -1,0 +1,67 @@
+"""The heatmap's cells are counted in the database; checked against a hand count."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gridmap.auth.scope import Scope
+from gridmap.hazards import service
+from gridmap.hazards.heatmap import MAX_CELLS_PER_SIDE, cell_size
+from tests import factories as f
+
+
+@pytest.fixture
+def world(db_session):
+    f.lishui(db_session)
+    return {"admin": f.token_for(db_session, "admin"),
+            "street": f.token_for(db_session, "supervisor", f.STREET)}
+
+
+def test_cell_size_follows_zoom_and_is_capped_by_the_bbox():
+    assert cell_size(14) == pytest.approx(360 / 2 ** 14 / 16, rel=1e-4)
+    assert cell_size(15) == pytest.approx(cell_size(14) / 2, rel=1e-4)
+    city = (119.0, 28.0, 121.0, 29.0)
+    assert cell_size(18, city) == pytest.approx(2.0 / MAX_CELLS_PER_SIDE)
+
+
+def test_heatmap_matches_a_hand_count(client, db_session, world):
+    size = cell_size(14)
+    admin = Scope.everything()
+    # Cell centres (multiples of the cell size) inside grid A (119.880–119.890, 28.450–28.460) and grid C.
+    ix, iy = round(119.884 / size), round(28.454 / size)
+    cx, cy = round(119.930 / size), round(28.450 / size)
+    placed = {(iy, ix): 3, (iy + 1, ix): 2, (iy, ix + 2): 1, (cy, cx): 4}
+    offsets = [(0.1, -0.2), (-0.3, 0.25), (0.2, 0.2), (-0.1, -0.1)]
+    for (gy, gx), count in placed.items():
+        for k in range(count):
+            dx, dy = offsets[k % len(offsets)]
+            service.report(db_session, admin, category="fire" if k else "noise", severity="normal", description="",
+                           lon=(gx + dx) * size, lat=(gy + dy) * size, crs=None)
+    service.report(db_session, admin, category="fire", severity="normal", description="去年的",
+                   lon=ix * size, lat=iy * size, crs=None, now=datetime(2026, 1, 5, 2, tzinfo=UTC))
+
+    def cells(url, token="admin"):
+        body = client.get(url, headers=f.auth(world[token])).get_json()
+        return {(round(lat / size), round(lon / size)): n for lat, lon, n in body["cells"]}, body
+
+    got, body = cells("/api/v1/hazards/heatmap?zoom=14&since=2026-06-01T00:00:00%2B08:00")
+    assert got == placed and body["total"] == 10 and body["cell_size"] == pytest.approx(size)
+    everything, _ = cells("/api/v1/hazards/heatmap?zoom=14")
+    assert everything[(iy, ix)] == 4
+    fire_only, _ = cells("/api/v1/hazards/heatmap?zoom=14&category=消防&since=2026-06-01T00:00:00%2B08:00")
+    assert fire_only == {(iy, ix): 2, (iy + 1, ix): 1, (cy, cx): 3}
+    # The street supervisor sees only grid A's cells; a bbox keeps only what it covers.
+    scoped, _ = cells("/api/v1/hazards/heatmap?zoom=14&since=2026-06-01T00:00:00%2B08:00", token="street")
+    assert scoped == {k: v for k, v in placed.items() if k != (cy, cx)}
+    boxed, _ = cells("/api/v1/hazards/heatmap?zoom=14&bbox=119.92,28.44,119.95,28.47")
+    assert boxed == {(cy, cx): 4}
+
+
+def test_heatmap_bad_input_is_a_400(client, world):
+    headers = f.auth(world["admin"])
+    assert client.get("/api/v1/hazards/heatmap?zoom=40", headers=headers).status_code == 400
+    assert client.get("/api/v1/hazards/heatmap?bbox=1,2,3", headers=headers).status_code == 400
+    assert client.get("/api/v1/hazards/heatmap?since=nope", headers=headers).status_code == 400
+    assert client.get("/api/v1/hazards/heatmap").status_code == 401
