@@ -13,5 +13,7 @@ def register_pages(app: Flask) -> None:
 
     app.register_blueprint(auth_pages)
     app.register_blueprint(map_pages)
+    from gridmap.patrol.pages import bp as patrol_pages
+    app.register_blueprint(patrol_pages)
     app.register_blueprint(hazard_pages)
     app.register_blueprint(grid_pages)

@@ -21,7 +21,7 @@ from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
 from gridmap.errors import BadRequest
 from gridmap.patrol import service, tracks
 from gridmap.patrol.service import MAX_BATCH, CheckinItem
-from gridmap.schemas import CODE_PATTERN, AreaFilter, FeatureCollection
+from gridmap.schemas import CODE_PATTERN, AreaFilter, FeatureCollection, ListResponse
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("patrol_api", __name__)
@@ -149,3 +149,16 @@ def patrol_tracks(scope, query: TracksQuery):
            tag="patrol", query=CoverageQuery, response=CoverageResponse, errors=(422,))
 def patrol_coverage(scope, query: CoverageQuery):
     return tracks.visit_coverage(get_session(), scope, within=query.within, month=tracks.parse_month(query.month))
+
+
+class NearbyQuery(BaseModel):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+    limit: int = Field(30, ge=1, le=200)
+
+
+@operation(bp, "/patrol/households", "GET", summary="附近的住户（打卡时选择走访对象，五必访优先提示）", tag="patrol",
+           roles=CHECKIN_ROLES, query=NearbyQuery, response=ListResponse, errors=(422,))
+def nearby_households(scope, query: NearbyQuery):
+    return tracks.nearby_households(get_session(), scope, query.lon, query.lat, query.crs, query.limit)

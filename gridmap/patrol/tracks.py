@@ -239,3 +239,35 @@ def visit_coverage(session: Session, scope: Scope, *, within: str | None, month:
         })
     result["share"] = round(result["visited"] / result["required"], 4) if result["required"] else None
     return result
+
+
+NEARBY_SQL = """
+SELECT h.code, h.address, g.code AS grid,
+       ARRAY(SELECT unnest(h.tags) INTERSECT SELECT unnest(CAST(:tags AS text[]))) AS visit_tags,
+       ST_Distance(h.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance_m,
+       EXISTS (SELECT 1 FROM checkin c WHERE c.household_id = h.id
+                 AND c.recorded_at >= :lo AND c.recorded_at < :hi) AS visited
+  FROM household h JOIN grid g ON g.id = h.grid_id
+ WHERE g.code LIKE :prefix
+ ORDER BY h.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+ LIMIT :limit
+"""
+
+
+def nearby_households(session: Session, scope: Scope, lon: float, lat: float, crs: str | None, limit: int,
+                      rules: PatrolRules | None = None) -> dict[str, Any]:
+    """The caller's households nearest a point (KNN on the GiST index): code, address,
+    the tags that require a visit and whether it was visited this month. No names or
+    phones, so nothing to mask or audit."""
+    from gridmap.coordinates import point_to_wgs84
+
+    rules = rules or PatrolRules()
+    lon, lat = point_to_wgs84(lon, lat, crs)
+    prefix = scope.narrow(None)
+    lo, hi = month_bounds(datetime.now(CHINA).date().replace(day=1))
+    rows = session.execute(text(NEARBY_SQL), {"tags": list(rules.visit_tags), "lon": lon, "lat": lat,
+                                              "prefix": (prefix or "") + "%", "lo": lo, "hi": hi,
+                                              "limit": limit}).all()
+    items = [{"code": r.code, "address": r.address, "grid": r.grid, "visit_tags": list(r.visit_tags),
+              "distance_m": round(float(r.distance_m), 1), "visited_this_month": r.visited} for r in rows]
+    return {"items": items, "total": len(items)}

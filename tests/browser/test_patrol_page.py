@@ -1,0 +1,74 @@
+"""The phone check-in page works offline: check-ins wait in IndexedDB, the page reopens
+from the service worker's cache, and back online each check-in is stored exactly once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from gridmap.auth.service import create_user
+from tests import factories as f
+
+pytestmark = pytest.mark.browser
+
+QUEUED = "() => document.getElementById('queued-count').textContent === '{n}'"
+
+
+@pytest.fixture(scope="module")
+def worker(live_db):
+    world = f.lishui(live_db)
+    f.household(live_db, "P-1", 119.8852, 28.4551, world["grids"][f.GRID_A], tags=["孤寡老人"],
+                address="丽水市莲都区中山街1号")
+    f.household(live_db, "P-2", 119.8890, 28.4590, world["grids"][f.GRID_A])
+    user = create_user(live_db, "patrol-worker", "pass-word-1", "grid_worker", f.GRID_A, "王网格员")
+    live_db.commit()
+    return user.id
+
+
+def test_offline_checkins_are_queued_and_stored_exactly_once(offline, live_server, worker, live_db, artifacts):
+    tab = offline(viewport={"width": 360, "height": 740}, permissions=["geolocation"],
+                  geolocation={"latitude": 28.455, "longitude": 119.885, "accuracy": 12})
+    page = tab.page
+    page.goto(f"{live_server}/patrol")
+    assert "/login" in page.url
+    page.fill("input[name=username]", "patrol-worker")
+    page.fill("input[name=password]", "pass-word-1")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/patrol")
+    page.wait_for_function("() => !document.getElementById('checkin').disabled")
+    page.wait_for_function("() => document.getElementById('grid').textContent.includes('城北社区第1网格')")
+    page.wait_for_function("() => document.querySelectorAll('#household option').length === 3")
+    first_option = page.locator("#household option").nth(1).inner_text()
+    assert first_option.startswith("★") and "P-1" in first_option      # nearest first, 五必访 due
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
+
+    tab.context.set_offline(True)
+    page.select_option("#household", "P-1")
+    page.fill("#note", "离线打卡一")
+    page.click("#checkin")
+    page.wait_for_function(QUEUED.format(n=1))
+    page.fill("#note", "离线打卡二")
+    page.click("#checkin")
+    page.wait_for_function(QUEUED.format(n=2))
+    assert live_db.scalar(text("SELECT count(*) FROM checkin WHERE user_id = :u"), {"u": worker}) == 0
+
+    # With no network the page opens from the service worker's cache, queue intact.
+    page.reload()
+    page.wait_for_function(QUEUED.format(n=2))
+    assert page.locator("#net").inner_text() == "离线"
+    queued_ids = page.eval_on_selector_all("#queue li", "els => els.map(e => e.dataset.id)")
+    page.screenshot(path=str(artifacts / "patrol-offline.png"))
+
+    tab.context.set_offline(False)
+    page.wait_for_function(QUEUED.format(n=0), timeout=30000)
+    page.wait_for_function("() => document.querySelectorAll('#done li').length === 2")
+    rows = live_db.execute(text(
+        "SELECT c.id::text, c.note, h.code FROM checkin c LEFT JOIN household h ON h.id = c.household_id"
+        " WHERE c.user_id = :u ORDER BY c.recorded_at"), {"u": worker}).all()
+    assert sorted(r.id for r in rows) == sorted(queued_ids)
+    assert [(r.note, r.code) for r in rows] == [("离线打卡一", "P-1"), ("离线打卡二", None)]
+    assert live_db.scalar(text("SELECT count(*) FROM checkin_key WHERE user_id = :u"), {"u": worker}) == 2
+    page.screenshot(path=str(artifacts / "patrol-synced.png"))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    assert tab.blocked == [], tab.blocked
+    assert tab.failed == [], tab.failed
