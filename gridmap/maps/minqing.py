@@ -57,7 +57,7 @@ TAG_KINDS: tuple[tuple[Style, frozenset[str], int, float], ...] = (
      frozenset({"孤寡老人", "留守儿童", "残疾人", "困难家庭", "老党员", "失业", "下岗"}), 6, 3.0),
     (Style("rental", "出租房/流动人口", "#92400e"), frozenset({"出租房", "外来人口", "流动人口"}), 6, 2.0),
 )
-PLAIN = Style("plain", "一般住户", "#ffffff")
+PLAIN = Style("plain", "一般住户", "#1f2937")
 PARTY_COLOUR = "#b71c1c"
 
 
@@ -111,7 +111,7 @@ def _households(collection: dict) -> tuple[list[dict], Counter, Counter]:
             "q": f"{code} {address}", "n": _text(p.get("head_name") or "—"), "t": _text(p.get("phone") or "—"),
             "z": p.get("size") or "—", "g": _text("、".join(p.get("tags") or []) or "—"), "k": risk.label,
             "m": _text(p.get("member_name") or "未分配"),
-            "_r": radius, "_f": risk.colour, "_s": kind.colour if kind is not PLAIN else "#1f2937", "_w": weight,
+            "_r": radius, "_f": risk.colour, "_s": kind.colour, "_w": weight,
         }})
     return features, risks, kinds
 
@@ -277,7 +277,7 @@ def build_minqing_map(
     if features:
         layers["households"] = folium.GeoJson(
             {"type": "FeatureCollection", "features": features}, name="住户",
-            marker=folium.CircleMarker(radius=5), style_function=_household_style,
+            marker=folium.CircleMarker(radius=5, fill=True), style_function=_household_style,
             tooltip=folium.GeoJsonTooltip(fields=["q"], labels=False),
             popup=folium.GeoJsonPopup(fields=["q", "n", "t", "z", "g", "k", "m"],
                                       aliases=["户号/地址", "户主", "电话", "人数", "类别", "风险", "联系党员"]),
@@ -309,7 +309,7 @@ def build_minqing_map(
 
     places = _points(key_places, ("name", "category", "note"))
     layers["places"] = (folium.GeoJson(
-        {"type": "FeatureCollection", "features": places}, name="重点场所", marker=folium.CircleMarker(radius=7),
+        {"type": "FeatureCollection", "features": places}, name="重点场所", marker=folium.CircleMarker(radius=7, fill=True),
         style_function=_place_style,
         popup=folium.GeoJsonPopup(fields=["name", "category", "note"], aliases=["场所", "类别", "说明"]))
         if places else _empty_layer("重点场所")).add_to(m)
@@ -317,7 +317,7 @@ def build_minqing_map(
     open_hazards = _points(hazards, ("code", "category", "description", "status"))
     layers["hazards"] = (folium.GeoJson(
         {"type": "FeatureCollection", "features": open_hazards}, name="未办结隐患",
-        marker=folium.CircleMarker(radius=8), style_function=_hazard_style,
+        marker=folium.CircleMarker(radius=8, fill=True), style_function=_hazard_style,
         popup=folium.GeoJsonPopup(fields=["code", "category", "description", "status"],
                                   aliases=["编号", "类别", "描述", "状态"]))
         if open_hazards else _empty_layer("未办结隐患")).add_to(m)
