@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, send_file
 
 from gridmap import ROOT
 from gridmap.auth.roles import ADMIN, GRID_WORKER, ROLE_NAMES, SUPERVISOR
-from gridmap.errors import Forbidden
+from gridmap.errors import Forbidden, NotFound
 from gridmap.maps.pages import login_required
 
 bp = Blueprint("patrol_pages", __name__)
@@ -30,3 +30,47 @@ def service_worker():
     response.headers["Service-Worker-Allowed"] = "/patrol"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@bp.get("/maps/patrol")
+@login_required
+def patrol_map(user):
+    """今日巡查：所辖区域每位网格员当天的轨迹和打卡（各用一种颜色，异常打卡标红），
+    以及网格员列表（最后打卡时间、里程、覆盖率）。网格员只看到自己的。"""
+    from flask import current_app, request
+
+    from gridmap.areas import service as areas
+    from gridmap.auth.service import scope_of
+    from gridmap.maps.display import for_basemap
+    from gridmap.maps.pages import map_parts
+    from gridmap.maps.patrol import build_patrol_map, worker_colours
+    from gridmap.patrol import tracks as patrol
+    from gridmap.patrol.settings import PatrolRules
+    from gridmap.web import get_session
+
+    if user.role not in (ADMIN, SUPERVISOR, GRID_WORKER):
+        raise Forbidden("forbidden")
+    scope = scope_of(user)
+    within = request.args.get("within") or None
+    if within is not None and (not within.isdigit() or scope.narrow(within) is None):
+        raise NotFound("area_not_found", code=within)
+    day = patrol.parse_day(request.args.get("date"))
+    session = get_session()
+    rules = PatrolRules()
+    daily = patrol.daily_tracks(session, scope, within=within, username=None, day=day, rules=rules)
+    checkins = patrol.list_checkins(session, scope, within=within, username=None, day=day, limit=20000, offset=0)
+    grid_codes = sorted({t["grid"] for t in daily["items"] if t["grid"]})
+    grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
+    if len(grids["features"]) > 300:  # a whole district: outline only the grids patrolled that day
+        grids = {**grids, "features": [g for g in grids["features"] if g["properties"]["code"] in grid_codes]}
+    tiles = current_app.config["GRIDMAP"].tiles
+    track_fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": t["track"], "properties": {}} for t in daily["items"]]}
+    shifted = for_basemap(track_fc, tiles)
+    shown = [{**t, "track": f["geometry"]} for t, f in zip(daily["items"], shifted["features"])]
+    title = f"巡查轨迹 · {areas.area_label(session, within or scope.prefix)} · {day.isoformat()}"
+    fmap = build_patrol_map(shown, for_basemap(checkins, tiles), for_basemap(grids, tiles), title=title, tiles=tiles)
+    return render_template("patrol_map.html", title=title, user=user, role_name=ROLE_NAMES[user.role],
+                           workers=daily["items"], colours=worker_colours(daily["items"]), day=day.isoformat(),
+                           within=within, checkin_total=checkins["total"], radius=int(rules.coverage_radius_m),
+                           **map_parts(fmap))

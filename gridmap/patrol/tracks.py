@@ -43,6 +43,11 @@ def parse_month(value: str | None) -> date:
         raise Unprocessable("invalid_month", details={"month": value}) from None
 
 
+def _cn(moment: datetime) -> str:
+    """Times go out in China's time zone, with their offset (ISO 8601)."""
+    return moment.astimezone(CHINA).isoformat()
+
+
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), CHINA)
     return start, start + timedelta(days=1)
@@ -96,7 +101,7 @@ def list_checkins(session: Session, scope: Scope, *, within: str | None, usernam
         "geometry": {"type": "Point", "coordinates": [round(r.lon, 7), round(r.lat, 7)]},
         "properties": {
             "id": r.id, "user": r.username, "display_name": r.display_name,
-            "recorded_at": r.recorded_at.isoformat(), "received_at": r.received_at.isoformat(),
+            "recorded_at": _cn(r.recorded_at), "received_at": _cn(r.received_at),
             "accuracy_m": r.accuracy_m, "grid": r.grid, "grid_name": r.grid_name, "grid_version": r.grid_version,
             "household_code": r.household_code, "note": r.note, "flags": list(r.flags or []),
         },
@@ -166,7 +171,7 @@ def daily_tracks(session: Session, scope: Scope, *, within: str | None, username
         items.append({
             "user": r.username, "display_name": r.display_name, "role": r.role,
             "grid": r.grid, "grid_name": r.grid_name, "points": r.points,
-            "first_at": r.first_at.isoformat(), "last_at": r.last_at.isoformat(),
+            "first_at": _cn(r.first_at), "last_at": _cn(r.last_at),
             "distance_m": round(float(r.distance_m), 1), "inside_s": int(r.inside_s), "flagged": r.flagged,
             "coverage": {"households": households, "passed": passed,
                          "share": round(passed / households, 4) if households else None,

@@ -1,0 +1,110 @@
+"""Today's patrols map: each worker's track and check-ins in their own colour.
+
+Pure: takes plain data (the daily tracks and the check-in FeatureCollection from
+``gridmap.patrol.tracks``, the grid FeatureCollection from the areas service) and
+returns a folium map; never touches the database or Flask. Flagged check-ins are drawn
+larger with a red ring and list their flags.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import folium
+from shapely.geometry import shape
+
+from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
+from gridmap.patrol.flags import FLAG_NAMES
+
+# Distinct on a light background, readable by most colour-blind people (Tableau 10).
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+           "#7f7f7f", "#393b79", "#637939", "#8c6d31")
+FLAG_RING = "#d62728"
+FALLBACK_CENTER = (28.45, 119.91)
+
+
+def colour_for(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def worker_colours(tracks: list[dict[str, Any]]) -> dict[str, str]:
+    """A colour per worker, stable for the list's order (the service sorts by username)."""
+    return {t["user"]: colour_for(i) for i, t in enumerate(tracks)}
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _latlon(coords: list[float]) -> list[float]:
+    return [coords[1], coords[0]]
+
+
+def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], grids: dict[str, Any] | None = None, *,
+                     title: str, tiles: str | None = None, static_url: str = DEFAULT_STATIC_URL) -> folium.Map:
+    """``tracks``: items of ``daily_tracks`` (``user``, ``display_name``, ``track`` GeoJSON…);
+    ``checkins``: a FeatureCollection of Points with ``user``, ``recorded_at``, ``flags``…;
+    ``grids``: grid outlines for orientation. All already in the basemap's coordinates."""
+    colours = worker_colours(tracks)
+    m = offline_map(tiles=tiles, static_url=static_url, location=list(FALLBACK_CENTER), zoom_start=13)
+    bounds: list[float] | None = None
+
+    def extend(geometry: dict[str, Any]) -> None:
+        nonlocal bounds
+        minx, miny, maxx, maxy = shape(geometry).bounds
+        bounds = [minx, miny, maxx, maxy] if bounds is None else [
+            min(bounds[0], minx), min(bounds[1], miny), max(bounds[2], maxx), max(bounds[3], maxy)]
+
+    outlines = [f for f in (grids or {}).get("features", []) if f.get("geometry")]
+    if outlines:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": [
+                {"type": "Feature", "geometry": f["geometry"],
+                 "properties": {"name": _e(f["properties"].get("name")), "code": _e(f["properties"].get("code"))}}
+                for f in outlines]},
+            name="网格", style_function=lambda _f: {"color": "#52606d", "weight": 1, "fill": False, "dashArray": "4 3"},
+            tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["网格", "编码"]),
+        ).add_to(m)
+        for f in outlines:
+            extend(f["geometry"])
+
+    groups: dict[str, folium.FeatureGroup] = {}
+    for t in tracks:
+        colour = colours[t["user"]]
+        group = folium.FeatureGroup(name=f"{_e(t['display_name'])}（{t['points']} 次打卡）")
+        groups[t["user"]] = group
+        geometry = t.get("track")
+        if geometry and geometry["type"] == "LineString":
+            folium.PolyLine([_latlon(c) for c in geometry["coordinates"]], color=colour, weight=4, opacity=0.85,
+                            tooltip=f"{_e(t['display_name'])} · {t['distance_m'] / 1000:.2f} 公里").add_to(group)
+        if geometry:
+            extend(geometry)
+        group.add_to(m)
+
+    for feature in checkins.get("features", []):
+        props = feature["properties"]
+        group = groups.get(props["user"])
+        if group is None:
+            continue
+        flags = props.get("flags") or []
+        lat, lon = _latlon(feature["geometry"]["coordinates"])
+        flag_text = "、".join(FLAG_NAMES.get(f, f) for f in flags)
+        popup = (f"<b>{_e(props.get('display_name'))}</b><br>时间：{_e(props['recorded_at'][11:16])}"
+                 f"<br>网格：{_e(props.get('grid_name') or '不在任何网格')}<br>精度：±{_e(round(props['accuracy_m']))} 米"
+                 + (f"<br>住户：{_e(props['household_code'])}" if props.get("household_code") else "")
+                 + (f"<br>备注：{_e(props['note'])}" if props.get("note") else "")
+                 + (f'<br><b style="color:{FLAG_RING}">异常：{_e(flag_text)}</b>' if flags else ""))
+        folium.CircleMarker(
+            [lat, lon], radius=8 if flags else 5, color=FLAG_RING if flags else colours[props["user"]],
+            weight=3 if flags else 1, fill=True, fill_color=colours[props["user"]], fill_opacity=0.9,
+            popup=folium.Popup(popup, max_width=260),
+            tooltip=_e(props.get("display_name")) + (f" · {_e(flag_text)}" if flags else ""),
+            class_name="patrol-checkin flagged" if flags else "patrol-checkin",
+        ).add_to(group)
+
+    if groups:
+        folium.LayerControl(collapsed=True).add_to(m)
+    if bounds is not None:
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(20, 20))
+    return m
