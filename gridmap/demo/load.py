@@ -97,6 +97,8 @@ def load_demo(session: Session, reset: bool = False, echo: Echo = print) -> None
         expected = sum(1 for code in residents.households.grid_code if code is not None)
         if (result.assigned, result.moved, result.newly_assigned, result.dropped) != (expected, 0, 0, 0):
             raise RuntimeError(f"demo households disagree with the grid assignment: {result.as_dict()}")
+        from gridmap.party.service import contact_lists_for_grids
+        contact_lists_for_grids(session, sorted(grid_ids.values()))  # 党员联系户: ten each, nearest overall
     except BaseException:
         session.rollback()
         raise

@@ -69,26 +69,38 @@ def build_contact_lists(session: Session, scope: Scope, grid_code: str,
     """(Re)compute the contact lists of a grid; pinned pairs stay. See the module docstring."""
     grid = _grid(session, scope, grid_code)
     with transaction(session):
-        members = session.execute(text(_MEMBERS_SQL), {"grid_id": grid.id}).all()
-        households = session.execute(text(_HOUSEHOLDS_SQL), {"grid_id": grid.id}).all()
-        pinned = [h for h in households if h[5] and h[4] is not None]
-        free = [h for h in households if not (h[5] and h[4] is not None)]
-        placed = [m for m in members if m.lon is not None]
-        pinned_count: dict[int, int] = {}
-        for h in pinned:
-            pinned_count[h[4]] = pinned_count.get(h[4], 0) + 1
-        capacity = np.array([max(0, max_per_member - pinned_count.get(m.id, 0)) for m in placed], dtype=np.int64)
-        if free and placed:
-            dist = haversine_matrix(np.array([h[2] for h in free]), np.array([h[3] for h in free]),
-                                    np.array([m.lon for m in placed]), np.array([m.lat for m in placed]))
-            result = assign_contacts(dist, capacity)
-            chosen = np.flatnonzero(result.member_of >= 0)
-            new_pairs = [(free[i][0], placed[result.member_of[i]].id) for i in chosen]
-        else:
-            new_pairs = []
-        session.execute(text(_CLEAR_SQL), {"grid_id": grid.id})
-        session.execute(text(_INSERT_SQL), {"households": [p[0] for p in new_pairs],
-                                            "members": [p[1] for p in new_pairs]})
+        return _contact_lists(session, grid.id, max_per_member)
+
+
+def contact_lists_for_grids(session: Session, grid_ids: list[int],
+                            max_per_member: int = DEFAULT_MAX_PER_MEMBER) -> int:
+    """Compute the contact lists of many grids inside the caller's transaction (demo
+    loader, bulk jobs); returns the number of households covered."""
+    return sum(sum(len(m["households"]) for m in _contact_lists(session, grid_id, max_per_member)["members"])
+               for grid_id in grid_ids)
+
+
+def _contact_lists(session: Session, grid_id: int, max_per_member: int) -> dict[str, Any]:
+    members = session.execute(text(_MEMBERS_SQL), {"grid_id": grid_id}).all()
+    households = session.execute(text(_HOUSEHOLDS_SQL), {"grid_id": grid_id}).all()
+    pinned = [h for h in households if h[5] and h[4] is not None]
+    free = [h for h in households if not (h[5] and h[4] is not None)]
+    placed = [m for m in members if m.lon is not None]
+    pinned_count: dict[int, int] = {}
+    for h in pinned:
+        pinned_count[h[4]] = pinned_count.get(h[4], 0) + 1
+    capacity = np.array([max(0, max_per_member - pinned_count.get(m.id, 0)) for m in placed], dtype=np.int64)
+    if free and placed:
+        dist = haversine_matrix(np.array([h[2] for h in free]), np.array([h[3] for h in free]),
+                                np.array([m.lon for m in placed]), np.array([m.lat for m in placed]))
+        result = assign_contacts(dist, capacity)
+        chosen = np.flatnonzero(result.member_of >= 0)
+        new_pairs = [(free[i][0], placed[result.member_of[i]].id) for i in chosen]
+    else:
+        new_pairs = []
+    session.execute(text(_CLEAR_SQL), {"grid_id": grid_id})
+    session.execute(text(_INSERT_SQL), {"households": [p[0] for p in new_pairs],
+                                        "members": [p[1] for p in new_pairs]})
     code_of = {h[0]: h[1] for h in households}
     lists: dict[int, list[str]] = {m.id: [] for m in members}
     for h in pinned:

@@ -132,7 +132,12 @@ def test_demo_district_is_consistent(db_session):
                          WHERE h.code LIKE :p AND pm.grid_id = h.grid_id AND ST_Equals(pm.geom, h.geom)
                            AND pm.branch LIKE '%社区第%党支部'""")
     assert 0.08 * total <= members <= 0.12 * total
-    assert _one(s, "SELECT count(*) FROM party_contact") == 0  # filled by the contact-list job
+    # Contact lists (gridmap.party.service): at most ten households each, inside their own grid.
+    assert _one(s, "SELECT count(*) FROM party_contact") >= 0.9 * min(total, 10 * members)
+    assert _one(s, """SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM party_contact
+                      GROUP BY party_member_id) c""") <= 10
+    assert _one(s, """SELECT count(*) FROM party_contact pc JOIN party_member pm ON pm.id = pc.party_member_id
+                      JOIN household h ON h.id = pc.household_id WHERE pm.grid_id <> h.grid_id""") == 0
 
     # One login per role, passwords as printed.
     for user in DEMO_USERS:
