@@ -178,3 +178,39 @@ def hazard_heatmap(scope, query: HeatmapQuery):
 
     return heatmap_cells(get_session(), scope, bbox=query.bbox, zoom=query.zoom, since=query.since,
                          until=query.until, category=query.category, within=query.within)
+
+
+class SafetyQuery(BaseModel):
+    within: str | None = Field(None, pattern=r"^[0-9]{1,24}$", description="区域编码前缀")
+    month: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="月份 YYYY-MM（默认本月）")
+    format: Literal["json", "csv", "xlsx"] = "json"
+
+
+class SafetyResponse(BaseModel):
+    month: str
+    within: str
+    thresholds: dict[str, dict[str, float]]
+    items: list[dict[str, Any]]
+
+
+@operation(bp, "/reports/safety", "GET", summary="平安报表（网格、社区、街道；红黄绿三色预警；CSV/XLSX）",
+           tag="reports", roles=(ADMIN, SUPERVISOR), query=SafetyQuery, response=SafetyResponse,
+           content_types=("application/json", "text/csv",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+def safety_report(scope, query: SafetyQuery):
+    from flask import Response, current_app
+
+    from gridmap.hazards import report
+
+    result = report.safety_report(get_session(), scope, within=query.within, month=query.month,
+                                  overrides=current_app.config.get("HAZARD_SAFETY_THRESHOLDS"))
+    if query.format == "json":
+        return result
+    name = f"safety-{result['month']}-{result['within'] or 'all'}"
+    if query.format == "csv":
+        body, mimetype = report.to_csv(result), "text/csv; charset=utf-8"
+    else:
+        body = report.to_xlsx(result)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename={name}.{query.format}"})
