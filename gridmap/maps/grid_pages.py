@@ -33,7 +33,7 @@ def _unmask() -> bool:
 
 def _open_hazards(session, scope, code: str):
     """Open hazards of the grid for the map's hazard layer; None until hazards exist."""
-    return None
+    return
 
 
 @bp.get("/maps/grid/<code>")

@@ -11,11 +11,11 @@ from shapely.geometry import Point
 from sqlalchemy import select
 
 from gridmap.auth.models import AuditLog
+from gridmap.auth.scope import Scope
 from gridmap.auth.service import create_user
 from gridmap.maps.assets import assert_offline
 from gridmap.party.models import GridStaff, PartyMember
 from gridmap.party.service import build_contact_lists
-from gridmap.auth.scope import Scope
 from tests import factories as f
 from tests.api.test_pages import _login
 

@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from gridmap.maps.assets import offline_map, render_html  # noqa: E402
-from gridmap.maps.minqing import build_minqing_map  # noqa: E402
+from gridmap.maps.assets import offline_map, render_html
+from gridmap.maps.minqing import build_minqing_map
 
 TAGS = ["孤寡老人", "留守儿童", "残疾人", "困难家庭", "社区矫正", "出租房", "老党员", "失业"]
 TAG_RATES = [0.02, 0.01, 0.02, 0.015, 0.001, 0.08, 0.02, 0.015]
