@@ -1,0 +1,55 @@
+"""A first, large household load rebuilds the secondary indexes instead of
+maintaining them row by row — and a failed load leaves the indexes and data as they were."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from gridmap.households.models import Household
+from gridmap.imports import households as importer
+from tests import factories as f
+
+CSV = "户号,经度,纬度,标签\n" + "".join(f"BULK-{i},119.88{i % 10},28.455,出租房\n" for i in range(30))
+
+
+def _index_names(db_session) -> set[str]:
+    return {ix["name"] for ix in inspect(db_session.connection()).get_indexes("household")}
+
+
+@pytest.fixture
+def small_threshold(monkeypatch):
+    monkeypatch.setattr(importer, "BULK_REBUILD_MIN_ROWS", 10)
+
+
+def test_large_first_load_rebuilds_indexes(db_session, tmp_path, small_threshold):
+    f.lishui(db_session)
+    before = _index_names(db_session)
+    path = tmp_path / "h.csv"
+    path.write_text(CSV, encoding="utf-8")
+    stages = []
+    result = importer.import_households(db_session, str(path), "h.csv",
+                                        progress=lambda stage, done, total: stages.append(stage))
+    assert result["created"] == 30 and result["assigned"] == 30
+    assert "重建索引" in stages
+    assert _index_names(db_session) == before
+    rows = db_session.scalar(select(func.count()).select_from(Household)
+                             .where(func.ST_Intersects(Household.geom, func.ST_MakeEnvelope(119.879, 28.45, 119.9, 28.46, 4326)),
+                                    Household.tags.any("出租房")))
+    assert rows == 30
+
+
+def test_failed_load_restores_indexes_and_writes_nothing(db_session, tmp_path, small_threshold, monkeypatch):
+    f.lishui(db_session)
+    before = _index_names(db_session)
+    path = tmp_path / "h.csv"
+    path.write_text(CSV, encoding="utf-8")
+
+    def broken_copy(*args, **kwargs):
+        raise RuntimeError("connection lost half-way")
+
+    monkeypatch.setattr(importer, "_copy_rows", broken_copy)
+    with pytest.raises(RuntimeError):
+        importer.import_households(db_session, str(path), "h.csv")
+    assert _index_names(db_session) == before
+    assert db_session.scalar(select(func.count()).select_from(Household)) == 0
