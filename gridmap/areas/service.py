@@ -121,18 +121,9 @@ def grid_id_for(session: Session, scope: Scope, code: str) -> int:
     return grid_id
 
 
-# One statement, parsed once: locate is the hottest read (every check-in and report).
-LOCATE_SQL = text("""
-    SELECT g.code, g.name, c.code, c.name, s.code, s.name, d.code, d.name
-    FROM grid g
-    JOIN admin_unit c ON c.id = g.community_id
-    LEFT JOIN admin_unit s ON s.id = c.parent_id
-    LEFT JOIN admin_unit d ON d.id = s.parent_id
-    WHERE g.kind = 'map' AND g.code LIKE :prefix
-      AND ST_Intersects(g.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
-    ORDER BY g.code
-    LIMIT 1
-""")
+# gridmap_locate() (migration 0005) holds the query: as PL/pgSQL its plan is cached per
+# connection, which matters for the hottest read (every check-in and report locates).
+LOCATE_SQL = text("SELECT * FROM gridmap_locate(:lon, :lat, :prefix)")
 
 
 def locate(session: Session, scope: Scope, lon: float, lat: float, crs: str) -> dict[str, Any]:
