@@ -18,8 +18,18 @@ import time
 
 import numpy as np
 import shapely
-from benchlib import (ROOT, bench_url, checkpoint, copy_rows, ensure_database, fresh_schema, load_city, log,
-                      raw_connect, write_json)
+from benchlib import (
+    ROOT,
+    bench_url,
+    checkpoint,
+    copy_rows,
+    ensure_database,
+    fresh_schema,
+    load_city,
+    log,
+    raw_connect,
+    write_json,
+)
 from citydata import CENTRE, EXTENT, make_city
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -127,13 +137,13 @@ def main() -> None:
     count_cold, count_warm, total = timed(count, args.repeat)
     count_warm_s = statistics.median(count_warm)
     lines = [f"{total:,} hazards in {args.grids:,} grids; loaded by COPY in {load_s:.1f} s",
-             f"baseline SELECT count(*) over the city bbox: cold {count_cold * 1000:.0f} ms, "
-             f"warm {count_warm_s * 1000:.0f} ms", "",
+             (f"baseline SELECT count(*) over the city bbox: cold {count_cold * 1000:.0f} ms, "
+              f"warm {count_warm_s * 1000:.0f} ms"), "",
              f"{'zoom':>4}  {'cells':>7}  {'payload':>9}  {'cold ms':>8}  {'warm ms':>8}  {'warm/count':>10}  goals"]
     for zoom in (10, 12, 14, 16, 18):
         engine.dispose()  # a fresh connection: "cold" for the backend's caches
 
-        def heat():
+        def heat(zoom=zoom):
             with Session(engine) as session:
                 return heatmap_cells(session, Scope.everything(), bbox=bbox, zoom=zoom)
 
