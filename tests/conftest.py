@@ -4,9 +4,12 @@ transaction per test (every commit inside becomes a savepoint)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from gridmap import create_app
 from gridmap.config import Settings
@@ -35,8 +38,9 @@ def app():
     application.extensions["gridmap.db"].engine.dispose()
 
 
-@pytest.fixture
-def db_session(app):
+@contextmanager
+def rolled_back_session(app) -> Iterator[Session]:
+    """A session whose work, and every session the app opens meanwhile, is rolled back."""
     database = app.extensions["gridmap.db"]
     connection = database.engine.connect()
     outer = connection.begin()
@@ -48,6 +52,12 @@ def db_session(app):
             session.close()
     outer.rollback()
     connection.close()
+
+
+@pytest.fixture
+def db_session(app):
+    with rolled_back_session(app) as session:
+        yield session
 
 
 @pytest.fixture

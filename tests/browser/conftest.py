@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import rolled_back_session
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--disable-quic"]
@@ -22,15 +24,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="module")
 def live_db(app):
-    database = app.extensions["gridmap.db"]
-    connection = database.engine.connect()
-    outer = connection.begin()
-    with database.bound_to(connection):
-        session = database.session()
+    with rolled_back_session(app) as session:
         yield session
-        session.close()
-    outer.rollback()
-    connection.close()
 
 
 @pytest.fixture(scope="module")
