@@ -18,7 +18,9 @@ PATH = [("reported", "accept", {}), ("accepted", "assign", {"assignee": "worker-
 
 
 @pytest.fixture
-def world(db_session):
+def world(db_session, monkeypatch):
+    # These users only ever use bearer tokens: skip the deliberately slow password hash.
+    monkeypatch.setattr("gridmap.auth.service.hash_password", lambda password: "unusable")
     data = f.lishui(db_session)
     tokens = {
         "admin": f.token_for(db_session, "admin"),

@@ -13,7 +13,9 @@ from tests import factories as f
 
 
 @pytest.fixture
-def world(db_session):
+def world(db_session, monkeypatch):
+    # These users only ever use bearer tokens: skip the deliberately slow password hash.
+    monkeypatch.setattr("gridmap.auth.service.hash_password", lambda password: "unusable")
     f.lishui(db_session)
     return {"admin": f.token_for(db_session, "admin"),
             "street": f.token_for(db_session, "supervisor", f.STREET)}

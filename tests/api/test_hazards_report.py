@@ -30,7 +30,9 @@ def _close(db_session, hazard_id, verify_at, close_at=None):
 
 
 @pytest.fixture
-def world(db_session):
+def world(db_session, monkeypatch):
+    # These users only ever use bearer tokens: skip the deliberately slow password hash.
+    monkeypatch.setattr("gridmap.auth.service.hash_password", lambda password: "unusable")
     f.lishui(db_session)
     tokens = {"admin": f.token_for(db_session, "admin"), "street": f.token_for(db_session, "supervisor", f.STREET),
               "worker": f.token_for(db_session, "grid_worker", f.GRID_A)}
