@@ -75,8 +75,3 @@ def patrol_map(user):
                            within=within, checkin_total=checkins["total"], radius=int(rules.coverage_radius_m),
                            **map_parts(fmap))
 
-
-@bp.get("/healthz")
-def healthz():
-    """Liveness without the database (the check-in benchmark's baseline; load balancers)."""
-    return {"status": "ok"}
