@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "invalid_bbox": "bbox 格式应为 最小经度,最小纬度,最大经度,最大纬度。",
     # --- party members and contact lists ---
     "party_member_not_found": "未找到编号为 {id} 的党员。",
-    "household_not_found": "未找到户号为 {code} 的住户。",
     "party_member_place_missing": "请填写党员的经纬度，或其所住住户的户号。",
     "party_member_out_of_scope": "该位置不在您管辖的网格内。",
     "pdf_unavailable": "暂时无法生成 PDF（服务器未安装 Chromium 或生成超时），请使用浏览器打印。",
