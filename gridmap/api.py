@@ -23,7 +23,5 @@ def register_api(app: Flask) -> None:
     from gridmap.patrol.api import bp as patrol_bp
     from gridmap.party.api import bp as party_bp
 
-    for bp in (auth_bp, areas_bp, households_bp, imports_bp, patrol_bp, spec_bp):
+    for bp in (auth_bp, areas_bp, households_bp, imports_bp, party_bp, patrol_bp, hazards_bp, spec_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
-    app.register_blueprint(hazards_bp, url_prefix=API_PREFIX)
-    app.register_blueprint(party_bp, url_prefix=API_PREFIX)

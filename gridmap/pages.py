@@ -10,10 +10,7 @@ def register_pages(app: Flask) -> None:
     from gridmap.hazards.pages import bp as hazard_pages
     from gridmap.maps.grid_pages import bp as grid_pages
     from gridmap.maps.pages import bp as map_pages
-
-    app.register_blueprint(auth_pages)
-    app.register_blueprint(map_pages)
     from gridmap.patrol.pages import bp as patrol_pages
-    app.register_blueprint(patrol_pages)
-    app.register_blueprint(hazard_pages)
-    app.register_blueprint(grid_pages)
+
+    for bp in (auth_pages, map_pages, hazard_pages, patrol_pages, grid_pages):
+        app.register_blueprint(bp)
