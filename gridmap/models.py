@@ -1,7 +1,7 @@
 """Imports every model so the metadata is complete (Alembic and tests use this)."""
 
 from gridmap.areas.models import AdminUnit, Grid, GridVersion
-from gridmap.auth.models import ApiToken, AuditLog, User
+from gridmap.auth.models import ApiToken, AuditLog, LoginFailure, User
 from gridmap.hazards.models import (  # noqa: F401
     Hazard, HazardCategory, HazardDeadlineRule, HazardEvent, OfficialHoliday)
 from gridmap.households.models import Household
@@ -9,6 +9,6 @@ from gridmap.party.models import PartyContact, PartyMember
 from gridmap.patrol.models import Checkin, CheckinKey  # noqa: F401
 
 __all__ = [
-    "AdminUnit", "ApiToken", "AuditLog", "Grid", "GridVersion", "Household", "PartyContact",
+    "AdminUnit", "ApiToken", "AuditLog", "LoginFailure", "Grid", "GridVersion", "Household", "PartyContact",
     "PartyMember", "User",
 ]

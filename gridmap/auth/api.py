@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 from pydantic import BaseModel, Field
 
 from gridmap.apidoc import PUBLIC, operation
@@ -26,9 +26,9 @@ class TokenResponse(BaseModel):
 
 
 @operation(bp, "/auth/token", "POST", summary="登录，获取访问令牌", tag="auth", roles=PUBLIC,
-           body=TokenRequest, response=TokenResponse, errors=(401,))
+           body=TokenRequest, response=TokenResponse, errors=(401, 429))
 def token(body: TokenRequest):
     session = get_session()
-    user = authenticate(session, body.username, body.password)
+    user = authenticate(session, body.username, body.password, request.remote_addr or "")
     value, expires_at = issue_token(session, user, current_app.config["GRIDMAP"].token_ttl_hours)
     return {"token": value, "expires_at": expires_at.isoformat(), "user": user_json(user)}

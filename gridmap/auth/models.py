@@ -68,3 +68,19 @@ class AuditLog(Base):
         Index("ix_audit_log_at", "at"),
         Index("ix_audit_log_actor_id", "actor_id"),
     )
+
+
+class LoginFailure(Base):
+    """A failed login, counted per account and per address for throttling."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_login_failure_username_at", "username", "at"),
+        Index("ix_login_failure_address_at", "address", "at"),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from gridmap.auth.service import authenticate
-from gridmap.errors import Unauthorized
+from gridmap.errors import RateLimited, Unauthorized
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("auth_pages", __name__)
@@ -19,18 +19,19 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         check_csrf()
         try:
-            user = authenticate(get_session(), request.form.get("username", ""), request.form.get("password", ""))
-        except Unauthorized as exc:
-            error = exc.message
+            user = authenticate(get_session(), request.form.get("username", ""), request.form.get("password", ""),
+                                request.remote_addr or "")
+        except (Unauthorized, RateLimited) as exc:
+            error, status = exc.message, exc.status
         else:
             session.clear()
             session["user_id"] = user.id
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error), (401 if error else 200)
+    return render_template("login.html", error=error), status
 
 
 @bp.post("/logout")

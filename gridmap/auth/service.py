@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from gridmap.auth import throttle
 from gridmap.auth.models import ApiToken, User
 from gridmap.auth.passwords import hash_password, verify_password
 from gridmap.auth.roles import ALL_ROLES, PARTY_MEMBER
@@ -52,13 +53,17 @@ def create_user(session: Session, username: str, password: str, role: str, scope
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
+def authenticate(session: Session, username: str, password: str, address: str = "") -> User:
+    """The user for these credentials; 401 when wrong, 429 after too many failures
+    for the account or the client address (gridmap.auth.throttle)."""
+    throttle.check(session, username, address)
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
         verify_password(_DUMMY_HASH, password)
+    if user is None or not verify_password(user.password_hash, password):
+        throttle.record_failure(session, username, address)
         raise Unauthorized("invalid_credentials")
-    if not verify_password(user.password_hash, password):
-        raise Unauthorized("invalid_credentials")
+    throttle.clear(session, username)
     return user
 
 

@@ -51,3 +51,34 @@ def test_oversized_upload_is_413(app, client, db_session):
     finally:
         app.config["MAX_CONTENT_LENGTH"] = limit
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_login_is_throttled_per_account_then_429(client, db_session):
+    from gridmap.auth.service import create_user
+
+    create_user(db_session, "target", "right-password", "admin")
+    for _ in range(5):
+        assert client.post("/api/v1/auth/token", json={"username": "target", "password": "guess"}).status_code == 401
+    blocked = client.post("/api/v1/auth/token", json={"username": "target", "password": "right-password"})
+    assert blocked.status_code == 429 and blocked.get_json()["error"]["code"] == "rate_limited"
+    other = client.post("/api/v1/auth/token", json={"username": "someone-else", "password": "guess"})
+    assert other.status_code == 401  # another account from the same address is still answered
+
+
+def test_login_is_throttled_per_address(client, db_session):
+    for i in range(20):
+        client.post("/api/v1/auth/token", json={"username": f"spray-{i}", "password": "guess"})
+    response = client.post("/api/v1/auth/token", json={"username": "spray-new", "password": "guess"})
+    assert response.status_code == 429
+
+
+def test_success_clears_the_account_failures(client, db_session):
+    from gridmap.auth.service import create_user
+
+    create_user(db_session, "forgetful", "right-password", "admin")
+    for _ in range(4):
+        client.post("/api/v1/auth/token", json={"username": "forgetful", "password": "typo"})
+    assert client.post("/api/v1/auth/token", json={"username": "forgetful", "password": "right-password"}).status_code == 200
+    for _ in range(4):
+        client.post("/api/v1/auth/token", json={"username": "forgetful", "password": "typo"})
+    assert client.post("/api/v1/auth/token", json={"username": "forgetful", "password": "right-password"}).status_code == 200
