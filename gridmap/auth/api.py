@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, request
 from pydantic import BaseModel, Field
 
 from gridmap.apidoc import PUBLIC, operation
-from gridmap.auth.service import authenticate, issue_token, user_json
+from gridmap.auth.service import authenticate, issue_token, revoke_token, user_json
 from gridmap.web import get_session
 
 bp = Blueprint("auth_api", __name__)
@@ -32,3 +32,11 @@ def token(body: TokenRequest):
     user = authenticate(session, body.username, body.password, request.remote_addr or "")
     value, expires_at = issue_token(session, user, current_app.config["GRIDMAP"].token_ttl_hours)
     return {"token": value, "expires_at": expires_at.isoformat(), "user": user_json(user)}
+
+
+@operation(bp, "/auth/token", "DELETE", summary="注销当前访问令牌", tag="auth", response_status=204)
+def revoke(scope):
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        revoke_token(get_session(), header[len("Bearer "):].strip())
+    return "", 204

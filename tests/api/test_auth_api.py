@@ -82,3 +82,9 @@ def test_success_clears_the_account_failures(client, db_session):
     for _ in range(4):
         client.post("/api/v1/auth/token", json={"username": "forgetful", "password": "typo"})
     assert client.post("/api/v1/auth/token", json={"username": "forgetful", "password": "right-password"}).status_code == 200
+
+
+def test_a_client_revokes_its_own_token(client, db_session):
+    token = f.token_for(db_session, "grid_worker", f.GRID_A)
+    assert client.delete("/api/v1/auth/token", headers=f.auth(token)).status_code == 204
+    assert client.get("/api/v1/grids", headers=f.auth(token)).status_code == 401
