@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -222,11 +223,43 @@ def serve_command(host: str, port: int, workers: int) -> None:
     Server().run()
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Write a pg_dump backup (custom format) of the database to PATH."""
+    from gridmap.backup import BackupError, backup
+
+    try:
+        backup(current_app.config["GRIDMAP"].database_url, path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"已备份到 {path}（{path.stat().st_size:,} 字节）。")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="确认覆盖当前数据库")
+@with_appcontext
+def restore_command(path: Path, yes: bool) -> None:
+    """Restore a backup made by `backup` into the database (replaces its contents)."""
+    from gridmap.backup import BackupError, restore
+
+    if not yes:
+        click.confirm("恢复会覆盖当前数据库中的数据，确定继续吗？", abort=True)
+    try:
+        restore(current_app.config["GRIDMAP"].database_url, path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("恢复完成。")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(import_party_members_command)
     from gridmap.hazards.cli import load_holidays_command
     app.cli.add_command(load_holidays_command)
     for command in (create_user_command, import_areas_command, import_households_command, assign_command,
-                    demo_data_command, serve_command, patrol_partitions_command, patrol_retention_command):
+                    demo_data_command, serve_command, patrol_partitions_command, patrol_retention_command,
+                    backup_command, restore_command):
         app.cli.add_command(command)
