@@ -14,7 +14,8 @@ def openapi():
     return jsonify(build_openapi())
 
 
-def register_api(app: Flask) -> None:
+def api_blueprints() -> tuple[Blueprint, ...]:
+    """Every JSON blueprint; importing them registers their operations (gridmap.apidoc)."""
     from gridmap.areas.api import bp as areas_bp
     from gridmap.auth.api import bp as auth_bp
     from gridmap.hazards.api import bp as hazards_bp
@@ -23,5 +24,9 @@ def register_api(app: Flask) -> None:
     from gridmap.patrol.api import bp as patrol_bp
     from gridmap.party.api import bp as party_bp
 
-    for bp in (auth_bp, areas_bp, households_bp, imports_bp, party_bp, patrol_bp, hazards_bp, spec_bp):
+    return auth_bp, areas_bp, households_bp, imports_bp, party_bp, patrol_bp, hazards_bp, spec_bp
+
+
+def register_api(app: Flask) -> None:
+    for bp in api_blueprints():
         app.register_blueprint(bp, url_prefix=API_PREFIX)

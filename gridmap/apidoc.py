@@ -221,4 +221,18 @@ def build_openapi() -> dict[str, Any]:
     }
 
 
-__all__ = ["OPERATIONS", "PUBLIC", "build_openapi", "operation", "parse_model"]
+def access_table() -> str:
+    """Role × endpoint as a Markdown table (README's access section is this, checked by a test)."""
+    from gridmap.auth.roles import ALL_ROLES
+
+    header = "| endpoint | " + " | ".join(ALL_ROLES) + " |"
+    rule = "| --- |" + " :---: |" * len(ALL_ROLES)
+    rows = []
+    for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method)):
+        path, _ = _openapi_path(op.path)
+        marks = ["✓" if op.roles == PUBLIC or role in op.roles else "—" for role in ALL_ROLES]
+        rows.append(f"| `{op.method} {path}` | " + " | ".join(marks) + " |")
+    return "\n".join([header, rule, *rows])
+
+
+__all__ = ["OPERATIONS", "access_table", "PUBLIC", "build_openapi", "operation", "parse_model"]

@@ -254,6 +254,15 @@ def restore_command(path: Path, yes: bool) -> None:
     click.echo("恢复完成。")
 
 
+@click.command("access-table")
+@with_appcontext
+def access_table_command() -> None:
+    """Print the role × endpoint table (README's "Access" section)."""
+    from gridmap.apidoc import access_table
+
+    click.echo(access_table())
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(import_party_members_command)
@@ -261,5 +270,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(load_holidays_command)
     for command in (create_user_command, import_areas_command, import_households_command, assign_command,
                     demo_data_command, serve_command, patrol_partitions_command, patrol_retention_command,
-                    backup_command, restore_command):
+                    backup_command, restore_command, access_table_command):
         app.cli.add_command(command)
