@@ -366,3 +366,32 @@ def assignee_candidates(session: Session, grid_code: str) -> list[dict[str, Any]
         .order_by(User.role, func.length(User.scope_code).desc(), User.username).limit(200)
     ).all()
     return [{"username": u, "name": n, "role": r, "scope": s} for u, n, r, s in rows]
+
+
+SEVERITY_NAMES = {"normal": "一般", "complex": "复杂", "urgent": "紧急"}
+
+
+def open_hazards_of_grid(session: Session, scope: Scope, grid_code: str, *, limit: int = 500,
+                         now: datetime | None = None) -> dict[str, Any]:
+    """The hazards of one grid not yet closed or rejected (verified ones still await closing),
+    for a map layer:
+    a GeoJSON FeatureCollection with short display properties, overdue first. Scoped: a grid
+    outside the caller's scope yields no features."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(Hazard.code, Hazard.severity, Hazard.status, Hazard.description, Hazard.resolve_by,
+               HazardCategory.name, func.ST_X(Hazard.geom), func.ST_Y(Hazard.geom), overdue_expr(now))
+        .join(HazardCategory, HazardCategory.code == Hazard.category_code)
+        .where(Hazard.grid_code == grid_code, scope.where(Hazard.grid_code), Hazard.status.not_in(("closed", "rejected")))
+        .order_by(overdue_expr(now).desc(), Hazard.resolve_by, Hazard.id).limit(limit)
+    ).all()
+    features = [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {
+            "code": code, "category": category, "severity": severity,
+            "severity_name": SEVERITY_NAMES.get(severity, severity), "status": workflow.STATUS_NAMES[status],
+            "description": description, "overdue": bool(overdue),
+            "deadline": f"{as_local(resolve_by):%Y-%m-%d %H:%M}" + ("（已超期）" if overdue else ""),
+        },
+    } for code, severity, status, description, resolve_by, category, lon, lat, overdue in rows]
+    return {"type": "FeatureCollection", "features": features, "total": len(features)}

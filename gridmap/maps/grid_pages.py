@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from gridmap.auth.roles import ROLE_NAMES, SUPERVISOR
 from gridmap.auth.service import scope_of
 from gridmap.errors import ServiceUnavailable
+from gridmap.hazards.service import open_hazards_of_grid
 from gridmap.maps.display import for_basemap
 from gridmap.maps.minqing import build_minqing_map
 from gridmap.maps.pages import login_required, map_parts
@@ -31,9 +32,9 @@ def _unmask() -> bool:
     return request.args.get("unmask", "") in ("1", "true")
 
 
-def _open_hazards(session, scope, code: str):
-    """Open hazards of the grid for the map's hazard layer; None until hazards exist."""
-    return
+def _open_hazards(session, scope, code: str, tiles: str | None) -> dict:
+    """Open hazards of the grid (not closed or rejected) for the map's hazard layer."""
+    return for_basemap(open_hazards_of_grid(session, scope, code), tiles)
 
 
 @bp.get("/maps/grid/<code>")
@@ -45,7 +46,7 @@ def grid_map(user, code: str):
     tiles = current_app.config["GRIDMAP"].tiles
     grid = for_basemap({"type": "FeatureCollection", "features": [sheet["grid"]]}, tiles)["features"][0]
     fmap = build_minqing_map(grid, for_basemap(sheet["households"], tiles), for_basemap(sheet["members"], tiles),
-                             hazards=_open_hazards(session, scope, code), tiles=tiles)
+                             hazards=_open_hazards(session, scope, code, tiles), tiles=tiles)
     props = sheet["grid"]["properties"]
     return render_template(
         "minqing.html", title=f"民情地图 · {props['name']}", grid=props, user=user,

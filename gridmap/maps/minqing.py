@@ -88,9 +88,11 @@ def _line_style(feature: dict) -> dict:
     return {"color": PARTY_COLOUR, "weight": 1.2, "opacity": 0.55, "dashArray": "3 4"}
 
 
+HAZARD_COLOURS = {"urgent": "#dc2626", "complex": "#f97316", "normal": "#facc15"}
+
+
 def _hazard_style(feature: dict) -> dict:
-    colour = {"high": "#dc2626", "major": "#dc2626", "medium": "#f97316"}.get(
-        str(feature["properties"].get("_sev", "")), "#facc15")
+    colour = HAZARD_COLOURS.get(str(feature["properties"].get("_sev", "")), "#facc15")
     return {"radius": 8, "fillColor": colour, "color": "#7f1d1d", "weight": 2, "fillOpacity": 0.9}
 
 
@@ -256,8 +258,9 @@ def build_minqing_map(
     points with code, address, size, tags, risk_level, head_name, phone (as the viewer may
     see them), member_id, member_name. `members`: FeatureCollection of points with id,
     name, phone, branch, households. `hazards` / `key_places`: optional FeatureCollections
-    (or lists of dicts with lon/lat) of open hazards (category, severity, description,
-    status) and key places (name, category, note).
+    (or lists of dicts with lon/lat) of open hazards (code, category, severity (normal |
+    complex | urgent), severity_name, deadline, status, description) and key places (name,
+    category, address, note).
     """
     gprops = grid.get("properties") or {}
     title = title or f"民情地图 · {gprops.get('name', '')}"
@@ -314,12 +317,13 @@ def build_minqing_map(
         popup=folium.GeoJsonPopup(fields=["name", "category", "note"], aliases=["场所", "类别", "说明"]))
         if places else _empty_layer("重点场所")).add_to(m)
 
-    open_hazards = _points(hazards, ("code", "category", "description", "status"))
+    open_hazards = _points(hazards, ("code", "category", "severity_name", "deadline", "status", "description"))
     layers["hazards"] = (folium.GeoJson(
         {"type": "FeatureCollection", "features": open_hazards}, name="未办结隐患",
         marker=folium.CircleMarker(radius=8, fill=True), style_function=_hazard_style,
-        popup=folium.GeoJsonPopup(fields=["code", "category", "description", "status"],
-                                  aliases=["编号", "类别", "描述", "状态"]))
+        tooltip=folium.GeoJsonTooltip(fields=["category"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["code", "category", "severity_name", "deadline", "status", "description"],
+                                  aliases=["编号", "类别", "紧急程度", "办结时限", "状态", "描述"]))
         if open_hazards else _empty_layer("未办结隐患")).add_to(m)
 
     if features:
