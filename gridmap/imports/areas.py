@@ -150,7 +150,10 @@ def _validate(session: Session, upload, options: AreaImportOptions, crs: str, sc
         problems = np.full(len(frame), None, dtype=object)
         problems[ok] = check_polygons(np.asarray(wgs[ok], dtype=object))
         errors.add_problems(problems, "geometry")
-    multi = np.array([as_multipolygon(g) if g is not None else None for g in wgs], dtype=object) if len(wgs) else wgs
+    multi = np.full(len(frame), None, dtype=object)
+    valid = has_geom & ~errors.bad
+    if valid.any():
+        multi[valid] = as_multipolygon(np.asarray(wgs[valid], dtype=object))
     return errors, codes, names, parents, kinds, multi
 
 
