@@ -3,10 +3,11 @@
 from gridmap.areas.models import AdminUnit, Grid, GridVersion
 from gridmap.auth.models import ApiToken, AuditLog, LoginFailure, User
 from gridmap.hazards.models import (  # noqa: F401
-    Hazard, HazardCategory, HazardDeadlineRule, HazardEvent, OfficialHoliday)
+    Hazard, HazardCategory, HazardDeadlineRule, HazardEvent, HazardPhoto, OfficialHoliday)
 from gridmap.households.models import Household
 from gridmap.party.models import PartyContact, PartyMember
 from gridmap.patrol.models import Checkin, CheckinKey  # noqa: F401
+from gridmap.places.models import KeyPlace  # noqa: F401
 
 __all__ = [
     "AdminUnit", "ApiToken", "AuditLog", "LoginFailure", "Grid", "GridVersion", "Household", "PartyContact",

@@ -57,6 +57,7 @@ class HazardResponse(BaseModel):
     deadlines: dict[str, Any]
     allowed_actions: list[str]
     events: list[dict[str, Any]] = []
+    photos: list[dict[str, Any]] = []
 
 
 class HazardQuery(BboxFilter):
@@ -138,6 +139,48 @@ def hazard(scope, hazard_id: int):
            tag="hazards", roles=REPORTERS, body=ActionBody, response=HazardResponse, errors=(403, 404, 409, 422))
 def hazard_action(scope, hazard_id: int, body: ActionBody):
     return service.act(get_session(), scope, hazard_id, body.action, body.note, body.assignee, body.version)
+
+
+PHOTO_FORM = {"file": "file"}
+
+
+class PhotoList(BaseModel):
+    items: list[dict[str, Any]]
+    total: int
+
+
+def _uploaded_photos() -> list[bytes]:
+    """Every ``file`` part, each read to one byte past the limit (a 413 without reading more)."""
+    from flask import request
+
+    from gridmap.hazards.photos import max_bytes
+
+    limit = max_bytes()
+    return [upload.stream.read(limit + 1) for upload in request.files.getlist("file") if upload]
+
+
+@operation(bp, "/hazards/<int:hazard_id>/photos", "POST", summary="上传问题照片（JPEG/PNG，去除位置等 EXIF 信息）",
+           tag="hazards", roles=REPORTERS, form=PHOTO_FORM, response=PhotoList, response_status=201,
+           errors=(404, 409, 413, 422))
+def add_hazard_photos(scope, hazard_id: int):
+    from gridmap.hazards import photos
+
+    return photos.add_photos(get_session(), scope, hazard_id, _uploaded_photos()), 201
+
+
+@operation(bp, "/hazards/<int:hazard_id>/photos/<int:n>", "GET", summary="问题照片（按问题的范围授权）",
+           tag="hazards", roles=STAFF, errors=(404,), content_types=("image/jpeg", "image/png"))
+def hazard_photo(scope, hazard_id: int, n: int):
+    from flask import Response, request
+
+    from gridmap.hazards import photos
+
+    data, content_type, sha256 = photos.get_photo(get_session(), scope, hazard_id, n)
+    response = Response(data, mimetype=content_type)
+    response.set_etag(sha256)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Content-Disposition"] = f"inline; filename=hazard-{hazard_id}-{n}"
+    return response.make_conditional(request)
 
 
 @operation(bp, "/hazards/categories", "GET", summary="问题类别目录", tag="hazards", roles=STAFF)

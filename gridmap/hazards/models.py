@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -148,3 +149,34 @@ class OfficialHoliday(Base):
     name: Mapped[str] = mapped_column(Text, server_default="")
     source: Mapped[str] = mapped_column(Text, server_default="")
     loaded_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+
+
+class HazardPhoto(Base):
+    """A photo of a hazard, re-encoded without EXIF (no location, no camera data).
+
+    The bytes live in the database (bytea, TOASTed out of line): one backup, one
+    transaction with the hazard, nothing on an app server's disk, and the hazard's
+    scope applies by the join. ``sha256`` is the stored (stripped) file's checksum,
+    ``original_sha256`` the upload's, so a re-sent photo is recognised."""
+
+    __tablename__ = "hazard_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard.id", ondelete="CASCADE"))
+    n: Mapped[int] = mapped_column(SmallInteger)
+    content_type: Mapped[str] = mapped_column(String(16))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("hazard_id", "n"),
+        UniqueConstraint("hazard_id", "original_sha256"),
+        CheckConstraint("content_type IN ('image/jpeg', 'image/png')", name="content_type_known"),
+        CheckConstraint("n > 0 AND size = octet_length(data) AND sha256 ~ '^[0-9a-f]{64}$'", name="consistent"),
+    )

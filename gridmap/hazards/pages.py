@@ -92,6 +92,25 @@ def act(user, hazard_id: int):
     return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
 
 
+@bp.post("/hazards/<int:hazard_id>/photos")
+@login_required
+def add_photos(user, hazard_id: int):
+    """照片上传表单（详情页）：JPEG/PNG，去除 EXIF 后保存。"""
+    from gridmap.hazards import photos
+
+    check_csrf()
+    scope = _staff_scope(user)
+    limit = photos.max_bytes()
+    uploads = [u.stream.read(limit + 1) for u in request.files.getlist("file") if u and u.filename]
+    try:
+        photos.add_photos(get_session(), scope, hazard_id, uploads)
+    except NotFound:
+        raise
+    except AppError as error:
+        return _detail(user, hazard_id, error=error.message, status=error.status)
+    return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
+
+
 @bp.get("/maps/hazards")
 @login_required
 def heatmap_page(user):

@@ -30,6 +30,7 @@ from gridmap.hazards.models import (
     HazardEvent,
     OfficialHoliday,
 )
+from gridmap.hazards.photos import list_photos
 
 DUPLICATE_RADIUS_M = 50.0
 Bbox = tuple[float, float, float, float]
@@ -193,6 +194,7 @@ def get_hazard(session: Session, scope: Scope, hazard_id: int, now: datetime | N
         raise NotFound("hazard_not_found", id=hazard_id)
     result = _json(row, scope)
     result["events"] = events(session, hazard_id)
+    result["photos"] = list_photos(session, hazard_id)
     return result
 
 

@@ -1,0 +1,162 @@
+"""Hazard photos: JPEG/PNG only (sniffed, not trusted from the name or header), size-limited,
+re-encoded with Pillow so no EXIF (GPS position, camera, time) or PNG text chunk survives,
+stored in ``hazard_photo`` with the SHA-256 of the stored bytes, served scoped like the hazard.
+
+Settings: ``GRIDMAP_HAZARD_PHOTO_MAX_MB`` (default 8; 413 above) and
+``GRIDMAP_HAZARD_PHOTO_MAX_COUNT`` (default 9 per hazard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gridmap.auth.scope import Scope
+from gridmap.db import transaction
+from gridmap.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
+from gridmap.hazards.models import Hazard, HazardPhoto
+
+JPEG, PNG = "image/jpeg", "image/png"
+MAX_PIXELS = 50_000_000  # a 50-megapixel phone photo; larger is refused as a decompression bomb
+JPEG_QUALITY = 88
+CLOSED = ("closed", "rejected")
+
+
+def max_bytes() -> int:
+    return int(float(os.environ.get("GRIDMAP_HAZARD_PHOTO_MAX_MB") or 8) * 1024 * 1024)
+
+
+def max_count() -> int:
+    return int(os.environ.get("GRIDMAP_HAZARD_PHOTO_MAX_COUNT") or 9)
+
+
+def sniff(data: bytes) -> str | None:
+    """The type by the file's own magic bytes."""
+    if data[:3] == b"\xff\xd8\xff":
+        return JPEG
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return PNG
+    return None
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    content_type: str
+    data: bytes
+    width: int
+    height: int
+
+
+def clean(data: bytes, limit: int | None = None) -> CleanImage:
+    """Check an upload and re-encode it without metadata (EXIF orientation applied first)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    limit = max_bytes() if limit is None else limit
+    if len(data) > limit:
+        raise PayloadTooLarge("hazard_photo_too_large", limit_mb=round(limit / 1024 / 1024, 1))
+    kind = sniff(data)
+    if kind is None:
+        raise Unprocessable("hazard_photo_type", details={"field": "file"})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as probe:
+                probe.verify()  # structure and checksums, before decoding any pixels
+            image = Image.open(io.BytesIO(data), formats=("JPEG", "PNG"))
+            if image.width * image.height > MAX_PIXELS:
+                raise Unprocessable("hazard_photo_invalid", details={"field": "file"})
+            image.load()
+            image = ImageOps.exif_transpose(image)  # keep it upright once the EXIF orientation is gone
+    except Unprocessable:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
+            Image.DecompressionBombError):
+        raise Unprocessable("hazard_photo_invalid", details={"field": "file"}) from None
+    out = io.BytesIO()
+    if kind == JPEG:
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        # No exif=, no icc_profile=, no comment: Pillow writes none of the source's metadata.
+        image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    else:
+        if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+            image = image.convert("RGBA")
+        image.info.clear()  # no tEXt/iTXt/eXIf chunks carried over
+        image.save(out, format="PNG", optimize=True)
+    return CleanImage(kind, out.getvalue(), image.width, image.height)
+
+
+def _hazard(session: Session, scope: Scope, hazard_id: int, lock: bool = False) -> Hazard:
+    query = select(Hazard).where(Hazard.id == hazard_id)
+    hazard = session.scalars(query.with_for_update() if lock else query).first()
+    if hazard is None or not scope.covers(hazard.grid_code):
+        raise NotFound("hazard_not_found", id=hazard_id)
+    return hazard
+
+
+def _json(photo: HazardPhoto) -> dict[str, Any]:
+    return {"n": photo.n, "content_type": photo.content_type, "size": photo.size, "sha256": photo.sha256,
+            "width": photo.width, "height": photo.height,
+            "uploaded_at": photo.uploaded_at.isoformat() if photo.uploaded_at else None,
+            "url": f"/api/v1/hazards/{photo.hazard_id}/photos/{photo.n}"}
+
+
+def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[bytes]) -> dict[str, Any]:
+    """Attach photos to a hazard, all or none. A photo already attached (same upload
+    checksum) is not stored twice; it is listed again with ``duplicate: true``."""
+    if not uploads:
+        raise Unprocessable("hazard_photo_required", details={"field": "file"})
+    cleaned = [(hashlib.sha256(raw).hexdigest(), clean(raw)) for raw in uploads]
+    items: list[dict[str, Any]] = []
+    with transaction(session):
+        hazard = _hazard(session, scope, hazard_id, lock=True)  # serialises numbering per hazard
+        if hazard.status in CLOSED:
+            raise Conflict("hazard_photo_closed", details={"status": hazard.status})
+        existing = {p.original_sha256: p for p in session.scalars(
+            select(HazardPhoto).where(HazardPhoto.hazard_id == hazard_id))}
+        count = len(existing)
+        last = session.scalar(select(func.coalesce(func.max(HazardPhoto.n), 0))
+                              .where(HazardPhoto.hazard_id == hazard_id))
+        for original, image in cleaned:
+            if original in existing:
+                items.append({**_json(existing[original]), "duplicate": True})
+                continue
+            count += 1
+            if count > max_count():
+                raise Unprocessable("hazard_photo_too_many", details={"max": max_count()}, max=max_count())
+            last += 1
+            photo = HazardPhoto(hazard_id=hazard_id, n=last, content_type=image.content_type, data=image.data,
+                                size=len(image.data), sha256=hashlib.sha256(image.data).hexdigest(),
+                                original_sha256=original, width=image.width, height=image.height,
+                                uploaded_by=scope.user_id)
+            session.add(photo)
+            session.flush()
+            existing[original] = photo
+            items.append({**_json(photo), "duplicate": False})
+    return {"items": items, "total": len(items)}
+
+
+def list_photos(session: Session, hazard_id: int) -> list[dict[str, Any]]:
+    """Metadata only (no bytes); the caller has already checked the hazard's scope."""
+    rows = session.execute(
+        select(HazardPhoto.hazard_id, HazardPhoto.n, HazardPhoto.content_type, HazardPhoto.size,
+               HazardPhoto.sha256, HazardPhoto.width, HazardPhoto.height, HazardPhoto.uploaded_at)
+        .where(HazardPhoto.hazard_id == hazard_id).order_by(HazardPhoto.n)).all()
+    return [_json(row) for row in rows]
+
+
+def get_photo(session: Session, scope: Scope, hazard_id: int, n: int) -> tuple[bytes, str, str]:
+    """(bytes, content type, sha256); 404 outside the scope or when there is no such photo."""
+    _hazard(session, scope, hazard_id)
+    row = session.execute(select(HazardPhoto.data, HazardPhoto.content_type, HazardPhoto.sha256)
+                          .where(HazardPhoto.hazard_id == hazard_id, HazardPhoto.n == n)).first()
+    if row is None:
+        raise NotFound("hazard_photo_not_found", id=hazard_id, n=n)
+    return bytes(row.data), row.content_type, row.sha256
