@@ -57,6 +57,10 @@ class Grid(Base):
     target_min: Mapped[int] = mapped_column(SmallInteger, server_default="300")
     target_max: Mapped[int] = mapped_column(SmallInteger, server_default="500")
     updated_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+    # Set when a grid is merged into another (planning): its code and versions stay for
+    # history (check-ins and hazards keep the grid version they were made under); its
+    # geometry becomes empty so no spatial query matches it any more.
+    retired_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
 
     community: Mapped[AdminUnit] = relationship()
 

@@ -46,7 +46,7 @@ def _household_count(grid: type[Grid] = Grid):
 
 
 def _grid_filter(scope: Scope, within: str | None, bbox: Bbox | None) -> list[Any]:
-    conditions = [scope.where(Grid.code, within)]
+    conditions = [scope.where(Grid.code, within), Grid.retired_at.is_(None)]
     if bbox is not None:
         conditions.append(Grid.geom.op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
     return conditions

@@ -1,0 +1,1 @@
+"""Boundary edits, previews, versions and partition proposals (issue 7)."""

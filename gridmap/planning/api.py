@@ -1,0 +1,149 @@
+"""Planning: boundary preview and edits, split, merge, versions, proposals (API.md "Planning")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from pydantic import BaseModel, Field
+
+from gridmap.apidoc import operation
+from gridmap.auth.roles import ADMIN, PLANNER, SUPERVISOR
+from gridmap.planning import proposals, service
+from gridmap.schemas import CODE_PATTERN, FeatureCollection
+from gridmap.web import get_session
+
+bp = Blueprint("planning_api", __name__)
+
+PLANNERS = (ADMIN, PLANNER)
+READERS = (ADMIN, PLANNER, SUPERVISOR)
+CRS_FIELD = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+
+
+class PreviewBody(BaseModel):
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon 或 MultiPolygon")
+    crs: str | None = CRS_FIELD
+
+
+class PreviewResponse(BaseModel):
+    households_before: int
+    households_after: int
+    moved_in: int
+    moved_out: int
+    moved_in_codes: list[str]
+    moved_out_codes: list[str]
+    overlaps: list[dict[str, Any]]
+    gap_area_m2: float
+    within_target: bool
+    within_community: bool
+    grids: list[dict[str, Any]]
+
+
+class GeometryBody(PreviewBody):
+    version: int = Field(ge=0, description="开始编辑时的版本号；已变化时返回 409")
+    reason: str = Field("", max_length=500, description="修改原因（必填）")
+    force: bool = Field(False, description="确需与相邻网格重叠时强制保存（须填写原因）")
+
+
+class GridResult(BaseModel):
+    code: str
+    name: str
+    version: int
+    households: int
+    geometry: dict[str, Any] | None
+
+
+class SplitBody(BaseModel):
+    line: dict[str, Any] = Field(description="GeoJSON LineString：分割线")
+    crs: str | None = CRS_FIELD
+    reason: str = Field("", max_length=500)
+    version: int | None = Field(None, ge=0)
+
+
+class SplitResponse(BaseModel):
+    grids: list[dict[str, Any]]
+
+
+class MergeBody(BaseModel):
+    codes: list[str] = Field(min_length=2, max_length=50)
+    reason: str = Field("", max_length=500)
+
+
+class VersionsQuery(BaseModel):
+    geometry: bool = Field(False, description="是否返回每一版的边界")
+
+
+class VersionsResponse(BaseModel):
+    code: str
+    version: int
+    items: list[dict[str, Any]]
+    total: int
+
+
+class RevertBody(BaseModel):
+    version: int = Field(ge=1, description="要恢复的历史版本号")
+    reason: str = Field("", max_length=500)
+    current_version: int | None = Field(None, ge=0, description="开始操作时的当前版本号")
+    force: bool = False
+
+
+class ProposalBody(BaseModel):
+    within: str = Field(pattern=CODE_PATTERN, description="社区或街道编码")
+    target_min: int = Field(300, ge=1, le=100_000)
+    target_max: int = Field(500, ge=1, le=100_000)
+
+
+class AcceptBody(ProposalBody):
+    features: list[dict[str, Any]] = Field(min_length=1, max_length=999,
+                                           description="（可调整后的）方案网格：GeoJSON Feature")
+    crs: str | None = CRS_FIELD
+    reason: str = Field("", max_length=500)
+
+
+@operation(bp, "/grids/<code>/preview", "POST", summary="预览网格边界修改（不保存）", tag="planning",
+           roles=PLANNERS, body=PreviewBody, response=PreviewResponse, errors=(404, 422))
+def preview(scope, code: str, body: PreviewBody):
+    return service.preview(get_session(), scope, code, body.geometry, body.crs)
+
+
+@operation(bp, "/grids/<code>/geometry", "PUT", summary="保存网格边界（新版本）", tag="planning",
+           roles=PLANNERS, body=GeometryBody, response=GridResult, errors=(404, 409, 422))
+def save_geometry(scope, code: str, body: GeometryBody):
+    return service.save_geometry(get_session(), scope, code, body.geometry, body.crs, body.version,
+                                 body.reason, body.force)
+
+
+@operation(bp, "/grids/<code>/split", "POST", summary="沿分割线拆分网格", tag="planning",
+           roles=PLANNERS, body=SplitBody, response=SplitResponse, errors=(404, 409, 422))
+def split(scope, code: str, body: SplitBody):
+    return service.split(get_session(), scope, code, body.line, body.crs, body.reason, body.version)
+
+
+@operation(bp, "/grids/merge", "POST", summary="合并相邻网格", tag="planning",
+           roles=PLANNERS, body=MergeBody, response=GridResult, errors=(404, 422))
+def merge(scope, body: MergeBody):
+    return service.merge(get_session(), scope, body.codes, body.reason)
+
+
+@operation(bp, "/grids/<code>/versions", "GET", summary="网格边界历史版本与对比", tag="planning",
+           roles=READERS, query=VersionsQuery, response=VersionsResponse, errors=(404,))
+def versions(scope, code: str, query: VersionsQuery):
+    return service.versions(get_session(), scope, code, query.geometry)
+
+
+@operation(bp, "/grids/<code>/revert", "POST", summary="恢复网格到历史版本（生成新版本）", tag="planning",
+           roles=PLANNERS, body=RevertBody, response=GridResult, errors=(404, 409, 422))
+def revert(scope, code: str, body: RevertBody):
+    return service.revert(get_session(), scope, code, body.version, body.reason, body.current_version, body.force)
+
+
+@operation(bp, "/planning/proposals", "POST", summary="生成网格划分方案（不保存）", tag="planning",
+           roles=PLANNERS, body=ProposalBody, response=FeatureCollection, errors=(404, 422))
+def propose(scope, body: ProposalBody):
+    return proposals.propose(get_session(), scope, body.within, body.target_min, body.target_max)
+
+
+@operation(bp, "/planning/proposals/accept", "POST", summary="采纳划分方案（一次性保存）", tag="planning",
+           roles=PLANNERS, body=AcceptBody, response=FeatureCollection, errors=(404, 409, 422))
+def accept(scope, body: AcceptBody):
+    return proposals.accept(get_session(), scope, body.within, body.features, body.crs, body.reason)
