@@ -174,3 +174,68 @@ def test_topology_rules(client, world, planner):
     no_reason = client.put(url, json={"geometry": poly(119.880, 28.450, 119.890, 28.460), "version": 3,
                                       "reason": " "}, headers=planner)
     assert no_reason.status_code == 422 and no_reason.get_json()["error"]["code"] == "grid_reason_required"
+
+
+def _codes(client, headers) -> list[str]:
+    features = client.get(f"/api/v1/grids?within={f.COMMUNITY}", headers=headers).get_json()["features"]
+    return [g["properties"]["code"] for g in features]
+
+
+def test_split_allocates_the_next_free_code_and_moves_households(client, db_session, world, planner):
+    line = {"type": "LineString", "coordinates": [[119.886, 28.449], [119.886, 28.461]]}
+    response = client.post(f"/api/v1/grids/{f.GRID_A}/split", json={"line": line, "reason": "户数超标"},
+                           headers=planner)
+    assert response.status_code == 200, response.get_json()
+    kept, new = response.get_json()["grids"]
+    assert (kept["code"], kept["version"], kept["households"]) == (f.GRID_A, 2, 1)
+    assert (new["code"], new["version"], new["households"], new["name"]) == (
+        f.COMMUNITY + "003", 1, 1, "城北社区第3网格")
+    assert db_session.scalar(select(Grid.code).join(Household, Household.grid_id == Grid.id)
+                             .where(Household.code == "A2")) == f.COMMUNITY + "003"
+    again = client.post(f"/api/v1/grids/{f.GRID_B}/split", json={
+        "line": {"type": "LineString", "coordinates": [[119.895, 28.449], [119.895, 28.461]]}}, headers=planner)
+    assert again.get_json()["grids"][1]["code"] == f.COMMUNITY + "004"
+    assert _codes(client, planner) == [f.GRID_A, f.GRID_B, f.COMMUNITY + "003", f.COMMUNITY + "004"]
+    missing = client.post(f"/api/v1/grids/{f.GRID_A}/split", json={
+        "line": {"type": "LineString", "coordinates": [[119.870, 28.441], [119.871, 28.442]]}}, headers=planner)
+    assert missing.status_code == 422 and missing.get_json()["error"]["code"] == "grid_split_line_invalid"
+
+
+def test_merge_keeps_the_smallest_code_and_retires_the_rest(client, db_session, world, planner):
+    response = client.post("/api/v1/grids/merge", json={"codes": [f.GRID_B, f.GRID_A], "reason": "人口减少"},
+                           headers=planner)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["code"], body["version"], body["households"], body["retired"]) == (f.GRID_A, 2, 4, [f.GRID_B])
+    assert body["geometry"]["type"] == "MultiPolygon"
+    assert _codes(client, planner) == [f.GRID_A]
+    # The retired grid keeps its history and its code is never handed out again.
+    history = client.get(f"/api/v1/grids/{f.GRID_B}/versions", headers=planner).get_json()
+    assert history["retired"] is True and [v["version"] for v in history["items"]] == [1]
+    assert history["items"][0]["valid_to"] is not None
+    split = client.post(f"/api/v1/grids/{f.GRID_A}/split", json={
+        "line": {"type": "LineString", "coordinates": [[119.886, 28.449], [119.886, 28.461]]}}, headers=planner)
+    assert split.get_json()["grids"][1]["code"] == f.COMMUNITY + "003"
+    admin = f.auth(f.token_for(db_session, "admin"))
+    other = client.post("/api/v1/grids/merge", json={"codes": [f.GRID_A, f.GRID_C]}, headers=admin)
+    assert other.status_code == 422 and other.get_json()["error"]["code"] == "grid_merge_not_adjacent"
+
+
+def test_versions_compare_and_revert(client, db_session, world, planner):
+    url = f"/api/v1/grids/{f.GRID_A}"
+    client.put(f"{url}/geometry", json={"geometry": poly(119.880, 28.450, 119.886, 28.460), "version": 1,
+                                        "reason": "缩小"}, headers=planner)
+    listed = client.get(f"{url}/versions", headers=planner).get_json()
+    assert [(v["version"], v["households_now"], v["current"]) for v in listed["items"]] == [
+        (2, 1, True), (1, 2, False)]
+    assert listed["items"][0]["households_change"] == -1
+    assert listed["items"][0]["area_m2"] == pytest.approx(geodesic_area(box(119.880, 28.450, 119.886, 28.460)),
+                                                          rel=1e-3)
+    reverted = client.post(f"{url}/revert", json={"version": 1}, headers=planner)
+    assert reverted.status_code == 200, reverted.get_json()
+    body = reverted.get_json()
+    assert (body["version"], body["households"], body["reverted_to"]) == (3, 2, 1)
+    geometries = client.get(f"{url}/versions?geometry=true", headers=planner).get_json()["items"]
+    assert geometries[0]["geometry"] == geometries[2]["geometry"]
+    assert geometries[0]["reason"] == "恢复到第 1 版"
+    assert client.post(f"{url}/revert", json={"version": 9}, headers=planner).status_code == 404
