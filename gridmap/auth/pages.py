@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from datetime import date
 
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from pydantic import Field
+
+from gridmap.apidoc import parse_model
+from gridmap.auth import audit
+from gridmap.auth.current import current_user
+from gridmap.auth.roles import ADMIN, ROLE_NAMES
 from gridmap.auth.service import authenticate
-from gridmap.errors import RateLimited, Unauthorized
+from gridmap.errors import Forbidden, RateLimited, Unauthorized
+from gridmap.schemas import Page
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("auth_pages", __name__)
@@ -39,3 +47,26 @@ def logout():
     check_csrf()
     session.clear()
     return redirect(url_for("auth_pages.login"))
+
+
+@bp.get("/admin/audit")
+def audit_log():
+    """The audit log for admins: who saw which personal data, when."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
+    if user.role != ADMIN:
+        raise Forbidden()
+    filters = parse_model(AuditQuery, request.args.to_dict())
+    page = audit.entries(get_session(), actor=filters.actor or None, action=filters.action or None,
+                         since=filters.since, until=filters.until, limit=filters.limit, offset=filters.offset)
+    return render_template("audit.html", title="审计日志", user=user, role_name=ROLE_NAMES[user.role],
+                           page=page, filters=filters)
+
+
+class AuditQuery(Page):
+    limit: int = Field(50, ge=1, le=500)
+    actor: str = Field("", max_length=64)
+    action: str = Field("", max_length=64)
+    since: date | None = None
+    until: date | None = None

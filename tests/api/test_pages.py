@@ -71,3 +71,27 @@ def test_cookie_session_may_call_the_api_but_writes_need_the_csrf_token(client, 
     assert client.post("/api/v1/assign").status_code == 400
     token = _csrf(client.get("/login").get_data(as_text=True))
     assert client.post("/api/v1/assign", headers={"X-CSRF-Token": token}).status_code == 200
+
+
+def test_audit_log_page_is_for_admins_and_shows_unmasked_reads(client, db_session):
+    world = f.lishui(db_session)
+    f.household(db_session, "AU-1", 119.885, 28.455, world["grids"][f.GRID_A], head_name="王二")
+    worker = f.token_for(db_session, "grid_worker", f.GRID_A, username="worker-a")
+    client.get(f"/api/v1/grids/{f.GRID_A}/households", headers=f.auth(worker))
+    create_user(db_session, "sup-audit", "pass-word-1", "supervisor", f.DISTRICT)
+    create_user(db_session, "root-audit", "pass-word-1", "admin")
+    _login(client, "sup-audit", "pass-word-1")
+    assert client.get("/admin/audit").status_code == 403
+    _login(client, "root-audit", "pass-word-1")
+    page = client.get("/admin/audit?actor=worker-a").get_data(as_text=True)
+    assert "审计日志" in page and "worker-a" in page and "AU-1" in page and "read_unmasked" in page
+    empty = client.get("/admin/audit?actor=nobody").get_data(as_text=True)
+    assert "没有符合条件的审计记录" in empty
+    assert client.get("/admin/audit?since=not-a-date").status_code == 400
+
+
+def test_session_cookie_flags(client, db_session):
+    create_user(db_session, "cookie", "pass-word-1", "admin")
+    response = _login(client, "cookie", "pass-word-1")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
