@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from gridmap.areas import service as areas
 from gridmap.auth.current import current_user
-from gridmap.auth.roles import ROLE_NAMES, STAFF
+from gridmap.auth.roles import GRID_WORKER, PARTY_MEMBER, ROLE_NAMES, STAFF
 from gridmap.auth.service import scope_of
 from gridmap.errors import NotFound
 from gridmap.maps.assets import assert_offline
@@ -43,6 +43,9 @@ def map_parts(fmap: folium.Map) -> dict[str, str]:
 @bp.get("/")
 @login_required
 def home(user):
+    """Grid workers and party members start at their grid's 民情地图; others at their area."""
+    if user.role in (GRID_WORKER, PARTY_MEMBER) and user.scope_code:
+        return redirect(url_for("grid_pages.grid_map", code=user.scope_code))
     return redirect(url_for("map_pages.area_map", code=user.scope_code or "all"))
 
 

@@ -95,3 +95,10 @@ def test_session_cookie_flags(client, db_session):
     response = _login(client, "cookie", "pass-word-1")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_grid_worker_starts_at_the_grids_minqing_map(client, db_session):
+    f.lishui(db_session)
+    create_user(db_session, "worker-home", "pass-word-1", "grid_worker", f.GRID_A)
+    _login(client, "worker-home", "pass-word-1")
+    assert client.get("/").headers["Location"].endswith(f"/maps/grid/{f.GRID_A}")
