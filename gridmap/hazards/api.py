@@ -141,6 +141,20 @@ def hazard_action(scope, hazard_id: int, body: ActionBody):
     return service.act(get_session(), scope, hazard_id, body.action, body.note, body.assignee, body.version)
 
 
+class DuplicateQuery(BaseModel):
+    category: str = Field(min_length=1, max_length=32)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    crs: str | None = None
+
+
+@operation(bp, "/hazards/duplicates", "GET", summary="上报前查重：50 米内同类未办结问题", tag="hazards",
+           roles=REPORTERS, query=DuplicateQuery, errors=(422,))
+def hazard_duplicates(scope, query: DuplicateQuery):
+    return service.check_duplicates(get_session(), scope, category=query.category, lon=query.lon, lat=query.lat,
+                                    crs=query.crs)
+
+
 PHOTO_FORM = {"file": "file"}
 
 

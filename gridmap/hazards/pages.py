@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from gridmap.auth.roles import ROLE_NAMES, STAFF
 from gridmap.auth.service import scope_of
 from gridmap.errors import AppError, NotFound
-from gridmap.hazards import service, workflow
+from gridmap.hazards import photos, service, workflow
 from gridmap.hazards.models import OPEN_STATUSES
 from gridmap.maps.pages import login_required
 from gridmap.messages import message
@@ -58,6 +58,44 @@ def queue(user):
         calendar_note=_calendar_note(session, years), **_common(user))
 
 
+@bp.get("/hazards/new")
+@login_required
+def new(user):
+    """上报问题（手机可用）：当前位置或在小地图上点选，类别、紧急程度、描述、照片；提交前显示 50 米内疑似重复。"""
+    import json
+
+    from gridmap.areas import service as areas
+    from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
+    from gridmap.maps.assets import tiles_are_gcj02
+    from gridmap.maps.display import for_basemap
+
+    if user.role not in (ADMIN, SUPERVISOR, GRID_WORKER):
+        raise NotFound("not_found")
+    scope = scope_of(user)
+    session = get_session()
+    tiles = current_app.config["GRIDMAP"].tiles
+    grids = areas.list_grids(session, scope, None, None, limit=2000, offset=0)
+    outlines = for_basemap({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": g["geometry"], "properties": {"code": g["properties"]["code"],
+                                                                      "name": g["properties"]["name"]}}
+        for g in grids["features"] if g.get("geometry")]}, tiles)
+    prefill = {}
+    try:
+        lon, lat = float(request.args["lon"]), float(request.args["lat"])
+        if -180 <= lon <= 180 and -90 <= lat <= 90:
+            prefill = {"lon": lon, "lat": lat, "crs": request.args.get("crs") or "wgs84"}
+    except (KeyError, ValueError):
+        pass
+    from gridmap.maps.assets import GAODE_SUBDOMAINS, GAODE_TILES
+
+    config = {"tiles": None if tiles in (None, "", "none") else (GAODE_TILES if tiles_are_gcj02(tiles) else tiles),
+              "subdomains": GAODE_SUBDOMAINS if tiles_are_gcj02(tiles) else "abc",
+              "map_crs": "gcj02" if tiles_are_gcj02(tiles) else "wgs84", "grids": outlines, "prefill": prefill,
+              "max_photo_mb": round(photos.max_bytes() / 1024 / 1024, 1)}
+    return render_template("hazard_new.html", title="上报问题", categories=service.categories(session),
+                           config=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"), **_common(user))
+
+
 def _detail(user, hazard_id: int, error: str | None = None, status: int = 200):
     scope = _staff_scope(user)
     session = get_session()
@@ -96,8 +134,6 @@ def act(user, hazard_id: int):
 @login_required
 def add_photos(user, hazard_id: int):
     """照片上传表单（详情页）：JPEG/PNG，去除 EXIF 后保存。"""
-    from gridmap.hazards import photos
-
     check_csrf()
     scope = _staff_scope(user)
     limit = photos.max_bytes()

@@ -263,6 +263,17 @@ def possible_duplicates(session: Session, scope: Scope, category: str, lon: floa
              "distance_m": round(r.distance, 1)} for r in rows]
 
 
+def check_duplicates(session: Session, scope: Scope, *, category: str, lon: float, lat: float,
+                     crs: str | None) -> dict[str, Any]:
+    """What a report here would be shown as possible duplicates, before it is made."""
+    lon, lat = point_to_wgs84(lon, lat, crs)
+    cat = _category(session, category)
+    grid = _grid_at(session, lon, lat)
+    items = possible_duplicates(session, scope, cat.code, lon, lat)
+    return {"items": items, "total": len(items), "lon": lon, "lat": lat,
+            "grid": {"code": grid.code, "name": grid.name} if grid is not None and scope.covers(grid.code) else None}
+
+
 def report(session: Session, scope: Scope, *, category: str, severity: str, description: str, lon: float,
            lat: float, crs: str | None, now: datetime | None = None) -> dict[str, Any]:
     now = now or utcnow()
