@@ -23,9 +23,11 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.imports.api import bp as imports_bp
     from gridmap.patrol.api import bp as patrol_bp
     from gridmap.party.api import bp as party_bp
+    from gridmap.places.api import bp as places_bp
     from gridmap.planning.api import bp as planning_bp
 
-    return auth_bp, areas_bp, households_bp, imports_bp, party_bp, patrol_bp, hazards_bp, planning_bp, spec_bp
+    return (auth_bp, areas_bp, households_bp, imports_bp, party_bp, places_bp, patrol_bp, hazards_bp, planning_bp,
+            spec_bp)
 
 
 def register_api(app: Flask) -> None:

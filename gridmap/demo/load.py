@@ -34,6 +34,7 @@ from gridmap.demo.district import (
     District,
     build_district,
 )
+from gridmap.demo.handbook import insert_grid_staff, insert_key_places
 from gridmap.demo.residents import Residents, build_residents
 from gridmap.households.assignment import assign_near_grids
 
@@ -64,7 +65,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
              "府前社区的网格、住户和问题"),
     DemoUser("planner", "demo-planner-2026", PLANNER, "网格规划员", DISTRICT_CODE, "莲都区网格规划员",
              "莲都区网格边界：编辑、预览、版本"),
-    DemoUser("gridworker", "demo-grid-2026", GRID_WORKER, "网格员", FEATURED_GRID, "府前社区第1网格网格员",
+    DemoUser("gridworker", "demo-grid-2026", GRID_WORKER, "网格员", FEATURED_GRID, "周晓燕",
              "本网格的民情地图、住户（含姓名电话）、巡查打卡"),
     DemoUser("partymember", "demo-party-2026", PARTY_MEMBER, "党员", FEATURED_GRID, "党员",
              "自己联系的住户（府前社区第1网格）"),
@@ -78,6 +79,8 @@ def load_demo(session: Session, reset: bool = False, echo: Echo = print) -> None
     if exists and not reset:
         echo("演示数据已存在（莲都区 331102）；如需重新生成，请加 --reset。")
         _ensure_users(session)
+        _insert_handbook_data(session)  # demos loaded before key places and staff existed
+        session.commit()
         _print_logins(session, echo)
         return
 
@@ -99,6 +102,7 @@ def load_demo(session: Session, reset: bool = False, echo: Echo = print) -> None
             raise RuntimeError(f"demo households disagree with the grid assignment: {result.as_dict()}")
         from gridmap.party.service import contact_lists_for_grids
         contact_lists_for_grids(session, sorted(grid_ids.values()))  # 党员联系户: ten each, nearest overall
+        _insert_handbook_data(session)
     except BaseException:
         session.rollback()
         raise
@@ -223,6 +227,13 @@ def _insert_party_members(session: Session, residents: Residents) -> None:
         JOIN household h ON h.code = p.household
         ORDER BY p.n
     """), {"households": p.household_code, "names": p.name, "phones": p.phone, "branches": p.branch})
+
+
+def _insert_handbook_data(session: Session) -> None:
+    """Key places and grid staff of every demo grid (idempotent: existing ones are kept)."""
+    worker = next(u for u in DEMO_USERS if u.username == "gridworker")
+    insert_key_places(session, DISTRICT_CODE)
+    insert_grid_staff(session, DISTRICT_CODE, FEATURED_GRID, worker.display_name)
 
 
 # --- users ---------------------------------------------------------------------------

@@ -93,3 +93,23 @@ def import_party_member_file(scope):
     with _SavedUpload() as (path, filename):
         return import_party_members(get_session(), path, filename, crs=request.form.get("crs") or None,
                                     skip_errors=skip)
+
+
+class KeyPlaceImportResponse(BaseModel):
+    imported: int
+    created: int
+    updated: int
+    errors: list[dict[str, object]]
+
+
+@operation(bp, "/imports/key-places", "POST",
+           summary="导入重点场所（CSV/XLSX：名称、类型、经度、纬度、地址；或点图层 GeoJSON 等）", tag="imports",
+           roles=(ADMIN, "supervisor", "grid_worker"), form=HOUSEHOLD_FORM, response=KeyPlaceImportResponse,
+           errors=(413, 422))
+def import_key_place_file(scope):
+    from gridmap.imports.places import import_key_places
+
+    skip = _skip_errors()
+    with _SavedUpload() as (path, filename):
+        return import_key_places(get_session(), path, filename, scope=scope, crs=request.form.get("crs") or None,
+                                 skip_errors=skip)

@@ -20,6 +20,7 @@ from gridmap.maps.minqing import build_minqing_map
 from gridmap.maps.pages import login_required, map_parts
 from gridmap.party.models import STAFF_ROLE_NAMES
 from gridmap.party.service import grid_sheet
+from gridmap.places.service import list_key_places
 from gridmap.printing import handbook
 from gridmap.web import get_session
 
@@ -46,7 +47,8 @@ def grid_map(user, code: str):
     tiles = current_app.config["GRIDMAP"].tiles
     grid = for_basemap({"type": "FeatureCollection", "features": [sheet["grid"]]}, tiles)["features"][0]
     fmap = build_minqing_map(grid, for_basemap(sheet["households"], tiles), for_basemap(sheet["members"], tiles),
-                             hazards=_open_hazards(session, scope, code, tiles), tiles=tiles)
+                             hazards=_open_hazards(session, scope, code, tiles),
+                             key_places=for_basemap(list_key_places(session, scope, code), tiles), tiles=tiles)
     props = sheet["grid"]["properties"]
     return render_template(
         "minqing.html", title=f"民情地图 · {props['name']}", grid=props, user=user,
@@ -56,7 +58,8 @@ def grid_map(user, code: str):
 
 def _print_context(user, code: str, *, for_pdf: bool) -> dict:
     scope = scope_of(user)
-    sheet = grid_sheet(get_session(), scope, code, unmask=_unmask(), action="grid_handbook")
+    session = get_session()
+    sheet = grid_sheet(session, scope, code, unmask=_unmask(), action="grid_handbook")
     props = sheet["grid"]["properties"]
     map_url = request.url_root.rstrip("/") + url_for("grid_pages.grid_map", code=code)
     return {
@@ -65,6 +68,7 @@ def _print_context(user, code: str, *, for_pdf: bool) -> dict:
         "buildings": handbook.buildings(sheet["households"]),
         "cards": handbook.cards(sheet["households"], sheet["members"]),
         "households": len(sheet["households"]["features"]), "masked": sheet["masked"],
+        "key_places": [f["properties"] for f in list_key_places(session, scope, code)["features"]],
         "qr": handbook.qr_svg(map_url), "map_url": map_url, "for_pdf": for_pdf,
         "inline_css": PRINT_CSS.read_text(encoding="utf-8") if for_pdf else None,
         "unmask_query": "?unmask=1" if _unmask() else "",

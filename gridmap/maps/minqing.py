@@ -260,7 +260,7 @@ def build_minqing_map(
     name, phone, branch, households. `hazards` / `key_places`: optional FeatureCollections
     (or lists of dicts with lon/lat) of open hazards (code, category, severity (normal |
     complex | urgent), severity_name, deadline, status, description) and key places (name,
-    category, address, note).
+    kind_name, address, note; see gridmap.places.service).
     """
     gprops = grid.get("properties") or {}
     title = title or f"民情地图 · {gprops.get('name', '')}"
@@ -310,11 +310,12 @@ def build_minqing_map(
     else:
         layers["members"] = _empty_layer("党员").add_to(m)
 
-    places = _points(key_places, ("name", "category", "note"))
+    places = _points(key_places, ("name", "kind_name", "address", "note"))
     layers["places"] = (folium.GeoJson(
         {"type": "FeatureCollection", "features": places}, name="重点场所", marker=folium.CircleMarker(radius=7, fill=True),
-        style_function=_place_style,
-        popup=folium.GeoJsonPopup(fields=["name", "category", "note"], aliases=["场所", "类别", "说明"]))
+        style_function=_place_style, tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["name", "kind_name", "address", "note"],
+                                  aliases=["场所", "类型", "地址", "说明"]))
         if places else _empty_layer("重点场所")).add_to(m)
 
     open_hazards = _points(hazards, ("code", "category", "severity_name", "deadline", "status", "description"))

@@ -139,6 +139,13 @@ def test_demo_district_is_consistent(db_session):
     assert _one(s, """SELECT count(*) FROM party_contact pc JOIN party_member pm ON pm.id = pc.party_member_id
                       JOIN household h ON h.id = pc.household_id WHERE pm.grid_id <> h.grid_id""") == 0
 
+    # Handbook data (gridmap.demo.handbook): key places in every grid, the featured grid's staff.
+    assert _one(s, """SELECT count(DISTINCT g.id) FROM key_place k JOIN grid g ON g.id = k.grid_id
+                      WHERE g.code LIKE :p AND ST_Covers(g.geom, k.geom)""") == grids
+    staff = _one(s, """SELECT string_agg(s.role || ':' || s.name, ',' ORDER BY s.sort_order) FROM grid_staff s
+                       JOIN grid g ON g.id = s.grid_id WHERE g.code = :g""", g=FEATURED_GRID)
+    assert staff.startswith("grid_leader:") and "grid_worker:周晓燕,police:" in staff
+
     # One login per role, passwords as printed.
     for user in DEMO_USERS:
         row = authenticate(s, user.username, user.password)

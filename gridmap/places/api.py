@@ -1,0 +1,52 @@
+"""Key places of a grid (重点场所): list (everyone who may see the grid), add and remove
+(staff). Bulk loads: POST /api/v1/imports/key-places (gridmap.imports.api)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from pydantic import BaseModel, Field
+
+from gridmap.apidoc import operation
+from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
+from gridmap.places import service
+from gridmap.places.models import KINDS
+from gridmap.web import get_session
+
+bp = Blueprint("places_api", __name__)
+
+EDITORS = (ADMIN, SUPERVISOR, GRID_WORKER)
+KIND_HELP = "类型：" + "、".join(f"{code} {name}" for code, name in KINDS.items()) + "（代码或中文名均可）"
+
+
+class NewKeyPlace(BaseModel):
+    name: str = Field(min_length=1, max_length=128, description="名称")
+    kind: str = Field(min_length=1, max_length=24, description=KIND_HELP)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+    address: str | None = Field(None, max_length=256)
+    note: str | None = Field(None, max_length=500)
+
+
+class KeyPlaceList(BaseModel):
+    type: str
+    features: list[dict[str, object]]
+    total: int
+
+
+@operation(bp, "/grids/<code>/key-places", "GET", summary="网格重点场所（GeoJSON）", tag="places",
+           roles=ALL_ROLES, response=KeyPlaceList, errors=(404,))
+def grid_key_places(scope, code: str):
+    return service.list_key_places(get_session(), scope, code)
+
+
+@operation(bp, "/grids/<code>/key-places", "POST", summary="新增重点场所", tag="places", roles=EDITORS,
+           body=NewKeyPlace, response_status=201, errors=(404, 409, 422))
+def create_key_place(scope, code: str, body: NewKeyPlace):
+    return service.create_key_place(get_session(), scope, code, body.model_dump()), 201
+
+
+@operation(bp, "/grids/<code>/key-places/<int:place_id>", "DELETE", summary="删除重点场所", tag="places",
+           roles=EDITORS, errors=(404,))
+def delete_key_place(scope, code: str, place_id: int):
+    return service.delete_key_place(get_session(), scope, code, place_id)
