@@ -147,6 +147,32 @@ def add_photos(user, hazard_id: int):
     return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
 
 
+@bp.get("/reports/safety")
+@login_required
+def safety_report(user):
+    """平安报表：按月、按区域，网格/社区/街道的发现、办结、按期、超期、处置时长、巡查覆盖，红黄绿与排名。"""
+    from gridmap.auth.roles import ADMIN, SUPERVISOR
+    from gridmap.hazards import report
+
+    if user.role not in (ADMIN, SUPERVISOR):
+        raise NotFound("not_found")
+    scope = scope_of(user)
+    session = get_session()
+    month = request.args.get("month") or None
+    if month is not None and not (len(month) == 7 and month[4] == "-" and month[:4].isdigit()
+                                  and month[5:].isdigit() and 1 <= int(month[5:]) <= 12):
+        month = None
+    within = (request.args.get("within") or "").strip() or None
+    if within is not None and not within.isdigit():
+        within = None
+    result = report.safety_report(session, scope, within=within, month=month,
+                                  overrides=current_app.config.get("HAZARD_SAFETY_THRESHOLDS"))
+    query = f"month={result['month']}" + (f"&within={within}" if within else "")
+    return render_template("safety_report.html", title=f"平安报表 {result['month']}", report=result,
+                           within=within or "", areas=report.area_options(session, scope), query=query,
+                           colour_names=report.COLOUR_NAMES, **_common(user))
+
+
 @bp.get("/maps/hazards")
 @login_required
 def heatmap_page(user):

@@ -9,7 +9,8 @@ Definitions (month = Beijing calendar month):
   resolved by their resolve_by deadline;
 - overdue: hazards open at the month's end (or now, for the current month) past resolve_by;
 - mean_handling_hours: report → close, over the closed ones.
-Patrol coverage comes from the patrol module; it is ``null`` here until that is wired in.
+- patrol_coverage: 五必访 households visited in the month / those requiring a visit, from the
+  patrol module's ``visit_coverage`` (``null`` where no household requires a visit).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "on_time_rate": {"green": 0.90, "yellow": 0.75},
     # A count at or below "green" is green, at or below "yellow" is yellow, else red.
     "overdue": {"green": 0, "yellow": 2},
+    "patrol_coverage": {"green": 0.90, "yellow": 0.70},
 }
 COLOUR_ORDER = {"red": 0, "yellow": 1, "green": 2}
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
@@ -56,8 +58,8 @@ def thresholds(overrides: dict[str, Any] | None = None) -> dict[str, dict[str, f
 def colour(row: dict[str, Any], limits: dict[str, dict[str, float]]) -> str:
     """The worst colour over the indicators; an indicator with nothing to measure is green."""
     colours = []
-    for key in ("closure_rate", "on_time_rate"):
-        value = row[key]
+    for key in ("closure_rate", "on_time_rate", "patrol_coverage"):
+        value = row.get(key)
         colours.append("green" if value is None or value >= limits[key]["green"]
                        else "yellow" if value >= limits[key]["yellow"] else "red")
     overdue = row["overdue"]
@@ -109,6 +111,30 @@ UNION ALL SELECT code, name FROM grid WHERE code = ANY(:codes)
 """)
 
 
+def patrol_coverage(session: Session, scope: Scope, prefix: str, month_start: datetime) -> dict[str, float]:
+    """Share of 五必访 households visited in the month, per grid, community and street code,
+    summed from the patrol module's per-grid figures (one query there, a pass over grids here)."""
+    from gridmap.patrol.tracks import visit_coverage
+
+    month = month_start.astimezone(CN_TZ).date().replace(day=1)
+    grids = visit_coverage(session, scope, within=prefix or None, month=month)["grids"]
+    totals: dict[str, list[int]] = {}
+    for grid in grids:
+        for code in {grid["code"], grid["code"][:12], grid["code"][:9]}:
+            pair = totals.setdefault(code, [0, 0])
+            pair[0] += grid["visited"]
+            pair[1] += grid["required"]
+    return {code: round(visited / required, 4) for code, (visited, required) in totals.items() if required}
+
+
+def area_options(session: Session, scope: Scope) -> list[dict[str, str]]:
+    """The streets and communities a user may filter the report by."""
+    rows = session.execute(text(
+        "SELECT code, name, level FROM admin_unit WHERE code LIKE :prefix AND level IN ('street', 'community') "
+        "ORDER BY code"), {"prefix": scope.prefix + "%"}).all()
+    return [{"code": c, "name": n, "level": lv, "level_name": LEVEL_NAMES[lv]} for c, n, lv in rows]
+
+
 def safety_report(session: Session, scope: Scope, *, within: str | None, month: str | None,
                   now: datetime | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
@@ -120,6 +146,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
         return result
     asof = min(now, end)
     rows = session.execute(_SQL, {"prefix": prefix + "%", "start": start, "end": end, "asof": asof}).mappings().all()
+    coverage = patrol_coverage(session, scope, prefix, start)
     codes = [r["code"] for r in rows]
     names = dict(session.execute(_NAMES, {"codes": codes}).all()) if codes else {}
     items = []
@@ -133,7 +160,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
             "on_time_rate": round(r["on_time"] / r["resolved"], 4) if r["resolved"] else None,
             "overdue": r["overdue"],
             "mean_handling_hours": round(float(r["mean_hours"]), 1) if r["mean_hours"] is not None else None,
-            "patrol_coverage": None,
+            "patrol_coverage": coverage.get(r["code"]),
         }
         item["colour"] = colour(item, limits)
         item["colour_name"] = COLOUR_NAMES[item["colour"]]
