@@ -237,6 +237,23 @@ def hazard_heatmap(scope, query: HeatmapQuery):
                          until=query.until, category=query.category, within=query.within)
 
 
+class GridDensityQuery(BaseModel):
+    within: str | None = Field(None, pattern=r"^[0-9]{1,24}$", description="区域编码前缀")
+    zoom: int = Field(13, ge=0, le=22, description="地图缩放级别（决定边界简化程度）")
+    since: datetime | None = None
+    until: datetime | None = None
+    category: str | None = Field(None, max_length=32)
+
+
+@operation(bp, "/hazards/grid-density", "GET", summary="按网格的问题密度（每千户问题数，数据库计算）", tag="hazards",
+           roles=STAFF, query=GridDensityQuery, response=HazardList)
+def hazard_grid_density(scope, query: GridDensityQuery):
+    from gridmap.hazards.heatmap import grid_density
+
+    return grid_density(get_session(), scope, within=query.within, since=query.since, until=query.until,
+                        category=query.category, zoom=query.zoom)
+
+
 class SafetyQuery(BaseModel):
     within: str | None = Field(None, pattern=r"^[0-9]{1,24}$", description="区域编码前缀")
     month: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="月份 YYYY-MM（默认本月）")

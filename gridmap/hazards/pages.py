@@ -188,6 +188,13 @@ def heatmap_page(user):
     open_ones = service.list_hazards(session, scope, statuses=list(OPEN_STATUSES), category=category, limit=2000)
     tiles = current_app.config["GRIDMAP"].tiles
     fmap = build_hazard_map(cells["cells"], open_ones, title="问题隐患热力图", tiles=tiles)
+    import json
+
+    from gridmap.maps.assets import tiles_are_gcj02
+
+    config = json.dumps({**fmap.gridmap_layers, "category": category or "", "map_crs":
+                         "gcj02" if tiles_are_gcj02(tiles) else "wgs84"})
     return render_template("hazards_map.html", title="问题隐患热力图", user=user, role_name=ROLE_NAMES[user.role],
+                           heat_config=config,
                            open_count=open_ones["total"], cell_count=len(cells["cells"]), category=category or "",
                            categories=service.categories(session), **map_parts(fmap))

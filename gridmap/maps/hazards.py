@@ -39,10 +39,11 @@ def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, 
                                                for f in features]
     m = offline_map(tiles=tiles, static_url=static_url, location=list(FALLBACK_CENTER), zoom_start=5)
     m.get_root().title = html.escape(title)
-    if cells:
-        top = max(c[2] for c in cells) or 1
-        HeatMap([[c[0], c[1], c[2] / top] for c in cells], name="问题密度", radius=22, blur=16,
-                min_opacity=0.35, max_zoom=16).add_to(m)
+    top = max((c[2] for c in cells), default=1) or 1
+    # Always present (possibly empty): the page's script refills it for the visible bbox and zoom.
+    heat = HeatMap([[c[0], c[1], c[2] / top] for c in cells], name="问题密度", radius=22, blur=16,
+                   min_opacity=0.35, max_zoom=16).add_to(m)
+    m.gridmap_layers = {"map": m.get_name(), "heat": heat.get_name()}
     if features:
         cluster = MarkerCluster(name="未办结问题").add_to(m)
         for feature in features:

@@ -67,3 +67,29 @@ def test_heatmap_bad_input_is_a_400(client, world):
     assert client.get("/api/v1/hazards/heatmap?bbox=1,2,3", headers=headers).status_code == 400
     assert client.get("/api/v1/hazards/heatmap?since=nope", headers=headers).status_code == 400
     assert client.get("/api/v1/hazards/heatmap").status_code == 401
+
+
+def test_grid_density_per_thousand_households(client, db_session, world):
+    from gridmap.areas.models import Grid
+
+    grids = {g.code: g for g in db_session.query(Grid)}
+    for i in range(4):
+        f.household(db_session, f"D{i}", 119.882 + i * 0.001, 28.452, grids[f.GRID_A])
+    admin = Scope.everything()
+    for k in range(3):
+        service.report(db_session, admin, category="fire" if k else "noise", severity="normal", description="",
+                       lon=119.885, lat=28.455 + k * 0.001, crs=None)
+    service.report(db_session, admin, category="fire", severity="normal", description="", lon=119.93, lat=28.45,
+                   crs=None)
+
+    def density(url, token="admin"):
+        body = client.get(url, headers=f.auth(world[token])).get_json()
+        return {ft["properties"]["code"]: ft["properties"] for ft in body["features"]}
+
+    all_grids = density("/api/v1/hazards/grid-density")
+    assert (all_grids[f.GRID_A]["hazards"], all_grids[f.GRID_A]["households"]) == (3, 4)
+    assert all_grids[f.GRID_A]["per_1000"] == 750.0
+    assert all_grids[f.GRID_C]["hazards"] == 1 and all_grids[f.GRID_C]["per_1000"] is None  # no households
+    assert density("/api/v1/hazards/grid-density?category=fire")[f.GRID_A]["per_1000"] == 500.0
+    assert density("/api/v1/hazards/grid-density?since=2099-01-01T00:00:00%2B08:00")[f.GRID_A]["hazards"] == 0
+    assert set(density("/api/v1/hazards/grid-density", token="street")) == {f.GRID_A, f.GRID_B}

@@ -1,0 +1,56 @@
+"""The heatmap page refetches cells for the visible area, filters by week, draws the
+per-1,000-households choropleth and turns a click into a prefilled report — all offline."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridmap.auth.scope import Scope
+from gridmap.auth.service import create_user
+from gridmap.hazards import service
+from tests import factories as f
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def supervisor(live_db):
+    world = f.lishui(live_db)
+    for i in range(5):
+        f.household(live_db, f"HH{i}", 119.882 + i * 0.001, 28.452, world["grids"][f.GRID_A])
+    for i in range(12):
+        service.report(live_db, Scope.everything(), category="fire", severity="normal", description=f"隐患 {i}",
+                       lon=119.881 + (i % 4) * 0.002, lat=28.451 + (i // 4) * 0.003, crs=None)
+    create_user(live_db, "heat-sup", "pass-word-1", "supervisor", f.DISTRICT, "莲都区督导")
+    live_db.commit()
+    return "heat-sup"
+
+
+def test_heatmap_refetches_filters_by_week_and_links_a_report(offline, live_server, supervisor, artifacts):
+    tab = offline(viewport={"width": 1200, "height": 800})
+    page = tab.page
+    page.goto(f"{live_server}/login?next=/maps/hazards")
+    page.fill("input[name=username]", supervisor)
+    page.fill("input[name=password]", "pass-word-1")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/maps/hazards")
+    page.wait_for_function("() => document.body.dataset.heatTotal === '12'")
+    # A week long ago: nothing; back to all time: everything again.
+    page.locator("#heat-week").fill("0")
+    page.wait_for_function("() => document.body.dataset.heatTotal === '0'")
+    page.locator("#heat-week").fill("26")
+    page.wait_for_function("() => document.body.dataset.heatTotal === '12'")
+    page.check("#heat-choropleth")
+    page.wait_for_selector(".heat-legend")
+    page.screenshot(path=str(artifacts / "hazards-heatmap-choropleth.png"))
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    link = page.locator("a.report-here")
+    link.wait_for()
+    assert "/hazards/new?lon=" in link.get_attribute("href") and "crs=wgs84" in link.get_attribute("href")
+    link.click()
+    page.wait_for_url("**/hazards/new?*")
+    page.wait_for_function("() => document.getElementById('position').textContent.indexOf(',') > 0")
+    assert tab.blocked == [], tab.blocked
+    assert tab.failed == [], tab.failed
+    assert tab.console_errors == [], tab.console_errors
