@@ -7,25 +7,30 @@ it for a GCJ-02 basemap, and hands plain data to the map builder or the print te
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from gridmap.auth.masking import mask_name, mask_phone
 from gridmap.auth.roles import ROLE_NAMES, SUPERVISOR
 from gridmap.auth.service import scope_of
 from gridmap.errors import ServiceUnavailable
 from gridmap.hazards.service import open_hazards_of_grid
+from gridmap.maps.assets import DEFAULT_STATIC_URL
 from gridmap.maps.display import for_basemap
 from gridmap.maps.minqing import build_minqing_map
 from gridmap.maps.pages import login_required, map_parts
 from gridmap.party.models import STAFF_ROLE_NAMES
 from gridmap.party.service import grid_sheet
 from gridmap.places.service import list_key_places
-from gridmap.printing import handbook
+from gridmap.printing import handbook, wallmap
 from gridmap.web import get_session
 
 bp = Blueprint("grid_pages", __name__)
 
+CHINA = ZoneInfo("Asia/Shanghai")
 PRINT_CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "print.css"
 
 
@@ -38,22 +43,80 @@ def _open_hazards(session, scope, code: str, tiles: str | None) -> dict:
     return for_basemap(open_hazards_of_grid(session, scope, code), tiles)
 
 
+def _minqing(user, code: str, *, action: str, unmask: bool, static_url: str = DEFAULT_STATIC_URL,
+             public: bool = False):
+    """The grid's sheet and its 民情地图 (folium), with hazards and key places; ``public``
+    masks household names and phones whatever the viewer may see (a wall map)."""
+    scope = scope_of(user)
+    session = get_session()
+    sheet = grid_sheet(session, scope, code, unmask=unmask, action=action)
+    if public:
+        for feature in sheet["households"]["features"]:
+            props = feature["properties"]
+            props["head_name"], props["phone"] = mask_name(props["head_name"]), mask_phone(props["phone"])
+    tiles = current_app.config["GRIDMAP"].tiles
+    grid = for_basemap({"type": "FeatureCollection", "features": [sheet["grid"]]}, tiles)["features"][0]
+    hazards = _open_hazards(session, scope, code, tiles)
+    places = for_basemap(list_key_places(session, scope, code), tiles)
+    fmap = build_minqing_map(grid, for_basemap(sheet["households"], tiles), for_basemap(sheet["members"], tiles),
+                             hazards=hazards, key_places=places, tiles=tiles, static_url=static_url)
+    counts = {"members": len(sheet["members"]["features"]), "hazards": len(hazards["features"]),
+              "places": len(places["features"])}
+    return sheet, fmap, counts
+
+
 @bp.get("/maps/grid/<code>")
 @login_required
 def grid_map(user, code: str):
-    scope = scope_of(user)
-    session = get_session()
-    sheet = grid_sheet(session, scope, code, unmask=_unmask(), action="grid_map")
-    tiles = current_app.config["GRIDMAP"].tiles
-    grid = for_basemap({"type": "FeatureCollection", "features": [sheet["grid"]]}, tiles)["features"][0]
-    fmap = build_minqing_map(grid, for_basemap(sheet["households"], tiles), for_basemap(sheet["members"], tiles),
-                             hazards=_open_hazards(session, scope, code, tiles),
-                             key_places=for_basemap(list_key_places(session, scope, code), tiles), tiles=tiles)
+    sheet, fmap, counts = _minqing(user, code, action="grid_map", unmask=_unmask())
     props = sheet["grid"]["properties"]
     return render_template(
         "minqing.html", title=f"民情地图 · {props['name']}", grid=props, user=user,
         role_name=ROLE_NAMES[user.role], masked=sheet["masked"], may_unmask=user.role == SUPERVISOR,
-        members=len(sheet["members"]["features"]), **map_parts(fmap))
+        members=counts["members"], **map_parts(fmap))
+
+
+def _wall_page(user, code: str, *, for_chromium: bool) -> str:
+    """The A3-landscape wall map page: title, date, north arrow, scale and legend. Chromium
+    renders it from disk, so its assets are file:// URLs there. A wall map is public: it is
+    built from masked data whatever the viewer may see."""
+    static_url = wallmap.static_file_url() if for_chromium else DEFAULT_STATIC_URL
+    sheet, fmap, counts = _minqing(user, code, action="grid_wall_map", unmask=False, static_url=static_url,
+                                   public=True)
+    today = datetime.now(CHINA).date().isoformat()
+    return render_template("wall.html", title=f"民情地图 · {sheet['grid']['properties']['name']}",
+                           grid=sheet["grid"]["properties"], user=user, today=today, page_mm=wallmap.PAGE_MM,
+                           page_px=wallmap.PAGE_PX, **counts, **map_parts(fmap))
+
+
+@bp.get("/maps/grid/<code>/wall")
+@login_required
+def grid_wall(user, code: str):
+    return _wall_page(user, code, for_chromium=False)
+
+
+@bp.get("/maps/grid/<code>/wall.png")
+@login_required
+def grid_wall_png(user, code: str):
+    return _wall_export(user, code, wallmap.wall_png, "image/png", "png")
+
+
+@bp.get("/maps/grid/<code>/wall.pdf")
+@login_required
+def grid_wall_pdf(user, code: str):
+    return _wall_export(user, code, wallmap.wall_pdf, "application/pdf", "pdf")
+
+
+def _wall_export(user, code: str, render, mimetype: str, extension: str) -> Response:
+    page = _wall_page(user, code, for_chromium=True)
+    try:
+        data = render(page)
+    except handbook.PdfError:
+        current_app.logger.exception("wall map export failed")
+        raise ServiceUnavailable("wall_map_unavailable") from None
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"inline; filename=grid-{code}-wall-map.{extension}"
+    return response
 
 
 def _print_context(user, code: str, *, for_pdf: bool) -> dict:
