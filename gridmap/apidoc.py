@@ -56,21 +56,37 @@ def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
         raise BadRequest("validation_failed", details={"errors": _field_errors(exc)}) from None
 
 
+def _refuse_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL characters: refuse them up front (400), anywhere."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BadRequest("nul_character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+    return value
+
+
 def _query_data(model: type[BaseModel]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for key in request.args:
         values = request.args.getlist(key)
         data[key] = values if len(values) > 1 else values[0]
-    return data
+    return _refuse_nul(data)
 
 
 def _json_body() -> Any:
     if not request.data:
         raise BadRequest("invalid_json")
     try:
-        return request.get_json(force=True)
+        body = request.get_json(force=True)
     except Exception:  # werkzeug raises its own BadRequest subclasses for bad JSON
         raise BadRequest("invalid_json") from None
+    return _refuse_nul(body)
 
 
 def operation(

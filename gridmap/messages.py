@@ -9,6 +9,7 @@ MESSAGES: dict[str, str] = {
     # --- request and protocol ---
     "bad_request": "请求格式不正确：{reason}",
     "invalid_json": "请求体不是合法的 JSON。",
+    "nul_character": "请求中含有不允许的空字符（\\0）。",
     "validation_failed": "请求参数不合法，请检查后重试。",
     "unauthorized": "请先登录。",
     "invalid_credentials": "用户名或密码错误。",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import secrets
 from flask import Flask, current_app, g, jsonify, render_template, request, session
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from gridmap.db import Database
-from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable
+from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable, Unprocessable
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,13 @@ def install(app: Flask) -> None:
         app_error = AppError(_HTTP_CODES.get(status, "bad_request"), reason=error.description)
         app_error.status = status
         return _render_error(app_error)
+
+    @app.errorhandler(DataError)
+    def _data_error(error: DBAPIError):
+        # Last line of defence: a value the database refuses (bad encoding, out-of-range
+        # number) is the sender's input, not our failure. Logged: it means a check is missing.
+        log.warning("database refused a value: %s", error.orig)
+        return _render_error(Unprocessable("unprocessable"))
 
     @app.errorhandler(OperationalError)
     def _db_down(error: DBAPIError):

@@ -46,16 +46,28 @@ class Upload:
         return declared or self.file_crs
 
 
+def _without_nul(frame: pd.DataFrame) -> pd.DataFrame:
+    """PostgreSQL text cannot hold NUL characters; files from old systems sometimes do."""
+    return frame.apply(lambda column: column.str.replace("\x00", "", regex=False) if column.dtype == object else column)
+
+
+def _file_has_nul(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return any(b"\x00" in block for block in iter(lambda: handle.read(1 << 22), b""))
+
+
 def read_upload(path: str, filename: str) -> Upload:
     try:
         fmt = detect_format(filename)
         if fmt in FEATURE_FORMATS:
             table = read_features(path, filename)
             n = len(table.properties)
-            return Upload(table.properties.reset_index(drop=True), np.arange(1, n + 1), table.geometries,
+            return Upload(_without_nul(table.properties).reset_index(drop=True), np.arange(1, n + 1), table.geometries,
                           table.problems, table.crs, spatial=True)
         frame = read_table(path, filename)
         rows = frame.index.to_numpy() + frame.attrs.get("header_row", 1) + 1
+        if fmt != "csv" or _file_has_nul(path):  # a CSV is checked by a fast byte scan first
+            frame = _without_nul(frame)
         return Upload(frame.reset_index(drop=True), rows)
     except (FileFormatError, FileReadError) as error:
         raise Unprocessable(error.code, details={"filename": filename}, **error.params) from None

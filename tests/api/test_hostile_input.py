@@ -111,3 +111,24 @@ def test_checkin_with_hostile_values_gets_per_item_reasons(client, db_session):
     assert response.status_code in (200, 207)
     statuses = [item["status"] for item in response.get_json()["items"]]
     assert statuses[0] == "created" and statuses[1] == "error"
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/auth/token", {"username": "a\u0000b", "password": "x"}),
+    ("/api/v1/hazards", {"category": "消防", "severity": "normal", "description": "\u0000", "lon": 119.885, "lat": 28.455}),
+])
+def test_nul_characters_in_json_are_400(client, db_session, path, body):
+    f.lishui(db_session)
+    token = f.token_for(db_session, "grid_worker", f.GRID_A)
+    response = client.post(path, json=body, headers=f.auth(token))
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "nul_character"
+
+
+def test_nul_characters_in_a_csv_are_dropped(client, db_session):
+    f.lishui(db_session)
+    token = f.token_for(db_session, "admin")
+    csv = "户号,地址,经度,纬度\nN-1,中山\u0000街,119.885,28.455\n".encode()
+    response = client.post("/api/v1/imports/households", headers=f.auth(token), content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(csv), "h.csv")})
+    assert response.status_code == 200, response.get_json()
+    assert client.get("/api/v1/locate?lon=119.885&lat=28.455", headers=f.auth(token)).status_code == 200
