@@ -11,22 +11,24 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
+from gridmap.apidoc import parse_model
 from gridmap.auth.masking import mask_name, mask_phone
-from gridmap.auth.roles import ROLE_NAMES, SUPERVISOR
+from gridmap.auth.roles import ADMIN, ROLE_NAMES, SUPERVISOR
 from gridmap.auth.service import scope_of
-from gridmap.errors import ServiceUnavailable
+from gridmap.errors import Forbidden, ServiceUnavailable
 from gridmap.hazards.service import open_hazards_of_grid
 from gridmap.maps.assets import DEFAULT_STATIC_URL
 from gridmap.maps.display import for_basemap
 from gridmap.maps.minqing import build_minqing_map
 from gridmap.maps.pages import login_required, map_parts
+from gridmap.party.api import StaffRequest
 from gridmap.party.models import STAFF_ROLE_NAMES
-from gridmap.party.service import grid_sheet
+from gridmap.party.service import grid_sheet, replace_grid_staff
 from gridmap.places.service import list_key_places
 from gridmap.printing import handbook, wallmap
-from gridmap.web import get_session
+from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("grid_pages", __name__)
 
@@ -141,7 +143,28 @@ def _print_context(user, code: str, *, for_pdf: bool) -> dict:
 @bp.get("/maps/grid/<code>/print")
 @login_required
 def grid_print(user, code: str):
-    return render_template("print.html", **_print_context(user, code, for_pdf=False))
+    return render_template("print.html", **_print_context(user, code, for_pdf=False),
+                           may_edit_staff=user.role in STAFF_EDITORS, staff_saved=request.args.get("saved") == "1")
+
+
+STAFF_EDITORS = (ADMIN, SUPERVISOR)
+STAFF_FIELDS = ("role", "name", "phone", "organisation", "duty")
+
+
+@bp.post("/maps/grid/<code>/staff")
+@login_required
+def grid_staff_form(user, code: str):
+    """The print page's staff editor (admins and supervisors): the whole list at once, rows
+    without a name dropped; the same rules as PUT /api/v1/grids/<code>/staff."""
+    check_csrf()
+    if user.role not in STAFF_EDITORS:
+        raise Forbidden("forbidden")
+    columns = {name: request.form.getlist(name) for name in STAFF_FIELDS}
+    rows = [{name: (columns[name][i] if i < len(columns[name]) else "").strip() or None for name in STAFF_FIELDS}
+            for i in range(len(columns["name"]))]
+    body = parse_model(StaffRequest, {"items": [r for r in rows if r["name"]]})
+    replace_grid_staff(get_session(), scope_of(user), code, [p.model_dump() for p in body.items])
+    return redirect(url_for("grid_pages.grid_print", code=code, saved=1), code=303)
 
 
 @bp.get("/maps/grid/<code>/print.pdf")
