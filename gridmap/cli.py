@@ -268,6 +268,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(import_party_members_command)
     from gridmap.hazards.cli import load_holidays_command
     app.cli.add_command(load_holidays_command)
+    from gridmap.hazards.cli import heatmap_refresh_command
+    app.cli.add_command(heatmap_refresh_command)
     for command in (create_user_command, import_areas_command, import_households_command, assign_command,
                     demo_data_command, serve_command, patrol_partitions_command, patrol_retention_command,
                     backup_command, restore_command, access_table_command):

@@ -53,3 +53,19 @@ def load_holidays_command(path: str, year: int, source: str) -> None:
     except AppError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"{year} 年：放假 {result['holidays']} 天，调休上班 {result['workdays']} 天，已导入。")
+
+
+@click.command("hazard-heatmap-refresh")
+@with_appcontext
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="起始日期（含），默认全部")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="截止日期（不含），默认全部")
+def heatmap_refresh_command(since, until) -> None:
+    """Rebuild the heatmap's daily cells for [SINCE, UNTIL) from the hazards (after bulk loads)."""
+    from gridmap.hazards.heatmap import refresh_daily
+
+    session = current_app.extensions["gridmap.db"].session()
+    try:
+        result = refresh_daily(session, since.date() if since else None, until.date() if until else None)
+    finally:
+        session.close()
+    click.echo(f"热力图按日预聚合已重建：{result['cells']} 个格网日（删除旧的 {result['deleted']} 个）。")

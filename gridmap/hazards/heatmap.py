@@ -3,18 +3,29 @@
 Points are snapped to a square grid (``ST_SnapToGrid``) whose cell is about 16 screen
 pixels at the requested zoom, and never smaller than 1/160 of the bbox's longer side —
 so a response holds at most ~25,600 cells (well under 1 MB) at any zoom.
+
+Daily pre-aggregation: ``hazard_daily_cell`` counts hazards per Beijing day, grid, category
+and fine cell (FINE_CELL degrees, ~50 m). A query whose date range is whole days (no bound,
+or bounds at 00:00 Beijing time) and whose cell is at least DAILY_MIN_RATIO fine cells wide is
+answered from it: fine cells are re-binned by their centre, so totals are exact and a point can
+only move to the neighbouring view cell when it lies within FINE_CELL/2 of a cell border.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Float, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
-from gridmap.hazards.models import Hazard, HazardCategory
+from gridmap.hazards.calendar import CN_TZ, as_local
+from gridmap.hazards.models import Hazard, HazardCategory, HazardDailyCell
+
+FINE_CELL = 0.0005
+DAILY_MIN_RATIO = 4
 
 CELL_PIXELS = 16
 MAX_CELLS_PER_SIDE = 160
@@ -45,10 +56,46 @@ def filters(scope: Scope, *, within: str | None = None, bbox: Bbox | None = None
     return conditions
 
 
+def whole_day(moment: datetime | None) -> bool:
+    if moment is None:
+        return True
+    local = as_local(moment)
+    return (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
+
+
+def _daily_cells(session: Session, scope: Scope, *, size: float, bbox: Bbox | None, since: datetime | None,
+                 until: datetime | None, category: str | None, within: str | None) -> list[list[float]]:
+    d = HazardDailyCell
+    conditions = [scope.where(d.grid_code, within)]
+    if since is not None:
+        conditions.append(d.day >= as_local(since).date())
+    if until is not None:
+        conditions.append(d.day < as_local(until).date())
+    if category:
+        conditions.append(d.category_code.in_(
+            select(HazardCategory.code).where((HazardCategory.code == category) | (HazardCategory.name == category))))
+    if bbox is not None:
+        conditions += [d.ix.between(math.ceil(bbox[0] / FINE_CELL), math.floor(bbox[2] / FINE_CELL)),
+                       d.iy.between(math.ceil(bbox[1] / FINE_CELL), math.floor(bbox[3] / FINE_CELL))]
+    ratio = FINE_CELL / size
+    kx = func.round(d.ix * literal(ratio, Float)).label("kx")
+    ky = func.round(d.iy * literal(ratio, Float)).label("ky")
+    rows = session.execute(select(ky, kx, func.sum(d.n)).where(*conditions).group_by(ky, kx)).all()
+    return [[round(float(y) * size, 7), round(float(x) * size, 7), int(n)] for y, x, n in rows]
+
+
 def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: int, since: datetime | None = None,
                   until: datetime | None = None, category: str | None = None,
-                  within: str | None = None) -> dict[str, Any]:
+                  within: str | None = None, daily: bool | None = None) -> dict[str, Any]:
+    """``daily``: None chooses (pre-aggregated when the range is whole days and the cell coarse
+    enough), True/False forces one path (tests and the benchmark compare them)."""
     size = cell_size(zoom, bbox)
+    if daily is None:
+        daily = whole_day(since) and whole_day(until) and size >= DAILY_MIN_RATIO * FINE_CELL
+    if daily:
+        cells = _daily_cells(session, scope, size=size, bbox=bbox, since=since, until=until, category=category,
+                             within=within)
+        return {"cells": cells, "cell_size": size, "total": sum(c[2] for c in cells), "source": "daily"}
     snapped = func.ST_SnapToGrid(Hazard.geom, size)
     rows = session.execute(
         select(func.ST_Y(snapped).label("lat"), func.ST_X(snapped).label("lon"), func.count().label("n"))
@@ -56,7 +103,51 @@ def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: in
         .group_by(literal_column("1"), literal_column("2"))
     ).all()
     cells = [[round(lat, 7), round(lon, 7), n] for lat, lon, n in rows]
-    return {"cells": cells, "cell_size": size, "total": sum(c[2] for c in cells)}
+    return {"cells": cells, "cell_size": size, "total": sum(c[2] for c in cells), "source": "hazards"}
+
+
+_CELL_KEY = """(created_at AT TIME ZONE 'Asia/Shanghai')::date, grid_code, category_code,
+               round(ST_X(geom) / {fine})::int, round(ST_Y(geom) / {fine})::int""".format(fine=FINE_CELL)
+
+RECORD_SQL = f"""
+INSERT INTO hazard_daily_cell AS d (day, grid_code, category_code, ix, iy, n)
+SELECT {_CELL_KEY}, 1 FROM hazard WHERE id = :id
+ON CONFLICT (day, grid_code, category_code, ix, iy) DO UPDATE SET n = d.n + 1
+"""
+
+REFRESH_SQL = f"""
+INSERT INTO hazard_daily_cell (day, grid_code, category_code, ix, iy, n)
+SELECT {_CELL_KEY}, count(*) FROM hazard
+ WHERE (CAST(:lo AS timestamptz) IS NULL OR created_at >= :lo) AND (CAST(:hi AS timestamptz) IS NULL OR created_at < :hi)
+ GROUP BY 1, 2, 3, 4, 5
+"""
+
+
+def record_hazard(session: Session, hazard_id: int) -> None:
+    """On write: count one new hazard into its day's cell (inside the reporting transaction)."""
+    from sqlalchemy import text
+
+    session.execute(text(RECORD_SQL), {"id": hazard_id})
+
+
+def refresh_daily(session: Session, since: date | None = None, until: date | None = None) -> dict[str, Any]:
+    """Rebuild the Beijing days [since, until) (everything when open) from the hazard table, in one
+    transaction: for bulk loads that bypass ``report`` (COPY, the benchmark) or a repair."""
+    from sqlalchemy import delete, text
+
+    from gridmap.db import transaction
+
+    lo = datetime.combine(since, time(0), CN_TZ) if since else None
+    hi = datetime.combine(until, time(0), CN_TZ) if until else None
+    with transaction(session):
+        conditions = []
+        if since:
+            conditions.append(HazardDailyCell.day >= since)
+        if until:
+            conditions.append(HazardDailyCell.day < until)
+        deleted = session.execute(delete(HazardDailyCell).where(*conditions)).rowcount
+        inserted = session.execute(text(REFRESH_SQL), {"lo": lo, "hi": hi}).rowcount
+    return {"deleted": deleted, "cells": inserted}
 
 
 GRID_DENSITY_SQL = """

@@ -180,3 +180,18 @@ class HazardPhoto(Base):
         CheckConstraint("content_type IN ('image/jpeg', 'image/png')", name="content_type_known"),
         CheckConstraint("n > 0 AND size = octet_length(data) AND sha256 ~ '^[0-9a-f]{64}$'", name="consistent"),
     )
+
+
+class HazardDailyCell(Base):
+    """The heatmap's daily pre-aggregation: hazards reported per Beijing day, grid, category
+    and fine cell (``ix``, ``iy`` = round(lon, lat / FINE_CELL); see hazards/heatmap.py).
+    Kept current on every report and rebuilt for a range of days by ``hazard-heatmap-refresh``."""
+
+    __tablename__ = "hazard_daily_cell"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(24), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ix: Mapped[int] = mapped_column(Integer, primary_key=True)
+    iy: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

@@ -30,6 +30,7 @@ from gridmap.hazards.models import (
     HazardEvent,
     OfficialHoliday,
 )
+from gridmap.hazards.heatmap import record_hazard
 from gridmap.hazards.photos import list_photos
 
 DUPLICATE_RADIUS_M = 50.0
@@ -300,6 +301,8 @@ def report(session: Session, scope: Scope, *, category: str, severity: str, desc
         session.add(HazardEvent(hazard_id=hazard_id, from_status=None, to_status="reported", action="report",
                                 actor_id=scope.user_id, at=now, note=description[:500],
                                 detail={"lon": lon, "lat": lat, "grid": grid.code}))
+        session.flush()
+        record_hazard(session, hazard_id)
     return {
         "id": hazard_id, "code": code, "grid": {"code": grid.code, "name": grid.name}, "status": "reported",
         "level": "grid", "category": cat.code, "severity": severity, "lon": lon, "lat": lat,

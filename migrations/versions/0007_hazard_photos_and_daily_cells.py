@@ -43,7 +43,25 @@ def upgrade() -> None:
     )
     # Photos are already compressed: keep them out of line without trying to compress again.
     op.execute("ALTER TABLE hazard_photo ALTER COLUMN data SET STORAGE EXTERNAL")
+    op.create_table(
+        'hazard_daily_cell',
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('grid_code', sa.String(length=24), nullable=False),
+        sa.Column('category_code', sa.String(length=32), nullable=False),
+        sa.Column('ix', sa.Integer(), nullable=False),
+        sa.Column('iy', sa.Integer(), nullable=False),
+        sa.Column('n', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('day', 'grid_code', 'category_code', 'ix', 'iy', name=op.f('pk_hazard_daily_cell')),
+    )
+    # Backfill from hazards already reported (FINE_CELL = 0.0005 degrees, Beijing days).
+    op.execute("""
+        INSERT INTO hazard_daily_cell (day, grid_code, category_code, ix, iy, n)
+        SELECT (created_at AT TIME ZONE 'Asia/Shanghai')::date, grid_code, category_code,
+               round(ST_X(geom) / 0.0005)::int, round(ST_Y(geom) / 0.0005)::int, count(*)
+          FROM hazard GROUP BY 1, 2, 3, 4, 5
+    """)
 
 
 def downgrade() -> None:
+    op.drop_table('hazard_daily_cell')
     op.drop_table('hazard_photo')
