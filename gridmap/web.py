@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+
 from flask import Flask, current_app, g, jsonify, render_template, request, session
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from gridmap.db import Database
 from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable, Unprocessable
+from gridmap.navigation import navigation
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ def install(app: Flask) -> None:
     # Liveness without the database, for load balancers and as the benchmarks' baseline.
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["navigation"] = navigation
 
     @app.errorhandler(AppError)
     def _app_error(error: AppError):
