@@ -161,6 +161,13 @@ class _Overlay(MacroElement):
         self.empty_message = EMPTY_MESSAGE
 
 
+def _edit_link(template: str | None, community_code: object) -> str:
+    if not template or not community_code:
+        return ""
+    url = template.format(community_code=quote(str(community_code), safe=""))
+    return f' · <a href="{html.escape(url, quote=True)}" target="_top">调整边界</a>'
+
+
 def build_grid_overview(
     grids: dict,
     *,
@@ -168,6 +175,7 @@ def build_grid_overview(
     center: tuple[float, float] | None = None,
     tiles: str | None = None,
     link_template: str = "/maps/grid/{code}",
+    edit_template: str | None = None,
     static_url: str = DEFAULT_STATIC_URL,
 ) -> folium.Map:
     """Map of all grids in `grids`, coloured by households against [target_min, target_max].
@@ -176,7 +184,8 @@ def build_grid_overview(
     households, target_min, target_max, community_name (optional). `center` is
     (lat, lon), used when there are no grids (otherwise the map fits the grids).
     `tiles` as for `offline_map`; with "gaode" the caller passes geometries already
-    shifted to GCJ-02. `link_template` gets the URL-quoted grid code.
+    shifted to GCJ-02. `link_template` gets the URL-quoted grid code; `edit_template`
+    (for planners) the grid's `community_code`, linking to the boundary editor.
     """
     if center is not None and not (-90 <= center[0] <= 90 and -180 <= center[1] <= 180):
         raise ValueError(f"center must be (lat, lon), got {center!r}")
@@ -213,7 +222,9 @@ def build_grid_overview(
                 f'<div class="gridmap-popup"><b>{name}</b><br>编码：{_text(code)}<br>'
                 + (f"社区：{community}<br>" if with_community else "")
                 + f"户数：{households}（目标 {lo}–{hi}，{cls.label}）<br>"
-                f'<a href="{html.escape(link, quote=True)}" target="_top">查看网格详情</a></div>'
+                f'<a href="{html.escape(link, quote=True)}" target="_top">查看网格详情</a>'
+                + _edit_link(edit_template, props.get("community_code"))
+                + "</div>"
             ),
         }
         if with_community:

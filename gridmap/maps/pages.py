@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from gridmap.areas import service as areas
 from gridmap.auth.current import current_user
-from gridmap.auth.roles import GRID_WORKER, PARTY_MEMBER, ROLE_NAMES, STAFF
+from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, ROLE_NAMES, STAFF
 from gridmap.auth.service import scope_of
 from gridmap.errors import NotFound
 from gridmap.maps.assets import assert_offline
@@ -61,7 +61,7 @@ def area_map(user, code: str):
     grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
     title = f"网格总览 · {areas.area_label(session, within or scope.prefix)}"
     tiles = current_app.config["GRIDMAP"].tiles
-    fmap = build_grid_overview(for_basemap(grids, tiles), title=title, tiles=tiles,
-                               link_template="/maps/grid/{code}")
+    editor = "/planner/{community_code}" if user.role in (ADMIN, PLANNER) else None
+    fmap = build_grid_overview(for_basemap(grids, tiles), title=title, tiles=tiles, edit_template=editor)
     return render_template("map_page.html", title=title, user=user, role_name=ROLE_NAMES[user.role],
                            grid_count=grids["total"], **map_parts(fmap))

@@ -102,3 +102,14 @@ def test_a_grid_worker_starts_at_the_grids_minqing_map(client, db_session):
     create_user(db_session, "worker-home", "pass-word-1", "grid_worker", f.GRID_A)
     _login(client, "worker-home", "pass-word-1")
     assert client.get("/").headers["Location"].endswith(f"/maps/grid/{f.GRID_A}")
+
+
+def test_planners_overview_links_each_grid_to_the_boundary_editor(client, db_session):
+    f.lishui(db_session)
+    create_user(db_session, "plan-links", "pass-word-1", "planner", f.DISTRICT)
+    _login(client, "plan-links", "pass-word-1")
+    html = client.get(f"/maps/area/{f.DISTRICT}").get_data(as_text=True)
+    assert f"/planner/{f.COMMUNITY}" in html
+    create_user(db_session, "sup-links", "pass-word-1", "supervisor", f.DISTRICT)
+    _login(client, "sup-links", "pass-word-1")
+    assert "/planner/" not in client.get(f"/maps/area/{f.DISTRICT}").get_data(as_text=True)
