@@ -266,8 +266,9 @@ def access_table_command() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(import_party_members_command)
-    from gridmap.hazards.cli import load_holidays_command
+    from gridmap.hazards.cli import hazard_retention_command, load_holidays_command
     app.cli.add_command(load_holidays_command)
+    app.cli.add_command(hazard_retention_command)
     from gridmap.hazards.cli import heatmap_refresh_command
     app.cli.add_command(heatmap_refresh_command)
     for command in (create_user_command, import_areas_command, import_households_command, assign_command,

@@ -69,3 +69,19 @@ def heatmap_refresh_command(since, until) -> None:
     finally:
         session.close()
     click.echo(f"热力图按日预聚合已重建：{result['cells']} 个格网日（删除旧的 {result['deleted']} 个）。")
+
+
+@click.command("hazard-retention")
+@click.option("--keep-months", type=click.IntRange(1, 600), default=None,
+              help="保留期（月），默认取 GRIDMAP_HAZARD_RETENTION_MONTHS，否则 36")
+@with_appcontext
+def hazard_retention_command(keep_months: int | None) -> None:
+    """Remove descriptions, photos, notes and people from hazards finished before the retention period."""
+    import os
+
+    from gridmap.hazards.retention import redact_finished
+
+    months = keep_months or int(os.environ.get("GRIDMAP_HAZARD_RETENTION_MONTHS", "36"))
+    removed = redact_finished(current_app.extensions["gridmap.db"].session(), months)
+    click.echo(f"已清除 {removed['hazards']} 件已办结问题的个人信息（照片 {removed['photos']} 张，"
+               f"处理意见 {removed['notes']} 条），保留期 {months} 个月。")
