@@ -15,6 +15,8 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from tests import factories as f
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+# Requests sent per operation, reported at the end of the run (tests/conftest.py).
+REQUESTS: dict[str, int] = {}
 
 
 @pytest.fixture
@@ -32,5 +34,7 @@ def admin_headers(db_session):
 @settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
 def test_no_server_error_and_responses_fit_the_schema(case, admin_headers):
+    operation = case.operation.label
+    REQUESTS[operation] = REQUESTS.get(operation, 0) + 1
     response = case.call(headers=admin_headers)
     case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])

@@ -32,3 +32,32 @@ def test_requests_succeed_after_the_database_drops_every_connection(app):
         again = client.post("/api/v1/auth/token", json={"username": "nobody", "password": "x"})
         assert again.status_code == 401, again.get_json()
     fresh.extensions["gridmap.db"].engine.dispose()
+
+
+def test_a_boundary_save_killed_half_way_writes_nothing(client, db_session, monkeypatch):
+    """The grid, its version history and the households are as before when re-assignment dies."""
+    from shapely.geometry import box, mapping
+    from sqlalchemy import func, select
+
+    from gridmap.areas.models import Grid, GridVersion
+    from gridmap.households.models import Household
+    from gridmap.planning import service as planning
+    from tests import factories as f
+
+    world = f.lishui(db_session)
+    f.household(db_session, "F-1", 119.888, 28.455, world["grids"][f.GRID_A])
+    db_session.commit()
+    token = f.token_for(db_session, "planner", f.COMMUNITY)
+
+    def dies(*args, **kwargs):
+        raise ConnectionError("server killed mid-save")
+
+    monkeypatch.setattr(planning, "assign_near_grids", dies)
+    response = client.put(f"/api/v1/grids/{f.GRID_A}/geometry", headers=f.auth(token), json={
+        "geometry": mapping(box(119.880, 28.450, 119.886, 28.460)), "version": 1, "reason": "缩小网格"})
+    assert response.status_code == 500
+    assert db_session.scalar(select(Grid.version).where(Grid.code == f.GRID_A)) == 1
+    grid_id = world["grids"][f.GRID_A].id
+    assert db_session.scalar(select(func.count()).select_from(GridVersion).where(GridVersion.grid_id == grid_id)) == 1
+    assert db_session.scalar(select(Household.grid_id).where(Household.code == "F-1")) == grid_id
+    assert db_session.scalar(select(func.ST_XMax(Grid.geom)).where(Grid.code == f.GRID_A)) == 119.89
