@@ -18,7 +18,8 @@ from gridmap.households.models import Household
 from gridmap.party.models import PartyContact
 
 
-def _household_json(h: Household, lon: float, lat: float, unmasked: bool) -> dict[str, Any]:
+def household_json(h: Household, lon: float, lat: float, unmasked: bool) -> dict[str, Any]:
+    """A household as the API shows it: name and phone masked unless ``unmasked``."""
     return {
         "code": h.code, "address": h.address, "lon": lon, "lat": lat, "size": h.size,
         "tags": list(h.tags or []), "risk_level": h.risk_level,
@@ -43,7 +44,7 @@ def grid_households(session: Session, scope: Scope, grid_code: str, *, unmask: b
         select(Household, func.ST_X(Household.geom), func.ST_Y(Household.geom))
         .where(*conditions).order_by(Household.address, Household.code).limit(limit).offset(offset)
     ).all()
-    items = [_household_json(h, lon, lat, unmasked) for h, lon, lat in rows]
+    items = [household_json(h, lon, lat, unmasked) for h, lon, lat in rows]
     if unmasked and items:
         with transaction(session):
             audit.record(session, scope, "read_unmasked", "grid_households", grid_code,
@@ -66,5 +67,5 @@ def outside_households(session: Session, scope: Scope, within: str | None, limit
         select(Household, func.ST_X(Household.geom), func.ST_Y(Household.geom))
         .where(*conditions).order_by(Household.code).limit(limit).offset(offset)
     ).all()
-    return {"items": [_household_json(h, lon, lat, False) for h, lon, lat in rows], "total": total,
+    return {"items": [household_json(h, lon, lat, False) for h, lon, lat in rows], "total": total,
             "masked": True}

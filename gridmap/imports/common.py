@@ -9,9 +9,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from gridmap.errors import Unprocessable
+from gridmap.geo.crs import to_wgs84
 from gridmap.geo.io import FileFormatError, FileReadError, detect_format, read_features, read_table
+from gridmap.geo.validate import check_points
 from gridmap.messages import message
 
 Progress = Callable[[str, int, int], None]
@@ -130,6 +133,40 @@ class RowErrors:
                 "import_rejected", count=self.count,
                 details={"errors": self.as_list(), "error_count": self.count},
             )
+
+
+def text_column(frame: pd.DataFrame, name: str | None) -> pd.Series:
+    """A column as stripped strings ("" where empty); all "" when the file lacks it."""
+    if name is None:
+        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    return frame[name].fillna("").astype(str).str.strip()
+
+
+def points(upload: Upload, lon_column: str | None, lat_column: str | None, crs: str,
+           errors: RowErrors) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's point in WGS-84: a point layer's geometry, or the lon/lat columns.
+
+    Flags rows with no point, a non-point geometry, non-numbers, and (after the CRS
+    conversion) swapped, out-of-range or outside-China coordinates.
+    """
+    if upload.spatial:
+        geoms = upload.geometries
+        errors.add_problems(upload.geometry_problems, "geometry")
+        is_point = shapely.get_type_id(geoms) == 0
+        lon_raw = np.where(is_point, shapely.get_x(geoms), np.nan)
+        lat_raw = np.where(is_point, shapely.get_y(geoms), np.nan)
+        errors.add(~is_point, "geometry", "geometry_wrong_type",
+                   lambda i: {"expected": "Point", "actual": getattr(geoms[i], "geom_type", "空")})
+    else:
+        frame = upload.columns
+        lon_text, lat_text = text_column(frame, lon_column), text_column(frame, lat_column)
+        errors.add(((lon_text == "") | (lat_text == "")).to_numpy(), "经度/纬度", "coordinate_missing")
+        lon_raw = pd.to_numeric(lon_text, errors="coerce").to_numpy(dtype=float)
+        lat_raw = pd.to_numeric(lat_text, errors="coerce").to_numpy(dtype=float)
+        errors.add(np.isnan(lon_raw) | np.isnan(lat_raw), "经度/纬度", "coordinate_not_number")
+    lon, lat = to_wgs84(lon_raw, lat_raw, crs)
+    errors.add_problems(np.where(errors.bad, None, check_points(lon, lat)), "经度/纬度")
+    return lon, lat
 
 
 def duplicated_mask(values: pd.Series) -> np.ndarray:

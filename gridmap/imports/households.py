@@ -20,9 +20,16 @@ from sqlalchemy.orm import Session
 from gridmap.coordinates import declared_crs
 from gridmap.db import raw_cursor, transaction
 from gridmap.errors import Unprocessable
-from gridmap.geo.crs import to_wgs84
-from gridmap.geo.validate import check_points
-from gridmap.imports.common import Progress, RowErrors, duplicated_mask, no_progress, pick_column, read_upload
+from gridmap.imports.common import (
+    Progress,
+    RowErrors,
+    duplicated_mask,
+    no_progress,
+    pick_column,
+    points,
+    read_upload,
+    text_column,
+)
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "code": ("code", "户号", "household_code", "编号"),
@@ -59,12 +66,6 @@ FROM household_staging s WHERE h.code = s.code
 """
 
 
-def _column(frame: pd.DataFrame, name: str | None) -> pd.Series:
-    if name is None:
-        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    return frame[name].fillna("").astype(str).str.strip()
-
-
 def load_grid_polygons(session: Session) -> tuple[np.ndarray, np.ndarray]:
     """Map grids' ids and polygons, ordered by code (index order = tie-break order)."""
     rows = session.execute(text(
@@ -95,53 +96,34 @@ def assign_points(lon: np.ndarray, lat: np.ndarray, grid_ids: np.ndarray, polygo
 def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[str, Any]]:
     cols = {f: pick_column(frame, None, aliases) for f, aliases in ALIASES.items()}
     errors = RowErrors(upload)
-    n = len(frame)
-    code = _column(frame, cols["code"])
+    code = text_column(frame, cols["code"])
     errors.add((code == "").to_numpy(), FIELD_NAMES["code"], "missing_field", lambda i: {"field": "户号"})
     errors.add(code.str.len().to_numpy() > 64, FIELD_NAMES["code"], "value_too_long",
                lambda i: {"field": "户号", "limit": 64})
     errors.add(duplicated_mask(code), FIELD_NAMES["code"], "duplicate_code", lambda i: {"code": code.iat[i]})
 
-    if upload.spatial:
-        geoms = upload.geometries
-        errors.add_problems(upload.geometry_problems, "geometry")
-        is_point = shapely.get_type_id(geoms) == 0
-        lon_raw = np.where(is_point, shapely.get_x(geoms), np.nan)
-        lat_raw = np.where(is_point, shapely.get_y(geoms), np.nan)
-        errors.add(~is_point, "geometry", "geometry_wrong_type",
-                   lambda i: {"expected": "Point", "actual": getattr(geoms[i], "geom_type", "空")})
-        lon_text = lat_text = pd.Series(["x"] * n)
-    else:
-        lon_text, lat_text = _column(frame, cols["lon"]), _column(frame, cols["lat"])
-        lon_raw = pd.to_numeric(lon_text, errors="coerce").to_numpy(dtype=float)
-        lat_raw = pd.to_numeric(lat_text, errors="coerce").to_numpy(dtype=float)
-        missing = ((lon_text == "") | (lat_text == "")).to_numpy()
-        errors.add(missing, "经度/纬度", "coordinate_missing")
-        errors.add(np.isnan(lon_raw) | np.isnan(lat_raw), "经度/纬度", "coordinate_not_number")
+    lon, lat = points(upload, cols["lon"], cols["lat"], crs, errors)
 
-    lon, lat = to_wgs84(lon_raw, lat_raw, crs)
-    errors.add_problems(np.where(errors.bad, None, check_points(lon, lat)), "经度/纬度")
-
-    size_text = _column(frame, cols["size"])
+    size_text = text_column(frame, cols["size"])
     size = pd.to_numeric(size_text, errors="coerce")
     bad_size = (size_text != "") & ~(size.between(1, 99) & (size == size.round()))
     errors.add(bad_size.to_numpy(), FIELD_NAMES["size"], "integer_out_of_range",
                lambda i: {"field": "人数", "low": 1, "high": 99, "value": size_text.iat[i]})
 
-    risk_text = _column(frame, cols["risk_level"]).str.lower()
+    risk_text = text_column(frame, cols["risk_level"]).str.lower()
     risk = risk_text.map(RISK_VALUES)
     errors.add(risk.isna().to_numpy(), FIELD_NAMES["risk_level"], "invalid_choice",
                lambda i: {"field": "风险等级", "value": risk_text.iat[i], "choices": "高、中、低"})
 
-    phone = _column(frame, cols["phone"])
+    phone = text_column(frame, cols["phone"])
     errors.add(phone.str.len().to_numpy() > 32, FIELD_NAMES["phone"], "value_too_long",
                lambda i: {"field": "电话", "limit": 32})
 
-    tags = _column(frame, cols["tags"]).str.replace(TAG_SEPARATORS, "|", regex=True).str.strip("|")
+    tags = text_column(frame, cols["tags"]).str.replace(TAG_SEPARATORS, "|", regex=True).str.strip("|")
     values = {
-        "code": code, "address": _column(frame, cols["address"]), "lon": lon, "lat": lat,
+        "code": code, "address": text_column(frame, cols["address"]), "lon": lon, "lat": lat,
         "size": size.astype("Int64"), "tags": tags, "risk_level": risk.fillna(""),
-        "head_name": _column(frame, cols["head_name"]), "phone": phone,
+        "head_name": text_column(frame, cols["head_name"]), "phone": phone,
     }
     return errors, values
 

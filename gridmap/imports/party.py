@@ -24,7 +24,15 @@ from gridmap.db import raw_cursor, transaction
 from gridmap.errors import Unprocessable
 from gridmap.geo.crs import to_wgs84
 from gridmap.geo.validate import check_points
-from gridmap.imports.common import Progress, RowErrors, duplicated_mask, no_progress, pick_column, read_upload
+from gridmap.imports.common import (
+    Progress,
+    RowErrors,
+    duplicated_mask,
+    no_progress,
+    pick_column,
+    read_upload,
+    text_column,
+)
 from gridmap.imports.households import assign_points, load_grid_polygons
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -63,12 +71,6 @@ SELECT (SELECT count(*) FROM created), (SELECT count(DISTINCT n) FROM updated)
 """
 
 
-def _column(frame: pd.DataFrame, name: str | None) -> pd.Series:
-    if name is None:
-        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    return frame[name].fillna("").astype(str).str.strip()
-
-
 def _households(session: Session, codes: list[str]) -> pd.DataFrame:
     rows = session.execute(text("""
         SELECT code, id, grid_id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM household WHERE code = ANY(:codes)
@@ -90,8 +92,8 @@ def import_party_members(session: Session, path: str, filename: str, *, crs: str
     n = len(frame)
     progress("校验", 0, n)
     errors = RowErrors(upload)
-    name, phone, branch = _column(frame, cols["name"]), _column(frame, cols["phone"]), _column(frame, cols["branch"])
-    household_code = _column(frame, cols["household_code"])
+    name, phone, branch = text_column(frame, cols["name"]), text_column(frame, cols["phone"]), text_column(frame, cols["branch"])
+    household_code = text_column(frame, cols["household_code"])
     errors.add((name == "").to_numpy(), "姓名", "missing_field", lambda i: {"field": "姓名"})
     errors.add(name.str.len().to_numpy() > 64, "姓名", "value_too_long", lambda i: {"field": "姓名", "limit": 64})
     errors.add(phone.str.len().to_numpy() > 32, "电话", "value_too_long", lambda i: {"field": "电话", "limit": 32})
@@ -116,7 +118,7 @@ def import_party_members(session: Session, path: str, filename: str, *, crs: str
 
     by_point = ~at_household
     if by_point.any():
-        lon_text, lat_text = _column(frame, cols["lon"]), _column(frame, cols["lat"])
+        lon_text, lat_text = text_column(frame, cols["lon"]), text_column(frame, cols["lat"])
         missing = by_point & ((lon_text == "") | (lat_text == "")).to_numpy()
         errors.add(missing, "经度/纬度", "coordinate_missing")
         lon_raw = pd.to_numeric(lon_text, errors="coerce").to_numpy(dtype=float)

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -23,9 +22,16 @@ from gridmap.auth.scope import Scope
 from gridmap.coordinates import declared_crs
 from gridmap.db import raw_cursor, transaction
 from gridmap.errors import Unprocessable
-from gridmap.geo.crs import to_wgs84
-from gridmap.geo.validate import check_points
-from gridmap.imports.common import Progress, RowErrors, duplicated_mask, no_progress, pick_column, read_upload
+from gridmap.imports.common import (
+    Progress,
+    RowErrors,
+    duplicated_mask,
+    no_progress,
+    pick_column,
+    points,
+    read_upload,
+    text_column,
+)
 from gridmap.imports.households import assign_points, load_grid_polygons
 from gridmap.places.service import kind_choices, kind_code
 
@@ -56,12 +62,6 @@ SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM
 """
 
 
-def _column(frame: pd.DataFrame, name: str | None) -> pd.Series:
-    if name is None:
-        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    return frame[name].fillna("").astype(str).str.strip()
-
-
 def import_key_places(session: Session, path: str, filename: str, *, scope: Scope | None = None,
                       crs: str | None = None, skip_errors: bool = False,
                       progress: Progress = no_progress) -> dict[str, Any]:
@@ -79,30 +79,15 @@ def import_key_places(session: Session, path: str, filename: str, *, scope: Scop
     n = len(frame)
     progress("校验", 0, n)
     errors = RowErrors(upload)
-    name, kind_text = _column(frame, cols["name"]), _column(frame, cols["kind"])
-    address, note = _column(frame, cols["address"]), _column(frame, cols["note"])
+    name, kind_text = text_column(frame, cols["name"]), text_column(frame, cols["kind"])
+    address, note = text_column(frame, cols["address"]), text_column(frame, cols["note"])
     errors.add((name == "").to_numpy(), "名称", "missing_field", lambda i: {"field": "名称"})
     errors.add(name.str.len().to_numpy() > 128, "名称", "value_too_long", lambda i: {"field": "名称", "limit": 128})
     kind = kind_text.map(kind_code)
     errors.add(kind.isna().to_numpy(), "类型", "invalid_choice",
                lambda i: {"field": "类型", "value": kind_text.iat[i], "choices": kind_choices()})
 
-    if upload.spatial:
-        geoms = upload.geometries
-        errors.add_problems(upload.geometry_problems, "geometry")
-        is_point = shapely.get_type_id(geoms) == 0
-        lon_raw = np.where(is_point, shapely.get_x(geoms), np.nan)
-        lat_raw = np.where(is_point, shapely.get_y(geoms), np.nan)
-        errors.add(~is_point, "geometry", "geometry_wrong_type",
-                   lambda i: {"expected": "Point", "actual": getattr(geoms[i], "geom_type", "空")})
-    else:
-        lon_text, lat_text = _column(frame, cols["lon"]), _column(frame, cols["lat"])
-        errors.add(((lon_text == "") | (lat_text == "")).to_numpy(), "经度/纬度", "coordinate_missing")
-        lon_raw = pd.to_numeric(lon_text, errors="coerce").to_numpy(dtype=float)
-        lat_raw = pd.to_numeric(lat_text, errors="coerce").to_numpy(dtype=float)
-        errors.add(np.isnan(lon_raw) | np.isnan(lat_raw), "经度/纬度", "coordinate_not_number")
-    lon, lat = to_wgs84(lon_raw, lat_raw, crs)
-    errors.add_problems(np.where(errors.bad, None, check_points(lon, lat)), "经度/纬度")
+    lon, lat = points(upload, cols["lon"], cols["lat"], crs, errors)
 
     grid_id = np.full(n, -1, dtype=np.int64)
     ok = ~errors.bad

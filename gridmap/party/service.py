@@ -27,6 +27,7 @@ from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
 from gridmap.errors import NotFound, Unprocessable
 from gridmap.households.models import Household
+from gridmap.households.service import household_json
 from gridmap.party.models import STAFF_ROLE_NAMES, STAFF_ROLES, GridStaff, PartyContact, PartyMember
 from gridmap.party.optimizer import assign_contacts, haversine_matrix
 
@@ -165,16 +166,6 @@ def grid_members(session: Session, scope: Scope, grid_code: str) -> dict[str, An
     return {"items": [_member_json(r) for r in rows], "total": len(rows)}
 
 
-def _household_json(h: Household, lon: float, lat: float, unmasked: bool) -> dict[str, Any]:
-    return {
-        "code": h.code, "address": h.address, "lon": lon, "lat": lat, "size": h.size,
-        "tags": list(h.tags or []), "risk_level": h.risk_level,
-        "head_name": h.head_name if unmasked else mask_name(h.head_name),
-        "phone": h.phone if unmasked else mask_phone(h.phone),
-        "masked": not unmasked,
-    }
-
-
 def member_households(session: Session, scope: Scope, member_id: int, *, unmask: bool = False) -> dict[str, Any]:
     """The households one party member looks after, masked by role; unmasked reads audited."""
     member = _member_row(session, scope, member_id)
@@ -185,7 +176,7 @@ def member_households(session: Session, scope: Scope, member_id: int, *, unmask:
         .where(PartyContact.party_member_id == member_id)
         .order_by(Household.address, Household.code)
     ).all()
-    items = [{**_household_json(h, lon, lat, unmasked), "pinned": pinned} for h, lon, lat, pinned in rows]
+    items = [{**household_json(h, lon, lat, unmasked), "pinned": pinned} for h, lon, lat, pinned in rows]
     if unmasked and items:
         with transaction(session):
             audit.record(session, scope, "read_unmasked", "party_member_households", str(member_id),
