@@ -28,6 +28,7 @@ from gridmap.party.models import STAFF_ROLE_NAMES
 from gridmap.party.service import grid_sheet, replace_grid_staff
 from gridmap.places.service import list_key_places
 from gridmap.printing import handbook, wallmap
+from gridmap.printing.chromium import RenderError
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("grid_pages", __name__)
@@ -113,7 +114,7 @@ def _wall_export(user, code: str, render, mimetype: str, extension: str) -> Resp
     page = _wall_page(user, code, for_chromium=True)
     try:
         data = render(page)
-    except handbook.PdfError:
+    except RenderError:
         current_app.logger.exception("wall map export failed")
         raise ServiceUnavailable("wall_map_unavailable") from None
     response = Response(data, mimetype=mimetype)
@@ -173,7 +174,7 @@ def grid_print_pdf(user, code: str):
     page = render_template("print.html", **_print_context(user, code, for_pdf=True))
     try:
         pdf = handbook.html_to_pdf(page)
-    except handbook.PdfError:
+    except RenderError:
         current_app.logger.exception("PDF export failed")
         raise ServiceUnavailable("pdf_unavailable") from None
     response = Response(pdf, mimetype="application/pdf")

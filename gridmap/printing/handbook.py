@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import qrcode
 import qrcode.image.svg
+
+from gridmap.printing.chromium import render
 
 _BUILDING = re.compile(r"^(.*?(?:\d+|[一二三四五六七八九十百]+)(?:幢|栋|号楼|座))(.*)$")
 _TRAILING_NUMBER = re.compile(r"^(.*?)(\d+号.*)$")
@@ -91,41 +89,9 @@ def qr_svg(url: str) -> str:
     return re.sub(r"^<\?xml[^>]*>\s*", "", svg)
 
 
-class PdfError(RuntimeError):
-    pass
-
-
-def chromium_path() -> str | None:
-    configured = os.environ.get("GRIDMAP_CHROMIUM")
-    if configured:
-        return configured
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 def html_to_pdf(page_html: str, timeout: float = 90) -> bytes:
-    """Print a self-contained HTML page (inline CSS and SVG, nothing to fetch) to A4 PDF
-    with headless Chromium. Raises PdfError when Chromium is missing or fails."""
-    browser = chromium_path()
-    if browser is None:
-        raise PdfError("chromium not found")
-    with tempfile.TemporaryDirectory(prefix="gridmap-pdf-") as tmp:
-        source, target = Path(tmp) / "page.html", Path(tmp) / "page.pdf"
-        source.write_text(page_html, encoding="utf-8")
-        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                   "--no-pdf-header-footer", f"--user-data-dir={tmp}/profile", f"--print-to-pdf={target}",
-                   source.as_uri()]
-        try:
-            subprocess.run(command, check=True, capture_output=True, timeout=timeout)
-        except (OSError, subprocess.SubprocessError) as error:
-            raise PdfError(str(error)) from None
-        if not target.exists() or target.stat().st_size == 0:
-            raise PdfError("chromium wrote no PDF")
-        return target.read_bytes()
+    """Print a self-contained HTML page (inline CSS and SVG, nothing to fetch) to A4 PDF."""
+    return render(page_html, "page.pdf", ["--no-pdf-header-footer", "--print-to-pdf={target}"], timeout)
 
 
 _PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")

@@ -4,11 +4,9 @@ to PNG or PDF. No Flask, no DB: the caller passes the page HTML, whose map asset
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from pathlib import Path
 
-from gridmap.printing.handbook import PdfError, chromium_path
+from gridmap.printing.chromium import render
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
@@ -18,6 +16,9 @@ PAGE_PX = (1587, 1123)
 SCALE = 2
 # Time the page's scripts get (virtual time: Chromium fast-forwards timers) to draw the map.
 SCRIPT_BUDGET_MS = 4000
+# The page loads its map assets from file:// and needs time to draw before the capture.
+_PAGE_FLAGS = [f"--window-size={PAGE_PX[0]},{PAGE_PX[1]}", "--hide-scrollbars", "--allow-file-access-from-files",
+               f"--virtual-time-budget={SCRIPT_BUDGET_MS}"]
 
 
 def static_file_url() -> str:
@@ -25,39 +26,17 @@ def static_file_url() -> str:
     return STATIC_DIR.as_uri()
 
 
-def _chromium(page_html: str, output: str, extra: list[str], timeout: float) -> bytes:
-    browser = chromium_path()
-    if browser is None:
-        raise PdfError("chromium not found")
-    with tempfile.TemporaryDirectory(prefix="gridmap-wall-") as tmp:
-        source, target = Path(tmp) / "wall.html", Path(tmp) / output
-        source.write_text(page_html, encoding="utf-8")
-        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                   "--hide-scrollbars", "--allow-file-access-from-files", f"--user-data-dir={tmp}/profile",
-                   f"--virtual-time-budget={SCRIPT_BUDGET_MS}", *[a.replace("{target}", str(target)) for a in extra],
-                   source.as_uri()]
-        try:
-            subprocess.run(command, check=True, capture_output=True, timeout=timeout)
-        except (OSError, subprocess.SubprocessError) as error:
-            raise PdfError(str(error)) from None
-        if not target.exists() or target.stat().st_size == 0:
-            raise PdfError(f"chromium wrote no {output}")
-        return target.read_bytes()
-
-
 def wall_png(page_html: str, timeout: float = 90) -> bytes:
     """The page as a PNG of PAGE_PX × SCALE pixels."""
     width, height = PAGE_PX
-    return _chromium(page_html, "wall.png", [f"--window-size={width},{height}", f"--force-device-scale-factor={SCALE}",
-                                              "--screenshot={target}"], timeout)
+    return render(page_html, "wall.png", [*_PAGE_FLAGS, f"--force-device-scale-factor={SCALE}",
+                                          "--screenshot={target}"], timeout)
 
 
 def wall_pdf(page_html: str, timeout: float = 90) -> bytes:
     """The page as a one-page A3-landscape PDF (the page's own @page rule sets the size)."""
     width, height = PAGE_PX
-    return _chromium(page_html, "wall.pdf", [f"--window-size={width},{height}", "--no-pdf-header-footer",
-                                              "--print-to-pdf={target}"], timeout)
+    return render(page_html, "wall.pdf", [*_PAGE_FLAGS, "--no-pdf-header-footer", "--print-to-pdf={target}"], timeout)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
