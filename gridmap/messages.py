@@ -39,6 +39,7 @@ MESSAGES: dict[str, str] = {
     "grid_merge_not_adjacent": "要合并的网格须属于同一社区且相互连成一片。",
     "grid_codes_exhausted": "社区 {code} 下的网格编码已用尽（最多 999 个）。",
     "grid_version_not_found": "网格 {code} 没有第 {version} 版。",
+    "grid_community_no_boundary": "社区 {code} 没有边界，无法在其中新建网格。",
     "proposal_no_households": "该区域内没有住户，无法生成划分方案。",
     "proposal_no_boundary": "区域 {code} 没有边界，无法生成划分方案。",
     "proposal_not_community": "划分方案须针对社区或街道（{code} 不是）。",

@@ -87,6 +87,18 @@ class RevertBody(BaseModel):
     force: bool = False
 
 
+class NewGridBody(PreviewBody):
+    name: str | None = Field(None, max_length=100, description="网格名称（默认“社区名第N网格”）")
+    reason: str = Field("", max_length=500, description="新建原因（必填）")
+    force: bool = Field(False, description="确需与相邻网格重叠时强制保存（须填写原因）")
+
+
+class NewGridPreviewResponse(PreviewResponse):
+    code: str = Field(description="新网格将获得的编码")
+    name: str
+    moved_in_from: dict[str, int] = Field(description="迁入住户原属网格及户数（unassigned 为未分配）")
+
+
 class ProposalBody(BaseModel):
     within: str = Field(pattern=CODE_PATTERN, description="社区或街道编码")
     target_min: int = Field(300, ge=1, le=100_000)
@@ -111,6 +123,21 @@ def preview(scope, code: str, body: PreviewBody):
 def save_geometry(scope, code: str, body: GeometryBody):
     return service.save_geometry(get_session(), scope, code, body.geometry, body.crs, body.version,
                                  body.reason, body.force)
+
+
+@operation(bp, "/communities/<code>/grids/preview", "POST", summary="预览在社区内新建网格（不保存）",
+           tag="planning", roles=PLANNERS, body=PreviewBody, response=NewGridPreviewResponse, errors=(404, 422))
+def preview_new_grid(scope, code: str, body: PreviewBody):
+    return service.preview_new(get_session(), scope, code, body.geometry, body.crs)
+
+
+@operation(bp, "/communities/<code>/grids", "POST", summary="在社区内新建网格（分配下一个编码，第 1 版）",
+           tag="planning", roles=PLANNERS, body=NewGridBody, response=GridResult, response_status=201,
+           errors=(404, 422))
+def create_grid(scope, code: str, body: NewGridBody):
+    result = service.create_grid(get_session(), scope, code, body.geometry, body.crs, body.name, body.reason,
+                                 body.force)
+    return result, 201
 
 
 @operation(bp, "/grids/<code>/split", "POST", summary="沿分割线拆分网格", tag="planning",

@@ -77,16 +77,17 @@ def _grid(session: Session, scope: Scope, code: str, *, lock: bool = False, edit
 # Overlaps are measured against every other live map grid (m² on the geography); the gap
 # is the community minus the union of its grids after the change.
 PREVIEW_SQL = text("""
-WITH g AS (SELECT id, code, community_id FROM grid WHERE id = :grid_id),
+WITH g AS (SELECT CAST(:grid_id AS integer) AS id, CAST(:code AS text) AS code,
+                  CAST(:community_id AS integer) AS community_id),
 n AS (SELECT ST_SetSRID(ST_GeomFromWKB(decode(:wkb, 'hex')), 4326) AS geom),
 inside AS (
     SELECT h.id, h.code, h.grid_id, h.geom FROM household h, n WHERE ST_Intersects(n.geom, h.geom)
 ),
 moved_in AS (
     SELECT i.id, i.code, i.grid_id FROM inside i, g
-     WHERE i.grid_id IS DISTINCT FROM g.id
+     WHERE (i.grid_id IS DISTINCT FROM g.id OR g.id IS NULL)
        AND NOT EXISTS (SELECT 1 FROM grid o WHERE ST_Intersects(o.geom, i.geom)
-                          AND o.kind = 'map' AND o.id <> g.id AND o.code < g.code)
+                          AND o.kind = 'map' AND o.id IS DISTINCT FROM g.id AND o.code < g.code)
 ),
 moved_out AS (
     SELECT h.id, h.code FROM household h, g, n
@@ -95,7 +96,7 @@ moved_out AS (
 sibling_overlap AS (
     SELECT o.code, ST_Area(ST_Intersection(o.geom, n.geom)::geography) AS area_m2
       FROM grid o, n, g
-     WHERE o.id <> g.id AND o.kind = 'map' AND ST_Intersects(o.geom, n.geom)
+     WHERE o.id IS DISTINCT FROM g.id AND o.kind = 'map' AND ST_Intersects(o.geom, n.geom)
        AND NOT ST_Touches(o.geom, n.geom)
 ),
 community AS (
@@ -121,7 +122,7 @@ SELECT
     (SELECT ST_Area(ST_Difference(
                 community.geom,
                 ST_Union(n.geom, coalesce((SELECT ST_Union(o.geom) FROM grid o, g
-                                            WHERE o.community_id = g.community_id AND o.id <> g.id
+                                            WHERE o.community_id = g.community_id AND o.id IS DISTINCT FROM g.id
                                               AND o.kind = 'map' AND o.retired_at IS NULL),
                                            'SRID=4326;POLYGON EMPTY'::geometry)))::geography)
        FROM community, n) AS gap_area_m2,
@@ -137,7 +138,8 @@ SELECT o.code, o.target_min, o.target_max, count(h.id) AS households
 
 
 def _preview(session: Session, grid: Any, geom: shapely.MultiPolygon) -> dict[str, Any]:
-    row = session.execute(PREVIEW_SQL, {"grid_id": grid.id, "wkb": _wkb(geom), "cap": MOVED_CODES_CAP,
+    row = session.execute(PREVIEW_SQL, {"grid_id": grid.id, "code": grid.code, "community_id": grid.community_id,
+                                        "wkb": _wkb(geom), "cap": MOVED_CODES_CAP,
                                         "tolerance": OUTSIDE_TOLERANCE_M}).one()
     after = row.households_before + row.moved_in - row.moved_out
     moved_in_from = dict(row.moved_in_from or {})
@@ -147,6 +149,10 @@ def _preview(session: Session, grid: Any, geom: shapely.MultiPolygon) -> dict[st
         grids.append({"code": other.code, "households": count, "target_min": other.target_min,
                       "target_max": other.target_max,
                       "within_target": other.target_min <= count <= other.target_max})
+    if grid.id is None:  # a grid not drawn yet: it joins the community's list
+        grids.append({"code": grid.code, "households": after, "target_min": grid.target_min,
+                      "target_max": grid.target_max, "within_target": grid.target_min <= after <= grid.target_max,
+                      "new": True})
     overlaps = list(row.overlap_list or [])
     return {
         "code": grid.code,
@@ -387,6 +393,84 @@ def merge(session: Session, scope: Scope, codes: list[str], reason: str | None) 
         _apply(session, changes, reason, scope.user_id)
         result = _grid_result(session, survivor.id)
     result["retired"] = codes[1:]
+    return result
+
+
+# --- a new grid ----------------------------------------------------------------------
+
+COMMUNITY_SQL = text("""
+SELECT id, code, name, geom IS NOT NULL AS has_boundary FROM admin_unit WHERE code = :code AND level = 'community'
+""")
+
+
+@dataclass
+class NewGrid:
+    """A grid not written yet, shaped like a GRID_SQL row for :func:`_preview`."""
+    code: str
+    name: str
+    community_id: int
+    community_code: str
+    community_name: str
+    id: int | None = None
+    version: int = 0
+    target_min: int = 300
+    target_max: int = 500
+
+
+def _new_grid(session: Session, scope: Scope, community_code: str, name: str | None, *, lock: bool) -> NewGrid:
+    scope.require(community_code, "area_not_found")
+    community = session.execute(COMMUNITY_SQL, {"code": community_code}).first()
+    if community is None:
+        raise NotFound("area_not_found", code=community_code)
+    if not community.has_boundary:
+        raise Unprocessable("grid_community_no_boundary", code=community_code)
+    if lock:
+        code = _next_code(session, community.code)
+    else:
+        number = session.execute(NEXT_CODE_SQL, {"prefix": community.code + "___"}).scalar_one()
+        if number > 999:
+            raise Unprocessable("grid_codes_exhausted", code=community.code)
+        code = f"{community.code}{number:03d}"
+    name = (name or "").strip() or f"{community.name}第{int(code[-3:])}网格"
+    return NewGrid(code=code, name=name, community_id=community.id, community_code=community.code,
+                   community_name=community.name)
+
+
+def preview_new(session: Session, scope: Scope, community_code: str, geometry: Any,
+                crs: str | None) -> dict[str, Any]:
+    """What drawing ``geometry`` as a new grid of the community would do; writes nothing.
+    ``code`` is the code it would get; ``moved_in_from`` says from which grids."""
+    grid = _new_grid(session, scope, community_code, None, lock=False)
+    geom = parse_polygon(geometry, crs)
+    result = _preview(session, grid, geom)
+    session.rollback()
+    result["name"] = grid.name
+    return result
+
+
+def create_grid(session: Session, scope: Scope, community_code: str, geometry: Any, crs: str | None,
+                name: str | None, reason: str | None, force: bool = False) -> dict[str, Any]:
+    """A new map grid of the community, with the next free code and version 1; the
+    households it takes are re-assigned in the same transaction. Same rules as a save."""
+    reason = _require_reason(reason)
+    geom = parse_polygon(geometry, crs)
+    with transaction(session):
+        grid = _new_grid(session, scope, community_code, name, lock=True)  # locks the community row
+        check = _preview(session, grid, geom)
+        _check_rules(check, force)
+        grid.id = session.execute(text("""
+            INSERT INTO grid (code, name, community_id, kind, geom, version, target_min, target_max)
+            VALUES (:code, :name, :community_id, 'map', ST_SetSRID(ST_GeomFromWKB(decode(:wkb, 'hex')), 4326), 0,
+                    :tmin, :tmax)
+            RETURNING id"""), {"code": grid.code, "name": grid.name, "community_id": grid.community_id,
+                               "wkb": _wkb(geom), "tmin": grid.target_min, "tmax": grid.target_max}).scalar_one()
+        outcome = _apply(session, [Change(grid.id, geom)], reason, scope.user_id)
+        result = _grid_result(session, grid.id)
+    result.update(community_code=grid.community_code, households_moved=outcome["moved"],
+                  moved_in_from=check["moved_in_from"],
+                  contacts_marked_for_review=outcome["contacts_marked_for_review"],
+                  forced=bool(force and check["overlaps"]), overlaps=check["overlaps"],
+                  gap_area_m2=check["gap_area_m2"])
     return result
 
 

@@ -7,9 +7,10 @@
   var config = JSON.parse(document.getElementById("planner-config").textContent);
   var map = window[config.map];
   var api = "/api/v1/grids/";
+  var communityApi = "/api/v1/communities/" + config.community.code + "/grids";
   var DEBOUNCE_MS = 350;
   var state = { layers: {}, grids: {}, current: null, timer: null, seq: 0, lastSaved: null, line: null,
-                selected: {}, conflict: null, previews: 0 };
+                selected: {}, conflict: null, previews: 0, drawn: null };
 
   function $(id) { return document.getElementById(id); }
 
@@ -68,6 +69,10 @@
       return o.code.slice(-3) + " " + o.area_m2 + " m²";
     }).join("；") : "无";
     $("preview-gap").textContent = p.gap_area_m2 + " m²";
+    var from = Object.keys(p.moved_in_from || {}).map(function (k) {
+      return (k === "unassigned" ? "未分配" : k.slice(-3)) + " " + p.moved_in_from[k] + " 户";
+    });
+    $("preview-from").textContent = from.length ? from.join("；") : "无";
     $("preview-within").textContent = p.within_community ? "在社区内" : "超出社区约 " + p.outside_community_m2 + " m²";
     renderCounts(p.grids);
   }
@@ -242,17 +247,66 @@
       $("planner-split").disabled = !state.current;
       notice("已画分割线：选择网格后点“按所画线拆分”。");
     } else {
+      if (state.drawn) { map.removeLayer(state.drawn); }
+      state.drawn = e.layer;
       var n = countInside(e.layer);
       e.layer.bindTooltip("新绘制区域：约 " + n + " 户", { permanent: true });
-      notice("新绘制区域内约 " + n + " 户（可用“划分方案”采纳为新网格）。");
+      e.layer.on("pm:edit", function () { clearTimeout(state.timer); state.timer = setTimeout(previewNew, DEBOUNCE_MS); });
+      notice("新绘制区域内约 " + n + " 户；可点“新建网格”保存为新网格。");
+      previewNew();
     }
   });
+
+  /* A polygon drawn with Geoman: preview it as a new grid (who would move in, from which
+   * grids), then create it with the community's next free code. */
+  function previewNew() {
+    var layer = state.drawn;
+    if (!layer) { return; }
+    var seq = ++state.seq;
+    request("POST", communityApi + "/preview", { geometry: geometryOf(layer) }).then(function (res) {
+      if (seq !== state.seq) { return; }
+      state.previews += 1;
+      if (res.status !== 200) { notice(res.data.error.message, true); $("planner-create").disabled = true; return; }
+      var p = res.data;
+      showPreview(p);
+      $("planner-grid").textContent = p.code + " " + p.name + "（新建）";
+      $("planner-version").textContent = "-";
+      $("planner-create").disabled = false;
+      layer.setTooltipContent("新网格 " + p.code.slice(-3) + "：" + p.households_after + " 户");
+    });
+  }
+
+  function createGrid() {
+    var layer = state.drawn;
+    if (!layer) { return; }
+    var name = window.prompt("新网格名称（可留空，默认“社区名第N网格”）：", "");
+    if (name === null) { return; }
+    var reason = window.prompt("新建原因（必填）：", "");
+    if (reason === null || !reason.trim()) { notice("未填写原因，新网格尚未保存。", true); return; }
+    var body = { geometry: geometryOf(layer), name: name, reason: reason, force: false };
+    var send = function () {
+      request("POST", communityApi, body).then(function (res) {
+        if (res.status === 201) {
+          notice("已新建网格 " + res.data.code + "（" + res.data.households + " 户）。页面将刷新。");
+          $("planner-create").disabled = true;
+          window.setTimeout(function () { window.location.reload(); }, 800);
+        } else if (res.data.error.code === "grid_overlaps_sibling" && !body.force &&
+                   window.confirm(res.data.error.message + "\n仍要强制保存吗？")) {
+          body.force = true; send();
+        } else {
+          notice(res.data.error.message, true);
+        }
+      });
+    };
+    send();
+  }
 
   $("planner-save").addEventListener("click", save);
   $("planner-undo").addEventListener("click", undo);
   $("planner-split").addEventListener("click", split);
   $("planner-merge").addEventListener("click", merge);
+  $("planner-create").addEventListener("click", createGrid);
 
-  window.gridmapPlanner = { state: state, layers: state.layers, preview: preview, schedule: schedule };
+  window.gridmapPlanner = { state: state, layers: state.layers, preview: preview, schedule: schedule, map: map };
   window.plannerReady = true;
 }());
