@@ -44,6 +44,7 @@ MESSAGES: dict[str, str] = {
     "proposal_no_boundary": "区域 {code} 没有边界，无法生成划分方案。",
     "proposal_not_community": "划分方案须针对社区或街道（{code} 不是）。",
     "proposal_targets_invalid": "户数下限须为正数且不大于上限。",
+    "proposal_features_overlap": "方案中的网格相互重叠：{pairs}；请调整边界后再采纳。",
     "invalid_code": "编码 {code} 不符合{level}编码规则（{rule}）。",
     "out_of_scope": "编码 {code} 不在您的管辖范围内。",
     "unknown_parent": "上级编码 {parent} 不存在或层级不符。",

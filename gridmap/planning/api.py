@@ -105,11 +105,20 @@ class ProposalBody(BaseModel):
     target_max: int = Field(500, ge=1, le=100_000)
 
 
-class AcceptBody(ProposalBody):
+class ProposalFeaturesBody(ProposalBody):
     features: list[dict[str, Any]] = Field(min_length=1, max_length=999,
                                            description="（可调整后的）方案网格：GeoJSON Feature")
     crs: str | None = CRS_FIELD
+
+
+class AcceptBody(ProposalFeaturesBody):
     reason: str = Field("", max_length=500)
+
+
+class ProposalPreviewResponse(FeatureCollection):
+    overlaps: list[dict[str, Any]] = Field(description="相互重叠（超过 1 平方米）的方案网格序号与面积")
+    households_uncovered: int = Field(description="不在任何方案网格内的住户数")
+    acceptable: bool = Field(description="无重叠且都在社区内，可以采纳")
 
 
 @operation(bp, "/grids/<code>/preview", "POST", summary="预览网格边界修改（不保存）", tag="planning",
@@ -168,6 +177,13 @@ def revert(scope, code: str, body: RevertBody):
            roles=PLANNERS, body=ProposalBody, response=FeatureCollection, errors=(404, 422))
 def propose(scope, body: ProposalBody):
     return proposals.propose(get_session(), scope, body.within, body.target_min, body.target_max)
+
+
+@operation(bp, "/planning/proposals/preview", "POST", summary="重新统计调整后的划分方案（不保存）", tag="planning",
+           roles=PLANNERS, body=ProposalFeaturesBody, response=ProposalPreviewResponse, errors=(404, 422))
+def preview_proposal(scope, body: ProposalFeaturesBody):
+    return proposals.preview_proposal(get_session(), scope, body.within, body.features, body.crs, body.target_min,
+                                      body.target_max)
 
 
 @operation(bp, "/planning/proposals/accept", "POST", summary="采纳划分方案（一次性保存）", tag="planning",

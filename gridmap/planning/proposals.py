@@ -83,39 +83,134 @@ def propose(session: Session, scope: Scope, within: str, target_min: int = 300,
             "within_target": sum(f["properties"]["within_target"] for f in features)}
 
 
-def accept(session: Session, scope: Scope, within: str, features: list[dict[str, Any]], crs: str | None,
-           reason: str | None) -> dict[str, Any]:
-    """Replace each community's grids by the accepted features, in one transaction.
+FEATURES_CTE = """
+WITH f AS (
+    SELECT t.i::int AS i, t.cid AS community_id, ST_SetSRID(ST_GeomFromWKB(decode(t.w, 'hex')), 4326) AS geom
+      FROM unnest(CAST(:wkbs AS text[]), CAST(:cids AS int[])) WITH ORDINALITY AS t(w, cid, i)
+)"""
 
-    A community's existing grids are reused in code order (each gets a new version), extra
-    features get the next free codes, and grids left over are retired.
-    """
-    reason = (reason or "").strip() or "采纳网格划分方案"
+# Per feature: households it would hold (a household in several features goes to the first,
+# as the assignment gives it to the smallest code), whether it lies in its community (1 m
+# tolerance) and by how much it leaves it, and Polsby–Popper on the geography.
+FEATURE_CHECK_SQL = text(FEATURES_CTE + """,
+covering AS (
+    SELECT DISTINCT ON (h.id) h.id, f.i
+      FROM f CROSS JOIN LATERAL (SELECT h.id FROM household h WHERE ST_Intersects(f.geom, h.geom) OFFSET 0) h
+     ORDER BY h.id, f.i
+), counts AS (SELECT i, count(*) AS n FROM covering GROUP BY i)
+SELECT f.i, coalesce(counts.n, 0) AS households,
+       ST_CoveredBy(f.geom, ST_Buffer(c.geom::geography, :tolerance)::geometry) AS within_community,
+       ST_Area(ST_Difference(f.geom, c.geom)::geography) AS outside_m2,
+       ST_Area(f.geom::geography) AS area_m2, ST_Perimeter(f.geom::geography) AS perimeter_m,
+       (SELECT count(*) FROM household h JOIN admin_unit u ON ST_Intersects(u.geom, h.geom)
+         WHERE u.id = ANY(CAST(:cids AS int[])) AND NOT EXISTS (SELECT 1 FROM covering v WHERE v.id = h.id))
+           AS uncovered
+  FROM f JOIN admin_unit c ON c.id = f.community_id LEFT JOIN counts ON counts.i = f.i
+ ORDER BY f.i
+""")
+
+# Pairs of features that share more than an edge, with the shared area in m².
+FEATURE_OVERLAP_SQL = text(FEATURES_CTE + """
+SELECT a.i AS a, b.i AS b, ST_Area(ST_Intersection(a.geom, b.geom)::geography) AS area_m2
+  FROM f a JOIN f b ON a.i < b.i AND ST_Intersects(a.geom, b.geom) AND NOT ST_Touches(a.geom, b.geom)
+ ORDER BY a.i, b.i
+""")
+
+
+def _parse_features(within: str, communities: dict[str, Any], features: list[dict[str, Any]],
+                    crs: str | None) -> list[tuple[str, Any]]:
+    """(community code, WGS-84 MultiPolygon) per feature, in order; 422 names the bad feature."""
     crs = declared_crs(crs)
-    communities = {c.code: c for c in _communities(session, scope, within)}
-    by_community: dict[str, list[Any]] = {}
+    parsed: list[tuple[str, Any]] = []
     for number, feature in enumerate(features, start=1):
+        feature = feature if isinstance(feature, dict) else {}
         props = feature.get("properties") or {}
-        code = props.get("community_code") or (within if len(within) == 12 else None)
+        code = props.get("community_code") if isinstance(props, dict) else None
+        code = code or (within if len(within) == 12 else None)
         if code not in communities:
             raise Unprocessable("unknown_parent", details={"feature": number, "parent": code}, parent=code)
         geom, problem = topology.polygon_from_geojson(feature.get("geometry"), crs)
         if problem is not None:
             raise Unprocessable(problem.code, details={"feature": number, "problems": [problem.to_dict()]},
                                 **problem.params)
+        parsed.append((code, geom))
+    return parsed
+
+
+def _check_features(session: Session, communities: dict[str, Any], parsed: list[tuple[str, Any]]
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """Per-feature figures, the overlapping pairs (> 1 m²) and households no feature covers."""
+    params = {"wkbs": [service._wkb(g) for _, g in parsed], "cids": [communities[c].id for c, _ in parsed]}
+    rows = session.execute(FEATURE_CHECK_SQL, {**params, "tolerance": service.OUTSIDE_TOLERANCE_M}).all()
+    checks = []
+    for row in rows:
+        perimeter = float(row.perimeter_m or 0)
+        compact = 4 * np.pi * float(row.area_m2 or 0) / perimeter ** 2 if perimeter > 0 else 0.0
+        checks.append({"feature": row.i, "households": int(row.households),
+                       "within_community": bool(row.within_community),
+                       "outside_community_m2": round(float(row.outside_m2 or 0), 1),
+                       "area_m2": round(float(row.area_m2 or 0), 1), "compactness": round(compact, 3)})
+    overlaps = [{"features": [r.a, r.b], "area_m2": round(float(r.area_m2), 1)}
+                for r in session.execute(FEATURE_OVERLAP_SQL, params)
+                if float(r.area_m2) > service.OVERLAP_TOLERANCE_M2]
+    return checks, overlaps, int(rows[0].uncovered) if rows else 0
+
+
+def preview_proposal(session: Session, scope: Scope, within: str, features: list[dict[str, Any]],
+                     crs: str | None, target_min: int = 300, target_max: int = 500) -> dict[str, Any]:
+    """Re-count an adjusted proposal: households and Polsby–Popper per feature, overlaps
+    between features, parts outside the community; nothing is written."""
+    _check_targets(target_min, target_max)
+    communities = {c.code: c for c in _communities(session, scope, within)}
+    parsed = _parse_features(within, communities, features, crs)
+    checks, overlaps, uncovered = _check_features(session, communities, parsed)
+    session.rollback()
+    out = []
+    for (code, geom), check in zip(parsed, checks):
+        n = check["households"]
+        out.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": {
+            "community_code": code, "community_name": communities[code].name, "index": check["feature"],
+            **{k: v for k, v in check.items() if k != "feature"},
+            "within_target": target_min <= n <= target_max, "target_min": target_min, "target_max": target_max}})
+    return {"type": "FeatureCollection", "features": out, "total": len(out),
+            "within_target": sum(f["properties"]["within_target"] for f in out),
+            "overlaps": overlaps, "households_uncovered": uncovered,
+            "acceptable": not overlaps and all(c["within_community"] for c in checks)}
+
+
+def _refuse_bad_features(checks: list[dict[str, Any]], overlaps: list[dict[str, Any]]) -> None:
+    outside = [{"feature": c["feature"], "outside_community_m2": c["outside_community_m2"]}
+               for c in checks if not c["within_community"]]
+    if outside:
+        raise Unprocessable("grid_outside_community", details={"features": outside},
+                            area_m2=round(sum(o["outside_community_m2"] for o in outside), 1))
+    if overlaps:
+        pairs = "；".join(f"第 {o['features'][0]} 与第 {o['features'][1]} 个（约 {o['area_m2']} 平方米）"
+                         for o in overlaps[:10])
+        raise Unprocessable("proposal_features_overlap", details={"overlaps": overlaps}, pairs=pairs)
+
+
+def accept(session: Session, scope: Scope, within: str, features: list[dict[str, Any]], crs: str | None,
+           reason: str | None) -> dict[str, Any]:
+    """Replace each community's grids by the accepted features, in one transaction.
+
+    A community's existing grids are reused in code order (each gets a new version), extra
+    features get the next free codes, and grids left over are retired. Features outside
+    their community or overlapping each other (> 1 m²) refuse the whole set.
+    """
+    reason = (reason or "").strip() or "采纳网格划分方案"
+    communities = {c.code: c for c in _communities(session, scope, within)}
+    parsed = _parse_features(within, communities, features, crs)
+    by_community: dict[str, list[Any]] = {}
+    for code, geom in parsed:
         by_community.setdefault(code, []).append(geom)
 
     written: list[int] = []
     with transaction(session):
+        checks, overlaps, _ = _check_features(session, communities, parsed)
+        _refuse_bad_features(checks, overlaps)
         for code, geoms in by_community.items():
             community = communities[code]
-            inside = session.execute(text("""
-                SELECT bool_and(ST_CoveredBy(ST_SetSRID(ST_GeomFromWKB(decode(w, 'hex')), 4326),
-                                             ST_Buffer(c.geom::geography, 1)::geometry))
-                  FROM admin_unit c, unnest(CAST(:wkbs AS text[])) AS w WHERE c.id = :id"""),
-                {"wkbs": [service._wkb(g) for g in geoms], "id": community.id}).scalar()
-            if not inside:
-                raise Unprocessable("grid_outside_community", area_m2="?")
             existing = session.execute(text("""
                 SELECT id, code FROM grid WHERE community_id = :id AND kind = 'map' AND retired_at IS NULL
                  ORDER BY code FOR UPDATE"""), {"id": community.id}).all()

@@ -208,6 +208,121 @@
     return n;
   }
 
+  // --- proposals -----------------------------------------------------------------------
+  /* 生成划分方案: the server proposes grids for the community; the planner may drag their
+   * vertices (each edit is re-counted by the server), then accepts the whole set at once. */
+  var proposal = { layers: [], props: [], timer: null, seq: 0, previews: 0 };
+
+  function proposalFeatures() {
+    return proposal.layers.map(function (layer, i) {
+      return { type: "Feature", geometry: layer.toGeoJSON(false).geometry,
+               properties: { community_code: proposal.props[i].community_code } };
+    });
+  }
+
+  function renderProposal(fc) {
+    var table = $("planner-proposal");
+    table.innerHTML = "<tr><th>方案</th><th>户数</th><th>紧凑度</th></tr>";
+    var overlapping = {};
+    (fc.overlaps || []).forEach(function (o) { overlapping[o.features[0]] = true; overlapping[o.features[1]] = true; });
+    fc.features.forEach(function (f, i) {
+      var p = f.properties;
+      var tr = document.createElement("tr");
+      tr.dataset.index = i + 1;
+      if (overlapping[i + 1]) { tr.className = "overlap"; }
+      [("方案 " + (i + 1)), p.households + " 户", String(p.compactness)].forEach(function (text, col) {
+        var td = document.createElement("td");
+        td.textContent = text;
+        if (col === 1) { td.className = klass(p.households, p.target_min, p.target_max); }
+        tr.appendChild(td);
+      });
+      table.appendChild(tr);
+      var layer = proposal.layers[i];
+      if (layer) {
+        layer.setStyle({ color: colour(p.households, p.target_min, p.target_max) });
+        layer.setTooltipContent("方案 " + (i + 1) + "：" + p.households + " 户，紧凑度 " + p.compactness);
+      }
+    });
+    var text = "共 " + fc.features.length + " 个网格，" + fc.within_target + " 个在目标户数内";
+    if (fc.overlaps && fc.overlaps.length) {
+      text += "；相互重叠：" + fc.overlaps.map(function (o) {
+        return "方案 " + o.features[0] + " 与 " + o.features[1] + "（" + o.area_m2 + " m²）";
+      }).join("、");
+    }
+    if (fc.households_uncovered) { text += "；" + fc.households_uncovered + " 户不在任何方案网格内"; }
+    var outside = fc.features.filter(function (f) { return f.properties.within_community === false; });
+    if (outside.length) {
+      text += "；超出社区：" + outside.map(function (f) { return "方案 " + f.properties.index; }).join("、");
+    }
+    $("proposal-summary").textContent = text + "。";
+    $("planner-accept").disabled = fc.acceptable === false;
+  }
+
+  function clearProposal() {
+    proposal.layers.forEach(function (layer) { map.removeLayer(layer); });
+    proposal.layers = []; proposal.props = [];
+  }
+
+  function propose() {
+    $("planner-propose").disabled = true;
+    notice("正在生成划分方案……");
+    request("POST", "/api/v1/planning/proposals", { within: config.community.code }).then(function (res) {
+      $("planner-propose").disabled = false;
+      if (res.status !== 200) { notice(res.data.error.message, true); return; }
+      clearProposal();
+      Object.keys(state.layers).forEach(function (code) {
+        state.layers[code].setStyle({ opacity: 0.35, fillOpacity: 0 });
+      });
+      res.data.features.forEach(function (f, i) {
+        var layer = L.geoJSON(f.geometry, { style: { weight: 3, dashArray: "8 4", fillOpacity: 0.1 } })
+          .getLayers()[0];
+        layer.proposalIndex = i + 1;
+        layer.bindTooltip("方案 " + (i + 1), { sticky: true });
+        layer.on("click", function () { layer.pm.enable({ snappable: true }); });
+        layer.on("pm:edit", scheduleProposal);
+        layer.on("pm:markerdragend", scheduleProposal);
+        layer.addTo(map);
+        proposal.layers.push(layer);
+        proposal.props.push(f.properties);
+      });
+      renderProposal(res.data);
+      notice("已生成划分方案（虚线）：可拖动顶点调整，户数会重新统计；满意后点“采纳整套方案”。");
+    });
+  }
+
+  function scheduleProposal() {
+    $("planner-accept").disabled = true;
+    clearTimeout(proposal.timer);
+    proposal.timer = setTimeout(previewProposal, DEBOUNCE_MS);
+  }
+
+  function previewProposal() {
+    var seq = ++proposal.seq;
+    request("POST", "/api/v1/planning/proposals/preview", { within: config.community.code,
+                                                           features: proposalFeatures() }).then(function (res) {
+      if (seq !== proposal.seq) { return; }
+      proposal.previews += 1;
+      if (res.status !== 200) { notice(res.data.error.message, true); return; }
+      renderProposal(res.data);
+    });
+  }
+
+  function acceptProposal() {
+    if (!proposal.layers.length) { return; }
+    var reason = window.prompt("采纳划分方案的原因（必填）：", "");
+    if (reason === null || !reason.trim()) { notice("未填写原因，方案尚未采纳。", true); return; }
+    $("planner-accept").disabled = true;
+    request("POST", "/api/v1/planning/proposals/accept", { within: config.community.code,
+                                                          features: proposalFeatures(), reason: reason })
+      .then(function (res) {
+        if (res.status !== 200) { notice(res.data.error.message, true); $("planner-accept").disabled = false; return; }
+        notice("已采纳划分方案：" + res.data.features.map(function (f) {
+          return f.properties.code.slice(-3) + "（" + f.properties.households + " 户）";
+        }).join("、") + "。页面将刷新。");
+        window.setTimeout(function () { window.location.reload(); }, 800);
+      });
+  }
+
   // --- set-up --------------------------------------------------------------------------
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
   L.geoJSON(config.outline, { pmIgnore: true, interactive: false,
@@ -306,7 +421,10 @@
   $("planner-split").addEventListener("click", split);
   $("planner-merge").addEventListener("click", merge);
   $("planner-create").addEventListener("click", createGrid);
+  $("planner-propose").addEventListener("click", propose);
+  $("planner-accept").addEventListener("click", acceptProposal);
 
-  window.gridmapPlanner = { state: state, layers: state.layers, preview: preview, schedule: schedule, map: map };
+  window.gridmapPlanner = { state: state, layers: state.layers, preview: preview, schedule: schedule, map: map,
+                           proposal: proposal };
   window.plannerReady = true;
 }());
