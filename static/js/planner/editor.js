@@ -86,7 +86,13 @@
     request("POST", api + code + "/preview", { geometry: geometryOf(state.layers[code]) }).then(function (res) {
       if (seq !== state.seq) { return; }  // a newer edit is on its way
       state.previews += 1;
-      if (res.status === 200) { showPreview(res.data); notice(""); } else { notice(res.data.error.message, true); }
+      if (res.status === 200) {
+        showPreview(res.data);
+        if (state.previewError) { notice(""); state.previewError = false; }  // keep a save's or undo's message
+      } else {
+        notice(res.data.error.message, true);
+        state.previewError = true;
+      }
     });
   }
 
