@@ -14,6 +14,7 @@ adds one lookup for the whole batch.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections import defaultdict
@@ -68,15 +69,16 @@ def _validation_details(exc: ValidationError) -> dict[str, Any]:
 # that decides who was first, the check-in rows, and — for items that were already
 # there — the stored first answer.
 #
-# * ``i``: the items (parallel arrays), each with the batch's own previous item in time
+# * ``i``: the items (one JSON array), each with the batch's own previous item in time
 #   order (ties in item order): a batch sent after a day offline is checked against itself.
 # * ``g``: the grids near each point (GiST on ``grid_version.geom``), each at the version
-#   valid at ``recorded_at`` (before a grid's first version, that first version), within
-#   the reported accuracy on geography; per item the best one by rank: 0 one of the
+#   valid at ``recorded_at`` (before a grid's first version, that first version), containing
+#   the point or within the reported accuracy of it on geography (only tested when outside); per item the best one by rank: 0 one of the
 #   caller's grids containing the point (by code), 1 one of the caller's grids within the
 #   accuracy (the nearest; position "near"), 2 another grid containing it (by code),
 #   3 none of these (no grid).
-# * ``p``: the worker's stored check-in just before each item (``impossible_speed``
+# * ``p``: the worker's stored check-in just before each item, within the time it takes
+#   to cross half the Earth at the speed limit (``impossible_speed``
 #   compares with the later of it and the batch's own previous one, the stored one on a tie:
 #   geodesic distance on the WGS-84 spheroid minus both accuracies, over the time between).
 # * ``k``/``ins``: ``INSERT … ON CONFLICT DO NOTHING`` into ``checkin_key`` feeds the
@@ -84,17 +86,19 @@ def _validation_details(exc: ValidationError) -> dict[str, Any]:
 # * the final select reads the first answer of items already stored before this statement;
 #   one committed by a concurrent sender after it began is read by STORED_SQL afterwards.
 CHECKIN_SQL = """
-WITH i AS (
+WITH t AS (
+    SELECT t.idx, t.id, CAST(t.at AS timestamptz) AS rec, t.at AS rec_text, t.lon, t.lat, t.acc, t.household_id,
+           t.household_code, t.note, t.low, t.future, t.stale
+      FROM json_to_recordset(CAST(:items AS json))
+           AS t(idx int, id uuid, at text, lon float8, lat float8, acc float8, household_id int,
+                household_code text, note text, low bool, future bool, stale bool)
+), i AS (
     SELECT t.*, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) AS pt,
            -- degrees that surely cover ``acc`` metres around the point (index prefilter only)
            (t.acc + 1.0) / 110000.0 / greatest(cos(radians(t.lat)), 0.05) AS deg,
            lag(t.lon) OVER w AS b_lon, lag(t.lat) OVER w AS b_lat, lag(t.acc) OVER w AS b_acc,
            lag(t.rec) OVER w AS b_rec
-      FROM unnest(CAST(:idx AS int[]), CAST(:ids AS uuid[]), CAST(:rec AS timestamptz[]),
-                  CAST(:rec_text AS text[]), CAST(:lon AS float8[]), CAST(:lat AS float8[]),
-                  CAST(:acc AS float8[]), CAST(:household AS int[]), CAST(:household_code AS text[]),
-                  CAST(:note AS text[]), CAST(:low AS bool[]), CAST(:future AS bool[]), CAST(:stale AS bool[]))
-           AS t(idx, id, rec, rec_text, lon, lat, acc, household_id, household_code, note, low, future, stale)
+      FROM t
     WINDOW w AS (ORDER BY t.rec, t.idx)
 ), g AS (
     SELECT DISTINCT ON (i.idx) i.idx, c.grid_id, gr.code, gr.name, v.version, r.rank
@@ -108,12 +112,17 @@ WITH i AS (
       CROSS JOIN LATERAL (SELECT ST_Intersects(v.geom, i.pt) AS inside, starts_with(gr.code, :own) AS mine) x
       CROSS JOIN LATERAL (SELECT CASE WHEN x.mine AND x.inside THEN 0 WHEN x.mine THEN 1
                                       WHEN x.inside THEN 2 ELSE 3 END AS rank) r
-     WHERE ST_DWithin(v.geom::geography, i.pt::geography, i.acc)
+     WHERE x.inside OR ST_DWithin(v.geom::geography, i.pt::geography, i.acc)
      ORDER BY i.idx, r.rank, CASE WHEN r.rank = 1 THEN ST_Distance(v.geom::geography, i.pt::geography) END, gr.code
 ), p AS (
     SELECT i.idx, c.geom, c.accuracy_m::float8 AS acc, c.recorded_at AS rec
       FROM i CROSS JOIN LATERAL (SELECT geom, accuracy_m, recorded_at FROM checkin
                                   WHERE user_id = :user_id AND recorded_at < i.rec
+                                    -- older than this nothing can be too fast (half the Earth's
+                                    -- circumference at the speed limit): only the latest month
+                                    -- partitions are searched, however many months are kept
+                                    AND recorded_at >= CASE WHEN :max_speed_ms >= 0.01 THEN i.rec - make_interval(secs => 2.1e7 / :max_speed_ms)
+                                                            ELSE '-infinity' END
                                   ORDER BY recorded_at DESC LIMIT 1) c
 ), a AS (
     SELECT i.idx, i.id, i.rec, i.pt, i.acc, i.household_id, i.note,
@@ -134,8 +143,18 @@ WITH i AS (
                                         (ST_SetSRID(ST_MakePoint(i.b_lon, i.b_lat), 4326), i.b_acc, i.b_rec, 1))
                                 AS q(geom, acc, rec, o)
                           WHERE q.rec IS NOT NULL ORDER BY q.rec DESC, q.o LIMIT 1) q ON true
-      CROSS JOIN LATERAL (SELECT greatest(ST_Distance(q.geom::geography, i.pt::geography) - q.acc - i.acc, 0.0) AS moved,
-                                 extract(epoch FROM i.rec - q.rec)::float8 AS dt) m
+      CROSS JOIN LATERAL (SELECT extract(epoch FROM i.rec - q.rec)::float8 AS dt,
+                                 -- an upper bound of the geodesic distance: along the parallel nearer
+                                 -- the equator, then the meridian, both with the largest radius of
+                                 -- curvature of the WGS-84 ellipsoid (a / sqrt(1 - e²)), 1/1000 spare
+                                 6399594.0 * 1.001 * (abs(radians(i.lat - ST_Y(q.geom)))
+                                     + least(abs(radians(i.lon - ST_X(q.geom))), 2 * pi() - abs(radians(i.lon - ST_X(q.geom))))
+                                       * cos(radians(least(abs(i.lat), abs(ST_Y(q.geom)))))) AS bound) b
+      -- the geodesic distance only where the bound cannot rule the flag out
+      CROSS JOIN LATERAL (SELECT CASE WHEN q.rec IS NULL OR b.bound <= q.acc + i.acc + :max_speed_ms * greatest(b.dt, 0.0)
+                                      THEN 0.0
+                                      ELSE greatest(ST_Distance(q.geom::geography, i.pt::geography) - q.acc - i.acc, 0.0)
+                                 END AS moved, b.dt) m
       CROSS JOIN LATERAL (SELECT array_remove(ARRAY[
                CASE WHEN rk.rank >= 2 THEN 'outside_grid' END,
                CASE WHEN i.low THEN 'low_accuracy' END,
@@ -154,11 +173,13 @@ WITH i AS (
       FROM a JOIN k ON k.id = a.id
     RETURNING id
 )
-SELECT a.idx, a.id::text AS id, ins.id IS NOT NULL AS created,
-       CASE WHEN ins.id IS NOT NULL THEN a.answer ELSE ck.answer END AS answer, ck.user_id AS first_user
+SELECT a.idx, a.id::text AS id, ins.id IS NOT NULL AS created, coalesce(a2.answer, ck.answer) AS answer,
+       ck.user_id AS first_user
   FROM a
   LEFT JOIN ins ON ins.id = a.id
-  LEFT JOIN checkin_key ck ON ins.id IS NULL AND ck.id = a.id
+  -- the stored row is looked up only for items not created now
+  CROSS JOIN LATERAL (SELECT CASE WHEN ins.id IS NOT NULL THEN a.answer END AS answer) a2
+  LEFT JOIN LATERAL (SELECT c.answer, c.user_id FROM checkin_key c WHERE ins.id IS NULL AND c.id = a.id) ck ON true
 """
 
 
@@ -197,16 +218,14 @@ class Prepared:
         key = ("gridmap.prepared", id(pooled.dbapi_connection))
         done = pooled.info.setdefault(key, set())
         if self.name not in done:
-            connection.exec_driver_sql(self.prepare)
+            with pooled.dbapi_connection.cursor() as cursor:  # no parameters: no %-formatting
+                cursor.execute(self.prepare)
             done.add(self.name)
         return session.execute(self.execute, params)
 
 
 CHECKIN = Prepared("gridmap_checkin", CHECKIN_SQL, {
-    "idx": "int[]", "ids": "uuid[]", "rec": "timestamptz[]", "rec_text": "text[]", "lon": "float8[]",
-    "lat": "float8[]", "acc": "float8[]", "household": "int[]", "household_code": "text[]", "note": "text[]",
-    "low": "bool[]", "future": "bool[]", "stale": "bool[]", "own": "text", "max_speed_ms": "float8",
-    "user_id": "int", "now": "timestamptz",
+    "items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "now": "timestamptz",
 })
 
 HOUSEHOLD_SQL = text("""
@@ -286,15 +305,14 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         times = [F.time_flags(r, now, rules) for r in rec]
         with transaction(session):
             rows = CHECKIN(session, {
-                "idx": good, "ids": [str(items[i].id) for i in good], "rec": rec,
-                "rec_text": [r.isoformat() for r in rec],
-                "lon": [wgs[i][0] for i in good], "lat": [wgs[i][1] for i in good], "acc": acc,
-                "household": [households.get(items[i].household_code) if items[i].household_code else None
-                              for i in good],
-                "household_code": [items[i].household_code for i in good],
-                "note": [items[i].note for i in good],
-                "low": [a > rules.low_accuracy_m for a in acc],
-                "future": [F.FUTURE_TIME in t for t in times], "stale": [F.STALE in t for t in times],
+                # one JSON document for the whole batch: cheaper to build, send and parse than
+                # a dozen adapted arrays (rec is sent as the phone's own ISO text, offset kept)
+                "items": json.dumps([{
+                    "idx": i, "id": str(items[i].id), "at": rec[k].isoformat(), "lon": wgs[i][0], "lat": wgs[i][1],
+                    "acc": acc[k], "household_id": households.get(items[i].household_code) if items[i].household_code
+                    else None, "household_code": items[i].household_code, "note": items[i].note,
+                    "low": acc[k] > rules.low_accuracy_m, "future": F.FUTURE_TIME in times[k],
+                    "stale": F.STALE in times[k]} for k, i in enumerate(good)], ensure_ascii=False),
                 "own": scope.prefix, "max_speed_ms": rules.max_speed_kmh / 3.6,
                 "user_id": scope.user_id, "now": now,
             }).all()
