@@ -86,6 +86,8 @@ def _json_body() -> Any:
         body = request.get_json(force=True)
     except Exception:  # werkzeug raises its own BadRequest subclasses for bad JSON
         raise BadRequest("invalid_json") from None
+    if b"\x00" not in request.data and b"\\u0000" not in request.data:
+        return body  # no NUL can be in it (UTF-16/32 bodies hold zero bytes: walked below)
     return _refuse_nul(body)
 
 

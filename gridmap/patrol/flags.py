@@ -31,11 +31,18 @@ FLAG_NAMES = {
 _GEOD = Geod(ellps="WGS84")
 
 
+def time_limits(now: datetime, rules: PatrolRules) -> tuple[datetime, datetime]:
+    """(future_after, stale_before): recorded later than the first is ``future_time``,
+    earlier than the second ``stale``."""
+    return now + timedelta(seconds=rules.future_tolerance_s), now - timedelta(hours=rules.stale_hours)
+
+
 def time_flags(recorded_at: datetime, now: datetime, rules: PatrolRules) -> list[str]:
+    future_after, stale_before = time_limits(now, rules)
     flags = []
-    if recorded_at > now + timedelta(seconds=rules.future_tolerance_s):
+    if recorded_at > future_after:
         flags.append(FUTURE_TIME)
-    if recorded_at < now - timedelta(hours=rules.stale_hours):
+    if recorded_at < stale_before:
         flags.append(STALE)
     return flags
 
