@@ -220,13 +220,15 @@ class HeatmapQuery(BboxFilter):
     since: datetime | None = None
     until: datetime | None = None
     category: str | None = Field(None, max_length=32)
+    display: Literal["wgs84", "gcj02"] | None = Field(
+        None, description="地图底图坐标系：gcj02（高德底图）时 bbox 按 GCJ-02 理解，格网中心也按 GCJ-02 返回")
 
 
 class HeatmapResponse(BaseModel):
     cells: list[list[float]]
     cell_size: float
     total: int
-    source: str = Field("hazards", description="daily：来自按日预聚合；hazards：直接统计")
+    source: str = Field("hazards", description="rollup：来自分级（按月、按周）汇总；daily：来自按日预聚合；hazards：直接统计")
 
 
 @operation(bp, "/hazards/heatmap", "GET", summary="问题隐患热力格网（数据库聚合）", tag="hazards", roles=STAFF,
@@ -235,7 +237,8 @@ def hazard_heatmap(scope, query: HeatmapQuery):
     from gridmap.hazards.heatmap import heatmap_cells
 
     return heatmap_cells(get_session(), scope, bbox=query.bbox, zoom=query.zoom, since=query.since,
-                         until=query.until, category=query.category, within=query.within)
+                         until=query.until, category=query.category, within=query.within,
+                         display=None if query.display == "wgs84" else query.display)
 
 
 class GridDensityQuery(BaseModel):

@@ -60,15 +60,17 @@ def load_holidays_command(path: str, year: int, source: str) -> None:
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="起始日期（含），默认全部")
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="截止日期（不含），默认全部")
 def heatmap_refresh_command(since, until) -> None:
-    """Rebuild the heatmap's daily cells for [SINCE, UNTIL) from the hazards (after bulk loads)."""
-    from gridmap.hazards.heatmap import refresh_daily
+    """Rebuild the heatmap's daily cells and zoom pyramid for [SINCE, UNTIL) from the hazards (after bulk loads)."""
+    from gridmap.hazards.heatmap import refresh_daily, refresh_rollup
 
     session = current_app.extensions["gridmap.db"].session()
     try:
         result = refresh_daily(session, since.date() if since else None, until.date() if until else None)
+        pyramid = refresh_rollup(session, since.date() if since else None, until.date() if until else None)
     finally:
         session.close()
-    click.echo(f"热力图按日预聚合已重建：{result['cells']} 个格网日（删除旧的 {result['deleted']} 个）。")
+    click.echo(f"热力图按日预聚合已重建：{result['cells']} 个格网日（删除旧的 {result['deleted']} 个）；"
+               f"分级汇总（按月、按周）{pyramid['rows']} 行。")
 
 
 @click.command("hazard-retention")

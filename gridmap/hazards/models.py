@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -195,3 +196,37 @@ class HazardDailyCell(Base):
     ix: Mapped[int] = mapped_column(Integer, primary_key=True)
     iy: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class HazardHeatLevel(Base):
+    """A level of the heatmap's zoom pyramid: the zoom and its cell side in degrees (the size
+    ``heatmap.cell_size`` picks at that zoom). Read by the rollup trigger and the rebuild."""
+
+    __tablename__ = "hazard_heat_level"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    size: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
+
+
+class HazardHeatRollup(Base):
+    """The heatmap's zoom pyramid: hazards per level, period (``m``: Beijing month, ``w``: ISO
+    week, by its first day), street (first 9 digits of the grid code, for scopes), category
+    ('' = all categories) and cell (``ix``, ``iy`` = ST_SnapToGrid index at the level's size).
+
+    Kept by statement-level triggers on ``hazard`` (insert, delete, and updates of the counted
+    fields) and rebuilt by ``hazard-heatmap-refresh``; see hazards/heatmap.py."""
+
+    __tablename__ = "hazard_heat_rollup"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    period_kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    street: Mapped[str] = mapped_column(String(9), primary_key=True)
+    ix: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    iy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("period_kind IN ('m', 'w')", name="period_kind_known"),)

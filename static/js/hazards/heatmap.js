@@ -47,7 +47,9 @@
     var b = map.getBounds(), mine = ++seq;
     var bbox = [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()),
                 Math.min(90, b.getNorth())].map(function (v) { return v.toFixed(6); }).join(",");
-    fetch("/api/v1/hazards/heatmap?" + query({ bbox: bbox, zoom: Math.round(map.getZoom()) }),
+    var ask = { bbox: bbox, zoom: Math.round(map.getZoom()) };
+    if (cfg.map_crs === "gcj02") ask.display = "gcj02";  // Gaode basemap: bbox and cells in GCJ-02
+    fetch("/api/v1/hazards/heatmap?" + query(ask),
           { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (body) {

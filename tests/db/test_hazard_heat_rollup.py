@@ -1,0 +1,179 @@
+"""The heatmap's zoom pyramid (hazard_heat_rollup): kept by triggers on every write, rebuilt by
+the refresh command, and giving exactly the cells of counting the hazards — for any range,
+bbox, zoom, category and scope."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import select, text
+
+from gridmap.auth.scope import Scope
+from gridmap.hazards import service
+from gridmap.hazards.heatmap import (
+    ROLLUP_LEVELS,
+    cell_level,
+    cell_size,
+    heatmap_cells,
+    plan_periods,
+    refresh_rollup,
+)
+from gridmap.hazards.models import HazardHeatLevel, HazardHeatRollup
+from tests import factories as f
+
+CN = "+08:00"
+GRIDS = {f.GRID_A: f.BOXES[f.GRID_A], f.GRID_B: f.BOXES[f.GRID_B], f.GRID_C: f.BOXES[f.GRID_C]}
+CATEGORIES = ("fire", "noise", "sanitation")
+
+
+def _insert_hazards(db_session, n: int, seed: int) -> None:
+    """n hazards in one INSERT (one trigger call), over three grids of two streets, Jan–Jul 2026;
+    some exactly on cell borders (x.5 cells at levels 12 and 13) and at Beijing midnights."""
+    rng = np.random.default_rng(seed)
+    codes = np.array(list(GRIDS))[rng.integers(0, len(GRIDS), n)]
+    boxes = np.array([GRIDS[c] for c in codes])
+    lon = boxes[:, 0] + rng.uniform(0.0001, 0.9999, n) * (boxes[:, 2] - boxes[:, 0])
+    lat = boxes[:, 1] + rng.uniform(0.0001, 0.9999, n) * (boxes[:, 3] - boxes[:, 1])
+    for k in range(0, n, 10):  # on a border between two cells of levels 12 / 13
+        size = cell_size((12, 13)[k % 20 == 0])
+        lon[k] = (np.floor(lon[k] / size) + 0.5) * size
+    start = datetime(2026, 1, 1, tzinfo=UTC) - timedelta(hours=8)
+    seconds = rng.integers(0, 200 * 86400, n)
+    seconds[::7] -= seconds[::7] % 86400  # Beijing midnights
+    created = [start + timedelta(seconds=int(s)) for s in seconds]
+    cats = np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), n)]
+    db_session.execute(text("""
+        INSERT INTO hazard (code, category_code, severity, geom, grid_version, grid_code, accept_by, resolve_by,
+                            created_at)
+        SELECT 'HZ-T-' || i, cat, 'normal', ST_SetSRID(ST_MakePoint(x, y), 4326), 1, g, t, t, t
+          FROM unnest(CAST(:cats AS text[]), CAST(:xs AS float8[]), CAST(:ys AS float8[]), CAST(:gs AS text[]),
+                      CAST(:ts AS timestamptz[])) WITH ORDINALITY AS u(cat, x, y, g, t, i)
+    """), {"cats": cats.tolist(), "xs": lon.tolist(), "ys": lat.tolist(), "gs": codes.tolist(), "ts": created})
+
+
+def _cells(result):
+    return {(round(lat, 7), round(lon, 7)): n for lat, lon, n in result["cells"]}
+
+
+def _snapshot(db_session):
+    r = HazardHeatRollup
+    return sorted(db_session.execute(select(r.level, r.period_kind, r.category_code, r.period, r.street, r.ix,
+                                            r.iy, r.n).where(r.n != 0)).all())
+
+
+def test_levels_are_the_sizes_the_api_picks(db_session):
+    stored = dict(db_session.execute(select(HazardHeatLevel.level, HazardHeatLevel.size)).all())
+    assert stored == {z: cell_size(z) for z in ROLLUP_LEVELS}
+
+
+def test_periods_split_into_months_weeks_and_fragments():
+    def at(s):
+        return datetime.fromisoformat(s + CN)
+
+    assert plan_periods(None, None) == ((None, None), [], [])
+    # 2026-01-03 10:00 .. 2026-04-15: Feb and Mar whole; weeks from Mon Jan 5 to Mon Jan 26; Apr 6 to Apr 13.
+    months, weeks, fragments = plan_periods(at("2026-01-03T10:00:00"), at("2026-04-15T00:00:00"))
+    assert months == (date(2026, 2, 1), date(2026, 4, 1))
+    assert weeks == [(date(2026, 1, 5), date(2026, 1, 26)), (date(2026, 4, 6), date(2026, 4, 13))]
+    assert fragments == [(at("2026-01-03T10:00:00"), at("2026-01-05T00:00:00")),
+                         (at("2026-01-26T00:00:00"), at("2026-02-01T00:00:00")),
+                         (at("2026-04-01T00:00:00"), at("2026-04-06T00:00:00")),
+                         (at("2026-04-13T00:00:00"), at("2026-04-15T00:00:00"))]
+    # One ISO week (the time slider) is one weekly row per cell; nothing from the hazards.
+    assert plan_periods(at("2026-03-09T00:00:00"), at("2026-03-16T00:00:00")) == (
+        None, [(date(2026, 3, 9), date(2026, 3, 16))], [])
+    assert plan_periods(at("2026-03-10T08:00:00"), at("2026-03-10T09:00:00")) == (
+        None, [], [(at("2026-03-10T08:00:00"), at("2026-03-10T09:00:00"))])
+
+
+def test_rollup_answers_exactly_as_counting_the_hazards(db_session):
+    f.lishui(db_session)
+    _insert_hazards(db_session, 600, seed=5)
+    admin, street, other = Scope.everything(), Scope(prefix=f.STREET), Scope(prefix=f.OTHER_STREET)
+    rng = np.random.default_rng(11)
+    checked = set()
+    for trial in range(60):
+        x0, y0 = rng.uniform(119.86, 119.95), rng.uniform(28.43, 28.47)
+        bbox = None if trial % 6 == 0 else (x0, y0, x0 + rng.uniform(0.004, 0.1), y0 + rng.uniform(0.004, 0.05))
+        zoom = int(rng.integers(6, 19))
+        lo = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=int(rng.integers(-30 * 1440, 200 * 1440)))
+        if trial % 3 == 0:
+            lo = lo.replace(hour=16, minute=0)  # a Beijing midnight
+        hi = lo + timedelta(minutes=int(rng.integers(60, 150 * 1440)))
+        since, until = [(lo, hi), (None, hi), (lo, None), (None, None)][trial % 4]
+        category = [None, "fire", "噪声", "sanitation"][trial % 4 if trial % 5 else 0]
+        scope = (admin, street, other)[trial % 3]
+        level = cell_level(zoom, bbox)
+        if level not in ROLLUP_LEVELS:
+            continue
+        kwargs = {"bbox": bbox, "zoom": zoom, "since": since, "until": until, "category": category}
+        rolled = heatmap_cells(db_session, scope, **kwargs)
+        counted = heatmap_cells(db_session, scope, daily=False, rollup=False, **kwargs)
+        assert counted["source"] == "hazards" and rolled["source"] in ("rollup", "hazards"), kwargs
+        assert _cells(rolled) == _cells(counted) and rolled["total"] == counted["total"], kwargs
+        checked.add((rolled["source"], counted["total"] > 0, level))
+    assert {("rollup", True)} <= {c[:2] for c in checked}
+    assert len({c[2] for c in checked if c[0] == "rollup"}) >= 4  # several levels were exercised
+    # A community's scope is narrower than the rollup's street key: counted instead.
+    community = Scope(prefix=f.COMMUNITY)
+    assert heatmap_cells(db_session, community, bbox=None, zoom=12)["source"] != "rollup"
+
+
+def test_triggers_follow_every_change_and_match_the_rebuild(app, db_session):
+    f.lishui(db_session)
+    _insert_hazards(db_session, 200, seed=8)
+    service.report(db_session, Scope.everything(), category="fire", severity="normal", description="",
+                   lon=119.885, lat=28.455, crs=None, now=datetime(2026, 3, 3, 2, tzinfo=UTC))
+    # Moves, re-dates, re-categorises and deletes; an update of other fields changes nothing.
+    db_session.execute(text("UPDATE hazard SET geom = ST_SetSRID(ST_MakePoint(119.93, 28.45), 4326), "
+                            "grid_code = :c WHERE id % 9 = 0"), {"c": f.GRID_C})
+    db_session.execute(text("UPDATE hazard SET created_at = created_at + interval '40 days' WHERE id % 7 = 1"))
+    db_session.execute(text("UPDATE hazard SET category_code = 'noise' WHERE id % 5 = 2"))
+    db_session.execute(text("UPDATE hazard SET status = 'accepted' WHERE id % 4 = 3"))
+    db_session.execute(text("DELETE FROM hazard WHERE id % 11 = 4"))
+    kept = _snapshot(db_session)
+    assert sum(row.n for row in kept if row.level == 13 and row.period_kind == "m" and not row.category_code) == \
+        db_session.scalar(text("SELECT count(*) FROM hazard"))
+    refresh_rollup(db_session)
+    assert _snapshot(db_session) == kept
+    # A partial rebuild touches only its months and weeks; the command rebuilds everything.
+    db_session.execute(HazardHeatRollup.__table__.update().values(n=99))
+    refresh_rollup(db_session, date(2026, 3, 2), date(2026, 3, 3))
+    rebuilt = {(r.period_kind, r.period) for r in _snapshot(db_session) if r.n != 99}
+    assert rebuilt == {("m", date(2026, 3, 1)), ("w", date(2026, 3, 2))}
+    db_session.execute(HazardHeatRollup.__table__.delete())
+    result = app.test_cli_runner().invoke(args=["hazard-heatmap-refresh"])
+    assert result.exit_code == 0, result.output
+    assert "分级汇总" in result.output and _snapshot(db_session) == kept
+
+
+def test_gaode_display_shifts_bbox_and_cells(client, db_session, monkeypatch):
+    from gridmap.geo.crs import from_wgs84
+
+    monkeypatch.setattr("gridmap.auth.service.hash_password", lambda password: "unusable")
+    f.lishui(db_session)
+    headers = f.auth(f.token_for(db_session, "admin"))
+    _insert_hazards(db_session, 100, seed=3)
+    plain = client.get("/api/v1/hazards/heatmap?zoom=13&bbox=119.86,28.43,119.96,28.49", headers=headers).get_json()
+    # The same ground in GCJ-02 (what a Gaode map's getBounds() gives): shifted corners.
+    (gx0, gx1), (gy0, gy1) = from_wgs84([119.86, 119.96], [28.43, 28.49], "gcj02")
+    shifted = client.get(f"/api/v1/hazards/heatmap?zoom=13&display=gcj02&bbox={gx0},{gy0},{gx1},{gy1}",
+                         headers=headers).get_json()
+    assert shifted["total"] == plain["total"] == 100
+    lon, lat = from_wgs84([c[1] for c in plain["cells"]], [c[0] for c in plain["cells"]], "gcj02")
+    expected = np.array(sorted((float(a), float(o), c[2]) for a, o, c in zip(lat, lon, plain["cells"])))
+    got = np.array(sorted(shifted["cells"]))
+    assert got.shape == expected.shape and np.allclose(got, expected, rtol=0, atol=2e-7)
+    assert not np.allclose(np.array(sorted(plain["cells"])), expected, rtol=0, atol=1e-4)  # really moved
+    bad = client.get("/api/v1/hazards/heatmap?zoom=13&display=bd09", headers=headers)
+    assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("zoom", [10, 13, 18])
+def test_city_wide_views_at_any_zoom_use_the_pyramid(db_session, zoom):
+    city = (118.20, 34.95, 118.55, 35.25)
+    level = cell_level(zoom, city)
+    assert level in ROLLUP_LEVELS
+    assert heatmap_cells(db_session, Scope.everything(), bbox=city, zoom=zoom)["source"] == "rollup"
