@@ -201,7 +201,8 @@ def patrol_retention_command(keep_months: int | None) -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--workers", default=multiprocessing.cpu_count() * 2 + 1, type=int)
-def serve_command(host: str, port: int, workers: int) -> None:
+@click.option("--threads", default=4, type=int, help="threads per worker (gthread)")
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve with gunicorn (the production server)."""
     from gunicorn.app.base import BaseApplication
 
@@ -212,7 +213,7 @@ def serve_command(host: str, port: int, workers: int) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 4)
+            self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
 

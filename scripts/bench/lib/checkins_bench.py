@@ -1,13 +1,23 @@
 """Check-in benchmark: the production server (gunicorn via ``flask serve``) on 127.0.0.1
 and an open-loop load generator (fixed arrival rate, up to 64 connections, bounded in
-time). For rising rates it sends single check-ins, then the no-database ``/healthz``;
+time). After a warm-up (not counted: every worker's connections prepare their
+statements) it sends single check-ins at rising rates, then the no-database ``/healthz``;
 a rate is *held* when p99 ≤ 100 ms (latency counted from the scheduled send time, so
 queueing counts), every request succeeded and — for check-ins — every one is stored
 exactly once. Prints the highest held rate of each and their ratio (the score), then
-the batch sync rate (100,000 queued check-ins in batches of 500) against a raw COPY of
-the same rows into ``checkin`` measured in the same run.
+the batch sync of 100,000 queued check-ins in batches of 500 through HTTP and through
+the service (``record_checkins`` in this process), against a raw COPY of the same
+number of rows into ``checkin`` measured in the same run.
 
-  scripts/bench/checkins [--rates 50,100,200,400,600,800] [--seconds 4] [--batch-rows 100000]
+``--big-table N`` measures the insert rate (service path: batches of 500, and single
+check-ins one after another) into the empty table first, then bulk-loads N synthetic
+check-ins (with their idempotency keys, by 1,000 synthetic workers) into 21 past month
+partitions (generate_series into plain tables, indexes built once, ATTACH PARTITION)
+and measures the same again: the ratio "big / empty" is the figure (goal ≥ 0.8).
+The issue's figure is 50 million rows; ``--big-table 1000000`` is a routine run.
+
+  scripts/bench/checkins [--rates 100,200,300,400,500,600,800] [--seconds 4] [--batch-rows 100000]
+                         [--workers N] [--threads N] [--big-table N] [--only single,batch,big]
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from benchlib import bench_url, ensure_database, log  # noqa: E402
+from benchlib import bench_url, checkpoint, ensure_database, log, verdict  # noqa: E402
 from gridmap.db import sqlalchemy_url  # noqa: E402
 from gridmap.migrate import upgrade  # noqa: E402
 
@@ -85,11 +95,11 @@ def prepare(url: str) -> str:
     return token
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "gridmap", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--workers", str(workers), "--threads", str(threads)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -190,14 +200,18 @@ def held(result: dict, lost: int = 0) -> bool:
             and result["p99_ms"] <= P99_LIMIT_MS)
 
 
+def sync_items(rows: int, batch: int = 500, start_at: datetime | None = None) -> list[list[dict]]:
+    """``rows`` queued check-ins of one worker, 3 s apart, in batches as a phone sends them."""
+    t0 = start_at or datetime.now(UTC) - timedelta(days=1)
+    return [[{"id": str(uuid.uuid4()), "lon": 119.881 + (k % 100) * 0.00008,
+              "lat": 28.451 + (k // 100 % 100) * 0.00008, "accuracy_m": 15,
+              "recorded_at": (t0 + timedelta(seconds=k * 3)).isoformat(), "note": "sync"}
+             for k in range(s, min(rows, s + batch))] for s in range(0, rows, batch)]
+
+
 def batch_sync(port: int, token: str, rows: int, batch: int = 500, connections: int = 4) -> float:
-    t0 = datetime.now(UTC) - timedelta(days=1)
-    bodies = []
-    for start in range(0, rows, batch):
-        items = [{"id": str(uuid.uuid4()), "lon": 119.881 + (k % 100) * 0.00008, "lat": 28.451 + (k // 100 % 100) * 0.00008,
-                  "accuracy_m": 15, "recorded_at": (t0 + timedelta(seconds=k * 3)).isoformat(), "note": "sync"}
-                 for k in range(start, min(rows, start + batch))]
-        bodies.append(json.dumps({"items": items}))
+    """HTTP path: POST the batches over ``connections`` keep-alive connections."""
+    bodies = [json.dumps({"items": items}) for items in sync_items(rows, batch)]
     jobs: queue.Queue = queue.Queue()
     for b in bodies:
         jobs.put(b)
@@ -229,6 +243,130 @@ def batch_sync(port: int, token: str, rows: int, batch: int = 500, connections: 
     return rows / elapsed
 
 
+class Service:
+    """The service path in this process: ``record_checkins`` on one session, as the view calls it."""
+
+    def __init__(self, url: str):
+        from gridmap import create_app
+        from gridmap.auth.models import User
+        from gridmap.auth.service import scope_of
+        from gridmap.config import Settings
+
+        self.url = url
+        self.app = create_app(Settings(database_url=url, secret_key="bench"))
+        self.db = self.app.extensions["gridmap.db"]
+        self.session = self.db.session()
+        user = self.session.query(User).filter_by(username="bench-worker").one()
+        self.scope = scope_of(user)
+
+    def batches(self, rows: int, start_at: datetime | None = None) -> float:
+        from gridmap.patrol.service import record_checkins
+        work = sync_items(rows, start_at=start_at)
+        start = time.perf_counter()
+        for items in work:
+            results = record_checkins(self.session, self.scope, items)
+            if any(r["status"] != "created" for r in results):
+                raise SystemExit("error: a queued check-in was not created")
+        return rows / (time.perf_counter() - start)
+
+    def singles(self, n: int, start_at: datetime | None = None) -> float:
+        from gridmap.patrol.service import record_checkins
+        work = [items[0] for items in sync_items(n, batch=1, start_at=start_at)]
+        start = time.perf_counter()
+        for item in work:
+            if record_checkins(self.session, self.scope, [item])[0]["status"] != "created":
+                raise SystemExit("error: a check-in was not created")
+        return n / (time.perf_counter() - start)
+
+    def close(self) -> None:
+        self.session.close()
+        self.db.engine.dispose()
+
+
+BIG_MONTHS = range(3, 24)  # months before the current one: 21 past partitions (the kept 24)
+
+
+def load_big_table(url: str, rows: int) -> dict:
+    """N synthetic check-ins and their keys in past months, as fast as PostgreSQL loads them."""
+    import psycopg2
+
+    from benchlib import libpq_url
+    from gridmap.patrol.partitions import add_months, this_month
+    conn = psycopg2.connect(libpq_url(url))
+    conn.autocommit = True
+    cur = conn.cursor()
+    started = time.perf_counter()
+    cur.execute("SET maintenance_work_mem = '1GB'")
+    cur.execute("SET max_parallel_maintenance_workers = 2")
+    cur.execute("""INSERT INTO app_user (username, password_hash, role, scope_code, display_name)
+                   SELECT 'big-' || k, 'x', 'grid_worker', %s, 'big-' || k FROM generate_series(1, 1000) k
+                   ON CONFLICT (username) DO NOTHING""", (GRID,))
+    cur.execute("SELECT min(id), max(id) FROM app_user WHERE username LIKE 'big-%%'")
+    lo_user, hi_user = cur.fetchone()
+    cur.execute("SELECT id FROM grid WHERE code = %s", (GRID,))
+    grid_id = cur.fetchone()[0]
+    # The keys table is loaded without its indexes and foreign key, which are rebuilt after
+    # (NOT VALID: new rows are still checked; the loaded ones reference real users).
+    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT pk_checkin_key")
+    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT fk_checkin_key_user_id_app_user")
+    cur.execute("DROP INDEX ix_checkin_key_recorded_at")
+    months = [add_months(this_month(), -k) for k in BIG_MONTHS]
+    per_month = [rows // len(months) + (1 if k < rows % len(months) else 0) for k in range(len(months))]
+    for month, n in zip(months, per_month):
+        cur.execute("SELECT checkin_partition_name(%s)", (month,))
+        name = cur.fetchone()[0]
+        cur.execute("SELECT to_regclass(%s)", (f"checkin_part.{name}",))
+        if cur.fetchone()[0] is not None:
+            raise SystemExit(f"error: partition {name} exists already")
+        cur.execute(f"CREATE TABLE checkin_part.{name} (LIKE public.checkin INCLUDING DEFAULTS)")
+        cur.execute(f"""
+            INSERT INTO checkin_part.{name} (id, recorded_at, user_id, grid_id, grid_version, geom, accuracy_m,
+                                             received_at, household_id, note, flags)
+            SELECT gen_random_uuid(), t, %(lo)s + k %% (%(hi)s - %(lo)s + 1), %(grid)s, 1,
+                   ST_SetSRID(ST_MakePoint(119.88 + random() / 100, 28.45 + random() / 100), 4326),
+                   5 + 20 * random(), t, NULL, '', '{{}}'
+              FROM generate_series(1, %(n)s) k,
+                   LATERAL (SELECT (%(m)s::timestamp AT TIME ZONE 'Asia/Shanghai')
+                                   + (k - 0.5) * (interval '28 days' / %(n)s) AS t) x
+        """, {"lo": lo_user, "hi": hi_user, "grid": grid_id, "n": n, "m": month})
+        cur.execute(f"""
+            INSERT INTO checkin_key (id, user_id, recorded_at, answer, received_at)
+            SELECT id, user_id, recorded_at,
+                   jsonb_build_object('id', id::text, 'status', 'created', 'grid', %(code)s, 'grid_name', '城北社区第1网格',
+                                      'in_own_grid', true, 'position', 'inside', 'flags', '[]'::jsonb,
+                                      'recorded_at', recorded_at::text, 'household_code', NULL), received_at
+              FROM checkin_part.{name}
+        """, {"code": GRID})
+        lo = f"{month.isoformat()} 00:00:00+08"
+        hi = f"{add_months(month, 1).isoformat()} 00:00:00+08"
+        cur.execute(f"ALTER TABLE checkin ATTACH PARTITION checkin_part.{name} FOR VALUES FROM (%s) TO (%s)", (lo, hi))
+        log(f"big table: {name} {n:,} rows ({time.perf_counter() - started:.0f} s)")
+    cur.execute("ALTER TABLE checkin_key ADD CONSTRAINT pk_checkin_key PRIMARY KEY (id)")
+    cur.execute("CREATE INDEX ix_checkin_key_recorded_at ON checkin_key (recorded_at)")
+    cur.execute("""ALTER TABLE checkin_key ADD CONSTRAINT fk_checkin_key_user_id_app_user FOREIGN KEY (user_id)
+                   REFERENCES app_user (id) ON DELETE RESTRICT NOT VALID""")
+    cur.execute("VACUUM ANALYZE checkin_key")
+    cur.execute("ANALYZE checkin")
+    cur.execute("SELECT count(*) FROM checkin")
+    total = cur.fetchone()[0]
+    cur.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+    size = cur.fetchone()[0]
+    conn.close()
+    return {"rows_loaded": rows, "checkin_rows": total, "load_seconds": time.perf_counter() - started,
+            "database_size": size}
+
+
+def insert_rates(service: Service, batch_rows: int, singles: int, start_at: datetime) -> dict:
+    """Service-path insert rates (rows/s): batches of 500 and single check-ins, best of two rounds."""
+    out = {"batch": 0.0, "single": 0.0}
+    checkpoint(service.url)  # the same state before both measurements (WAL full-page writes)
+    for round_ in range(2):
+        at = start_at + timedelta(hours=round_ * 2)
+        out["batch"] = max(out["batch"], service.batches(batch_rows, start_at=at))
+        out["single"] = max(out["single"], service.singles(singles, start_at=at + timedelta(hours=1)))
+    return out
+
+
 def copy_floor(url: str, rows: int) -> float:
     """Raw COPY of the same number of check-in rows: the floor for the batch sync."""
     import psycopg2
@@ -252,62 +390,122 @@ def copy_floor(url: str, rows: int) -> float:
     return rows / elapsed
 
 
+def warm_up(port: int, token: str, seconds: float = 3.0) -> None:
+    """Every worker thread's first check-in prepares the statement on its connection
+    and loads PostGIS/PROJ: a server in service is warm, so this is not counted."""
+    open_loop(port, 60, seconds, checkin_request(token, "warm-up"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rates", default="50,100,200,300,400,600,800,1200")
+    parser.add_argument("--rates", default="100,200,300,400,500,600,800")
     parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2 + 1)
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: serve's default)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: serve's default)")
     parser.add_argument("--batch-rows", type=int, default=100_000)
+    parser.add_argument("--sync-connections", type=int, default=4)
+    parser.add_argument("--big-table", type=int, default=0, metavar="N",
+                        help="also compare insert rates into an empty table and one holding N rows")
+    parser.add_argument("--big-batch-rows", type=int, default=20_000)
+    parser.add_argument("--big-singles", type=int, default=1_000)
+    parser.add_argument("--only", default="single,batch,big", help="parts to run (single, batch, big)")
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     url = bench_url(os.environ.get("DATABASE_URL", "postgresql://gridmap@127.0.0.1:54320/gridmap"), BENCH_DB)
     rates = [float(r) for r in args.rates.split(",")]
-    log(f"preparing {url.split('@')[-1]}")
+    from gridmap.cli import serve_command
+    defaults = {p.name: p.default for p in serve_command.params}
+    workers = args.workers or defaults["workers"]
+    threads = args.threads or defaults["threads"]
+    load_start = os.getloadavg()
+    log(f"preparing {url.split('@')[-1]}; load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
     token = prepare(url)
     engine = create_engine(sqlalchemy_url(url))
+    results: dict = {"args": vars(args), "workers": workers, "threads": threads, "checkins": [], "health": [],
+                     "load_start": list(load_start)}
+    best = {"checkins": 0.0, "health": 0.0}
+    sync = service_sync = floor = 0.0
+    big: dict = {}
+    service = Service(url)
+    past = datetime.now(UTC) - timedelta(days=2)
+    if args.big_table and "big" in parts:
+        log("insert rates into the empty table (service path)")
+        big["empty"] = insert_rates(service, args.big_batch_rows, args.big_singles, past)
+        log(f"  empty: batches {big['empty']['batch']:,.0f} rows/s, singles {big['empty']['single']:,.0f} rows/s")
     port = free_port()
-    server = start_server(url, port, args.workers)
-    results = {"checkins": [], "health": []}
+    server = start_server(url, port, workers, threads)
     try:
-        best = {"checkins": 0.0, "health": 0.0}
-        for rate in rates:
-            tag = f"bench-{uuid.uuid4().hex[:8]}"
-            r = open_loop(port, rate, args.seconds, checkin_request(token, tag))
-            r["lost"] = r["sent"] - stored(engine, tag)
-            r["held"] = held(r, r["lost"])
-            results["checkins"].append(r)
-            log(f"check-ins {rate:6.0f}/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
-                f"errors {r['errors']}  lost {r['lost']}  {'held' if r['held'] else 'NOT held'}")
-            if r["held"]:
-                best["checkins"] = rate
-            elif rate > 2 * max(best["checkins"], rates[0]):
-                break
-        for rate in rates:
-            r = open_loop(port, rate, args.seconds, health_request)
-            r["held"] = held(r)
-            results["health"].append(r)
-            log(f"healthz   {rate:6.0f}/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
-                f"{'held' if r['held'] else 'NOT held'}")
-            if r["held"]:
-                best["health"] = rate
-            elif rate > 2 * max(best["health"], rates[0]):
-                break
-        sync = batch_sync(port, token, args.batch_rows) if args.batch_rows else 0.0
-        floor = copy_floor(url, args.batch_rows) if args.batch_rows else 0.0
+        if "single" in parts:
+            warm_up(port, token)
+            for rate in rates:
+                tag = f"bench-{uuid.uuid4().hex[:8]}"
+                r = open_loop(port, rate, args.seconds, checkin_request(token, tag))
+                r["lost"] = r["sent"] - stored(engine, tag)
+                r["held"] = held(r, r["lost"])
+                results["checkins"].append(r)
+                log(f"check-ins {rate:6.0f}/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
+                    f"errors {r['errors']}  lost {r['lost']}  {'held' if r['held'] else 'NOT held'}")
+                if r["held"]:
+                    best["checkins"] = rate
+                elif rate > 2 * max(best["checkins"], rates[0]):
+                    break
+            for rate in rates:
+                r = open_loop(port, rate, args.seconds, health_request)
+                r["held"] = held(r)
+                results["health"].append(r)
+                log(f"healthz   {rate:6.0f}/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
+                    f"{'held' if r['held'] else 'NOT held'}")
+                if r["held"]:
+                    best["health"] = rate
+                elif rate > 2 * max(best["health"], rates[0]):
+                    break
+        if "batch" in parts and args.batch_rows:
+            checkpoint(url)
+            sync = batch_sync(port, token, args.batch_rows, connections=args.sync_connections)
+            log(f"batch sync over HTTP: {sync:,.0f} rows/s")
     finally:
         stop_server(server)
-        engine.dispose()
+    if "batch" in parts and args.batch_rows:
+        checkpoint(url)
+        service_sync = service.batches(args.batch_rows, start_at=past - timedelta(days=1))
+        log(f"batch sync through the service: {service_sync:,.0f} rows/s")
+        checkpoint(url)
+        floor = copy_floor(url, args.batch_rows)
+    if args.big_table and "big" in parts:
+        log(f"loading {args.big_table:,} check-ins into past months")
+        big["load"] = load_big_table(url, args.big_table)
+        log(f"  loaded in {big['load']['load_seconds']:.0f} s; database {big['load']['database_size']}")
+        big["big"] = insert_rates(service, args.big_batch_rows, args.big_singles, past + timedelta(hours=12))
+        log(f"  big: batches {big['big']['batch']:,.0f} rows/s, singles {big['big']['single']:,.0f} rows/s")
+    service.close()
+    engine.dispose()
+    load_end = os.getloadavg()
     ratio = best["checkins"] / best["health"] if best["health"] else 0.0
-    print(f"\ncheck-ins held (p99 ≤ {P99_LIMIT_MS:.0f} ms, nothing lost): {best['checkins']:.0f}/s   (goal 400/s)")
-    print(f"/healthz held (no database):                    {best['health']:.0f}/s")
-    print(f"score (check-ins / healthz):                     {ratio:.2f}")
-    if args.batch_rows:
-        print(f"batch sync of {args.batch_rows:,} queued check-ins: {sync:,.0f} rows/s (goal 30,000)  "
-              f"raw COPY floor {floor:,.0f} rows/s  ratio {sync / floor:.2f}")
+    print(f"\nserver: gunicorn gthread, {workers} workers x {threads} threads; "
+          f"load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end ({os.cpu_count()} CPUs)")
+    if "single" in parts:
+        print(f"check-ins held (p99 ≤ {P99_LIMIT_MS:.0f} ms, nothing lost): {best['checkins']:.0f}/s   (goal 400/s)")
+        print(f"/healthz held (no database):                    {best['health']:.0f}/s")
+        print(f"score (check-ins / healthz):                     {ratio:.2f}")
+    if "batch" in parts and args.batch_rows:
+        print(f"batch sync of {args.batch_rows:,} queued check-ins (batches of 500), goal 30,000 rows/s:")
+        print(f"  HTTP ({args.sync_connections} connections): {sync:,.0f} rows/s  {verdict(sync >= 30_000)}")
+        print(f"  service path (one session):  {service_sync:,.0f} rows/s")
+        print(f"  raw COPY floor:              {floor:,.0f} rows/s   HTTP / COPY {sync / floor:.2f}")
+    if big.get("big"):
+        e, b = big["empty"], big["big"]
+        print(f"insert rate with {big['load']['checkin_rows']:,} rows in checkin (loaded {big['load']['rows_loaded']:,} "
+              f"in {big['load']['load_seconds']:.0f} s, database {big['load']['database_size']}) vs empty, service path:")
+        for kind, label in (("batch", "batches of 500"), ("single", "single check-ins")):
+            r = b[kind] / e[kind] if e[kind] else 0.0
+            print(f"  {label:17s} empty {e[kind]:8,.0f} rows/s  big {b[kind]:8,.0f} rows/s  ratio {r:.2f}  "
+                  f"{verdict(r >= 0.8)}")
+    results.update({"best": best, "ratio": ratio, "sync_rows_per_s": sync, "service_sync_rows_per_s": service_sync,
+                    "copy_rows_per_s": floor, "big": big, "load_end": list(load_end)})
     out = ROOT / ".gridmap" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"checkins-{datetime.now():%Y%m%d-%H%M%S}.json"
-    path.write_text(json.dumps({"best": best, "ratio": ratio, "sync_rows_per_s": sync, "copy_rows_per_s": floor,
-                                **results}, indent=1))
+    path.write_text(json.dumps(results, indent=1, default=str))
     log(f"wrote {path}")
 
 
