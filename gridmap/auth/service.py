@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from gridmap.auth import throttle
@@ -79,12 +79,16 @@ def issue_token(session: Session, user: User, ttl_hours: int) -> tuple[str, date
     return token, expires_at
 
 
+# Built once: every API request runs it (constructing the select cost ~0.1 ms a request).
+_TOKEN_USER = (
+    select(User, ApiToken)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_sha256 == bindparam("token_sha256"), User.active.is_(True), ApiToken.revoked_at.is_(None))
+)
+
+
 def user_for_token(session: Session, token: str) -> User:
-    row = session.execute(
-        select(User, ApiToken)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_sha256 == _sha256(token), User.active.is_(True), ApiToken.revoked_at.is_(None))
-    ).first()
+    row = session.execute(_TOKEN_USER, {"token_sha256": _sha256(token)}).first()
     if row is None:
         raise Unauthorized("unauthorized")
     user, api_token = row
