@@ -35,6 +35,7 @@ def test_clustered_households_make_grids_within_bounds_that_tile_the_community()
     assert shapely.union_all(geoms).symmetric_difference(COMMUNITY).area < COMMUNITY.area * 1e-6
     assert sum(g.area for g in geoms) == pytest.approx(COMMUNITY.area, rel=1e-6)
     assert all(0 < c <= 1 for c in result["compactness"])
+    assert all(shapely.get_num_geometries(g) == 1 for g in geoms), "every proposed grid is one contiguous piece"
 
 
 def test_group_count_keeps_groups_inside_the_range_where_possible():
