@@ -200,7 +200,10 @@ def patrol_retention_command(keep_months: int | None) -> None:
 @with_appcontext
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-@click.option("--workers", default=multiprocessing.cpu_count() * 2 + 1, type=int)
+# One process per core, 4 threads each: on 2 cores shared with PostgreSQL (and the bench's
+# load generator) 2 x 4 held 400-500 check-ins/s at p99 <= 12 ms where 5 x 4 missed 300/s
+# (scripts/bench/checkins --workers/--threads, same minutes, load average 3-5).
+@click.option("--workers", default=multiprocessing.cpu_count(), type=int)
 @click.option("--threads", default=4, type=int, help="threads per worker (gthread)")
 def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve with gunicorn (the production server)."""

@@ -393,7 +393,8 @@ def copy_floor(url: str, rows: int) -> float:
 def warm_up(port: int, token: str, seconds: float = 3.0) -> None:
     """Every worker thread's first check-in prepares the statement on its connection
     and loads PostGIS/PROJ: a server in service is warm, so this is not counted."""
-    open_loop(port, 60, seconds, checkin_request(token, "warm-up"))
+    open_loop(port, 60, seconds / 2, checkin_request(token, "warm-up"))
+    open_loop(port, 300, seconds / 2, checkin_request(token, "warm-up-2"))  # opens the pools' connections
 
 
 def main() -> None:
