@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
-from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -57,9 +57,9 @@ def _fail(error: AppError) -> None:
 
 
 @db_group.command("upgrade")
-@click.argument("revision", default="heads")
+@click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default: every head)."""
+    """Apply migrations up to REVISION (default head)."""
     migrate.upgrade(current_app.config["GRIDMAP"].database_url, revision)
     click.echo("数据库已是最新结构。")
 

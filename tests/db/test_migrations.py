@@ -45,3 +45,11 @@ def test_spatial_and_prefix_indexes_exist(app):
     engine.dispose()
     assert {"ix_grid_geom", "ix_household_geom", "ix_admin_unit_geom", "ix_grid_code_prefix",
             "ix_admin_unit_code_prefix", "ix_household_tags"} <= indexes
+
+
+def test_migrations_have_a_single_head():
+    from alembic.script import ScriptDirectory
+
+    from gridmap.migrate import alembic_config
+
+    assert len(ScriptDirectory.from_config(alembic_config(TEST_DATABASE_URL)).get_heads()) == 1
