@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -12,10 +11,10 @@ from gridmap.areas.models import AdminUnit, Grid, GridVersion
 from gridmap.auth.models import ApiToken, User
 from gridmap.auth.scope import Scope
 from gridmap.auth.service import create_user
-from gridmap.errors import Conflict
 from gridmap.hazards import service, workflow
 from gridmap.hazards.models import Hazard, HazardEvent
 from tests import factories as f
+from tests.concurrency import race
 
 
 @pytest.fixture
@@ -50,25 +49,8 @@ def test_concurrent_actions_on_one_hazard_cannot_both_win(committed_world, monke
         return decision
 
     monkeypatch.setattr(workflow, "decide", slow_decide)
-    outcomes: dict[str, str] = {}
-
-    def accept(user):
-        session = database.session()
-        scope = Scope(prefix=user.scope_code, role=user.role, user_id=user.id, username=user.username)
-        try:
-            service.act(session, scope, hazard_id, "accept", note=f"{user.username} 受理")
-            outcomes[user.username] = "won"
-        except Conflict as error:
-            outcomes[user.username] = error.code
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=accept, args=(u,)) for u in users]
-    threads[0].start()
-    time.sleep(0.1)
-    threads[1].start()
-    for thread in threads:
-        thread.join(timeout=20)
+    outcomes = race(database, users, lambda session, scope, user: service.act(
+        session, scope, hazard_id, "accept", note=f"{user.username} 受理"))
 
     assert sorted(outcomes.values()) == ["hazard_action_not_allowed", "won"], outcomes
     session = database.session()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -11,11 +10,10 @@ from sqlalchemy import delete, select
 
 from gridmap.areas.models import AdminUnit, Grid, GridVersion
 from gridmap.auth.models import ApiToken, User
-from gridmap.auth.scope import Scope
 from gridmap.auth.service import create_user
-from gridmap.errors import Conflict
 from gridmap.planning import service
 from tests import factories as f
+from tests.concurrency import race
 
 
 @pytest.fixture
@@ -47,27 +45,9 @@ def test_concurrent_saves_one_wins_the_other_gets_409(committed_world, monkeypat
         time.sleep(0.4)  # hold the row lock while the other save arrives
 
     monkeypatch.setattr(service, "_check_rules", slow_check)
-    outcomes: dict[str, str] = {}
     shapes = {"plan-1": box(119.881, 28.450, 119.890, 28.460), "plan-2": box(119.879, 28.450, 119.890, 28.460)}
-
-    def save(user):
-        session = database.session()
-        scope = Scope(prefix=user.scope_code, role=user.role, user_id=user.id, username=user.username)
-        try:
-            service.save_geometry(session, scope, f.GRID_A, mapping(shapes[user.username]), None, 1,
-                                  f"{user.username} 调整")
-            outcomes[user.username] = "won"
-        except Conflict as error:
-            outcomes[user.username] = error.code
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=save, args=(u,)) for u in users]
-    threads[0].start()
-    time.sleep(0.1)
-    threads[1].start()
-    for thread in threads:
-        thread.join(timeout=20)
+    outcomes = race(database, users, lambda session, scope, user: service.save_geometry(
+        session, scope, f.GRID_A, mapping(shapes[user.username]), None, 1, f"{user.username} 调整"))
 
     assert outcomes == {"plan-1": "won", "plan-2": "grid_version_stale"}, outcomes
     session = database.session()
