@@ -21,6 +21,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridmap.areas import service as areas
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import declared_crs
 from gridmap.db import transaction
@@ -534,3 +535,32 @@ def revert(session: Session, scope: Scope, code: str, to_version: int, reason: s
     result.update(reverted_to=to_version, households_moved=outcome["moved"],
                   contacts_marked_for_review=outcome["contacts_marked_for_review"])
     return result
+
+
+EDITOR_COMMUNITY_SQL = text("""
+SELECT id, code, name, ST_AsGeoJSON(geom, 7)::json AS geometry,
+       ST_XMin(geom) AS w, ST_YMin(geom) AS s, ST_XMax(geom) AS e, ST_YMax(geom) AS n
+  FROM admin_unit WHERE code = :code AND level = 'community'
+""")
+
+# Households as [lon, lat, code]: codes only, never names or phones.
+EDITOR_HOUSEHOLDS_SQL = text("""
+SELECT coalesce(json_agg(json_build_array(round(ST_X(h.geom)::numeric, 7), round(ST_Y(h.geom)::numeric, 7), h.code)),
+                '[]')
+  FROM household h JOIN admin_unit c ON ST_Intersects(c.geom, h.geom) WHERE c.id = :id
+""")
+
+
+def editor_data(session: Session, scope: Scope, code: str) -> dict[str, Any]:
+    """What the boundary editor shows: the community, its grids and its households'
+    points (codes only, never names or phones). 404 for a code that is not a community
+    with a boundary."""
+    community = session.execute(EDITOR_COMMUNITY_SQL, {"code": code}).first()
+    if community is None or community.geometry is None:
+        raise NotFound("area_not_found", code=code)
+    return {
+        "community": {"code": community.code, "name": community.name, "geometry": community.geometry},
+        "bounds": [[community.s, community.w], [community.n, community.e]],
+        "grids": areas.list_grids(session, scope, code, None, limit=1000, offset=0),
+        "households": session.execute(EDITOR_HOUSEHOLDS_SQL, {"id": community.id}).scalar_one(),
+    }
