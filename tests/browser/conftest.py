@@ -72,6 +72,15 @@ class Offline:
             self.blocked.append(route.request.url)
             route.abort()
 
+    def log_in(self, username: str, path: str, password: str = "pass-word-1") -> None:
+        """Log in through the form and land on ``path``."""
+        base = f"{self.base.scheme}://{self.base.netloc}"
+        self.page.goto(f"{base}/login?next={path}")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url(f"**{path}")
+
     def close(self) -> None:
         self.context.close()
 

@@ -29,11 +29,7 @@ def supervisor(live_db):
 def test_heatmap_refetches_filters_by_week_and_links_a_report(offline, live_server, supervisor, artifacts):
     tab = offline(viewport={"width": 1200, "height": 800})
     page = tab.page
-    page.goto(f"{live_server}/login?next=/maps/hazards")
-    page.fill("input[name=username]", supervisor)
-    page.fill("input[name=password]", "pass-word-1")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/maps/hazards")
+    tab.log_in(supervisor, "/maps/hazards")
     page.wait_for_function("() => document.body.dataset.heatTotal === '12'")
     # A week long ago: nothing; back to all time: everything again.
     page.locator("#heat-week").fill("0")

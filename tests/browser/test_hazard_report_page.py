@@ -34,11 +34,7 @@ def test_report_from_the_phone_with_a_map_click_and_a_photo(offline, live_server
     photo.write_bytes(buffer.getvalue())
     tab = offline(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
     page = tab.page
-    page.goto(f"{live_server}/login?next=/patrol")
-    page.fill("input[name=username]", "report-worker")
-    page.fill("input[name=password]", "pass-word-1")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/patrol")
+    tab.log_in("report-worker", "/patrol")
     page.click("#report-hazard")
     page.wait_for_url("**/hazards/new")
     page.wait_for_function("() => window.L && document.querySelector('#report-map path.leaflet-interactive, #report-map svg')")

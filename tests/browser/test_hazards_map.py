@@ -28,11 +28,7 @@ def supervisor(live_db):
 def test_hazard_map_and_queue_offline(offline, live_server, supervisor, artifacts):
     tab = offline(viewport={"width": 1200, "height": 800})
     page = tab.page
-    page.goto(f"{live_server}/login?next=/maps/hazards")
-    page.fill("input[name=username]", supervisor)
-    page.fill("input[name=password]", "pass-word-1")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/maps/hazards")
+    tab.log_in(supervisor, "/maps/hazards")
     page.wait_for_function("() => window.L !== undefined && document.querySelector('canvas.leaflet-heatmap-layer')")
     page.wait_for_function("() => document.querySelectorAll('.marker-cluster, .leaflet-interactive').length > 0")
     assert "未办结 30 件" in page.locator(".map-title").inner_text()

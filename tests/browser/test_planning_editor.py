@@ -27,11 +27,7 @@ def planner(live_db):
 def test_moving_a_vertex_previews_who_moves_with_no_outside_request(offline, live_server, planner, artifacts):
     tab = offline(viewport={"width": 1300, "height": 850})
     page = tab.page
-    page.goto(f"{live_server}/login?next=/planner/{f.COMMUNITY}")
-    page.fill("input[name=username]", planner)
-    page.fill("input[name=password]", "pass-word-1")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**/planner/{f.COMMUNITY}")
+    tab.log_in(planner, f"/planner/{f.COMMUNITY}")
     page.wait_for_function("() => window.plannerReady === true && window.L.PM !== undefined")
     assert page.locator("#planner-grids tr").count() == 2
     assert page.locator(".leaflet-pm-toolbar").count() >= 1  # Geoman's toolbar is there

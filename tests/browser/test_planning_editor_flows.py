@@ -53,11 +53,7 @@ class Dialogs:
 def editor(offline, live_server, world):
     tab = offline(viewport={"width": 1300, "height": 850})
     page = tab.page
-    page.goto(f"{live_server}/login?next=/planner/{f.COMMUNITY}")
-    page.fill("input[name=username]", "planner-flow")
-    page.fill("input[name=password]", "pass-word-1")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**/planner/{f.COMMUNITY}")
+    tab.log_in("planner-flow", f"/planner/{f.COMMUNITY}")
     page.wait_for_function("() => window.plannerReady === true")
     tab.dialogs = Dialogs(page)
     yield tab

@@ -30,11 +30,7 @@ def test_propose_adjust_and_accept_in_the_editor(offline, live_server, world, ar
     tab = offline(viewport={"width": 1300, "height": 850})
     page = tab.page
     page.on("dialog", lambda d: d.accept("统一重新划分"))
-    page.goto(f"{live_server}/login?next=/planner/{f.COMMUNITY}")
-    page.fill("input[name=username]", "planner-prop")
-    page.fill("input[name=password]", "pass-word-1")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**/planner/{f.COMMUNITY}")
+    tab.log_in("planner-prop", f"/planner/{f.COMMUNITY}")
     page.wait_for_function("() => window.plannerReady === true")
 
     page.locator("#planner-propose").click()
