@@ -6,38 +6,23 @@ import time
 
 import pytest
 from shapely.geometry import box, mapping
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from gridmap.areas.models import AdminUnit, Grid, GridVersion
-from gridmap.auth.models import ApiToken, User
-from gridmap.auth.service import create_user
+from gridmap.areas.models import Grid, GridVersion
 from gridmap.planning import service
 from tests import factories as f
-from tests.concurrency import race
+from tests.concurrency import committed_world, race
 
 
 @pytest.fixture
-def committed_world(app):
-    """A real, committed world (the other connection must see it); removed afterwards."""
-    database = app.extensions["gridmap.db"]
-    session = database.session()
-    f.lishui(session)
-    users = [create_user(session, name, "pass-word-1", "planner", f.COMMUNITY) for name in ("plan-1", "plan-2")]
-    session.commit()
-    yield database, users
-    session.rollback()
-    session.execute(delete(ApiToken))
-    session.execute(delete(User))
-    session.execute(delete(GridVersion))
-    session.execute(delete(Grid))
-    for level in ("community", "street", "district"):
-        session.execute(delete(AdminUnit).where(AdminUnit.level == level))
-    session.commit()
-    session.close()
+def world(app):
+    with committed_world(app, "planner", ("plan-1", "plan-2")) as (database, session, users):
+        session.commit()
+        yield database, users
 
 
-def test_concurrent_saves_one_wins_the_other_gets_409(committed_world, monkeypatch):
-    database, users = committed_world
+def test_concurrent_saves_one_wins_the_other_gets_409(world, monkeypatch):
+    database, users = world
     check = service._check_rules
 
     def slow_check(*args, **kwargs):
