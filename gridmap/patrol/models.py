@@ -40,7 +40,6 @@ class Checkin(Base):
     flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
 
     __table_args__ = (
-        Index("ix_checkin_geom", "geom", postgresql_using="gist"),
         Index("ix_checkin_user_id_recorded_at", "user_id", "recorded_at"),
         Index("ix_checkin_grid_id_recorded_at", "grid_id", "recorded_at"),
         Index("ix_checkin_household_id", "household_id"),
