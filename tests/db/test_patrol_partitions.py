@@ -44,7 +44,8 @@ def test_migration_prepares_this_month_and_the_next(db_session):
     indexes = db_session.scalars(text(
         "SELECT indexdef FROM pg_indexes WHERE schemaname = 'checkin_part'"
         f" AND tablename = 'checkin_y{today:%Y}m{today:%m}'")).all()
-    assert any("USING gist (geom)" in ix for ix in indexes)
+    assert any("(user_id, recorded_at)" in ix for ix in indexes)
+    assert not any("USING gist" in ix for ix in indexes)  # dropped by 0014: no query uses it
 
 
 def test_partitions_are_created_ahead_once_and_take_waiting_rows(app, db_session):
