@@ -187,7 +187,7 @@ WITH req AS (
            ARRAY(SELECT unnest(h.tags) INTERSECT SELECT unnest(CAST(:tags AS text[]))) AS visit_tags,
            g.id AS grid_id, g.code AS grid_code, g.name AS grid_name
       FROM household h JOIN grid g ON g.id = h.grid_id
-     WHERE h.tags && CAST(:tags AS text[]) AND g.code LIKE :prefix
+     WHERE h.tags && CAST(:tags AS text[]) AND g.code LIKE :prefix {extra}
 ), v AS (
     SELECT c.household_id, min(c.recorded_at) AS first_at, array_agg(DISTINCT c.user_id) AS users
       FROM checkin c
@@ -209,7 +209,8 @@ def visit_coverage(session: Session, scope: Scope, *, within: str | None, month:
                    rules: PatrolRules | None = None) -> dict[str, Any]:
     """五必访 for ``month``: per grid the households whose tags require a monthly visit,
     how many were visited (a check-in naming the household) and the list still due;
-    per grid worker the same for their grid, with the visits they made themselves."""
+    per grid worker the same for their grid, with the visits they made themselves.
+    A party member sees only the households they look after."""
     rules = rules or PatrolRules()
     prefix = scope.narrow(within)
     lo, hi = month_bounds(month)
@@ -217,8 +218,11 @@ def visit_coverage(session: Session, scope: Scope, *, within: str | None, month:
                               "workers": [], "required": 0, "visited": 0}
     if prefix is None:
         return result
-    rows = session.execute(text(COVERAGE_SQL), {"tags": list(rules.visit_tags), "prefix": prefix + "%",
-                                                "lo": lo, "hi": hi}).all()
+    extra, due_params = "", {"tags": list(rules.visit_tags), "prefix": prefix + "%", "lo": lo, "hi": hi}
+    if scope.is_party_member:
+        extra = "AND h.id IN (SELECT household_id FROM party_contact WHERE party_member_id = :me)"
+        due_params["me"] = scope.party_member_id
+    rows = session.execute(text(COVERAGE_SQL.format(extra=extra)), due_params).all()
     users_sql = "SELECT id, username, display_name, scope_code FROM app_user WHERE role = 'grid_worker' AND active"
     params: dict[str, Any] = {"prefix": prefix + "%"}
     users_sql += " AND scope_code LIKE :prefix"
