@@ -2,8 +2,10 @@
 
 Every JSON endpoint is registered through ``operation()``. The decorator parses
 the query string and JSON body into pydantic models (400 with every field error
-when they do not fit), authenticates and checks the role, and records the
-operation so ``/api/v1/openapi.json`` is generated from the code itself.
+when they do not fit), authenticates and checks the role, refuses a ``<code>`` in
+the path outside the caller's area when the declared scope rule says so (404), and
+records the operation so ``/api/v1/openapi.json`` and README's access table are
+generated from the code itself.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from flask import Blueprint, request
 from pydantic import BaseModel, ValidationError
 
 from gridmap.auth.roles import ALL_ROLES
+from gridmap.auth.scope import AREA_RULES, RULES
 from gridmap.errors import BadRequest
 
 API_PREFIX = "/api/v1"
@@ -30,6 +33,7 @@ class Operation:
     summary: str
     tag: str
     roles: tuple[str, ...]
+    scope: str
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     form: dict[str, str] = field(default_factory=dict)
@@ -98,6 +102,7 @@ def operation(
     *,
     summary: str,
     tag: str,
+    scope: str,
     roles: Iterable[str] = ALL_ROLES,
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
@@ -107,10 +112,18 @@ def operation(
     errors: Iterable[int] = (),
     content_types: Iterable[str] = ("application/json",),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``rule`` on ``bp`` (mounted at /api/v1) and describe it in OpenAPI."""
+    """Register ``rule`` on ``bp`` (mounted at /api/v1) and describe it in OpenAPI.
+
+    ``scope`` is one of gridmap.auth.scope.RULES: which rows the operation reaches.
+    """
     allowed = tuple(roles)
+    if scope not in RULES:
+        raise ValueError(f"unknown scope rule {scope!r} for {method} {rule}")
+    # A <code> in the path names an area (a community under /communities, else a grid).
+    code_not_found = ("area_not_found" if rule.startswith("/communities/") else "grid_not_found") \
+        if scope in AREA_RULES and "<code>" in rule else None
     op = Operation(
-        method=method.upper(), path=API_PREFIX + rule, summary=summary, tag=tag, roles=allowed,
+        method=method.upper(), path=API_PREFIX + rule, summary=summary, tag=tag, roles=allowed, scope=scope,
         query=query, body=body, form=form or {}, response=response, response_status=response_status,
         errors=tuple(errors), content_types=tuple(content_types),
     )
@@ -123,6 +136,8 @@ def operation(
 
             if allowed != ("*",):
                 kwargs["scope"] = require_user(allowed)
+            if code_not_found is not None:
+                kwargs["scope"].require(kwargs["code"], code_not_found)
             if query is not None:
                 kwargs["query"] = parse_model(query, _query_data(query))
             if body is not None:
@@ -208,6 +223,7 @@ def build_openapi() -> dict[str, Any]:
             "parameters": parameters,
             "responses": responses,
             "x-roles": list(op.roles),
+            "x-scope": op.scope,
         }
         if op.roles != PUBLIC:
             entry["security"] = [{"bearer": []}]
@@ -240,17 +256,18 @@ def build_openapi() -> dict[str, Any]:
 
 
 def access_table() -> str:
-    """Role × endpoint as a Markdown table (README's access section is this, checked by a test)."""
-    from gridmap.auth.roles import ALL_ROLES
-
-    header = "| endpoint | " + " | ".join(ALL_ROLES) + " |"
-    rule = "| --- |" + " :---: |" * len(ALL_ROLES)
+    """Role × endpoint × scope as a Markdown table and the scope rules' legend (README's
+    access section is this, checked by a test)."""
+    header = "| endpoint | " + " | ".join(ALL_ROLES) + " | scope |"
+    rule = "| --- |" + " :---: |" * len(ALL_ROLES) + " --- |"
     rows = []
     for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method)):
         path, _ = _openapi_path(op.path)
         marks = ["✓" if op.roles == PUBLIC or role in op.roles else "—" for role in ALL_ROLES]
-        rows.append(f"| `{op.method} {path}` | " + " | ".join(marks) + " |")
-    return "\n".join([header, rule, *rows])
+        rows.append(f"| `{op.method} {path}` | " + " | ".join(marks) + f" | {op.scope} |")
+    used = sorted({op.scope for op in OPERATIONS}, key=list(RULES).index)
+    legend = [f"- `{name}`: {RULES[name]}" for name in used]
+    return "\n".join([header, rule, *rows, "", "Scope rules:", "", *legend])
 
 
 __all__ = ["OPERATIONS", "access_table", "PUBLIC", "build_openapi", "operation", "parse_model"]

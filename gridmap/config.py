@@ -23,7 +23,10 @@ class Settings:
     token_ttl_hours: int = field(default_factory=lambda: _int("GRIDMAP_TOKEN_TTL_HOURS", 12))
     max_upload_mb: int = field(default_factory=lambda: _int("GRIDMAP_MAX_UPLOAD_MB", 200))
     page_size_max: int = field(default_factory=lambda: _int("GRIDMAP_PAGE_SIZE_MAX", 1000))
+    # The session cookie is Secure on every HTTPS request; 1 makes it Secure on plain HTTP too.
     secure_cookies: bool = field(default_factory=lambda: os.environ.get("GRIDMAP_SECURE_COOKIES", "0") == "1")
+    # How many reverse proxies in front are trusted to set X-Forwarded-For/-Proto/-Host (0: none).
+    trusted_proxies: int = field(default_factory=lambda: _int("GRIDMAP_TRUSTED_PROXIES", 0))
 
     def to_flask(self) -> dict[str, object]:
         return {

@@ -6,9 +6,11 @@ import logging
 import secrets
 
 from flask import Flask, current_app, g, jsonify, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gridmap.db import Database
 from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable, Unprocessable
@@ -58,7 +60,25 @@ def check_csrf() -> None:
         raise BadRequest("csrf_failed")
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS (directly or through
+    a trusted proxy's X-Forwarded-Proto), and always with GRIDMAP_SECURE_COOKIES=1; plain-HTTP
+    intranets keep a cookie they can send back. HttpOnly and SameSite=Lax always (config)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+HSTS = "max-age=31536000"
+
+
 def install(app: Flask) -> None:
+    proxies = app.config["GRIDMAP"].trusted_proxies
+    if proxies > 0:
+        # Only then are X-Forwarded-* believed: the scheme (Secure cookie, HSTS), the client
+        # address (login throttling) and the host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    app.session_interface = _SessionInterface()
     app.teardown_appcontext(_close_session)
     # Liveness without the database, for load balancers and as the benchmarks' baseline.
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
@@ -104,6 +124,8 @@ def install(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from gridmap.apidoc import operation
 from gridmap.areas import service
+from gridmap.auth.scope import AREA
 from gridmap.schemas import CODE_PATTERN, BboxFilter, Feature, FeatureCollection, ListResponse, Page
 from gridmap.web import get_session
 
@@ -34,24 +35,24 @@ class LocateResponse(BaseModel):
     district: dict[str, str] | None
 
 
-@operation(bp, "/areas", "GET", summary="行政区划列表", tag="areas", query=AreaQuery, response=ListResponse)
+@operation(bp, "/areas", "GET", summary="行政区划列表", tag="areas", scope=AREA, query=AreaQuery, response=ListResponse)
 def areas(scope, query: AreaQuery):
     return service.list_areas(get_session(), scope, query.parent, query.limit, query.offset)
 
 
-@operation(bp, "/grids", "GET", summary="网格列表（GeoJSON）", tag="areas", query=GridQuery,
+@operation(bp, "/grids", "GET", summary="网格列表（GeoJSON）", tag="areas", scope=AREA, query=GridQuery,
            response=FeatureCollection)
 def grids(scope, query: GridQuery):
     return service.list_grids(get_session(), scope, query.within, query.bbox, query.limit, query.offset)
 
 
-@operation(bp, "/grids/<code>", "GET", summary="网格详情（含各类标签户数）", tag="areas", response=Feature,
+@operation(bp, "/grids/<code>", "GET", summary="网格详情（含各类标签户数）", tag="areas", scope=AREA, response=Feature,
            errors=(404,))
 def grid(scope, code: str):
     return service.grid_detail(get_session(), scope, code)
 
 
-@operation(bp, "/locate", "GET", summary="坐标所在网格", tag="areas", query=LocateQuery,
+@operation(bp, "/locate", "GET", summary="坐标所在网格", tag="areas", scope=AREA, query=LocateQuery,
            response=LocateResponse, errors=(404, 422))
 def locate(scope, query: LocateQuery):
     return service.locate(get_session(), scope, query.lon, query.lat, query.crs or "wgs84")

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, request
 from pydantic import BaseModel, Field
 
 from gridmap.apidoc import PUBLIC, operation
+from gridmap.auth.scope import ANYONE, OWN_TOKEN
 from gridmap.auth.service import authenticate, issue_token, revoke_token, user_json
 from gridmap.web import get_session
 
@@ -25,7 +26,7 @@ class TokenResponse(BaseModel):
     user: dict[str, object]
 
 
-@operation(bp, "/auth/token", "POST", summary="登录，获取访问令牌", tag="auth", roles=PUBLIC,
+@operation(bp, "/auth/token", "POST", summary="登录，获取访问令牌", tag="auth", scope=ANYONE, roles=PUBLIC,
            body=TokenRequest, response=TokenResponse, errors=(401, 429))
 def token(body: TokenRequest):
     session = get_session()
@@ -34,7 +35,7 @@ def token(body: TokenRequest):
     return {"token": value, "expires_at": expires_at.isoformat(), "user": user_json(user)}
 
 
-@operation(bp, "/auth/token", "DELETE", summary="注销当前访问令牌", tag="auth", response_status=204)
+@operation(bp, "/auth/token", "DELETE", summary="注销当前访问令牌", tag="auth", scope=OWN_TOKEN, response_status=204)
 def revoke(scope):
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):

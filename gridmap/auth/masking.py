@@ -1,8 +1,11 @@
-"""Masking of names and phones, and who may see them unmasked.
+"""Masking of names, phones and sensitive tags, and who may see them unmasked.
 
 Admins, a grid worker in their own grid and a party member for their own contact
-households see names and phones (and each such read is audited). Supervisors see
-them masked unless they deliberately ask to unmask (audited); planners never do.
+households see names, phones and tags as they are (and each such read is audited).
+Supervisors see them masked unless they deliberately ask to unmask (audited); planners
+never do. Masked, a sensitive tag (社区矫正 and the like) becomes ``MASKED_TAG``: the
+household still counts as one to look after, but not why. Public output (the wall map)
+carries neither sensitive tags nor family risk levels.
 """
 
 from __future__ import annotations
@@ -27,6 +30,18 @@ def mask_phone(phone: str | None) -> str | None:
     if len(digits) >= 7:
         return digits[:3] + "*" * (len(digits) - 7) + digits[-4:] if len(digits) > 7 else digits[:3] + "****"
     return "*" * len(digits)
+
+
+SENSITIVE_TAGS = frozenset({"社区矫正", "重点精神障碍", "刑满释放", "戒毒康复", "吸毒人员"})
+MASKED_TAG = "重点人员"
+
+
+def mask_tags(tags: list[str] | None, *, public: bool = False) -> list[str]:
+    """Tags without the sensitive ones: replaced by one ``MASKED_TAG``, or dropped when public."""
+    kept = [t for t in tags or () if t not in SENSITIVE_TAGS and t != MASKED_TAG]
+    if not public and len(kept) < len(tags or ()):
+        kept.append(MASKED_TAG)
+    return kept
 
 
 def sees_unmasked(scope: Scope, unmask_requested: bool) -> bool:

@@ -2,6 +2,11 @@
 
 Routes never hand-roll scope filters; services take a ``Scope`` and call
 ``where()`` for lists and ``require()`` for single objects (404 outside scope).
+
+Every API operation declares which of the ``RULES`` below limits the rows it reaches
+(``operation(..., scope=...)``): README's access table shows it, the operation
+decorator enforces it on a ``<code>`` in the path, and tests/api/test_scope_rows.py and
+test_scope_writes.py prove every operation behaves as declared.
 """
 
 from __future__ import annotations
@@ -12,6 +17,28 @@ from sqlalchemy import ColumnElement, false, true
 
 from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER
 from gridmap.errors import NotFound
+
+
+# The scope rules an operation can declare, with what README's access table says of them.
+ANYONE = "anyone"
+OWN_TOKEN = "own-token"
+GLOBAL = "global"
+AREA = "area"
+AREA_OWN_RECORDS = "area/own-records"
+AREA_OWN_CONTACTS = "area/own-contacts"
+
+RULES = {
+    ANYONE: "no login; reaches no rows",
+    OWN_TOKEN: "the caller's own token only",
+    GLOBAL: "reference data or a whole-database job: no per-area rows (admin-only when it writes)",
+    AREA: "objects and locations whose area code starts with the caller's prefix (a grid worker's prefix "
+          "is their grid, a party member's their grid): 404 for an object outside, 422 for a location outside",
+    AREA_OWN_RECORDS: "area, and grid workers and party members only their own check-ins and tracks "
+                      "(a check-in is recorded as the caller; its household must be in the area)",
+    AREA_OWN_CONTACTS: "area, and a party member only themself and the households they look after",
+}
+# Rules under which a ``<code>`` in the path must lie inside the caller's prefix.
+AREA_RULES = (AREA, AREA_OWN_RECORDS, AREA_OWN_CONTACTS)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, STAFF, SUPERVISOR
+from gridmap.auth.scope import AREA, GLOBAL
 from gridmap.hazards import service
 from gridmap.hazards.models import SEVERITIES, STATUSES
 from gridmap.hazards.workflow import ACTIONS
@@ -112,7 +113,7 @@ class HolidayResponse(BaseModel):
     workdays: int
 
 
-@operation(bp, "/hazards", "POST", summary="上报问题隐患（落入所在网格，返回疑似重复）", tag="hazards",
+@operation(bp, "/hazards", "POST", summary="上报问题隐患（落入所在网格，返回疑似重复）", tag="hazards", scope=AREA,
            roles=REPORTERS, body=ReportBody, response=ReportResponse, response_status=201, errors=(422,))
 def report(scope, body: ReportBody):
     result = service.report(get_session(), scope, category=body.category, severity=body.severity,
@@ -120,7 +121,7 @@ def report(scope, body: ReportBody):
     return result, 201
 
 
-@operation(bp, "/hazards", "GET", summary="问题列表（超期优先，按期限排序）", tag="hazards", roles=STAFF,
+@operation(bp, "/hazards", "GET", summary="问题列表（超期优先，按期限排序）", tag="hazards", scope=AREA, roles=STAFF,
            query=HazardQuery, response=HazardList)
 def hazards(scope, query: HazardQuery):
     return service.list_hazards(
@@ -129,14 +130,15 @@ def hazards(scope, query: HazardQuery):
         limit=query.limit, offset=query.offset)
 
 
-@operation(bp, "/hazards/<int:hazard_id>", "GET", summary="问题详情（含全部流转记录）", tag="hazards", roles=STAFF,
-           response=HazardResponse, errors=(404,))
+@operation(bp, "/hazards/<int:hazard_id>", "GET", summary="问题详情（含全部流转记录）", tag="hazards", scope=AREA,
+           roles=STAFF, response=HazardResponse, errors=(404,))
 def hazard(scope, hazard_id: int):
     return service.get_hazard(get_session(), scope, hazard_id)
 
 
-@operation(bp, "/hazards/<int:hazard_id>/actions", "POST", summary="流转操作（受理、指派、处置、反馈、核查、办结、退回、上报）",
-           tag="hazards", roles=REPORTERS, body=ActionBody, response=HazardResponse, errors=(403, 404, 409, 422))
+@operation(bp, "/hazards/<int:hazard_id>/actions", "POST",
+           summary="流转操作（受理、指派、处置、反馈、核查、办结、退回、上报）", tag="hazards", scope=AREA,
+           roles=REPORTERS, body=ActionBody, response=HazardResponse, errors=(403, 404, 409, 422))
 def hazard_action(scope, hazard_id: int, body: ActionBody):
     return service.act(get_session(), scope, hazard_id, body.action, body.note, body.assignee, body.version)
 
@@ -148,7 +150,7 @@ class DuplicateQuery(BaseModel):
     crs: str | None = None
 
 
-@operation(bp, "/hazards/duplicates", "GET", summary="上报前查重：50 米内同类未办结问题", tag="hazards",
+@operation(bp, "/hazards/duplicates", "GET", summary="上报前查重：50 米内同类未办结问题", tag="hazards", scope=AREA,
            roles=REPORTERS, query=DuplicateQuery, errors=(422,))
 def hazard_duplicates(scope, query: DuplicateQuery):
     return service.check_duplicates(get_session(), scope, category=query.category, lon=query.lon, lat=query.lat,
@@ -174,7 +176,7 @@ def _uploaded_photos() -> list[bytes]:
 
 
 @operation(bp, "/hazards/<int:hazard_id>/photos", "POST", summary="上传问题照片（JPEG/PNG，去除位置等 EXIF 信息）",
-           tag="hazards", roles=REPORTERS, form=PHOTO_FORM, response=PhotoList, response_status=201,
+           tag="hazards", scope=AREA, roles=REPORTERS, form=PHOTO_FORM, response=PhotoList, response_status=201,
            errors=(404, 409, 413, 422))
 def add_hazard_photos(scope, hazard_id: int):
     from gridmap.hazards import photos
@@ -183,7 +185,7 @@ def add_hazard_photos(scope, hazard_id: int):
 
 
 @operation(bp, "/hazards/<int:hazard_id>/photos/<int:n>", "GET", summary="问题照片（按问题的范围授权）",
-           tag="hazards", roles=STAFF, errors=(404,), content_types=("image/jpeg", "image/png"))
+           tag="hazards", scope=AREA, roles=STAFF, errors=(404,), content_types=("image/jpeg", "image/png"))
 def hazard_photo(scope, hazard_id: int, n: int):
     from flask import Response, request
 
@@ -197,19 +199,19 @@ def hazard_photo(scope, hazard_id: int, n: int):
     return response.make_conditional(request)
 
 
-@operation(bp, "/hazards/categories", "GET", summary="问题类别目录", tag="hazards", roles=STAFF)
+@operation(bp, "/hazards/categories", "GET", summary="问题类别目录", tag="hazards", scope=GLOBAL, roles=STAFF)
 def hazard_categories(scope):
     return {"items": service.categories(get_session())}
 
 
 @operation(bp, "/calendar/deadline", "GET", summary="按工作日计算期限（法定节假日与调休）", tag="calendar",
-           roles=ALL_ROLES, query=DeadlineQuery, response=DeadlineResponse)
+           scope=GLOBAL, roles=ALL_ROLES, query=DeadlineQuery, response=DeadlineResponse)
 def calendar_deadline(scope, query: DeadlineQuery):
     return service.deadline(get_session(), query.start, query.working_days)
 
 
 @operation(bp, "/calendar/holidays", "POST", summary="导入某年法定节假日与调休上班日（优先于内置日历）",
-           tag="calendar", roles=(ADMIN,), body=HolidayBody, response=HolidayResponse, errors=(422,))
+           tag="calendar", scope=GLOBAL, roles=(ADMIN,), body=HolidayBody, response=HolidayResponse, errors=(422,))
 def load_holidays(scope, body: HolidayBody):
     return service.load_holidays(get_session(), body.year, [(d.date, d.is_workday, d.name) for d in body.days],
                                  body.source or f"{scope.username} 上传")
@@ -231,8 +233,8 @@ class HeatmapResponse(BaseModel):
     source: str = Field("hazards", description="rollup：来自分级（按月、按周）汇总；daily：来自按日预聚合；hazards：直接统计")
 
 
-@operation(bp, "/hazards/heatmap", "GET", summary="问题隐患热力格网（数据库聚合）", tag="hazards", roles=STAFF,
-           query=HeatmapQuery, response=HeatmapResponse)
+@operation(bp, "/hazards/heatmap", "GET", summary="问题隐患热力格网（数据库聚合）", tag="hazards", scope=AREA,
+           roles=STAFF, query=HeatmapQuery, response=HeatmapResponse)
 def hazard_heatmap(scope, query: HeatmapQuery):
     from gridmap.hazards.heatmap import heatmap_cells
 
@@ -250,7 +252,7 @@ class GridDensityQuery(BaseModel):
 
 
 @operation(bp, "/hazards/grid-density", "GET", summary="按网格的问题密度（每千户问题数，数据库计算）", tag="hazards",
-           roles=STAFF, query=GridDensityQuery, response=HazardList)
+           scope=AREA, roles=STAFF, query=GridDensityQuery, response=HazardList)
 def hazard_grid_density(scope, query: GridDensityQuery):
     from gridmap.hazards.heatmap import grid_density
 
@@ -272,7 +274,7 @@ class SafetyResponse(BaseModel):
 
 
 @operation(bp, "/reports/safety", "GET", summary="平安报表（网格、社区、街道；红黄绿三色预警；CSV/XLSX）",
-           tag="reports", roles=(ADMIN, SUPERVISOR), query=SafetyQuery, response=SafetyResponse,
+           tag="reports", scope=AREA, roles=(ADMIN, SUPERVISOR), query=SafetyQuery, response=SafetyResponse,
            content_types=("application/json", "text/csv",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 def safety_report(scope, query: SafetyQuery):

@@ -11,18 +11,19 @@ from sqlalchemy.orm import Session
 from gridmap.areas.models import AdminUnit
 from gridmap.areas.service import grid_id_for
 from gridmap.auth import audit
-from gridmap.auth.masking import mask_name, mask_phone, sees_unmasked
+from gridmap.auth.masking import SENSITIVE_TAGS, mask_name, mask_phone, mask_tags, sees_unmasked
 from gridmap.auth.scope import Scope
 from gridmap.db import transaction
+from gridmap.errors import Forbidden
 from gridmap.households.models import Household
 from gridmap.party.models import PartyContact
 
 
 def household_json(h: Household, lon: float, lat: float, unmasked: bool) -> dict[str, Any]:
-    """A household as the API shows it: name and phone masked unless ``unmasked``."""
+    """A household as the API shows it: name, phone and sensitive tags masked unless ``unmasked``."""
     return {
         "code": h.code, "address": h.address, "lon": lon, "lat": lat, "size": h.size,
-        "tags": list(h.tags or []), "risk_level": h.risk_level,
+        "tags": list(h.tags or []) if unmasked else mask_tags(h.tags), "risk_level": h.risk_level,
         "head_name": h.head_name if unmasked else mask_name(h.head_name),
         "phone": h.phone if unmasked else mask_phone(h.phone),
         "masked": not unmasked,
@@ -33,6 +34,8 @@ def grid_households(session: Session, scope: Scope, grid_code: str, *, unmask: b
                     limit: int, offset: int) -> dict[str, Any]:
     grid_id = grid_id_for(session, scope, grid_code)
     unmasked = sees_unmasked(scope, unmask)
+    if tag in SENSITIVE_TAGS and not unmasked:
+        raise Forbidden("forbidden")  # the filter alone would tell who carries the tag
     conditions = [Household.grid_id == grid_id]
     if scope.is_party_member:
         conditions.append(Household.id.in_(

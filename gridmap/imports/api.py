@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN
+from gridmap.auth.scope import AREA, GLOBAL
 from gridmap.errors import BadRequest
 from gridmap.imports.areas import AreaImportOptions, import_areas
 from gridmap.imports.households import import_households
@@ -61,7 +62,7 @@ class _SavedUpload:
 
 
 @operation(bp, "/imports/areas", "POST", summary="导入区划或网格（GeoJSON/GPKG/SHP/KML/CSV/XLSX）",
-           tag="imports", roles=(ADMIN, "planner"), form=AREA_FORM, response=ImportResponse,
+           tag="imports", scope=AREA, roles=(ADMIN, "planner"), form=AREA_FORM, response=ImportResponse,
            errors=(413, 422))
 def import_area_file(scope):
     options = AreaImportOptions(
@@ -74,8 +75,7 @@ def import_area_file(scope):
 
 
 @operation(bp, "/imports/households", "POST", summary="导入住户（CSV/XLSX，中文或英文表头）", tag="imports",
-           roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse,
-           errors=(413, 422))
+           scope=GLOBAL, roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse, errors=(413, 422))
 def import_household_file(scope):
     skip = _skip_errors()
     with _SavedUpload() as (path, filename):
@@ -84,7 +84,7 @@ def import_household_file(scope):
 
 
 @operation(bp, "/imports/party-members", "POST", summary="导入党员（CSV/XLSX：姓名、电话、支部、经纬度或户号）",
-           tag="imports", roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse,
+           tag="imports", scope=GLOBAL, roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse,
            errors=(413, 422))
 def import_party_member_file(scope):
     from gridmap.imports.party import import_party_members
@@ -104,7 +104,7 @@ class KeyPlaceImportResponse(BaseModel):
 
 @operation(bp, "/imports/key-places", "POST",
            summary="导入重点场所（CSV/XLSX：名称、类型、经度、纬度、地址；或点图层 GeoJSON 等）", tag="imports",
-           roles=(ADMIN, "supervisor", "grid_worker"), form=HOUSEHOLD_FORM, response=KeyPlaceImportResponse,
+           scope=AREA, roles=(ADMIN, "supervisor", "grid_worker"), form=HOUSEHOLD_FORM, response=KeyPlaceImportResponse,
            errors=(413, 422))
 def import_key_place_file(scope):
     from gridmap.imports.places import import_key_places

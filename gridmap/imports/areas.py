@@ -154,7 +154,33 @@ def _validate(session: Session, upload, options: AreaImportOptions, crs: str, sc
     valid = has_geom & ~errors.bad
     if valid.any():
         multi[valid] = as_multipolygon(np.asarray(wgs[valid], dtype=object))
+    if scope.prefix and valid.any():
+        errors.add(_outside_scope_area(session, scope.prefix, multi, valid), "geometry", "geometry_out_of_scope",
+                   lambda i: {"code": codes.iat[i], "scope": scope.prefix, "metres": int(SCOPE_TOLERANCE_M)})
     return errors, codes, names, parents, kinds, multi
+
+
+# A boundary may pass this far outside the importer's own area (digitising noise).
+SCOPE_TOLERANCE_M = 1.0
+
+_WITHIN_AREA_SQL = text("""
+SELECT coalesce(ST_CoveredBy(ST_GeomFromEWKB(g.wkb), ST_Buffer(a.geom::geography, :tolerance)::geometry), false)
+FROM unnest(CAST(:wkbs AS bytea[])) WITH ORDINALITY AS g(wkb, n)
+LEFT JOIN (SELECT geom FROM admin_unit WHERE code = :prefix
+           UNION ALL SELECT geom FROM grid WHERE code = :prefix) a ON true
+ORDER BY g.n
+""")
+
+
+def _outside_scope_area(session: Session, prefix: str, geoms: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Rows whose boundary leaves the importer's own area (a code in scope is not enough: the
+    boundary decides which households a grid takes). No known area boundary: every row."""
+    wkbs = [shapely.to_wkb(shapely.set_srid(g, 4326), include_srid=True) for g in geoms[valid]]
+    inside = session.scalars(_WITHIN_AREA_SQL, {"wkbs": wkbs, "prefix": prefix,
+                                                "tolerance": SCOPE_TOLERANCE_M}).all()
+    outside = np.zeros(len(geoms), dtype=bool)
+    outside[np.flatnonzero(valid)] = ~np.array(inside, dtype=bool)
+    return outside
 
 
 STAGING_DDL = """

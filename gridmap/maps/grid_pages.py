@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from gridmap.apidoc import parse_model
-from gridmap.auth.masking import mask_name, mask_phone
 from gridmap.auth.roles import ADMIN, ROLE_NAMES, SUPERVISOR
 from gridmap.auth.service import scope_of
 from gridmap.errors import Forbidden, ServiceUnavailable
@@ -49,14 +48,10 @@ def _open_hazards(session, scope, code: str, tiles: str | None) -> dict:
 def _minqing(user, code: str, *, action: str, unmask: bool, static_url: str = DEFAULT_STATIC_URL,
              public: bool = False):
     """The grid's sheet and its 民情地图 (folium), with hazards and key places; ``public``
-    masks household names and phones whatever the viewer may see (a wall map)."""
+    masks households whatever the viewer may see (a wall map: see ``grid_sheet``)."""
     scope = scope_of(user)
     session = get_session()
-    sheet = grid_sheet(session, scope, code, unmask=unmask, action=action)
-    if public:
-        for feature in sheet["households"]["features"]:
-            props = feature["properties"]
-            props["head_name"], props["phone"] = mask_name(props["head_name"]), mask_phone(props["phone"])
+    sheet = grid_sheet(session, scope, code, unmask=unmask, action=action, public=public)
     tiles = current_app.config["GRIDMAP"].tiles
     grid = for_basemap({"type": "FeatureCollection", "features": [sheet["grid"]]}, tiles)["features"][0]
     hazards = _open_hazards(session, scope, code, tiles)

@@ -29,6 +29,7 @@ from folium.plugins import Search
 from folium.template import Template
 from shapely.geometry import shape
 
+from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
 
 FALLBACK_CENTER = (28.45, 119.92)
@@ -52,7 +53,7 @@ RISK_BY_KEY = {r.key: r for r in RISKS}
 # Outline by the most important kind of tag a household carries (first match wins).
 TAG_KINDS: tuple[tuple[Style, frozenset[str], int, float], ...] = (
     (Style("focus", "重点人员", "#111827"),
-     frozenset({"社区矫正", "重点精神障碍", "刑满释放", "戒毒康复", "吸毒人员"}), 7, 3.0),
+     SENSITIVE_TAGS | {MASKED_TAG}, 7, 3.0),
     (Style("care", "关爱对象", "#7c3aed"),
      frozenset({"孤寡老人", "留守儿童", "残疾人", "困难家庭", "老党员", "失业", "下岗"}), 6, 3.0),
     (Style("rental", "出租房/流动人口", "#92400e"), frozenset({"出租房", "外来人口", "流动人口"}), 6, 2.0),

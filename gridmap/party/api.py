@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
+from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
 from gridmap.party import service
 from gridmap.schemas import ListResponse
 from gridmap.web import get_session
@@ -95,60 +96,62 @@ class StaffRequest(BaseModel):
 
 
 @operation(bp, "/grids/<code>/party-contacts", "POST", summary="计算网格党员联系户（容量约束下总距离最短）",
-           tag="party", roles=EDITORS, body=ContactListRequest, response=ContactListResponse, errors=(404,))
+           tag="party", scope=AREA, roles=EDITORS, body=ContactListRequest, response=ContactListResponse, errors=(404,))
 def party_contacts(scope, code: str, body: ContactListRequest):
     return service.build_contact_lists(get_session(), scope, code, body.max_per_member)
 
 
-@operation(bp, "/grids/<code>/party-members", "GET", summary="网格内党员", tag="party", roles=ALL_ROLES,
-           response=ListResponse, errors=(404,))
+@operation(bp, "/grids/<code>/party-members", "GET", summary="网格内党员", tag="party", scope=AREA_OWN_CONTACTS,
+           roles=ALL_ROLES, response=ListResponse, errors=(404,))
 def grid_party_members(scope, code: str):
     return service.grid_members(get_session(), scope, code)
 
 
-@operation(bp, "/party-members", "POST", summary="新增党员", tag="party", roles=EDITORS, body=NewMember,
+@operation(bp, "/party-members", "POST", summary="新增党员", tag="party", scope=AREA, roles=EDITORS, body=NewMember,
            response=Member, response_status=201, errors=(422,))
 def create_party_member(scope, body: NewMember):
     return service.create_member(get_session(), scope, body.model_dump()), 201
 
 
-@operation(bp, "/party-members/<int:member_id>", "GET", summary="党员详情", tag="party", roles=ALL_ROLES,
-           response=Member, errors=(404,))
+@operation(bp, "/party-members/<int:member_id>", "GET", summary="党员详情", tag="party", scope=AREA_OWN_CONTACTS,
+           roles=ALL_ROLES, response=Member, errors=(404,))
 def party_member(scope, member_id: int):
     return service.get_member(get_session(), scope, member_id)
 
 
-@operation(bp, "/party-members/<int:member_id>", "PATCH", summary="修改党员信息", tag="party", roles=EDITORS,
-           body=MemberFields, response=Member, errors=(404, 422))
+@operation(bp, "/party-members/<int:member_id>", "PATCH", summary="修改党员信息", tag="party", scope=AREA,
+           roles=EDITORS, body=MemberFields, response=Member, errors=(404, 422))
 def update_party_member(scope, member_id: int, body: MemberFields):
     return service.update_member(get_session(), scope, member_id, body.model_dump(exclude_unset=True))
 
 
-@operation(bp, "/party-members/<int:member_id>/households", "GET", summary="党员联系的住户（按角色脱敏）",
-           tag="party", roles=ALL_ROLES, query=UnmaskQuery, response=MemberHouseholdsResponse, errors=(404,))
+@operation(bp, "/party-members/<int:member_id>/households", "GET", summary="党员联系的住户（按角色脱敏）", tag="party",
+           scope=AREA_OWN_CONTACTS, roles=ALL_ROLES, query=UnmaskQuery, response=MemberHouseholdsResponse,
+           errors=(404,))
 def party_member_households(scope, member_id: int, query: UnmaskQuery):
     return service.member_households(get_session(), scope, member_id, unmask=query.unmask)
 
 
 @operation(bp, "/party-members/<int:member_id>/households/<household_code>", "PUT",
-           summary="指定党员联系某户（默认固定）", tag="party", roles=EDITORS, body=ContactRequest, errors=(404,))
+           summary="指定党员联系某户（默认固定）", tag="party", scope=AREA, roles=EDITORS, body=ContactRequest,
+           errors=(404,))
 def set_party_contact(scope, member_id: int, household_code: str, body: ContactRequest):
     return service.set_contact(get_session(), scope, member_id, household_code, body.pinned)
 
 
 @operation(bp, "/party-members/<int:member_id>/households/<household_code>", "DELETE",
-           summary="取消党员联系某户", tag="party", roles=EDITORS, errors=(404,))
+           summary="取消党员联系某户", tag="party", scope=AREA, roles=EDITORS, errors=(404,))
 def remove_party_contact(scope, member_id: int, household_code: str):
     return service.remove_contact(get_session(), scope, member_id, household_code)
 
 
 @operation(bp, "/grids/<code>/staff", "GET", summary="网格干部（网格长、网格员、民警、部门人员）", tag="party",
-           roles=ALL_ROLES, response=ListResponse, errors=(404,))
+           scope=AREA, roles=ALL_ROLES, response=ListResponse, errors=(404,))
 def grid_staff(scope, code: str):
     return service.grid_staff(get_session(), scope, code)
 
 
-@operation(bp, "/grids/<code>/staff", "PUT", summary="设置网格干部名单", tag="party",
+@operation(bp, "/grids/<code>/staff", "PUT", summary="设置网格干部名单", tag="party", scope=AREA,
            roles=(ADMIN, SUPERVISOR), body=StaffRequest, response=ListResponse, errors=(404,))
 def replace_grid_staff(scope, code: str, body: StaffRequest):
     return service.replace_grid_staff(get_session(), scope, code, [p.model_dump() for p in body.items])

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gridmap.areas.models import AdminUnit, Grid
 from gridmap.areas.service import grid_id_for
 from gridmap.auth import audit
-from gridmap.auth.masking import mask_name, mask_phone, sees_unmasked
+from gridmap.auth.masking import mask_name, mask_phone, mask_tags, sees_unmasked
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
@@ -300,15 +300,16 @@ ORDER BY h.address, h.code
 
 
 def grid_sheet(session: Session, scope: Scope, grid_code: str, *, unmask: bool = False,
-               action: str = "grid_map") -> dict[str, Any]:
+               action: str = "grid_map", public: bool = False) -> dict[str, Any]:
     """Everything a grid's 民情地图 and printed handbook show, already masked for ``scope``.
 
     Returns plain data: ``grid`` (a GeoJSON Feature with name, code, community), ``households``
     and ``members`` (FeatureCollections; households carry their party member), ``staff``,
-    and ``masked``. Unmasked reads are audited with the households shown.
+    and ``masked``. Unmasked reads are audited with the households shown. ``public`` (a wall
+    map) masks whatever the viewer may see and leaves out sensitive tags and risk levels.
     """
     grid = _grid(session, scope, grid_code)
-    unmasked = sees_unmasked(scope, unmask)
+    unmasked = not public and sees_unmasked(scope, unmask)
     extra, params = "", {"grid_id": grid.id}
     if scope.is_party_member:
         extra, params["me"] = "AND pc.party_member_id = :me", scope.party_member_id
@@ -316,8 +317,9 @@ def grid_sheet(session: Session, scope: Scope, grid_code: str, *, unmask: bool =
     households = [{
         "type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
         "properties": {
-            "code": r.code, "address": r.address, "size": r.size, "tags": list(r.tags or []),
-            "risk_level": r.risk_level,
+            "code": r.code, "address": r.address, "size": r.size,
+            "tags": list(r.tags or []) if unmasked else mask_tags(r.tags, public=public),
+            "risk_level": None if public else r.risk_level,
             "head_name": r.head_name if unmasked else mask_name(r.head_name),
             "phone": r.phone if unmasked else mask_phone(r.phone),
             "member_id": r.member_id, "member_name": r.member_name, "member_phone": r.member_phone,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, RootModel
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
+from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS, AREA_OWN_RECORDS
 from gridmap.errors import BadRequest
 from gridmap.patrol import service, tracks
 from gridmap.patrol.service import MAX_BATCH, CheckinItem
@@ -67,8 +68,8 @@ class CheckinBatchResponse(BaseModel):
 
 
 @operation(bp, "/checkins", "POST", summary="巡查打卡（单条或批量，按手机端 UUID 去重）", tag="patrol",
-           roles=CHECKIN_ROLES, body=CheckinRequest, response=CheckinBatchResponse, response_status=201,
-           errors=(207, 409, 413, 422))
+           scope=AREA_OWN_RECORDS, roles=CHECKIN_ROLES, body=CheckinRequest, response=CheckinBatchResponse,
+           response_status=201, errors=(207, 409, 413, 422))
 def create_checkins(scope, body: CheckinRequest):
     data = body.root
     batch = "items" in data
@@ -125,21 +126,21 @@ class CoverageResponse(BaseModel):
 
 
 @operation(bp, "/checkins", "GET", summary="巡查打卡列表（GeoJSON；网格员只看自己的）", tag="patrol",
-           query=CheckinListQuery, response=FeatureCollection, errors=(404, 422))
+           scope=AREA_OWN_RECORDS, query=CheckinListQuery, response=FeatureCollection, errors=(404, 422))
 def list_checkins(scope, query: CheckinListQuery):
     return tracks.list_checkins(get_session(), scope, within=query.within, username=query.user,
                                 day=tracks.parse_day(query.date), limit=query.limit, offset=query.offset)
 
 
 @operation(bp, "/patrol/tracks", "GET", summary="每人每日巡查轨迹、里程、在格时长和住户覆盖率", tag="patrol",
-           query=TracksQuery, response=TracksResponse, errors=(404, 422))
+           scope=AREA_OWN_RECORDS, query=TracksQuery, response=TracksResponse, errors=(404, 422))
 def patrol_tracks(scope, query: TracksQuery):
     return tracks.daily_tracks(get_session(), scope, within=query.within, username=query.user,
                                day=tracks.parse_day(query.date))
 
 
 @operation(bp, "/patrol/coverage", "GET", summary="五必访：本月应访住户、已访和待访名单（按网格、按网格员）",
-           tag="patrol", query=CoverageQuery, response=CoverageResponse, errors=(422,))
+           tag="patrol", scope=AREA_OWN_CONTACTS, query=CoverageQuery, response=CoverageResponse, errors=(422,))
 def patrol_coverage(scope, query: CoverageQuery):
     return tracks.visit_coverage(get_session(), scope, within=query.within, month=tracks.parse_month(query.month))
 
@@ -152,6 +153,6 @@ class NearbyQuery(BaseModel):
 
 
 @operation(bp, "/patrol/households", "GET", summary="附近的住户（打卡时选择走访对象，五必访优先提示）", tag="patrol",
-           roles=CHECKIN_ROLES, query=NearbyQuery, response=ListResponse, errors=(422,))
+           scope=AREA, roles=CHECKIN_ROLES, query=NearbyQuery, response=ListResponse, errors=(422,))
 def nearby_households(scope, query: NearbyQuery):
     return tracks.nearby_households(get_session(), scope, query.lon, query.lat, query.crs, query.limit)

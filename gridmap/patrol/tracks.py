@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridmap.auth.masking import mask_tags, sees_unmasked
 from gridmap.auth.models import User
 from gridmap.auth.scope import Scope
 from gridmap.errors import NotFound, Unprocessable
@@ -187,7 +188,7 @@ WITH req AS (
            ARRAY(SELECT unnest(h.tags) INTERSECT SELECT unnest(CAST(:tags AS text[]))) AS visit_tags,
            g.id AS grid_id, g.code AS grid_code, g.name AS grid_name
       FROM household h JOIN grid g ON g.id = h.grid_id
-     WHERE h.tags && CAST(:tags AS text[]) AND g.code LIKE :prefix
+     WHERE h.tags && CAST(:tags AS text[]) AND g.code LIKE :prefix {extra}
 ), v AS (
     SELECT c.household_id, min(c.recorded_at) AS first_at, array_agg(DISTINCT c.user_id) AS users
       FROM checkin c
@@ -209,7 +210,9 @@ def visit_coverage(session: Session, scope: Scope, *, within: str | None, month:
                    rules: PatrolRules | None = None) -> dict[str, Any]:
     """五必访 for ``month``: per grid the households whose tags require a monthly visit,
     how many were visited (a check-in naming the household) and the list still due;
-    per grid worker the same for their grid, with the visits they made themselves."""
+    per grid worker the same for their grid, with the visits they made themselves.
+    A party member sees only the households they look after; sensitive tags are masked
+    for supervisors and planners (gridmap.auth.masking)."""
     rules = rules or PatrolRules()
     prefix = scope.narrow(within)
     lo, hi = month_bounds(month)
@@ -217,8 +220,11 @@ def visit_coverage(session: Session, scope: Scope, *, within: str | None, month:
                               "workers": [], "required": 0, "visited": 0}
     if prefix is None:
         return result
-    rows = session.execute(text(COVERAGE_SQL), {"tags": list(rules.visit_tags), "prefix": prefix + "%",
-                                                "lo": lo, "hi": hi}).all()
+    extra, due_params = "", {"tags": list(rules.visit_tags), "prefix": prefix + "%", "lo": lo, "hi": hi}
+    if scope.is_party_member:
+        extra = "AND h.id IN (SELECT household_id FROM party_contact WHERE party_member_id = :me)"
+        due_params["me"] = scope.party_member_id
+    rows = session.execute(text(COVERAGE_SQL.format(extra=extra)), due_params).all()
     users_sql = "SELECT id, username, display_name, scope_code FROM app_user WHERE role = 'grid_worker' AND active"
     params: dict[str, Any] = {"prefix": prefix + "%"}
     users_sql += " AND scope_code LIKE :prefix"
@@ -227,9 +233,11 @@ def visit_coverage(session: Session, scope: Scope, *, within: str | None, month:
         params["self_id"] = scope.user_id
     workers = session.execute(text(users_sql + " ORDER BY username"), params).all()
     by_grid = {}
+    unmasked = sees_unmasked(scope, False)
     for r in rows:
+        due = r.due if unmasked else [{**d, "tags": mask_tags(d["tags"])} for d in r.due]
         grid = {"code": r.grid_code, "name": r.grid_name, "required": r.required, "visited": r.visited,
-                "share": round(r.visited / r.required, 4) if r.required else None, "due": r.due}
+                "share": round(r.visited / r.required, 4) if r.required else None, "due": due}
         by_grid[r.grid_code] = (grid, r.visits)
         result["grids"].append(grid)
         result["required"] += r.required
@@ -263,7 +271,7 @@ def nearby_households(session: Session, scope: Scope, lon: float, lat: float, cr
                       rules: PatrolRules | None = None) -> dict[str, Any]:
     """The caller's households nearest a point (KNN on the GiST index): code, address,
     the tags that require a visit and whether it was visited this month. No names or
-    phones, so nothing to mask or audit."""
+    phones (nothing audited); sensitive tags masked for supervisors."""
     from gridmap.coordinates import point_to_wgs84
 
     rules = rules or PatrolRules()
@@ -273,6 +281,8 @@ def nearby_households(session: Session, scope: Scope, lon: float, lat: float, cr
     rows = session.execute(text(NEARBY_SQL), {"tags": list(rules.visit_tags), "lon": lon, "lat": lat,
                                               "prefix": (prefix or "") + "%", "lo": lo, "hi": hi,
                                               "limit": limit}).all()
-    items = [{"code": r.code, "address": r.address, "grid": r.grid, "visit_tags": list(r.visit_tags),
+    unmasked = sees_unmasked(scope, False)
+    items = [{"code": r.code, "address": r.address, "grid": r.grid,
+              "visit_tags": list(r.visit_tags) if unmasked else mask_tags(r.visit_tags),
               "distance_m": round(float(r.distance_m), 1), "visited_this_month": r.visited} for r in rows]
     return {"items": items, "total": len(items)}

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
+from gridmap.auth.scope import AREA
 from gridmap.places import service
 from gridmap.places.models import KINDS
 from gridmap.web import get_session
@@ -34,19 +35,19 @@ class KeyPlaceList(BaseModel):
     total: int
 
 
-@operation(bp, "/grids/<code>/key-places", "GET", summary="网格重点场所（GeoJSON）", tag="places",
+@operation(bp, "/grids/<code>/key-places", "GET", summary="网格重点场所（GeoJSON）", tag="places", scope=AREA,
            roles=ALL_ROLES, response=KeyPlaceList, errors=(404,))
 def grid_key_places(scope, code: str):
     return service.list_key_places(get_session(), scope, code)
 
 
-@operation(bp, "/grids/<code>/key-places", "POST", summary="新增重点场所", tag="places", roles=EDITORS,
+@operation(bp, "/grids/<code>/key-places", "POST", summary="新增重点场所", tag="places", scope=AREA, roles=EDITORS,
            body=NewKeyPlace, response_status=201, errors=(404, 409, 422))
 def create_key_place(scope, code: str, body: NewKeyPlace):
     return service.create_key_place(get_session(), scope, code, body.model_dump()), 201
 
 
-@operation(bp, "/grids/<code>/key-places/<int:place_id>", "DELETE", summary="删除重点场所", tag="places",
+@operation(bp, "/grids/<code>/key-places/<int:place_id>", "DELETE", summary="删除重点场所", tag="places", scope=AREA,
            roles=EDITORS, errors=(404,))
 def delete_key_place(scope, code: str, place_id: int):
     return service.delete_key_place(get_session(), scope, code, place_id)

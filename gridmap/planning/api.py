@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, PLANNER, SUPERVISOR
+from gridmap.auth.scope import AREA
 from gridmap.planning import proposals, service
 from gridmap.schemas import CODE_PATTERN, FeatureCollection
 from gridmap.web import get_session
@@ -121,27 +122,27 @@ class ProposalPreviewResponse(FeatureCollection):
     acceptable: bool = Field(description="无重叠且都在社区内，可以采纳")
 
 
-@operation(bp, "/grids/<code>/preview", "POST", summary="预览网格边界修改（不保存）", tag="planning",
+@operation(bp, "/grids/<code>/preview", "POST", summary="预览网格边界修改（不保存）", tag="planning", scope=AREA,
            roles=PLANNERS, body=PreviewBody, response=PreviewResponse, errors=(404, 422))
 def preview(scope, code: str, body: PreviewBody):
     return service.preview(get_session(), scope, code, body.geometry, body.crs)
 
 
-@operation(bp, "/grids/<code>/geometry", "PUT", summary="保存网格边界（新版本）", tag="planning",
+@operation(bp, "/grids/<code>/geometry", "PUT", summary="保存网格边界（新版本）", tag="planning", scope=AREA,
            roles=PLANNERS, body=GeometryBody, response=GridResult, errors=(404, 409, 422))
 def save_geometry(scope, code: str, body: GeometryBody):
     return service.save_geometry(get_session(), scope, code, body.geometry, body.crs, body.version,
                                  body.reason, body.force)
 
 
-@operation(bp, "/communities/<code>/grids/preview", "POST", summary="预览在社区内新建网格（不保存）",
-           tag="planning", roles=PLANNERS, body=PreviewBody, response=NewGridPreviewResponse, errors=(404, 422))
+@operation(bp, "/communities/<code>/grids/preview", "POST", summary="预览在社区内新建网格（不保存）", tag="planning",
+           scope=AREA, roles=PLANNERS, body=PreviewBody, response=NewGridPreviewResponse, errors=(404, 422))
 def preview_new_grid(scope, code: str, body: PreviewBody):
     return service.preview_new(get_session(), scope, code, body.geometry, body.crs)
 
 
 @operation(bp, "/communities/<code>/grids", "POST", summary="在社区内新建网格（分配下一个编码，第 1 版）",
-           tag="planning", roles=PLANNERS, body=NewGridBody, response=GridResult, response_status=201,
+           tag="planning", scope=AREA, roles=PLANNERS, body=NewGridBody, response=GridResult, response_status=201,
            errors=(404, 422))
 def create_grid(scope, code: str, body: NewGridBody):
     result = service.create_grid(get_session(), scope, code, body.geometry, body.crs, body.name, body.reason,
@@ -149,44 +150,44 @@ def create_grid(scope, code: str, body: NewGridBody):
     return result, 201
 
 
-@operation(bp, "/grids/<code>/split", "POST", summary="沿分割线拆分网格", tag="planning",
+@operation(bp, "/grids/<code>/split", "POST", summary="沿分割线拆分网格", tag="planning", scope=AREA,
            roles=PLANNERS, body=SplitBody, response=SplitResponse, errors=(404, 409, 422))
 def split(scope, code: str, body: SplitBody):
     return service.split(get_session(), scope, code, body.line, body.crs, body.reason, body.version)
 
 
-@operation(bp, "/grids/merge", "POST", summary="合并相邻网格", tag="planning",
+@operation(bp, "/grids/merge", "POST", summary="合并相邻网格", tag="planning", scope=AREA,
            roles=PLANNERS, body=MergeBody, response=GridResult, errors=(404, 422))
 def merge(scope, body: MergeBody):
     return service.merge(get_session(), scope, body.codes, body.reason)
 
 
-@operation(bp, "/grids/<code>/versions", "GET", summary="网格边界历史版本与对比", tag="planning",
+@operation(bp, "/grids/<code>/versions", "GET", summary="网格边界历史版本与对比", tag="planning", scope=AREA,
            roles=READERS, query=VersionsQuery, response=VersionsResponse, errors=(404,))
 def versions(scope, code: str, query: VersionsQuery):
     return service.versions(get_session(), scope, code, query.geometry)
 
 
-@operation(bp, "/grids/<code>/revert", "POST", summary="恢复网格到历史版本（生成新版本）", tag="planning",
+@operation(bp, "/grids/<code>/revert", "POST", summary="恢复网格到历史版本（生成新版本）", tag="planning", scope=AREA,
            roles=PLANNERS, body=RevertBody, response=GridResult, errors=(404, 409, 422))
 def revert(scope, code: str, body: RevertBody):
     return service.revert(get_session(), scope, code, body.version, body.reason, body.current_version, body.force)
 
 
-@operation(bp, "/planning/proposals", "POST", summary="生成网格划分方案（不保存）", tag="planning",
+@operation(bp, "/planning/proposals", "POST", summary="生成网格划分方案（不保存）", tag="planning", scope=AREA,
            roles=PLANNERS, body=ProposalBody, response=FeatureCollection, errors=(404, 422))
 def propose(scope, body: ProposalBody):
     return proposals.propose(get_session(), scope, body.within, body.target_min, body.target_max)
 
 
 @operation(bp, "/planning/proposals/preview", "POST", summary="重新统计调整后的划分方案（不保存）", tag="planning",
-           roles=PLANNERS, body=ProposalFeaturesBody, response=ProposalPreviewResponse, errors=(404, 422))
+           scope=AREA, roles=PLANNERS, body=ProposalFeaturesBody, response=ProposalPreviewResponse, errors=(404, 422))
 def preview_proposal(scope, body: ProposalFeaturesBody):
     return proposals.preview_proposal(get_session(), scope, body.within, body.features, body.crs, body.target_min,
                                       body.target_max)
 
 
-@operation(bp, "/planning/proposals/accept", "POST", summary="采纳划分方案（一次性保存）", tag="planning",
+@operation(bp, "/planning/proposals/accept", "POST", summary="采纳划分方案（一次性保存）", tag="planning", scope=AREA,
            roles=PLANNERS, body=AcceptBody, response=FeatureCollection, errors=(404, 409, 422))
 def accept(scope, body: AcceptBody):
     return proposals.accept(get_session(), scope, body.within, body.features, body.crs, body.reason)
