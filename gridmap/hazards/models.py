@@ -211,8 +211,8 @@ class HazardHeatLevel(Base):
 
 
 class HazardHeatRollup(Base):
-    """The heatmap's zoom pyramid: hazards per level, period (``m``: Beijing month, ``w``: ISO
-    week, by its first day), street (first 9 digits of the grid code, for scopes), category
+    """The heatmap's zoom pyramid: hazards per level, period (``y``: Beijing year, ``m``: month,
+    ``w``: ISO week, ``d``: day, each by its first day), street (first 9 digits of the grid code, for scopes), category
     ('' = all categories) and cell (``ix``, ``iy`` = ST_SnapToGrid index at the level's size).
 
     Kept by statement-level triggers on ``hazard`` (insert, delete, and updates of the counted
@@ -229,4 +229,4 @@ class HazardHeatRollup(Base):
     iy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (CheckConstraint("period_kind IN ('m', 'w')", name="period_kind_known"),)
+    __table_args__ = (CheckConstraint("period_kind IN ('y', 'm', 'w', 'd')", name="period_kind_known"),)
