@@ -140,7 +140,10 @@ def _period_end(kind: str, start: date) -> date:
 Period = tuple[str, date | None, date | None]
 
 
-def plan_periods(since: datetime | None, until: datetime | None) -> tuple[list[Period], list[tuple[datetime, datetime]]]:
+Span = tuple[datetime, datetime]
+
+
+def plan_periods(since: datetime | None, until: datetime | None) -> tuple[list[Period], list[Span]]:
     """Cover [since, until) with the pyramid's periods, largest first: (kind, first, end) runs of
     whole Beijing years, then months, ISO weeks and days in what is left on either side (None: an
     open end). What remains are the fragments of under a day at the ends (bounds not at a Beijing
@@ -238,8 +241,8 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
         periods, fragments = plan_periods(since, until)
         if not periods:
             return None
-        ors = []
-        for i, (kind, lo, hi) in enumerate(periods):
+        parts = []
+        for i, (kind, lo, hi) in enumerate(periods):  # one index-only scan each (see the model)
             bounds = [f"period_kind = :p{i}"]
             params[f"p{i}"] = kind
             if lo is not None:
@@ -248,10 +251,9 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
             if hi is not None:
                 bounds.append(f"period < :p{i}_hi")
                 params[f"p{i}_hi"] = hi
-            ors.append("(" + " AND ".join(bounds) + ")")
-        parts = [f"""SELECT iy, ix, n FROM hazard_heat_rollup
-                      WHERE level = :level AND category_code = :code AND street LIKE :prefix
-                        AND ({' OR '.join(ors)}){' AND ' + _IN_CELLS if cells is not None else ''}"""]
+            parts.append(f"""SELECT iy, ix, n FROM hazard_heat_rollup
+                              WHERE level = :level AND category_code = :code AND street LIKE :prefix
+                                AND {' AND '.join(bounds)}{' AND ' + _IN_CELLS if cells is not None else ''}""")
         if fragments:
             parts.append(_hazard_cells_sql(params, list(fragments), cells))
     rows = session.execute(text("SELECT iy, ix, sum(n) FROM (" + " UNION ALL ".join(parts)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -229,4 +230,9 @@ class HazardHeatRollup(Base):
     iy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (CheckConstraint("period_kind IN ('y', 'm', 'w', 'd')", name="period_kind_known"),)
+    __table_args__ = (
+        # Covering (INCLUDE n): a view is an index-only scan of its level, kind, category and periods.
+        PrimaryKeyConstraint("level", "period_kind", "category_code", "period", "street", "ix", "iy",
+                             postgresql_include=["n"]),
+        CheckConstraint("period_kind IN ('y', 'm', 'w', 'd')", name="period_kind_known"),
+    )
