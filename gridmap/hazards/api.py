@@ -247,6 +247,8 @@ class GridDensityQuery(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     category: str | None = Field(None, max_length=32)
+    display: Literal["wgs84", "gcj02"] | None = Field(
+        None, description="地图底图坐标系：gcj02（高德底图）时网格边界按 GCJ-02 返回")
 
 
 @operation(bp, "/hazards/grid-density", "GET", summary="按网格的问题密度（每千户问题数，数据库计算）", tag="hazards",
@@ -255,7 +257,7 @@ def hazard_grid_density(scope, query: GridDensityQuery):
     from gridmap.hazards.heatmap import grid_density
 
     return grid_density(get_session(), scope, within=query.within, since=query.since, until=query.until,
-                        category=query.category, zoom=query.zoom)
+                        category=query.category, zoom=query.zoom, display=query.display)
 
 
 class SafetyQuery(BaseModel):

@@ -447,12 +447,16 @@ SELECT g.code, g.name, coalesce(hh.households, 0) AS households, coalesce(hz.haz
 
 
 def grid_density(session: Session, scope: Scope, *, within: str | None = None, since: datetime | None = None,
-                 until: datetime | None = None, category: str | None = None, zoom: int = 13) -> dict[str, Any]:
+                 until: datetime | None = None, category: str | None = None, zoom: int = 13,
+                 display: str | None = None) -> dict[str, Any]:
     """Per grid: households, hazards reported (filters as the heatmap) and hazards per 1,000
-    households, computed in the database; geometry simplified to about a pixel at ``zoom``."""
+    households, computed in the database; geometry simplified to about a pixel at ``zoom``.
+    ``display``: the CRS of the map it is drawn on (``gcj02`` for a Gaode basemap), as the heatmap."""
     import json
 
     from sqlalchemy import text
+
+    from gridmap.maps.display import for_display
 
     prefix = scope.narrow(within)
     if prefix is None:
@@ -471,4 +475,4 @@ def grid_density(session: Session, scope: Scope, *, within: str | None = None, s
     features = [{"type": "Feature", "geometry": json.loads(r.geometry),
                  "properties": {"code": r.code, "name": r.name, "households": r.households, "hazards": r.hazards,
                                 "per_1000": float(r.per_1000) if r.per_1000 is not None else None}} for r in rows]
-    return {"type": "FeatureCollection", "features": features, "total": len(features)}
+    return for_display({"type": "FeatureCollection", "features": features, "total": len(features)}, display)
