@@ -6,7 +6,7 @@ so a response holds at most ~26,000 cells (under 1 MB) at any zoom. A view is sn
 to whole cells (``cell_range``): every cell it touches is returned with its whole count.
 
 Zoom pyramid (``hazard_heat_rollup``, kept by triggers, the default path for a street or wider
-at levels 6–13): exact counts per level, Beijing year, month, ISO week and day, street, category
+at levels 6–15): exact counts per level, Beijing year, month, ISO week and day, street, category
 and cell. Any range is covered by whole periods (``plan_periods``); only bounds that are not at a
 Beijing midnight leave fragments of under a day, counted from the hazard table.
 
@@ -88,7 +88,7 @@ def _daily_cells(session: Session, scope: Scope, *, size: float, cells: CellRang
     return [[round(float(y) * size, 7), round(float(x) * size, 7), int(n)] for y, x, n in rows]
 
 
-ROLLUP_LEVELS = range(6, 14)  # the rows of hazard_heat_level (migration 0012)
+ROLLUP_LEVELS = range(6, 16)  # the rows of hazard_heat_level (migrations 0012, 0016)
 STREET_DIGITS = 9  # the rollup keeps the street part of the grid code, for scopes down to a street
 PERIOD_KINDS = ("y", "m", "w", "d")  # the pyramid's periods (migration 0016), largest first
 CellRange = tuple[int, int, int, int]
@@ -208,8 +208,9 @@ def _hazard_cells_sql(params: dict[str, Any], spans: list[tuple[datetime | None,
             params[f"s{i}_hi"] = hi
         ors.append("(" + (" AND ".join(bounds) or "TRUE") + ")")
     where.append("(" + " OR ".join(ors) + ")")
-    return ("SELECT iy, ix, 1 AS n FROM (SELECT round(ST_X(ST_SnapToGrid(geom, :size)) / :size)::int AS ix, "
-            "round(ST_Y(ST_SnapToGrid(geom, :size)) / :size)::int AS iy FROM hazard WHERE "
+    # round(x / size) is rint, as ST_SnapToGrid's (the trigger's): the same cell, without a new geometry per point.
+    return ("SELECT iy, ix, 1 AS n FROM (SELECT round(ST_X(geom) / :size)::int AS ix, "
+            "round(ST_Y(geom) / :size)::int AS iy FROM hazard WHERE "
             + " AND ".join(where) + ") h" + (" WHERE " + _IN_CELLS if cells is not None else ""))
 
 
