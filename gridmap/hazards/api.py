@@ -230,7 +230,7 @@ class HeatmapResponse(BaseModel):
     cells: list[list[float]]
     cell_size: float
     total: int
-    source: str = Field("hazards", description="rollup：来自分级（按月、按周）汇总；daily：来自按日预聚合；hazards：直接统计")
+    source: str = Field("hazards", description="rollup：来自分级（按年、月、周、日）汇总；daily：来自按日预聚合；hazards：直接统计")
 
 
 @operation(bp, "/hazards/heatmap", "GET", summary="问题隐患热力格网（数据库聚合）", tag="hazards", scope=AREA,
@@ -249,6 +249,8 @@ class GridDensityQuery(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     category: str | None = Field(None, max_length=32)
+    display: Literal["wgs84", "gcj02"] | None = Field(
+        None, description="地图底图坐标系：gcj02（高德底图）时网格边界按 GCJ-02 返回")
 
 
 @operation(bp, "/hazards/grid-density", "GET", summary="按网格的问题密度（每千户问题数，数据库计算）", tag="hazards",
@@ -257,7 +259,7 @@ def hazard_grid_density(scope, query: GridDensityQuery):
     from gridmap.hazards.heatmap import grid_density
 
     return grid_density(get_session(), scope, within=query.within, since=query.since, until=query.until,
-                        category=query.category, zoom=query.zoom)
+                        category=query.category, zoom=query.zoom, display=query.display)
 
 
 class SafetyQuery(BaseModel):

@@ -2,7 +2,13 @@
 
 Points are snapped to a square grid (``ST_SnapToGrid``) whose cell is about 16 screen
 pixels at the requested zoom, and never smaller than 1/160 of the bbox's longer side —
-so a response holds at most ~25,600 cells (well under 1 MB) at any zoom.
+so a response holds at most ~26,000 cells (under 1 MB) at any zoom. A view is snapped outward
+to whole cells (``cell_range``): every cell it touches is returned with its whole count.
+
+Zoom pyramid (``hazard_heat_rollup``, kept by triggers, the default path for a street or wider
+at levels 6–15): exact counts per level, Beijing year, month, ISO week and day, street, category
+and cell. Any range is covered by whole periods (``plan_periods``); only bounds that are not at a
+Beijing midnight leave fragments of under a day, counted from the hazard table.
 
 Daily pre-aggregation: ``hazard_daily_cell`` counts hazards per Beijing day, grid, category
 and fine cell (FINE_CELL degrees, ~50 m). A query whose date range is whole days (no bound,
@@ -17,12 +23,12 @@ import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Float, func, literal, literal_column, select
+from sqlalchemy import Float, func, literal, select
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
 from gridmap.hazards.calendar import CN_TZ, as_local
-from gridmap.hazards.models import Hazard, HazardCategory, HazardDailyCell
+from gridmap.hazards.models import HazardCategory, HazardDailyCell
 
 FINE_CELL = 0.0005
 DAILY_MIN_RATIO = 4
@@ -55,21 +61,6 @@ def cell_size(zoom: int, bbox: Bbox | None = None) -> float:
     return _zoom_size(cell_level(zoom, bbox))
 
 
-def filters(scope: Scope, *, within: str | None = None, bbox: Bbox | None = None, since: datetime | None = None,
-            until: datetime | None = None, category: str | None = None) -> list[Any]:
-    conditions = [scope.where(Hazard.grid_code, within)]
-    if bbox is not None:
-        conditions.append(Hazard.geom.op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
-    if since is not None:
-        conditions.append(Hazard.created_at >= since)
-    if until is not None:
-        conditions.append(Hazard.created_at < until)
-    if category:
-        conditions.append(Hazard.category_code.in_(
-            select(HazardCategory.code).where((HazardCategory.code == category) | (HazardCategory.name == category))))
-    return conditions
-
-
 def whole_day(moment: datetime | None) -> bool:
     if moment is None:
         return True
@@ -77,7 +68,7 @@ def whole_day(moment: datetime | None) -> bool:
     return (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
 
 
-def _daily_cells(session: Session, scope: Scope, *, size: float, bbox: Bbox | None, since: datetime | None,
+def _daily_cells(session: Session, scope: Scope, *, size: float, cells: CellRange | None, since: datetime | None,
                  until: datetime | None, category: str | None, within: str | None) -> list[list[float]]:
     d = HazardDailyCell
     conditions = [scope.where(d.grid_code, within)]
@@ -88,19 +79,28 @@ def _daily_cells(session: Session, scope: Scope, *, size: float, bbox: Bbox | No
     if category:
         conditions.append(d.category_code.in_(
             select(HazardCategory.code).where((HazardCategory.code == category) | (HazardCategory.name == category))))
-    if bbox is not None:
-        conditions += [d.ix.between(math.ceil(bbox[0] / FINE_CELL), math.floor(bbox[2] / FINE_CELL)),
-                       d.iy.between(math.ceil(bbox[1] / FINE_CELL), math.floor(bbox[3] / FINE_CELL))]
     ratio = FINE_CELL / size
     kx = func.round(d.ix * literal(ratio, Float)).label("kx")
     ky = func.round(d.iy * literal(ratio, Float)).label("ky")
+    if cells is not None:
+        conditions += [kx.between(cells[0], cells[1]), ky.between(cells[2], cells[3])]
     rows = session.execute(select(ky, kx, func.sum(d.n)).where(*conditions).group_by(ky, kx)).all()
     return [[round(float(y) * size, 7), round(float(x) * size, 7), int(n)] for y, x, n in rows]
 
 
-ROLLUP_LEVELS = range(6, 14)  # the rows of hazard_heat_level (migration 0012)
+ROLLUP_LEVELS = range(6, 16)  # the rows of hazard_heat_level (migrations 0012, 0016)
 STREET_DIGITS = 9  # the rollup keeps the street part of the grid code, for scopes down to a street
-_EDGE = 1e-6  # in cells: a cell counts as inside the bbox only when clearly so
+PERIOD_KINDS = ("y", "m", "w", "d")  # the pyramid's periods (migration 0016), largest first
+CellRange = tuple[int, int, int, int]
+
+
+def cell_range(bbox: Bbox, size: float) -> CellRange:
+    """Indexes (ix0, ix1, iy0, iy1) of the cells of side ``size`` that hold the bbox's corners: a view is
+    snapped outward to whole cells, and every cell in it is counted whole (cell ``ix`` is the
+    ST_SnapToGrid index, round(lon / size)) — so no view ever needs part of a cell."""
+    x0, y0, x1, y1 = bbox
+    return (math.floor(x0 / size + 0.5), math.floor(x1 / size + 0.5),
+            math.floor(y0 / size + 0.5), math.floor(y1 / size + 0.5))
 
 
 def _next_month(d: date) -> date:
@@ -117,36 +117,66 @@ def _first_day(moment: datetime) -> date:
     return local.date() if whole_day(moment) else local.date() + timedelta(days=1)
 
 
-def plan_periods(since: datetime | None, until: datetime | None) -> tuple[
-        tuple[date | None, date | None] | None, list[tuple[date, date]], list[tuple[datetime, datetime]]]:
-    """Split [since, until) into whole Beijing months (first, end) — None for an open end —, runs of
-    whole ISO weeks (first Monday, end Monday) in the parts before and after the months, and the
-    remaining fragments (under a week each) that only the hazard table can answer."""
-    m1 = None if since is None else _first_day(since)
-    if m1 is not None and m1.day != 1:
-        m1 = _next_month(m1)
-    m2 = None if until is None else as_local(until).date().replace(day=1)
-    if m1 is None or m2 is None or m1 < m2:
-        months = (m1, m2)
-        gaps = [g for g in ((since, None if m1 is None else _midnight(m1)),
-                            (None if m2 is None else _midnight(m2), until)) if None not in g]
-    else:
-        months, gaps = None, [(since, until)]
-    weeks, fragments = [], []
-    for lo, hi in gaps:
-        if lo >= hi:
-            continue
-        first, last = _first_day(lo), as_local(hi).date()
-        w1, w2 = first + timedelta(days=(7 - first.weekday()) % 7), last - timedelta(days=last.weekday())
-        if w1 < w2:
-            weeks.append((w1, w2))
-            fragments += [f for f in ((lo, _midnight(w1)), (_midnight(w2), hi)) if f[0] < f[1]]
-        else:
-            fragments.append((lo, hi))
-    return months, weeks, fragments
+def _period_start(kind: str, d: date) -> date:
+    """The first day of the period of ``kind`` that holds ``d``."""
+    if kind == "y":
+        return d.replace(month=1, day=1)
+    if kind == "m":
+        return d.replace(day=1)
+    if kind == "w":
+        return d - timedelta(days=d.weekday())
+    return d
+
+
+def _period_end(kind: str, start: date) -> date:
+    """The first day after the period of ``kind`` that starts on ``start``."""
+    if kind == "y":
+        return date(start.year + 1, 1, 1)
+    if kind == "m":
+        return _next_month(start)
+    return start + timedelta(days=7 if kind == "w" else 1)
+
+
+Period = tuple[str, date | None, date | None]
+
+
+Span = tuple[datetime, datetime]
+
+
+def plan_periods(since: datetime | None, until: datetime | None) -> tuple[list[Period], list[Span]]:
+    """Cover [since, until) with the pyramid's periods, largest first: (kind, first, end) runs of
+    whole Beijing years, then months, ISO weeks and days in what is left on either side (None: an
+    open end). What remains are the fragments of under a day at the ends (bounds not at a Beijing
+    midnight): only the hazard table can answer those."""
+    if since is not None and until is not None and since >= until:
+        return [], []
+    lo = None if since is None else _first_day(since)
+    hi = None if until is None else as_local(until).date()
+    if lo is not None and hi is not None and lo >= hi:  # within one day
+        return [], [(since, until)]
+    fragments = []
+    if lo is not None and _midnight(lo) > since:
+        fragments.append((since, _midnight(lo)))
+    if hi is not None and until > _midnight(hi):
+        fragments.append((_midnight(hi), until))
+    periods: list[Period] = []
+    gaps: list[tuple[date | None, date | None]] = [(lo, hi)]
+    for kind in PERIOD_KINDS:
+        left = []
+        for a, b in gaps:
+            first = a if a is None or _period_start(kind, a) == a else _period_end(kind, _period_start(kind, a))
+            end = None if b is None else _period_start(kind, b)
+            if first is None or end is None or first < end:
+                periods.append((kind, first, end))
+                left += [g for g in ((a, first), (end, b)) if None not in g and g[0] < g[1]]
+            else:
+                left.append((a, b))
+        gaps = left
+    return periods, fragments
 
 
 def _category_code(session: Session, category: str | None) -> str | None:
+    """'' for all categories, the code of ``category`` (a code or a name), None when it is unknown."""
     if not category:
         return ""
     return session.scalar(select(HazardCategory.code).where(
@@ -158,75 +188,75 @@ def rollup_eligible(scope: Scope, level: int, within: str | None) -> bool:
     return level in ROLLUP_LEVELS and (prefix is None or len(prefix) <= STREET_DIGITS)
 
 
-def _rollup_cells(session: Session, scope: Scope, *, level: int, size: float, bbox: Bbox | None,
-                  since: datetime | None, until: datetime | None, category: str | None,
-                  within: str | None) -> list[list[float]] | None:
-    """Cells from the zoom pyramid, exact: whole months and weeks of cells wholly inside the bbox
-    come from hazard_heat_rollup; the cells on the bbox's border (any time) and the leftover days
-    at both ends of the range (inner cells) are counted from the hazards. None: not applicable."""
+def _hazard_cells_sql(params: dict[str, Any], spans: list[tuple[datetime | None, datetime | None]],
+                      cells: CellRange | None) -> str:
+    """Cells counted from the hazard table: the hazards of ``params``' prefix and category in any
+    of ``spans`` ([lo, hi) of created_at, None: open), in the cells ``cells`` (None: all)."""
+    where = ["grid_code LIKE :prefix"]
+    if params["code"]:
+        where.append("category_code = :code")
+    if cells is not None:  # the GiST index finds the whole cells; the cell index keeps exactly them
+        where.append("geom && ST_MakeEnvelope(:ex0, :ey0, :ex1, :ey1, 4326)")
+    ors = []
+    for i, (lo, hi) in enumerate(spans):
+        bounds = []
+        if lo is not None:
+            bounds.append(f"created_at >= :s{i}_lo")
+            params[f"s{i}_lo"] = lo
+        if hi is not None:
+            bounds.append(f"created_at < :s{i}_hi")
+            params[f"s{i}_hi"] = hi
+        ors.append("(" + (" AND ".join(bounds) or "TRUE") + ")")
+    where.append("(" + " OR ".join(ors) + ")")
+    # round(x / size) is rint, as ST_SnapToGrid's (the trigger's): the same cell, without a new geometry per point.
+    return ("SELECT iy, ix, 1 AS n FROM (SELECT round(ST_X(geom) / :size)::int AS ix, "
+            "round(ST_Y(geom) / :size)::int AS iy FROM hazard WHERE "
+            + " AND ".join(where) + ") h" + (" WHERE " + _IN_CELLS if cells is not None else ""))
+
+
+_IN_CELLS = "ix BETWEEN :ix0 AND :ix1 AND iy BETWEEN :iy0 AND :iy1"
+
+
+def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: CellRange | None,
+           since: datetime | None, until: datetime | None, category: str | None, within: str | None,
+           rollup: bool) -> list[list[float]] | None:
+    """The view's cells [lat, lon, n], exact. ``rollup``: the whole periods from hazard_heat_rollup
+    and only the fragments under a day at the ends from the hazards (None when the range holds no
+    whole day); else everything counted from the hazards."""
     from sqlalchemy import text
 
     prefix = scope.narrow(within)
     code = _category_code(session, category)
     if prefix is None or code is None:
         return []
-    months, weeks, fragments = plan_periods(since, until)
     params: dict[str, Any] = {"level": level, "size": size, "prefix": prefix + "%", "code": code}
-    periods = []
-    if months is not None:
-        bounds = ["period_kind = 'm'"]
-        if months[0] is not None:
-            bounds.append("period >= :m_lo")
-            params["m_lo"] = months[0]
-        if months[1] is not None:
-            bounds.append("period < :m_hi")
-            params["m_hi"] = months[1]
-        periods.append("(" + " AND ".join(bounds) + ")")
-    for i, (lo, hi) in enumerate(weeks):
-        periods.append(f"(period_kind = 'w' AND period >= :w{i}_lo AND period < :w{i}_hi)")
-        params[f"w{i}_lo"], params[f"w{i}_hi"] = lo, hi
-    if not periods:
-        return None
-    base = ["grid_code LIKE :prefix"]
-    if code:
-        base.append("category_code = :code")
-    inner = "TRUE"
-    strips = None
-    if bbox is not None:
-        x0, y0, x1, y1 = bbox
-        ax, bx = math.ceil(x0 / size + 0.5 + _EDGE), math.floor(x1 / size - 0.5 - _EDGE)
-        ay, by = math.ceil(y0 / size + 0.5 + _EDGE), math.floor(y1 / size - 0.5 - _EDGE)
-        if ax > bx or ay > by:
+    if cells is not None:
+        ix0, ix1, iy0, iy1 = cells
+        margin = size * 1e-6
+        params.update(ix0=ix0, ix1=ix1, iy0=iy0, iy1=iy1, ex0=(ix0 - 0.5) * size - margin,
+                      ex1=(ix1 + 0.5) * size + margin, ey0=(iy0 - 0.5) * size - margin,
+                      ey1=(iy1 + 0.5) * size + margin)
+    if not rollup:
+        parts = [_hazard_cells_sql(params, [(since, until)], cells)]
+    else:
+        periods, fragments = plan_periods(since, until)
+        if not periods:
             return None
-        params.update(x0=x0, y0=y0, x1=x1, y1=y1, ax=ax, bx=bx, ay=ay, by=by,
-                      sx0=(ax - 0.5 - _EDGE) * size, sx1=(bx + 0.5 + _EDGE) * size,
-                      sy0=(ay - 0.5 - _EDGE) * size, sy1=(by + 0.5 + _EDGE) * size)
-        base.append("geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
-        inner = "ix BETWEEN :ax AND :bx AND iy BETWEEN :ay AND :by"
-        strips = " OR ".join(f"geom && ST_MakeEnvelope({e}, 4326)" for e in (
-            ":x0, :y0, :sx0, :y1", ":sx1, :y0, :x1, :y1", ":x0, :y0, :x1, :sy0", ":x0, :sy1, :x1, :y1"))
-    snapped = ("SELECT round(ST_X(ST_SnapToGrid(geom, :size)) / :size)::int AS ix, "
-               "round(ST_Y(ST_SnapToGrid(geom, :size)) / :size)::int AS iy FROM hazard WHERE ")
-    parts = [f"""SELECT iy, ix, n FROM hazard_heat_rollup
-                  WHERE level = :level AND category_code = :code AND street LIKE :prefix
-                    AND ({' OR '.join(periods)}) AND {inner}"""]
-    if strips is not None:
-        span = []
-        if since is not None:
-            span.append("created_at >= :since")
-            params["since"] = since
-        if until is not None:
-            span.append("created_at < :until")
-            params["until"] = until
-        parts.append(f"SELECT iy, ix, 1 FROM ({snapped}{' AND '.join(base + span)} AND ({strips})) e "
-                     f"WHERE NOT ({inner})")
-    if fragments:
-        spans = []
-        for i, (lo, hi) in enumerate(fragments):
-            spans.append(f"(created_at >= :f{i}_lo AND created_at < :f{i}_hi)")
-            params[f"f{i}_lo"], params[f"f{i}_hi"] = lo, hi
-        parts.append(f"SELECT iy, ix, 1 FROM ({snapped}{' AND '.join(base)} AND ({' OR '.join(spans)})) f "
-                     f"WHERE {inner}")
+        parts = []
+        for i, (kind, lo, hi) in enumerate(periods):  # one index-only scan each (see the model)
+            bounds = [f"period_kind = :p{i}"]
+            params[f"p{i}"] = kind
+            if lo is not None:
+                bounds.append(f"period >= :p{i}_lo")
+                params[f"p{i}_lo"] = lo
+            if hi is not None:
+                bounds.append(f"period < :p{i}_hi")
+                params[f"p{i}_hi"] = hi
+            parts.append(f"""SELECT iy, ix, n FROM hazard_heat_rollup
+                              WHERE level = :level AND category_code = :code AND street LIKE :prefix
+                                AND {' AND '.join(bounds)}{' AND ' + _IN_CELLS if cells is not None else ''}""")
+        if fragments:
+            parts.append(_hazard_cells_sql(params, list(fragments), cells))
     rows = session.execute(text("SELECT iy, ix, sum(n) FROM (" + " UNION ALL ".join(parts)
                                 + ") u GROUP BY iy, ix HAVING sum(n) > 0"), params).all()
     return [[round(iy * size, 7), round(ix * size, 7), int(n)] for iy, ix, n in rows]
@@ -236,7 +266,10 @@ def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: in
                   until: datetime | None = None, category: str | None = None,
                   within: str | None = None, daily: bool | None = None, rollup: bool | None = None,
                   display: str | None = None) -> dict[str, Any]:
-    """``rollup``/``daily``: None chooses (the zoom pyramid when the level is in it and the scope is
+    """Hazards per cell of the level ``cell_level(zoom, bbox)``, for every cell the bbox touches
+    (``cell_range``: the view is snapped outward to whole cells, counted whole).
+
+    ``rollup``/``daily``: None chooses (the zoom pyramid when the level is in it and the scope is
     a street or wider; else the daily cells for whole-day ranges at coarse zooms; else counting
     the hazards), True/False forces a path (tests and the benchmark compare them).
 
@@ -246,36 +279,32 @@ def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: in
         bbox = _bbox_to_wgs84(bbox, display)
     level = cell_level(zoom, bbox)
     size = _zoom_size(level)
+    cells = None if bbox is None else cell_range(bbox, size)
     result: dict[str, Any] | None = None
     if rollup is None:
         rollup = daily is None and rollup_eligible(scope, level, within)
     if rollup:
         if not rollup_eligible(scope, level, within):
             raise ValueError(f"zoom level {level} / scope {scope.narrow(within)!r} is not in the rollup")
-        cells = _rollup_cells(session, scope, level=level, size=size, bbox=bbox, since=since, until=until,
-                              category=category, within=within)
-        if cells is not None:
-            result = {"cells": cells, "source": "rollup"}
-        else:  # no whole period or no whole cell (a view a few cells wide): count, exactly
+        found = _cells(session, scope, level=level, size=size, cells=cells, since=since, until=until,
+                       category=category, within=within, rollup=True)
+        if found is not None:
+            result = {"cells": found, "source": "rollup"}
+        else:  # a range within one day: count, exactly
             daily = False
     if result is None and daily is None:
         daily = whole_day(since) and whole_day(until) and size >= DAILY_MIN_RATIO * FINE_CELL
     if result is None and daily:
-        result = {"cells": _daily_cells(session, scope, size=size, bbox=bbox, since=since, until=until,
+        result = {"cells": _daily_cells(session, scope, size=size, cells=cells, since=since, until=until,
                                         category=category, within=within), "source": "daily"}
     if result is None:
-        snapped = func.ST_SnapToGrid(Hazard.geom, size)
-        rows = session.execute(
-            select(func.ST_Y(snapped).label("lat"), func.ST_X(snapped).label("lon"), func.count().label("n"))
-            .where(*filters(scope, within=within, bbox=bbox, since=since, until=until, category=category))
-            .group_by(literal_column("1"), literal_column("2"))
-        ).all()
-        result = {"cells": [[round(lat, 7), round(lon, 7), n] for lat, lon, n in rows], "source": "hazards"}
-    cells = result["cells"]
-    total = sum(c[2] for c in cells)
+        result = {"cells": _cells(session, scope, level=level, size=size, cells=cells, since=since, until=until,
+                                  category=category, within=within, rollup=False), "source": "hazards"}
+    found = result["cells"]
+    total = sum(c[2] for c in found)
     if display is not None:
-        cells = _cells_to_display(cells, display)
-    return {"cells": cells, "cell_size": size, "total": total, "source": result["source"]}
+        found = _cells_to_display(found, display)
+    return {"cells": found, "cell_size": size, "total": total, "source": result["source"]}
 
 
 def _bbox_to_wgs84(bbox: Bbox | None, crs: str) -> Bbox | None:
@@ -349,44 +378,54 @@ def refresh_daily(session: Session, since: date | None = None, until: date | Non
     return {"deleted": deleted, "cells": inserted}
 
 
-ROLLUP_REFRESH_SQL = """
-INSERT INTO hazard_heat_rollup (level, period_kind, period, street, category_code, ix, iy, n)
-SELECT level, CAST(:kind AS varchar), period, street, coalesce(cat, ''), ix, iy, count(*)
-  FROM (SELECT l.level, date_trunc(:unit, h.created_at AT TIME ZONE 'Asia/Shanghai')::date AS period,
+ROLLUP_DAYS_SQL = """
+CREATE TEMPORARY TABLE heat_rollup_days AS
+SELECT level, day, street, coalesce(cat, '') AS category_code, ix, iy, count(*)::int AS n
+  FROM (SELECT l.level, (h.created_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
                left(h.grid_code, 9) AS street, h.category_code AS cat,
                round(ST_X(ST_SnapToGrid(h.geom, l.size)) / l.size)::int AS ix,
                round(ST_Y(ST_SnapToGrid(h.geom, l.size)) / l.size)::int AS iy
           FROM hazard h CROSS JOIN hazard_heat_level l
          WHERE (CAST(:lo AS timestamptz) IS NULL OR h.created_at >= :lo)
            AND (CAST(:hi AS timestamptz) IS NULL OR h.created_at < :hi)) x
- GROUP BY GROUPING SETS ((level, period, street, cat, ix, iy), (level, period, street, ix, iy))
+ GROUP BY GROUPING SETS ((level, day, street, cat, ix, iy), (level, day, street, ix, iy))
 """
+
+ROLLUP_REFRESH_SQL = """
+INSERT INTO hazard_heat_rollup (level, period_kind, period, street, category_code, ix, iy, n)
+SELECT level, CAST(:kind AS varchar), date_trunc(:unit, day)::date, street, category_code, ix, iy, sum(n)
+  FROM heat_rollup_days
+ WHERE (CAST(:lo AS date) IS NULL OR day >= :lo) AND (CAST(:hi AS date) IS NULL OR day < :hi)
+ GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+UNITS = {"y": "year", "m": "month", "w": "week", "d": "day"}
 
 
 def refresh_rollup(session: Session, since: date | None = None, until: date | None = None) -> dict[str, Any]:
-    """Rebuild the zoom pyramid's months and weeks that touch the Beijing days [since, until)
-    (everything when open) from the hazard table, in one transaction. The triggers keep it
-    current; this is the repair, and the fast path after a bulk load with the triggers off."""
+    """Rebuild the zoom pyramid's years, months, weeks and days that touch the Beijing days
+    [since, until) (everything when open) from the hazard table, in one transaction: the hazards
+    are counted once per day, and the longer periods summed from those days. The triggers keep
+    it current; this is the repair, and the fast path after a bulk load with the triggers off."""
     from sqlalchemy import text
 
     from gridmap.db import transaction
 
+    spans = {kind: (None if since is None else _period_start(kind, since),
+                    None if until is None else _period_end(kind, _period_start(kind, until - timedelta(days=1))))
+             for kind in PERIOD_KINDS}
+    lo = None if since is None else min(span[0] for span in spans.values())
+    hi = None if until is None else max(span[1] for span in spans.values())
     rows = 0
     with transaction(session):
-        for kind, unit in (("m", "month"), ("w", "week")):
-            if kind == "m":
-                lo = since.replace(day=1) if since else None
-                hi = _next_month((until - timedelta(days=1)).replace(day=1)) if until else None
-            else:
-                lo = since - timedelta(days=since.weekday()) if since else None
-                hi = until + timedelta(days=(7 - until.weekday()) % 7) if until else None
+        session.execute(text(ROLLUP_DAYS_SQL), {"lo": _midnight(lo) if lo else None,
+                                                "hi": _midnight(hi) if hi else None})
+        for kind, (k_lo, k_hi) in spans.items():
+            params = {"kind": kind, "unit": UNITS[kind], "lo": k_lo, "hi": k_hi}
             session.execute(text("DELETE FROM hazard_heat_rollup WHERE period_kind = :kind"
                                  " AND (CAST(:lo AS date) IS NULL OR period >= :lo)"
-                                 " AND (CAST(:hi AS date) IS NULL OR period < :hi)"),
-                            {"kind": kind, "lo": lo, "hi": hi})
-            rows += session.execute(text(ROLLUP_REFRESH_SQL), {
-                "kind": kind, "unit": unit, "lo": _midnight(lo) if lo else None,
-                "hi": _midnight(hi) if hi else None}).rowcount
+                                 " AND (CAST(:hi AS date) IS NULL OR period < :hi)"), params)
+            rows += session.execute(text(ROLLUP_REFRESH_SQL), params).rowcount
+        session.execute(text("DROP TABLE heat_rollup_days"))
     return {"rows": rows}
 
 
@@ -409,12 +448,16 @@ SELECT g.code, g.name, coalesce(hh.households, 0) AS households, coalesce(hz.haz
 
 
 def grid_density(session: Session, scope: Scope, *, within: str | None = None, since: datetime | None = None,
-                 until: datetime | None = None, category: str | None = None, zoom: int = 13) -> dict[str, Any]:
+                 until: datetime | None = None, category: str | None = None, zoom: int = 13,
+                 display: str | None = None) -> dict[str, Any]:
     """Per grid: households, hazards reported (filters as the heatmap) and hazards per 1,000
-    households, computed in the database; geometry simplified to about a pixel at ``zoom``."""
+    households, computed in the database; geometry simplified to about a pixel at ``zoom``.
+    ``display``: the CRS of the map it is drawn on (``gcj02`` for a Gaode basemap), as the heatmap."""
     import json
 
     from sqlalchemy import text
+
+    from gridmap.maps.display import for_display
 
     prefix = scope.narrow(within)
     if prefix is None:
@@ -433,4 +476,4 @@ def grid_density(session: Session, scope: Scope, *, within: str | None = None, s
     features = [{"type": "Feature", "geometry": json.loads(r.geometry),
                  "properties": {"code": r.code, "name": r.name, "households": r.households, "hazards": r.hazards,
                                 "per_1000": float(r.per_1000) if r.per_1000 is not None else None}} for r in rows]
-    return {"type": "FeatureCollection", "features": features, "total": len(features)}
+    return for_display({"type": "FeatureCollection", "features": features, "total": len(features)}, display)

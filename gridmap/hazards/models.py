@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -211,8 +212,8 @@ class HazardHeatLevel(Base):
 
 
 class HazardHeatRollup(Base):
-    """The heatmap's zoom pyramid: hazards per level, period (``m``: Beijing month, ``w``: ISO
-    week, by its first day), street (first 9 digits of the grid code, for scopes), category
+    """The heatmap's zoom pyramid: hazards per level, period (``y``: Beijing year, ``m``: month,
+    ``w``: ISO week, ``d``: day, each by its first day), street (first 9 digits of the grid code, for scopes), category
     ('' = all categories) and cell (``ix``, ``iy`` = ST_SnapToGrid index at the level's size).
 
     Kept by statement-level triggers on ``hazard`` (insert, delete, and updates of the counted
@@ -229,4 +230,9 @@ class HazardHeatRollup(Base):
     iy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (CheckConstraint("period_kind IN ('m', 'w')", name="period_kind_known"),)
+    __table_args__ = (
+        # Covering (INCLUDE n): a view is an index-only scan of its level, kind, category and periods.
+        PrimaryKeyConstraint("level", "period_kind", "category_code", "period", "street", "ix", "iy",
+                             postgresql_include=["n"]),
+        CheckConstraint("period_kind IN ('y', 'm', 'w', 'd')", name="period_kind_known"),
+    )

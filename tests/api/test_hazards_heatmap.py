@@ -96,3 +96,33 @@ def test_grid_density_per_thousand_households(client, db_session, world):
     assert density("/api/v1/hazards/grid-density?category=fire")[f.GRID_A]["per_1000"] == 500.0
     assert density("/api/v1/hazards/grid-density?since=2099-01-01T00:00:00%2B08:00")[f.GRID_A]["hazards"] == 0
     assert set(density("/api/v1/hazards/grid-density", token="street")) == {f.GRID_A, f.GRID_B}
+
+
+def test_grid_density_is_shifted_for_a_gaode_basemap(client, db_session, world):
+    """The choropleth is drawn on the page's basemap: with display=gcj02 (a Gaode map) every grid's
+    outline comes in GCJ-02, as the heatmap's cells and the other layers (gridmap/maps/display)."""
+    import numpy as np
+    from shapely.geometry import shape
+
+    from gridmap.geo.crs import from_wgs84
+
+    service.report(db_session, Scope.everything(), category="fire", severity="normal", description="", lon=119.885,
+                   lat=28.455, crs=None)
+    headers = f.auth(world["admin"])
+
+    def outlines(url):
+        body = client.get(url, headers=headers).get_json()
+        return {ft["properties"]["code"]: (shape(ft["geometry"]), ft["properties"]) for ft in body["features"]}
+
+    plain = outlines("/api/v1/hazards/grid-density")
+    shifted = outlines("/api/v1/hazards/grid-density?display=gcj02")
+    assert outlines("/api/v1/hazards/grid-density?display=wgs84").keys() == plain.keys() == shifted.keys()
+    for code, (geom, props) in plain.items():
+        moved, moved_props = shifted[code]
+        assert moved_props == props  # the figures do not change, only where they are drawn
+        xy = np.asarray(geom.exterior.coords if geom.geom_type == "Polygon" else geom.geoms[0].exterior.coords)
+        got = np.asarray(moved.exterior.coords if moved.geom_type == "Polygon" else moved.geoms[0].exterior.coords)
+        lon, lat = from_wgs84(xy[:, 0], xy[:, 1], "gcj02")
+        assert np.allclose(got, np.column_stack([lon, lat]), rtol=0, atol=2e-6), code
+        assert not np.allclose(got, xy, rtol=0, atol=1e-4), code  # really moved (hundreds of metres)
+    assert client.get("/api/v1/hazards/grid-density?display=bd09", headers=headers).status_code == 400

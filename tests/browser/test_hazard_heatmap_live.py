@@ -50,3 +50,22 @@ def test_heatmap_refetches_filters_by_week_and_links_a_report(offline, live_serv
     assert tab.blocked == [], tab.blocked
     assert tab.failed == [], tab.failed
     assert tab.console_errors == [], tab.console_errors
+
+
+def test_choropleth_asks_for_gaode_outlines_on_a_gaode_basemap(offline, live_server, supervisor, app, monkeypatch):
+    """On a Gaode (GCJ-02) basemap the page asks for the heat cells and the grid choropleth in GCJ-02."""
+    import dataclasses
+
+    monkeypatch.setitem(app.config, "GRIDMAP", dataclasses.replace(app.config["GRIDMAP"], tiles="gaode"))
+    tab = offline(viewport={"width": 1200, "height": 800})  # Gaode's tiles are blocked: not needed here
+    page = tab.page
+    with page.expect_request(lambda r: "/api/v1/hazards/heatmap?" in r.url) as heat:
+        tab.log_in(supervisor, "/maps/hazards")
+    assert "display=gcj02" in heat.value.url
+    with page.expect_request(lambda r: "/api/v1/hazards/grid-density?" in r.url) as density:
+        page.check("#heat-choropleth")
+    assert "display=gcj02" in density.value.url
+    page.wait_for_selector(".heat-legend")
+    assert tab.failed == [], tab.failed
+    errors = [e for e in tab.console_errors if "autonavi.com" not in e]  # the blocked Gaode tiles
+    assert errors == [], errors

@@ -68,24 +68,49 @@ def test_levels_are_the_sizes_the_api_picks(db_session):
     assert stored == {z: cell_size(z) for z in ROLLUP_LEVELS}
 
 
-def test_periods_split_into_months_weeks_and_fragments():
+def test_periods_split_into_years_months_weeks_days_and_fragments():
     def at(s):
         return datetime.fromisoformat(s + CN)
 
-    assert plan_periods(None, None) == ((None, None), [], [])
-    # 2026-01-03 10:00 .. 2026-04-15: Feb and Mar whole; weeks from Mon Jan 5 to Mon Jan 26; Apr 6 to Apr 13.
-    months, weeks, fragments = plan_periods(at("2026-01-03T10:00:00"), at("2026-04-15T00:00:00"))
-    assert months == (date(2026, 2, 1), date(2026, 4, 1))
-    assert weeks == [(date(2026, 1, 5), date(2026, 1, 26)), (date(2026, 4, 6), date(2026, 4, 13))]
-    assert fragments == [(at("2026-01-03T10:00:00"), at("2026-01-05T00:00:00")),
-                         (at("2026-01-26T00:00:00"), at("2026-02-01T00:00:00")),
-                         (at("2026-04-01T00:00:00"), at("2026-04-06T00:00:00")),
-                         (at("2026-04-13T00:00:00"), at("2026-04-15T00:00:00"))]
+    assert plan_periods(None, None) == ([("y", None, None)], [])
+    # 2025-12-30 10:00 .. 2027-04-15 17:00: 2026 whole; Jan–Mar 2027; the week of Mon 2027-04-05;
+    # days Dec 31 and Apr 12–14; a fragment of under a day at each end.
+    periods, fragments = plan_periods(at("2025-12-30T10:00:00"), at("2027-04-15T17:00:00"))
+    assert periods == [("y", date(2026, 1, 1), date(2027, 1, 1)), ("m", date(2027, 1, 1), date(2027, 4, 1)),
+                       ("w", date(2027, 4, 5), date(2027, 4, 12)), ("d", date(2025, 12, 31), date(2026, 1, 1)),
+                       ("d", date(2027, 4, 1), date(2027, 4, 5)), ("d", date(2027, 4, 12), date(2027, 4, 15))]
+    assert fragments == [(at("2025-12-30T10:00:00"), at("2025-12-31T00:00:00")),
+                         (at("2027-04-15T00:00:00"), at("2027-04-15T17:00:00"))]
+    # Open ends: every year before 2026, then months, weeks and days up to Mar 10 (a Tuesday).
+    assert plan_periods(None, at("2026-03-10T00:00:00")) == ([
+        ("y", None, date(2026, 1, 1)), ("m", date(2026, 1, 1), date(2026, 3, 1)),
+        ("w", date(2026, 3, 2), date(2026, 3, 9)), ("d", date(2026, 3, 1), date(2026, 3, 2)),
+        ("d", date(2026, 3, 9), date(2026, 3, 10))], [])
+    assert plan_periods(at("2026-11-20T00:00:00"), None) == ([
+        ("y", date(2027, 1, 1), None), ("m", date(2026, 12, 1), date(2027, 1, 1)),
+        ("w", date(2026, 11, 23), date(2026, 11, 30)), ("d", date(2026, 11, 20), date(2026, 11, 23)),
+        ("d", date(2026, 11, 30), date(2026, 12, 1))], [])
     # One ISO week (the time slider) is one weekly row per cell; nothing from the hazards.
     assert plan_periods(at("2026-03-09T00:00:00"), at("2026-03-16T00:00:00")) == (
-        None, [(date(2026, 3, 9), date(2026, 3, 16))], [])
+        [("w", date(2026, 3, 9), date(2026, 3, 16))], [])
     assert plan_periods(at("2026-03-10T08:00:00"), at("2026-03-10T09:00:00")) == (
-        None, [], [(at("2026-03-10T08:00:00"), at("2026-03-10T09:00:00"))])
+        [], [(at("2026-03-10T08:00:00"), at("2026-03-10T09:00:00"))])
+    assert plan_periods(at("2026-03-10T09:00:00"), at("2026-03-10T08:00:00")) == ([], [])
+    # Whatever the bounds, the periods and fragments tile [since, until) exactly once.
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        lo = datetime(2025, 6, 1, tzinfo=UTC) + timedelta(hours=int(rng.integers(0, 24 * 800)))
+        hi = lo + timedelta(hours=int(rng.integers(1, 24 * 500)))
+        periods, fragments = plan_periods(lo, hi)
+        days = []
+        for kind, first, end in periods:
+            d = first
+            while d < end:
+                days.append(d)
+                d += timedelta(days=1)
+        covered = sum((b - a for a, b in fragments), timedelta()) + timedelta(days=len(days))
+        assert covered == hi - lo and len(set(days)) == len(days), (lo, hi)
+        assert all(b - a < timedelta(days=1) for a, b in fragments)
 
 
 def test_rollup_answers_exactly_as_counting_the_hazards(db_session):
@@ -121,6 +146,51 @@ def test_rollup_answers_exactly_as_counting_the_hazards(db_session):
     assert heatmap_cells(db_session, community, bbox=None, zoom=12)["source"] != "rollup"
 
 
+def test_rollup_equals_a_direct_count_of_the_hazard_table(db_session):
+    """The oracle is independent of the heatmap's SQL: every hazard read back, its cell computed in
+    numpy (rint, as ST_SnapToGrid), kept when its cell touches the bbox and its time is in range."""
+    f.lishui(db_session)
+    _insert_hazards(db_session, 800, seed=21)
+    rows = db_session.execute(text("SELECT ST_X(geom), ST_Y(geom), created_at, category_code, grid_code "
+                                    "FROM hazard")).all()
+    lon, lat = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    created = np.array([r[2] for r in rows])
+    cats, codes = np.array([r[3] for r in rows]), np.array([r[4] for r in rows])
+    rng = np.random.default_rng(17)
+    sources = set()
+    for trial in range(80):
+        zoom = int(rng.integers(10, 16))
+        x0, y0 = rng.uniform(119.86, 119.95), rng.uniform(28.43, 28.47)
+        bbox = (x0, y0, x0 + rng.uniform(0.002, 0.08), y0 + rng.uniform(0.002, 0.04))
+        level = cell_level(zoom, bbox)
+        size = cell_size(level)
+        lo = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=int(rng.integers(-20 * 1440, 190 * 1440)))
+        if trial % 2:
+            lo = lo.replace(hour=16, minute=0)  # a Beijing midnight
+        hi = lo + timedelta(minutes=int(rng.integers(30, 120 * 1440)))
+        since, until = [(lo, hi), (None, hi), (lo, None), (lo, hi), (None, None)][trial % 5]
+        category = [None, "fire", None, "noise"][trial % 4]
+        scope = (Scope.everything(), Scope(prefix=f.STREET))[trial % 2]
+        got = heatmap_cells(db_session, scope, bbox=bbox, zoom=zoom, since=since, until=until, category=category)
+        sources.add(got["source"])
+        ix, iy = np.rint(lon / size).astype(int), np.rint(lat / size).astype(int)
+        keep = ((ix >= np.floor(bbox[0] / size + 0.5)) & (ix <= np.floor(bbox[2] / size + 0.5))
+                & (iy >= np.floor(bbox[1] / size + 0.5)) & (iy <= np.floor(bbox[3] / size + 0.5))
+                & np.array([c.startswith(scope.prefix) for c in codes]))
+        if since is not None:
+            keep &= created >= since
+        if until is not None:
+            keep &= created < until
+        if category:
+            keep &= cats == category
+        expected: dict[tuple[int, int], int] = {}
+        for y, x in zip(iy[keep], ix[keep]):
+            expected[(int(y), int(x))] = expected.get((int(y), int(x)), 0) + 1
+        assert {(round(a / size), round(o / size)): n for a, o, n in got["cells"]} == expected, (trial, got["source"])
+        assert got["total"] == int(keep.sum())
+    assert "rollup" in sources
+
+
 def test_triggers_follow_every_change_and_match_the_rebuild(app, db_session):
     f.lishui(db_session)
     _insert_hazards(db_session, 200, seed=8)
@@ -138,11 +208,12 @@ def test_triggers_follow_every_change_and_match_the_rebuild(app, db_session):
         db_session.scalar(text("SELECT count(*) FROM hazard"))
     refresh_rollup(db_session)
     assert _snapshot(db_session) == kept
-    # A partial rebuild touches only its months and weeks; the command rebuilds everything.
+    # A partial rebuild touches only its year, month, week and day; the command rebuilds everything.
     db_session.execute(HazardHeatRollup.__table__.update().values(n=99))
-    refresh_rollup(db_session, date(2026, 3, 2), date(2026, 3, 3))
+    refresh_rollup(db_session, date(2026, 3, 3), date(2026, 3, 4))  # the reported one (a Tuesday)
     rebuilt = {(r.period_kind, r.period) for r in _snapshot(db_session) if r.n != 99}
-    assert rebuilt == {("m", date(2026, 3, 1)), ("w", date(2026, 3, 2))}
+    assert rebuilt == {("y", date(2026, 1, 1)), ("m", date(2026, 3, 1)), ("w", date(2026, 3, 2)),
+                       ("d", date(2026, 3, 3))}
     db_session.execute(HazardHeatRollup.__table__.delete())
     result = app.test_cli_runner().invoke(args=["hazard-heatmap-refresh"])
     assert result.exit_code == 0, result.output

@@ -69,7 +69,9 @@
   }
 
   function drawChoropleth() {
-    fetch("/api/v1/hazards/grid-density?" + query({ zoom: Math.round(map.getZoom()) }), { credentials: "same-origin" })
+    var ask = { zoom: Math.round(map.getZoom()) };
+    if (cfg.map_crs === "gcj02") ask.display = "gcj02";  // Gaode basemap: grid outlines in GCJ-02
+    fetch("/api/v1/hazards/grid-density?" + query(ask), { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (fc) {
         if (choropleth) map.removeLayer(choropleth);
