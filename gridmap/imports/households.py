@@ -3,7 +3,8 @@
 Everything is vectorised: pandas/numpy checks, a shapely STRtree over the points
 queried with the prepared grid polygons (the same rule as the SQL assignment in
 gridmap.households.assignment: covering grid, smallest code on shared borders),
-and PostgreSQL COPY into a staging table followed by one upsert.
+and binary COPY (gridmap.imports.pgcopy) straight into household; codes that
+already exist go through a staging table and one UPDATE.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from gridmap.coordinates import declared_crs
 from gridmap.db import raw_cursor, transaction
 from gridmap.errors import Unprocessable
+from gridmap.imports import pgcopy
 from gridmap.imports.common import (
     Progress,
     RowErrors,
@@ -52,7 +54,6 @@ COPY_CHUNK = 100_000
 BULK_REBUILD_MIN_ROWS = 50_000
 
 COLUMNS = ("code", "address", "geom", "grid_id", "size", "tags", "risk_level", "head_name", "phone")
-COPY_OPTIONS = "WITH (FORMAT csv, FORCE_NOT_NULL (code, address))"
 
 # Codes of this import that already exist: they are updated, every other row is copied
 # straight into household (no staging table, no ON CONFLICT: the fast path for new data).
@@ -129,95 +130,106 @@ def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[st
     return errors, values
 
 
-def _csv_chunk(rows: pd.DataFrame, start: int) -> io.StringIO:
-    buffer = io.StringIO()
-    rows.iloc[start:start + COPY_CHUNK].to_csv(buffer, index=False, header=False, na_rep="")
-    buffer.seek(0)
-    return buffer
-
-
-def _copy_rows(session: Session, table: str, columns: tuple[str, ...], rows: pd.DataFrame,
+def _copy_rows(session: Session, table: str, names: tuple[str, ...], columns: list[pgcopy.Column],
                progress: Progress, stage: str = "写入数据库") -> None:
-    """COPY ``rows`` (already in PostgreSQL text forms) into ``table`` in chunks. The next
-    chunk is formatted in a thread while the server ingests this one (psycopg2 releases
-    the GIL while it waits), so Python and PostgreSQL work on the two cores at once."""
+    """Binary COPY of ``columns`` into ``table`` in chunks. The next chunk is encoded in a
+    thread while the server ingests this one (psycopg2 releases the GIL while it waits),
+    so Python and PostgreSQL work on the two cores at once."""
     cursor = raw_cursor(session)
-    total = len(rows)
-    options = COPY_OPTIONS if "address" in columns else "WITH (FORMAT csv)"
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN {options}"
+    total = len(columns[0].lengths)
+    statement = f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)"
     starts = list(range(0, total, COPY_CHUNK))
-    with ThreadPoolExecutor(max_workers=1) as formatter:
-        pending = formatter.submit(_csv_chunk, rows, starts[0]) if starts else None
+    with ThreadPoolExecutor(max_workers=1) as encoder:
+        pending = encoder.submit(pgcopy.encode, columns, 0, min(COPY_CHUNK, total)) if starts else None
         for index, start in enumerate(starts):
-            buffer = pending.result()
+            chunk = pending.result()
             if index + 1 < len(starts):
-                pending = formatter.submit(_csv_chunk, rows, starts[index + 1])
-            cursor.copy_expert(statement, buffer)
+                following = starts[index + 1]
+                pending = encoder.submit(pgcopy.encode, columns, following, min(following + COPY_CHUNK, total))
+            cursor.copy_expert(statement, io.BytesIO(chunk))
             progress(stage, min(start + COPY_CHUNK, total), total)
 
 
-def _existing_codes(session: Session, codes: pd.Series, progress: Progress) -> np.ndarray:
+def _existing_codes(session: Session, codes: pgcopy.Column, code_values: np.ndarray,
+                    progress: Progress) -> np.ndarray:
     """A mask of the codes that are already households (updates, not inserts)."""
     if not session.scalar(text("SELECT EXISTS (SELECT 1 FROM household)")):
-        return np.zeros(len(codes), dtype=bool)
+        return np.zeros(len(code_values), dtype=bool)
     session.execute(text("DROP TABLE IF EXISTS import_code"))
     session.execute(text(EXISTING_CODES_DDL))
-    _copy_rows(session, "import_code", ("code",), codes.to_frame(), progress, "比对已有住户")
+    _copy_rows(session, "import_code", ("code",), [codes], progress, "比对已有住户")
     existing = set(session.scalars(text(EXISTING_CODES_SQL)))
-    return codes.isin(existing).to_numpy()
-
-
-def _pg_text_array(joined: pd.Series) -> np.ndarray:
-    """'a|b' → '{"a","b"}' (PostgreSQL array literal), '' → '{}', vectorised."""
-    escaped = joined.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
-    literal = '{"' + escaped.str.replace("|", '","', regex=False) + '"}'
-    return np.where(joined == "", "{}", literal)
+    return pd.Series(code_values).isin(existing).to_numpy()
 
 
 def _secondary_indexes(session: Session) -> list[tuple[str, str]]:
+    """household's indexes other than the primary key and the constraints' own."""
     return session.execute(text(
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-        " AND tablename = 'household' AND indexname NOT IN ('pk_household', 'uq_household_code')")).all()
+        " AND tablename = 'household' AND indexname NOT IN"
+        " (SELECT conname FROM pg_constraint WHERE conrelid = 'household'::regclass)")).all()
 
 
-def _foreign_keys(session: Session) -> list[tuple[str, str]]:
+def _rebuildable_constraints(session: Session) -> list[tuple[str, str]]:
+    """The unique code and the grid foreign key (the primary key stays: other tables refer to it)."""
     return session.execute(text(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-        " WHERE conrelid = 'household'::regclass AND contype = 'f'")).all()
+        " WHERE conrelid = 'household'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC, conname")).all()
 
 
-def _copy_new(session: Session, rows: pd.DataFrame, progress: Progress) -> None:
+def _copy_new(session: Session, columns: list[pgcopy.Column], progress: Progress) -> None:
     """COPY new households. A load that at least doubles the table (a city's first import)
-    drops the spatial, tag and grid indexes and the foreign key, and rebuilds them after
-    the COPY — an index built once and a key validated by one join are several times
-    faster than both maintained row by row. DDL is transactional: a failed load restores
-    them. The table is locked against other writers and readers until commit."""
+    drops the spatial, tag and grid indexes, the unique code and the foreign key, and
+    rebuilds them after the COPY — an index built once by sorting and a key validated by
+    one join are several times faster than both maintained row by row, and they guard
+    the same: a duplicate code or unknown grid fails the rebuild and so the import. DDL
+    is transactional: a failed load restores them. The table is locked against other
+    writers and readers until commit."""
+    rows = len(columns[0].lengths)
     current = session.scalar(text("SELECT count(*) FROM household"))
-    rebuild = len(rows) >= BULK_REBUILD_MIN_ROWS and len(rows) >= current
+    rebuild = rows >= BULK_REBUILD_MIN_ROWS and rows >= current
     indexes = _secondary_indexes(session) if rebuild else []
-    keys = _foreign_keys(session) if rebuild else []
-    for name, _ in keys:
+    constraints = _rebuildable_constraints(session) if rebuild else []
+    for name, _ in constraints:
         session.execute(text(f'ALTER TABLE household DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:
         session.execute(text(f'DROP INDEX "{name}"'))
-    _copy_rows(session, "household", COLUMNS, rows, progress)
-    steps = [definition for _, definition in indexes]
-    steps += [f'ALTER TABLE household ADD CONSTRAINT "{name}" {definition}' for name, definition in keys]
+    _copy_rows(session, "household", COLUMNS, columns, progress)
+    steps = [f'ALTER TABLE household ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
+    steps += [definition for _, definition in indexes]
     for done, statement in enumerate(steps, 1):
         session.execute(text(statement))
         progress("重建索引", done, len(steps))
 
 
-def _write(session: Session, rows: pd.DataFrame, progress: Progress) -> tuple[int, int]:
-    existing = _existing_codes(session, rows["code"], progress)
-    new_rows, old_rows = rows[~existing], rows[existing]
-    _copy_new(session, new_rows, progress)
-    if len(old_rows):
+def _columns(values: dict[str, Any], good: np.ndarray, assigned: np.ndarray) -> list[pgcopy.Column]:
+    """The good rows in household's binary forms, in COLUMNS order. Empty name, phone and
+    risk level are NULL; empty code and address cannot be (code is required)."""
+    size = values["size"][good]
+    return [
+        pgcopy.text(values["code"][good].to_numpy()),
+        pgcopy.text(values["address"][good].to_numpy()),
+        pgcopy.point(values["lon"][good], values["lat"][good], 4326),
+        pgcopy.int4(np.maximum(assigned, 0), null=assigned < 0),
+        pgcopy.int2(size.fillna(0).to_numpy(dtype=np.int64), null=size.isna().to_numpy()),
+        pgcopy.text_array(values["tags"][good]),
+        pgcopy.text(values["risk_level"][good].to_numpy(), empty_is_null=True),
+        pgcopy.text(values["head_name"][good].to_numpy(), empty_is_null=True),
+        pgcopy.text(values["phone"][good].to_numpy(), empty_is_null=True),
+    ]
+
+
+def _write(session: Session, columns: list[pgcopy.Column], codes: np.ndarray, progress: Progress) -> tuple[int, int]:
+    existing = _existing_codes(session, columns[0], codes, progress)
+    _copy_new(session, [pgcopy.rows(c, ~existing) for c in columns], progress)
+    if existing.any():
         session.execute(text("DROP TABLE IF EXISTS household_staging"))
         session.execute(text(STAGING_DDL))
-        _copy_rows(session, "household_staging", COLUMNS, old_rows, progress, "更新已有住户")
+        _copy_rows(session, "household_staging", COLUMNS, [pgcopy.rows(c, existing) for c in columns],
+                   progress, "更新已有住户")
         session.execute(text(UPDATE_SQL))
-    return len(new_rows), len(old_rows)
+    updated = int(existing.sum())
+    return len(codes) - updated, updated
 
 
 def import_households(session: Session, path: str, filename: str, *, crs: str | None = None,
@@ -241,20 +253,12 @@ def import_households(session: Session, path: str, filename: str, *, crs: str | 
     progress("分配网格", 0, int(good.sum()))
     assigned = assign_points(values["lon"][good], values["lat"][good], grid_ids, polygons)
     progress("分配网格", int(good.sum()), int(good.sum()))
-    points = shapely.set_srid(shapely.points(values["lon"][good], values["lat"][good]), 4326)
-    rows = pd.DataFrame({
-        "code": values["code"][good].to_numpy(), "address": values["address"][good].to_numpy(),
-        "geom": shapely.to_wkb(points, hex=True, include_srid=True),
-        "grid_id": pd.array(np.where(assigned >= 0, assigned, None), dtype="Int64"),
-        "size": values["size"][good].to_numpy(), "tags": _pg_text_array(values["tags"][good]),
-        "risk_level": values["risk_level"][good].to_numpy(), "head_name": values["head_name"][good].to_numpy(),
-        "phone": values["phone"][good].to_numpy(),
-    })
+    columns = _columns(values, good, assigned)
     with transaction(session):
-        created, updated = _write(session, rows, progress)
+        created, updated = _write(session, columns, values["code"][good].to_numpy(), progress)
     inside = int((assigned >= 0).sum())
     return {
         "imported": int(created + updated), "created": int(created), "updated": int(updated),
-        "assigned": inside, "outside_grids": int(len(rows) - inside),
+        "assigned": inside, "outside_grids": int(len(assigned) - inside),
         "errors": errors.as_list(), "error_count": errors.count,
     }
