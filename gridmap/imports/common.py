@@ -142,6 +142,13 @@ def text_column(frame: pd.DataFrame, name: str | None) -> pd.Series:
     return frame[name].fillna("").astype(str).str.strip()
 
 
+def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``transform(values)`` computed once per distinct value: columns such as tags, sizes
+    and risk levels repeat a handful of values across a million rows."""
+    codes, distinct = pd.factorize(values)
+    return pd.Series(transform(pd.Series(distinct, dtype=object)).to_numpy()[codes], index=values.index)
+
+
 def points(upload: Upload, lon_column: str | None, lat_column: str | None, crs: str,
            errors: RowErrors) -> tuple[np.ndarray, np.ndarray]:
     """Each row's point in WGS-84: a point layer's geometry, or the lon/lat columns.

@@ -28,6 +28,7 @@ from gridmap.imports.common import (
     RowErrors,
     duplicated_mask,
     no_progress,
+    per_distinct,
     pick_column,
     points,
     read_upload,
@@ -107,24 +108,25 @@ def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[st
     lon, lat = points(upload, cols["lon"], cols["lat"], crs, errors)
 
     size_text = text_column(frame, cols["size"])
-    size = pd.to_numeric(size_text, errors="coerce")
+    size = per_distinct(size_text, lambda distinct: pd.to_numeric(distinct, errors="coerce"))
     bad_size = (size_text != "") & ~(size.between(1, 99) & (size == size.round()))
     errors.add(bad_size.to_numpy(), FIELD_NAMES["size"], "integer_out_of_range",
                lambda i: {"field": "人数", "low": 1, "high": 99, "value": size_text.iat[i]})
 
-    risk_text = text_column(frame, cols["risk_level"]).str.lower()
-    risk = risk_text.map(RISK_VALUES)
+    risk_text = text_column(frame, cols["risk_level"])
+    risk = per_distinct(risk_text, lambda distinct: distinct.str.lower().map(RISK_VALUES))
     errors.add(risk.isna().to_numpy(), FIELD_NAMES["risk_level"], "invalid_choice",
-               lambda i: {"field": "风险等级", "value": risk_text.iat[i], "choices": "高、中、低"})
+               lambda i: {"field": "风险等级", "value": risk_text.iat[i].lower(), "choices": "高、中、低"})
 
     phone = text_column(frame, cols["phone"])
     errors.add(phone.str.len().to_numpy() > 32, FIELD_NAMES["phone"], "value_too_long",
                lambda i: {"field": "电话", "limit": 32})
 
-    tags = text_column(frame, cols["tags"]).str.replace(TAG_SEPARATORS, "|", regex=True).str.strip("|")
+    tags = per_distinct(text_column(frame, cols["tags"]),
+                        lambda distinct: distinct.str.replace(TAG_SEPARATORS, "|", regex=True).str.strip("|"))
     values = {
         "code": code, "address": text_column(frame, cols["address"]), "lon": lon, "lat": lat,
-        "size": size.astype("Int64"), "tags": tags, "risk_level": risk.fillna(""),
+        "size": size.where(~bad_size).astype("Int64"), "tags": tags, "risk_level": risk.fillna(""),
         "head_name": text_column(frame, cols["head_name"]), "phone": phone,
     }
     return errors, values

@@ -9,6 +9,7 @@ import pytest
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
+from gridmap.errors import Unprocessable
 from gridmap.households.models import Household
 from gridmap.imports import households as importer
 from tests import factories as f
@@ -72,3 +73,17 @@ def test_updates_go_through_the_staging_table_in_binary_too(db_session, tmp_path
     assert stored["Q-1"] == ("新地址\\n不是换行", (119.8812345, 28.4551234), None, "电话\t1", None, ["甲", "乙"], None)
     assert stored["Q-9"] == ("新户", (119.885, 28.458), "王五", None, 2, [], "low")
     assert stored["Q-2"] == EXPECTED["Q-2"]
+
+
+def test_a_fractional_size_is_a_row_error_not_a_crash(db_session, tmp_path):
+    f.lishui(db_session)
+    path = tmp_path / "h.csv"
+    _write_csv(path, [["F-1", "", "119.881", "28.455", "", "", "2.5", "", ""],
+                      ["F-2", "", "119.882", "28.455", "", "", "2", "", ""]])
+    with pytest.raises(Unprocessable) as caught:
+        importer.import_households(db_session, str(path), "h.csv")
+    errors = caught.value.details["errors"]
+    assert [(e["row"], e["field"]) for e in errors] == [(2, "人数")]
+    result = importer.import_households(db_session, str(path), "h.csv", skip_errors=True)
+    assert (result["created"], result["error_count"]) == (1, 1)
+    assert _stored(db_session)["F-2"][4] == 2
