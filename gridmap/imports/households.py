@@ -10,7 +10,9 @@ already exist go through a staging table and one UPDATE.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -132,24 +134,61 @@ def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[st
     return errors, values
 
 
-def _copy_rows(session: Session, table: str, names: tuple[str, ...], columns: list[pgcopy.Column],
-               progress: Progress, stage: str = "写入数据库") -> None:
-    """Binary COPY of ``columns`` into ``table`` in chunks. The next chunk is encoded in a
-    thread while the server ingests this one (psycopg2 releases the GIL while it waits),
-    so Python and PostgreSQL work on the two cores at once."""
+def _copy_rows(session: Session, table: str, names: tuple[str, ...], total: int,
+               encode_chunk: Callable[[int, int], memoryview], progress: Progress,
+               stage: str = "写入数据库") -> None:
+    """Binary COPY of rows [0, total) into ``table`` in chunks. ``encode_chunk(start, stop)``
+    builds the next chunk in a thread while the server ingests this one (psycopg2 releases
+    the GIL while it waits), so Python and PostgreSQL work on the two cores at once."""
     cursor = raw_cursor(session)
-    total = len(columns[0].lengths)
     statement = f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)"
     starts = list(range(0, total, COPY_CHUNK))
     with ThreadPoolExecutor(max_workers=1) as encoder:
-        pending = encoder.submit(pgcopy.encode, columns, 0, min(COPY_CHUNK, total)) if starts else None
+        pending = encoder.submit(encode_chunk, 0, min(COPY_CHUNK, total)) if starts else None
         for index, start in enumerate(starts):
             chunk = pending.result()
             if index + 1 < len(starts):
                 following = starts[index + 1]
-                pending = encoder.submit(pgcopy.encode, columns, following, min(following + COPY_CHUNK, total))
+                pending = encoder.submit(encode_chunk, following, min(following + COPY_CHUNK, total))
             cursor.copy_expert(statement, io.BytesIO(chunk))
             progress(stage, min(start + COPY_CHUNK, total), total)
+
+
+@dataclass
+class _Rows:
+    """Good rows in household's binary forms (COLUMNS order, grid_id aside). Each COPY
+    chunk's grid ids are found when the chunk is encoded, so the STRtree assignment of
+    one chunk runs while the server ingests the previous one."""
+
+    columns: dict[str, pgcopy.Column]
+    lon: np.ndarray
+    lat: np.ndarray
+    grids: tuple[np.ndarray, np.ndarray]  # ids and polygons, by code
+    assigned: np.ndarray = field(init=False)  # grid id per row once its chunk is encoded, -1 outside
+
+    def __post_init__(self) -> None:
+        self.assigned = np.full(len(self.lon), -1, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+    def subset(self, mask: np.ndarray) -> _Rows:
+        return _Rows({name: pgcopy.rows(c, mask) for name, c in self.columns.items()}, self.lon[mask],
+                     self.lat[mask], self.grids)
+
+    def encode(self, start: int, stop: int) -> memoryview:
+        assigned = assign_points(self.lon[start:stop], self.lat[start:stop], *self.grids)
+        self.assigned[start:stop] = assigned
+        grid = pgcopy.int4(np.maximum(assigned, 0), null=assigned < 0)
+        return pgcopy.encode([grid if name == "grid_id" else pgcopy.rows(self.columns[name], slice(start, stop))
+                              for name in COLUMNS])
+
+    def copy_into(self, session: Session, table: str, progress: Progress, stage: str = "写入数据库") -> None:
+        def report(stage_name: str, done: int, total: int) -> None:
+            progress("分配网格", done, total)
+            progress(stage_name, done, total)
+
+        _copy_rows(session, table, COLUMNS, len(self), self.encode, report, stage)
 
 
 def _existing_codes(session: Session, codes: pgcopy.Column, code_values: np.ndarray,
@@ -159,7 +198,8 @@ def _existing_codes(session: Session, codes: pgcopy.Column, code_values: np.ndar
         return np.zeros(len(code_values), dtype=bool)
     session.execute(text("DROP TABLE IF EXISTS import_code"))
     session.execute(text(EXISTING_CODES_DDL))
-    _copy_rows(session, "import_code", ("code",), [codes], progress, "比对已有住户")
+    _copy_rows(session, "import_code", ("code",), len(code_values),
+               lambda start, stop: pgcopy.encode([pgcopy.rows(codes, slice(start, stop))]), progress, "比对已有住户")
     existing = set(session.scalars(text(EXISTING_CODES_SQL)))
     return pd.Series(code_values).isin(existing).to_numpy()
 
@@ -179,7 +219,7 @@ def _rebuildable_constraints(session: Session) -> list[tuple[str, str]]:
         " WHERE conrelid = 'household'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC, conname")).all()
 
 
-def _copy_new(session: Session, columns: list[pgcopy.Column], progress: Progress) -> None:
+def _copy_new(session: Session, rows: _Rows, progress: Progress) -> None:
     """COPY new households. A load that at least doubles the table (a city's first import)
     drops the spatial, tag and grid indexes, the unique code and the foreign key, and
     rebuilds them after the COPY — an index built once by sorting and a key validated by
@@ -187,16 +227,15 @@ def _copy_new(session: Session, columns: list[pgcopy.Column], progress: Progress
     the same: a duplicate code or unknown grid fails the rebuild and so the import. DDL
     is transactional: a failed load restores them. The table is locked against other
     writers and readers until commit."""
-    rows = len(columns[0].lengths)
     current = session.scalar(text("SELECT count(*) FROM household"))
-    rebuild = rows >= BULK_REBUILD_MIN_ROWS and rows >= current
+    rebuild = len(rows) >= BULK_REBUILD_MIN_ROWS and len(rows) >= current
     indexes = _secondary_indexes(session) if rebuild else []
     constraints = _rebuildable_constraints(session) if rebuild else []
     for name, _ in constraints:
         session.execute(text(f'ALTER TABLE household DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:
         session.execute(text(f'DROP INDEX "{name}"'))
-    _copy_rows(session, "household", COLUMNS, columns, progress)
+    rows.copy_into(session, "household", progress)
     steps = [f'ALTER TABLE household ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
     steps += [definition for _, definition in indexes]
     for done, statement in enumerate(steps, 1):
@@ -204,34 +243,35 @@ def _copy_new(session: Session, columns: list[pgcopy.Column], progress: Progress
         progress("重建索引", done, len(steps))
 
 
-def _columns(values: dict[str, Any], good: np.ndarray, assigned: np.ndarray) -> list[pgcopy.Column]:
-    """The good rows in household's binary forms, in COLUMNS order. Empty name, phone and
-    risk level are NULL; empty code and address cannot be (code is required)."""
+def _rows(values: dict[str, Any], good: np.ndarray, grids: tuple[np.ndarray, np.ndarray]) -> _Rows:
+    """The good rows, ready to COPY. Empty name, phone and risk level are NULL; empty code
+    and address cannot be (code is required)."""
     size = values["size"][good]
-    return [
-        pgcopy.text(values["code"][good].to_numpy()),
-        pgcopy.text(values["address"][good].to_numpy()),
-        pgcopy.point(values["lon"][good], values["lat"][good], 4326),
-        pgcopy.int4(np.maximum(assigned, 0), null=assigned < 0),
-        pgcopy.int2(size.fillna(0).to_numpy(dtype=np.int64), null=size.isna().to_numpy()),
-        pgcopy.text_array(values["tags"][good]),
-        pgcopy.text(values["risk_level"][good].to_numpy(), empty_is_null=True),
-        pgcopy.text(values["head_name"][good].to_numpy(), empty_is_null=True),
-        pgcopy.text(values["phone"][good].to_numpy(), empty_is_null=True),
-    ]
+    columns = {
+        "code": pgcopy.text(values["code"][good].to_numpy()),
+        "address": pgcopy.text(values["address"][good].to_numpy()),
+        "geom": pgcopy.point(values["lon"][good], values["lat"][good], 4326),
+        "size": pgcopy.int2(size.fillna(0).to_numpy(dtype=np.int64), null=size.isna().to_numpy()),
+        "tags": pgcopy.text_array(values["tags"][good]),
+        "risk_level": pgcopy.text(values["risk_level"][good].to_numpy(), empty_is_null=True),
+        "head_name": pgcopy.text(values["head_name"][good].to_numpy(), empty_is_null=True),
+        "phone": pgcopy.text(values["phone"][good].to_numpy(), empty_is_null=True),
+    }
+    return _Rows(columns, values["lon"][good], values["lat"][good], grids)
 
 
-def _write(session: Session, columns: list[pgcopy.Column], codes: np.ndarray, progress: Progress) -> tuple[int, int]:
-    existing = _existing_codes(session, columns[0], codes, progress)
-    _copy_new(session, [pgcopy.rows(c, ~existing) for c in columns], progress)
-    if existing.any():
+def _write(session: Session, rows: _Rows, codes: np.ndarray, progress: Progress) -> tuple[int, int, int]:
+    """Insert the new rows, update the existing ones; (created, updated, assigned to a grid)."""
+    existing = _existing_codes(session, rows.columns["code"], codes, progress)
+    new_rows, old_rows = rows.subset(~existing), rows.subset(existing)
+    _copy_new(session, new_rows, progress)
+    if len(old_rows):
         session.execute(text("DROP TABLE IF EXISTS household_staging"))
         session.execute(text(STAGING_DDL))
-        _copy_rows(session, "household_staging", COLUMNS, [pgcopy.rows(c, existing) for c in columns],
-                   progress, "更新已有住户")
+        old_rows.copy_into(session, "household_staging", progress, "更新已有住户")
         session.execute(text(UPDATE_SQL))
-    updated = int(existing.sum())
-    return len(codes) - updated, updated
+    assigned = int((new_rows.assigned >= 0).sum() + (old_rows.assigned >= 0).sum())
+    return len(new_rows), len(old_rows), assigned
 
 
 def import_households(session: Session, path: str, filename: str, *, crs: str | None = None,
@@ -251,16 +291,12 @@ def import_households(session: Session, path: str, filename: str, *, crs: str | 
     errors.reject_unless(skip_errors)
 
     good = ~errors.bad
-    grid_ids, polygons = load_grid_polygons(session)
-    progress("分配网格", 0, int(good.sum()))
-    assigned = assign_points(values["lon"][good], values["lat"][good], grid_ids, polygons)
-    progress("分配网格", int(good.sum()), int(good.sum()))
-    columns = _columns(values, good, assigned)
+    rows = _rows(values, good, load_grid_polygons(session))
+    progress("分配网格", 0, len(rows))
     with transaction(session):
-        created, updated = _write(session, columns, values["code"][good].to_numpy(), progress)
-    inside = int((assigned >= 0).sum())
+        created, updated, inside = _write(session, rows, values["code"][good].to_numpy(), progress)
     return {
         "imported": int(created + updated), "created": int(created), "updated": int(updated),
-        "assigned": inside, "outside_grids": int(len(assigned) - inside),
+        "assigned": inside, "outside_grids": int(len(rows) - inside),
         "errors": errors.as_list(), "error_count": errors.count,
     }

@@ -100,10 +100,10 @@ def _gather(out: np.ndarray, destinations: np.ndarray, blob: np.ndarray, starts:
     out[np.repeat(destinations, lengths) + within] = blob[np.repeat(starts, lengths) + within]
 
 
-def encode(columns: list[Column], start: int, stop: int) -> memoryview:
-    """Rows [start, stop) of ``columns`` as one binary COPY stream."""
-    n = stop - start
-    lengths = [c.lengths[start:stop] for c in columns]
+def encode(columns: list[Column]) -> memoryview:
+    """All rows of ``columns`` as one binary COPY stream (``rows`` picks a chunk)."""
+    n = len(columns[0].lengths)
+    lengths = [c.lengths for c in columns]
     payloads = [np.maximum(length, 0) for length in lengths]
     row_sizes = 2 + 4 * len(columns) + sum(payloads, np.zeros(n, dtype=np.int64))
     row_starts = len(HEADER) + np.cumsum(row_sizes) - row_sizes
@@ -116,11 +116,11 @@ def encode(columns: list[Column], start: int, stop: int) -> memoryview:
     word = np.arange(4)
     for column, length, payload in zip(columns, lengths, payloads):
         out[position[:, None] + word] = length.astype(">i4").view(np.uint8).reshape(-1, 4)
-        _gather(out, position + 4, column.blob, column.starts[start:stop], payload)
+        _gather(out, position + 4, column.blob, column.starts, payload)
         position = position + 4 + payload
     return memoryview(out)
 
 
-def rows(column: Column, mask: np.ndarray) -> Column:
-    """The rows of ``column`` where ``mask`` is true (the blob is shared, not copied)."""
-    return Column(column.blob, column.starts[mask], column.lengths[mask])
+def rows(column: Column, which: np.ndarray | slice) -> Column:
+    """Some rows of ``column``: a boolean mask or a slice (the blob is shared, not copied)."""
+    return Column(column.blob, column.starts[which], column.lengths[which])
