@@ -688,8 +688,11 @@ _CHUNK = 1 << 20
 
 
 def _csv_encoding(path: str) -> str:
-    """utf-8-sig when the whole file is valid UTF-8, else gb18030 (Excel's Chinese CSV)."""
-    for encoding in ("utf-8-sig", "gb18030"):
+    """UTF-8 when the whole file is valid UTF-8 (utf-8-sig only when it starts with a BOM:
+    pandas parses plain utf-8 natively, ~15% faster), else gb18030 (Excel's Chinese CSV)."""
+    with open(path, "rb") as f:
+        utf8 = "utf-8-sig" if f.read(3) == codecs.BOM_UTF8 else "utf-8"
+    for encoding in (utf8, "gb18030"):
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             with open(path, "rb") as f:

@@ -92,12 +92,16 @@ def text_array(joined: pd.Series, separator: str = "|") -> Column:
 
 def _gather(out: np.ndarray, destinations: np.ndarray, blob: np.ndarray, starts: np.ndarray,
             lengths: np.ndarray) -> None:
-    """out[destinations[i] + k] = blob[starts[i] + k] for k < lengths[i], all rows at once."""
+    """out[destinations[i] + k] = blob[starts[i] + k] for k < lengths[i], all rows at once:
+    byte j of the run belongs to row i, at offset j - (run start of row i) within it."""
     total = int(lengths.sum())
     if total == 0:
         return
-    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    out[np.repeat(destinations, lengths) + within] = blob[np.repeat(starts, lengths) + within]
+    index = np.int32 if max(len(out), len(blob)) < 2**31 else np.int64
+    shift = (np.cumsum(lengths) - lengths).astype(index)
+    run = np.arange(total, dtype=index)
+    out[run + np.repeat(destinations.astype(index) - shift, lengths)] = \
+        blob[run + np.repeat(starts.astype(index) - shift, lengths)]
 
 
 def encode(columns: list[Column]) -> memoryview:
