@@ -35,6 +35,7 @@ from gridmap.imports.common import (
     points,
     read_upload,
     text_column,
+    text_lengths,
 )
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -103,7 +104,7 @@ def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[st
     errors = RowErrors(upload)
     code = text_column(frame, cols["code"])
     errors.add((code == "").to_numpy(), FIELD_NAMES["code"], "missing_field", lambda i: {"field": "户号"})
-    errors.add(code.str.len().to_numpy() > 64, FIELD_NAMES["code"], "value_too_long",
+    errors.add(text_lengths(code) > 64, FIELD_NAMES["code"], "value_too_long",
                lambda i: {"field": "户号", "limit": 64})
     errors.add(duplicated_mask(code), FIELD_NAMES["code"], "duplicate_code", lambda i: {"code": code.iat[i]})
 
@@ -121,7 +122,7 @@ def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[st
                lambda i: {"field": "风险等级", "value": risk_text.iat[i].lower(), "choices": "高、中、低"})
 
     phone = text_column(frame, cols["phone"])
-    errors.add(phone.str.len().to_numpy() > 32, FIELD_NAMES["phone"], "value_too_long",
+    errors.add(text_lengths(phone) > 32, FIELD_NAMES["phone"], "value_too_long",
                lambda i: {"field": "电话", "limit": 32})
 
     tags = per_distinct(text_column(frame, cols["tags"]),
