@@ -247,18 +247,19 @@ def _copy_new(session: Session, rows: _Rows, progress: Progress) -> None:
 def _rows(values: dict[str, Any], good: np.ndarray, grids: tuple[np.ndarray, np.ndarray]) -> _Rows:
     """The good rows, ready to COPY. Empty name, phone and risk level are NULL; empty code
     and address cannot be (code is required)."""
-    size = values["size"][good]
+    size = values["size"]
     columns = {
-        "code": pgcopy.text(values["code"][good].to_numpy()),
-        "address": pgcopy.text(values["address"][good].to_numpy()),
-        "geom": pgcopy.point(values["lon"][good], values["lat"][good], 4326),
+        "code": pgcopy.text(values["code"].to_numpy()),
+        "address": pgcopy.text(values["address"].to_numpy()),
+        "geom": pgcopy.point(values["lon"], values["lat"], 4326),
         "size": pgcopy.int2(size.fillna(0).to_numpy(dtype=np.int64), null=size.isna().to_numpy()),
-        "tags": pgcopy.text_array(values["tags"][good]),
-        "risk_level": pgcopy.text(values["risk_level"][good].to_numpy(), empty_is_null=True),
-        "head_name": pgcopy.text(values["head_name"][good].to_numpy(), empty_is_null=True),
-        "phone": pgcopy.text(values["phone"][good].to_numpy(), empty_is_null=True),
+        "tags": pgcopy.text_array(values["tags"]),
+        "risk_level": pgcopy.text(values["risk_level"].to_numpy(), empty_is_null=True),
+        "head_name": pgcopy.text(values["head_name"].to_numpy(), empty_is_null=True),
+        "phone": pgcopy.text(values["phone"].to_numpy(), empty_is_null=True),
     }
-    return _Rows(columns, values["lon"][good], values["lat"][good], grids)
+    rows = _Rows(columns, values["lon"], values["lat"], grids)
+    return rows if good.all() else rows.subset(good)
 
 
 def _write(session: Session, rows: _Rows, codes: np.ndarray, progress: Progress) -> tuple[int, int, int]:
@@ -295,7 +296,7 @@ def import_households(session: Session, path: str, filename: str, *, crs: str | 
     rows = _rows(values, good, load_grid_polygons(session))
     progress("分配网格", 0, len(rows))
     with transaction(session):
-        created, updated, inside = _write(session, rows, values["code"][good].to_numpy(), progress)
+        created, updated, inside = _write(session, rows, values["code"].to_numpy()[good], progress)
     return {
         "imported": int(created + updated), "created": int(created), "updated": int(updated),
         "assigned": inside, "outside_grids": int(len(rows) - inside),
