@@ -55,6 +55,7 @@ RISK_VALUES = {"high": "high", "medium": "medium", "low": "low", "高": "high", 
                "高风险": "high", "中风险": "medium", "低风险": "low", "": ""}
 TAG_SEPARATORS = r"[;；,，、|/\s]+"
 COPY_CHUNK = 100_000
+FIRST_COPY_CHUNK = 20_000
 BULK_REBUILD_MIN_ROWS = 50_000
 
 COLUMNS = ("code", "address", "geom", "grid_id", "size", "tags", "risk_level", "head_name", "phone")
@@ -141,18 +142,20 @@ def _copy_rows(session: Session, table: str, names: tuple[str, ...], total: int,
     """Binary COPY of rows [0, total) into ``table`` in chunks. ``encode_chunk(start, stop)``
     builds the next chunk in a thread while the server ingests this one (psycopg2 releases
     the GIL while it waits), so Python and PostgreSQL work on the two cores at once."""
+    if total == 0:
+        return
     cursor = raw_cursor(session)
     statement = f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)"
-    starts = list(range(0, total, COPY_CHUNK))
+    # A small first chunk: the server waits for it, nothing overlaps its encoding.
+    bounds = [0, *range(min(FIRST_COPY_CHUNK, total), total, COPY_CHUNK), total]
     with ThreadPoolExecutor(max_workers=1) as encoder:
-        pending = encoder.submit(encode_chunk, 0, min(COPY_CHUNK, total)) if starts else None
-        for index, start in enumerate(starts):
+        pending = encoder.submit(encode_chunk, bounds[0], bounds[1])
+        for index in range(1, len(bounds)):
             chunk = pending.result()
-            if index + 1 < len(starts):
-                following = starts[index + 1]
-                pending = encoder.submit(encode_chunk, following, min(following + COPY_CHUNK, total))
+            if index + 1 < len(bounds):
+                pending = encoder.submit(encode_chunk, bounds[index], bounds[index + 1])
             cursor.copy_expert(statement, io.BytesIO(chunk), size=len(chunk))  # one read: no GIL per 8 kB
-            progress(stage, min(start + COPY_CHUNK, total), total)
+            progress(stage, bounds[index], total)
 
 
 @dataclass
