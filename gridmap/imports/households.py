@@ -138,7 +138,7 @@ def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[st
 
 def _copy_rows(session: Session, table: str, names: tuple[str, ...], total: int,
                encode_chunk: Callable[[int, int], memoryview], progress: Progress,
-               stage: str = "写入数据库") -> None:
+               stage: str) -> None:
     """Binary COPY of rows [0, total) into ``table`` in chunks. ``encode_chunk(start, stop)``
     builds the next chunk in a thread while the server ingests this one (psycopg2 releases
     the GIL while it waits), so Python and PostgreSQL work on the two cores at once."""
@@ -187,12 +187,9 @@ class _Rows:
         return pgcopy.encode([grid if name == "grid_id" else pgcopy.rows(self.columns[name], slice(start, stop))
                               for name in COLUMNS])
 
-    def copy_into(self, session: Session, table: str, progress: Progress, stage: str = "写入数据库") -> None:
-        def report(stage_name: str, done: int, total: int) -> None:
-            progress("分配网格", done, total)
-            progress(stage_name, done, total)
-
-        _copy_rows(session, table, COLUMNS, len(self), self.encode, report, stage)
+    def copy_into(self, session: Session, table: str, progress: Progress, stage: str) -> None:
+        progress(stage, 0, len(self))
+        _copy_rows(session, table, COLUMNS, len(self), self.encode, progress, stage)
 
 
 def _existing_codes(session: Session, codes: pgcopy.Column, code_values: np.ndarray,
@@ -239,7 +236,7 @@ def _copy_new(session: Session, rows: _Rows, progress: Progress) -> None:
         session.execute(text(f'ALTER TABLE household DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:
         session.execute(text(f'DROP INDEX "{name}"'))
-    rows.copy_into(session, "household", progress)
+    rows.copy_into(session, "household", progress, "分配网格并写入")
     steps = [f'ALTER TABLE household ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
     steps += [definition for _, definition in indexes]
     for done, statement in enumerate(steps, 1):
@@ -297,7 +294,6 @@ def import_households(session: Session, path: str, filename: str, *, crs: str | 
 
     good = ~errors.bad
     rows = _rows(values, good, load_grid_polygons(session))
-    progress("分配网格", 0, len(rows))
     with transaction(session):
         created, updated, inside = _write(session, rows, values["code"].to_numpy()[good], progress)
     return {

@@ -127,8 +127,7 @@ def product_stages(clock: StageClock, total: float) -> dict[str, float]:
         if done == 0:
             t[(stage, 0)] = at
     v0, v1 = t[("校验", 0)], t[("校验", "last")]
-    a0 = t[("分配网格", 0)]
-    w1 = t.get(("写入数据库", "last"), t[("分配网格", "last")])
+    a0, w1 = t[("分配网格并写入", 0)], t[("分配网格并写入", "last")]
     i1 = t.get(("重建索引", "last"), w1)
     return {
         "read CSV (read_upload)": v0,
