@@ -199,8 +199,10 @@ def _existing_codes(session: Session, codes: pgcopy.Column, code_values: np.ndar
         return np.zeros(len(code_values), dtype=bool)
     session.execute(text("DROP TABLE IF EXISTS import_code"))
     session.execute(text(EXISTING_CODES_DDL))
-    _copy_rows(session, "import_code", ("code",), len(code_values),
-               lambda start, stop: pgcopy.encode([pgcopy.rows(codes, slice(start, stop))]), progress, "比对已有住户")
+    def encode(start: int, stop: int) -> memoryview:
+        return pgcopy.encode([pgcopy.rows(codes, slice(start, stop))])
+
+    _copy_rows(session, "import_code", ("code",), len(code_values), encode, progress, "比对已有住户")
     existing = set(session.scalars(text(EXISTING_CODES_SQL)))
     return pd.Series(code_values).isin(existing).to_numpy()
 

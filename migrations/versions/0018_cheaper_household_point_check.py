@@ -13,6 +13,7 @@ down_revision = '0014'
 branch_labels = None
 depends_on = None
 
+GEOS_CHECK = "ST_IsValid(geom) AND NOT ST_IsEmpty(geom)"
 POINT_CHECK = "NOT ST_IsEmpty(geom) AND ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90"
 
 
@@ -23,4 +24,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_constraint(op.f('ck_household_geom_valid'), 'household', type_='check')
-    op.create_check_constraint(op.f('ck_household_geom_valid'), 'household', 'ST_IsValid(geom) AND NOT ST_IsEmpty(geom)')
+    op.create_check_constraint(op.f('ck_household_geom_valid'), 'household', GEOS_CHECK)
