@@ -687,9 +687,15 @@ def read_features(path: str, filename: str, expected: set[str] | None = None) ->
 _CHUNK = 1 << 20
 
 
+def _utf8_name(path: str) -> str:
+    """utf-8-sig only when the file starts with a BOM: pandas parses plain utf-8 natively, ~15% faster."""
+    with open(path, "rb") as f:
+        return "utf-8-sig" if f.read(3) == codecs.BOM_UTF8 else "utf-8"
+
+
 def _csv_encoding(path: str) -> str:
-    """utf-8-sig when the whole file is valid UTF-8, else gb18030 (Excel's Chinese CSV)."""
-    for encoding in ("utf-8-sig", "gb18030"):
+    """UTF-8 when the whole file is valid UTF-8, else gb18030 (Excel's Chinese CSV)."""
+    for encoding in (_utf8_name(path), "gb18030"):
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             with open(path, "rb") as f:
@@ -714,12 +720,28 @@ _FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
 def _read_csv(path: str) -> pd.DataFrame:
+    """Parse as UTF-8 first: pandas decodes every field strictly, so a clean parse means the
+    file is UTF-8 without a separate pass over it. A decoding or parse error falls back to
+    the full scan of _csv_encoding (a GBK byte can look like a separator to a UTF-8 parse)."""
     if os.path.getsize(path) == 0:
         raise EmptyFileError()
-    encoding = _csv_encoding(path)
+    utf8 = _utf8_name(path)
+    try:
+        frame = _parse_csv(path, utf8)
+    except (UnicodeDecodeError, FileReadError) as error:
+        encoding = _csv_encoding(path)
+        if encoding == utf8:
+            raise error if isinstance(error, FileReadError) else FileReadError("CSV 格式错误") from None
+        frame = _parse_csv(path, encoding)
+    frame.columns = _unique_names([str(c) if not str(c).startswith("Unnamed: ") else "" for c in frame.columns])
+    frame.attrs["header_row"] = 1
+    return frame
+
+
+def _parse_csv(path: str, encoding: str) -> pd.DataFrame:
     sep = _csv_separator(path, encoding)
     try:
-        frame = pd.read_csv(
+        return pd.read_csv(
             path,
             sep=sep,
             dtype=str,
@@ -737,9 +759,6 @@ def _read_csv(path: str) -> pd.DataFrame:
             expected, line, saw = m.groups()
             raise FileReadError(f"第 {line} 行有 {saw} 列，与表头的 {expected} 列不一致") from None
         raise FileReadError("CSV 格式错误") from None
-    frame.columns = _unique_names([str(c) if not str(c).startswith("Unnamed: ") else "" for c in frame.columns])
-    frame.attrs["header_row"] = 1
-    return frame
 
 
 def _header_index(rows: list[tuple]) -> int:

@@ -33,7 +33,10 @@ class Household(Base):
     __table_args__ = (
         CheckConstraint("size IS NULL OR size BETWEEN 1 AND 99", name="size_range"),
         CheckConstraint("risk_level IS NULL OR risk_level IN ('high', 'medium', 'low')", name="risk_known"),
-        CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
+        # A point is valid when its coordinates are finite: the range check guards that
+        # (NaN and Infinity fail BETWEEN) without building a GEOS geometry per row.
+        CheckConstraint("NOT ST_IsEmpty(geom) AND ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90",
+                        name="geom_valid"),
         Index("ix_household_geom", "geom", postgresql_using="gist"),
         Index("ix_household_grid_id", "grid_id"),
         Index("ix_household_tags", "tags", postgresql_using="gin"),

@@ -139,7 +139,23 @@ def text_column(frame: pd.DataFrame, name: str | None) -> pd.Series:
     """A column as stripped strings ("" where empty); all "" when the file lacks it."""
     if name is None:
         return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    return frame[name].fillna("").astype(str).str.strip()
+    values = frame[name].to_numpy()
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":  # blanks, numbers (spatial properties)
+        values = frame[name].fillna("").astype(str).to_numpy()
+    # str.strip mapped in C over the array: a quarter of the time of Series.str.strip.
+    return pd.Series(np.fromiter(map(str.strip, values), dtype=object, count=len(values)), index=frame.index)
+
+
+def text_lengths(values: pd.Series) -> np.ndarray:
+    """Characters per string, counted in C (Series.str.len goes through a Python lambda)."""
+    return np.fromiter(map(len, values.to_numpy()), dtype=np.int64, count=len(values))
+
+
+def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``transform(values)`` computed once per distinct value: columns such as tags, sizes
+    and risk levels repeat a handful of values across a million rows."""
+    codes, distinct = pd.factorize(values)
+    return pd.Series(transform(pd.Series(distinct, dtype=object)).to_numpy()[codes], index=values.index)
 
 
 def points(upload: Upload, lon_column: str | None, lat_column: str | None, crs: str,

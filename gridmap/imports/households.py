@@ -3,13 +3,16 @@
 Everything is vectorised: pandas/numpy checks, a shapely STRtree over the points
 queried with the prepared grid polygons (the same rule as the SQL assignment in
 gridmap.households.assignment: covering grid, smallest code on shared borders),
-and PostgreSQL COPY into a staging table followed by one upsert.
+and binary COPY (gridmap.imports.pgcopy) straight into household; codes that
+already exist go through a staging table and one UPDATE.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,15 +24,18 @@ from sqlalchemy.orm import Session
 from gridmap.coordinates import declared_crs
 from gridmap.db import raw_cursor, transaction
 from gridmap.errors import Unprocessable
+from gridmap.imports import pgcopy
 from gridmap.imports.common import (
     Progress,
     RowErrors,
     duplicated_mask,
     no_progress,
+    per_distinct,
     pick_column,
     points,
     read_upload,
     text_column,
+    text_lengths,
 )
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -49,10 +55,10 @@ RISK_VALUES = {"high": "high", "medium": "medium", "low": "low", "高": "high", 
                "高风险": "high", "中风险": "medium", "低风险": "low", "": ""}
 TAG_SEPARATORS = r"[;；,，、|/\s]+"
 COPY_CHUNK = 100_000
+FIRST_COPY_CHUNK = 20_000
 BULK_REBUILD_MIN_ROWS = 50_000
 
 COLUMNS = ("code", "address", "geom", "grid_id", "size", "tags", "risk_level", "head_name", "phone")
-COPY_OPTIONS = "WITH (FORMAT csv, FORCE_NOT_NULL (code, address))"
 
 # Codes of this import that already exist: they are updated, every other row is copied
 # straight into household (no staging table, no ON CONFLICT: the fast path for new data).
@@ -99,125 +105,177 @@ def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[st
     errors = RowErrors(upload)
     code = text_column(frame, cols["code"])
     errors.add((code == "").to_numpy(), FIELD_NAMES["code"], "missing_field", lambda i: {"field": "户号"})
-    errors.add(code.str.len().to_numpy() > 64, FIELD_NAMES["code"], "value_too_long",
+    errors.add(text_lengths(code) > 64, FIELD_NAMES["code"], "value_too_long",
                lambda i: {"field": "户号", "limit": 64})
     errors.add(duplicated_mask(code), FIELD_NAMES["code"], "duplicate_code", lambda i: {"code": code.iat[i]})
 
     lon, lat = points(upload, cols["lon"], cols["lat"], crs, errors)
 
     size_text = text_column(frame, cols["size"])
-    size = pd.to_numeric(size_text, errors="coerce")
+    size = per_distinct(size_text, lambda distinct: pd.to_numeric(distinct, errors="coerce"))
     bad_size = (size_text != "") & ~(size.between(1, 99) & (size == size.round()))
     errors.add(bad_size.to_numpy(), FIELD_NAMES["size"], "integer_out_of_range",
                lambda i: {"field": "人数", "low": 1, "high": 99, "value": size_text.iat[i]})
 
-    risk_text = text_column(frame, cols["risk_level"]).str.lower()
-    risk = risk_text.map(RISK_VALUES)
+    risk_text = text_column(frame, cols["risk_level"])
+    risk = per_distinct(risk_text, lambda distinct: distinct.str.lower().map(RISK_VALUES))
     errors.add(risk.isna().to_numpy(), FIELD_NAMES["risk_level"], "invalid_choice",
-               lambda i: {"field": "风险等级", "value": risk_text.iat[i], "choices": "高、中、低"})
+               lambda i: {"field": "风险等级", "value": risk_text.iat[i].lower(), "choices": "高、中、低"})
 
     phone = text_column(frame, cols["phone"])
-    errors.add(phone.str.len().to_numpy() > 32, FIELD_NAMES["phone"], "value_too_long",
+    errors.add(text_lengths(phone) > 32, FIELD_NAMES["phone"], "value_too_long",
                lambda i: {"field": "电话", "limit": 32})
 
-    tags = text_column(frame, cols["tags"]).str.replace(TAG_SEPARATORS, "|", regex=True).str.strip("|")
+    tags = per_distinct(text_column(frame, cols["tags"]),
+                        lambda distinct: distinct.str.replace(TAG_SEPARATORS, "|", regex=True).str.strip("|"))
     values = {
         "code": code, "address": text_column(frame, cols["address"]), "lon": lon, "lat": lat,
-        "size": size.astype("Int64"), "tags": tags, "risk_level": risk.fillna(""),
+        "size": size.where(~bad_size).astype("Int64"), "tags": tags, "risk_level": risk.fillna(""),
         "head_name": text_column(frame, cols["head_name"]), "phone": phone,
     }
     return errors, values
 
 
-def _csv_chunk(rows: pd.DataFrame, start: int) -> io.StringIO:
-    buffer = io.StringIO()
-    rows.iloc[start:start + COPY_CHUNK].to_csv(buffer, index=False, header=False, na_rep="")
-    buffer.seek(0)
-    return buffer
-
-
-def _copy_rows(session: Session, table: str, columns: tuple[str, ...], rows: pd.DataFrame,
-               progress: Progress, stage: str = "写入数据库") -> None:
-    """COPY ``rows`` (already in PostgreSQL text forms) into ``table`` in chunks. The next
-    chunk is formatted in a thread while the server ingests this one (psycopg2 releases
+def _copy_rows(session: Session, table: str, names: tuple[str, ...], total: int,
+               encode_chunk: Callable[[int, int], memoryview], progress: Progress,
+               stage: str) -> None:
+    """Binary COPY of rows [0, total) into ``table`` in chunks. ``encode_chunk(start, stop)``
+    builds the next chunk in a thread while the server ingests this one (psycopg2 releases
     the GIL while it waits), so Python and PostgreSQL work on the two cores at once."""
+    if total == 0:
+        return
     cursor = raw_cursor(session)
-    total = len(rows)
-    options = COPY_OPTIONS if "address" in columns else "WITH (FORMAT csv)"
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN {options}"
-    starts = list(range(0, total, COPY_CHUNK))
-    with ThreadPoolExecutor(max_workers=1) as formatter:
-        pending = formatter.submit(_csv_chunk, rows, starts[0]) if starts else None
-        for index, start in enumerate(starts):
-            buffer = pending.result()
-            if index + 1 < len(starts):
-                pending = formatter.submit(_csv_chunk, rows, starts[index + 1])
-            cursor.copy_expert(statement, buffer)
-            progress(stage, min(start + COPY_CHUNK, total), total)
+    statement = f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)"
+    # A small first chunk: the server waits for it, nothing overlaps its encoding.
+    bounds = [0, *range(min(FIRST_COPY_CHUNK, total), total, COPY_CHUNK), total]
+    with ThreadPoolExecutor(max_workers=1) as encoder:
+        pending = encoder.submit(encode_chunk, bounds[0], bounds[1])
+        for index in range(1, len(bounds)):
+            chunk = pending.result()
+            if index + 1 < len(bounds):
+                pending = encoder.submit(encode_chunk, bounds[index], bounds[index + 1])
+            cursor.copy_expert(statement, io.BytesIO(chunk), size=len(chunk))  # one read: no GIL per 8 kB
+            progress(stage, bounds[index], total)
 
 
-def _existing_codes(session: Session, codes: pd.Series, progress: Progress) -> np.ndarray:
+@dataclass
+class _Rows:
+    """Good rows in household's binary forms (COLUMNS order, grid_id aside). Each COPY
+    chunk's grid ids are found when the chunk is encoded, so the STRtree assignment of
+    one chunk runs while the server ingests the previous one."""
+
+    columns: dict[str, pgcopy.Column]
+    lon: np.ndarray
+    lat: np.ndarray
+    grids: tuple[np.ndarray, np.ndarray]  # ids and polygons, by code
+    assigned: np.ndarray = field(init=False)  # grid id per row once its chunk is encoded, -1 outside
+
+    def __post_init__(self) -> None:
+        self.assigned = np.full(len(self.lon), -1, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+    def subset(self, mask: np.ndarray) -> _Rows:
+        return _Rows({name: pgcopy.rows(c, mask) for name, c in self.columns.items()}, self.lon[mask],
+                     self.lat[mask], self.grids)
+
+    def encode(self, start: int, stop: int) -> memoryview:
+        assigned = assign_points(self.lon[start:stop], self.lat[start:stop], *self.grids)
+        self.assigned[start:stop] = assigned
+        grid = pgcopy.int4(np.maximum(assigned, 0), null=assigned < 0)
+        return pgcopy.encode([grid if name == "grid_id" else pgcopy.rows(self.columns[name], slice(start, stop))
+                              for name in COLUMNS])
+
+    def copy_into(self, session: Session, table: str, progress: Progress, stage: str) -> None:
+        progress(stage, 0, len(self))
+        _copy_rows(session, table, COLUMNS, len(self), self.encode, progress, stage)
+
+
+def _existing_codes(session: Session, codes: pgcopy.Column, code_values: np.ndarray,
+                    progress: Progress) -> np.ndarray:
     """A mask of the codes that are already households (updates, not inserts)."""
     if not session.scalar(text("SELECT EXISTS (SELECT 1 FROM household)")):
-        return np.zeros(len(codes), dtype=bool)
+        return np.zeros(len(code_values), dtype=bool)
     session.execute(text("DROP TABLE IF EXISTS import_code"))
     session.execute(text(EXISTING_CODES_DDL))
-    _copy_rows(session, "import_code", ("code",), codes.to_frame(), progress, "比对已有住户")
+    def encode(start: int, stop: int) -> memoryview:
+        return pgcopy.encode([pgcopy.rows(codes, slice(start, stop))])
+
+    _copy_rows(session, "import_code", ("code",), len(code_values), encode, progress, "比对已有住户")
     existing = set(session.scalars(text(EXISTING_CODES_SQL)))
-    return codes.isin(existing).to_numpy()
-
-
-def _pg_text_array(joined: pd.Series) -> np.ndarray:
-    """'a|b' → '{"a","b"}' (PostgreSQL array literal), '' → '{}', vectorised."""
-    escaped = joined.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
-    literal = '{"' + escaped.str.replace("|", '","', regex=False) + '"}'
-    return np.where(joined == "", "{}", literal)
+    return pd.Series(code_values).isin(existing).to_numpy()
 
 
 def _secondary_indexes(session: Session) -> list[tuple[str, str]]:
+    """household's indexes other than the primary key and the constraints' own."""
     return session.execute(text(
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-        " AND tablename = 'household' AND indexname NOT IN ('pk_household', 'uq_household_code')")).all()
+        " AND tablename = 'household' AND indexname NOT IN"
+        " (SELECT conname FROM pg_constraint WHERE conrelid = 'household'::regclass)")).all()
 
 
-def _foreign_keys(session: Session) -> list[tuple[str, str]]:
+def _rebuildable_constraints(session: Session) -> list[tuple[str, str]]:
+    """The unique code and the grid foreign key (the primary key stays: other tables refer to it)."""
     return session.execute(text(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-        " WHERE conrelid = 'household'::regclass AND contype = 'f'")).all()
+        " WHERE conrelid = 'household'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC, conname")).all()
 
 
-def _copy_new(session: Session, rows: pd.DataFrame, progress: Progress) -> None:
+def _copy_new(session: Session, rows: _Rows, progress: Progress) -> None:
     """COPY new households. A load that at least doubles the table (a city's first import)
-    drops the spatial, tag and grid indexes and the foreign key, and rebuilds them after
-    the COPY — an index built once and a key validated by one join are several times
-    faster than both maintained row by row. DDL is transactional: a failed load restores
-    them. The table is locked against other writers and readers until commit."""
+    drops the spatial, tag and grid indexes, the unique code and the foreign key, and
+    rebuilds them after the COPY — an index built once by sorting and a key validated by
+    one join are several times faster than both maintained row by row, and they guard
+    the same: a duplicate code or unknown grid fails the rebuild and so the import. DDL
+    is transactional: a failed load restores them. The table is locked against other
+    writers and readers until commit."""
     current = session.scalar(text("SELECT count(*) FROM household"))
     rebuild = len(rows) >= BULK_REBUILD_MIN_ROWS and len(rows) >= current
     indexes = _secondary_indexes(session) if rebuild else []
-    keys = _foreign_keys(session) if rebuild else []
-    for name, _ in keys:
+    constraints = _rebuildable_constraints(session) if rebuild else []
+    for name, _ in constraints:
         session.execute(text(f'ALTER TABLE household DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:
         session.execute(text(f'DROP INDEX "{name}"'))
-    _copy_rows(session, "household", COLUMNS, rows, progress)
-    steps = [definition for _, definition in indexes]
-    steps += [f'ALTER TABLE household ADD CONSTRAINT "{name}" {definition}' for name, definition in keys]
+    rows.copy_into(session, "household", progress, "分配网格并写入")
+    steps = [f'ALTER TABLE household ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
+    steps += [definition for _, definition in indexes]
     for done, statement in enumerate(steps, 1):
         session.execute(text(statement))
         progress("重建索引", done, len(steps))
 
 
-def _write(session: Session, rows: pd.DataFrame, progress: Progress) -> tuple[int, int]:
-    existing = _existing_codes(session, rows["code"], progress)
-    new_rows, old_rows = rows[~existing], rows[existing]
+def _rows(values: dict[str, Any], good: np.ndarray, grids: tuple[np.ndarray, np.ndarray]) -> _Rows:
+    """The good rows, ready to COPY. Empty name, phone and risk level are NULL; empty code
+    and address cannot be (code is required)."""
+    size = values["size"]
+    columns = {
+        "code": pgcopy.text(values["code"].to_numpy()),
+        "address": pgcopy.text(values["address"].to_numpy()),
+        "geom": pgcopy.point(values["lon"], values["lat"], 4326),
+        "size": pgcopy.int2(size.fillna(0).to_numpy(dtype=np.int64), null=size.isna().to_numpy()),
+        "tags": pgcopy.text_array(values["tags"]),
+        "risk_level": pgcopy.text(values["risk_level"].to_numpy(), empty_is_null=True),
+        "head_name": pgcopy.text(values["head_name"].to_numpy(), empty_is_null=True),
+        "phone": pgcopy.text(values["phone"].to_numpy(), empty_is_null=True),
+    }
+    rows = _Rows(columns, values["lon"], values["lat"], grids)
+    return rows if good.all() else rows.subset(good)
+
+
+def _write(session: Session, rows: _Rows, codes: np.ndarray, progress: Progress) -> tuple[int, int, int]:
+    """Insert the new rows, update the existing ones; (created, updated, assigned to a grid)."""
+    existing = _existing_codes(session, rows.columns["code"], codes, progress)
+    new_rows, old_rows = rows.subset(~existing), rows.subset(existing)
     _copy_new(session, new_rows, progress)
     if len(old_rows):
         session.execute(text("DROP TABLE IF EXISTS household_staging"))
         session.execute(text(STAGING_DDL))
-        _copy_rows(session, "household_staging", COLUMNS, old_rows, progress, "更新已有住户")
+        old_rows.copy_into(session, "household_staging", progress, "更新已有住户")
         session.execute(text(UPDATE_SQL))
-    return len(new_rows), len(old_rows)
+    assigned = int((new_rows.assigned >= 0).sum() + (old_rows.assigned >= 0).sum())
+    return len(new_rows), len(old_rows), assigned
 
 
 def import_households(session: Session, path: str, filename: str, *, crs: str | None = None,
@@ -237,22 +295,9 @@ def import_households(session: Session, path: str, filename: str, *, crs: str | 
     errors.reject_unless(skip_errors)
 
     good = ~errors.bad
-    grid_ids, polygons = load_grid_polygons(session)
-    progress("分配网格", 0, int(good.sum()))
-    assigned = assign_points(values["lon"][good], values["lat"][good], grid_ids, polygons)
-    progress("分配网格", int(good.sum()), int(good.sum()))
-    points = shapely.set_srid(shapely.points(values["lon"][good], values["lat"][good]), 4326)
-    rows = pd.DataFrame({
-        "code": values["code"][good].to_numpy(), "address": values["address"][good].to_numpy(),
-        "geom": shapely.to_wkb(points, hex=True, include_srid=True),
-        "grid_id": pd.array(np.where(assigned >= 0, assigned, None), dtype="Int64"),
-        "size": values["size"][good].to_numpy(), "tags": _pg_text_array(values["tags"][good]),
-        "risk_level": values["risk_level"][good].to_numpy(), "head_name": values["head_name"][good].to_numpy(),
-        "phone": values["phone"][good].to_numpy(),
-    })
+    rows = _rows(values, good, load_grid_polygons(session))
     with transaction(session):
-        created, updated = _write(session, rows, progress)
-    inside = int((assigned >= 0).sum())
+        created, updated, inside = _write(session, rows, values["code"].to_numpy()[good], progress)
     return {
         "imported": int(created + updated), "created": int(created), "updated": int(updated),
         "assigned": inside, "outside_grids": int(len(rows) - inside),

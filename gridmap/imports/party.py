@@ -32,6 +32,7 @@ from gridmap.imports.common import (
     pick_column,
     read_upload,
     text_column,
+    text_lengths,
 )
 from gridmap.imports.households import assign_points, load_grid_polygons
 
@@ -95,8 +96,8 @@ def import_party_members(session: Session, path: str, filename: str, *, crs: str
     name, phone, branch = text_column(frame, cols["name"]), text_column(frame, cols["phone"]), text_column(frame, cols["branch"])
     household_code = text_column(frame, cols["household_code"])
     errors.add((name == "").to_numpy(), "姓名", "missing_field", lambda i: {"field": "姓名"})
-    errors.add(name.str.len().to_numpy() > 64, "姓名", "value_too_long", lambda i: {"field": "姓名", "limit": 64})
-    errors.add(phone.str.len().to_numpy() > 32, "电话", "value_too_long", lambda i: {"field": "电话", "limit": 32})
+    errors.add(text_lengths(name) > 64, "姓名", "value_too_long", lambda i: {"field": "姓名", "limit": 64})
+    errors.add(text_lengths(phone) > 32, "电话", "value_too_long", lambda i: {"field": "电话", "limit": 32})
     key = (name + "|" + phone).where(phone != "", "")
     errors.add(duplicated_mask(key), "姓名", "duplicate_code", lambda i: {"code": f"{name.iat[i]} {phone.iat[i]}"})
 

@@ -31,6 +31,7 @@ from gridmap.imports.common import (
     points,
     read_upload,
     text_column,
+    text_lengths,
 )
 from gridmap.imports.households import assign_points, load_grid_polygons
 from gridmap.places.service import kind_choices, kind_code
@@ -82,7 +83,7 @@ def import_key_places(session: Session, path: str, filename: str, *, scope: Scop
     name, kind_text = text_column(frame, cols["name"]), text_column(frame, cols["kind"])
     address, note = text_column(frame, cols["address"]), text_column(frame, cols["note"])
     errors.add((name == "").to_numpy(), "名称", "missing_field", lambda i: {"field": "名称"})
-    errors.add(name.str.len().to_numpy() > 128, "名称", "value_too_long", lambda i: {"field": "名称", "limit": 128})
+    errors.add(text_lengths(name) > 128, "名称", "value_too_long", lambda i: {"field": "名称", "limit": 128})
     kind = kind_text.map(kind_code)
     errors.add(kind.isna().to_numpy(), "类型", "invalid_choice",
                lambda i: {"field": "类型", "value": kind_text.iat[i], "choices": kind_choices()})

@@ -38,6 +38,21 @@ def test_database_enforces_codes_and_valid_geometry(db_session):
                 db_session.execute(text(statement))
 
 
+
+def test_household_point_check_refuses_empty_non_finite_and_out_of_range_points(db_session):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    insert = "INSERT INTO household (code, geom) VALUES (:code, ST_SetSRID({point}, 4326))"
+    bad = ["ST_MakePoint('NaN'::float8, 28.4)", "ST_MakePoint(119.9, 'Infinity'::float8)",
+           "ST_MakePoint('-Infinity'::float8, 28.4)", "'POINT EMPTY'::geometry", "ST_MakePoint(181, 28.4)",
+           "ST_MakePoint(119.9, -90.5)"]
+    for i, point in enumerate(bad):
+        with pytest.raises(IntegrityError, match="ck_household_geom_valid"):
+            with db_session.begin_nested():
+                db_session.execute(text(insert.format(point=point)), {"code": f"BAD-{i}"})
+    db_session.execute(text(insert.format(point="ST_MakePoint(119.9, 28.4)")), {"code": "GOOD"})
+
 def test_spatial_and_prefix_indexes_exist(app):
     engine = create_engine(sqlalchemy_url(TEST_DATABASE_URL))
     indexes = {ix["name"] for table in ("grid", "household", "admin_unit")
