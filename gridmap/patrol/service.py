@@ -114,16 +114,6 @@ WITH t AS (
                                       WHEN x.inside THEN 2 ELSE 3 END AS rank) r
      WHERE x.inside OR ST_DWithin(v.geom::geography, i.pt::geography, i.acc)
      ORDER BY i.idx, r.rank, CASE WHEN r.rank = 1 THEN ST_Distance(v.geom::geography, i.pt::geography) END, gr.code
-), p AS (
-    SELECT i.idx, c.geom, c.accuracy_m::float8 AS acc, c.recorded_at AS rec
-      FROM i CROSS JOIN LATERAL (SELECT geom, accuracy_m, recorded_at FROM checkin
-                                  WHERE user_id = :user_id AND recorded_at < i.rec
-                                    -- older than this nothing can be too fast (half the Earth's
-                                    -- circumference at the speed limit): only the latest month
-                                    -- partitions are searched, however many months are kept
-                                    AND recorded_at >= CASE WHEN :max_speed_ms >= 0.01 THEN i.rec - make_interval(secs => 2.1e7 / :max_speed_ms)
-                                                            ELSE '-infinity' END
-                                  ORDER BY recorded_at DESC LIMIT 1) c
 ), a AS (
     SELECT i.idx, i.id, i.rec, i.pt, i.acc, i.household_id, i.note,
            CASE WHEN rk.rank < 3 THEN g.grid_id END AS grid_id,
@@ -136,24 +126,37 @@ WITH t AS (
                'flags', to_jsonb(f.flags), 'recorded_at', i.rec_text, 'household_code', i.household_code) AS answer
       FROM i
       LEFT JOIN g ON g.idx = i.idx
-      LEFT JOIN p ON p.idx = i.idx
-      CROSS JOIN LATERAL (SELECT coalesce(g.rank, 3) AS rank) rk
-      LEFT JOIN LATERAL (SELECT q.geom, q.acc, q.rec
-                           FROM (VALUES (p.geom, p.acc, p.rec, 0),
-                                        (ST_SetSRID(ST_MakePoint(i.b_lon, i.b_lat), 4326), i.b_acc, i.b_rec, 1))
-                                AS q(geom, acc, rec, o)
-                          WHERE q.rec IS NOT NULL ORDER BY q.rec DESC, q.o LIMIT 1) q ON true
+      LEFT JOIN LATERAL (SELECT ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.accuracy_m::float8 AS acc,
+                                c.recorded_at AS rec
+                           FROM checkin c
+                          WHERE c.user_id = :user_id AND c.recorded_at < i.rec
+                            -- older than this nothing can be too fast (half the Earth's
+                            -- circumference at the speed limit): only the latest month
+                            -- partitions are searched, however many months are kept
+                            AND c.recorded_at >= CASE WHEN :max_speed_ms >= 0.01
+                                                      THEN i.rec - make_interval(secs => 2.1e7 / :max_speed_ms)
+                                                      ELSE '-infinity' END
+                          ORDER BY c.recorded_at DESC LIMIT 1) p ON true
+      CROSS JOIN LATERAL (SELECT coalesce(g.rank, 3) AS rank,
+                                 -- the previous position: the later of the stored one and the
+                                 -- batch's own, the stored one on a tie
+                                 p.rec IS NOT NULL AND (i.b_rec IS NULL OR p.rec >= i.b_rec) AS stored) rk
+      CROSS JOIN LATERAL (SELECT CASE WHEN rk.stored THEN p.lon ELSE i.b_lon END AS lon,
+                                 CASE WHEN rk.stored THEN p.lat ELSE i.b_lat END AS lat,
+                                 CASE WHEN rk.stored THEN p.acc ELSE i.b_acc END AS acc,
+                                 CASE WHEN rk.stored THEN p.rec ELSE i.b_rec END AS rec) q
       CROSS JOIN LATERAL (SELECT extract(epoch FROM i.rec - q.rec)::float8 AS dt,
                                  -- an upper bound of the geodesic distance: along the parallel nearer
                                  -- the equator, then the meridian, both with the largest radius of
                                  -- curvature of the WGS-84 ellipsoid (a / sqrt(1 - e²)), 1/1000 spare
-                                 6399594.0 * 1.001 * (abs(radians(i.lat - ST_Y(q.geom)))
-                                     + least(abs(radians(i.lon - ST_X(q.geom))), 2 * pi() - abs(radians(i.lon - ST_X(q.geom))))
-                                       * cos(radians(least(abs(i.lat), abs(ST_Y(q.geom)))))) AS bound) b
+                                 6399594.0 * 1.001 * (abs(radians(i.lat - q.lat))
+                                     + least(abs(radians(i.lon - q.lon)), 2 * pi() - abs(radians(i.lon - q.lon)))
+                                       * cos(radians(least(abs(i.lat), abs(q.lat))))) AS bound) b
       -- the geodesic distance only where the bound cannot rule the flag out
       CROSS JOIN LATERAL (SELECT CASE WHEN q.rec IS NULL OR b.bound <= q.acc + i.acc + :max_speed_ms * greatest(b.dt, 0.0)
                                       THEN 0.0
-                                      ELSE greatest(ST_Distance(q.geom::geography, i.pt::geography) - q.acc - i.acc, 0.0)
+                                      ELSE greatest(ST_Distance(ST_SetSRID(ST_MakePoint(q.lon, q.lat), 4326)::geography,
+                                                                i.pt::geography) - q.acc - i.acc, 0.0)
                                  END AS moved, b.dt) m
       CROSS JOIN LATERAL (SELECT array_remove(ARRAY[
                CASE WHEN rk.rank >= 2 THEN 'outside_grid' END,
@@ -173,14 +176,15 @@ WITH t AS (
       FROM a JOIN k ON k.id = a.id
     RETURNING id
 )
--- one JSON document back (one parse in Python instead of one per item)
-SELECT json_agg(json_build_object('idx', a.idx, 'id', a.id, 'created', ins.id IS NOT NULL,
-                                  'answer', coalesce(a2.answer, ck.answer), 'first_user', ck.user_id))
+-- one JSON document back (one parse in Python instead of one per item); the stored
+-- answer is read (by its key, whatever the plan) only for items not created now
+SELECT json_agg(json_build_object(
+           'idx', a.idx, 'id', a.id, 'created', ins.id IS NOT NULL,
+           'answer', CASE WHEN ins.id IS NOT NULL THEN a.answer
+                          ELSE (SELECT c.answer FROM checkin_key c WHERE c.id = a.id) END,
+           'first_user', CASE WHEN ins.id IS NULL THEN (SELECT c.user_id FROM checkin_key c WHERE c.id = a.id) END))
   FROM a
   LEFT JOIN ins ON ins.id = a.id
-  -- the stored row is looked up only for items not created now
-  CROSS JOIN LATERAL (SELECT CASE WHEN ins.id IS NOT NULL THEN a.answer END AS answer) a2
-  LEFT JOIN LATERAL (SELECT c.answer, c.user_id FROM checkin_key c WHERE ins.id IS NULL AND c.id = a.id) ck ON true
 """
 
 
