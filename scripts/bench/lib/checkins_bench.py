@@ -4,10 +4,16 @@ time). After a warm-up (not counted: every worker's connections prepare their
 statements) it sends single check-ins at rising rates, then the no-database ``/healthz``;
 a rate is *held* when p99 ≤ 100 ms (latency counted from the scheduled send time, so
 queueing counts), every request succeeded and — for check-ins — every one is stored
-exactly once. Prints the highest held rate of each and their ratio (the score), then
-the batch sync of 100,000 queued check-ins in batches of 500 through HTTP and through
-the service (``record_checkins`` in this process), against a raw COPY of the same
-number of rows into ``checkin`` measured in the same run.
+exactly once. Prints the highest held rate of each and their ratio (the score).
+
+Then the batch sync of 100,000 queued check-ins in batches of 500: over HTTP by
+``--phones`` phones (each its own grid worker, sending its own queue one batch after
+the other on one keep-alive connection, as the phone page does; the phones in
+parallel), with the CPU time per row of the server, of PostgreSQL (the bench
+database's backends) and of the load generator — the figure that does not depend on
+what else the shared machine runs; then through the service (``record_checkins`` in
+this process, one session); against a raw COPY of the same number of rows into
+``checkin`` measured in the same run.
 
 ``--big-table N`` measures the insert rate (service path: batches of 500, and single
 check-ins one after another) into the empty table first, then bulk-loads N synthetic
@@ -15,9 +21,11 @@ check-ins (with their idempotency keys, by 1,000 synthetic workers) into 21 past
 partitions (generate_series into plain tables, indexes built once, ATTACH PARTITION)
 and measures the same again: the ratio "big / empty" is the figure (goal ≥ 0.8).
 The issue's figure is 50 million rows; ``--big-table 1000000`` is a routine run.
+The bench database is dropped at the end unless ``--keep``.
 
   scripts/bench/checkins [--rates 100,200,300,400,500,600,800] [--seconds 4] [--batch-rows 100000]
-                         [--workers N] [--threads N] [--big-table N] [--only single,batch,big]
+                         [--phones 4] [--workers N] [--threads N] [--big-table N] [--only single,batch,big]
+                         [--keep]
 """
 
 from __future__ import annotations
@@ -60,8 +68,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(url: str) -> str:
-    """Fresh schema, one grid and one grid worker; returns the worker's API token."""
+def prepare(url: str, phones: int = 0) -> tuple[str, list[str]]:
+    """Fresh schema, one grid, one grid worker and ``phones`` more (the batch sync's
+    phones, each its own worker); returns the worker's API token and the phones' tokens."""
     ensure_database(url)
     engine = create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
@@ -90,9 +99,11 @@ def prepare(url: str) -> str:
     session.commit()
     user = create_user(session, "bench-worker", "bench-password", "grid_worker", GRID)
     token, _ = issue_token(session, user, 12)
+    phone_tokens = [issue_token(session, create_user(session, f"bench-phone-{k}", "bench-password", "grid_worker",
+                                                     GRID), 12)[0] for k in range(phones)]
     session.close()
     app.extensions["gridmap.db"].engine.dispose()
-    return token
+    return token, phone_tokens
 
 
 def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
@@ -209,21 +220,39 @@ def sync_items(rows: int, batch: int = 500, start_at: datetime | None = None) ->
              for k in range(s, min(rows, s + batch))] for s in range(0, rows, batch)]
 
 
-def batch_sync(port: int, token: str, rows: int, batch: int = 500, connections: int = 4) -> float:
-    """HTTP path: POST the batches over ``connections`` keep-alive connections."""
-    bodies = [json.dumps({"items": items}) for items in sync_items(rows, batch)]
-    jobs: queue.Queue = queue.Queue()
-    for b in bodies:
-        jobs.put(b)
+def cpu_seconds(server: subprocess.Popen, database: str) -> dict[str, float]:
+    """CPU seconds used so far by the server (its process group), by PostgreSQL's
+    processes serving ``database`` (backends, autovacuum) and by this process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"server": 0.0, "postgres": 0.0, "load generator": time.process_time()}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if int(fields[2]) == server.pid:  # process group
+            out["server"] += used
+        elif cmd.startswith("postgres") and database in cmd:
+            out["postgres"] += used
+    return out
+
+
+def batch_sync(port: int, tokens: list[str], rows: int, start_at: datetime, batch: int = 500) -> float:
+    """HTTP path: every phone (its own worker and token) sends its own queue batch after
+    batch over its own keep-alive connection, as the phone page does (one request at a
+    time); the phones send in parallel."""
+    queues = [[json.dumps({"items": items}) for items in sync_items(rows // len(tokens) + (k < rows % len(tokens)),
+                                                                    batch, start_at)]
+              for k in range(len(tokens))]
     failures = [0]
 
-    def worker() -> None:
+    def phone(token: str, bodies: list[str]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        while True:
-            try:
-                body = jobs.get_nowait()
-            except queue.Empty:
-                return
+        for body in bodies:
             conn.request("POST", "/api/v1/checkins", body=body,
                          headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
             r = conn.getresponse()
@@ -231,8 +260,8 @@ def batch_sync(port: int, token: str, rows: int, batch: int = 500, connections: 
             if r.status != 200:
                 failures[0] += 1
 
+    threads = [threading.Thread(target=phone, args=(t, q)) for t, q in zip(tokens, queues)]
     start = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
     for t in threads:
         t.start()
     for t in threads:
@@ -405,15 +434,39 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: serve's default)")
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: serve's default)")
     parser.add_argument("--batch-rows", type=int, default=100_000)
-    parser.add_argument("--sync-connections", type=int, default=4)
+    parser.add_argument("--phones", type=int, default=4, help="batch sync: phones sending their queues in parallel")
     parser.add_argument("--big-table", type=int, default=0, metavar="N",
                         help="also compare insert rates into an empty table and one holding N rows")
     parser.add_argument("--big-batch-rows", type=int, default=20_000)
     parser.add_argument("--big-singles", type=int, default=1_000)
     parser.add_argument("--only", default="single,batch,big", help="parts to run (single, batch, big)")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database (dropped at the end otherwise)")
     args = parser.parse_args()
-    parts = set(args.only.split(","))
     url = bench_url(os.environ.get("DATABASE_URL", "postgresql://gridmap@127.0.0.1:54320/gridmap"), BENCH_DB)
+    try:
+        run(args, url)
+    finally:
+        if args.keep:
+            log(f"kept {url.split('@')[-1]}")
+        else:
+            drop_database(url)
+
+
+def drop_database(url: str) -> None:
+    """Drop the bench database (with --big-table it holds tens of GB)."""
+    import psycopg2
+
+    from benchlib import libpq_url
+    conn = psycopg2.connect(libpq_url(bench_url(url, "postgres")))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    conn.close()
+    log(f"dropped {BENCH_DB}")
+
+
+def run(args: argparse.Namespace, url: str) -> None:
+    parts = set(args.only.split(","))
     rates = [float(r) for r in args.rates.split(",")]
     from gridmap.cli import serve_command
     defaults = {p.name: p.default for p in serve_command.params}
@@ -421,12 +474,13 @@ def main() -> None:
     threads = args.threads or defaults["threads"]
     load_start = os.getloadavg()
     log(f"preparing {url.split('@')[-1]}; load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
-    token = prepare(url)
+    token, phone_tokens = prepare(url, args.phones)
     engine = create_engine(sqlalchemy_url(url))
     results: dict = {"args": vars(args), "workers": workers, "threads": threads, "checkins": [], "health": [],
                      "load_start": list(load_start)}
     best = {"checkins": 0.0, "health": 0.0}
     sync = service_sync = floor = 0.0
+    sync_cpu: dict[str, float] = {}
     big: dict = {}
     service = Service(url)
     past = datetime.now(UTC) - timedelta(days=2)
@@ -462,14 +516,19 @@ def main() -> None:
                 elif rate > 2 * max(best["health"], rates[0]):
                     break
         if "batch" in parts and args.batch_rows:
+            # not counted: every phone's first request (its connections prepare the statement)
+            batch_sync(port, phone_tokens, 50 * args.phones, past - timedelta(days=1))
             checkpoint(url)
-            sync = batch_sync(port, token, args.batch_rows, connections=args.sync_connections)
+            before = cpu_seconds(server, BENCH_DB)
+            sync = batch_sync(port, phone_tokens, args.batch_rows, past + timedelta(days=1))
+            after = cpu_seconds(server, BENCH_DB)
+            sync_cpu = {k: (after[k] - before[k]) / args.batch_rows * 1e6 for k in after}
             log(f"batch sync over HTTP: {sync:,.0f} rows/s")
     finally:
         stop_server(server)
     if "batch" in parts and args.batch_rows:
         checkpoint(url)
-        service_sync = service.batches(args.batch_rows, start_at=past - timedelta(days=1))
+        service_sync = service.batches(args.batch_rows, start_at=past - timedelta(days=3))
         log(f"batch sync through the service: {service_sync:,.0f} rows/s")
         checkpoint(url)
         floor = copy_floor(url, args.batch_rows)
@@ -491,9 +550,13 @@ def main() -> None:
         print(f"score (check-ins / healthz):                     {ratio:.2f}")
     if "batch" in parts and args.batch_rows:
         print(f"batch sync of {args.batch_rows:,} queued check-ins (batches of 500), goal 30,000 rows/s:")
-        print(f"  HTTP ({args.sync_connections} connections): {sync:,.0f} rows/s  {verdict(sync >= 30_000)}")
-        print(f"  service path (one session):  {service_sync:,.0f} rows/s")
-        print(f"  raw COPY floor:              {floor:,.0f} rows/s   HTTP / COPY {sync / floor:.2f}")
+        print(f"  HTTP ({args.phones} phones in parallel): {sync:,.0f} rows/s  {verdict(sync >= 30_000)}")
+        print(f"  service path (one session):    {service_sync:,.0f} rows/s")
+        print(f"  raw COPY floor:                {floor:,.0f} rows/s   HTTP / COPY {sync / floor:.2f}")
+        total = sum(sync_cpu.values())
+        print("  HTTP path CPU per row: " + ", ".join(f"{k} {v:.0f} µs" for k, v in sync_cpu.items())
+              + f"; total {total:.0f} µs = {1e6 / total * os.cpu_count():,.0f} rows/s if {os.cpu_count()} cores "
+              "were ours alone")
     if big.get("big"):
         e, b = big["empty"], big["big"]
         print(f"insert rate with {big['load']['checkin_rows']:,} rows in checkin (loaded {big['load']['rows_loaded']:,} "
@@ -503,7 +566,7 @@ def main() -> None:
             print(f"  {label:17s} empty {e[kind]:8,.0f} rows/s  big {b[kind]:8,.0f} rows/s  ratio {r:.2f}  "
                   f"{verdict(r >= 0.8)}")
     results.update({"best": best, "ratio": ratio, "sync_rows_per_s": sync, "service_sync_rows_per_s": service_sync,
-                    "copy_rows_per_s": floor, "big": big, "load_end": list(load_end)})
+                    "copy_rows_per_s": floor, "sync_cpu_us_per_row": sync_cpu, "big": big, "load_end": list(load_end)})
     out = ROOT / ".gridmap" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"checkins-{datetime.now():%Y%m%d-%H%M%S}.json"
