@@ -229,9 +229,8 @@ class Prepared:
         return session.execute(self.execute, params)
 
 
-CHECKIN = Prepared("gridmap_checkin", CHECKIN_SQL, {
-    "items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "now": "timestamptz",
-})
+CHECKIN_TYPES = {"items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "now": "timestamptz"}
+CHECKIN = Prepared("gridmap_checkin", CHECKIN_SQL, CHECKIN_TYPES)
 
 HOUSEHOLD_SQL = text("""
 SELECT h.id, h.code, g.code AS grid_code
