@@ -18,7 +18,7 @@ import json
 import re
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -136,6 +136,10 @@ WITH t AS (
                             AND c.recorded_at >= CASE WHEN :max_speed_ms >= 0.01
                                                       THEN i.rec - make_interval(secs => 2.1e7 / :max_speed_ms)
                                                       ELSE '-infinity' END
+                            -- the same for the whole batch, as parameters: the partitions
+                            -- outside it are pruned once when the statement starts instead
+                            -- of item after item (and never opened)
+                            AND c.recorded_at >= :since AND c.recorded_at < :until
                           ORDER BY c.recorded_at DESC LIMIT 1) p ON true
       CROSS JOIN LATERAL (SELECT coalesce(g.rank, 3) AS rank,
                                  -- the previous position: the later of the stored one and the
@@ -229,7 +233,9 @@ class Prepared:
         return session.execute(self.execute, params)
 
 
-CHECKIN_TYPES = {"items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "now": "timestamptz"}
+CHECKIN_TYPES = {"items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "since": "timestamptz",
+                 "until": "timestamptz", "now": "timestamptz"}
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 CHECKIN = Prepared("gridmap_checkin", CHECKIN_SQL, CHECKIN_TYPES)
 
 HOUSEHOLD_SQL = text("""
@@ -307,6 +313,9 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         rec = [items[i].recorded_at for i in good]
         acc = [float(items[i].accuracy_m) for i in good]
         future_after, stale_before = F.time_limits(now, rules)
+        max_speed_ms = rules.max_speed_kmh / 3.6
+        horizon = timedelta(seconds=2.1e7 / max_speed_ms) if max_speed_ms >= 0.01 else None
+        since = min(rec) - horizon if horizon is not None and min(rec) - EARLIEST > horizon else EARLIEST
         with transaction(session):
             rows = CHECKIN(session, {
                 # one JSON document for the whole batch: cheaper to build, send and parse than
@@ -317,8 +326,8 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
                     else None, "household_code": items[i].household_code, "note": items[i].note,
                     "low": acc[k] > rules.low_accuracy_m, "future": rec[k] > future_after,
                     "stale": rec[k] < stale_before} for k, i in enumerate(good)], ensure_ascii=False),
-                "own": scope.prefix, "max_speed_ms": rules.max_speed_kmh / 3.6,
-                "user_id": scope.user_id, "now": now,
+                "own": scope.prefix, "max_speed_ms": max_speed_ms, "user_id": scope.user_id,
+                "since": since, "until": max(rec), "now": now,
             }).scalar_one()
             # Already stored by a concurrent sender that committed after the statement began.
             unseen = [r["id"] for r in rows if not r["created"] and r["answer"] is None]

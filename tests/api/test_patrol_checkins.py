@@ -167,6 +167,13 @@ def test_batch_mixing_new_stored_and_foreign_ids(client, db_session):
     assert stored == 500
 
 
+def test_extreme_recorded_at_is_stored_not_a_server_error(client, db_session):
+    _, headers = _worker(db_session)
+    items = [_item(recorded_at="0001-01-02T00:00:00+00:00"), _item(recorded_at="9999-12-30T00:00:00+00:00")]
+    body = client.post("/api/v1/checkins", json={"items": items}, headers=headers).get_json()
+    assert [r["flags"] for r in body["items"]] == [["stale"], ["future_time"]]
+
+
 def test_border_within_accuracy_counts_as_own_grid(client, db_session):
     _, headers = _worker(db_session)
     # ~29 m east of GRID_A's eastern border, inside GRID_B.
