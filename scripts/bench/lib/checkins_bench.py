@@ -15,11 +15,13 @@ what else the shared machine runs; then through the service (``record_checkins``
 this process, one session); against a raw COPY of the same number of rows into
 ``checkin`` measured in the same run.
 
-``--big-table N`` measures the insert rate (service path: batches of 500, and single
-check-ins one after another) into the empty table first, then bulk-loads N synthetic
-check-ins (with their idempotency keys, by 1,000 synthetic workers) into 21 past month
-partitions (generate_series into plain tables, indexes built once, ATTACH PARTITION)
-and measures the same again: the ratio "big / empty" is the figure (goal ≥ 0.8).
+``--big-table N`` compares insert rates (service path: batches of 500, and single
+check-ins one after another) into an empty table and into one already holding N rows:
+two fresh databases (``…_empty``, ``…_big``); the big one gets N synthetic check-ins
+(with their idempotency keys, by 1,000 synthetic workers) in 21 past month partitions
+(generate_series, ATTACH PARTITION builds their indexes; see ``load_big_table``), then
+both are measured in alternating rounds, best of 3, each with its CPU time per row:
+the ratio "big / empty" is the figure (goal ≥ 0.8).
 The issue's figure is 50 million rows; ``--big-table 1000000`` is a routine run.
 The bench database is dropped at the end unless ``--keep``.
 
@@ -211,12 +213,23 @@ def held(result: dict, lost: int = 0) -> bool:
             and result["p99_ms"] <= P99_LIMIT_MS)
 
 
-def sync_items(rows: int, batch: int = 500, start_at: datetime | None = None) -> list[list[dict]]:
-    """``rows`` queued check-ins of one worker, 3 s apart, in batches as a phone sends them."""
+def uuid7(at: datetime) -> str:
+    """A UUIDv7 made at ``at``, as the phone page makes its check-in ids (static/js/patrol/queue.js)."""
+    raw = bytearray(int(at.timestamp() * 1000).to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def sync_items(rows: int, batch: int = 500, start_at: datetime | None = None, ids: str = "v7") -> list[list[dict]]:
+    """``rows`` queued check-ins of one worker, 3 s apart, in batches as a phone sends them;
+    ids UUIDv7 as the phone page makes them, or random v4 ones (``ids="v4"``) as other
+    clients may send."""
     t0 = start_at or datetime.now(UTC) - timedelta(days=1)
-    return [[{"id": str(uuid.uuid4()), "lon": 119.881 + (k % 100) * 0.00008,
+    times = [t0 + timedelta(seconds=k * 3) for k in range(rows)]
+    return [[{"id": uuid7(times[k]) if ids == "v7" else str(uuid.uuid4()), "lon": 119.881 + (k % 100) * 0.00008,
               "lat": 28.451 + (k // 100 % 100) * 0.00008, "accuracy_m": 15,
-              "recorded_at": (t0 + timedelta(seconds=k * 3)).isoformat(), "note": "sync"}
+              "recorded_at": times[k].isoformat(), "note": "sync"}
              for k in range(s, min(rows, s + batch))] for s in range(0, rows, batch)]
 
 
@@ -287,25 +300,30 @@ class Service:
         self.session = self.db.session()
         user = self.session.query(User).filter_by(username="bench-worker").one()
         self.scope = scope_of(user)
+        self.backend = self.session.scalar(text("SELECT pg_backend_pid()"))
+        self.session.commit()  # the pool hands this one connection back every time
+        self.cpu_us = 0.0  # of the last run: CPU µs per row, this process and its backend
 
-    def batches(self, rows: int, start_at: datetime | None = None) -> float:
+    def _cpu(self) -> float:
+        with open(f"/proc/{self.backend}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return time.process_time() + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _run(self, work: list[list[dict]], rows: int) -> float:
         from gridmap.patrol.service import record_checkins
-        work = sync_items(rows, start_at=start_at)
-        start = time.perf_counter()
+        cpu, start = self._cpu(), time.perf_counter()
         for items in work:
-            results = record_checkins(self.session, self.scope, items)
-            if any(r["status"] != "created" for r in results):
-                raise SystemExit("error: a queued check-in was not created")
-        return rows / (time.perf_counter() - start)
-
-    def singles(self, n: int, start_at: datetime | None = None) -> float:
-        from gridmap.patrol.service import record_checkins
-        work = [items[0] for items in sync_items(n, batch=1, start_at=start_at)]
-        start = time.perf_counter()
-        for item in work:
-            if record_checkins(self.session, self.scope, [item])[0]["status"] != "created":
+            if any(r["status"] != "created" for r in record_checkins(self.session, self.scope, items)):
                 raise SystemExit("error: a check-in was not created")
-        return n / (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        self.cpu_us = (self._cpu() - cpu) / rows * 1e6
+        return rows / elapsed
+
+    def batches(self, rows: int, start_at: datetime | None = None, ids: str = "v7") -> float:
+        return self._run(sync_items(rows, start_at=start_at, ids=ids), rows)
+
+    def singles(self, n: int, start_at: datetime | None = None, ids: str = "v7") -> float:
+        return self._run(sync_items(n, batch=1, start_at=start_at, ids=ids), n)
 
     def close(self) -> None:
         self.session.close()
@@ -316,13 +334,20 @@ BIG_MONTHS = range(3, 24)  # months before the current one: 21 past partitions (
 
 
 def load_big_table(url: str, rows: int) -> dict:
-    """N synthetic check-ins and their keys in past months, as fast as PostgreSQL loads them."""
+    """N synthetic check-ins and their keys in past months, as fast as PostgreSQL loads them.
+
+    Each month's partition is created, filled by ``generate_series`` and attached (which
+    builds the partitioned table's indexes on it and validates its foreign keys) in one
+    transaction; the keys of all of them go into ``checkin_key`` in one more transaction
+    that empties it first (its rows so far are kept) and rebuilds its primary key and
+    index once at the end. Under ``wal_level = minimal`` a table created or emptied in
+    the same transaction is written without WAL, which halves the disk traffic.
+    """
     import psycopg2
 
     from benchlib import libpq_url
     from gridmap.patrol.partitions import add_months, this_month
     conn = psycopg2.connect(libpq_url(url))
-    conn.autocommit = True
     cur = conn.cursor()
     started = time.perf_counter()
     cur.execute("SET maintenance_work_mem = '1GB'")
@@ -334,13 +359,12 @@ def load_big_table(url: str, rows: int) -> dict:
     lo_user, hi_user = cur.fetchone()
     cur.execute("SELECT id FROM grid WHERE code = %s", (GRID,))
     grid_id = cur.fetchone()[0]
-    # The keys table is loaded without its indexes and foreign key, which are rebuilt after
-    # (NOT VALID: new rows are still checked; the loaded ones reference real users).
-    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT pk_checkin_key")
-    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT fk_checkin_key_user_id_app_user")
-    cur.execute("DROP INDEX ix_checkin_key_recorded_at")
+    cur.execute("SELECT count(*) FROM checkin")
+    before = cur.fetchone()[0]
+    conn.commit()
     months = [add_months(this_month(), -k) for k in BIG_MONTHS]
     per_month = [rows // len(months) + (1 if k < rows % len(months) else 0) for k in range(len(months))]
+    names = []
     for month, n in zip(months, per_month):
         cur.execute("SELECT checkin_partition_name(%s)", (month,))
         name = cur.fetchone()[0]
@@ -358,6 +382,22 @@ def load_big_table(url: str, rows: int) -> dict:
                    LATERAL (SELECT (%(m)s::timestamp AT TIME ZONE 'Asia/Shanghai')
                                    + (k - 0.5) * (interval '28 days' / %(n)s) AS t) x
         """, {"lo": lo_user, "hi": hi_user, "grid": grid_id, "n": n, "m": month})
+        lo = f"{month.isoformat()} 00:00:00+08"
+        hi = f"{add_months(month, 1).isoformat()} 00:00:00+08"
+        cur.execute(f"ALTER TABLE checkin ATTACH PARTITION checkin_part.{name} FOR VALUES FROM (%s) TO (%s)", (lo, hi))
+        conn.commit()
+        names.append(name)
+        log(f"big table: {name} {n:,} rows ({time.perf_counter() - started:.0f} s)")
+    # The keys: emptied and refilled in one transaction, without its indexes and foreign key
+    # while loading (NOT VALID when put back: new rows are still checked; the loaded ones
+    # reference real users).
+    cur.execute("CREATE TEMPORARY TABLE kept_keys AS SELECT * FROM checkin_key")
+    cur.execute("TRUNCATE checkin_key")
+    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT pk_checkin_key")
+    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT fk_checkin_key_user_id_app_user")
+    cur.execute("DROP INDEX ix_checkin_key_recorded_at")
+    cur.execute("INSERT INTO checkin_key SELECT * FROM kept_keys")
+    for name in names:
         cur.execute(f"""
             INSERT INTO checkin_key (id, user_id, recorded_at, answer, received_at)
             SELECT id, user_id, recorded_at,
@@ -366,34 +406,52 @@ def load_big_table(url: str, rows: int) -> dict:
                                       'recorded_at', recorded_at::text, 'household_code', NULL), received_at
               FROM checkin_part.{name}
         """, {"code": GRID})
-        lo = f"{month.isoformat()} 00:00:00+08"
-        hi = f"{add_months(month, 1).isoformat()} 00:00:00+08"
-        cur.execute(f"ALTER TABLE checkin ATTACH PARTITION checkin_part.{name} FOR VALUES FROM (%s) TO (%s)", (lo, hi))
-        log(f"big table: {name} {n:,} rows ({time.perf_counter() - started:.0f} s)")
+    log(f"big table: keys loaded ({time.perf_counter() - started:.0f} s)")
     cur.execute("ALTER TABLE checkin_key ADD CONSTRAINT pk_checkin_key PRIMARY KEY (id)")
     cur.execute("CREATE INDEX ix_checkin_key_recorded_at ON checkin_key (recorded_at)")
     cur.execute("""ALTER TABLE checkin_key ADD CONSTRAINT fk_checkin_key_user_id_app_user FOREIGN KEY (user_id)
                    REFERENCES app_user (id) ON DELETE RESTRICT NOT VALID""")
-    cur.execute("VACUUM ANALYZE checkin_key")
+    conn.commit()
+    log(f"big table: keys indexed ({time.perf_counter() - started:.0f} s)")
+    conn.autocommit = True
+    cur.execute("ANALYZE checkin_key")
     cur.execute("ANALYZE checkin")
-    cur.execute("SELECT count(*) FROM checkin")
-    total = cur.fetchone()[0]
     cur.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
     size = cur.fetchone()[0]
     conn.close()
-    return {"rows_loaded": rows, "checkin_rows": total, "load_seconds": time.perf_counter() - started,
+    return {"rows_loaded": rows, "checkin_rows": before + rows, "load_seconds": time.perf_counter() - started,
             "database_size": size}
 
 
-def insert_rates(service: Service, batch_rows: int, singles: int, start_at: datetime) -> dict:
-    """Service-path insert rates (rows/s): batches of 500 and single check-ins, best of two rounds."""
-    out = {"batch": 0.0, "single": 0.0}
-    service.singles(20, start_at=start_at - timedelta(hours=1))  # prepared statement, PostGIS/PROJ loaded
-    checkpoint(service.url)  # the same state before both measurements (WAL full-page writes)
-    for round_ in range(2):
-        at = start_at + timedelta(hours=round_ * 2)
-        out["batch"] = max(out["batch"], service.batches(batch_rows, start_at=at))
-        out["single"] = max(out["single"], service.singles(singles, start_at=at + timedelta(hours=1)))
+ID_KINDS = {"v7": "ids UUIDv7 (the phone page)", "v4": "ids random v4 (other clients)"}
+
+
+def insert_rates(empty: Service, big: Service, batch_rows: int, singles: int, start_at: datetime,
+                 rounds: int = 3) -> dict:
+    """Service-path insert rates into the empty and the big database, measured in
+    alternating rounds (whatever else the shared machine does falls on both alike):
+    batches of 500 and single check-ins, with UUIDv7 and with random v4 ids; per case
+    the best round's rows/s, and the CPU µs per row (this process and its backend) of
+    that round."""
+    out = {name: {f"{ids} {kind}{suffix}": 0.0 for ids in ID_KINDS for kind in ("batch", "single")
+                  for suffix in ("", " cpu_us")} for name in ("empty", "big")}
+    for service in (empty, big):
+        service.singles(20, start_at=start_at - timedelta(hours=1))  # prepared statement, PostGIS/PROJ loaded
+        checkpoint(service.url)  # the same state before both measurements (WAL full-page writes)
+    for round_ in range(rounds):
+        for k, ids in enumerate(ID_KINDS):
+            at = start_at - timedelta(days=round_ * len(ID_KINDS) + k)  # a day each: 20,000 rows 3 s apart
+            for kind, when in (("batch", at), ("single", at + timedelta(hours=18))):
+                for name, service in (("empty", empty), ("big", big)):
+                    if kind == "batch":
+                        rate = service.batches(batch_rows, start_at=when, ids=ids)
+                    else:
+                        rate = service.singles(singles, start_at=when, ids=ids)
+                    if rate > out[name][f"{ids} {kind}"]:
+                        out[name][f"{ids} {kind}"], out[name][f"{ids} {kind} cpu_us"] = rate, service.cpu_us
+        log(f"  round {round_ + 1}: " + "; ".join(
+            f"{name} " + ", ".join(f"{case} {r[case]:,.0f}/s" for case in r if not case.endswith("cpu_us"))
+            for name, r in out.items()))
     return out
 
 
@@ -447,7 +505,7 @@ def main() -> None:
         run(args, url)
     finally:
         if args.keep:
-            log(f"kept {url.split('@')[-1]}")
+            log(f"kept {url.split('@')[-1]} (and _empty, _big with --big-table)")
         else:
             drop_database(url)
 
@@ -460,9 +518,10 @@ def drop_database(url: str) -> None:
     conn = psycopg2.connect(libpq_url(bench_url(url, "postgres")))
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        for name in (BENCH_DB, BENCH_DB + "_empty", BENCH_DB + "_big"):
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     conn.close()
-    log(f"dropped {BENCH_DB}")
+    log(f"dropped {BENCH_DB}, {BENCH_DB}_empty, {BENCH_DB}_big")
 
 
 def run(args: argparse.Namespace, url: str) -> None:
@@ -484,10 +543,6 @@ def run(args: argparse.Namespace, url: str) -> None:
     big: dict = {}
     service = Service(url)
     past = datetime.now(UTC) - timedelta(days=2)
-    if args.big_table and "big" in parts:
-        log("insert rates into the empty table (service path)")
-        big["empty"] = insert_rates(service, args.big_batch_rows, args.big_singles, past)
-        log(f"  empty: batches {big['empty']['batch']:,.0f} rows/s, singles {big['empty']['single']:,.0f} rows/s")
     port = free_port()
     server = start_server(url, port, workers, threads)
     try:
@@ -533,11 +588,18 @@ def run(args: argparse.Namespace, url: str) -> None:
         checkpoint(url)
         floor = copy_floor(url, args.batch_rows)
     if args.big_table and "big" in parts:
+        # two fresh databases: the empty one and the one loaded with N rows
+        empty_url, big_url = bench_url(url, BENCH_DB + "_empty"), bench_url(url, BENCH_DB + "_big")
+        prepare(empty_url)
+        prepare(big_url)
         log(f"loading {args.big_table:,} check-ins into past months")
-        big["load"] = load_big_table(url, args.big_table)
+        big["load"] = load_big_table(big_url, args.big_table)
         log(f"  loaded in {big['load']['load_seconds']:.0f} s; database {big['load']['database_size']}")
-        big["big"] = insert_rates(service, args.big_batch_rows, args.big_singles, past + timedelta(hours=12))
-        log(f"  big: batches {big['big']['batch']:,.0f} rows/s, singles {big['big']['single']:,.0f} rows/s")
+        empty_service, big_service = Service(empty_url), Service(big_url)
+        log("insert rates, empty and big database in alternating rounds (service path)")
+        big.update(insert_rates(empty_service, big_service, args.big_batch_rows, args.big_singles, past))
+        empty_service.close()
+        big_service.close()
     service.close()
     engine.dispose()
     load_end = os.getloadavg()
@@ -560,11 +622,15 @@ def run(args: argparse.Namespace, url: str) -> None:
     if big.get("big"):
         e, b = big["empty"], big["big"]
         print(f"insert rate with {big['load']['checkin_rows']:,} rows in checkin (loaded {big['load']['rows_loaded']:,} "
-              f"in {big['load']['load_seconds']:.0f} s, database {big['load']['database_size']}) vs empty, service path:")
-        for kind, label in (("batch", "batches of 500"), ("single", "single check-ins")):
-            r = b[kind] / e[kind] if e[kind] else 0.0
-            print(f"  {label:17s} empty {e[kind]:8,.0f} rows/s  big {b[kind]:8,.0f} rows/s  ratio {r:.2f}  "
-                  f"{verdict(r >= 0.8)}")
+              f"in {big['load']['load_seconds']:.0f} s, database {big['load']['database_size']}) vs empty, service path "
+              "(best of 3 alternating rounds; CPU µs per row of this process and its backend):")
+        for ids, ids_label in ID_KINDS.items():
+            print(f"  {ids_label}:")
+            for kind, label in (("batch", "batches of 500"), ("single", "single check-ins")):
+                case = f"{ids} {kind}"
+                r = b[case] / e[case] if e[case] else 0.0
+                print(f"    {label:17s} empty {e[case]:8,.0f} rows/s ({e[case + ' cpu_us']:4.0f} µs)  "
+                      f"big {b[case]:8,.0f} rows/s ({b[case + ' cpu_us']:4.0f} µs)  ratio {r:.2f}  {verdict(r >= 0.8)}")
     results.update({"best": best, "ratio": ratio, "sync_rows_per_s": sync, "service_sync_rows_per_s": service_sync,
                     "copy_rows_per_s": floor, "sync_cpu_us_per_row": sync_cpu, "big": big, "load_end": list(load_end)})
     out = ROOT / ".gridmap" / "bench"
