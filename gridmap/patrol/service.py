@@ -7,9 +7,10 @@ grid check at the version valid at ``recorded_at`` against the reported accuracy
 (inside / near the border within the accuracy / outside), the worker's previous
 check-in (``impossible_speed``), the answer, and one ``INSERT … ON CONFLICT DO NOTHING``
 into ``checkin_key`` feeding the ``INSERT`` into ``checkin``: the database, not a
-read-then-write, decides which sender was first. A re-send gets the stored answer.
-A single check-in without a household is one statement plus the commit; a household
-adds one lookup for the whole batch.
+read-then-write, decides which sender was first. A re-send gets the stored answer,
+read by one more statement only when the batch has re-sends (``STORED_SQL``). A single
+check-in without a household is one statement plus the commit; a household adds one
+lookup for the whole batch.
 """
 
 from __future__ import annotations
@@ -83,8 +84,11 @@ def _validation_details(exc: ValidationError) -> dict[str, Any]:
 #   geodesic distance on the WGS-84 spheroid minus both accuracies, over the time between).
 # * ``k``/``ins``: ``INSERT … ON CONFLICT DO NOTHING`` into ``checkin_key`` feeds the
 #   ``checkin`` insert: the database, not a read-then-write, decides which sender was first.
-# * the final select reads the first answer of items already stored before this statement;
-#   one committed by a concurrent sender after it began is read by STORED_SQL afterwards.
+# * it reads nothing back from ``checkin_key``: the first answer of items not created is
+#   read by STORED_SQL afterwards (also those a concurrent sender committed while this ran).
+#   A read of ``checkin_key`` in this prepared statement would be planned once per
+#   connection for the table's size at the time: a scan planned while it was empty stays
+#   a scan as it grows (until the next ANALYZE).
 CHECKIN_SQL = """
 WITH t AS (
     SELECT t.idx, t.id, CAST(t.at AS timestamptz) AS rec, t.at AS rec_text, t.lon, t.lat, t.acc, t.household_id,
@@ -180,13 +184,9 @@ WITH t AS (
       FROM a JOIN k ON k.id = a.id
     RETURNING id
 )
--- one JSON document back (one parse in Python instead of one per item); the stored
--- answer is read (by its key, whatever the plan) only for items not created now
-SELECT json_agg(json_build_object(
-           'idx', a.idx, 'id', a.id, 'created', ins.id IS NOT NULL,
-           'answer', CASE WHEN ins.id IS NOT NULL THEN a.answer
-                          ELSE (SELECT c.answer FROM checkin_key c WHERE c.id = a.id) END,
-           'first_user', CASE WHEN ins.id IS NULL THEN (SELECT c.user_id FROM checkin_key c WHERE c.id = a.id) END))
+-- one JSON document back (one parse in Python instead of one per item)
+SELECT json_agg(json_build_object('idx', a.idx, 'id', a.id, 'created', ins.id IS NOT NULL,
+                                  'answer', CASE WHEN ins.id IS NOT NULL THEN a.answer END))
   FROM a
   LEFT JOIN ins ON ins.id = a.id
 """
@@ -329,21 +329,20 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
                 "own": scope.prefix, "max_speed_ms": max_speed_ms, "user_id": scope.user_id,
                 "since": since, "until": max(rec), "now": now,
             }).scalar_one()
-            # Already stored by a concurrent sender that committed after the statement began.
-            unseen = [r["id"] for r in rows if not r["created"] and r["answer"] is None]
-            stored = {r.id: r for r in session.execute(STORED_SQL, {"ids": unseen})} if unseen else {}
+            # Stored before: by this worker (a re-send, its first answer) or by another (409);
+            # a new statement sees also what a concurrent sender committed meanwhile.
+            resent = [r["id"] for r in rows if not r["created"]]
+            stored = {r.id: r for r in session.execute(STORED_SQL, {"ids": resent})} if resent else {}
         for row in rows:
             i = row["idx"]
             if row["created"]:
                 results[i] = {"index": i, **row["answer"]}
                 continue
-            first_user, answer = row["first_user"], row["answer"]
-            if answer is None and row["id"] in stored:
-                first_user, answer = stored[row["id"]].user_id, stored[row["id"]].answer
-            if answer is None or first_user != scope.user_id:
+            first = stored.get(row["id"])
+            if first is None or first.user_id != scope.user_id:
                 results[i] = _error(i, row["id"], "checkin_id_taken", 409, {"id": row["id"]}, id=row["id"])
             else:
-                results[i] = {"index": i, **answer, "status": "duplicate"}
+                results[i] = {"index": i, **first.answer, "status": "duplicate"}
 
     for i, first in repeats.items():
         earlier = results[first]
