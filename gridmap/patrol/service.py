@@ -7,9 +7,10 @@ grid check at the version valid at ``recorded_at`` against the reported accuracy
 (inside / near the border within the accuracy / outside), the worker's previous
 check-in (``impossible_speed``), the answer, and one ``INSERT … ON CONFLICT DO NOTHING``
 into ``checkin_key`` feeding the ``INSERT`` into ``checkin``: the database, not a
-read-then-write, decides which sender was first. A re-send gets the stored answer.
-A single check-in without a household is one statement plus the commit; a household
-adds one lookup for the whole batch.
+read-then-write, decides which sender was first. A re-send gets the stored answer,
+read by one more statement only when the batch has re-sends (``STORED_SQL``). A single
+check-in without a household is one statement plus the commit; a household adds one
+lookup for the whole batch.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import re
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -83,8 +84,11 @@ def _validation_details(exc: ValidationError) -> dict[str, Any]:
 #   geodesic distance on the WGS-84 spheroid minus both accuracies, over the time between).
 # * ``k``/``ins``: ``INSERT … ON CONFLICT DO NOTHING`` into ``checkin_key`` feeds the
 #   ``checkin`` insert: the database, not a read-then-write, decides which sender was first.
-# * the final select reads the first answer of items already stored before this statement;
-#   one committed by a concurrent sender after it began is read by STORED_SQL afterwards.
+# * it reads nothing back from ``checkin_key``: the first answer of items not created is
+#   read by STORED_SQL afterwards (also those a concurrent sender committed while this ran).
+#   A read of ``checkin_key`` in this prepared statement would be planned once per
+#   connection for the table's size at the time: a scan planned while it was empty stays
+#   a scan as it grows (until the next ANALYZE).
 CHECKIN_SQL = """
 WITH t AS (
     SELECT t.idx, t.id, CAST(t.at AS timestamptz) AS rec, t.at AS rec_text, t.lon, t.lat, t.acc, t.household_id,
@@ -114,16 +118,6 @@ WITH t AS (
                                       WHEN x.inside THEN 2 ELSE 3 END AS rank) r
      WHERE x.inside OR ST_DWithin(v.geom::geography, i.pt::geography, i.acc)
      ORDER BY i.idx, r.rank, CASE WHEN r.rank = 1 THEN ST_Distance(v.geom::geography, i.pt::geography) END, gr.code
-), p AS (
-    SELECT i.idx, c.geom, c.accuracy_m::float8 AS acc, c.recorded_at AS rec
-      FROM i CROSS JOIN LATERAL (SELECT geom, accuracy_m, recorded_at FROM checkin
-                                  WHERE user_id = :user_id AND recorded_at < i.rec
-                                    -- older than this nothing can be too fast (half the Earth's
-                                    -- circumference at the speed limit): only the latest month
-                                    -- partitions are searched, however many months are kept
-                                    AND recorded_at >= CASE WHEN :max_speed_ms >= 0.01 THEN i.rec - make_interval(secs => 2.1e7 / :max_speed_ms)
-                                                            ELSE '-infinity' END
-                                  ORDER BY recorded_at DESC LIMIT 1) c
 ), a AS (
     SELECT i.idx, i.id, i.rec, i.pt, i.acc, i.household_id, i.note,
            CASE WHEN rk.rank < 3 THEN g.grid_id END AS grid_id,
@@ -136,24 +130,41 @@ WITH t AS (
                'flags', to_jsonb(f.flags), 'recorded_at', i.rec_text, 'household_code', i.household_code) AS answer
       FROM i
       LEFT JOIN g ON g.idx = i.idx
-      LEFT JOIN p ON p.idx = i.idx
-      CROSS JOIN LATERAL (SELECT coalesce(g.rank, 3) AS rank) rk
-      LEFT JOIN LATERAL (SELECT q.geom, q.acc, q.rec
-                           FROM (VALUES (p.geom, p.acc, p.rec, 0),
-                                        (ST_SetSRID(ST_MakePoint(i.b_lon, i.b_lat), 4326), i.b_acc, i.b_rec, 1))
-                                AS q(geom, acc, rec, o)
-                          WHERE q.rec IS NOT NULL ORDER BY q.rec DESC, q.o LIMIT 1) q ON true
+      LEFT JOIN LATERAL (SELECT ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.accuracy_m::float8 AS acc,
+                                c.recorded_at AS rec
+                           FROM checkin c
+                          WHERE c.user_id = :user_id AND c.recorded_at < i.rec
+                            -- older than this nothing can be too fast (half the Earth's
+                            -- circumference at the speed limit): only the latest month
+                            -- partitions are searched, however many months are kept
+                            AND c.recorded_at >= CASE WHEN :max_speed_ms >= 0.01
+                                                      THEN i.rec - make_interval(secs => 2.1e7 / :max_speed_ms)
+                                                      ELSE '-infinity' END
+                            -- the same for the whole batch, as parameters: the partitions
+                            -- outside it are pruned once when the statement starts instead
+                            -- of item after item (and never opened)
+                            AND c.recorded_at >= :since AND c.recorded_at < :until
+                          ORDER BY c.recorded_at DESC LIMIT 1) p ON true
+      CROSS JOIN LATERAL (SELECT coalesce(g.rank, 3) AS rank,
+                                 -- the previous position: the later of the stored one and the
+                                 -- batch's own, the stored one on a tie
+                                 p.rec IS NOT NULL AND (i.b_rec IS NULL OR p.rec >= i.b_rec) AS stored) rk
+      CROSS JOIN LATERAL (SELECT CASE WHEN rk.stored THEN p.lon ELSE i.b_lon END AS lon,
+                                 CASE WHEN rk.stored THEN p.lat ELSE i.b_lat END AS lat,
+                                 CASE WHEN rk.stored THEN p.acc ELSE i.b_acc END AS acc,
+                                 CASE WHEN rk.stored THEN p.rec ELSE i.b_rec END AS rec) q
       CROSS JOIN LATERAL (SELECT extract(epoch FROM i.rec - q.rec)::float8 AS dt,
                                  -- an upper bound of the geodesic distance: along the parallel nearer
                                  -- the equator, then the meridian, both with the largest radius of
                                  -- curvature of the WGS-84 ellipsoid (a / sqrt(1 - e²)), 1/1000 spare
-                                 6399594.0 * 1.001 * (abs(radians(i.lat - ST_Y(q.geom)))
-                                     + least(abs(radians(i.lon - ST_X(q.geom))), 2 * pi() - abs(radians(i.lon - ST_X(q.geom))))
-                                       * cos(radians(least(abs(i.lat), abs(ST_Y(q.geom)))))) AS bound) b
+                                 6399594.0 * 1.001 * (abs(radians(i.lat - q.lat))
+                                     + least(abs(radians(i.lon - q.lon)), 2 * pi() - abs(radians(i.lon - q.lon)))
+                                       * cos(radians(least(abs(i.lat), abs(q.lat))))) AS bound) b
       -- the geodesic distance only where the bound cannot rule the flag out
       CROSS JOIN LATERAL (SELECT CASE WHEN q.rec IS NULL OR b.bound <= q.acc + i.acc + :max_speed_ms * greatest(b.dt, 0.0)
                                       THEN 0.0
-                                      ELSE greatest(ST_Distance(q.geom::geography, i.pt::geography) - q.acc - i.acc, 0.0)
+                                      ELSE greatest(ST_Distance(ST_SetSRID(ST_MakePoint(q.lon, q.lat), 4326)::geography,
+                                                                i.pt::geography) - q.acc - i.acc, 0.0)
                                  END AS moved, b.dt) m
       CROSS JOIN LATERAL (SELECT array_remove(ARRAY[
                CASE WHEN rk.rank >= 2 THEN 'outside_grid' END,
@@ -175,12 +186,9 @@ WITH t AS (
 )
 -- one JSON document back (one parse in Python instead of one per item)
 SELECT json_agg(json_build_object('idx', a.idx, 'id', a.id, 'created', ins.id IS NOT NULL,
-                                  'answer', coalesce(a2.answer, ck.answer), 'first_user', ck.user_id))
+                                  'answer', CASE WHEN ins.id IS NOT NULL THEN a.answer END))
   FROM a
   LEFT JOIN ins ON ins.id = a.id
-  -- the stored row is looked up only for items not created now
-  CROSS JOIN LATERAL (SELECT CASE WHEN ins.id IS NOT NULL THEN a.answer END AS answer) a2
-  LEFT JOIN LATERAL (SELECT c.answer, c.user_id FROM checkin_key c WHERE ins.id IS NULL AND c.id = a.id) ck ON true
 """
 
 
@@ -225,9 +233,10 @@ class Prepared:
         return session.execute(self.execute, params)
 
 
-CHECKIN = Prepared("gridmap_checkin", CHECKIN_SQL, {
-    "items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "now": "timestamptz",
-})
+CHECKIN_TYPES = {"items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "since": "timestamptz",
+                 "until": "timestamptz", "now": "timestamptz"}
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+CHECKIN = Prepared("gridmap_checkin", CHECKIN_SQL, CHECKIN_TYPES)
 
 HOUSEHOLD_SQL = text("""
 SELECT h.id, h.code, g.code AS grid_code
@@ -304,6 +313,9 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         rec = [items[i].recorded_at for i in good]
         acc = [float(items[i].accuracy_m) for i in good]
         future_after, stale_before = F.time_limits(now, rules)
+        max_speed_ms = rules.max_speed_kmh / 3.6
+        horizon = timedelta(seconds=2.1e7 / max_speed_ms) if max_speed_ms >= 0.01 else None
+        since = min(rec) - horizon if horizon is not None and min(rec) - EARLIEST > horizon else EARLIEST
         with transaction(session):
             rows = CHECKIN(session, {
                 # one JSON document for the whole batch: cheaper to build, send and parse than
@@ -314,24 +326,23 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
                     else None, "household_code": items[i].household_code, "note": items[i].note,
                     "low": acc[k] > rules.low_accuracy_m, "future": rec[k] > future_after,
                     "stale": rec[k] < stale_before} for k, i in enumerate(good)], ensure_ascii=False),
-                "own": scope.prefix, "max_speed_ms": rules.max_speed_kmh / 3.6,
-                "user_id": scope.user_id, "now": now,
+                "own": scope.prefix, "max_speed_ms": max_speed_ms, "user_id": scope.user_id,
+                "since": since, "until": max(rec), "now": now,
             }).scalar_one()
-            # Already stored by a concurrent sender that committed after the statement began.
-            unseen = [r["id"] for r in rows if not r["created"] and r["answer"] is None]
-            stored = {r.id: r for r in session.execute(STORED_SQL, {"ids": unseen})} if unseen else {}
+            # Stored before: by this worker (a re-send, its first answer) or by another (409);
+            # a new statement sees also what a concurrent sender committed meanwhile.
+            resent = [r["id"] for r in rows if not r["created"]]
+            stored = {r.id: r for r in session.execute(STORED_SQL, {"ids": resent})} if resent else {}
         for row in rows:
             i = row["idx"]
             if row["created"]:
                 results[i] = {"index": i, **row["answer"]}
                 continue
-            first_user, answer = row["first_user"], row["answer"]
-            if answer is None and row["id"] in stored:
-                first_user, answer = stored[row["id"]].user_id, stored[row["id"]].answer
-            if answer is None or first_user != scope.user_id:
+            first = stored.get(row["id"])
+            if first is None or first.user_id != scope.user_id:
                 results[i] = _error(i, row["id"], "checkin_id_taken", 409, {"id": row["id"]}, id=row["id"])
             else:
-                results[i] = {"index": i, **answer, "status": "duplicate"}
+                results[i] = {"index": i, **first.answer, "status": "duplicate"}
 
     for i, first in repeats.items():
         earlier = results[first]

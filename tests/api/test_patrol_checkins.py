@@ -125,6 +125,55 @@ def test_impossible_speed_within_one_batch(client, db_session):
     assert body["items"][1]["flags"] == []
 
 
+def test_impossible_speed_against_the_later_of_stored_and_batch_previous(client, db_session):
+    _, headers = _worker(db_session)
+    t0 = datetime.now(UTC) - timedelta(hours=2)
+    at = lambda s: (t0 + timedelta(seconds=s)).isoformat()  # noqa: E731
+    # stored: in GRID_A at t0 and in GRID_C (~5 km east) at t0 + 60 s (itself too fast)
+    stored = client.post("/api/v1/checkins", json={"items": [_item(recorded_at=at(0)),
+                                                             _item(lon=119.935, recorded_at=at(60))]}, headers=headers)
+    assert [r["flags"] for r in stored.get_json()["items"]] == [[], ["outside_grid", "impossible_speed"]]
+    body = client.post("/api/v1/checkins", json={"items": [
+        _item(recorded_at=at(30)),                  # previous: stored t0 in GRID_A (the batch has none before it)
+        _item(lon=119.9351, recorded_at=at(90)),    # previous: stored t0 + 60 s in GRID_C, later than the batch's 30 s
+        _item(recorded_at=at(120)),                 # previous: the batch's own 90 s in GRID_C
+    ]}, headers=headers).get_json()
+    assert [r["flags"] for r in body["items"]] == [[], ["outside_grid"], ["impossible_speed"]]
+
+
+def test_batch_mixing_new_stored_and_foreign_ids(client, db_session):
+    _, headers = _worker(db_session)
+    other = f.auth(f.token_for(db_session, "grid_worker", f.GRID_A, username="another-worker"))
+    mine = _item(recorded_at=_at(-timedelta(hours=3)), accuracy_m=500)
+    theirs = _item(recorded_at=_at(-timedelta(hours=2)))
+    assert client.post("/api/v1/checkins", json=mine, headers=headers).status_code == 201
+    assert client.post("/api/v1/checkins", json=theirs, headers=other).status_code == 201
+    first = client.post("/api/v1/checkins", json=mine, headers=headers).get_json()
+    new = [_item(recorded_at=_at(-timedelta(minutes=k))) for k in (30, 20)]
+    batch = [new[0], {**mine, "accuracy_m": 5}, theirs, new[1], {**new[0]}]
+    response = client.post("/api/v1/checkins", json={"items": batch}, headers=headers)
+    assert response.status_code == 207
+    body = response.get_json()
+    assert (body["created"], body["duplicate"], body["errors"]) == (2, 2, 1)
+    results = body["items"]
+    assert [r["status"] for r in results] == ["created", "duplicate", "error", "created", "duplicate"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4]
+    # the stored first answer, not one computed from the re-sent values
+    assert results[1] == {**first, "index": 1} and results[1]["flags"] == ["low_accuracy"]
+    assert results[2]["http_status"] == 409 and results[2]["error"]["code"] == "checkin_id_taken"
+    assert results[4]["id"] == new[0]["id"]
+    assert _rows(db_session) == 4
+    stored = db_session.scalar(select(Checkin.accuracy_m).where(Checkin.id == uuid.UUID(mine["id"])))
+    assert stored == 500
+
+
+def test_extreme_recorded_at_is_stored_not_a_server_error(client, db_session):
+    _, headers = _worker(db_session)
+    items = [_item(recorded_at="0001-01-02T00:00:00+00:00"), _item(recorded_at="9999-12-30T00:00:00+00:00")]
+    body = client.post("/api/v1/checkins", json={"items": items}, headers=headers).get_json()
+    assert [r["flags"] for r in body["items"]] == [["stale"], ["future_time"]]
+
+
 def test_border_within_accuracy_counts_as_own_grid(client, db_session):
     _, headers = _worker(db_session)
     # ~29 m east of GRID_A's eastern border, inside GRID_B.

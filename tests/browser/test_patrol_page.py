@@ -3,6 +3,9 @@ from the service worker's cache, and back online each check-in is stored exactly
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
 from sqlalchemy import text
 
@@ -66,6 +69,9 @@ def test_offline_checkins_are_queued_and_stored_exactly_once(offline, live_serve
         "SELECT c.id::text, c.note, h.code FROM checkin c LEFT JOIN household h ON h.id = c.household_id"
         " WHERE c.user_id = :u ORDER BY c.recorded_at"), {"u": worker}).all()
     assert sorted(r.id for r in rows) == sorted(queued_ids)
+    # the phone's ids are time-ordered UUIDv7 (recorded now, to the millisecond)
+    assert {uuid.UUID(i).version for i in queued_ids} == {7}
+    assert all(abs(int(i.replace("-", "")[:12], 16) / 1000 - time.time()) < 600 for i in queued_ids)
     assert [(r.note, r.code) for r in rows] == [("离线打卡一", "P-1"), ("离线打卡二", None)]
     assert live_db.scalar(text("SELECT count(*) FROM checkin_key WHERE user_id = :u"), {"u": worker}) == 2
     page.screenshot(path=str(artifacts / "patrol-synced.png"))
@@ -75,7 +81,6 @@ def test_offline_checkins_are_queued_and_stored_exactly_once(offline, live_serve
 
 
 def test_supervisor_patrol_map_shows_the_track_with_nothing_from_outside(offline, live_server, worker, live_db):
-    import uuid
     from datetime import UTC, datetime, timedelta
 
     from gridmap.auth.service import scope_of

@@ -4,20 +4,30 @@ time). After a warm-up (not counted: every worker's connections prepare their
 statements) it sends single check-ins at rising rates, then the no-database ``/healthz``;
 a rate is *held* when p99 ≤ 100 ms (latency counted from the scheduled send time, so
 queueing counts), every request succeeded and — for check-ins — every one is stored
-exactly once. Prints the highest held rate of each and their ratio (the score), then
-the batch sync of 100,000 queued check-ins in batches of 500 through HTTP and through
-the service (``record_checkins`` in this process), against a raw COPY of the same
-number of rows into ``checkin`` measured in the same run.
+exactly once. Prints the highest held rate of each and their ratio (the score).
 
-``--big-table N`` measures the insert rate (service path: batches of 500, and single
-check-ins one after another) into the empty table first, then bulk-loads N synthetic
-check-ins (with their idempotency keys, by 1,000 synthetic workers) into 21 past month
-partitions (generate_series into plain tables, indexes built once, ATTACH PARTITION)
-and measures the same again: the ratio "big / empty" is the figure (goal ≥ 0.8).
+Then the batch sync of 100,000 queued check-ins in batches of 500: over HTTP by
+``--phones`` phones (each its own grid worker, sending its own queue one batch after
+the other on one keep-alive connection, as the phone page does; the phones in
+parallel), with the CPU time per row of the server, of PostgreSQL (the bench
+database's backends) and of the load generator — the figure that does not depend on
+what else the shared machine runs; then through the service (``record_checkins`` in
+this process, one session); against a raw COPY of the same number of rows into
+``checkin`` measured in the same run.
+
+``--big-table N`` compares insert rates (service path: batches of 500, and single
+check-ins one after another) into an empty table and into one already holding N rows:
+two fresh databases (``…_empty``, ``…_big``); the big one gets N synthetic check-ins
+(with their idempotency keys, by 1,000 synthetic workers) in 21 past month partitions
+(generate_series, ATTACH PARTITION builds their indexes; see ``load_big_table``), then
+both are measured in alternating rounds, best of 3, each with its CPU time per row:
+the ratio "big / empty" is the figure (goal ≥ 0.8).
 The issue's figure is 50 million rows; ``--big-table 1000000`` is a routine run.
+The bench database is dropped at the end unless ``--keep``.
 
   scripts/bench/checkins [--rates 100,200,300,400,500,600,800] [--seconds 4] [--batch-rows 100000]
-                         [--workers N] [--threads N] [--big-table N] [--only single,batch,big]
+                         [--phones 4] [--workers N] [--threads N] [--big-table N] [--only single,batch,big]
+                         [--keep]
 """
 
 from __future__ import annotations
@@ -60,8 +70,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(url: str) -> str:
-    """Fresh schema, one grid and one grid worker; returns the worker's API token."""
+def prepare(url: str, phones: int = 0) -> tuple[str, list[str]]:
+    """Fresh schema, one grid, one grid worker and ``phones`` more (the batch sync's
+    phones, each its own worker); returns the worker's API token and the phones' tokens."""
     ensure_database(url)
     engine = create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
@@ -90,9 +101,11 @@ def prepare(url: str) -> str:
     session.commit()
     user = create_user(session, "bench-worker", "bench-password", "grid_worker", GRID)
     token, _ = issue_token(session, user, 12)
+    phone_tokens = [issue_token(session, create_user(session, f"bench-phone-{k}", "bench-password", "grid_worker",
+                                                     GRID), 12)[0] for k in range(phones)]
     session.close()
     app.extensions["gridmap.db"].engine.dispose()
-    return token
+    return token, phone_tokens
 
 
 def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
@@ -200,30 +213,59 @@ def held(result: dict, lost: int = 0) -> bool:
             and result["p99_ms"] <= P99_LIMIT_MS)
 
 
-def sync_items(rows: int, batch: int = 500, start_at: datetime | None = None) -> list[list[dict]]:
-    """``rows`` queued check-ins of one worker, 3 s apart, in batches as a phone sends them."""
+def uuid7(at: datetime) -> str:
+    """A UUIDv7 made at ``at``, as the phone page makes its check-in ids (static/js/patrol/queue.js)."""
+    raw = bytearray(int(at.timestamp() * 1000).to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def sync_items(rows: int, batch: int = 500, start_at: datetime | None = None, ids: str = "v7") -> list[list[dict]]:
+    """``rows`` queued check-ins of one worker, 3 s apart, in batches as a phone sends them;
+    ids UUIDv7 as the phone page makes them, or random v4 ones (``ids="v4"``) as other
+    clients may send."""
     t0 = start_at or datetime.now(UTC) - timedelta(days=1)
-    return [[{"id": str(uuid.uuid4()), "lon": 119.881 + (k % 100) * 0.00008,
+    times = [t0 + timedelta(seconds=k * 3) for k in range(rows)]
+    return [[{"id": uuid7(times[k]) if ids == "v7" else str(uuid.uuid4()), "lon": 119.881 + (k % 100) * 0.00008,
               "lat": 28.451 + (k // 100 % 100) * 0.00008, "accuracy_m": 15,
-              "recorded_at": (t0 + timedelta(seconds=k * 3)).isoformat(), "note": "sync"}
+              "recorded_at": times[k].isoformat(), "note": "sync"}
              for k in range(s, min(rows, s + batch))] for s in range(0, rows, batch)]
 
 
-def batch_sync(port: int, token: str, rows: int, batch: int = 500, connections: int = 4) -> float:
-    """HTTP path: POST the batches over ``connections`` keep-alive connections."""
-    bodies = [json.dumps({"items": items}) for items in sync_items(rows, batch)]
-    jobs: queue.Queue = queue.Queue()
-    for b in bodies:
-        jobs.put(b)
+def cpu_seconds(server: subprocess.Popen, database: str) -> dict[str, float]:
+    """CPU seconds used so far by the server (its process group), by PostgreSQL's
+    processes serving ``database`` (backends, autovacuum) and by this process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"server": 0.0, "postgres": 0.0, "load generator": time.process_time()}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if int(fields[2]) == server.pid:  # process group
+            out["server"] += used
+        elif cmd.startswith("postgres") and database in cmd:
+            out["postgres"] += used
+    return out
+
+
+def batch_sync(port: int, tokens: list[str], rows: int, start_at: datetime, batch: int = 500) -> float:
+    """HTTP path: every phone (its own worker and token) sends its own queue batch after
+    batch over its own keep-alive connection, as the phone page does (one request at a
+    time); the phones send in parallel."""
+    queues = [[json.dumps({"items": items}) for items in sync_items(rows // len(tokens) + (k < rows % len(tokens)),
+                                                                    batch, start_at)]
+              for k in range(len(tokens))]
     failures = [0]
 
-    def worker() -> None:
+    def phone(token: str, bodies: list[str]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        while True:
-            try:
-                body = jobs.get_nowait()
-            except queue.Empty:
-                return
+        for body in bodies:
             conn.request("POST", "/api/v1/checkins", body=body,
                          headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
             r = conn.getresponse()
@@ -231,8 +273,8 @@ def batch_sync(port: int, token: str, rows: int, batch: int = 500, connections: 
             if r.status != 200:
                 failures[0] += 1
 
+    threads = [threading.Thread(target=phone, args=(t, q)) for t, q in zip(tokens, queues)]
     start = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
     for t in threads:
         t.start()
     for t in threads:
@@ -258,25 +300,30 @@ class Service:
         self.session = self.db.session()
         user = self.session.query(User).filter_by(username="bench-worker").one()
         self.scope = scope_of(user)
+        self.backend = self.session.scalar(text("SELECT pg_backend_pid()"))
+        self.session.commit()  # the pool hands this one connection back every time
+        self.cpu_us = 0.0  # of the last run: CPU µs per row, this process and its backend
 
-    def batches(self, rows: int, start_at: datetime | None = None) -> float:
+    def _cpu(self) -> float:
+        with open(f"/proc/{self.backend}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return time.process_time() + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _run(self, work: list[list[dict]], rows: int) -> float:
         from gridmap.patrol.service import record_checkins
-        work = sync_items(rows, start_at=start_at)
-        start = time.perf_counter()
+        cpu, start = self._cpu(), time.perf_counter()
         for items in work:
-            results = record_checkins(self.session, self.scope, items)
-            if any(r["status"] != "created" for r in results):
-                raise SystemExit("error: a queued check-in was not created")
-        return rows / (time.perf_counter() - start)
-
-    def singles(self, n: int, start_at: datetime | None = None) -> float:
-        from gridmap.patrol.service import record_checkins
-        work = [items[0] for items in sync_items(n, batch=1, start_at=start_at)]
-        start = time.perf_counter()
-        for item in work:
-            if record_checkins(self.session, self.scope, [item])[0]["status"] != "created":
+            if any(r["status"] != "created" for r in record_checkins(self.session, self.scope, items)):
                 raise SystemExit("error: a check-in was not created")
-        return n / (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        self.cpu_us = (self._cpu() - cpu) / rows * 1e6
+        return rows / elapsed
+
+    def batches(self, rows: int, start_at: datetime | None = None, ids: str = "v7") -> float:
+        return self._run(sync_items(rows, start_at=start_at, ids=ids), rows)
+
+    def singles(self, n: int, start_at: datetime | None = None, ids: str = "v7") -> float:
+        return self._run(sync_items(n, batch=1, start_at=start_at, ids=ids), n)
 
     def close(self) -> None:
         self.session.close()
@@ -287,13 +334,20 @@ BIG_MONTHS = range(3, 24)  # months before the current one: 21 past partitions (
 
 
 def load_big_table(url: str, rows: int) -> dict:
-    """N synthetic check-ins and their keys in past months, as fast as PostgreSQL loads them."""
+    """N synthetic check-ins and their keys in past months, as fast as PostgreSQL loads them.
+
+    Each month's partition is created, filled by ``generate_series`` and attached (which
+    builds the partitioned table's indexes on it and validates its foreign keys) in one
+    transaction; the keys of all of them go into ``checkin_key`` in one more transaction
+    that empties it first (its rows so far are kept) and rebuilds its primary key and
+    index once at the end. Under ``wal_level = minimal`` a table created or emptied in
+    the same transaction is written without WAL, which halves the disk traffic.
+    """
     import psycopg2
 
     from benchlib import libpq_url
     from gridmap.patrol.partitions import add_months, this_month
     conn = psycopg2.connect(libpq_url(url))
-    conn.autocommit = True
     cur = conn.cursor()
     started = time.perf_counter()
     cur.execute("SET maintenance_work_mem = '1GB'")
@@ -305,13 +359,12 @@ def load_big_table(url: str, rows: int) -> dict:
     lo_user, hi_user = cur.fetchone()
     cur.execute("SELECT id FROM grid WHERE code = %s", (GRID,))
     grid_id = cur.fetchone()[0]
-    # The keys table is loaded without its indexes and foreign key, which are rebuilt after
-    # (NOT VALID: new rows are still checked; the loaded ones reference real users).
-    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT pk_checkin_key")
-    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT fk_checkin_key_user_id_app_user")
-    cur.execute("DROP INDEX ix_checkin_key_recorded_at")
+    cur.execute("SELECT count(*) FROM checkin")
+    before = cur.fetchone()[0]
+    conn.commit()
     months = [add_months(this_month(), -k) for k in BIG_MONTHS]
     per_month = [rows // len(months) + (1 if k < rows % len(months) else 0) for k in range(len(months))]
+    names = []
     for month, n in zip(months, per_month):
         cur.execute("SELECT checkin_partition_name(%s)", (month,))
         name = cur.fetchone()[0]
@@ -326,9 +379,27 @@ def load_big_table(url: str, rows: int) -> dict:
                    ST_SetSRID(ST_MakePoint(119.88 + random() / 100, 28.45 + random() / 100), 4326),
                    5 + 20 * random(), t, NULL, '', '{{}}'
               FROM generate_series(1, %(n)s) k,
+                   -- spread over the month's first 28 days (seconds as float8: an interval
+                   -- divided by n is rounded to the microsecond, n times that may overflow)
                    LATERAL (SELECT (%(m)s::timestamp AT TIME ZONE 'Asia/Shanghai')
-                                   + (k - 0.5) * (interval '28 days' / %(n)s) AS t) x
+                                   + make_interval(secs => (k - 0.5) * 2419200.0 / %(n)s) AS t) x
         """, {"lo": lo_user, "hi": hi_user, "grid": grid_id, "n": n, "m": month})
+        lo = f"{month.isoformat()} 00:00:00+08"
+        hi = f"{add_months(month, 1).isoformat()} 00:00:00+08"
+        cur.execute(f"ALTER TABLE checkin ATTACH PARTITION checkin_part.{name} FOR VALUES FROM (%s) TO (%s)", (lo, hi))
+        conn.commit()
+        names.append(name)
+        log(f"big table: {name} {n:,} rows ({time.perf_counter() - started:.0f} s)")
+    # The keys: emptied and refilled in one transaction, without its indexes and foreign key
+    # while loading (NOT VALID when put back: new rows are still checked; the loaded ones
+    # reference real users).
+    cur.execute("CREATE TEMPORARY TABLE kept_keys AS SELECT * FROM checkin_key")
+    cur.execute("TRUNCATE checkin_key")
+    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT pk_checkin_key")
+    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT fk_checkin_key_user_id_app_user")
+    cur.execute("DROP INDEX ix_checkin_key_recorded_at")
+    cur.execute("INSERT INTO checkin_key SELECT * FROM kept_keys")
+    for name in names:
         cur.execute(f"""
             INSERT INTO checkin_key (id, user_id, recorded_at, answer, received_at)
             SELECT id, user_id, recorded_at,
@@ -337,34 +408,52 @@ def load_big_table(url: str, rows: int) -> dict:
                                       'recorded_at', recorded_at::text, 'household_code', NULL), received_at
               FROM checkin_part.{name}
         """, {"code": GRID})
-        lo = f"{month.isoformat()} 00:00:00+08"
-        hi = f"{add_months(month, 1).isoformat()} 00:00:00+08"
-        cur.execute(f"ALTER TABLE checkin ATTACH PARTITION checkin_part.{name} FOR VALUES FROM (%s) TO (%s)", (lo, hi))
-        log(f"big table: {name} {n:,} rows ({time.perf_counter() - started:.0f} s)")
+    log(f"big table: keys loaded ({time.perf_counter() - started:.0f} s)")
     cur.execute("ALTER TABLE checkin_key ADD CONSTRAINT pk_checkin_key PRIMARY KEY (id)")
     cur.execute("CREATE INDEX ix_checkin_key_recorded_at ON checkin_key (recorded_at)")
     cur.execute("""ALTER TABLE checkin_key ADD CONSTRAINT fk_checkin_key_user_id_app_user FOREIGN KEY (user_id)
                    REFERENCES app_user (id) ON DELETE RESTRICT NOT VALID""")
-    cur.execute("VACUUM ANALYZE checkin_key")
+    conn.commit()
+    log(f"big table: keys indexed ({time.perf_counter() - started:.0f} s)")
+    conn.autocommit = True
+    cur.execute("ANALYZE checkin_key")
     cur.execute("ANALYZE checkin")
-    cur.execute("SELECT count(*) FROM checkin")
-    total = cur.fetchone()[0]
     cur.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
     size = cur.fetchone()[0]
     conn.close()
-    return {"rows_loaded": rows, "checkin_rows": total, "load_seconds": time.perf_counter() - started,
+    return {"rows_loaded": rows, "checkin_rows": before + rows, "load_seconds": time.perf_counter() - started,
             "database_size": size}
 
 
-def insert_rates(service: Service, batch_rows: int, singles: int, start_at: datetime) -> dict:
-    """Service-path insert rates (rows/s): batches of 500 and single check-ins, best of two rounds."""
-    out = {"batch": 0.0, "single": 0.0}
-    service.singles(20, start_at=start_at - timedelta(hours=1))  # prepared statement, PostGIS/PROJ loaded
-    checkpoint(service.url)  # the same state before both measurements (WAL full-page writes)
-    for round_ in range(2):
-        at = start_at + timedelta(hours=round_ * 2)
-        out["batch"] = max(out["batch"], service.batches(batch_rows, start_at=at))
-        out["single"] = max(out["single"], service.singles(singles, start_at=at + timedelta(hours=1)))
+ID_KINDS = {"v7": "ids UUIDv7 (the phone page)", "v4": "ids random v4 (other clients)"}
+
+
+def insert_rates(empty: Service, big: Service, batch_rows: int, singles: int, start_at: datetime,
+                 rounds: int = 3) -> dict:
+    """Service-path insert rates into the empty and the big database, measured in
+    alternating rounds (whatever else the shared machine does falls on both alike):
+    batches of 500 and single check-ins, with UUIDv7 and with random v4 ids; per case
+    the best round's rows/s, and the CPU µs per row (this process and its backend) of
+    that round."""
+    out = {name: {f"{ids} {kind}{suffix}": 0.0 for ids in ID_KINDS for kind in ("batch", "single")
+                  for suffix in ("", " cpu_us")} for name in ("empty", "big")}
+    for service in (empty, big):
+        service.singles(20, start_at=start_at - timedelta(hours=1))  # prepared statement, PostGIS/PROJ loaded
+        checkpoint(service.url)  # the same state before both measurements (WAL full-page writes)
+    for round_ in range(rounds):
+        for k, ids in enumerate(ID_KINDS):
+            at = start_at - timedelta(days=round_ * len(ID_KINDS) + k)  # a day each: 20,000 rows 3 s apart
+            for kind, when in (("batch", at), ("single", at + timedelta(hours=18))):
+                for name, service in (("empty", empty), ("big", big)):
+                    if kind == "batch":
+                        rate = service.batches(batch_rows, start_at=when, ids=ids)
+                    else:
+                        rate = service.singles(singles, start_at=when, ids=ids)
+                    if rate > out[name][f"{ids} {kind}"]:
+                        out[name][f"{ids} {kind}"], out[name][f"{ids} {kind} cpu_us"] = rate, service.cpu_us
+        log(f"  round {round_ + 1}: " + "; ".join(
+            f"{name} " + ", ".join(f"{case} {r[case]:,.0f}/s" for case in r if not case.endswith("cpu_us"))
+            for name, r in out.items()))
     return out
 
 
@@ -405,15 +494,40 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: serve's default)")
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: serve's default)")
     parser.add_argument("--batch-rows", type=int, default=100_000)
-    parser.add_argument("--sync-connections", type=int, default=4)
+    parser.add_argument("--phones", type=int, default=4, help="batch sync: phones sending their queues in parallel")
     parser.add_argument("--big-table", type=int, default=0, metavar="N",
                         help="also compare insert rates into an empty table and one holding N rows")
     parser.add_argument("--big-batch-rows", type=int, default=20_000)
     parser.add_argument("--big-singles", type=int, default=1_000)
     parser.add_argument("--only", default="single,batch,big", help="parts to run (single, batch, big)")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database (dropped at the end otherwise)")
     args = parser.parse_args()
-    parts = set(args.only.split(","))
     url = bench_url(os.environ.get("DATABASE_URL", "postgresql://gridmap@127.0.0.1:54320/gridmap"), BENCH_DB)
+    try:
+        run(args, url)
+    finally:
+        if args.keep:
+            log(f"kept {url.split('@')[-1]} (and _empty, _big with --big-table)")
+        else:
+            drop_database(url)
+
+
+def drop_database(url: str) -> None:
+    """Drop the bench database (with --big-table it holds tens of GB)."""
+    import psycopg2
+
+    from benchlib import libpq_url
+    conn = psycopg2.connect(libpq_url(bench_url(url, "postgres")))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for name in (BENCH_DB, BENCH_DB + "_empty", BENCH_DB + "_big"):
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    conn.close()
+    log(f"dropped {BENCH_DB}, {BENCH_DB}_empty, {BENCH_DB}_big")
+
+
+def run(args: argparse.Namespace, url: str) -> None:
+    parts = set(args.only.split(","))
     rates = [float(r) for r in args.rates.split(",")]
     from gridmap.cli import serve_command
     defaults = {p.name: p.default for p in serve_command.params}
@@ -421,19 +535,16 @@ def main() -> None:
     threads = args.threads or defaults["threads"]
     load_start = os.getloadavg()
     log(f"preparing {url.split('@')[-1]}; load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
-    token = prepare(url)
+    token, phone_tokens = prepare(url, args.phones)
     engine = create_engine(sqlalchemy_url(url))
     results: dict = {"args": vars(args), "workers": workers, "threads": threads, "checkins": [], "health": [],
                      "load_start": list(load_start)}
     best = {"checkins": 0.0, "health": 0.0}
     sync = service_sync = floor = 0.0
+    sync_cpu: dict[str, float] = {}
     big: dict = {}
     service = Service(url)
     past = datetime.now(UTC) - timedelta(days=2)
-    if args.big_table and "big" in parts:
-        log("insert rates into the empty table (service path)")
-        big["empty"] = insert_rates(service, args.big_batch_rows, args.big_singles, past)
-        log(f"  empty: batches {big['empty']['batch']:,.0f} rows/s, singles {big['empty']['single']:,.0f} rows/s")
     port = free_port()
     server = start_server(url, port, workers, threads)
     try:
@@ -462,23 +573,35 @@ def main() -> None:
                 elif rate > 2 * max(best["health"], rates[0]):
                     break
         if "batch" in parts and args.batch_rows:
+            # not counted: every phone's first request (its connections prepare the statement)
+            batch_sync(port, phone_tokens, 50 * args.phones, past - timedelta(days=1))
             checkpoint(url)
-            sync = batch_sync(port, token, args.batch_rows, connections=args.sync_connections)
+            before = cpu_seconds(server, BENCH_DB)
+            sync = batch_sync(port, phone_tokens, args.batch_rows, past + timedelta(days=1))
+            after = cpu_seconds(server, BENCH_DB)
+            sync_cpu = {k: (after[k] - before[k]) / args.batch_rows * 1e6 for k in after}
             log(f"batch sync over HTTP: {sync:,.0f} rows/s")
     finally:
         stop_server(server)
     if "batch" in parts and args.batch_rows:
         checkpoint(url)
-        service_sync = service.batches(args.batch_rows, start_at=past - timedelta(days=1))
+        service_sync = service.batches(args.batch_rows, start_at=past - timedelta(days=3))
         log(f"batch sync through the service: {service_sync:,.0f} rows/s")
         checkpoint(url)
         floor = copy_floor(url, args.batch_rows)
     if args.big_table and "big" in parts:
+        # two fresh databases: the empty one and the one loaded with N rows
+        empty_url, big_url = bench_url(url, BENCH_DB + "_empty"), bench_url(url, BENCH_DB + "_big")
+        prepare(empty_url)
+        prepare(big_url)
         log(f"loading {args.big_table:,} check-ins into past months")
-        big["load"] = load_big_table(url, args.big_table)
+        big["load"] = load_big_table(big_url, args.big_table)
         log(f"  loaded in {big['load']['load_seconds']:.0f} s; database {big['load']['database_size']}")
-        big["big"] = insert_rates(service, args.big_batch_rows, args.big_singles, past + timedelta(hours=12))
-        log(f"  big: batches {big['big']['batch']:,.0f} rows/s, singles {big['big']['single']:,.0f} rows/s")
+        empty_service, big_service = Service(empty_url), Service(big_url)
+        log("insert rates, empty and big database in alternating rounds (service path)")
+        big.update(insert_rates(empty_service, big_service, args.big_batch_rows, args.big_singles, past))
+        empty_service.close()
+        big_service.close()
     service.close()
     engine.dispose()
     load_end = os.getloadavg()
@@ -491,19 +614,26 @@ def main() -> None:
         print(f"score (check-ins / healthz):                     {ratio:.2f}")
     if "batch" in parts and args.batch_rows:
         print(f"batch sync of {args.batch_rows:,} queued check-ins (batches of 500), goal 30,000 rows/s:")
-        print(f"  HTTP ({args.sync_connections} connections): {sync:,.0f} rows/s  {verdict(sync >= 30_000)}")
-        print(f"  service path (one session):  {service_sync:,.0f} rows/s")
-        print(f"  raw COPY floor:              {floor:,.0f} rows/s   HTTP / COPY {sync / floor:.2f}")
+        print(f"  HTTP ({args.phones} phones in parallel): {sync:,.0f} rows/s  {verdict(sync >= 30_000)}")
+        print(f"  service path (one session):    {service_sync:,.0f} rows/s")
+        print(f"  raw COPY floor:                {floor:,.0f} rows/s   HTTP / COPY {sync / floor:.2f}")
+        total = sum(sync_cpu.values())
+        print("  HTTP path CPU per row: " + ", ".join(f"{k} {v:.0f} µs" for k, v in sync_cpu.items())
+              + f"; total {total:.0f} µs (the share of the {os.cpu_count()} cores the run got shows in the load average)")
     if big.get("big"):
         e, b = big["empty"], big["big"]
         print(f"insert rate with {big['load']['checkin_rows']:,} rows in checkin (loaded {big['load']['rows_loaded']:,} "
-              f"in {big['load']['load_seconds']:.0f} s, database {big['load']['database_size']}) vs empty, service path:")
-        for kind, label in (("batch", "batches of 500"), ("single", "single check-ins")):
-            r = b[kind] / e[kind] if e[kind] else 0.0
-            print(f"  {label:17s} empty {e[kind]:8,.0f} rows/s  big {b[kind]:8,.0f} rows/s  ratio {r:.2f}  "
-                  f"{verdict(r >= 0.8)}")
+              f"in {big['load']['load_seconds']:.0f} s, database {big['load']['database_size']}) vs empty, service path "
+              "(best of 3 alternating rounds; CPU µs per row of this process and its backend):")
+        for ids, ids_label in ID_KINDS.items():
+            print(f"  {ids_label}:")
+            for kind, label in (("batch", "batches of 500"), ("single", "single check-ins")):
+                case = f"{ids} {kind}"
+                r = b[case] / e[case] if e[case] else 0.0
+                print(f"    {label:17s} empty {e[case]:8,.0f} rows/s ({e[case + ' cpu_us']:4.0f} µs)  "
+                      f"big {b[case]:8,.0f} rows/s ({b[case + ' cpu_us']:4.0f} µs)  ratio {r:.2f}  {verdict(r >= 0.8)}")
     results.update({"best": best, "ratio": ratio, "sync_rows_per_s": sync, "service_sync_rows_per_s": service_sync,
-                    "copy_rows_per_s": floor, "big": big, "load_end": list(load_end)})
+                    "copy_rows_per_s": floor, "sync_cpu_us_per_row": sync_cpu, "big": big, "load_end": list(load_end)})
     out = ROOT / ".gridmap" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"checkins-{datetime.now():%Y%m%d-%H%M%S}.json"

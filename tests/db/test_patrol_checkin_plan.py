@@ -1,0 +1,41 @@
+"""The check-in statement is prepared once per connection and run with its generic
+plan, which PostgreSQL keeps until the tables' statistics change. So it must not read
+``checkin_key`` (the one table that only grows): a read planned while it was empty or
+tiny is a scan, kept as the table grows (the "empty table slower than the big one" of
+the checkins bench). Stored answers are read by a separate, planned-each-time statement
+only for re-sends. And however many months are kept, only the batch's own are searched
+for the previous check-in.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from gridmap.patrol.service import CHECKIN_SQL, CHECKIN_TYPES, Prepared
+from tests import factories as f
+
+
+def test_prepared_checkin_statement_reads_no_key_and_prunes_months_at_start(db_session):
+    f.lishui(db_session)
+    assert db_session.scalar(text("SELECT count(*) FROM checkin_key")) == 0
+    statement = Prepared("test_checkin_plan", CHECKIN_SQL, CHECKIN_TYPES)
+    db_session.execute(text(statement.prepare.replace(":", r"\:")))
+    set_generic, execute = statement.execute.text.split("; ")
+    db_session.execute(text(set_generic))
+    now = datetime.now(UTC)
+    items = [{"idx": 0, "id": str(uuid.uuid4()), "at": now.isoformat(), "lon": 119.885,
+              "lat": 28.455, "acc": 10.0, "household_id": None, "household_code": None, "note": "",
+              "low": False, "future": False, "stale": False}]
+    plan = "\n".join(db_session.scalars(text("EXPLAIN (COSTS off) " + execute), {
+        "items": json.dumps(items), "own": f.GRID_A, "max_speed_ms": 33.3, "user_id": 1,
+        "since": now - timedelta(days=7), "until": now, "now": now}))
+    db_session.execute(text("DEALLOCATE test_checkin_plan"))
+    assert "Insert on checkin_key" in plan
+    assert "Scan on checkin_key" not in plan and "Scan using pk_checkin_key" not in plan, plan
+    # the previous check-in is searched in the batch's months only: the months ahead are
+    # pruned when the statement starts (a parameter), not opened for every item
+    assert "Subplans Removed" in plan, plan
