@@ -94,7 +94,8 @@ def _daily_cells(session: Session, scope: Scope, *, size: float, cells: CellRang
 ROLLUP_LEVELS = range(6, 16)  # the rows of hazard_heat_level (migrations 0012, 0016)
 STREET_DIGITS = 9  # the rollup keeps the street part of the grid code, for scopes down to a street
 PERIOD_KINDS = ("y", "m", "d")  # the pyramid's periods (migration 0016), largest first
-DAY_LEVEL_MAX = 12  # the finest level with days (migration 0016); finer levels keep years and months
+DAY_LEVEL_MAX = 13  # the finest level with days (migration 0016)
+FINE_PERIOD_KINDS = ("y", "m")  # the periods of the levels finer than DAY_LEVEL_MAX
 CellRange = tuple[int, int, int, int]
 
 
@@ -249,7 +250,7 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
     if not rollup:
         parts = [_hazard_cells_sql(params, [(since, until)], cells)]
     else:
-        periods, spans = plan_periods(since, until, PERIOD_KINDS if level <= DAY_LEVEL_MAX else ("y", "m"))
+        periods, spans = plan_periods(since, until, PERIOD_KINDS if level <= DAY_LEVEL_MAX else FINE_PERIOD_KINDS)
         if not periods:
             return None
         parts = []
@@ -300,7 +301,7 @@ def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: in
                        category=category, within=within, rollup=True)
         if found is not None:
             result = {"cells": found, "source": "rollup"}
-        else:  # a range within one day (or, at a level without days, within a month): count, exactly
+        else:  # no whole day in the range (at a level without days, no whole month): count, exactly
             daily = False
     if result is None and daily is None:
         daily = whole_day(since) and whole_day(until) and size >= DAILY_MIN_RATIO * FINE_CELL

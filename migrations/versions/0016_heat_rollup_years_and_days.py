@@ -18,7 +18,7 @@ depends_on = None
 
 
 COLUMNS = "geom, created_at, grid_code, category_code"
-DAY_LEVEL_MAX = 12  # gridmap.hazards.heatmap.DAY_LEVEL_MAX
+DAY_LEVEL_MAX = 13  # gridmap.hazards.heatmap.DAY_LEVEL_MAX
 
 
 def _upsert(kinds: str, source: str) -> str:

@@ -14,6 +14,8 @@ from gridmap.auth.scope import Scope
 from gridmap.hazards import service
 from gridmap.hazards.heatmap import (
     DAY_LEVEL_MAX,
+    FINE_PERIOD_KINDS,
+    PERIOD_KINDS,
     ROLLUP_LEVELS,
     cell_level,
     cell_size,
@@ -82,7 +84,7 @@ def test_periods_split_into_years_months_days_and_spans():
     assert spans == [(at("2025-12-30T10:00:00"), at("2025-12-31T00:00:00")),
                      (at("2027-04-15T00:00:00"), at("2027-04-15T17:00:00"))]
     # Without days (the fine levels), the days beside the months join the fragments.
-    assert plan_periods(at("2025-12-30T10:00:00"), at("2027-04-15T17:00:00"), ("y", "m")) == (
+    assert plan_periods(at("2025-12-30T10:00:00"), at("2027-04-15T17:00:00"), FINE_PERIOD_KINDS) == (
         periods[:2], [(at("2025-12-30T10:00:00"), at("2026-01-01T00:00:00")),
                       (at("2027-04-01T00:00:00"), at("2027-04-15T17:00:00"))])
     # Open ends: every year before 2026, then months and days up to Mar 10.
@@ -96,7 +98,7 @@ def test_periods_split_into_years_months_days_and_spans():
     # period at all (counted from the hazards).
     week = (at("2026-03-09T00:00:00"), at("2026-03-16T00:00:00"))
     assert plan_periods(*week) == ([("d", date(2026, 3, 9), date(2026, 3, 16))], [])
-    assert plan_periods(*week, ("y", "m")) == ([], [week])
+    assert plan_periods(*week, FINE_PERIOD_KINDS) == ([], [week])
     assert plan_periods(at("2026-03-10T08:00:00"), at("2026-03-10T09:00:00")) == (
         [], [(at("2026-03-10T08:00:00"), at("2026-03-10T09:00:00"))])
     assert plan_periods(at("2026-03-10T09:00:00"), at("2026-03-10T08:00:00")) == ([], [])
@@ -105,7 +107,7 @@ def test_periods_split_into_years_months_days_and_spans():
     for trial in range(300):
         lo = datetime(2025, 6, 1, tzinfo=UTC) + timedelta(hours=int(rng.integers(0, 24 * 800)))
         hi = lo + timedelta(hours=int(rng.integers(1, 24 * 500)))
-        kinds = (("y", "m", "d"), ("y", "m"))[trial % 2]
+        kinds = (PERIOD_KINDS, FINE_PERIOD_KINDS)[trial % 2]
         periods, spans = plan_periods(lo, hi, kinds)
         days = []
         for kind, first, end in periods:

@@ -6,7 +6,7 @@ size, each against ``SELECT count(*)`` over the same bbox and date range in the 
 
 Goals (issue 6), per view: payload ≤ 1 MB; counting the hazards (no pre-aggregation): cold ≤ 1.5 s;
 with the pre-aggregation (the zoom pyramid hazard_heat_rollup: years and months per level 6–15,
-days up to level 12, per street, category and cell; the days a fine level lacks are counted from
+days up to level 13, per street, category and cell; the days a fine level lacks are counted from
 the hazards; the default path): cold ≤ 1.5 s and warm ≤ 150 ms.
 The load is COPYed with the rollup trigger off and the pyramid rebuilt afterwards (timed). Views:
 city-wide at zooms 10–18 (the cell is capped at 1/160 of the bbox, so levels 10–13) for one ISO
@@ -132,7 +132,7 @@ ZOOMS = (10, 12, 14, 16, 18)
 SCREEN = (1280, 720)  # pixels
 SCREEN_ZOOMS = (13, 14, 15, 16)
 SCREEN_RANGES = ("week", "year")
-CATEGORY = "fire"  # city-wide views for one category: the fine levels count its days from the hazards
+CATEGORY = "fire"  # city-wide range views for one category
 INSERT_COLUMNS = "code, category_code, severity, geom, grid_version, grid_code, accept_by, resolve_by, created_at"
 
 
@@ -240,7 +240,7 @@ def main() -> None:
                                   "rounds": []}
     header = [f"hazards loaded by COPY in {load_s:.1f} s (rollup trigger off); {args.grids:,} grids",
               (f"zoom pyramid rebuilt in {rollup_s:.1f} s: {pyramid['rows']:,} rows, {size_mb:,.0f} MB "
-               "(levels 6–15: years and months; levels 6–12: days; per category and all)"),
+               "(levels 6–15: years and months; levels 6–13: days; per category and all)"),
               "  all-category rows per level and kind: "
               + ", ".join(f"{lv}{k}:{n:,}" for lv, k, n in levels),
               (f"insert, one hazard per transaction (median of {args.inserts}): {inserts['one_ms_on']:.2f} ms with the "
