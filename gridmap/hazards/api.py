@@ -230,7 +230,7 @@ class HeatmapResponse(BaseModel):
     cells: list[list[float]]
     cell_size: float
     total: int
-    source: str = Field("hazards", description="rollup：来自分级（按年、月、周、日）汇总；daily：来自按日预聚合；hazards：直接统计")
+    source: str = Field("hazards", description="rollup：来自分级（按年、月、日）汇总；daily：来自按日预聚合；hazards：直接统计")
 
 
 @operation(bp, "/hazards/heatmap", "GET", summary="问题隐患热力格网（数据库聚合）", tag="hazards", scope=AREA,

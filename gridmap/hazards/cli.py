@@ -70,7 +70,7 @@ def heatmap_refresh_command(since, until) -> None:
     finally:
         session.close()
     click.echo(f"热力图按日预聚合已重建：{result['cells']} 个格网日（删除旧的 {result['deleted']} 个）；"
-               f"分级汇总（按年、月、周、日）{pyramid['rows']} 行。")
+               f"分级汇总（按年、月、日）{pyramid['rows']} 行。")
 
 
 @click.command("hazard-retention")

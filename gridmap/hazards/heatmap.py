@@ -6,9 +6,12 @@ so a response holds at most ~26,000 cells (under 1 MB) at any zoom. A view is sn
 to whole cells (``cell_range``): every cell it touches is returned with its whole count.
 
 Zoom pyramid (``hazard_heat_rollup``, kept by triggers, the default path for a street or wider
-at levels 6–15): exact counts per level, Beijing year, month, ISO week and day, street, category
-and cell. Any range is covered by whole periods (``plan_periods``); only bounds that are not at a
-Beijing midnight leave fragments of under a day, counted from the hazard table.
+at levels 6–15): exact counts per level, Beijing year, month and day, street, category and cell.
+Any range is covered by whole periods (``plan_periods``); only bounds that are not at a Beijing
+midnight leave fragments of under a day, counted from the hazard table. Days are kept up to
+level DAY_LEVEL_MAX only: at the finer levels nearly every hazard is alone in its cell, so day rows
+would copy the hazard table; there the days beside whole months (under a month at each end) are
+counted from the hazards too.
 
 Daily pre-aggregation: ``hazard_daily_cell`` counts hazards per Beijing day, grid, category
 and fine cell (FINE_CELL degrees, ~50 m). A query whose date range is whole days (no bound,
@@ -90,7 +93,9 @@ def _daily_cells(session: Session, scope: Scope, *, size: float, cells: CellRang
 
 ROLLUP_LEVELS = range(6, 16)  # the rows of hazard_heat_level (migrations 0012, 0016)
 STREET_DIGITS = 9  # the rollup keeps the street part of the grid code, for scopes down to a street
-PERIOD_KINDS = ("y", "m", "w", "d")  # the pyramid's periods (migration 0016), largest first
+PERIOD_KINDS = ("y", "m", "d")  # the pyramid's periods (migration 0016), largest first
+DAY_LEVEL_MAX = 13  # the finest level with days (migration 0016)
+FINE_PERIOD_KINDS = ("y", "m")  # the periods of the levels finer than DAY_LEVEL_MAX
 CellRange = tuple[int, int, int, int]
 
 
@@ -123,8 +128,6 @@ def _period_start(kind: str, d: date) -> date:
         return d.replace(month=1, day=1)
     if kind == "m":
         return d.replace(day=1)
-    if kind == "w":
-        return d - timedelta(days=d.weekday())
     return d
 
 
@@ -134,7 +137,7 @@ def _period_end(kind: str, start: date) -> date:
         return date(start.year + 1, 1, 1)
     if kind == "m":
         return _next_month(start)
-    return start + timedelta(days=7 if kind == "w" else 1)
+    return start + timedelta(days=1)
 
 
 Period = tuple[str, date | None, date | None]
@@ -143,11 +146,13 @@ Period = tuple[str, date | None, date | None]
 Span = tuple[datetime, datetime]
 
 
-def plan_periods(since: datetime | None, until: datetime | None) -> tuple[list[Period], list[Span]]:
-    """Cover [since, until) with the pyramid's periods, largest first: (kind, first, end) runs of
-    whole Beijing years, then months, ISO weeks and days in what is left on either side (None: an
-    open end). What remains are the fragments of under a day at the ends (bounds not at a Beijing
-    midnight): only the hazard table can answer those."""
+def plan_periods(since: datetime | None, until: datetime | None,
+                 kinds: tuple[str, ...] = PERIOD_KINDS) -> tuple[list[Period], list[Span]]:
+    """Cover [since, until) with the periods ``kinds``, largest first: (kind, first, end) runs of
+    whole Beijing years, then months and days in what is left on either side (None: an open end).
+    What remains is for the hazard table, as spans [lo, hi) of created_at (merged where they
+    touch): the fragments of under a day at the ends (bounds not at a Beijing midnight) and,
+    when ``kinds`` has no days, the whole days beside the months."""
     if since is not None and until is not None and since >= until:
         return [], []
     lo = None if since is None else _first_day(since)
@@ -161,7 +166,7 @@ def plan_periods(since: datetime | None, until: datetime | None) -> tuple[list[P
         fragments.append((_midnight(hi), until))
     periods: list[Period] = []
     gaps: list[tuple[date | None, date | None]] = [(lo, hi)]
-    for kind in PERIOD_KINDS:
+    for kind in kinds:
         left = []
         for a, b in gaps:
             first = a if a is None or _period_start(kind, a) == a else _period_end(kind, _period_start(kind, a))
@@ -172,7 +177,13 @@ def plan_periods(since: datetime | None, until: datetime | None) -> tuple[list[P
             else:
                 left.append((a, b))
         gaps = left
-    return periods, fragments
+    spans: list[Span] = []
+    for a, b in sorted(fragments + [(_midnight(a), _midnight(b)) for a, b in gaps]):
+        if spans and spans[-1][1] == a:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return periods, spans
 
 
 def _category_code(session: Session, category: str | None) -> str | None:
@@ -221,8 +232,8 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
            since: datetime | None, until: datetime | None, category: str | None, within: str | None,
            rollup: bool) -> list[list[float]] | None:
     """The view's cells [lat, lon, n], exact. ``rollup``: the whole periods from hazard_heat_rollup
-    and only the fragments under a day at the ends from the hazards (None when the range holds no
-    whole day); else everything counted from the hazards."""
+    and what they leave (``plan_periods``) from the hazards (None when the range holds no whole
+    period of the level); else everything counted from the hazards."""
     from sqlalchemy import text
 
     prefix = scope.narrow(within)
@@ -239,7 +250,7 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
     if not rollup:
         parts = [_hazard_cells_sql(params, [(since, until)], cells)]
     else:
-        periods, fragments = plan_periods(since, until)
+        periods, spans = plan_periods(since, until, PERIOD_KINDS if level <= DAY_LEVEL_MAX else FINE_PERIOD_KINDS)
         if not periods:
             return None
         parts = []
@@ -255,8 +266,8 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
             parts.append(f"""SELECT iy, ix, n FROM hazard_heat_rollup
                               WHERE level = :level AND category_code = :code AND street LIKE :prefix
                                 AND {' AND '.join(bounds)}{' AND ' + _IN_CELLS if cells is not None else ''}""")
-        if fragments:
-            parts.append(_hazard_cells_sql(params, list(fragments), cells))
+        if spans:
+            parts.append(_hazard_cells_sql(params, list(spans), cells))
     rows = session.execute(text("SELECT iy, ix, sum(n) FROM (" + " UNION ALL ".join(parts)
                                 + ") u GROUP BY iy, ix HAVING sum(n) > 0"), params).all()
     return [[round(iy * size, 7), round(ix * size, 7), int(n)] for iy, ix, n in rows]
@@ -290,7 +301,7 @@ def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: in
                        category=category, within=within, rollup=True)
         if found is not None:
             result = {"cells": found, "source": "rollup"}
-        else:  # a range within one day: count, exactly
+        else:  # no whole day in the range (at a level without days, no whole month): count, exactly
             daily = False
     if result is None and daily is None:
         daily = whole_day(since) and whole_day(until) and size >= DAILY_MIN_RATIO * FINE_CELL
@@ -395,14 +406,14 @@ ROLLUP_REFRESH_SQL = """
 INSERT INTO hazard_heat_rollup (level, period_kind, period, street, category_code, ix, iy, n)
 SELECT level, CAST(:kind AS varchar), date_trunc(:unit, day)::date, street, category_code, ix, iy, sum(n)
   FROM heat_rollup_days
- WHERE (CAST(:lo AS date) IS NULL OR day >= :lo) AND (CAST(:hi AS date) IS NULL OR day < :hi)
+ WHERE level <= :top AND (CAST(:lo AS date) IS NULL OR day >= :lo) AND (CAST(:hi AS date) IS NULL OR day < :hi)
  GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
-UNITS = {"y": "year", "m": "month", "w": "week", "d": "day"}
+UNITS = {"y": "year", "m": "month", "d": "day"}
 
 
 def refresh_rollup(session: Session, since: date | None = None, until: date | None = None) -> dict[str, Any]:
-    """Rebuild the zoom pyramid's years, months, weeks and days that touch the Beijing days
+    """Rebuild the zoom pyramid's years, months and days that touch the Beijing days
     [since, until) (everything when open) from the hazard table, in one transaction: the hazards
     are counted once per day, and the longer periods summed from those days. The triggers keep
     it current; this is the repair, and the fast path after a bulk load with the triggers off."""
@@ -420,7 +431,8 @@ def refresh_rollup(session: Session, since: date | None = None, until: date | No
         session.execute(text(ROLLUP_DAYS_SQL), {"lo": _midnight(lo) if lo else None,
                                                 "hi": _midnight(hi) if hi else None})
         for kind, (k_lo, k_hi) in spans.items():
-            params = {"kind": kind, "unit": UNITS[kind], "lo": k_lo, "hi": k_hi}
+            params = {"kind": kind, "unit": UNITS[kind], "lo": k_lo, "hi": k_hi,
+                      "top": DAY_LEVEL_MAX if kind == "d" else max(ROLLUP_LEVELS)}
             session.execute(text("DELETE FROM hazard_heat_rollup WHERE period_kind = :kind"
                                  " AND (CAST(:lo AS date) IS NULL OR period >= :lo)"
                                  " AND (CAST(:hi AS date) IS NULL OR period < :hi)"), params)

@@ -213,8 +213,9 @@ class HazardHeatLevel(Base):
 
 class HazardHeatRollup(Base):
     """The heatmap's zoom pyramid: hazards per level, period (``y``: Beijing year, ``m``: month,
-    ``w``: ISO week, ``d``: day, each by its first day), street (first 9 digits of the grid code, for scopes), category
-    ('' = all categories) and cell (``ix``, ``iy`` = ST_SnapToGrid index at the level's size).
+    ``d``: day — up to level ``heatmap.DAY_LEVEL_MAX`` only —, each by its first day), street (first 9
+    digits of the grid code, for scopes), category ('' = all categories) and cell (``ix``, ``iy`` =
+    ST_SnapToGrid index at the level's size).
 
     Kept by statement-level triggers on ``hazard`` (insert, delete, and updates of the counted
     fields) and rebuilt by ``hazard-heatmap-refresh``; see hazards/heatmap.py."""
@@ -234,5 +235,5 @@ class HazardHeatRollup(Base):
         # Covering (INCLUDE n): a view is an index-only scan of its level, kind, category and periods.
         PrimaryKeyConstraint("level", "period_kind", "category_code", "period", "street", "ix", "iy",
                              postgresql_include=["n"]),
-        CheckConstraint("period_kind IN ('y', 'm', 'w', 'd')", name="period_kind_known"),
+        CheckConstraint("period_kind IN ('y', 'm', 'd')", name="period_kind_known"),
     )

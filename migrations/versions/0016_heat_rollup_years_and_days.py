@@ -1,6 +1,9 @@
-"""Heatmap zoom pyramid: add Beijing years ('y') and days ('d') to the months and ISO weeks, so
-any range of whole days is answered from hazard_heat_rollup alone (never the hazard table), and
-levels 14 and 15 (a screen-sized view at zooms 14–15 holds too many hazards to count them); the
+"""Heatmap zoom pyramid: Beijing years ('y'), months ('m') and days ('d') instead of months and ISO
+weeks, so any range of whole days is answered from whole periods, and levels 14 and 15 (a
+screen-sized view at zooms 14–15 holds too many hazards to count them). Days are kept at the
+levels up to DAY_LEVEL_MAX only: at the finer levels nearly every hazard sits alone in its cell,
+so a day row would copy the hazard table — there the days left over beside whole months (under a
+month at each end) are counted from the hazards (gridmap.hazards.heatmap.plan_periods). The
 primary key INCLUDEs n, so a view is an index-only scan.
 
 Revision ID: 0016
@@ -15,12 +18,13 @@ depends_on = None
 
 
 COLUMNS = "geom, created_at, grid_code, category_code"
+DAY_LEVEL_MAX = 13  # gridmap.hazards.heatmap.DAY_LEVEL_MAX
 
 
-def _upsert(kinds: str, source: str, levels: str = "TRUE") -> str:
+def _upsert(kinds: str, source: str) -> str:
     """Rows of ``source`` (geom, created_at, grid_code, category_code, sign) added into the pyramid
-    for the period kinds ``kinds`` (a VALUES list of (kind, date_trunc unit)) at the levels where
-    ``levels`` holds, as in migration 0012."""
+    for the period kinds ``kinds`` (a VALUES list of (kind, date_trunc unit, finest level kept)),
+    as in migration 0012."""
     return f"""
 INSERT INTO hazard_heat_rollup AS r (level, period_kind, period, street, category_code, ix, iy, n)
 SELECT level, kind, period, street, coalesce(cat, ''), ix, iy, sum(sign)
@@ -28,8 +32,8 @@ SELECT level, kind, period, street, coalesce(cat, ''), ix, iy, sum(sign)
                left(s.grid_code, 9) AS street, s.category_code AS cat,
                round(ST_X(ST_SnapToGrid(s.geom, l.size)) / l.size)::int AS ix,
                round(ST_Y(ST_SnapToGrid(s.geom, l.size)) / l.size)::int AS iy, s.sign
-          FROM ({source}) s CROSS JOIN hazard_heat_level l CROSS JOIN (VALUES {kinds}) k(kind, unit)
-         WHERE {levels}) x
+          FROM ({source}) s JOIN (VALUES {kinds}) k(kind, unit, top) ON TRUE
+          JOIN hazard_heat_level l ON l.level <= k.top) x
  GROUP BY GROUPING SETS ((level, kind, period, street, cat, ix, iy), (level, kind, period, street, ix, iy))
 HAVING sum(sign) <> 0
     ON CONFLICT (level, period_kind, category_code, period, street, ix, iy) DO UPDATE SET n = r.n + EXCLUDED.n;
@@ -59,9 +63,9 @@ END $$;
 """
 
 
-ALL_KINDS = "('y', 'year'), ('m', 'month'), ('w', 'week'), ('d', 'day')"
-OLD_KINDS = "('m', 'month'), ('w', 'week')"
 NEW_LEVELS = {14: 0.0013733, 15: 0.0006866}  # as migration 0012: 16 px of a 256-px tile, to 1e-7 degrees
+KINDS = f"('y', 'year', {max(NEW_LEVELS)}), ('m', 'month', {max(NEW_LEVELS)}), ('d', 'day', {DAY_LEVEL_MAX})"
+OLD_KINDS = f"('m', 'month', {min(NEW_LEVELS) - 1}), ('w', 'week', {min(NEW_LEVELS) - 1})"
 KEY = "level, period_kind, category_code, period, street, ix, iy"
 
 
@@ -70,24 +74,24 @@ def _primary_key(include: str) -> None:
     op.execute(f"ALTER TABLE hazard_heat_rollup ADD CONSTRAINT pk_hazard_heat_rollup PRIMARY KEY ({KEY}){include}")
 
 
-def upgrade() -> None:
+def _kinds(known: str, kinds: str) -> None:
+    """Empty the pyramid, allow the period kinds ``known``, and rebuild it for ``kinds`` from the hazards."""
+    op.execute("DELETE FROM hazard_heat_rollup")
     op.execute("ALTER TABLE hazard_heat_rollup DROP CONSTRAINT ck_hazard_heat_rollup_period_kind_known")
     op.execute("ALTER TABLE hazard_heat_rollup ADD CONSTRAINT ck_hazard_heat_rollup_period_kind_known "
-               "CHECK (period_kind IN ('y', 'm', 'w', 'd'))")
-    op.execute(_function(ALL_KINDS))
-    # Backfill the new kinds from hazards already reported.
-    op.execute(_upsert("('y', 'year'), ('d', 'day')", f"SELECT {COLUMNS}, 1 AS sign FROM hazard"))
+               f"CHECK (period_kind IN ({known}))")
+    op.execute(_function(kinds))
+    op.execute(_upsert(kinds, f"SELECT {COLUMNS}, 1 AS sign FROM hazard"))
+
+
+def upgrade() -> None:
     op.execute("INSERT INTO hazard_heat_level (level, size) VALUES "
                + ", ".join(f"({level}, {size!r})" for level, size in NEW_LEVELS.items()))
-    op.execute(_upsert(ALL_KINDS, f"SELECT {COLUMNS}, 1 AS sign FROM hazard", f"l.level >= {min(NEW_LEVELS)}"))
+    _kinds("'y', 'm', 'd'", KINDS)
     _primary_key(" INCLUDE (n)")
 
 
 def downgrade() -> None:
     _primary_key("")
-    op.execute(f"DELETE FROM hazard_heat_rollup WHERE period_kind IN ('y', 'd') OR level >= {min(NEW_LEVELS)}")
     op.execute(f"DELETE FROM hazard_heat_level WHERE level >= {min(NEW_LEVELS)}")
-    op.execute(_function(OLD_KINDS))
-    op.execute("ALTER TABLE hazard_heat_rollup DROP CONSTRAINT ck_hazard_heat_rollup_period_kind_known")
-    op.execute("ALTER TABLE hazard_heat_rollup ADD CONSTRAINT ck_hazard_heat_rollup_period_kind_known "
-               "CHECK (period_kind IN ('m', 'w'))")
+    _kinds("'m', 'w'", OLD_KINDS)

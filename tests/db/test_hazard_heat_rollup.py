@@ -13,6 +13,9 @@ from sqlalchemy import select, text
 from gridmap.auth.scope import Scope
 from gridmap.hazards import service
 from gridmap.hazards.heatmap import (
+    DAY_LEVEL_MAX,
+    FINE_PERIOD_KINDS,
+    PERIOD_KINDS,
     ROLLUP_LEVELS,
     cell_level,
     cell_size,
@@ -68,49 +71,57 @@ def test_levels_are_the_sizes_the_api_picks(db_session):
     assert stored == {z: cell_size(z) for z in ROLLUP_LEVELS}
 
 
-def test_periods_split_into_years_months_weeks_days_and_fragments():
+def test_periods_split_into_years_months_days_and_spans():
     def at(s):
         return datetime.fromisoformat(s + CN)
 
     assert plan_periods(None, None) == ([("y", None, None)], [])
-    # 2025-12-30 10:00 .. 2027-04-15 17:00: 2026 whole; Jan–Mar 2027; the week of Mon 2027-04-05;
-    # days Dec 31 and Apr 12–14; a fragment of under a day at each end.
-    periods, fragments = plan_periods(at("2025-12-30T10:00:00"), at("2027-04-15T17:00:00"))
+    # 2025-12-30 10:00 .. 2027-04-15 17:00: 2026 whole; Jan–Mar 2027; days Dec 31 and Apr 1–14;
+    # a fragment of under a day at each end.
+    periods, spans = plan_periods(at("2025-12-30T10:00:00"), at("2027-04-15T17:00:00"))
     assert periods == [("y", date(2026, 1, 1), date(2027, 1, 1)), ("m", date(2027, 1, 1), date(2027, 4, 1)),
-                       ("w", date(2027, 4, 5), date(2027, 4, 12)), ("d", date(2025, 12, 31), date(2026, 1, 1)),
-                       ("d", date(2027, 4, 1), date(2027, 4, 5)), ("d", date(2027, 4, 12), date(2027, 4, 15))]
-    assert fragments == [(at("2025-12-30T10:00:00"), at("2025-12-31T00:00:00")),
-                         (at("2027-04-15T00:00:00"), at("2027-04-15T17:00:00"))]
-    # Open ends: every year before 2026, then months, weeks and days up to Mar 10 (a Tuesday).
+                       ("d", date(2025, 12, 31), date(2026, 1, 1)), ("d", date(2027, 4, 1), date(2027, 4, 15))]
+    assert spans == [(at("2025-12-30T10:00:00"), at("2025-12-31T00:00:00")),
+                     (at("2027-04-15T00:00:00"), at("2027-04-15T17:00:00"))]
+    # Without days (the fine levels), the days beside the months join the fragments.
+    assert plan_periods(at("2025-12-30T10:00:00"), at("2027-04-15T17:00:00"), FINE_PERIOD_KINDS) == (
+        periods[:2], [(at("2025-12-30T10:00:00"), at("2026-01-01T00:00:00")),
+                      (at("2027-04-01T00:00:00"), at("2027-04-15T17:00:00"))])
+    # Open ends: every year before 2026, then months and days up to Mar 10.
     assert plan_periods(None, at("2026-03-10T00:00:00")) == ([
         ("y", None, date(2026, 1, 1)), ("m", date(2026, 1, 1), date(2026, 3, 1)),
-        ("w", date(2026, 3, 2), date(2026, 3, 9)), ("d", date(2026, 3, 1), date(2026, 3, 2)),
-        ("d", date(2026, 3, 9), date(2026, 3, 10))], [])
+        ("d", date(2026, 3, 1), date(2026, 3, 10))], [])
     assert plan_periods(at("2026-11-20T00:00:00"), None) == ([
         ("y", date(2027, 1, 1), None), ("m", date(2026, 12, 1), date(2027, 1, 1)),
-        ("w", date(2026, 11, 23), date(2026, 11, 30)), ("d", date(2026, 11, 20), date(2026, 11, 23)),
-        ("d", date(2026, 11, 30), date(2026, 12, 1))], [])
-    # One ISO week (the time slider) is one weekly row per cell; nothing from the hazards.
-    assert plan_periods(at("2026-03-09T00:00:00"), at("2026-03-16T00:00:00")) == (
-        [("w", date(2026, 3, 9), date(2026, 3, 16))], [])
+        ("d", date(2026, 11, 20), date(2026, 12, 1))], [])
+    # One week (the time slider): seven daily rows per cell, or at a level without days no whole
+    # period at all (counted from the hazards).
+    week = (at("2026-03-09T00:00:00"), at("2026-03-16T00:00:00"))
+    assert plan_periods(*week) == ([("d", date(2026, 3, 9), date(2026, 3, 16))], [])
+    assert plan_periods(*week, FINE_PERIOD_KINDS) == ([], [week])
     assert plan_periods(at("2026-03-10T08:00:00"), at("2026-03-10T09:00:00")) == (
         [], [(at("2026-03-10T08:00:00"), at("2026-03-10T09:00:00"))])
     assert plan_periods(at("2026-03-10T09:00:00"), at("2026-03-10T08:00:00")) == ([], [])
-    # Whatever the bounds, the periods and fragments tile [since, until) exactly once.
+    # Whatever the bounds, the periods and spans tile [since, until) exactly once.
     rng = np.random.default_rng(4)
-    for _ in range(300):
+    for trial in range(300):
         lo = datetime(2025, 6, 1, tzinfo=UTC) + timedelta(hours=int(rng.integers(0, 24 * 800)))
         hi = lo + timedelta(hours=int(rng.integers(1, 24 * 500)))
-        periods, fragments = plan_periods(lo, hi)
+        kinds = (PERIOD_KINDS, FINE_PERIOD_KINDS)[trial % 2]
+        periods, spans = plan_periods(lo, hi, kinds)
         days = []
         for kind, first, end in periods:
             d = first
             while d < end:
                 days.append(d)
                 d += timedelta(days=1)
-        covered = sum((b - a for a, b in fragments), timedelta()) + timedelta(days=len(days))
+        covered = sum((b - a for a, b in spans), timedelta()) + timedelta(days=len(days))
         assert covered == hi - lo and len(set(days)) == len(days), (lo, hi)
-        assert all(b - a < timedelta(days=1) for a, b in fragments)
+        assert all(a < b for a, b in spans) and all(b < c for (_, b), (c, _) in zip(spans, spans[1:]))
+        # What is left for the hazards: under a day (under a month without days) at each end, or
+        # everything when the range holds no whole period.
+        limit = timedelta(days=1) if "d" in kinds else timedelta(days=31)
+        assert len(spans) <= 2 and (all(b - a < limit for a, b in spans) or spans == [(lo, hi)]), (lo, hi)
 
 
 def test_rollup_answers_exactly_as_counting_the_hazards(db_session):
@@ -208,12 +219,14 @@ def test_triggers_follow_every_change_and_match_the_rebuild(app, db_session):
         db_session.scalar(text("SELECT count(*) FROM hazard"))
     refresh_rollup(db_session)
     assert _snapshot(db_session) == kept
-    # A partial rebuild touches only its year, month, week and day; the command rebuilds everything.
+    # Days are kept at the coarse levels only (finer ones count them from the hazards).
+    assert {row.level for row in kept if row.period_kind == "d"} == set(range(min(ROLLUP_LEVELS), DAY_LEVEL_MAX + 1))
+    assert {row.level for row in kept if row.period_kind == "m"} == set(ROLLUP_LEVELS)
+    # A partial rebuild touches only its year, month and day; the command rebuilds everything.
     db_session.execute(HazardHeatRollup.__table__.update().values(n=99))
     refresh_rollup(db_session, date(2026, 3, 3), date(2026, 3, 4))  # the reported one (a Tuesday)
     rebuilt = {(r.period_kind, r.period) for r in _snapshot(db_session) if r.n != 99}
-    assert rebuilt == {("y", date(2026, 1, 1)), ("m", date(2026, 3, 1)), ("w", date(2026, 3, 2)),
-                       ("d", date(2026, 3, 3))}
+    assert rebuilt == {("y", date(2026, 1, 1)), ("m", date(2026, 3, 1)), ("d", date(2026, 3, 3))}
     db_session.execute(HazardHeatRollup.__table__.delete())
     result = app.test_cli_runner().invoke(args=["hazard-heatmap-refresh"])
     assert result.exit_code == 0, result.output
