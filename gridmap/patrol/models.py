@@ -53,7 +53,8 @@ class CheckinKey(Base):
     __tablename__ = "checkin_key"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="RESTRICT"))
+    # No foreign key: the check-in row written with it carries the same user_id and checks it.
+    user_id: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True))
     answer: Mapped[dict[str, Any]] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,25 @@ class CheckinItem(BaseModel):
     recorded_at: AwareDatetime = Field(description="打卡时间（ISO 8601，带时区）")
     household_code: str | None = Field(None, max_length=64, description="走访的住户户号")
     note: str = Field("", max_length=1000, description="备注")
+
+
+ITEMS = TypeAdapter(list[CheckinItem])
+
+
+def _parse(raw_items: list[Any]) -> list[CheckinItem | ValidationError]:
+    """Each item parsed, or its validation error. A batch with no bad item (the usual case) is
+    parsed in one call, less than half the cost of one call per item."""
+    try:
+        return list(ITEMS.validate_python(raw_items))
+    except ValidationError:
+        pass
+    parsed: list[CheckinItem | ValidationError] = []
+    for raw in raw_items:
+        try:
+            parsed.append(CheckinItem.model_validate(raw))
+        except ValidationError as exc:
+            parsed.append(exc)
+    return parsed
 
 
 def _error(index: int, item_id: str | None, error_code: str, status: int,
@@ -262,12 +281,10 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
     repeats: dict[int, int] = {}
 
     # 1. Each item on its own: shape, then its coordinates (vectorised per declared CRS).
-    for i, raw in enumerate(raw_items):
-        raw_id = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") is not None else None
-        try:
-            item = CheckinItem.model_validate(raw)
-        except ValidationError as exc:
-            results[i] = _error(i, raw_id, "validation_failed", 400, _validation_details(exc))
+    for i, (raw, item) in enumerate(zip(raw_items, _parse(raw_items), strict=True)):
+        if isinstance(item, ValidationError):
+            raw_id = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") is not None else None
+            results[i] = _error(i, raw_id, "validation_failed", 400, _validation_details(item))
             continue
         key = str(item.id)
         if key in first_of:
