@@ -268,14 +268,11 @@ def access_table_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    app.cli.add_command(db_group)
-    app.cli.add_command(import_party_members_command)
-    from gridmap.hazards.cli import hazard_retention_command, load_holidays_command
-    app.cli.add_command(load_holidays_command)
-    app.cli.add_command(hazard_retention_command)
-    from gridmap.hazards.cli import heatmap_refresh_command
-    app.cli.add_command(heatmap_refresh_command)
-    for command in (create_user_command, import_areas_command, import_households_command, assign_command,
-                    demo_data_command, serve_command, patrol_partitions_command, patrol_retention_command,
-                    backup_command, restore_command, access_table_command):
+    from gridmap.hazards.cli import hazard_retention_command, heatmap_refresh_command, load_holidays_command
+
+    for command in (db_group, create_user_command, import_areas_command, import_households_command,
+                    import_party_members_command, assign_command, demo_data_command, serve_command,
+                    backup_command, restore_command, load_holidays_command, hazard_retention_command,
+                    heatmap_refresh_command, patrol_partitions_command, patrol_retention_command,
+                    access_table_command):
         app.cli.add_command(command)

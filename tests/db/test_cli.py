@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -49,3 +50,12 @@ def test_import_errors_are_listed_and_exit_nonzero(app, db_session):
     assert result.exit_code == 2
     assert "第 2 个要素" in result.output and "自相交" in result.output
     assert db_session.scalar(select(func.count()).select_from(Grid)) == before
+
+
+def test_readme_lists_every_command(app):
+    """The README's command table names every command `scripts/gridmap` has, and no other."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### The command line")[1].split("\n\n")[2]
+    listed = {name for row in table.splitlines()[2:]
+              for name in re.findall(r"`([a-z-]+)(?: [^`]*)?`", row.split(" | ")[0])}
+    assert listed == {name for name in app.cli.list_commands(None) if name not in ("routes", "run", "shell")}
