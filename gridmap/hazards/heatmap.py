@@ -210,13 +210,7 @@ def _hazard_cells_sql(params: dict[str, Any], spans: list[tuple[datetime | None,
         where.append("geom && ST_MakeEnvelope(:ex0, :ey0, :ex1, :ey1, 4326)")
     ors = []
     for i, (lo, hi) in enumerate(spans):
-        bounds = []
-        if lo is not None:
-            bounds.append(f"created_at >= :s{i}_lo")
-            params[f"s{i}_lo"] = lo
-        if hi is not None:
-            bounds.append(f"created_at < :s{i}_hi")
-            params[f"s{i}_hi"] = hi
+        bounds = _half_open(params, "created_at", f"s{i}", lo, hi)
         ors.append("(" + (" AND ".join(bounds) or "TRUE") + ")")
     where.append("(" + " OR ".join(ors) + ")")
     # round(x / size) is rint, as ST_SnapToGrid's (the trigger's): the same cell, without a new geometry per point.
@@ -226,6 +220,18 @@ def _hazard_cells_sql(params: dict[str, Any], spans: list[tuple[datetime | None,
 
 
 _IN_CELLS = "ix BETWEEN :ix0 AND :ix1 AND iy BETWEEN :iy0 AND :iy1"
+
+
+def _half_open(params: dict[str, Any], column: str, key: str, lo: Any, hi: Any) -> list[str]:
+    """Conditions ``lo <= column < hi`` (either end None: open), their values put in ``params``."""
+    bounds = []
+    if lo is not None:
+        bounds.append(f"{column} >= :{key}_lo")
+        params[f"{key}_lo"] = lo
+    if hi is not None:
+        bounds.append(f"{column} < :{key}_hi")
+        params[f"{key}_hi"] = hi
+    return bounds
 
 
 def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: CellRange | None,
@@ -255,14 +261,8 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
             return None
         parts = []
         for i, (kind, lo, hi) in enumerate(periods):  # one index-only scan each (see the model)
-            bounds = [f"period_kind = :p{i}"]
+            bounds = [f"period_kind = :p{i}", *_half_open(params, "period", f"p{i}", lo, hi)]
             params[f"p{i}"] = kind
-            if lo is not None:
-                bounds.append(f"period >= :p{i}_lo")
-                params[f"p{i}_lo"] = lo
-            if hi is not None:
-                bounds.append(f"period < :p{i}_hi")
-                params[f"p{i}_hi"] = hi
             parts.append(f"""SELECT iy, ix, n FROM hazard_heat_rollup
                               WHERE level = :level AND category_code = :code AND street LIKE :prefix
                                 AND {' AND '.join(bounds)}{' AND ' + _IN_CELLS if cells is not None else ''}""")
