@@ -30,7 +30,9 @@ class Checkin(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     recorded_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="RESTRICT"))
-    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id", ondelete="SET NULL"))
+    # No foreign key: the inserting statement takes grid_id from the grid table, and grids are
+    # retired, never deleted (migration 0021).
+    grid_id: Mapped[int | None] = mapped_column(Integer)
     grid_version: Mapped[int | None] = mapped_column(Integer)
     geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     accuracy_m: Mapped[float] = mapped_column(REAL)
@@ -42,7 +44,7 @@ class Checkin(Base):
     __table_args__ = (
         Index("ix_checkin_user_id_recorded_at", "user_id", "recorded_at"),
         Index("ix_checkin_grid_id_recorded_at", "grid_id", "recorded_at"),
-        Index("ix_checkin_household_id", "household_id"),
+        Index("ix_checkin_household_id", "household_id", postgresql_where=text("household_id IS NOT NULL")),
         {"postgresql_partition_by": "RANGE (recorded_at)"},
     )
 
@@ -59,4 +61,4 @@ class CheckinKey(Base):
     answer: Mapped[dict[str, Any]] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
 
-    __table_args__ = (Index("ix_checkin_key_recorded_at", "recorded_at"),)
+    __table_args__ = (Index("ix_checkin_key_recorded_at", "recorded_at", postgresql_using="brin"),)
