@@ -390,13 +390,13 @@ def load_big_table(url: str, rows: int) -> dict:
         conn.commit()
         names.append(name)
         log(f"big table: {name} {n:,} rows ({time.perf_counter() - started:.0f} s)")
-    # The keys: emptied and refilled in one transaction, without its indexes and foreign key
-    # while loading (NOT VALID when put back: new rows are still checked; the loaded ones
-    # reference real users).
+    # The keys: emptied and refilled in one transaction, without their indexes while loading
+    # (put back as the migrations made them).
+    cur.execute("SELECT pg_get_indexdef('ix_checkin_key_recorded_at'::regclass)")
+    time_index = cur.fetchone()[0]
     cur.execute("CREATE TEMPORARY TABLE kept_keys AS SELECT * FROM checkin_key")
     cur.execute("TRUNCATE checkin_key")
     cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT pk_checkin_key")
-    cur.execute("ALTER TABLE checkin_key DROP CONSTRAINT fk_checkin_key_user_id_app_user")
     cur.execute("DROP INDEX ix_checkin_key_recorded_at")
     cur.execute("INSERT INTO checkin_key SELECT * FROM kept_keys")
     for name in names:
@@ -410,9 +410,7 @@ def load_big_table(url: str, rows: int) -> dict:
         """, {"code": GRID})
     log(f"big table: keys loaded ({time.perf_counter() - started:.0f} s)")
     cur.execute("ALTER TABLE checkin_key ADD CONSTRAINT pk_checkin_key PRIMARY KEY (id)")
-    cur.execute("CREATE INDEX ix_checkin_key_recorded_at ON checkin_key (recorded_at)")
-    cur.execute("""ALTER TABLE checkin_key ADD CONSTRAINT fk_checkin_key_user_id_app_user FOREIGN KEY (user_id)
-                   REFERENCES app_user (id) ON DELETE RESTRICT NOT VALID""")
+    cur.execute(time_index)
     conn.commit()
     log(f"big table: keys indexed ({time.perf_counter() - started:.0f} s)")
     conn.autocommit = True
