@@ -14,6 +14,7 @@ from gridmap.auth.scope import AREA, GLOBAL
 from gridmap.hazards import service
 from gridmap.hazards.models import SEVERITIES, STATUSES
 from gridmap.hazards.workflow import ACTIONS
+from gridmap.maps.display import bbox_to_wgs84, cells_for_display, for_display
 from gridmap.schemas import BboxFilter
 from gridmap.web import get_session
 
@@ -234,13 +235,14 @@ class HeatmapResponse(BaseModel):
 
 
 @operation(bp, "/hazards/heatmap", "GET", summary="问题隐患热力格网（数据库聚合）", tag="hazards", scope=AREA,
-           roles=STAFF, query=HeatmapQuery, response=HeatmapResponse)
+           roles=STAFF, query=HeatmapQuery, response=HeatmapResponse, errors=(422,))
 def hazard_heatmap(scope, query: HeatmapQuery):
     from gridmap.hazards.heatmap import heatmap_cells
 
-    return heatmap_cells(get_session(), scope, bbox=query.bbox, zoom=query.zoom, since=query.since,
-                         until=query.until, category=query.category, within=query.within,
-                         display=None if query.display == "wgs84" else query.display)
+    # Counting is in WGS-84; the view's bbox comes in, and its cells go back, in the map's CRS.
+    result = heatmap_cells(get_session(), scope, bbox=bbox_to_wgs84(query.bbox, query.display), zoom=query.zoom,
+                           since=query.since, until=query.until, category=query.category, within=query.within)
+    return {**result, "cells": cells_for_display(result["cells"], query.display)}
 
 
 class GridDensityQuery(BaseModel):
@@ -254,12 +256,12 @@ class GridDensityQuery(BaseModel):
 
 
 @operation(bp, "/hazards/grid-density", "GET", summary="按网格的问题密度（每千户问题数，数据库计算）", tag="hazards",
-           scope=AREA, roles=STAFF, query=GridDensityQuery, response=HazardList)
+           scope=AREA, roles=STAFF, query=GridDensityQuery, response=HazardList, errors=(422,))
 def hazard_grid_density(scope, query: GridDensityQuery):
     from gridmap.hazards.heatmap import grid_density
 
-    return grid_density(get_session(), scope, within=query.within, since=query.since, until=query.until,
-                        category=query.category, zoom=query.zoom, display=query.display)
+    return for_display(grid_density(get_session(), scope, within=query.within, since=query.since,
+                                    until=query.until, category=query.category, zoom=query.zoom), query.display)
 
 
 class SafetyQuery(BaseModel):

@@ -30,6 +30,7 @@ from sqlalchemy import Float, func, literal, select
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
+from gridmap.errors import Unprocessable
 from gridmap.hazards.calendar import CN_TZ, as_local
 from gridmap.hazards.models import HazardCategory, HazardDailyCell
 
@@ -79,9 +80,8 @@ def _daily_cells(session: Session, scope: Scope, *, size: float, cells: CellRang
         conditions.append(d.day >= as_local(since).date())
     if until is not None:
         conditions.append(d.day < as_local(until).date())
-    if category:
-        conditions.append(d.category_code.in_(
-            select(HazardCategory.code).where((HazardCategory.code == category) | (HazardCategory.name == category))))
+    if category:  # a code (heatmap_cells resolved it)
+        conditions.append(d.category_code == category)
     ratio = FINE_CELL / size
     kx = func.round(d.ix * literal(ratio, Float)).label("kx")
     ky = func.round(d.iy * literal(ratio, Float)).label("ky")
@@ -186,12 +186,16 @@ def plan_periods(since: datetime | None, until: datetime | None,
     return periods, spans
 
 
-def _category_code(session: Session, category: str | None) -> str | None:
-    """'' for all categories, the code of ``category`` (a code or a name), None when it is unknown."""
+def _category_code(session: Session, category: str | None) -> str:
+    """'' for all categories, else the code of ``category`` (a code or a name; retired categories
+    too, their hazards stay on the map); a 422 when the catalogue has no such category."""
     if not category:
         return ""
-    return session.scalar(select(HazardCategory.code).where(
+    code = session.scalar(select(HazardCategory.code).where(
         (HazardCategory.code == category) | (HazardCategory.name == category)))
+    if code is None:
+        raise Unprocessable("hazard_category_unknown", details={"field": "category"}, category=category)
+    return code
 
 
 def rollup_eligible(scope: Scope, level: int, within: str | None) -> bool:
@@ -243,10 +247,9 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
     from sqlalchemy import text
 
     prefix = scope.narrow(within)
-    code = _category_code(session, category)
-    if prefix is None or code is None:
+    if prefix is None:
         return []
-    params: dict[str, Any] = {"level": level, "size": size, "prefix": prefix + "%", "code": code}
+    params: dict[str, Any] = {"level": level, "size": size, "prefix": prefix + "%", "code": category}
     if cells is not None:
         ix0, ix1, iy0, iy1 = cells
         margin = size * 1e-6
@@ -275,19 +278,14 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
 
 def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: int, since: datetime | None = None,
                   until: datetime | None = None, category: str | None = None,
-                  within: str | None = None, daily: bool | None = None, rollup: bool | None = None,
-                  display: str | None = None) -> dict[str, Any]:
+                  within: str | None = None, daily: bool | None = None, rollup: bool | None = None) -> dict[str, Any]:
     """Hazards per cell of the level ``cell_level(zoom, bbox)``, for every cell the bbox touches
     (``cell_range``: the view is snapped outward to whole cells, counted whole).
 
     ``rollup``/``daily``: None chooses (the zoom pyramid when the level is in it and the scope is
     a street or wider; else the daily cells for whole-day ranges at coarse zooms; else counting
-    the hazards), True/False forces a path (tests and the benchmark compare them).
-
-    ``display``: the CRS of the map the cells are drawn on (``gcj02`` for a Gaode basemap): the
-    bbox is read in it and the cell centres are returned in it; counting is always in WGS-84."""
-    if display is not None:
-        bbox = _bbox_to_wgs84(bbox, display)
+    the hazards), True/False forces a path (tests and the benchmark compare them)."""
+    category = _category_code(session, category)
     level = cell_level(zoom, bbox)
     size = _zoom_size(level)
     cells = None if bbox is None else cell_range(bbox, size)
@@ -311,38 +309,8 @@ def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: in
     if result is None:
         result = {"cells": _cells(session, scope, level=level, size=size, cells=cells, since=since, until=until,
                                   category=category, within=within, rollup=False), "source": "hazards"}
-    found = result["cells"]
-    total = sum(c[2] for c in found)
-    if display is not None:
-        found = _cells_to_display(found, display)
-    return {"cells": found, "cell_size": size, "total": total, "source": result["source"]}
-
-
-def _bbox_to_wgs84(bbox: Bbox | None, crs: str) -> Bbox | None:
-    """The WGS-84 envelope of a bbox given in the map's CRS (its four corners converted)."""
-    if bbox is None:
-        return None
-    import numpy as np
-
-    from gridmap.geo.crs import to_wgs84
-
-    lon, lat = to_wgs84(np.array([bbox[0], bbox[2], bbox[0], bbox[2]]),
-                        np.array([bbox[1], bbox[1], bbox[3], bbox[3]]), crs)
-    return (max(-180.0, float(lon.min())), max(-90.0, float(lat.min())),
-            min(180.0, float(lon.max())), min(90.0, float(lat.max())))
-
-
-def _cells_to_display(cells: list[list[float]], crs: str) -> list[list[float]]:
-    """Cell centres [lat, lon, n] shifted to the map's CRS, vectorised."""
-    if not cells:
-        return cells
-    import numpy as np
-
-    from gridmap.geo.crs import from_wgs84
-
-    arr = np.asarray(cells, dtype=float)
-    lon, lat = from_wgs84(arr[:, 1], arr[:, 0], crs)
-    return [[round(float(a), 7), round(float(o), 7), c[2]] for a, o, c in zip(lat, lon, cells)]
+    return {"cells": result["cells"], "cell_size": size, "total": sum(c[2] for c in result["cells"]),
+            "source": result["source"]}
 
 
 _CELL_KEY = """(created_at AT TIME ZONE 'Asia/Shanghai')::date, grid_code, category_code,
@@ -428,6 +396,9 @@ def refresh_rollup(session: Session, since: date | None = None, until: date | No
     hi = None if until is None else max(span[1] for span in spans.values())
     rows = 0
     with transaction(session):
+        # Reports wait until the rebuild commits: one committed meanwhile would have its trigger's
+        # +1 deleted below and not be in the days counted above.
+        session.execute(text("LOCK TABLE hazard IN SHARE MODE"))
         session.execute(text(ROLLUP_DAYS_SQL), {"lo": _midnight(lo) if lo else None,
                                                 "hi": _midnight(hi) if hi else None})
         for kind, (k_lo, k_hi) in spans.items():
@@ -460,16 +431,12 @@ SELECT g.code, g.name, coalesce(hh.households, 0) AS households, coalesce(hz.haz
 
 
 def grid_density(session: Session, scope: Scope, *, within: str | None = None, since: datetime | None = None,
-                 until: datetime | None = None, category: str | None = None, zoom: int = 13,
-                 display: str | None = None) -> dict[str, Any]:
+                 until: datetime | None = None, category: str | None = None, zoom: int = 13) -> dict[str, Any]:
     """Per grid: households, hazards reported (filters as the heatmap) and hazards per 1,000
-    households, computed in the database; geometry simplified to about a pixel at ``zoom``.
-    ``display``: the CRS of the map it is drawn on (``gcj02`` for a Gaode basemap), as the heatmap."""
+    households, computed in the database; geometry simplified to about a pixel at ``zoom``."""
     import json
 
     from sqlalchemy import text
-
-    from gridmap.maps.display import for_display
 
     prefix = scope.narrow(within)
     if prefix is None:
@@ -481,11 +448,12 @@ def grid_density(session: Session, scope: Scope, *, within: str | None = None, s
     if until is not None:
         conditions.append("AND z.created_at < :until")
         params["until"] = until
-    if category:
-        conditions.append("AND z.category_code IN (SELECT code FROM hazard_category WHERE code = :cat OR name = :cat)")
-        params["cat"] = category
+    code = _category_code(session, category)
+    if code:
+        conditions.append("AND z.category_code = :cat")
+        params["cat"] = code
     rows = session.execute(text(GRID_DENSITY_SQL.format(conditions=" ".join(conditions))), params).all()
     features = [{"type": "Feature", "geometry": json.loads(r.geometry),
                  "properties": {"code": r.code, "name": r.name, "households": r.households, "hazards": r.hazards,
                                 "per_1000": float(r.per_1000) if r.per_1000 is not None else None}} for r in rows]
-    return for_display({"type": "FeatureCollection", "features": features, "total": len(features)}, display)
+    return {"type": "FeatureCollection", "features": features, "total": len(features)}

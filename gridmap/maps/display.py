@@ -9,9 +9,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
 from shapely.geometry import mapping, shape
 
-from gridmap.geo.crs import geometry_from_wgs84
+from gridmap.geo.crs import from_wgs84, geometry_from_wgs84, to_wgs84
 from gridmap.maps.assets import tiles_are_gcj02
 
 
@@ -32,3 +33,23 @@ def for_display(collection: dict[str, Any], crs: str | None) -> dict[str, Any]:
         feature["geometry"] = mapping(geom)
     shifted["features"] = features
     return shifted
+
+
+def cells_for_display(cells: list[list[float]], crs: str | None) -> list[list[float]]:
+    """Heat cells [lat, lon, n] with their centres in the map's CRS (as ``for_display``)."""
+    if crs in (None, "wgs84") or not cells:
+        return cells
+    arr = np.asarray(cells, dtype=float)
+    lon, lat = from_wgs84(arr[:, 1], arr[:, 0], crs)
+    return [[round(float(a), 7), round(float(o), 7), c[2]] for a, o, c in zip(lat, lon, cells)]
+
+
+def bbox_to_wgs84(bbox: tuple[float, float, float, float] | None,
+                  crs: str | None) -> tuple[float, float, float, float] | None:
+    """The WGS-84 envelope of a map view's bbox given in the map's CRS (its four corners converted)."""
+    if bbox is None or crs in (None, "wgs84"):
+        return bbox
+    lon, lat = to_wgs84(np.array([bbox[0], bbox[2], bbox[0], bbox[2]]),
+                        np.array([bbox[1], bbox[1], bbox[3], bbox[3]]), crs)
+    return (max(-180.0, float(lon.min())), max(-90.0, float(lat.min())),
+            min(180.0, float(lon.max())), min(90.0, float(lat.max())))

@@ -10,30 +10,20 @@ import html
 from typing import Any
 
 import folium
-import numpy as np
 from folium.plugins import HeatMap, MarkerCluster
 
-from gridmap.geo.crs import wgs84_to_gcj02
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map, tiles_are_gcj02
-from gridmap.maps.display import for_basemap
+from gridmap.maps.display import cells_for_display, for_basemap
 from gridmap.maps.overview import FALLBACK_CENTER
 
 EMPTY_MESSAGE = "当前范围内没有问题隐患"
 OVERDUE_COLOUR, OPEN_COLOUR = "#dc2626", "#2563eb"
 
 
-def _shift_cells(cells: list[list[float]], tiles: str | None) -> list[list[float]]:
-    if not cells or not tiles_are_gcj02(tiles):
-        return cells
-    arr = np.asarray(cells, dtype=float)
-    lons, lats = wgs84_to_gcj02(arr[:, 1], arr[:, 0])
-    return [[float(la), float(lo), float(w)] for la, lo, w in zip(lats, lons, arr[:, 2])]
-
-
 def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, title: str,
                      tiles: str | None = None, static_url: str = DEFAULT_STATIC_URL,
                      link_template: str = "/hazards/{id}") -> folium.Map:
-    cells = _shift_cells(cells, tiles)
+    cells = cells_for_display(cells, "gcj02" if tiles_are_gcj02(tiles) else None)
     features = [f for f in for_basemap(open_hazards or {}, tiles).get("features", []) if f.get("geometry")]
     points = [(c[0], c[1]) for c in cells] + [(f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0])
                                                for f in features]

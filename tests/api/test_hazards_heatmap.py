@@ -8,7 +8,7 @@ import pytest
 
 from gridmap.auth.scope import Scope
 from gridmap.hazards import service
-from gridmap.hazards.heatmap import MAX_CELLS_PER_SIDE, cell_size
+from gridmap.hazards.heatmap import MAX_CELLS_PER_SIDE, cell_level, cell_size
 from tests import factories as f
 
 
@@ -27,7 +27,7 @@ def test_cell_size_follows_zoom_and_is_capped_by_the_bbox():
     city = (119.0, 28.0, 121.0, 29.0)
     # Capped to the next coarser zoom's size: at most MAX_CELLS_PER_SIDE cells, at least half that.
     capped = cell_size(18, city)
-    assert capped in {cell_size(z) for z in range(19)}
+    assert cell_level(18, city) == 10 and capped == cell_size(10)  # 160 cells of zoom 11 would not span 2°
     assert 2.0 / MAX_CELLS_PER_SIDE <= capped < 2 * 2.0 / MAX_CELLS_PER_SIDE
 
 
@@ -96,6 +96,9 @@ def test_grid_density_per_thousand_households(client, db_session, world):
     assert density("/api/v1/hazards/grid-density?category=fire")[f.GRID_A]["per_1000"] == 500.0
     assert density("/api/v1/hazards/grid-density?since=2099-01-01T00:00:00%2B08:00")[f.GRID_A]["hazards"] == 0
     assert set(density("/api/v1/hazards/grid-density", token="street")) == {f.GRID_A, f.GRID_B}
+    for url in ("/api/v1/hazards/grid-density?category=无此类别", "/api/v1/hazards/heatmap?category=无此类别"):
+        unknown = client.get(url, headers=f.auth(world["admin"]))
+        assert unknown.status_code == 422 and unknown.get_json()["error"]["code"] == "hazard_category_unknown"
 
 
 def test_grid_density_is_shifted_for_a_gaode_basemap(client, db_session, world):

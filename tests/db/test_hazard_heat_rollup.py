@@ -240,12 +240,16 @@ def test_gaode_display_shifts_bbox_and_cells(client, db_session, monkeypatch):
     f.lishui(db_session)
     headers = f.auth(f.token_for(db_session, "admin"))
     _insert_hazards(db_session, 100, seed=3)
-    plain = client.get("/api/v1/hazards/heatmap?zoom=13&bbox=119.86,28.43,119.96,28.49", headers=headers).get_json()
+    # A view whose east edge cuts through the hazards: read in the wrong CRS, it would hold others.
+    x0, y0, x1, y1 = 119.86, 28.43, (f.BOXES[f.GRID_A][0] + f.BOXES[f.GRID_A][2]) / 2, 28.49
+    plain = client.get(f"/api/v1/hazards/heatmap?zoom=13&bbox={x0},{y0},{x1},{y1}", headers=headers).get_json()
     # The same ground in GCJ-02 (what a Gaode map's getBounds() gives): shifted corners.
-    (gx0, gx1), (gy0, gy1) = from_wgs84([119.86, 119.96], [28.43, 28.49], "gcj02")
+    (gx0, gx1), (gy0, gy1) = from_wgs84([x0, x1], [y0, y1], "gcj02")
     shifted = client.get(f"/api/v1/hazards/heatmap?zoom=13&display=gcj02&bbox={gx0},{gy0},{gx1},{gy1}",
                          headers=headers).get_json()
-    assert shifted["total"] == plain["total"] == 100
+    unread = client.get(f"/api/v1/hazards/heatmap?zoom=13&bbox={gx0},{gy0},{gx1},{gy1}", headers=headers).get_json()
+    assert shifted["total"] == plain["total"] and 0 < plain["total"] < 100
+    assert unread["total"] != plain["total"]
     lon, lat = from_wgs84([c[1] for c in plain["cells"]], [c[0] for c in plain["cells"]], "gcj02")
     expected = np.array(sorted((float(a), float(o), c[2]) for a, o, c in zip(lat, lon, plain["cells"])))
     got = np.array(sorted(shifted["cells"]))
