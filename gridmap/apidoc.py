@@ -119,6 +119,8 @@ def operation(
     allowed = tuple(roles)
     if scope not in RULES:
         raise ValueError(f"unknown scope rule {scope!r} for {method} {rule}")
+    if allowed == ("*",) and scope in AREA_RULES:
+        raise ValueError(f"{method} {rule}: a public operation has no caller's area to check")
     # A <code> in the path names an area (a community under /communities, else a grid).
     code_not_found = ("area_not_found" if rule.startswith("/communities/") else "grid_not_found") \
         if scope in AREA_RULES and "<code>" in rule else None

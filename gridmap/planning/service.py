@@ -538,7 +538,7 @@ def revert(session: Session, scope: Scope, code: str, to_version: int, reason: s
 
 
 EDITOR_COMMUNITY_SQL = text("""
-SELECT id, code, name, ST_AsGeoJSON(geom, 7)::json AS geometry,
+SELECT id, code, name, ST_AsGeoJSON(geom, 7)::json AS geometry, ST_AsGeoJSON(ST_Boundary(geom), 7)::json AS outline,
        ST_XMin(geom) AS w, ST_YMin(geom) AS s, ST_XMax(geom) AS e, ST_YMax(geom) AS n
   FROM admin_unit WHERE code = :code AND level = 'community'
 """)
@@ -554,12 +554,14 @@ SELECT coalesce(json_agg(json_build_array(round(ST_X(h.geom)::numeric, 7), round
 def editor_data(session: Session, scope: Scope, code: str) -> dict[str, Any]:
     """What the boundary editor shows: the community, its grids and its households'
     points (codes only, never names or phones). 404 for a code that is not a community
-    with a boundary."""
+    with a boundary, or outside the caller's area."""
+    scope.require(code, "area_not_found")
     community = session.execute(EDITOR_COMMUNITY_SQL, {"code": code}).first()
     if community is None or community.geometry is None:
         raise NotFound("area_not_found", code=code)
     return {
         "community": {"code": community.code, "name": community.name, "geometry": community.geometry},
+        "outline": community.outline,
         "bounds": [[community.s, community.w], [community.n, community.e]],
         "grids": areas.list_grids(session, scope, code, None, limit=1000, offset=0),
         "households": session.execute(EDITOR_HOUSEHOLDS_SQL, {"id": community.id}).scalar_one(),
