@@ -49,9 +49,14 @@ class Upload:
         return declared or self.file_crs
 
 
-def _without_nul(frame: pd.DataFrame) -> pd.DataFrame:
-    """PostgreSQL text cannot hold NUL characters; files from old systems sometimes do."""
-    return frame.apply(lambda column: column.str.replace("\x00", "", regex=False) if column.dtype == object else column)
+def _storable_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """PostgreSQL text cannot hold NUL characters; files from old systems sometimes do. Nor can
+    UTF-8 hold an unpaired surrogate (a JSON file's lone ``\\ud800``): it becomes U+FFFD."""
+    def clean(column: pd.Series) -> pd.Series:
+        if column.dtype != object:
+            return column
+        return column.str.replace("\x00", "", regex=False).str.replace("[\ud800-\udfff]", "\ufffd", regex=True)
+    return frame.apply(clean)
 
 
 def _file_has_nul(path: str) -> bool:
@@ -65,12 +70,12 @@ def read_upload(path: str, filename: str) -> Upload:
         if fmt in FEATURE_FORMATS:
             table = read_features(path, filename)
             n = len(table.properties)
-            return Upload(_without_nul(table.properties).reset_index(drop=True), np.arange(1, n + 1), table.geometries,
+            return Upload(_storable_text(table.properties).reset_index(drop=True), np.arange(1, n + 1), table.geometries,
                           table.problems, table.crs, spatial=True)
         frame = read_table(path, filename)
         rows = frame.index.to_numpy() + frame.attrs.get("header_row", 1) + 1
         if fmt != "csv" or _file_has_nul(path):  # a CSV is checked by a fast byte scan first
-            frame = _without_nul(frame)
+            frame = _storable_text(frame)
         return Upload(frame.reset_index(drop=True), rows)
     except (FileFormatError, FileReadError) as error:
         raise Unprocessable(error.code, details={"filename": filename}, **error.params) from None

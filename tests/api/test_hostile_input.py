@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from gridmap.areas.models import Grid
 from tests import factories as f
@@ -132,3 +132,29 @@ def test_nul_characters_in_a_csv_are_dropped(client, db_session):
                            data={"file": (io.BytesIO(csv), "h.csv")})
     assert response.status_code == 200, response.get_json()
     assert client.get("/api/v1/locate?lon=119.885&lat=28.455", headers=f.auth(token)).status_code == 200
+
+
+@pytest.mark.parametrize("path, raw", [
+    ("/api/v1/auth/token", '{"username": "a\\ud800b", "password": "x"}'),
+    ("/api/v1/hazards", '{"category": "消防", "severity": "normal", "description": "\\udc00",'
+                        ' "lon": 119.885, "lat": 28.455}'),
+])
+def test_unpaired_surrogates_in_json_are_400(client, db_session, path, raw):
+    f.lishui(db_session)
+    token = f.token_for(db_session, "grid_worker", f.GRID_A)
+    before = db_session.execute(text("SELECT count(*) FROM hazard")).scalar_one()
+    response = client.post(path, data=raw, content_type="application/json", headers=f.auth(token))
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "validation_failed"
+    assert db_session.execute(text("SELECT count(*) FROM hazard")).scalar_one() == before
+
+
+def test_unpaired_surrogates_in_a_geojson_file_are_replaced(client, db_session):
+    f.lishui(db_session)
+    token = f.token_for(db_session, "admin")
+    geojson = ('{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point",'
+               ' "coordinates": [119.885, 28.455]}, "properties": {"户号": "S-1", "地址": "中山\\ud800街"}}]}').encode()
+    response = client.post("/api/v1/imports/households", headers=f.auth(token), content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(geojson), "h.geojson")})
+    assert response.status_code == 200, response.get_json()
+    address = db_session.execute(text("SELECT address FROM household WHERE code = 'S-1'")).scalar_one()
+    assert address == "中山\ufffd街"
