@@ -48,6 +48,7 @@ MESSAGES: dict[str, str] = {
     "invalid_code": "编码 {code} 不符合{level}编码规则（{rule}）。",
     "out_of_scope": "编码 {code} 不在您的管辖范围内。",
     "geometry_out_of_scope": "{code} 的边界超出您的管辖范围 {scope}（允许误差 {metres} 米）。",
+    "scope_area_without_boundary": "您的管辖范围 {scope} 尚无边界，无法核对导入的边界是否在其内；请先由管理员导入该区域的边界。",
     "unknown_parent": "上级编码 {parent} 不存在或层级不符。",
     "parent_mismatch": "编码 {code} 与上级编码 {parent} 不一致。",
     "duplicate_code": "编码 {code} 在文件中重复出现。",

@@ -39,6 +39,8 @@ __all__ = [
 CHINA_BBOX = (73.4, 18.1, 135.1, 53.6)
 # Most positions accepted in one geometry (API body or one feature of a file).
 MAX_POSITIONS = 100_000
+# How far a boundary may pass outside the area that must contain it (digitising noise).
+BOUNDARY_TOLERANCE_M = 1.0
 POLYGON_TYPES = frozenset({"Polygon", "MultiPolygon"})
 
 

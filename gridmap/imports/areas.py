@@ -25,7 +25,7 @@ from gridmap.coordinates import declared_crs
 from gridmap.db import raw_cursor, transaction
 from gridmap.errors import Unprocessable
 from gridmap.geo.crs import geometry_to_wgs84
-from gridmap.geo.validate import as_multipolygon, check_polygons
+from gridmap.geo.validate import BOUNDARY_TOLERANCE_M, as_multipolygon, check_polygons
 from gridmap.households.assignment import assign_near_grids
 from gridmap.imports.common import Progress, RowErrors, duplicated_mask, no_progress, pick_column, read_upload
 
@@ -156,28 +156,32 @@ def _validate(session: Session, upload, options: AreaImportOptions, crs: str, sc
         multi[valid] = as_multipolygon(np.asarray(wgs[valid], dtype=object))
     if scope.prefix and valid.any():
         errors.add(_outside_scope_area(session, scope.prefix, multi, valid), "geometry", "geometry_out_of_scope",
-                   lambda i: {"code": codes.iat[i], "scope": scope.prefix, "metres": int(SCOPE_TOLERANCE_M)})
+                   lambda i: {"code": codes.iat[i], "scope": scope.prefix, "metres": int(BOUNDARY_TOLERANCE_M)})
     return errors, codes, names, parents, kinds, multi
 
 
-# A boundary may pass this far outside the importer's own area (digitising noise).
-SCOPE_TOLERANCE_M = 1.0
-
+# One row per boundary; none when the importer's area has no boundary to check against.
 _WITHIN_AREA_SQL = text("""
-SELECT coalesce(ST_CoveredBy(ST_GeomFromEWKB(g.wkb), ST_Buffer(a.geom::geography, :tolerance)::geometry), false)
-FROM unnest(CAST(:wkbs AS bytea[])) WITH ORDINALITY AS g(wkb, n)
-LEFT JOIN (SELECT geom FROM admin_unit WHERE code = :prefix
-           UNION ALL SELECT geom FROM grid WHERE code = :prefix) a ON true
+WITH a AS MATERIALIZED (  -- buffered once, not once per row
+    SELECT ST_Buffer(geom::geography, :tolerance)::geometry AS area FROM admin_unit
+     WHERE code = :prefix AND geom IS NOT NULL
+    UNION ALL
+    SELECT ST_Buffer(geom::geography, :tolerance)::geometry FROM grid WHERE code = :prefix AND geom IS NOT NULL)
+SELECT ST_CoveredBy(ST_GeomFromEWKB(g.wkb), a.area)
+FROM unnest(CAST(:wkbs AS bytea[])) WITH ORDINALITY AS g(wkb, n) CROSS JOIN a
 ORDER BY g.n
 """)
 
 
 def _outside_scope_area(session: Session, prefix: str, geoms: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Rows whose boundary leaves the importer's own area (a code in scope is not enough: the
-    boundary decides which households a grid takes). No known area boundary: every row."""
-    wkbs = [shapely.to_wkb(shapely.set_srid(g, 4326), include_srid=True) for g in geoms[valid]]
+    """Rows whose boundary leaves the importer's own area by more than BOUNDARY_TOLERANCE_M (a code
+    in scope is not enough: the boundary decides which households a grid takes). A 422 when that
+    area has no boundary yet to check against."""
+    wkbs = list(shapely.to_wkb(shapely.set_srid(geoms[valid], 4326), include_srid=True))
     inside = session.scalars(_WITHIN_AREA_SQL, {"wkbs": wkbs, "prefix": prefix,
-                                                "tolerance": SCOPE_TOLERANCE_M}).all()
+                                                "tolerance": BOUNDARY_TOLERANCE_M}).all()
+    if not inside:
+        raise Unprocessable("scope_area_without_boundary", scope=prefix)
     outside = np.zeros(len(geoms), dtype=bool)
     outside[np.flatnonzero(valid)] = ~np.array(inside, dtype=bool)
     return outside

@@ -20,6 +20,7 @@ from gridmap.auth.scope import Scope
 from gridmap.coordinates import declared_crs
 from gridmap.db import transaction
 from gridmap.errors import NotFound, Unprocessable
+from gridmap.geo.validate import BOUNDARY_TOLERANCE_M
 from gridmap.planning import service, topology
 
 COMMUNITIES_SQL = text("""
@@ -141,7 +142,7 @@ def _check_features(session: Session, communities: dict[str, Any], parsed: list[
                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Per-feature figures, the overlapping pairs (> 1 m²) and households no feature covers."""
     params = {"wkbs": [service._wkb(g) for _, g in parsed], "cids": [communities[c].id for c, _ in parsed]}
-    rows = session.execute(FEATURE_CHECK_SQL, {**params, "tolerance": service.OUTSIDE_TOLERANCE_M}).all()
+    rows = session.execute(FEATURE_CHECK_SQL, {**params, "tolerance": BOUNDARY_TOLERANCE_M}).all()
     checks = []
     for row in rows:
         perimeter = float(row.perimeter_m or 0)

@@ -26,12 +26,11 @@ from gridmap.auth.scope import Scope
 from gridmap.coordinates import declared_crs
 from gridmap.db import transaction
 from gridmap.errors import Conflict, NotFound, Unprocessable
-from gridmap.geo.validate import Problem
+from gridmap.geo.validate import BOUNDARY_TOLERANCE_M, Problem
 from gridmap.households.assignment import assign_near_grids
 from gridmap.planning import topology
 
 MOVED_CODES_CAP = 200
-OUTSIDE_TOLERANCE_M = 1.0
 OVERLAP_TOLERANCE_M2 = 1.0
 
 
@@ -141,7 +140,7 @@ SELECT o.code, o.target_min, o.target_max, count(h.id) AS households
 def _preview(session: Session, grid: Any, geom: shapely.MultiPolygon) -> dict[str, Any]:
     row = session.execute(PREVIEW_SQL, {"grid_id": grid.id, "code": grid.code, "community_id": grid.community_id,
                                         "wkb": _wkb(geom), "cap": MOVED_CODES_CAP,
-                                        "tolerance": OUTSIDE_TOLERANCE_M}).one()
+                                        "tolerance": BOUNDARY_TOLERANCE_M}).one()
     after = row.households_before + row.moved_in - row.moved_out
     moved_in_from = dict(row.moved_in_from or {})
     grids = []

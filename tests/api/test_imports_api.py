@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from gridmap.areas.models import AdminUnit, Grid, GridVersion
 from gridmap.households.models import Household
@@ -268,3 +269,21 @@ def test_reimport_updates_existing_households_and_adds_new_ones(client, db_sessi
     assert ld1.address == "新地址" and ld1.grid_id == world["grids"][f.GRID_B].id
     assert ld1.tags == ['有"引号"', "出租房"]
     assert db_session.scalar(select(func.count()).select_from(Household)) == 5
+
+
+def test_planner_boundary_must_lie_within_their_area(client, db_session):
+    f.lishui(db_session)
+    planner = f.token_for(db_session, "planner", f.OTHER_STREET)
+    x0, y0, x1, y1 = f.BOXES[f.GRID_A]  # grid A's land, in the other street
+    feature = {"type": "Feature", "properties": {"code": "331102002001002", "name": "丽阳社区第2网格",
+                                                 "parent": f.OTHER_COMMUNITY},
+               "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}}
+    content = json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+    r = _post(client, planner, "/api/v1/imports/areas", "g.geojson", content, level="grid")
+    assert r.status_code == 422
+    assert [(e["feature"], e["field"], e["message"]) for e in r.get_json()["error"]["details"]["errors"]] == \
+        [(1, "geometry", "331102002001002 的边界超出您的管辖范围 331102002（允许误差 1 米）。")]
+    db_session.execute(update(AdminUnit).where(AdminUnit.code == f.OTHER_STREET).values(geom=None))
+    r = _post(client, planner, "/api/v1/imports/areas", "g.geojson", content, level="grid")
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "scope_area_without_boundary"
+    assert db_session.scalar(select(func.count()).select_from(Grid).where(Grid.code == "331102002001002")) == 0
