@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from gridmap.areas.models import AdminUnit, Grid, GridVersion
 from gridmap.auth.models import ApiToken, User
 from gridmap.auth.scope import Scope
-from gridmap.auth.service import create_user
+from gridmap.auth.service import create_user, scope_of
 from gridmap.errors import Conflict
 from gridmap.hazards.models import Hazard
 from tests import factories as f
@@ -45,7 +45,7 @@ def race(database, users, act: Callable[[object, Scope, object], None], head_sta
 
     def run(user) -> None:
         session = database.session()
-        scope = Scope(prefix=user.scope_code, role=user.role, user_id=user.id, username=user.username)
+        scope = scope_of(user)
         try:
             act(session, scope, user)
             outcomes[user.username] = "won"

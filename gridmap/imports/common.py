@@ -159,7 +159,7 @@ def text_lengths(values: pd.Series) -> np.ndarray:
 def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``transform(values)`` computed once per distinct value: columns such as tags, sizes
     and risk levels repeat a handful of values across a million rows."""
-    codes, distinct = pd.factorize(values)
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)  # a missing value is a value too
     return pd.Series(transform(pd.Series(distinct, dtype=object)).to_numpy()[codes], index=values.index)
 
 

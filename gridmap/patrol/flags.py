@@ -37,16 +37,6 @@ def time_limits(now: datetime, rules: PatrolRules) -> tuple[datetime, datetime]:
     return now + timedelta(seconds=rules.future_tolerance_s), now - timedelta(hours=rules.stale_hours)
 
 
-def time_flags(recorded_at: datetime, now: datetime, rules: PatrolRules) -> list[str]:
-    future_after, stale_before = time_limits(now, rules)
-    flags = []
-    if recorded_at > future_after:
-        flags.append(FUTURE_TIME)
-    if recorded_at < stale_before:
-        flags.append(STALE)
-    return flags
-
-
 def geodesic_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     """Geodesic distances on the WGS-84 ellipsoid, in metres (vectorised)."""
     args = [np.atleast_1d(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2)]

@@ -70,10 +70,6 @@ def _text(response) -> str:
     return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), response.get_data(as_text=True))
 
 
-def _shows(text: str, secret: str) -> bool:
-    return secret in text
-
-
 def _audits(db_session, object_type: str) -> int:
     return len(db_session.scalars(select(AuditLog).where(AuditLog.object_type == object_type,
                                                          AuditLog.action == "read_unmasked")).all())
@@ -87,22 +83,22 @@ def _get(client, world, url: str, role: str, query: str = ""):
 @pytest.mark.parametrize("role", ["supervisor", "planner"])
 def test_masked_for_a_role_that_may_not_see(client, db_session, world, export, role):
     text = _text(_get(client, world, export.url, role))
-    assert not [s for s in SECRETS if _shows(text, s)], export.name
-    assert _shows(text, "欧**"), "the household is there, masked"
+    assert not [s for s in SECRETS if s in text], export.name
+    assert "欧**" in text, "the household is there, masked"
     assert _audits(db_session, export.audit) == 0
 
 
 @pytest.mark.parametrize("export", EXPORTS, ids=[e.name for e in EXPORTS])
 def test_unmasked_for_the_grid_worker_and_audited(client, db_session, world, export):
     text = _text(_get(client, world, export.url, "grid_worker"))
-    assert all(_shows(text, s) for s in SECRETS), export.name
+    assert all(s in text for s in SECRETS), export.name
     assert _audits(db_session, export.audit) == 1
 
 
 @pytest.mark.parametrize("export", EXPORTS, ids=[e.name for e in EXPORTS])
 def test_a_supervisor_unmasks_deliberately_and_is_audited_a_planner_may_not(client, db_session, world, export):
     text = _text(_get(client, world, export.url, "supervisor", "?unmask=1"))
-    assert all(_shows(text, s) for s in SECRETS), export.name
+    assert all(s in text for s in SECRETS), export.name
     assert _audits(db_session, export.audit) == 1
     assert _get(client, world, export.url, "planner", "?unmask=1").status_code == 403
 
@@ -111,8 +107,8 @@ def test_a_supervisor_unmasks_deliberately_and_is_audited_a_planner_may_not(clie
 @pytest.mark.parametrize("role", ["grid_worker", "admin", "supervisor"])
 def test_the_wall_map_is_public_masked_for_everyone_and_not_audited(client, db_session, world, url, role):
     text = _text(_get(client, world, url, role, "?unmask=1"))
-    assert not [s for s in SECRETS if _shows(text, s)]
-    assert _shows(text, "欧**")
+    assert not [s for s in SECRETS if s in text]
+    assert "欧**" in text
     assert db_session.scalars(select(AuditLog)).all() == []
 
 

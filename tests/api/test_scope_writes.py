@@ -233,8 +233,7 @@ def test_every_write_operation_has_scope_cases():
 
 
 @pytest.fixture
-def world(db_session, monkeypatch):
-    monkeypatch.setattr("gridmap.auth.service.hash_password", lambda password: "unusable")
+def world(db_session):
     w = f.lishui(db_session)
     grids = w["grids"]
     f.household(db_session, "A1", *DEEP_IN_A, grids[f.GRID_A], head_name="张三", phone="13800000001")
@@ -250,7 +249,7 @@ def world(db_session, monkeypatch):
     hazard = hazards.report(db_session, everything, category="fire", severity="normal", description="消防通道堵塞",
                             lon=119.886, lat=28.456, crs=None)
     return {"member_a": member_a, "member_b": member_b, "place": place["properties"]["id"],
-            "hazard": hazard["hazard"]["id"] if "hazard" in hazard else hazard["id"]}
+            "hazard": hazard["id"]}
 
 
 def _snapshot(db_session) -> dict[str, str]:

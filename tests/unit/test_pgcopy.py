@@ -42,6 +42,12 @@ def test_rows_are_laid_out_as_postgresql_reads_them():
     assert bytes(pgcopy.encode(picked)) == pgcopy.HEADER + expected[0] + expected[2] + pgcopy.TRAILER
 
 
+def test_stream_signature_and_trailer_are_postgresql_s():
+    # COPY BINARY: the 11-byte signature, flags 0, header extension 0 ... the int16 -1 trailer.
+    stream = bytes(pgcopy.encode([pgcopy.text(np.array(["x"], dtype=object))]))
+    assert stream.startswith(b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8) and stream.endswith(b"\xff\xff")
+
+
 def test_text_with_nul_is_refused():
     with pytest.raises(ValueError):
         pgcopy.text(np.array(["a\x00b", "c"], dtype=object))
