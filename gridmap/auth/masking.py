@@ -11,6 +11,7 @@ carries neither sensitive tags nor family risk levels.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
 from gridmap.auth.scope import Scope
@@ -42,6 +43,15 @@ def mask_tags(tags: list[str] | None, *, public: bool = False) -> list[str]:
     if not public and len(kept) < len(tags or ()):
         kept.append(MASKED_TAG)
     return kept
+
+
+def household_person(tags: list[str] | None, head_name: str | None, phone: str | None, *, unmasked: bool,
+                     public: bool = False) -> dict[str, Any]:
+    """A household's personal fields as a viewer may see them: as stored when ``unmasked``, else
+    name and phone masked and sensitive tags hidden (dropped altogether on a public sheet)."""
+    if unmasked:
+        return {"tags": list(tags or []), "head_name": head_name, "phone": phone}
+    return {"tags": mask_tags(tags, public=public), "head_name": mask_name(head_name), "phone": mask_phone(phone)}
 
 
 def sees_unmasked(scope: Scope, unmask_requested: bool) -> bool:

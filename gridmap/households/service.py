@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from gridmap.areas.models import AdminUnit
 from gridmap.areas.service import grid_id_for
 from gridmap.auth import audit
-from gridmap.auth.masking import SENSITIVE_TAGS, mask_name, mask_phone, mask_tags, sees_unmasked
+from gridmap.auth.masking import SENSITIVE_TAGS, household_person, sees_unmasked
 from gridmap.auth.scope import Scope
 from gridmap.db import transaction
 from gridmap.errors import Forbidden
@@ -23,9 +23,7 @@ def household_json(h: Household, lon: float, lat: float, unmasked: bool) -> dict
     """A household as the API shows it: name, phone and sensitive tags masked unless ``unmasked``."""
     return {
         "code": h.code, "address": h.address, "lon": lon, "lat": lat, "size": h.size,
-        "tags": list(h.tags or []) if unmasked else mask_tags(h.tags), "risk_level": h.risk_level,
-        "head_name": h.head_name if unmasked else mask_name(h.head_name),
-        "phone": h.phone if unmasked else mask_phone(h.phone),
+        **household_person(h.tags, h.head_name, h.phone, unmasked=unmasked), "risk_level": h.risk_level,
         "masked": not unmasked,
     }
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gridmap.areas.models import AdminUnit, Grid
 from gridmap.areas.service import grid_id_for
 from gridmap.auth import audit
-from gridmap.auth.masking import mask_name, mask_phone, mask_tags, sees_unmasked
+from gridmap.auth.masking import household_person, sees_unmasked
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
@@ -318,10 +318,8 @@ def grid_sheet(session: Session, scope: Scope, grid_code: str, *, unmask: bool =
         "type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
         "properties": {
             "code": r.code, "address": r.address, "size": r.size,
-            "tags": list(r.tags or []) if unmasked else mask_tags(r.tags, public=public),
+            **household_person(r.tags, r.head_name, r.phone, unmasked=unmasked, public=public),
             "risk_level": None if public else r.risk_level,
-            "head_name": r.head_name if unmasked else mask_name(r.head_name),
-            "phone": r.phone if unmasked else mask_phone(r.phone),
             "member_id": r.member_id, "member_name": r.member_name, "member_phone": r.member_phone,
         },
     } for r in rows]
