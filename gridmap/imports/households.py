@@ -144,11 +144,10 @@ def _copy_rows(session: Session, table: str, names: tuple[str, ...], total: int,
     the GIL while it waits), so Python and PostgreSQL work on the two cores at once."""
     if total == 0:
         return
-    cursor = raw_cursor(session)
     statement = f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)"
     # A small first chunk: the server waits for it, nothing overlaps its encoding.
     bounds = [0, *range(min(FIRST_COPY_CHUNK, total), total, COPY_CHUNK), total]
-    with ThreadPoolExecutor(max_workers=1) as encoder:
+    with raw_cursor(session) as cursor, ThreadPoolExecutor(max_workers=1) as encoder:
         pending = encoder.submit(encode_chunk, bounds[0], bounds[1])
         for index in range(1, len(bounds)):
             chunk = pending.result()
@@ -192,11 +191,11 @@ class _Rows:
         _copy_rows(session, table, COLUMNS, len(self), self.encode, progress, stage)
 
 
-def _existing_codes(session: Session, codes: pgcopy.Column, code_values: np.ndarray,
-                    progress: Progress) -> np.ndarray:
+def _existing_codes(session: Session, code_values: np.ndarray, progress: Progress) -> np.ndarray:
     """A mask of the codes that are already households (updates, not inserts)."""
     if not session.scalar(text("SELECT EXISTS (SELECT 1 FROM household)")):
         return np.zeros(len(code_values), dtype=bool)
+    codes = pgcopy.text(code_values)
     session.execute(text("DROP TABLE IF EXISTS import_code"))
     session.execute(text(EXISTING_CODES_DDL))
     def encode(start: int, stop: int) -> memoryview:
@@ -266,7 +265,7 @@ def _rows(values: dict[str, Any], good: np.ndarray, grids: tuple[np.ndarray, np.
 
 def _write(session: Session, rows: _Rows, codes: np.ndarray, progress: Progress) -> tuple[int, int, int]:
     """Insert the new rows, update the existing ones; (created, updated, assigned to a grid)."""
-    existing = _existing_codes(session, rows.columns["code"], codes, progress)
+    existing = _existing_codes(session, codes, progress)
     new_rows, old_rows = rows.subset(~existing), rows.subset(existing)
     _copy_new(session, new_rows, progress)
     if len(old_rows):

@@ -483,7 +483,7 @@ def test_csv_separators(tmp_path, sep):
 
 
 def test_gbk_csv_whose_bytes_look_like_separators_to_a_utf8_parse(tmp_path):
-    # 億 is B2 7C in GBK: its second byte is "|", so the UTF-8 attempt must not win.
+    # 億 is 83 7C in GBK: its second byte is "|", so the UTF-8 attempt must not win.
     data = "code|address|lon\n1|白云路|119.93\n2|億达路1号|119.92\n".encode("gbk")
     frame = read_table(write(tmp_path, "g.csv", data), "g.csv")
     assert frame["address"].tolist() == ["白云路", "億达路1号"]
