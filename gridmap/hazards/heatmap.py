@@ -95,7 +95,7 @@ ROLLUP_LEVELS = range(6, 16)  # the rows of hazard_heat_level (migrations 0012, 
 STREET_DIGITS = 9  # the rollup keeps the street part of the grid code, for scopes down to a street
 PERIOD_KINDS = ("y", "m", "d")  # the pyramid's periods (migration 0016), largest first
 DAY_LEVEL_MAX = 13  # the finest level with days (migration 0016)
-FINE_PERIOD_KINDS = ("y", "m")  # the periods of the levels finer than DAY_LEVEL_MAX
+FINE_PERIOD_KINDS = tuple(k for k in PERIOD_KINDS if k != "d")  # the periods of the levels finer than DAY_LEVEL_MAX
 CellRange = tuple[int, int, int, int]
 
 
@@ -246,10 +246,10 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
     period of the level); else everything counted from the hazards."""
     from sqlalchemy import text
 
-    prefix = scope.narrow(within)
-    if prefix is None:
+    pattern = scope.like_pattern(within)
+    if pattern is None:
         return []
-    params: dict[str, Any] = {"level": level, "size": size, "prefix": prefix + "%", "code": category}
+    params: dict[str, Any] = {"level": level, "size": size, "prefix": pattern, "code": category}
     if cells is not None:
         ix0, ix1, iy0, iy1 = cells
         margin = size * 1e-6
@@ -290,10 +290,11 @@ def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: in
     size = _zoom_size(level)
     cells = None if bbox is None else cell_range(bbox, size)
     result: dict[str, Any] | None = None
+    eligible = rollup_eligible(scope, level, within)
     if rollup is None:
-        rollup = daily is None and rollup_eligible(scope, level, within)
+        rollup = daily is None and eligible
     if rollup:
-        if not rollup_eligible(scope, level, within):
+        if not eligible:
             raise ValueError(f"zoom level {level} / scope {scope.narrow(within)!r} is not in the rollup")
         found = _cells(session, scope, level=level, size=size, cells=cells, since=since, until=until,
                        category=category, within=within, rollup=True)
@@ -361,7 +362,7 @@ ROLLUP_DAYS_SQL = """
 CREATE TEMPORARY TABLE heat_rollup_days AS
 SELECT level, day, street, coalesce(cat, '') AS category_code, ix, iy, count(*)::int AS n
   FROM (SELECT l.level, (h.created_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
-               left(h.grid_code, 9) AS street, h.category_code AS cat,
+               left(h.grid_code, {street}) AS street, h.category_code AS cat,
                round(ST_X(ST_SnapToGrid(h.geom, l.size)) / l.size)::int AS ix,
                round(ST_Y(ST_SnapToGrid(h.geom, l.size)) / l.size)::int AS iy
           FROM hazard h CROSS JOIN hazard_heat_level l
@@ -399,7 +400,7 @@ def refresh_rollup(session: Session, since: date | None = None, until: date | No
         # Reports wait until the rebuild commits: one committed meanwhile would have its trigger's
         # +1 deleted below and not be in the days counted above.
         session.execute(text("LOCK TABLE hazard IN SHARE MODE"))
-        session.execute(text(ROLLUP_DAYS_SQL), {"lo": _midnight(lo) if lo else None,
+        session.execute(text(ROLLUP_DAYS_SQL.format(street=STREET_DIGITS)), {"lo": _midnight(lo) if lo else None,
                                                 "hi": _midnight(hi) if hi else None})
         for kind, (k_lo, k_hi) in spans.items():
             params = {"kind": kind, "unit": UNITS[kind], "lo": k_lo, "hi": k_hi,
@@ -408,7 +409,7 @@ def refresh_rollup(session: Session, since: date | None = None, until: date | No
                                  " AND (CAST(:lo AS date) IS NULL OR period >= :lo)"
                                  " AND (CAST(:hi AS date) IS NULL OR period < :hi)"), params)
             rows += session.execute(text(ROLLUP_REFRESH_SQL), params).rowcount
-        session.execute(text("DROP TABLE heat_rollup_days"))
+        session.execute(text("DROP TABLE heat_rollup_days"))  # the session may go on (a savepoint)
     return {"rows": rows}
 
 
@@ -438,10 +439,10 @@ def grid_density(session: Session, scope: Scope, *, within: str | None = None, s
 
     from sqlalchemy import text
 
-    prefix = scope.narrow(within)
-    if prefix is None:
+    pattern = scope.like_pattern(within)
+    if pattern is None:
         return {"type": "FeatureCollection", "features": [], "total": 0}
-    conditions, params = [], {"prefix": prefix + "%", "tolerance": 360.0 / (256 * 2 ** zoom)}
+    conditions, params = [], {"prefix": pattern, "tolerance": 360.0 / (256 * 2 ** zoom)}
     if since is not None:
         conditions.append("AND z.created_at >= :since")
         params["since"] = since
