@@ -548,28 +548,28 @@ def run(args: argparse.Namespace, url: str) -> None:
     try:
         if "single" in parts:
             warm_up(port, token)
-            for rate in rates:
+
+            def ramp(kind: str, label: str, request_and_lost) -> None:
+                """Each rate in turn until one is held no longer (and twice the best is passed)."""
+                for rate in rates:
+                    make_request, lost = request_and_lost()
+                    r = open_loop(port, rate, args.seconds, make_request)
+                    r["lost"] = lost(r)
+                    r["held"] = held(r, r["lost"])
+                    results[kind].append(r)
+                    log(f"{label:9} {rate:6.0f}/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
+                        f"errors {r['errors']}  lost {r['lost']}  {'held' if r['held'] else 'NOT held'}")
+                    if r["held"]:
+                        best[kind] = rate
+                    elif rate > 2 * max(best[kind], rates[0]):
+                        break
+
+            def checkins():
                 tag = f"bench-{uuid.uuid4().hex[:8]}"
-                r = open_loop(port, rate, args.seconds, checkin_request(token, tag))
-                r["lost"] = r["sent"] - stored(engine, tag)
-                r["held"] = held(r, r["lost"])
-                results["checkins"].append(r)
-                log(f"check-ins {rate:6.0f}/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
-                    f"errors {r['errors']}  lost {r['lost']}  {'held' if r['held'] else 'NOT held'}")
-                if r["held"]:
-                    best["checkins"] = rate
-                elif rate > 2 * max(best["checkins"], rates[0]):
-                    break
-            for rate in rates:
-                r = open_loop(port, rate, args.seconds, health_request)
-                r["held"] = held(r)
-                results["health"].append(r)
-                log(f"healthz   {rate:6.0f}/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
-                    f"{'held' if r['held'] else 'NOT held'}")
-                if r["held"]:
-                    best["health"] = rate
-                elif rate > 2 * max(best["health"], rates[0]):
-                    break
+                return checkin_request(token, tag), lambda r: r["sent"] - stored(engine, tag)
+
+            ramp("checkins", "check-ins", checkins)
+            ramp("health", "healthz", lambda: (health_request, lambda r: 0))
         if "batch" in parts and args.batch_rows:
             # not counted: every phone's first request (its connections prepare the statement)
             batch_sync(port, phone_tokens, 50 * args.phones, past - timedelta(days=1))
