@@ -92,3 +92,14 @@ def token_for(session: Session, role: str, scope: str = "", username: str | None
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def png(size: int = 8) -> bytes:
+    """A small valid PNG, e.g. a hazard photo."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()

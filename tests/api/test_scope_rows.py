@@ -79,18 +79,8 @@ def _objects(db_session) -> dict[str, str]:
     party.set_contact(db_session, everything, other, "A2")
     hazard = hazards.report(db_session, everything, category="fire", severity="normal", description="消防通道堵塞",
                             lon=119.886, lat=28.456, crs=None)["id"]
-    photos.add_photos(db_session, everything, hazard, [_png()])
+    photos.add_photos(db_session, everything, hazard, [f.png()])
     return {"hazard_id": str(hazard), "n": "1", "member_id": str(mine), "other_member": str(other)}
-
-
-def _png() -> bytes:
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), (0, 90, 200)).save(out, "PNG")
-    return out.getvalue()
 
 
 ID_PATHS = sorted({op.path for op in OPERATIONS if op.method == "GET" and "<int:" in op.path})

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from PIL import Image
 from sqlalchemy import text
 
 import gridmap.models  # noqa: F401  (every table in the metadata)
@@ -56,12 +55,6 @@ class Case:
 
 def _json(method: str, url: str, body: dict[str, Any] | None = None):
     return lambda w: {"method": method, "path": url.format(**w), "json": body if body is not None else {}}
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
-    return out.getvalue()
 
 
 def _file(url: str, name: str, content: Callable[[dict[str, Any]], bytes], **form: str):
@@ -202,7 +195,7 @@ CASES: dict[tuple[str, str], list[Case]] = {
         (_GW, _SUP), _json("POST", "/api/v1/hazards/{hazard}/actions", {"action": "accept", "note": "受理"}),
         404, "hazard_not_found"),
     ("POST", "/api/v1/hazards/<int:hazard_id>/photos"): _each(
-        (_GW, _SUP), _file("/api/v1/hazards/{hazard}/photos", "photo.png", lambda w: _png()), 404, "hazard_not_found"),
+        (_GW, _SUP), _file("/api/v1/hazards/{hazard}/photos", "photo.png", lambda w: f.png()), 404, "hazard_not_found"),
 }
 
 NO_OBJECT = {
