@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import sys
 from collections.abc import Iterator
@@ -224,6 +225,10 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
             return flask_app
 
     click.echo(f"网格化管理平台已启动：http://{host}:{port}/")
+    # The workers are forked from this process with the app loaded: its objects move to
+    # the collector's permanent generation, so a worker's full collections no longer walk
+    # them (about 3 µs per synced check-in, scripts/bench/checkins) and forked pages stay shared.
+    gc.freeze()
     Server().run()
 
 
