@@ -89,18 +89,19 @@ def _validation_details(exc: ValidationError) -> dict[str, Any]:
 # that decides who was first, the check-in rows, and — for items that were already
 # there — the stored first answer.
 #
-# * ``i``: the items (one JSON array), each with the batch's own previous item in time
-#   order (ties in item order): a batch sent after a day offline is checked against itself.
+# * ``s``/``i``: the items (one JSON array) and the worker's stored check-ins around them
+#   on one time line; each item's previous position (``q_*``) is the one just before it,
+#   the stored one on a tie (ties between items in item order): a batch sent after a day
+#   offline is checked against itself and against what the worker's other phone sent
+#   meanwhile. ``impossible_speed`` compares with it: the geodesic distance on the WGS-84
+#   spheroid minus both accuracies, over the time between (computed only where a cheap
+#   upper bound of the distance cannot rule the flag out).
 # * ``g``: the grids near each point (GiST on ``grid_version.geom``), each at the version
 #   valid at ``recorded_at`` (before a grid's first version, that first version), containing
-#   the point or within the reported accuracy of it on geography (only tested when outside); per item the best one by rank: 0 one of the
-#   caller's grids containing the point (by code), 1 one of the caller's grids within the
-#   accuracy (the nearest; position "near"), 2 another grid containing it (by code),
-#   3 none of these (no grid).
-# * ``p``: the worker's stored check-in just before each item, within the time it takes
-#   to cross half the Earth at the speed limit (``impossible_speed``
-#   compares with the later of it and the batch's own previous one, the stored one on a tie:
-#   geodesic distance on the WGS-84 spheroid minus both accuracies, over the time between).
+#   the point or within the reported accuracy of it on geography (only tested when outside);
+#   per item the best one by rank: 0 one of the caller's grids containing the point (by
+#   code), 1 one of the caller's grids within the accuracy (the nearest; position "near"),
+#   2 another grid containing it (by code), 3 none of these (no grid).
 # * ``k``/``ins``: ``INSERT … ON CONFLICT DO NOTHING`` into ``checkin_key`` feeds the
 #   ``checkin`` insert: the database, not a read-then-write, decides which sender was first.
 # * it reads nothing back from ``checkin_key``: the first answer of items not created is
@@ -115,14 +116,33 @@ WITH t AS (
       FROM json_to_recordset(CAST(:items AS json))
            AS t(idx int, id uuid, at text, lon float8, lat float8, acc float8, household_id int,
                 household_code text, note text, low bool, future bool, stale bool)
+), s AS (
+    -- the worker's stored check-ins an item may follow: those within the batch's time span,
+    -- and the latest one before it (within the horizon: older than that nothing can be too
+    -- fast). Two index range scans on (user_id, recorded_at) for the whole batch; the
+    -- partitions outside [since, until) are pruned once, when the statement starts.
+    SELECT c.recorded_at AS rec, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.accuracy_m::float8 AS acc
+      FROM checkin c
+     WHERE c.user_id = :user_id AND c.recorded_at >= :first AND c.recorded_at < :until
+    UNION ALL
+    (SELECT c.recorded_at, ST_X(c.geom), ST_Y(c.geom), c.accuracy_m::float8
+       FROM checkin c
+      WHERE c.user_id = :user_id AND c.recorded_at < :first AND c.recorded_at >= :since
+      ORDER BY c.recorded_at DESC LIMIT 1)
 ), i AS (
-    SELECT t.*, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) AS pt,
+    SELECT line.*, ST_SetSRID(ST_MakePoint(line.lon, line.lat), 4326) AS pt,
            -- degrees that surely cover ``acc`` metres around the point (index prefilter only)
-           (t.acc + 1.0) / 110000.0 / greatest(cos(radians(t.lat)), 0.05) AS deg,
-           lag(t.lon) OVER w AS b_lon, lag(t.lat) OVER w AS b_lat, lag(t.acc) OVER w AS b_acc,
-           lag(t.rec) OVER w AS b_rec
-      FROM t
-    WINDOW w AS (ORDER BY t.rec, t.idx)
+           (line.acc + 1.0) / 110000.0 / greatest(cos(radians(line.lat)), 0.05) AS deg
+      FROM (SELECT t.*, lag(t.lon) OVER w AS q_lon, lag(t.lat) OVER w AS q_lat, lag(t.acc) OVER w AS q_acc,
+                   lag(t.rec) OVER w AS q_rec
+              -- the batch's items and the stored check-ins on one time line: each item's
+              -- previous position is the one just before it, the stored one on a tie
+              FROM (SELECT t.*, false AS stored FROM t
+                    UNION ALL
+                    SELECT NULL, NULL, s.rec, NULL, s.lon, s.lat, s.acc, NULL, NULL, NULL, NULL, NULL, NULL, true
+                      FROM s) t
+            WINDOW w AS (ORDER BY t.rec, t.stored, t.idx)) line
+     WHERE NOT line.stored
 ), g AS (
     SELECT DISTINCT ON (i.idx) i.idx, c.grid_id, gr.code, gr.name, v.version, r.rank
       FROM i
@@ -149,41 +169,19 @@ WITH t AS (
                'flags', to_jsonb(f.flags), 'recorded_at', i.rec_text, 'household_code', i.household_code) AS answer
       FROM i
       LEFT JOIN g ON g.idx = i.idx
-      LEFT JOIN LATERAL (SELECT ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.accuracy_m::float8 AS acc,
-                                c.recorded_at AS rec
-                           FROM checkin c
-                          WHERE c.user_id = :user_id AND c.recorded_at < i.rec
-                            -- older than this nothing can be too fast (half the Earth's
-                            -- circumference at the speed limit): only the latest month
-                            -- partitions are searched, however many months are kept
-                            AND c.recorded_at >= CASE WHEN :max_speed_ms >= 0.01
-                                                      THEN i.rec - make_interval(secs => 2.1e7 / :max_speed_ms)
-                                                      ELSE '-infinity' END
-                            -- the same for the whole batch, as parameters: the partitions
-                            -- outside it are pruned once when the statement starts instead
-                            -- of item after item (and never opened)
-                            AND c.recorded_at >= :since AND c.recorded_at < :until
-                          ORDER BY c.recorded_at DESC LIMIT 1) p ON true
-      CROSS JOIN LATERAL (SELECT coalesce(g.rank, 3) AS rank,
-                                 -- the previous position: the later of the stored one and the
-                                 -- batch's own, the stored one on a tie
-                                 p.rec IS NOT NULL AND (i.b_rec IS NULL OR p.rec >= i.b_rec) AS stored) rk
-      CROSS JOIN LATERAL (SELECT CASE WHEN rk.stored THEN p.lon ELSE i.b_lon END AS lon,
-                                 CASE WHEN rk.stored THEN p.lat ELSE i.b_lat END AS lat,
-                                 CASE WHEN rk.stored THEN p.acc ELSE i.b_acc END AS acc,
-                                 CASE WHEN rk.stored THEN p.rec ELSE i.b_rec END AS rec) q
-      CROSS JOIN LATERAL (SELECT extract(epoch FROM i.rec - q.rec)::float8 AS dt,
+      CROSS JOIN LATERAL (SELECT coalesce(g.rank, 3) AS rank) rk
+      CROSS JOIN LATERAL (SELECT extract(epoch FROM i.rec - i.q_rec)::float8 AS dt,
                                  -- an upper bound of the geodesic distance: along the parallel nearer
                                  -- the equator, then the meridian, both with the largest radius of
                                  -- curvature of the WGS-84 ellipsoid (a / sqrt(1 - e²)), 1/1000 spare
-                                 6399594.0 * 1.001 * (abs(radians(i.lat - q.lat))
-                                     + least(abs(radians(i.lon - q.lon)), 2 * pi() - abs(radians(i.lon - q.lon)))
-                                       * cos(radians(least(abs(i.lat), abs(q.lat))))) AS bound) b
+                                 6399594.0 * 1.001 * (abs(radians(i.lat - i.q_lat))
+                                     + least(abs(radians(i.lon - i.q_lon)), 2 * pi() - abs(radians(i.lon - i.q_lon)))
+                                       * cos(radians(least(abs(i.lat), abs(i.q_lat))))) AS bound) b
       -- the geodesic distance only where the bound cannot rule the flag out
-      CROSS JOIN LATERAL (SELECT CASE WHEN q.rec IS NULL OR b.bound <= q.acc + i.acc + :max_speed_ms * greatest(b.dt, 0.0)
+      CROSS JOIN LATERAL (SELECT CASE WHEN i.q_rec IS NULL OR b.bound <= i.q_acc + i.acc + :max_speed_ms * greatest(b.dt, 0.0)
                                       THEN 0.0
-                                      ELSE greatest(ST_Distance(ST_SetSRID(ST_MakePoint(q.lon, q.lat), 4326)::geography,
-                                                                i.pt::geography) - q.acc - i.acc, 0.0)
+                                      ELSE greatest(ST_Distance(ST_SetSRID(ST_MakePoint(i.q_lon, i.q_lat), 4326)::geography,
+                                                                i.pt::geography) - i.q_acc - i.acc, 0.0)
                                  END AS moved, b.dt) m
       CROSS JOIN LATERAL (SELECT array_remove(ARRAY[
                CASE WHEN rk.rank >= 2 THEN 'outside_grid' END,
@@ -252,8 +250,8 @@ class Prepared:
         return session.execute(self.execute, params)
 
 
-CHECKIN_TYPES = {"items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "since": "timestamptz",
-                 "until": "timestamptz", "now": "timestamptz"}
+CHECKIN_TYPES = {"items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "first": "timestamptz",
+                 "since": "timestamptz", "until": "timestamptz", "now": "timestamptz"}
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 CHECKIN = Prepared("gridmap_checkin", CHECKIN_SQL, CHECKIN_TYPES)
 
@@ -344,7 +342,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
                     "low": acc[k] > rules.low_accuracy_m, "future": rec[k] > future_after,
                     "stale": rec[k] < stale_before} for k, i in enumerate(good)], ensure_ascii=False),
                 "own": scope.prefix, "max_speed_ms": max_speed_ms, "user_id": scope.user_id,
-                "since": since, "until": max(rec), "now": now,
+                "first": min(rec), "since": since, "until": max(rec), "now": now,
             }).scalar_one()
             # Stored before: by this worker (a re-send, its first answer) or by another (409);
             # a new statement sees also what a concurrent sender committed meanwhile.

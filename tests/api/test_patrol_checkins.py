@@ -141,6 +141,20 @@ def test_impossible_speed_against_the_later_of_stored_and_batch_previous(client,
     assert [r["flags"] for r in body["items"]] == [[], ["outside_grid"], ["impossible_speed"]]
 
 
+def test_previous_position_on_a_tie_in_time_is_the_stored_one(client, db_session):
+    _, headers = _worker(db_session)
+    t0 = datetime.now(UTC) - timedelta(hours=2)
+    at = lambda s: (t0 + timedelta(seconds=s)).isoformat()  # noqa: E731
+    # stored by the worker's other phone: in GRID_A at t0, in GRID_C (~5 km east) at t0 + 60 s
+    client.post("/api/v1/checkins", json={"items": [_item(recorded_at=at(0)), _item(lon=119.935, recorded_at=at(60))]},
+                headers=headers)
+    body = client.post("/api/v1/checkins", json={"items": [
+        _item(recorded_at=at(60)),   # previous: stored t0 (the one stored at the same time is not before it)
+        _item(recorded_at=at(90)),   # previous: stored t0 + 60 s in GRID_C, tied with the batch's own t0 + 60 s
+    ]}, headers=headers).get_json()
+    assert [r["flags"] for r in body["items"]] == [[], ["impossible_speed"]]
+
+
 def test_batch_mixing_new_stored_and_foreign_ids(client, db_session):
     _, headers = _worker(db_session)
     other = f.auth(f.token_for(db_session, "grid_worker", f.GRID_A, username="another-worker"))

@@ -4,12 +4,13 @@ plan, which PostgreSQL keeps until the tables' statistics change. So it must not
 tiny is a scan, kept as the table grows (the "empty table slower than the big one" of
 the checkins bench). Stored answers are read by a separate, planned-each-time statement
 only for re-sends. And however many months are kept, only the batch's own are searched
-for the previous check-in.
+for the previous check-ins, once for the whole batch.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -31,11 +32,17 @@ def test_prepared_checkin_statement_reads_no_key_and_prunes_months_at_start(db_s
               "lat": 28.455, "acc": 10.0, "household_id": None, "household_code": None, "note": "",
               "low": False, "future": False, "stale": False}]
     plan = "\n".join(db_session.scalars(text("EXPLAIN (COSTS off) " + execute), {
-        "items": json.dumps(items), "own": f.GRID_A, "max_speed_ms": 33.3, "user_id": 1,
+        "items": json.dumps(items), "own": f.GRID_A, "max_speed_ms": 33.3, "user_id": 1, "first": now,
         "since": now - timedelta(days=7), "until": now, "now": now}))
     db_session.execute(text("DEALLOCATE test_checkin_plan"))
     assert "Insert on checkin_key" in plan
     assert "Scan on checkin_key" not in plan and "Scan using pk_checkin_key" not in plan, plan
-    # the previous check-in is searched in the batch's months only: the months ahead are
-    # pruned when the statement starts (a parameter), not opened for every item
+    # the stored check-ins are searched in the batch's months only: the months ahead are
+    # pruned when the statement starts (parameters), and each month is read once for the
+    # whole batch (no lookup repeated item after item)
     assert "Subplans Removed" in plan, plan
+    lines = plan.splitlines()
+    conditions = [lines[k + 1].strip() for k, line in enumerate(lines) if " on checkin_y" in line]
+    assert conditions, plan
+    for condition in conditions:  # by the statement's parameters only, not by an item's time
+        assert re.fullmatch(r"Index Cond: \(\(user_id = \$\d+\)( AND \(recorded_at [<>]=? \$\d+\))+\)", condition), plan
