@@ -354,6 +354,7 @@ def test_gpkg_null_geometry_and_empty_layer(tmp_path):
         read_features(empty, "empty.gpkg")
 
 
+@pytest.mark.filterwarnings("ignore:GPKG. bad application_id:RuntimeWarning")  # GDAL says so of the garbage
 def test_gpkg_garbage_is_a_read_error(tmp_path):
     with pytest.raises(FileReadError) as info:
         read_features(write(tmp_path, "x.gpkg", b"SQLite format 3\x00" + b"\x01" * 500), "x.gpkg")
