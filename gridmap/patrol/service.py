@@ -119,11 +119,13 @@ WITH t AS (
 ), s AS (
     -- the worker's stored check-ins an item may follow: those within the batch's time span,
     -- and the latest one before it (within the horizon: older than that nothing can be too
-    -- fast). Two index range scans on (user_id, recorded_at) for the whole batch; the
+    -- fast). Two range scans of the (user_id, recorded_at) index for the whole batch, both
+    -- in its order (so that index is the cheapest path whatever the statistics); the
     -- partitions outside [since, until) are pruned once, when the statement starts.
-    SELECT c.recorded_at AS rec, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.accuracy_m::float8 AS acc
-      FROM checkin c
-     WHERE c.user_id = :user_id AND c.recorded_at >= :first AND c.recorded_at < :until
+    (SELECT c.recorded_at AS rec, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.accuracy_m::float8 AS acc
+       FROM checkin c
+      WHERE c.user_id = :user_id AND c.recorded_at >= :first AND c.recorded_at < :until
+      ORDER BY c.recorded_at)
     UNION ALL
     (SELECT c.recorded_at, ST_X(c.geom), ST_Y(c.geom), c.accuracy_m::float8
        FROM checkin c
@@ -232,10 +234,15 @@ class Prepared:
         body = re.sub(r"(?<![:\w]):(\w+)", number, sql)
         self.name = name
         self.prepare = f"PREPARE {name} ({', '.join(types[n] for n in order)}) AS {body}"
-        # A custom plan would be planned again at every call (PostgreSQL's "auto" mode keeps
-        # choosing one for small arrays): the generic plan, for this transaction only, in
-        # the same round trip.
-        self.execute = text("SET LOCAL plan_cache_mode = force_generic_plan; "
+        # For this transaction only, in the same round trip:
+        # * the generic plan: a custom plan would be planned again at every call
+        #   (PostgreSQL's "auto" mode keeps choosing one for small arrays);
+        # * no sequential scans: the generic plan is kept while the month's partition grows,
+        #   until the next ANALYZE of it. One planned while the partition was nearly empty
+        #   (a new month, or autovacuum busy elsewhere) would otherwise read the whole
+        #   partition for every batch; scripts/bench/checkins --big-table caught single
+        #   check-ins at half speed right after a bulk load kept autovacuum busy.
+        self.execute = text("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off; "
                             f"EXECUTE {name} (" + ", ".join(f"CAST(:{n} AS {types[n]})" for n in order) + ")")
 
     def __call__(self, session: Session, params: dict[str, Any]):
