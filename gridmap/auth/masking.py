@@ -1,11 +1,13 @@
 """Masking of names, phones and sensitive tags, and who may see them unmasked.
 
 Admins, a grid worker in their own grid and a party member for their own contact
-households see names, phones and tags as they are (and each such read is audited).
-Supervisors see them masked unless they deliberately ask to unmask (audited); planners
-never do. Masked, a sensitive tag (社区矫正 and the like) becomes ``MASKED_TAG``: the
-household still counts as one to look after, but not why. Public output (the wall map)
-carries neither sensitive tags nor family risk levels.
+households see names, phones, tags and family risk levels as they are (and each such
+read is audited). Supervisors see them masked unless they deliberately ask to unmask
+(audited); planners never do. Masked, a sensitive tag (社区矫正 and the like) becomes
+``MASKED_TAG``: the household still counts as one to look after, but not why; and its
+family risk level (a safety assessment, sensitive as the tags are) is left out — per
+grid, counts by risk level stay (grid detail). Public output (the wall map) carries
+neither sensitive tags nor family risk levels.
 """
 
 from __future__ import annotations
@@ -45,13 +47,15 @@ def mask_tags(tags: list[str] | None, *, public: bool = False) -> list[str]:
     return kept
 
 
-def household_person(tags: list[str] | None, head_name: str | None, phone: str | None, *, unmasked: bool,
-                     public: bool = False) -> dict[str, Any]:
+def household_person(tags: list[str] | None, head_name: str | None, phone: str | None, risk_level: str | None, *,
+                     unmasked: bool, public: bool = False) -> dict[str, Any]:
     """A household's personal fields as a viewer may see them: as stored when ``unmasked``, else
-    name and phone masked and sensitive tags hidden (dropped altogether on a public sheet)."""
+    name and phone masked, sensitive tags hidden (dropped altogether on a public sheet) and
+    no risk level."""
     if unmasked:
-        return {"tags": list(tags or []), "head_name": head_name, "phone": phone}
-    return {"tags": mask_tags(tags, public=public), "head_name": mask_name(head_name), "phone": mask_phone(phone)}
+        return {"tags": list(tags or []), "head_name": head_name, "phone": phone, "risk_level": risk_level}
+    return {"tags": mask_tags(tags, public=public), "head_name": mask_name(head_name), "phone": mask_phone(phone),
+            "risk_level": None}
 
 
 def sees_unmasked(scope: Scope, unmask_requested: bool) -> bool:

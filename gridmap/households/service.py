@@ -20,11 +20,10 @@ from gridmap.party.models import PartyContact
 
 
 def household_json(h: Household, lon: float, lat: float, unmasked: bool) -> dict[str, Any]:
-    """A household as the API shows it: name, phone and sensitive tags masked unless ``unmasked``."""
+    """A household as the API shows it: name, phone, sensitive tags and risk level masked unless ``unmasked``."""
     return {
         "code": h.code, "address": h.address, "lon": lon, "lat": lat, "size": h.size,
-        **household_person(h.tags, h.head_name, h.phone, unmasked=unmasked), "risk_level": h.risk_level,
-        "masked": not unmasked,
+        **household_person(h.tags, h.head_name, h.phone, h.risk_level, unmasked=unmasked), "masked": not unmasked,
     }
 
 

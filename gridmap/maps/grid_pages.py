@@ -57,7 +57,8 @@ def _minqing(user, code: str, *, action: str, unmask: bool, static_url: str = DE
     hazards = _open_hazards(session, scope, code, tiles)
     places = for_basemap(list_key_places(session, scope, code), tiles)
     fmap = build_minqing_map(grid, for_basemap(sheet["households"], tiles), for_basemap(sheet["members"], tiles),
-                             hazards=hazards, key_places=places, tiles=tiles, static_url=static_url)
+                             hazards=hazards, key_places=places, tiles=tiles, static_url=static_url,
+                             masked=sheet["masked"])
     counts = {"members": len(sheet["members"]["features"]), "hazards": len(hazards["features"]),
               "places": len(places["features"])}
     return sheet, fmap, counts

@@ -6,8 +6,9 @@ queries. Layers, each one GeoJSON layer with a style function (never one marker 
 household):
 
 - 网格边界: the grid polygon;
-- 住户: every household as a circle marker, fill by risk level, outline by the kind of
-  tag (重点人员, 关爱对象, 出租房/流动人口), popups with what the caller passed;
+- 住户: every household as a circle marker, fill by risk level (one grey "已隐藏" when the
+  viewer sees households masked), outline by the kind of tag (重点人员, 关爱对象,
+  出租房/流动人口), popups with what the caller passed;
 - 党员: party members; 联系线: one multi-line per member to the households they look after;
 - 重点场所 and 未办结隐患: optional (the layers exist, empty, until data is passed);
 - a search box over 户号 and 地址, a layer control and a Chinese legend.
@@ -49,6 +50,8 @@ RISKS: tuple[Style, ...] = (
     Style("none", "未评定", "#3b82f6"),
 )
 RISK_BY_KEY = {r.key: r for r in RISKS}
+# Masked households carry no risk level: not "未评定", hidden.
+RISK_HIDDEN = Style("hidden", "已隐藏", "#9ca3af")
 
 # Outline by the most important kind of tag a household carries (first match wins).
 TAG_KINDS: tuple[tuple[Style, frozenset[str], int, float], ...] = (
@@ -101,11 +104,11 @@ def _place_style(feature: dict) -> dict:
     return {"radius": 7, "fillColor": "#0ea5e9", "color": "#075985", "weight": 2, "fillOpacity": 0.9}
 
 
-def _households(collection: dict) -> tuple[list[dict], Counter, Counter]:
+def _households(collection: dict, masked: bool) -> tuple[list[dict], Counter, Counter]:
     features, risks, kinds = [], Counter(), Counter()
     for i, feature in enumerate(f for f in collection.get("features") or [] if f.get("geometry")):
         p = feature.get("properties") or {}
-        risk = RISK_BY_KEY.get(p.get("risk_level") or "none", RISK_BY_KEY["none"])
+        risk = RISK_HIDDEN if masked else RISK_BY_KEY.get(p.get("risk_level") or "none", RISK_BY_KEY["none"])
         kind, radius, weight = tag_kind(p.get("tags"))
         risks[risk.key] += 1
         kinds[kind.key] += 1
@@ -213,11 +216,11 @@ class _Legend(MacroElement):
     )
 
     def __init__(self, title: str, risks: Counter, kinds: Counter, members: int, covered: int, total: int,
-                 hazards: int, places: int) -> None:
+                 hazards: int, places: int, masked: bool) -> None:
         super().__init__()
         self._name = "MinqingLegend"
         self.title = _text(title)
-        self.risks = [(s, risks.get(s.key, 0)) for s in RISKS]
+        self.risks = [(s, risks.get(s.key, 0)) for s in ((RISK_HIDDEN,) if masked else RISKS)]
         self.kinds = [(s, kinds.get(s.key, 0)) for s, *_ in TAG_KINDS] + [(PLAIN, kinds.get("plain", 0))]
         self.members, self.covered, self.total = members, covered, total
         self.hazards, self.places = hazards, places
@@ -252,6 +255,7 @@ def build_minqing_map(
     title: str | None = None,
     tiles: str | None = None,
     static_url: str = DEFAULT_STATIC_URL,
+    masked: bool = False,
 ) -> folium.Map:
     """The 民情地图 of one grid; see the module docstring.
 
@@ -261,7 +265,8 @@ def build_minqing_map(
     name, phone, branch, households. `hazards` / `key_places`: optional FeatureCollections
     (or lists of dicts with lon/lat) of open hazards (code, category, severity (normal |
     complex | urgent), severity_name, deadline, status, description) and key places (name,
-    kind_name, address, note; see gridmap.places.service).
+    kind_name, address, note; see gridmap.places.service). `masked`: the households are
+    masked for the viewer (their risk level shows as hidden, not as unassessed).
     """
     gprops = grid.get("properties") or {}
     title = title or f"民情地图 · {gprops.get('name', '')}"
@@ -277,7 +282,7 @@ def build_minqing_map(
                                                         "properties": {"name": _text(gprops.get("name"))}}]},
             name="网格边界", style_function=_boundary_style, interactive=False).add_to(m)
 
-    features, risks, kinds = _households(households)
+    features, risks, kinds = _households(households, masked)
     if features:
         layers["households"] = folium.GeoJson(
             {"type": "FeatureCollection", "features": features}, name="住户",
@@ -333,7 +338,7 @@ def build_minqing_map(
                search_zoom=19, position="topleft").add_to(m)
     covered = sum(1 for f in households.get("features") or [] if (f.get("properties") or {}).get("member_id"))
     _Legend(title, risks, kinds, len(member_features), covered, len(features), len(open_hazards),
-            len(places)).add_to(m)
+            len(places), masked).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     _Registry(layers).add_to(m)
     if bounds:

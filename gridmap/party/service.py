@@ -318,8 +318,7 @@ def grid_sheet(session: Session, scope: Scope, grid_code: str, *, unmask: bool =
         "type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
         "properties": {
             "code": r.code, "address": r.address, "size": r.size,
-            **household_person(r.tags, r.head_name, r.phone, unmasked=unmasked, public=public),
-            "risk_level": None if public else r.risk_level,
+            **household_person(r.tags, r.head_name, r.phone, r.risk_level, unmasked=unmasked, public=public),
             "member_id": r.member_id, "member_name": r.member_name, "member_phone": r.member_phone,
         },
     } for r in rows]

@@ -1,7 +1,7 @@
 """Every export and printable carries only what the viewer's role may see: household
-names, phones and sensitive tags (社区矫正 …) are masked for supervisors (unless they ask,
-audited) and planners (never); a grid worker sees them, and every unmasked read leaves an
-audit row. The wall map is public: masked for everyone, no sensitive tags or risk levels,
+names, phones, sensitive tags (社区矫正 …) and family risk levels are masked for supervisors
+(unless they ask, audited) and planners (never); a grid worker sees them, and every
+unmasked read leaves an audit row. The wall map is public: masked for everyone, no sensitive tags or risk levels,
 nothing audited. The 平安报表 (CSV/XLSX) holds no personal data at all."""
 
 from __future__ import annotations
@@ -52,12 +52,15 @@ class Export:
     name: str
     url: str
     audit: str | None  # the audit row's object_type for an unmasked read; None: never unmasked
+    risk: str | None = None  # how the export shows S1's risk level (a regex), if it shows risk levels
 
 
+API_RISK = r'"risk_level":\s*"high"'
 EXPORTS = [
-    Export("grid household list (API)", f"/api/v1/grids/{f.GRID_A}/households", "grid_households"),
-    Export("party member's households (API)", "/api/v1/party-members/{member}/households", "party_member_households"),
-    Export("民情地图 page and its GeoJSON layers", f"/maps/grid/{f.GRID_A}", "grid_map"),
+    Export("grid household list (API)", f"/api/v1/grids/{f.GRID_A}/households", "grid_households", API_RISK),
+    Export("party member's households (API)", "/api/v1/party-members/{member}/households", "party_member_households",
+           API_RISK),
+    Export("民情地图 page and its GeoJSON layers", f"/maps/grid/{f.GRID_A}", "grid_map", "高风险"),
     Export("handbook and party-member cards (page)", f"/maps/grid/{f.GRID_A}/print", "grid_handbook"),
     Export("handbook and party-member cards (PDF)", f"/maps/grid/{f.GRID_A}/print.pdf", "grid_handbook"),
 ]
@@ -85,6 +88,7 @@ def test_masked_for_a_role_that_may_not_see(client, db_session, world, export, r
     text = _text(_get(client, world, export.url, role))
     assert not [s for s in SECRETS if s in text], export.name
     assert "欧**" in text, "the household is there, masked"
+    assert export.risk is None or not re.search(export.risk, text), "no risk level"
     assert _audits(db_session, export.audit) == 0
 
 
@@ -92,6 +96,7 @@ def test_masked_for_a_role_that_may_not_see(client, db_session, world, export, r
 def test_unmasked_for_the_grid_worker_and_audited(client, db_session, world, export):
     text = _text(_get(client, world, export.url, "grid_worker"))
     assert all(s in text for s in SECRETS), export.name
+    assert export.risk is None or re.search(export.risk, text), "the risk level"
     assert _audits(db_session, export.audit) == 1
 
 
@@ -99,6 +104,7 @@ def test_unmasked_for_the_grid_worker_and_audited(client, db_session, world, exp
 def test_a_supervisor_unmasks_deliberately_and_is_audited_a_planner_may_not(client, db_session, world, export):
     text = _text(_get(client, world, export.url, "supervisor", "?unmask=1"))
     assert all(s in text for s in SECRETS), export.name
+    assert export.risk is None or re.search(export.risk, text), "the risk level"
     assert _audits(db_session, export.audit) == 1
     assert _get(client, world, export.url, "planner", "?unmask=1").status_code == 403
 
@@ -110,6 +116,13 @@ def test_the_wall_map_is_public_masked_for_everyone_and_not_audited(client, db_s
     assert not [s for s in SECRETS if s in text]
     assert "欧**" in text
     assert db_session.scalars(select(AuditLog)).all() == []
+
+
+def test_masked_minqing_map_shows_risk_levels_as_hidden_not_as_unassessed(client, world):
+    masked = _text(_get(client, world, f"/maps/grid/{f.GRID_A}", "supervisor"))
+    assert 'data-risk="hidden"' in masked and "已隐藏" in masked and 'data-risk="none"' not in masked
+    unmasked = _text(_get(client, world, f"/maps/grid/{f.GRID_A}", "grid_worker"))
+    assert 'data-risk="high"' in unmasked and 'data-risk="hidden"' not in unmasked
 
 
 def test_wall_map_households_carry_no_sensitive_tag_or_risk_level(db_session, world):
