@@ -1,7 +1,8 @@
 """Check-in benchmark: the production server (gunicorn via ``flask serve``) on 127.0.0.1
 and an open-loop load generator (fixed arrival rate, up to 64 connections, bounded in
 time). After a warm-up (not counted: every worker's connections prepare their
-statements) it sends single check-ins at rising rates, then the no-database ``/healthz``;
+statements) it sends single check-ins at rising rates (the listed ones, then on by a
+quarter while held, up to ``--max-rate``), then the no-database ``/healthz`` alike;
 a rate is *held* when p99 ≤ 100 ms (latency counted from the scheduled send time, so
 queueing counts), every request succeeded and — for check-ins — every one is stored
 exactly once. Prints the highest held rate of each and their ratio (the score).
@@ -25,7 +26,7 @@ the ratio "big / empty" is the figure (goal ≥ 0.8).
 The issue's figure is 50 million rows; ``--big-table 1000000`` is a routine run.
 The bench database is dropped at the end unless ``--keep``.
 
-  scripts/bench/checkins [--rates 100,200,300,400,500,600,800] [--seconds 4] [--batch-rows 100000]
+  scripts/bench/checkins [--rates 100,200,300,400,500,600,800] [--max-rate 5000] [--seconds 4] [--batch-rows 100000]
                          [--phones 4] [--workers N] [--threads N] [--big-table N] [--only single,batch,big]
                          [--keep]
 """
@@ -488,6 +489,8 @@ def warm_up(port: int, token: str, seconds: float = 3.0) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", default="100,200,300,400,500,600,800")
+    parser.add_argument("--max-rate", type=float, default=5000.0,
+                        help="past the last of --rates, the ramp goes on by a quarter while held, up to this")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: serve's default)")
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: serve's default)")
@@ -550,8 +553,12 @@ def run(args: argparse.Namespace, url: str) -> None:
             warm_up(port, token)
 
             def ramp(kind: str, label: str, request_and_lost) -> None:
-                """Each rate in turn until one is held no longer (and twice the best is passed)."""
-                for rate in rates:
+                """Each rate in turn until one is held no longer (and twice the best is passed);
+                past the last one, on by a quarter while held (up to --max-rate), so that
+                neither figure is merely the top of the list."""
+                todo = list(rates)
+                while todo:
+                    rate = todo.pop(0)
                     make_request, lost = request_and_lost()
                     r = open_loop(port, rate, args.seconds, make_request)
                     r["lost"] = lost(r)
@@ -561,6 +568,8 @@ def run(args: argparse.Namespace, url: str) -> None:
                         f"errors {r['errors']}  lost {r['lost']}  {'held' if r['held'] else 'NOT held'}")
                     if r["held"]:
                         best[kind] = rate
+                        if not todo and rate < args.max_rate:
+                            todo.append(min(args.max_rate, round(rate * 1.25 / 50) * 50))
                     elif rate > 2 * max(best[kind], rates[0]):
                         break
 
