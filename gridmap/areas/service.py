@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, cast, func, literal_column, select, text
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import Select, Text, cast, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSON
 from sqlalchemy.orm import Session, aliased
 
 from gridmap.areas.models import AdminUnit, Grid
+from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS, mask_tag_counts, sees_unmasked
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import point_to_wgs84
 from gridmap.errors import NotFound
@@ -104,8 +105,14 @@ def grid_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
         .group_by(Household.risk_level)
     ).all()
     people = session.scalar(select(func.coalesce(func.sum(Household.size), 0)).where(Household.grid_id == row.id))
+    tag_counts = {t: n for t, n in tags}
+    if not sees_unmasked(scope, False):
+        flagged = session.scalar(select(func.count()).where(
+            Household.grid_id == row.id, Household.tags.overlap(cast(sorted(SENSITIVE_TAGS | {MASKED_TAG}),
+                                                                         ARRAY(Text)))))
+        tag_counts = mask_tag_counts(tag_counts, flagged or 0)
     feature["properties"].update({
-        "tag_counts": {t: n for t, n in tags},
+        "tag_counts": tag_counts,
         "risk_counts": {r: n for r, n in risks},
         "residents": int(people or 0),
         "area_m2": round(session.scalar(select(func.ST_Area(func.geography(Grid.geom))).where(Grid.id == row.id)) or 0, 1),

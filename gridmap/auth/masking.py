@@ -4,9 +4,9 @@ Admins, a grid worker in their own grid and a party member for their own contact
 households see names, phones, tags and family risk levels as they are (and each such
 read is audited). Supervisors see them masked unless they deliberately ask to unmask
 (audited); planners never do. Masked, a sensitive tag (社区矫正 and the like) becomes
-``MASKED_TAG``: the household still counts as one to look after, but not why; and its
-family risk level (a safety assessment, sensitive as the tags are) is left out — per
-grid, counts by risk level stay (grid detail). Public output (the wall map) carries
+``MASKED_TAG``: the household still counts as one to look after, but not why (per grid
+too: the sensitive tags' counts are folded into one); and its family risk level (a safety
+assessment, sensitive as the tags are) is left out — per grid, counts by risk level stay. Public output (the wall map) carries
 neither sensitive tags nor family risk levels.
 """
 
@@ -45,6 +45,16 @@ def mask_tags(tags: list[str] | None, *, public: bool = False) -> list[str]:
     if not public and len(kept) < len(tags or ()):
         kept.append(MASKED_TAG)
     return kept
+
+
+def mask_tag_counts(counts: dict[str, int], flagged: int) -> dict[str, int]:
+    """Per-tag household counts as a masked viewer may see them: the sensitive tags folded into
+    one ``MASKED_TAG`` count of the ``flagged`` households carrying any (a grid's 社区矫正 count
+    next to its one household marked 重点人员 would say who it is), largest first."""
+    kept = {t: n for t, n in counts.items() if t not in SENSITIVE_TAGS and t != MASKED_TAG}
+    if flagged:
+        kept[MASKED_TAG] = flagged
+    return dict(sorted(kept.items(), key=lambda item: -item[1]))
 
 
 def household_person(tags: list[str] | None, head_name: str | None, phone: str | None, risk_level: str | None, *,

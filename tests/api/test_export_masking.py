@@ -125,6 +125,15 @@ def test_masked_minqing_map_shows_risk_levels_as_hidden_not_as_unassessed(client
     assert 'data-risk="high"' in unmasked and 'data-risk="hidden"' not in unmasked
 
 
+@pytest.mark.parametrize("role", ["supervisor", "planner"])
+def test_a_grids_tag_counts_fold_sensitive_tags_for_a_masked_viewer(client, world, role):
+    # 社区矫正: 1 next to the one household marked 重点人员 would say who it is
+    counts = _get(client, world, f"/api/v1/grids/{f.GRID_A}", role).get_json()["properties"]["tag_counts"]
+    assert counts == {"孤寡老人": 1, "重点人员": 1}
+    mine = _get(client, world, f"/api/v1/grids/{f.GRID_A}", "grid_worker").get_json()["properties"]["tag_counts"]
+    assert mine == {TAG: 1, "孤寡老人": 1}
+
+
 def test_wall_map_households_carry_no_sensitive_tag_or_risk_level(db_session, world):
     sheet = party.grid_sheet(db_session, Scope.everything(), f.GRID_A, public=True)
     props = {h["properties"]["code"]: h["properties"] for h in sheet["households"]["features"]}
