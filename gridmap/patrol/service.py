@@ -214,8 +214,8 @@ SELECT json_agg(json_build_object('idx', a.idx, 'id', a.id, 'created', ins.id IS
 class Prepared:
     """A statement prepared once per database connection, then run by ``EXECUTE``.
 
-    Planning ``CHECKIN_SQL`` (CTEs over every month partition) costs about three times
-    as much as running it for one check-in (0.7 ms against 0.25 ms); prepared and run
+    Planning ``CHECKIN_SQL`` (CTEs over every month partition) costs about four times
+    as much as running it for one check-in (1.7 ms against 0.4 ms); prepared and run
     with its generic plan it is planned once per connection (PostgreSQL re-plans it by
     itself when a partition is added or dropped). The names prepared are
     kept in the pooled connection's ``info``, which SQLAlchemy clears whenever it
