@@ -234,21 +234,25 @@ def sync_items(rows: int, batch: int = 500, start_at: datetime | None = None, id
              for k in range(s, min(rows, s + batch))] for s in range(0, rows, batch)]
 
 
+def process_cpu(pid: int | str) -> tuple[float, int]:
+    """CPU seconds (user + system) a process has used so far, and its process group."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[2])
+
+
 def cpu_seconds(server: subprocess.Popen, database: str) -> dict[str, float]:
     """CPU seconds used so far by the server (its process group), by PostgreSQL's
     processes serving ``database`` (backends, autovacuum) and by this process."""
-    tick = os.sysconf("SC_CLK_TCK")
     out = {"server": 0.0, "postgres": 0.0, "load generator": time.process_time()}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read().decode(errors="replace")
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+            used, group = process_cpu(pid)
         except OSError:
             continue
-        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-        if int(fields[2]) == server.pid:  # process group
+        if group == server.pid:
             out["server"] += used
         elif cmd.startswith("postgres") and database in cmd:
             out["postgres"] += used
@@ -306,9 +310,7 @@ class Service:
         self.cpu_us = 0.0  # of the last run: CPU µs per row, this process and its backend
 
     def _cpu(self) -> float:
-        with open(f"/proc/{self.backend}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return time.process_time() + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return time.process_time() + process_cpu(self.backend)[0]
 
     def _run(self, work: list[list[dict]], rows: int) -> float:
         from gridmap.patrol.service import record_checkins
