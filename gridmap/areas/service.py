@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, literal_column, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSON
+from sqlalchemy import Select, cast, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session, aliased
 
 from gridmap.areas.models import AdminUnit, Grid
-from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS, mask_tag_counts, sees_unmasked
+from gridmap.auth.masking import mask_tag_counts, sees_unmasked
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import point_to_wgs84
 from gridmap.errors import NotFound
-from gridmap.households.models import Household
+from gridmap.households.models import Household, shown_as_masked_tag
 
 Bbox = tuple[float, float, float, float]
 
@@ -107,9 +107,7 @@ def grid_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
     people = session.scalar(select(func.coalesce(func.sum(Household.size), 0)).where(Household.grid_id == row.id))
     tag_counts = {t: n for t, n in tags}
     if not sees_unmasked(scope, False):
-        flagged = session.scalar(select(func.count()).where(
-            Household.grid_id == row.id, Household.tags.overlap(cast(sorted(SENSITIVE_TAGS | {MASKED_TAG}),
-                                                                         ARRAY(Text)))))
+        flagged = session.scalar(select(func.count()).where(Household.grid_id == row.id, shown_as_masked_tag()))
         tag_counts = mask_tag_counts(tag_counts, flagged or 0)
     feature["properties"].update({
         "tag_counts": tag_counts,

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from gridmap.areas.models import AdminUnit
 from gridmap.areas.service import grid_id_for
 from gridmap.auth import audit
-from gridmap.auth.masking import SENSITIVE_TAGS, household_person, sees_unmasked
+from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS, household_person, sees_unmasked
 from gridmap.auth.scope import Scope
 from gridmap.db import transaction
 from gridmap.errors import Forbidden
-from gridmap.households.models import Household
+from gridmap.households.models import Household, shown_as_masked_tag
 from gridmap.party.models import PartyContact
 
 
@@ -37,7 +37,10 @@ def grid_households(session: Session, scope: Scope, grid_code: str, *, unmask: b
     if scope.is_party_member:
         conditions.append(Household.id.in_(
             select(PartyContact.household_id).where(PartyContact.party_member_id == scope.party_member_id)))
-    if tag:
+    if tag == MASKED_TAG and not unmasked:
+        # what a masked viewer sees as 重点人员: any sensitive tag (the list and the grid's counts agree)
+        conditions.append(shown_as_masked_tag())
+    elif tag:
         conditions.append(Household.tags.any(tag))
     total = session.scalar(select(func.count()).select_from(Household).where(*conditions))
     rows = session.execute(

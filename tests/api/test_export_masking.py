@@ -150,6 +150,9 @@ def test_a_masked_sensitive_tag_still_marks_a_household_to_look_after(client, wo
                 f"?tag={TAG}").status_code == 403
     assert _get(client, world, f"/api/v1/grids/{f.GRID_A}/households", "grid_worker",
                 f"?tag={TAG}").get_json()["total"] == 1
+    # filtering by 重点人员 finds what the masked viewer sees as 重点人员 (as the grid's count says)
+    focus = _get(client, world, f"/api/v1/grids/{f.GRID_A}/households", "supervisor", "?tag=重点人员").get_json()
+    assert [h["code"] for h in focus["items"]] == ["S1"]
 
 
 PATROL_LISTS = {
