@@ -85,6 +85,15 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["navigation"] = navigation
 
+    @app.before_request
+    def _refuse_nul_in_url():
+        # PostgreSQL text cannot hold NUL: one in a path parameter or the query string is the
+        # sender's error (400) on every page and API route (JSON bodies: gridmap.apidoc).
+        args = request.args.items(multi=True)
+        if any("\x00" in text for pair in args for text in pair) or \
+                any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
+            raise BadRequest("nul_character")
+
     @app.errorhandler(AppError)
     def _app_error(error: AppError):
         return _render_error(error)

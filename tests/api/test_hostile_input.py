@@ -124,6 +124,22 @@ def test_nul_characters_in_json_are_400(client, db_session, path, body):
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "nul_character"
 
 
+@pytest.mark.parametrize("path", [
+    f"/api/v1/grids/{f.GRID_A}%00",                     # a grid worker's own prefix, then NUL
+    f"/api/v1/grids/{f.GRID_A}/households?tag=%00",
+    "/api/v1/party-members/1/households/%00",
+    f"/maps/grid/{f.GRID_A}%00",
+    "/maps/hazards?within=%00",
+])
+def test_nul_characters_in_the_url_are_400(client, db_session, path):
+    f.lishui(db_session)
+    token = f.token_for(db_session, "grid_worker", f.GRID_A)
+    method = client.put if "/party-members/" in path else client.get
+    response = method(path, headers=f.auth(token))
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert "空字符" in response.get_data(as_text=True)
+
+
 def test_nul_characters_in_a_csv_are_dropped(client, db_session):
     f.lishui(db_session)
     token = f.token_for(db_session, "admin")
