@@ -3,7 +3,9 @@ photo, party member) answers 404 to a user whose scope does not cover it — a g
 of the neighbouring grid, a supervisor or planner of another street — and an insider is
 let in; every read declared ``area/own-contacts`` shows a party member only themself and
 the households they look after, and every one declared ``area/own-records`` shows a grid
-worker only their own check-ins (writes: test_scope_writes.py)."""
+worker only their own check-ins; every other read under an area rule shows an outsider
+nothing of the area; and a ``<code>`` in the path is refused by the operation itself, before
+its handler runs (writes: test_scope_writes.py)."""
 
 from __future__ import annotations
 
@@ -168,3 +170,59 @@ def test_a_grid_worker_reads_only_their_own_records(client, db_session, path):
     assert users(client.get(path, headers=f.auth(me)).get_json()) == {"worker-me"}
     supervisor = f.token_for(db_session, "supervisor", f.COMMUNITY)
     assert users(client.get(path, headers=f.auth(supervisor)).get_json()) == {"worker-me", "worker-colleague"}
+
+
+# --- area reads that are neither a grid's, an object's nor a list's -------------------------------
+
+# Per read: its query, and what in the answer shows grid A's data (a hazard, household A1).
+AREA_READS = {
+    "/api/v1/areas": ({}, lambda body: f.STREET in _codes(body)),
+    "/api/v1/locate": ({"lon": 119.882, "lat": 28.455}, lambda body: f.GRID_A in str(body)),
+    "/api/v1/hazards/duplicates": ({"category": "fire", "lon": 119.886, "lat": 28.456},
+                                   lambda body: bool(body["items"])),
+    "/api/v1/hazards/grid-density": ({}, lambda body: f.GRID_A in str(body)),
+    "/api/v1/hazards/heatmap": ({"bbox": "119.80,28.40,120.00,28.50", "zoom": 13}, lambda body: body["total"] > 0),
+    "/api/v1/patrol/households": ({"lon": 119.882, "lat": 28.455}, lambda body: "A1" in _codes(body)),
+    "/api/v1/reports/safety": ({}, lambda body: f.COMMUNITY in str(body)),
+}
+
+
+def test_every_area_read_has_an_outsider_case():
+    covered = set(GRID_PATHS) | set(ID_PATHS) | set(LISTS) | set(OWN_CONTACT_READS) | set(OWN_RECORD_READS)
+    declared = {op.path for op in OPERATIONS if op.method == "GET" and op.scope.startswith("area")}
+    assert ID_PATHS and declared - covered == set(AREA_READS)
+
+
+@pytest.mark.parametrize("path", sorted(AREA_READS))
+def test_an_area_read_shows_an_outsider_nothing_of_the_area(client, db_session, path):
+    _objects(db_session)
+    query, shows_grid_a = AREA_READS[path]
+    insider = client.get(path, query_string=query, headers=f.auth(f.token_for(db_session, "supervisor", f.STREET)))
+    assert insider.status_code == 200 and shows_grid_a(insider.get_json()), (path, insider.get_json())
+    for role in ("supervisor", "planner"):
+        if not _allowed(path, role):
+            continue
+        token = f.token_for(db_session, role, f.OTHER_STREET, username=f"outsider-{role}")
+        response = client.get(path, query_string=query, headers=f.auth(token))
+        # refused (a location outside the caller's area), or answered without grid A's data
+        assert response.status_code in (200, 404, 422), (path, role, response.status_code)
+        assert response.status_code != 200 or not shows_grid_a(response.get_json()), (path, role, response.get_json())
+
+
+@pytest.mark.parametrize("path, service, not_found", [
+    (f"/api/v1/grids/{f.GRID_A}", "gridmap.areas.service.grid_detail", "grid_not_found"),
+    (f"/api/v1/communities/{f.COMMUNITY}/grids/preview", "gridmap.planning.service.preview_new", "area_not_found"),
+])
+def test_a_code_in_the_path_is_checked_before_the_handler_runs(client, db_session, monkeypatch, path, service,
+                                                               not_found):
+    # the services check the scope too; this is the operation's own check, with a handler that does not
+    f.lishui(db_session)
+    monkeypatch.setattr(service, lambda *args, **kwargs: {"reached": True})
+    square = {"type": "Polygon", "coordinates": [[[119.881, 28.451], [119.882, 28.451], [119.882, 28.452],
+                                                   [119.881, 28.451]]]}
+    method = client.post if path.endswith("/preview") else client.get
+    insider = f.token_for(db_session, "planner", f.STREET, username="planner-in")
+    outsider = f.token_for(db_session, "planner", f.OTHER_STREET, username="planner-out")
+    assert method(path, json={"geometry": square}, headers=f.auth(insider)).get_json() == {"reached": True}
+    response = method(path, json={"geometry": square}, headers=f.auth(outsider))
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == not_found
