@@ -150,18 +150,19 @@ def test_nul_characters_in_a_csv_are_dropped(client, db_session):
     assert client.get("/api/v1/locate?lon=119.885&lat=28.455", headers=f.auth(token)).status_code == 200
 
 
-@pytest.mark.parametrize("path, raw", [
-    ("/api/v1/auth/token", '{"username": "a\\ud800b", "password": "x"}'),
+@pytest.mark.parametrize("path, raw, field", [
+    ("/api/v1/auth/token", '{"username": "a\\ud800b", "password": "x"}', "username"),
     ("/api/v1/hazards", '{"category": "消防", "severity": "normal", "description": "\\udc00",'
-                        ' "lon": 119.885, "lat": 28.455}'),
+                        ' "lon": 119.885, "lat": 28.455}', "description"),
 ])
-def test_unpaired_surrogates_in_json_are_400(client, db_session, path, raw):
+def test_unpaired_surrogates_in_json_are_400(client, db_session, path, raw, field):
     f.lishui(db_session)
     token = f.token_for(db_session, "grid_worker", f.GRID_A)
     before = db_session.execute(text("SELECT count(*) FROM hazard")).scalar_one()
     response = client.post(path, data=raw, content_type="application/json", headers=f.auth(token))
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "validation_failed"
-    assert db_session.execute(text("SELECT count(*) FROM hazard")).scalar_one() == before
+    assert [e["field"] for e in response.get_json()["error"]["details"]["errors"]] == [field]
+    assert db_session.execute(text("SELECT count(*) FROM hazard")).scalar_one() == before  # nothing reported
 
 
 def test_unpaired_surrogates_in_a_geojson_file_are_replaced(client, db_session):

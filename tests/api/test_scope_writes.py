@@ -24,7 +24,7 @@ import gridmap.models  # noqa: F401  (every table in the metadata)
 from gridmap.api import api_blueprints
 from gridmap.apidoc import OPERATIONS
 from gridmap.auth.roles import ADMIN
-from gridmap.auth.scope import AREA_RULES, Scope
+from gridmap.auth.scope import AREA_RULES, OWN_TOKEN, Scope
 from gridmap.db import Base
 from gridmap.hazards import service as hazards
 from gridmap.party import service as party
@@ -222,7 +222,7 @@ def test_every_write_operation_has_scope_cases():
     for key, reason in NO_OBJECT.items():
         op = WRITES[key]
         assert op.scope not in AREA_RULES, f"{key} is declared {op.scope}: it needs scope cases, not: {reason}"
-        assert op.roles in ((ADMIN,), ("*",)) or op.scope == "own-token", key
+        assert op.roles in ((ADMIN,), ("*",)) or op.scope == OWN_TOKEN, key
 
 
 @pytest.fixture

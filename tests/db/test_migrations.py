@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 import gridmap.models  # noqa: F401
 from gridmap.db import Base, sqlalchemy_url
@@ -23,9 +25,6 @@ def test_models_and_migrations_agree(app):
 
 
 def test_database_enforces_codes_and_valid_geometry(db_session):
-    import pytest
-    from sqlalchemy.exc import IntegrityError
-
     bad_statements = [
         "INSERT INTO admin_unit (code, name, level) VALUES ('33110', '短编码', 'district')",
         "INSERT INTO admin_unit (code, name, level) VALUES ('331102001', '层级不符', 'district')",
@@ -38,11 +37,7 @@ def test_database_enforces_codes_and_valid_geometry(db_session):
                 db_session.execute(text(statement))
 
 
-
 def test_household_point_check_refuses_empty_non_finite_and_out_of_range_points(db_session):
-    import pytest
-    from sqlalchemy.exc import IntegrityError
-
     insert = "INSERT INTO household (code, geom) VALUES (:code, ST_SetSRID({point}, 4326))"
     bad = ["ST_MakePoint('NaN'::float8, 28.4)", "ST_MakePoint(119.9, 'Infinity'::float8)",
            "ST_MakePoint('-Infinity'::float8, 28.4)", "'POINT EMPTY'::geometry", "ST_MakePoint(181, 28.4)",
@@ -52,6 +47,7 @@ def test_household_point_check_refuses_empty_non_finite_and_out_of_range_points(
             with db_session.begin_nested():
                 db_session.execute(text(insert.format(point=point)), {"code": f"BAD-{i}"})
     db_session.execute(text(insert.format(point="ST_MakePoint(119.9, 28.4)")), {"code": "GOOD"})
+
 
 def test_spatial_and_prefix_indexes_exist(app):
     engine = create_engine(sqlalchemy_url(TEST_DATABASE_URL))
