@@ -154,19 +154,27 @@ def _validate(session: Session, upload, options: AreaImportOptions, crs: str, sc
     valid = has_geom & ~errors.bad
     if valid.any():
         multi[valid] = as_multipolygon(np.asarray(wgs[valid], dtype=object))
-    if scope.prefix and valid.any():
-        errors.add(_outside_scope_area(session, scope.prefix, multi, valid), "geometry", "geometry_out_of_scope",
+    # An out-of-area grid (域外) stands for residents living elsewhere and takes no households:
+    # its boundary, if any, is not the importer's land.
+    on_map = valid & (kinds == "map")
+    if scope.prefix and on_map.any():
+        errors.add(_outside_scope_area(session, scope.prefix, multi, on_map), "geometry", "geometry_out_of_scope",
                    lambda i: {"code": codes.iat[i], "scope": scope.prefix, "metres": int(BOUNDARY_TOLERANCE_M)})
     return errors, codes, names, parents, kinds, multi
 
 
-# One row per boundary; none when the importer's area has no boundary to check against.
+# One row per boundary; none when the importer's area has no boundary to check against. The
+# area: the importer's own unit or grid, or — for a scope such as a city's prefix, which is no
+# stored unit — the union of the highest stored units under it that have a boundary.
 _WITHIN_AREA_SQL = text("""
-WITH a AS MATERIALIZED (  -- buffered once, not once per row
-    SELECT ST_Buffer(geom::geography, :tolerance)::geometry AS area FROM admin_unit
-     WHERE code = :prefix AND geom IS NOT NULL
+WITH under AS (
+    SELECT code, geom FROM admin_unit WHERE starts_with(code, :prefix) AND geom IS NOT NULL
     UNION ALL
-    SELECT ST_Buffer(geom::geography, :tolerance)::geometry FROM grid WHERE code = :prefix AND geom IS NOT NULL)
+    SELECT code, geom FROM grid WHERE code = :prefix AND geom IS NOT NULL
+), a AS MATERIALIZED (  -- buffered once, not once per row
+    SELECT ST_Buffer(ST_Union(geom)::geography, :tolerance)::geometry AS area FROM under
+     WHERE length(code) = (SELECT min(length(code)) FROM under)
+    HAVING count(*) > 0)
 SELECT ST_CoveredBy(ST_GeomFromEWKB(g.wkb), a.area)
 FROM unnest(CAST(:wkbs AS bytea[])) WITH ORDINALITY AS g(wkb, n) CROSS JOIN a
 ORDER BY g.n

@@ -283,7 +283,38 @@ def test_planner_boundary_must_lie_within_their_area(client, db_session):
     assert r.status_code == 422
     assert [(e["feature"], e["field"], e["message"]) for e in r.get_json()["error"]["details"]["errors"]] == \
         [(1, "geometry", "331102002001002 的边界超出您的管辖范围 331102002（允许误差 1 米）。")]
-    db_session.execute(update(AdminUnit).where(AdminUnit.code == f.OTHER_STREET).values(geom=None))
+    # no boundary in the street nor under it: nothing to check against
+    db_session.execute(update(AdminUnit).where(AdminUnit.code.startswith(f.OTHER_STREET)).values(geom=None))
+    db_session.execute(update(Grid).where(Grid.code.startswith(f.OTHER_STREET)).values(geom=None, kind="out_of_area"))
     r = _post(client, planner, "/api/v1/imports/areas", "g.geojson", content, level="grid")
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "scope_area_without_boundary"
     assert db_session.scalar(select(func.count()).select_from(Grid).where(Grid.code == "331102002001002")) == 0
+
+
+def _grid_feature(code: str, parent: str, box, **properties) -> bytes:
+    x0, y0, x1, y1 = box
+    feature = {"type": "Feature", "properties": {"code": code, "name": "新网格", "parent": parent, **properties},
+               "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}}
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+
+
+def test_a_city_wide_planner_is_checked_against_the_highest_boundaries_under_their_prefix(client, db_session):
+    f.lishui(db_session)
+    city = f.DISTRICT[:4]  # no unit of its own: the district's boundary is the area
+    planner = f.token_for(db_session, "planner", city)
+    inside = _grid_feature("331102001001007", f.COMMUNITY, f.BOXES[f.GRID_A])
+    assert _post(client, planner, "/api/v1/imports/areas", "g.geojson", inside, level="grid").status_code == 200
+    x0, y0, x1, y1 = f.BOXES[f.DISTRICT]
+    outside = _grid_feature("331102001001008", f.COMMUNITY, (x1 + 0.01, y0, x1 + 0.02, y1))
+    r = _post(client, planner, "/api/v1/imports/areas", "g.geojson", outside, level="grid")
+    assert r.status_code == 422 and r.get_json()["error"]["details"]["errors"][0]["field"] == "geometry"
+
+
+def test_an_out_of_area_grid_is_not_held_to_the_importers_land(client, db_session):
+    f.lishui(db_session)
+    planner = f.token_for(db_session, "planner", f.OTHER_STREET)
+    # residents of the other street who live on grid A's land: their 域外网格 takes no households
+    content = _grid_feature("331102002001900", f.OTHER_COMMUNITY, f.BOXES[f.GRID_A], kind="域外")
+    r = _post(client, planner, "/api/v1/imports/areas", "g.geojson", content, level="grid")
+    assert r.status_code == 200, r.get_json()
+    assert db_session.scalar(select(Grid.kind).where(Grid.code == "331102002001900")) == "out_of_area"
