@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from gridmap.hazards.calendar import as_local
 
 CODE_PATTERN = r"^[0-9]{1,24}$"
+
+
+def _query_moment(value: datetime) -> datetime:
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("时间应在 2000 年至 2100 年之间")
+    return as_local(value)
+
+
+# A time bound in a query (since/until): without an offset it is Beijing time, as everywhere in
+# the product; far-off years are refused (they cannot bound real records, and overflow periods).
+QueryMoment = Annotated[datetime, AfterValidator(_query_moment)]
 
 
 class Page(BaseModel):

@@ -15,7 +15,7 @@ from gridmap.hazards import service
 from gridmap.hazards.models import SEVERITIES, STATUSES
 from gridmap.hazards.workflow import ACTIONS
 from gridmap.maps.display import bbox_to_wgs84, cells_for_display, for_display
-from gridmap.schemas import BboxFilter
+from gridmap.schemas import BboxFilter, QueryMoment
 from gridmap.web import get_session
 
 bp = Blueprint("hazards_api", __name__)
@@ -66,8 +66,8 @@ class HazardQuery(BboxFilter):
     status: str | None = Field(None, description="状态，可用逗号分隔多个")
     category: str | None = Field(None, max_length=32)
     overdue: bool | None = Field(None, description="true：只看已超期的")
-    since: datetime | None = Field(None, description="上报时间不早于（ISO 8601）")
-    until: datetime | None = Field(None, description="上报时间早于（ISO 8601）")
+    since: QueryMoment | None = Field(None, description="上报时间不早于（ISO 8601；无时区按北京时间）")
+    until: QueryMoment | None = Field(None, description="上报时间早于（ISO 8601；无时区按北京时间）")
 
     @field_validator("status")
     @classmethod
@@ -220,8 +220,8 @@ def load_holidays(scope, body: HolidayBody):
 
 class HeatmapQuery(BboxFilter):
     zoom: int = Field(13, ge=0, le=22, description="地图缩放级别（决定格网大小）")
-    since: datetime | None = None
-    until: datetime | None = None
+    since: QueryMoment | None = None
+    until: QueryMoment | None = None
     category: str | None = Field(None, max_length=32)
     display: Literal["wgs84", "gcj02"] | None = Field(
         None, description="地图底图坐标系：gcj02（高德底图）时 bbox 按 GCJ-02 理解，格网中心也按 GCJ-02 返回")
@@ -248,8 +248,8 @@ def hazard_heatmap(scope, query: HeatmapQuery):
 class GridDensityQuery(BaseModel):
     within: str | None = Field(None, pattern=r"^[0-9]{1,24}$", description="区域编码前缀")
     zoom: int = Field(13, ge=0, le=22, description="地图缩放级别（决定边界简化程度）")
-    since: datetime | None = None
-    until: datetime | None = None
+    since: QueryMoment | None = None
+    until: QueryMoment | None = None
     category: str | None = Field(None, max_length=32)
     display: Literal["wgs84", "gcj02"] | None = Field(
         None, description="地图底图坐标系：gcj02（高德底图）时网格边界按 GCJ-02 返回")

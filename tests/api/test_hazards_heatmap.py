@@ -70,6 +70,25 @@ def test_heatmap_bad_input_is_a_400(client, world):
     assert client.get("/api/v1/hazards/heatmap?bbox=1,2,3", headers=headers).status_code == 400
     assert client.get("/api/v1/hazards/heatmap?since=nope", headers=headers).status_code == 400
     assert client.get("/api/v1/hazards/heatmap").status_code == 401
+    # far-off years (they overflowed the pyramid's periods: a 500) are refused, on every time filter
+    for path in ("/api/v1/hazards/heatmap", "/api/v1/hazards/grid-density", "/api/v1/hazards"):
+        for since in ("9999-06-01T00:00:00%2B08:00", "0001-01-01T00:00:00%2B08:00"):
+            response = client.get(f"{path}?since={since}", headers=headers)
+            assert response.status_code == 400 and response.get_json()["error"]["code"] == "validation_failed"
+
+
+def test_a_time_without_an_offset_is_beijing_time(client, db_session, world):
+    admin = Scope.everything()
+    # 2026-06-01 07:30 Beijing time, 2026-05-31 23:30 UTC
+    service.report(db_session, admin, category="fire", severity="normal", description="", lon=119.885, lat=28.455,
+                   crs=None, now=datetime(2026, 5, 31, 23, 30, tzinfo=UTC))
+    headers = f.auth(world["admin"])
+    for path in ("/api/v1/hazards/heatmap?zoom=14", "/api/v1/hazards/heatmap?zoom=14&display=gcj02"):
+        # (naive since: it was a 500 when compared with the pyramid's Beijing-time periods)
+        after = client.get(f"{path}&since=2026-06-01T00:00:00", headers=headers)
+        assert after.status_code == 200 and after.get_json()["total"] == 1, after.get_json()
+        before = client.get(f"{path}&until=2026-06-01T07:00:00", headers=headers).get_json()
+        assert before["total"] == 0
 
 
 def test_grid_density_per_thousand_households(client, db_session, world):
