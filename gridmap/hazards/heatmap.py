@@ -278,24 +278,20 @@ def _cells(session: Session, scope: Scope, *, level: int, size: float, cells: Ce
 
 def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: int, since: datetime | None = None,
                   until: datetime | None = None, category: str | None = None,
-                  within: str | None = None, daily: bool | None = None, rollup: bool | None = None) -> dict[str, Any]:
+                  within: str | None = None, daily: bool | None = None, rollup: bool = True) -> dict[str, Any]:
     """Hazards per cell of the level ``cell_level(zoom, bbox)``, for every cell the bbox touches
     (``cell_range``: the view is snapped outward to whole cells, counted whole).
 
-    ``rollup``/``daily``: None chooses (the zoom pyramid when the level is in it and the scope is
-    a street or wider; else the daily cells for whole-day ranges at coarse zooms; else counting
-    the hazards), True/False forces a path (tests and the benchmark compare them)."""
+    The path: the zoom pyramid when the level is in it and the scope is a street or wider; else
+    the daily cells for whole-day ranges at coarse zooms; else counting the hazards. ``rollup=False``
+    rules out the pyramid and ``daily`` True/False forces the daily cells or counting (tests and
+    the benchmark compare the paths)."""
     category = _category_code(session, category)
     level = cell_level(zoom, bbox)
     size = _zoom_size(level)
     cells = None if bbox is None else cell_range(bbox, size)
     result: dict[str, Any] | None = None
-    eligible = rollup_eligible(scope, level, within)
-    if rollup is None:
-        rollup = daily is None and eligible
-    if rollup:
-        if not eligible:
-            raise ValueError(f"zoom level {level} / scope {scope.narrow(within)!r} is not in the rollup")
+    if rollup and daily is None and rollup_eligible(scope, level, within):
         found = _cells(session, scope, level=level, size=size, cells=cells, since=since, until=until,
                        category=category, within=within, rollup=True)
         if found is not None:
@@ -442,13 +438,8 @@ def grid_density(session: Session, scope: Scope, *, within: str | None = None, s
     pattern = scope.like_pattern(within)
     if pattern is None:
         return {"type": "FeatureCollection", "features": [], "total": 0}
-    conditions, params = [], {"prefix": pattern, "tolerance": 360.0 / (256 * 2 ** zoom)}
-    if since is not None:
-        conditions.append("AND z.created_at >= :since")
-        params["since"] = since
-    if until is not None:
-        conditions.append("AND z.created_at < :until")
-        params["until"] = until
+    params = {"prefix": pattern, "tolerance": 360.0 / (256 * 2 ** zoom)}
+    conditions = ["AND " + bound for bound in _half_open(params, "z.created_at", "t", since, until)]
     code = _category_code(session, category)
     if code:
         conditions.append("AND z.category_code = :cat")

@@ -11,6 +11,7 @@ from gridmap.auth.service import scope_of
 from gridmap.errors import AppError, NotFound
 from gridmap.hazards import photos, service, workflow
 from gridmap.hazards.models import OPEN_STATUSES
+from gridmap.maps.display import display_crs
 from gridmap.maps.pages import login_required
 from gridmap.messages import message
 from gridmap.web import check_csrf, get_session
@@ -90,7 +91,7 @@ def new(user):
 
     config = {"tiles": None if tiles in (None, "", "none") else (GAODE_TILES if tiles_are_gcj02(tiles) else tiles),
               "subdomains": GAODE_SUBDOMAINS if tiles_are_gcj02(tiles) else "abc",
-              "map_crs": "gcj02" if tiles_are_gcj02(tiles) else "wgs84", "grids": outlines, "prefill": prefill,
+              "map_crs": display_crs(tiles), "grids": outlines, "prefill": prefill,
               "max_photo_mb": round(photos.max_bytes() / 1024 / 1024, 1)}
     return render_template("hazard_new.html", title="上报问题", categories=service.categories(session),
                            config=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"), **_common(user))
@@ -190,10 +191,7 @@ def heatmap_page(user):
     fmap = build_hazard_map(cells["cells"], open_ones, title="问题隐患热力图", tiles=tiles)
     import json
 
-    from gridmap.maps.assets import tiles_are_gcj02
-
-    config = json.dumps({**fmap.gridmap_layers, "category": category or "", "map_crs":
-                         "gcj02" if tiles_are_gcj02(tiles) else "wgs84"})
+    config = json.dumps({**fmap.gridmap_layers, "category": category or "", "map_crs": display_crs(tiles)})
     return render_template("hazards_map.html", title="问题隐患热力图", user=user, role_name=ROLE_NAMES[user.role],
                            heat_config=config,
                            open_count=open_ones["total"], cell_count=len(cells["cells"]), category=category or "",

@@ -16,8 +16,13 @@ from gridmap.geo.crs import from_wgs84, geometry_from_wgs84, to_wgs84
 from gridmap.maps.assets import tiles_are_gcj02
 
 
+def display_crs(tiles: str | None) -> str:
+    """The CRS a basemap draws in: ``gcj02`` for Gaode-like tiles, else ``wgs84``."""
+    return "gcj02" if tiles_are_gcj02(tiles) else "wgs84"
+
+
 def for_basemap(collection: dict[str, Any], tiles: str | None) -> dict[str, Any]:
-    return for_display(collection, "gcj02" if tiles_are_gcj02(tiles) else None)
+    return for_display(collection, display_crs(tiles))
 
 
 def for_display(collection: dict[str, Any], crs: str | None) -> dict[str, Any]:

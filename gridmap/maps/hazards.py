@@ -12,8 +12,8 @@ from typing import Any
 import folium
 from folium.plugins import HeatMap, MarkerCluster
 
-from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map, tiles_are_gcj02
-from gridmap.maps.display import cells_for_display, for_basemap
+from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
+from gridmap.maps.display import cells_for_display, display_crs, for_basemap
 from gridmap.maps.overview import FALLBACK_CENTER
 
 EMPTY_MESSAGE = "当前范围内没有问题隐患"
@@ -23,7 +23,7 @@ OVERDUE_COLOUR, OPEN_COLOUR = "#dc2626", "#2563eb"
 def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, title: str,
                      tiles: str | None = None, static_url: str = DEFAULT_STATIC_URL,
                      link_template: str = "/hazards/{id}") -> folium.Map:
-    cells = cells_for_display(cells, "gcj02" if tiles_are_gcj02(tiles) else None)
+    cells = cells_for_display(cells, display_crs(tiles))
     features = [f for f in for_basemap(open_hazards or {}, tiles).get("features", []) if f.get("geometry")]
     points = [(c[0], c[1]) for c in cells] + [(f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0])
                                                for f in features]

@@ -292,7 +292,7 @@ def main() -> None:
                     with Session(engine) as session:
                         return heatmap_cells(session, Scope.everything(), bbox=bbox, zoom=zoom, since=since,
                                              until=until, category=category, daily=False if path == "count" else None,
-                                             rollup=False if path == "count" else None)
+                                             rollup=path != "count")
 
                 cold, warm, body = timed(heat, args.repeat)
                 payload = len(json.dumps(body, separators=(",", ":")).encode())
