@@ -73,13 +73,13 @@ def text(values: np.ndarray, empty_is_null: bool = False) -> Column:
     return Column(blob, starts, lengths)
 
 
-def text_array(joined: pd.Series, separator: str = "|") -> Column:
+def text_array(joined: pd.Series) -> Column:
     """``text[]`` from 'a|b' strings ('' = empty array). Tag lists repeat a lot: each
     distinct list is encoded once (array_recv form) and rows point at it."""
-    codes, distinct = pd.factorize(joined, sort=False)
+    codes, distinct = pd.factorize(joined, sort=False, use_na_sentinel=False)
     bodies = []
     for value in distinct:
-        elements = [e.encode("utf-8") for e in value.split(separator)] if value else []
+        elements = [e.encode("utf-8") for e in value.split("|")] if value else []
         if not elements:
             bodies.append(struct.pack("!iii", 0, 0, TEXT_OID))
             continue

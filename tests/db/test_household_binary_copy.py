@@ -90,3 +90,28 @@ def test_a_fractional_size_is_a_row_error_not_a_crash(db_session, tmp_path):
     result = importer.import_households(db_session, str(path), "h.csv", skip_errors=True)
     assert (result["created"], result["error_count"]) == (1, 1)
     assert _stored(db_session)["F-2"][4] == 2
+
+
+def test_an_import_in_many_chunks_assigns_and_stores_every_row(db_session, tmp_path, monkeypatch):
+    # chunk sizes of a few rows: the first chunk, the later ones and a short last one
+    monkeypatch.setattr(importer, "FIRST_COPY_CHUNK", 3)
+    monkeypatch.setattr(importer, "COPY_CHUNK", 4)
+    grids = f.lishui(db_session)["grids"]
+    # grid A (119.880–119.890), grid C (east), and outside every grid, in turn
+    places = [(119.885, 28.455, grids[f.GRID_A].id), (119.930, 28.450, grids[f.GRID_C].id), (100.0, 30.0, None)]
+    rows = [[f"C-{k}", f"地址{k}", str(places[k % 3][0]), str(places[k % 3][1]), "", "", str(k % 9 + 1), "", ""]
+            for k in range(23)]
+    path = tmp_path / "h.csv"
+    _write_csv(path, rows)
+    result = importer.import_households(db_session, str(path), "h.csv")
+    assert (result["created"], result["assigned"]) == (23, 16)
+    stored = {h.code: (h.grid_id, h.size, h.address) for h in db_session.scalars(select(Household))}
+    assert stored == {f"C-{k}": (places[k % 3][2], k % 9 + 1, f"地址{k}") for k in range(23)}
+    # and again, every row an update
+    rows = [[r[0], r[1] + "改", *r[2:]] for r in rows]
+    _write_csv(path, rows)
+    result = importer.import_households(db_session, str(path), "h.csv")
+    assert (result["created"], result["updated"], result["assigned"]) == (0, 23, 16)
+    db_session.expire_all()
+    assert {h.code: h.address for h in db_session.scalars(select(Household))} == {
+        f"C-{k}": f"地址{k}改" for k in range(23)}

@@ -484,11 +484,15 @@ def test_csv_separators(tmp_path, sep):
 
 
 def test_gbk_csv_whose_bytes_look_like_separators_to_a_utf8_parse(tmp_path):
-    # 億 is 83 7C in GBK: its second byte is "|", so the UTF-8 attempt must not win.
-    data = "code|address|lon\n1|白云路|119.93\n2|億达路1号|119.92\n".encode("gbk")
+    # 億 is 83 7C in GBK: its second byte is "|", so the UTF-8 attempt must not win. The first 8 KB
+    # (what the separator sniffing decodes) are plain ASCII: only the parse itself meets the byte.
+    ascii_rows = "".join(f"{k}|Baiyun Road {k}|119.93\n" for k in range(600))
+    data = ("code|address|lon\n" + ascii_rows + "600|億达路1号|119.92\n").encode("gbk")
+    assert len(ascii_rows) > 8192
     frame = read_table(write(tmp_path, "g.csv", data), "g.csv")
-    assert frame["address"].tolist() == ["白云路", "億达路1号"]
-    assert frame["lon"].tolist() == ["119.93", "119.92"]
+    assert frame["address"].tolist()[-2:] == ["Baiyun Road 599", "億达路1号"]
+    assert frame["lon"].tolist()[-1] == "119.92"
+
 
 def test_csv_quoted_commas_and_blank_rows(tmp_path):
     text = '户号,地址\n1,"白云山路12号,1单元"\n,\n\n3,"x"\n'
