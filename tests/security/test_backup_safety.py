@@ -169,3 +169,20 @@ def test_restore_replaces_the_database_and_keeps_the_old_one(dump, live):
     with app_engine.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM household")) == 10
     app_engine.dispose()
+
+
+def test_the_restore_command_says_what_it_did(dump, live, tmp_path):
+    from gridmap import create_app
+    from gridmap.config import Settings
+
+    app = create_app(Settings(database_url=live, secret_key="test-secret", tiles="none"))
+    runner = app.test_cli_runner()
+    broken = tmp_path / "broken.dump"
+    broken.write_bytes(dump["gridmap"].read_bytes()[:-64])
+    failed = runner.invoke(args=["restore", str(broken), "--yes"])
+    assert failed.exit_code == 1 and "恢复失败，当前数据库未改动" in failed.output, failed.output
+    done = runner.invoke(args=["restore", str(dump["gridmap"]), "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "恢复完成" in done.output and f"原数据库保留为 {LIVE}_before_" in done.output
+    app.extensions["gridmap.db"].engine.dispose()
+    assert _households(LIVE) == [f"SRC-{i}" for i in range(10)]
