@@ -236,7 +236,8 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def backup_command(path: Path) -> None:
-    """Write a pg_dump backup (custom format) of the database to PATH."""
+    """Write a pg_dump backup (custom format) of the database to PATH (mode 0600; an existing
+    file is replaced whole, never left half-written)."""
     from gridmap.backup import BackupError, backup
 
     try:
@@ -251,16 +252,20 @@ def backup_command(path: Path) -> None:
 @click.option("--yes", is_flag=True, help="确认覆盖当前数据库")
 @with_appcontext
 def restore_command(path: Path, yes: bool) -> None:
-    """Restore a backup made by `backup` into the database (replaces its contents)."""
+    """Replace the database by a backup made by `backup`. The backup is restored into a new
+    database first; a failed restore leaves the current database serving as it was."""
     from gridmap.backup import BackupError, restore
 
     if not yes:
-        click.confirm("恢复会覆盖当前数据库中的数据，确定继续吗？", abort=True)
+        click.confirm("恢复会用备份替换当前数据库（替换时断开当前数据库的所有连接），确定继续吗？", abort=True)
     try:
-        restore(current_app.config["GRIDMAP"].database_url, path)
+        restored = restore(current_app.config["GRIDMAP"].database_url, path)
     except BackupError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo("恢复完成。")
+        raise click.ClickException(f"恢复失败，当前数据库未改动：{error}") from None
+    click.echo(f"恢复完成：数据库 {restored.database} 现为备份内容。")
+    if restored.previous:
+        click.echo(f"替换时断开了 {restored.ended_sessions} 个连接；原数据库保留为 {restored.previous}，"
+                   f"确认无误后可删除（DROP DATABASE \"{restored.previous}\"）。")
 
 
 @click.command("access-table")

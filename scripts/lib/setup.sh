@@ -7,17 +7,22 @@
 #                        fonts-noto-cjk, python3-venv); a quick no-op when all are present
 #   ensure_venv          .venv with requirements.txt installed (re-run when it changes)
 #   ensure_database      export DATABASE_URL and TEST_DATABASE_URL; start the private
-#                        cluster (scripts/db) unless DATABASE_URL was given
+#                        cluster (scripts/db) unless DATABASE_URL was given, and then
+#                        export PGPASSFILE (its password file)
 #   ensure_secret_key    export SECRET_KEY kept in .gridmap/secret_key unless given
 #
 # Environment knobs: DATABASE_URL, TEST_DATABASE_URL, GRIDMAP_PYTHON (python used to
 # create .venv, default python3), GRIDMAP_PG_MAJOR (pick a PostgreSQL major version),
-# GRIDMAP_SKIP_APT=1 (never call apt).
+# GRIDMAP_SKIP_APT=1 (never call apt), GRIDMAP_DB_DIR (the private cluster lives there
+# instead of .gridmap/: a throwaway cluster, e.g. the crash test's).
 # Progress and errors go to stderr so the stdout of Flask commands stays clean.
 
 GRIDMAP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 GRIDMAP_STATE="$GRIDMAP_ROOT/.gridmap"
 GRIDMAP_VENV="$GRIDMAP_ROOT/.venv"
+# The private cluster's state (scripts/db) and its password file (libpq passfile format).
+GRIDMAP_DB_STATE="${GRIDMAP_DB_DIR:-$GRIDMAP_STATE}"
+GRIDMAP_DB_PASSFILE="$GRIDMAP_DB_STATE/pgpass"
 # Set to 1 by ensure_database when it started the private cluster itself.
 GRIDMAP_STARTED_CLUSTER=0
 
@@ -257,8 +262,10 @@ PY
 }
 
 # Export DATABASE_URL and TEST_DATABASE_URL, creating both databases (with postgis)
-# when missing. Without DATABASE_URL, start the private cluster (scripts/db) and use
-# its databases gridmap and gridmap_test; GRIDMAP_STARTED_CLUSTER=1 if we started it.
+# when missing. Without DATABASE_URL, start the private cluster (scripts/db; on a running
+# one that re-applies its settings) and use its databases gridmap and gridmap_test, with
+# PGPASSFILE naming its password file (the URLs carry no password);
+# GRIDMAP_STARTED_CLUSTER=1 if we started it.
 ensure_database() {
     [ -x "$GRIDMAP_VENV/bin/python" ] || ensure_venv
     if [ -n "${DATABASE_URL:-}" ]; then
@@ -269,9 +276,11 @@ ensure_database() {
         export TEST_DATABASE_URL
     else
         if ! "$GRIDMAP_ROOT/scripts/db" status >/dev/null 2>&1; then
-            "$GRIDMAP_ROOT/scripts/db" start
             GRIDMAP_STARTED_CLUSTER=1
         fi
+        "$GRIDMAP_ROOT/scripts/db" start
+        PGPASSFILE="$GRIDMAP_DB_PASSFILE"
+        export PGPASSFILE
         DATABASE_URL="$("$GRIDMAP_ROOT/scripts/db" url)"
         export DATABASE_URL
         TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_URL%/*}/gridmap_test}"

@@ -30,7 +30,10 @@ def scratch_databases():
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     yield [_url_for(n) for n in names]
     with admin.connect() as connection:
-        for name in names:
+        # The restore keeps the database it replaced as <name>_before_<stamp>.
+        kept = connection.scalars(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                  {"p": f"{base}_backup_dst_before_%"}).all()
+        for name in [*names, *kept]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
