@@ -292,4 +292,5 @@ def access_table() -> str:
                       "", "Scope rules:", "", *legend])
 
 
-__all__ = ["OPERATIONS", "access_table", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model", "query_data"]
+__all__ = ["OPERATIONS", "access_table", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
+           "query_data"]

@@ -3,9 +3,9 @@
 Codes follow the statistical division code: district 6 digits, street 9,
 community 12, grid = community code + 3 digits (gridmap.areas.codes). Padded 12-digit
 forms (``331102000000``) are accepted and stored in their significant form; a code of
-any other length is a row error, so a code prefix is always a whole area. Re-importing a code updates it; a grid whose boundary changes
-gets a new version and the households it touches are re-assigned in the same
-transaction.
+any other length is a row error, so a code prefix is always a whole area. Re-importing
+a code updates it; a grid whose boundary changes gets a new version and the households
+it touches are re-assigned in the same transaction.
 """
 
 from __future__ import annotations

@@ -56,7 +56,8 @@ def test_roles_not_listed_are_refused(client, tokens, op, role):
     assert response.status_code == 403, response.get_data(as_text=True)[:300]
 
 
-@pytest.mark.parametrize("method, path, role", PAGE_CASES, ids=[f"{m} {p} as {r}" for m, p, r in PAGE_CASES])
+@pytest.mark.parametrize("method, path, role", PAGE_CASES,
+                         ids=[f"{m} {p} as {r}" for m, p, r in PAGE_CASES])
 def test_pages_refuse_roles_not_listed(client, tokens, method, path, role):
     # gridmap.pages: the role is checked before anything else (a bearer token is a login too)
     response = client.open(_url(path), method=method, headers=f.auth(tokens[role]))
