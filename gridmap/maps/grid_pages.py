@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from gridmap.apidoc import may_call, parse_model
 from gridmap.auth.roles import ADMIN, ROLE_NAMES, SUPERVISOR
@@ -24,7 +24,7 @@ from gridmap.maps.display import for_basemap
 from gridmap.maps.minqing import build_minqing_map
 from gridmap.maps.pages import map_parts
 from gridmap.pages import page
-from gridmap.party.api import StaffRequest
+from gridmap.party.api import StaffRequest, UnmaskQuery
 from gridmap.party.models import STAFF_ROLE_NAMES
 from gridmap.party.service import grid_sheet, replace_grid_staff
 from gridmap.places.service import list_key_places
@@ -36,10 +36,6 @@ bp = Blueprint("grid_pages", __name__)
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PRINT_CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "print.css"
-
-
-class UnmaskQuery(BaseModel):
-    unmask: bool = Field(False, description="督导可申请查看完整姓名和电话（记入审计日志）")
 
 
 class PrintQuery(UnmaskQuery):
@@ -57,7 +53,7 @@ def _open_hazards(session, scope, code: str, tiles: str | None) -> dict:
     return for_basemap(open_hazards_of_grid(session, scope, code), tiles)
 
 
-def _minqing(user, scope, code: str, *, action: str, unmask: bool, static_url: str = DEFAULT_STATIC_URL,
+def _minqing(scope, code: str, *, action: str, unmask: bool, static_url: str = DEFAULT_STATIC_URL,
              public: bool = False):
     """The grid's sheet and its 民情地图 (folium), with hazards and key places; ``public``
     masks households whatever the viewer may see (a wall map: see ``grid_sheet``)."""
@@ -77,7 +73,7 @@ def _minqing(user, scope, code: str, *, action: str, unmask: bool, static_url: s
 
 @page(bp, "/maps/grid/<code>", summary="民情地图", scope=AREA_OWN_CONTACTS, query=UnmaskQuery)
 def grid_map(user, scope, code: str, query: UnmaskQuery):
-    sheet, fmap, counts = _minqing(user, scope, code, action="grid_map", unmask=query.unmask)
+    sheet, fmap, counts = _minqing(scope, code, action="grid_map", unmask=query.unmask)
     props = sheet["grid"]["properties"]
     return render_template(
         "minqing.html", title=f"民情地图 · {props['name']}", grid=props, user=user,
@@ -90,7 +86,7 @@ def _wall_page(user, scope, code: str, *, for_chromium: bool) -> str:
     renders it from disk, so its assets are file:// URLs there. A wall map is public: it is
     built from masked data whatever the viewer may see."""
     static_url = wallmap.static_file_url() if for_chromium else DEFAULT_STATIC_URL
-    sheet, fmap, counts = _minqing(user, scope, code, action="grid_wall_map", unmask=False, static_url=static_url,
+    sheet, fmap, counts = _minqing(scope, code, action="grid_wall_map", unmask=False, static_url=static_url,
                                    public=True)
     today = datetime.now(CHINA).date().isoformat()
     return render_template("wall.html", title=f"民情地图 · {sheet['grid']['properties']['name']}",
