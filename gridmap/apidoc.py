@@ -75,7 +75,8 @@ def _refuse_nul(value: Any) -> Any:
     return value
 
 
-def _query_data(model: type[BaseModel]) -> dict[str, Any]:
+def query_data() -> dict[str, Any]:
+    """The query string as a dict: a repeated key gives a list (pages parse it the same way)."""
     data: dict[str, Any] = {}
     for key in request.args:  # holds no NUL (gridmap.web refuses it first)
         values = request.args.getlist(key)
@@ -141,7 +142,7 @@ def operation(
             if code_not_found is not None:
                 kwargs["scope"].require(kwargs["code"], code_not_found)
             if query is not None:
-                kwargs["query"] = parse_model(query, _query_data(query))
+                kwargs["query"] = parse_model(query, query_data())
             if body is not None:
                 kwargs["body"] = parse_model(body, _json_body())
             return fn(**kwargs)
@@ -153,6 +154,15 @@ def operation(
 
 
 PUBLIC = ("*",)
+
+
+def may_call(method: str, path: str, role: str) -> bool:
+    """Whether ``role`` may call the operation ``method path`` (``path`` under /api/v1, as declared):
+    a page asks before it shows what that operation serves, so it shows no more than the API."""
+    for op in OPERATIONS:
+        if op.method == method and op.path == API_PREFIX + path:
+            return op.roles == PUBLIC or role in op.roles
+    raise LookupError(f"no operation {method} {path}")
 
 
 def _openapi_path(path: str) -> tuple[str, list[str]]:
@@ -257,19 +267,30 @@ def build_openapi() -> dict[str, Any]:
     }
 
 
-def access_table() -> str:
-    """Role × endpoint × scope as a Markdown table and the scope rules' legend (README's
-    access section is this, checked by a test)."""
-    header = "| endpoint | " + " | ".join(ALL_ROLES) + " | scope |"
+def _role_table(first: str, rows: list[tuple[str, tuple[str, ...], str]]) -> list[str]:
+    header = f"| {first} | " + " | ".join(ALL_ROLES) + " | scope |"
     rule = "| --- |" + " :---: |" * len(ALL_ROLES) + " --- |"
-    rows = []
-    for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method)):
-        path, _ = _openapi_path(op.path)
-        marks = ["✓" if op.roles == PUBLIC or role in op.roles else "—" for role in ALL_ROLES]
-        rows.append(f"| `{op.method} {path}` | " + " | ".join(marks) + f" | {op.scope} |")
-    used = sorted({op.scope for op in OPERATIONS}, key=list(RULES).index)
+    lines = [header, rule]
+    for name, roles, scope in rows:
+        marks = ["✓" if roles == PUBLIC or role in roles else "—" for role in ALL_ROLES]
+        lines.append(f"| `{name}` | " + " | ".join(marks) + f" | {scope} |")
+    return lines
+
+
+def access_table() -> str:
+    """Role × endpoint × scope as Markdown tables, operations then pages (gridmap.pages), and the
+    scope rules' legend (README's access section is this, checked by a test)."""
+    from gridmap.pages import PAGES
+
+    operations = [(f"{op.method} {_openapi_path(op.path)[0]}", op.roles, op.scope)
+                  for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method))]
+    pages = [(f"{' '.join(p.methods)} {_openapi_path(p.path)[0]}", p.roles, p.scope)
+             for p in sorted(PAGES, key=lambda p: (p.path, p.methods))]
+    used = sorted({op.scope for op in OPERATIONS} | {p.scope for p in PAGES}, key=list(RULES).index)
     legend = [f"- `{name}`: {RULES[name]}" for name in used]
-    return "\n".join([header, rule, *rows, "", "Scope rules:", "", *legend])
+    return "\n".join([*_role_table("endpoint", operations), "", *_role_table("page", pages),
+                      "", "Scope rules:", "", *legend])
 
 
-__all__ = ["OPERATIONS", "access_table", "PUBLIC", "build_openapi", "operation", "parse_model"]
+__all__ = ["OPERATIONS", "access_table", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
+           "query_data"]

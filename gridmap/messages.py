@@ -27,6 +27,7 @@ MESSAGES: dict[str, str] = {
     # --- areas and grids ---
     "area_not_found": "未找到编码为 {code} 的区域。",
     "grid_not_found": "未找到编码为 {code} 的网格。",
+    "invalid_scope": "管辖范围 {code} 无效：须为空（全部区域）或一个区域的编码（市 4 位、区县 6 位、街道 9 位、社区 12 位、网格 15 位）；网格员和党员须为其网格的 15 位编码。",
     "not_in_any_grid": "该位置不在任何网格内。",
     # --- planning (boundary edits, versions, proposals) ---
     "grid_version_stale": "网格 {code} 已被他人修改（现为第 {current} 版），您的修改尚未保存；请查看对方的修改后再保存。",
@@ -63,6 +64,8 @@ MESSAGES: dict[str, str] = {
     "party_member_not_found": "未找到编号为 {id} 的党员。",
     "party_member_place_missing": "请填写党员的经纬度，或其所住住户的户号。",
     "party_member_out_of_scope": "该位置不在您管辖的网格内。",
+    "contact_outside_member_grid": "住户 {code} 不在党员所在网格 {grid} 内；跨网格联系须由督导确认（cross_grid: true）。",
+    "cross_grid_contact_forbidden": "只有督导和管理员可以让党员联系其他网格的住户。",
     "pdf_unavailable": "暂时无法生成 PDF（服务器未安装 Chromium 或生成超时），请使用浏览器打印。",
     "wall_map_unavailable": "暂时无法生成民情地图挂图（服务器未安装 Chromium 或生成超时），请稍后再试或使用浏览器打印。",
     # --- key places (重点场所) ---

@@ -1,11 +1,94 @@
-"""Mount the HTML page blueprints (Chinese UI)."""
+"""Declare HTML pages the way API operations are declared (gridmap.apidoc), and mount them.
+
+Every page route is registered through ``page()``. Before the view runs, the decorator
+sends a visitor who is not logged in to /login?next=…, refuses a role the page does not
+declare (403 page), refuses a ``<code>`` in the path outside the caller's area when the
+declared scope rule says so (404 page, as the API does), and parses the query string into
+the declared pydantic model (400 page with every field error). It records the page, so
+README's access table lists pages beside operations and tests call every page as every
+role it does not declare. The view receives ``user`` and ``scope`` (and ``query``).
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Flask, redirect, request, url_for
+from pydantic import BaseModel
+
+from gridmap.apidoc import PUBLIC, parse_model, query_data
+from gridmap.auth.roles import ALL_ROLES
+from gridmap.auth.scope import AREA_RULES, RULES
+from gridmap.errors import Forbidden
 
 
-def register_pages(app: Flask) -> None:
+@dataclass(frozen=True)
+class Page:
+    methods: tuple[str, ...]
+    path: str
+    summary: str
+    roles: tuple[str, ...]
+    scope: str
+    query: type[BaseModel] | None = None
+
+
+PAGES: list[Page] = []
+
+
+def page(
+    bp: Blueprint,
+    rule: str,
+    *,
+    summary: str,
+    scope: str,
+    roles: Iterable[str] = ALL_ROLES,
+    methods: Iterable[str] = ("GET",),
+    query: type[BaseModel] | None = None,
+    code_not_found: str = "grid_not_found",
+    whole_area: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the page ``rule`` on ``bp``. ``scope`` is one of gridmap.auth.scope.RULES; under
+    an area rule a ``<code>`` in the path is checked (404 ``code_not_found`` outside the caller's
+    area), except the ``whole_area`` word, which names the caller's own area (e.g. ``all``)."""
+    allowed = tuple(roles)
+    verbs = tuple(m.upper() for m in methods)
+    if scope not in RULES:
+        raise ValueError(f"unknown scope rule {scope!r} for page {rule}")
+    if allowed == PUBLIC and (scope in AREA_RULES or query is not None):
+        raise ValueError(f"page {rule}: a public page has no caller's area to check")
+    check_code = scope in AREA_RULES and "<code>" in rule
+    PAGES.append(Page(methods=verbs, path=rule, summary=summary, roles=allowed, scope=scope, query=query))
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(fn)
+        def view(**kwargs: Any) -> Any:
+            if allowed != PUBLIC:
+                from gridmap.auth.current import current_user
+                from gridmap.auth.service import scope_of
+
+                user = current_user()
+                if user is None:
+                    return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
+                if user.role not in allowed:
+                    raise Forbidden("forbidden")
+                kwargs["user"], kwargs["scope"] = user, scope_of(user)
+                if check_code and kwargs["code"] != whole_area:
+                    kwargs["scope"].require(kwargs["code"], code_not_found)
+            if query is not None:
+                kwargs["query"] = parse_model(query, query_data())
+            return fn(**kwargs)
+
+        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=list(verbs))
+        return view
+
+    return decorate
+
+
+def page_blueprints() -> tuple[Blueprint, ...]:
+    """Every page blueprint; importing them registers their pages."""
     from gridmap.auth.pages import bp as auth_pages
     from gridmap.hazards.pages import bp as hazard_pages
     from gridmap.maps.grid_pages import bp as grid_pages
@@ -13,5 +96,12 @@ def register_pages(app: Flask) -> None:
     from gridmap.patrol.pages import bp as patrol_pages
     from gridmap.planning.pages import bp as planning_pages
 
-    for bp in (auth_pages, map_pages, hazard_pages, patrol_pages, grid_pages, planning_pages):
+    return auth_pages, map_pages, hazard_pages, patrol_pages, grid_pages, planning_pages
+
+
+def register_pages(app: Flask) -> None:
+    for bp in page_blueprints():
         app.register_blueprint(bp)
+
+
+__all__ = ["PAGES", "Page", "page", "page_blueprints", "register_pages"]

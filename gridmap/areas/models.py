@@ -65,7 +65,7 @@ class Grid(Base):
     community: Mapped[AdminUnit] = relationship()
 
     __table_args__ = (
-        CheckConstraint("code ~ '^[0-9]{13,24}$'", name="code_digits"),
+        CheckConstraint("code ~ '^[0-9]{15}$'", name="code_digits"),  # community + 3: gridmap.areas.codes
         CheckConstraint("kind IN ('map', 'out_of_area')", name="kind_known"),
         CheckConstraint("kind = 'out_of_area' OR geom IS NOT NULL", name="map_grid_has_geom"),
         CheckConstraint("geom IS NULL OR ST_IsValid(geom)", name="geom_valid"),

@@ -57,6 +57,14 @@ def mask_tag_counts(counts: dict[str, int], flagged: int) -> dict[str, int]:
     return dict(sorted(kept.items(), key=lambda item: -item[1]))
 
 
+def visit_tags_shown(visit_tags: tuple[str, ...] | list[str], *, unmasked: bool) -> list[str]:
+    """The 五必访 tags (tags that require a monthly visit) a viewer's visit lists are built on:
+    all of them unmasked; masked, none of the sensitive ones, not even as ``MASKED_TAG``: among
+    the visit tags it would name the one sensitive tag there (社区矫正), and a household due only
+    for it would say so by being listed at all."""
+    return list(visit_tags) if unmasked else [t for t in visit_tags if t not in SENSITIVE_TAGS]
+
+
 def household_person(tags: list[str] | None, head_name: str | None, phone: str | None, risk_level: str | None, *,
                      unmasked: bool, public: bool = False) -> dict[str, Any]:
     """A household's personal fields as a viewer may see them: as stored when ``unmasked``, else

@@ -32,7 +32,10 @@ class User(Base):
         CheckConstraint(
             "role IN ('admin', 'supervisor', 'planner', 'grid_worker', 'party_member')", name="role_known"
         ),
-        CheckConstraint("scope_code ~ '^[0-9]*$'", name="scope_digits"),
+        # "" or one area's code (gridmap.areas.codes); a grid worker's or party member's a grid's
+        CheckConstraint("scope_code ~ '^([0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15})?$'", name="scope_digits"),
+        CheckConstraint("role NOT IN ('grid_worker', 'party_member') OR length(scope_code) = 15",
+                        name="grid_roles_scope_grid"),
         CheckConstraint("role <> 'party_member' OR party_member_id IS NOT NULL", name="party_member_linked"),
     )
 

@@ -1,4 +1,4 @@
-"""/login and /logout for browsers: a session cookie, CSRF-protected forms."""
+"""/login and /logout for browsers (a session cookie, CSRF-protected forms) and the admins' audit log page."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from datetime import date
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from pydantic import Field
 
-from gridmap.apidoc import parse_model
+from gridmap.apidoc import PUBLIC
 from gridmap.auth import audit
-from gridmap.auth.current import current_user
 from gridmap.auth.roles import ADMIN, ROLE_NAMES
+from gridmap.auth.scope import ANYONE, GLOBAL
 from gridmap.auth.service import authenticate
-from gridmap.errors import Forbidden, RateLimited, Unauthorized
+from gridmap.errors import RateLimited, Unauthorized
+from gridmap.pages import page
 from gridmap.schemas import Page
 from gridmap.web import check_csrf, get_session
 
@@ -25,7 +26,7 @@ def _safe_next(target: str | None) -> str:
     return url_for("map_pages.home")
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@page(bp, "/login", summary="登录", scope=ANYONE, roles=PUBLIC, methods=("GET", "POST"))
 def login():
     error, status = None, 200
     if request.method == "POST":
@@ -42,26 +43,11 @@ def login():
     return render_template("login.html", error=error), status
 
 
-@bp.post("/logout")
+@page(bp, "/logout", summary="退出登录", scope=ANYONE, roles=PUBLIC, methods=("POST",))
 def logout():
     check_csrf()
     session.clear()
     return redirect(url_for("auth_pages.login"))
-
-
-@bp.get("/admin/audit")
-def audit_log():
-    """The audit log for admins: who saw which personal data, when."""
-    user = current_user()
-    if user is None:
-        return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
-    if user.role != ADMIN:
-        raise Forbidden()
-    filters = parse_model(AuditQuery, request.args.to_dict())
-    page = audit.entries(get_session(), actor=filters.actor or None, action=filters.action or None,
-                         since=filters.since, until=filters.until, limit=filters.limit, offset=filters.offset)
-    return render_template("audit.html", title="审计日志", user=user, role_name=ROLE_NAMES[user.role],
-                           page=page, filters=filters)
 
 
 class AuditQuery(Page):
@@ -70,3 +56,12 @@ class AuditQuery(Page):
     action: str = Field("", max_length=64)
     since: date | None = None
     until: date | None = None
+
+
+@page(bp, "/admin/audit", summary="审计日志", scope=GLOBAL, roles=(ADMIN,), query=AuditQuery)
+def audit_log(user, scope, query: AuditQuery):
+    """The audit log for admins: who saw which personal data, when."""
+    entries = audit.entries(get_session(), actor=query.actor or None, action=query.action or None,
+                            since=query.since, until=query.until, limit=query.limit, offset=query.offset)
+    return render_template("audit.html", title="审计日志", user=user, role_name=ROLE_NAMES[user.role],
+                           page=entries, filters=query)

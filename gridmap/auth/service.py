@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from gridmap.areas.codes import valid_scope
 from gridmap.auth import throttle
 from gridmap.auth.models import ApiToken, User
 from gridmap.auth.passwords import hash_password, verify_password
@@ -35,8 +36,8 @@ def create_user(session: Session, username: str, password: str, role: str, scope
                 display_name: str = "", party_member_id: int | None = None) -> User:
     if role not in ALL_ROLES:
         raise BadRequest("bad_request", reason=f"role {role}")
-    if not scope_code.isdigit() and scope_code != "":
-        raise BadRequest("bad_request", reason=f"scope {scope_code}")
+    if not valid_scope(role, scope_code):
+        raise BadRequest("invalid_scope", code=scope_code)
     if role == PARTY_MEMBER and party_member_id is None:
         raise BadRequest("bad_request", reason="party_member 角色需要关联党员")
     with transaction(session):

@@ -5,24 +5,46 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from pydantic import BaseModel, Field
 
-from gridmap.auth.roles import ROLE_NAMES, STAFF
-from gridmap.auth.service import scope_of
+from gridmap.auth.roles import ADMIN, GRID_WORKER, ROLE_NAMES, STAFF, SUPERVISOR
+from gridmap.auth.scope import AREA
 from gridmap.errors import AppError, NotFound
 from gridmap.hazards import photos, service, workflow
 from gridmap.hazards.models import OPEN_STATUSES
 from gridmap.maps.display import display_crs
-from gridmap.maps.pages import login_required
 from gridmap.messages import message
+from gridmap.pages import page
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("hazard_pages", __name__)
 
+# The roles of the API operations each page stands for (GET /api/v1/hazards, POST /api/v1/hazards…).
+READERS = STAFF
+HANDLERS = (ADMIN, SUPERVISOR, GRID_WORKER)
+WITHIN = Field("", pattern=r"^[0-9]{0,24}$", description="区域编码前缀（空：全部）")
 
-def _staff_scope(user):
-    if user.role not in STAFF:
-        raise NotFound("not_found")
-    return scope_of(user)
+
+class QueueQuery(BaseModel):
+    status: str = Field("open", pattern="^(open|all|" + "|".join(workflow.STATUS_NAMES) + ")$")
+    within: str = WITHIN
+    category: str = Field("", max_length=32)
+    overdue: bool = False
+
+
+class NewHazardQuery(BaseModel):
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    crs: str = Field("", max_length=32)
+
+
+class SafetyPageQuery(BaseModel):
+    month: str = Field("", pattern=r"^((19|20)[0-9]{2}-(0[1-9]|1[0-2]))?$", description="月份 YYYY-MM（空：本月）")
+    within: str = WITHIN
+
+
+class HeatmapPageQuery(BaseModel):
+    category: str = Field("", max_length=32)
 
 
 def _calendar_note(session, years: set[int]) -> str | None:
@@ -35,19 +57,15 @@ def _common(user) -> dict:
             "action_names": workflow.ACTION_NAMES, "level_names": workflow.LEVEL_NAMES}
 
 
-@bp.get("/hazards")
-@login_required
-def queue(user):
+@page(bp, "/hazards", summary="问题工作台", scope=AREA, roles=READERS, query=QueueQuery)
+def queue(user, scope, query: QueueQuery):
     """The work queue: overdue first, then by the next deadline; filters by status, category, area."""
-    scope = _staff_scope(user)
     session = get_session()
-    status = request.args.get("status", "open")
+    status = query.status
     statuses = list(OPEN_STATUSES) if status == "open" else ([status] if status in workflow.STATUS_NAMES else None)
-    within = request.args.get("within", "").strip() or None
-    if within and not within.isdigit():
-        within = None
-    category = request.args.get("category") or None
-    overdue = True if request.args.get("overdue") == "1" else None
+    within = query.within or None
+    category = query.category or None
+    overdue = True if query.overdue else None
     result = service.list_hazards(session, scope, within=within, statuses=statuses, category=category,
                                   overdue=overdue, limit=200)
     items = [feature["properties"] for feature in result["features"]]
@@ -59,20 +77,15 @@ def queue(user):
         calendar_note=_calendar_note(session, years), **_common(user))
 
 
-@bp.get("/hazards/new")
-@login_required
-def new(user):
+@page(bp, "/hazards/new", summary="上报问题", scope=AREA, roles=HANDLERS, query=NewHazardQuery)
+def new(user, scope, query: NewHazardQuery):
     """上报问题（手机可用）：当前位置或在小地图上点选，类别、紧急程度、描述、照片；提交前显示 50 米内疑似重复。"""
     import json
 
     from gridmap.areas import service as areas
-    from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
     from gridmap.maps.assets import tiles_are_gcj02
     from gridmap.maps.display import for_basemap
 
-    if user.role not in (ADMIN, SUPERVISOR, GRID_WORKER):
-        raise NotFound("not_found")
-    scope = scope_of(user)
     session = get_session()
     tiles = current_app.config["GRIDMAP"].tiles
     grids = areas.list_grids(session, scope, None, None, limit=2000, offset=0)
@@ -81,12 +94,8 @@ def new(user):
                                                                       "name": g["properties"]["name"]}}
         for g in grids["features"] if g.get("geometry")]}, tiles)
     prefill = {}
-    try:
-        lon, lat = float(request.args["lon"]), float(request.args["lat"])
-        if -180 <= lon <= 180 and -90 <= lat <= 90:
-            prefill = {"lon": lon, "lat": lat, "crs": request.args.get("crs") or "wgs84"}
-    except (KeyError, ValueError):
-        pass
+    if query.lon is not None and query.lat is not None:
+        prefill = {"lon": query.lon, "lat": query.lat, "crs": query.crs or "wgs84"}
     from gridmap.maps.assets import GAODE_SUBDOMAINS, GAODE_TILES
 
     config = {"tiles": None if tiles in (None, "", "none") else (GAODE_TILES if tiles_are_gcj02(tiles) else tiles),
@@ -97,8 +106,7 @@ def new(user):
                            config=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"), **_common(user))
 
 
-def _detail(user, hazard_id: int, error: str | None = None, status: int = 200):
-    scope = _staff_scope(user)
+def _detail(user, scope, hazard_id: int, error: str | None = None, status: int = 200):
     session = get_session()
     hazard = service.get_hazard(session, scope, hazard_id)
     years = {int(hazard["deadlines"]["accept_by"][:4]), int(hazard["deadlines"]["resolve_by"][:4])}
@@ -109,17 +117,15 @@ def _detail(user, hazard_id: int, error: str | None = None, status: int = 200):
                            candidates=candidates, calendar_note=note, **_common(user)), status
 
 
-@bp.get("/hazards/<int:hazard_id>")
-@login_required
-def detail(user, hazard_id: int):
-    return _detail(user, hazard_id)
+@page(bp, "/hazards/<int:hazard_id>", summary="问题详情（时间线、可做的操作、照片）", scope=AREA, roles=READERS)
+def detail(user, scope, hazard_id: int):
+    return _detail(user, scope, hazard_id)
 
 
-@bp.post("/hazards/<int:hazard_id>/actions")
-@login_required
-def act(user, hazard_id: int):
+@page(bp, "/hazards/<int:hazard_id>/actions", summary="问题流转操作（详情页表单）", scope=AREA, roles=HANDLERS,
+      methods=("POST",))
+def act(user, scope, hazard_id: int):
     check_csrf()
-    scope = _staff_scope(user)
     version = request.form.get("version", "")
     try:
         service.act(get_session(), scope, hazard_id, request.form.get("action", ""), request.form.get("note", ""),
@@ -127,16 +133,15 @@ def act(user, hazard_id: int):
     except NotFound:
         raise
     except AppError as error:
-        return _detail(user, hazard_id, error=error.message, status=error.status)
+        return _detail(user, scope, hazard_id, error=error.message, status=error.status)
     return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
 
 
-@bp.post("/hazards/<int:hazard_id>/photos")
-@login_required
-def add_photos(user, hazard_id: int):
+@page(bp, "/hazards/<int:hazard_id>/photos", summary="上传问题照片（详情页表单）", scope=AREA, roles=HANDLERS,
+      methods=("POST",))
+def add_photos(user, scope, hazard_id: int):
     """照片上传表单（详情页）：JPEG/PNG，去除 EXIF 后保存。"""
     check_csrf()
-    scope = _staff_scope(user)
     limit = photos.max_bytes()
     uploads = [u.stream.read(limit + 1) for u in request.files.getlist("file") if u and u.filename]
     try:
@@ -144,28 +149,18 @@ def add_photos(user, hazard_id: int):
     except NotFound:
         raise
     except AppError as error:
-        return _detail(user, hazard_id, error=error.message, status=error.status)
+        return _detail(user, scope, hazard_id, error=error.message, status=error.status)
     return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
 
 
-@bp.get("/reports/safety")
-@login_required
-def safety_report(user):
+@page(bp, "/reports/safety", summary="平安报表", scope=AREA, roles=(ADMIN, SUPERVISOR), query=SafetyPageQuery)
+def safety_report(user, scope, query: SafetyPageQuery):
     """平安报表：按月、按区域，网格/社区/街道的发现、办结、按期、超期、处置时长、巡查覆盖，红黄绿与排名。"""
-    from gridmap.auth.roles import ADMIN, SUPERVISOR
     from gridmap.hazards import report
 
-    if user.role not in (ADMIN, SUPERVISOR):
-        raise NotFound("not_found")
-    scope = scope_of(user)
     session = get_session()
-    month = request.args.get("month") or None
-    if month is not None and not (len(month) == 7 and month[4] == "-" and month[:4].isdigit()
-                                  and month[5:].isdigit() and 1 <= int(month[5:]) <= 12):
-        month = None
-    within = (request.args.get("within") or "").strip() or None
-    if within is not None and not within.isdigit():
-        within = None
+    month = query.month or None
+    within = query.within or None
     result = report.safety_report(session, scope, within=within, month=month,
                                   overrides=current_app.config.get("HAZARD_SAFETY_THRESHOLDS"))
     query = f"month={result['month']}" + (f"&within={within}" if within else "")
@@ -174,17 +169,15 @@ def safety_report(user):
                            colour_names=report.COLOUR_NAMES, **_common(user))
 
 
-@bp.get("/maps/hazards")
-@login_required
-def heatmap_page(user):
+@page(bp, "/maps/hazards", summary="问题隐患热力图", scope=AREA, roles=READERS, query=HeatmapPageQuery)
+def heatmap_page(user, scope, query: HeatmapPageQuery):
     """Density of hazards (computed in the database) and the open ones as clustered markers."""
     from gridmap.hazards.heatmap import heatmap_cells
     from gridmap.maps.hazards import build_hazard_map
     from gridmap.maps.pages import map_parts
 
-    scope = _staff_scope(user)
     session = get_session()
-    category = request.args.get("category") or None
+    category = query.category or None
     cells = heatmap_cells(session, scope, bbox=None, zoom=13, category=category)
     open_ones = service.list_hazards(session, scope, statuses=list(OPEN_STATUSES), category=category, limit=2000)
     tiles = current_app.config["GRIDMAP"].tiles

@@ -10,7 +10,8 @@ Definitions (month = Beijing calendar month):
 - overdue: hazards open at the month's end (or now, for the current month) past resolve_by;
 - mean_handling_hours: report → close, over the closed ones.
 - patrol_coverage: 五必访 households visited in the month / those requiring a visit, from the
-  patrol module's ``visit_coverage`` (``null`` where no household requires a visit).
+  patrol module's ``visit_coverage`` (``null`` where no household requires a visit; for a
+  supervisor counted over the visit tags that are not sensitive, as that module shows them).
 """
 
 from __future__ import annotations

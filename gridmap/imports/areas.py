@@ -1,11 +1,11 @@
 """Import admin units (district, street, community) or grids from a file.
 
 Codes follow the statistical division code: district 6 digits, street 9,
-community 12, grid = community code + more digits. Padded 12-digit forms
-(``331102000000``) are accepted and stored in their significant form, so a code
-prefix is an area. Re-importing a code updates it; a grid whose boundary changes
-gets a new version and the households it touches are re-assigned in the same
-transaction.
+community 12, grid = community code + 3 digits (gridmap.areas.codes). Padded 12-digit
+forms (``331102000000``) are accepted and stored in their significant form; a code of
+any other length is a row error, so a code prefix is always a whole area. Re-importing
+a code updates it; a grid whose boundary changes gets a new version and the households
+it touches are re-assigned in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridmap.areas.codes import LEVEL_LENGTHS
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import declared_crs
 from gridmap.db import raw_cursor, transaction
@@ -30,10 +31,10 @@ from gridmap.households.assignment import assign_near_grids
 from gridmap.imports.common import Progress, RowErrors, duplicated_mask, no_progress, pick_column, read_upload
 
 LEVEL_RULES = {
-    "district": (6, "6 位数字"),
-    "street": (9, "9 位数字（区县 6 位 + 街道 3 位）"),
-    "community": (12, "12 位数字（街道 9 位 + 社区 3 位）"),
-    "grid": (None, "社区 12 位编码 + 1~12 位数字"),
+    "district": (LEVEL_LENGTHS["district"], "6 位数字"),
+    "street": (LEVEL_LENGTHS["street"], "9 位数字（区县 6 位 + 街道 3 位）"),
+    "community": (LEVEL_LENGTHS["community"], "12 位数字（街道 9 位 + 社区 3 位）"),
+    "grid": (LEVEL_LENGTHS["grid"], "15 位数字（社区 12 位 + 网格 3 位）"),
 }
 LEVEL_NAMES = {"district": "区县", "street": "街道", "community": "社区", "grid": "网格"}
 PARENT_LEVEL = {"street": "district", "community": "street", "grid": "community"}
@@ -59,15 +60,14 @@ class AreaImportOptions:
 def normalize_codes(codes: pd.Series, level: str) -> pd.Series:
     """Strip the zero padding of 12-digit official codes down to the level's length."""
     length = LEVEL_RULES[level][0]
-    if length is None or length == 12:
+    if length >= 12:
         return codes
     padded = (codes.str.len() == 12) & codes.str[length:].str.fullmatch("0+")
     return codes.where(~padded, codes.str[:length])
 
 
 def _valid_code_mask(codes: pd.Series, level: str) -> np.ndarray:
-    length = LEVEL_RULES[level][0]
-    pattern = r"[0-9]{13,24}" if length is None else f"[0-9]{{{length}}}"
+    pattern = f"[0-9]{{{LEVEL_RULES[level][0]}}}"
     return codes.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
 
 

@@ -12,17 +12,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from pydantic import Field
 
-from gridmap.apidoc import parse_model
+from gridmap.apidoc import may_call, parse_model
 from gridmap.auth.roles import ADMIN, ROLE_NAMES, SUPERVISOR
-from gridmap.auth.service import scope_of
-from gridmap.errors import Forbidden, ServiceUnavailable
+from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
+from gridmap.errors import ServiceUnavailable
 from gridmap.hazards.service import open_hazards_of_grid
 from gridmap.maps.assets import DEFAULT_STATIC_URL
 from gridmap.maps.display import for_basemap
 from gridmap.maps.minqing import build_minqing_map
-from gridmap.maps.pages import login_required, map_parts
-from gridmap.party.api import StaffRequest
+from gridmap.maps.pages import map_parts
+from gridmap.pages import page
+from gridmap.party.api import StaffRequest, UnmaskQuery
 from gridmap.party.models import STAFF_ROLE_NAMES
 from gridmap.party.service import grid_sheet, replace_grid_staff
 from gridmap.places.service import list_key_places
@@ -36,20 +38,25 @@ CHINA = ZoneInfo("Asia/Shanghai")
 PRINT_CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "print.css"
 
 
-def _unmask() -> bool:
-    return request.args.get("unmask", "") in ("1", "true")
+class PrintQuery(UnmaskQuery):
+    saved: bool = Field(False, description="干部名单已保存（表单提交后的提示）")
+
+
+EMPTY = {"type": "FeatureCollection", "features": []}
 
 
 def _open_hazards(session, scope, code: str, tiles: str | None) -> dict:
-    """Open hazards of the grid (not closed or rejected) for the map's hazard layer."""
+    """Open hazards of the grid (not closed or rejected) for the map's hazard layer: none for a
+    role the hazard API refuses (a party member), so the page shows no more than the API."""
+    if not may_call("GET", "/hazards", scope.role):
+        return EMPTY
     return for_basemap(open_hazards_of_grid(session, scope, code), tiles)
 
 
-def _minqing(user, code: str, *, action: str, unmask: bool, static_url: str = DEFAULT_STATIC_URL,
+def _minqing(scope, code: str, *, action: str, unmask: bool, static_url: str = DEFAULT_STATIC_URL,
              public: bool = False):
     """The grid's sheet and its 民情地图 (folium), with hazards and key places; ``public``
     masks households whatever the viewer may see (a wall map: see ``grid_sheet``)."""
-    scope = scope_of(user)
     session = get_session()
     sheet = grid_sheet(session, scope, code, unmask=unmask, action=action, public=public)
     tiles = current_app.config["GRIDMAP"].tiles
@@ -64,10 +71,9 @@ def _minqing(user, code: str, *, action: str, unmask: bool, static_url: str = DE
     return sheet, fmap, counts
 
 
-@bp.get("/maps/grid/<code>")
-@login_required
-def grid_map(user, code: str):
-    sheet, fmap, counts = _minqing(user, code, action="grid_map", unmask=_unmask())
+@page(bp, "/maps/grid/<code>", summary="民情地图", scope=AREA_OWN_CONTACTS, query=UnmaskQuery)
+def grid_map(user, scope, code: str, query: UnmaskQuery):
+    sheet, fmap, counts = _minqing(scope, code, action="grid_map", unmask=query.unmask)
     props = sheet["grid"]["properties"]
     return render_template(
         "minqing.html", title=f"民情地图 · {props['name']}", grid=props, user=user,
@@ -75,12 +81,12 @@ def grid_map(user, code: str):
         members=counts["members"], **map_parts(fmap))
 
 
-def _wall_page(user, code: str, *, for_chromium: bool) -> str:
+def _wall_page(user, scope, code: str, *, for_chromium: bool) -> str:
     """The A3-landscape wall map page: title, date, north arrow, scale and legend. Chromium
     renders it from disk, so its assets are file:// URLs there. A wall map is public: it is
     built from masked data whatever the viewer may see."""
     static_url = wallmap.static_file_url() if for_chromium else DEFAULT_STATIC_URL
-    sheet, fmap, counts = _minqing(user, code, action="grid_wall_map", unmask=False, static_url=static_url,
+    sheet, fmap, counts = _minqing(scope, code, action="grid_wall_map", unmask=False, static_url=static_url,
                                    public=True)
     today = datetime.now(CHINA).date().isoformat()
     return render_template("wall.html", title=f"民情地图 · {sheet['grid']['properties']['name']}",
@@ -88,28 +94,25 @@ def _wall_page(user, code: str, *, for_chromium: bool) -> str:
                            page_px=wallmap.PAGE_PX, **counts, **map_parts(fmap))
 
 
-@bp.get("/maps/grid/<code>/wall")
-@login_required
-def grid_wall(user, code: str):
-    return _wall_page(user, code, for_chromium=False)
+@page(bp, "/maps/grid/<code>/wall", summary="民情地图上墙版（A3 横向）", scope=AREA_OWN_CONTACTS)
+def grid_wall(user, scope, code: str):
+    return _wall_page(user, scope, code, for_chromium=False)
 
 
-@bp.get("/maps/grid/<code>/wall.png")
-@login_required
-def grid_wall_png(user, code: str):
-    return _wall_export(user, code, wallmap.wall_png, "image/png", "png")
+@page(bp, "/maps/grid/<code>/wall.png", summary="民情地图上墙版 PNG", scope=AREA_OWN_CONTACTS)
+def grid_wall_png(user, scope, code: str):
+    return _wall_export(user, scope, code, wallmap.wall_png, "image/png", "png")
 
 
-@bp.get("/maps/grid/<code>/wall.pdf")
-@login_required
-def grid_wall_pdf(user, code: str):
-    return _wall_export(user, code, wallmap.wall_pdf, "application/pdf", "pdf")
+@page(bp, "/maps/grid/<code>/wall.pdf", summary="民情地图上墙版 PDF", scope=AREA_OWN_CONTACTS)
+def grid_wall_pdf(user, scope, code: str):
+    return _wall_export(user, scope, code, wallmap.wall_pdf, "application/pdf", "pdf")
 
 
-def _wall_export(user, code: str, render, mimetype: str, extension: str) -> Response:
-    page = _wall_page(user, code, for_chromium=True)
+def _wall_export(user, scope, code: str, render, mimetype: str, extension: str) -> Response:
+    html = _wall_page(user, scope, code, for_chromium=True)
     try:
-        data = render(page)
+        data = render(html)
     except RenderError:
         current_app.logger.exception("wall map export failed")
         raise ServiceUnavailable("wall_map_unavailable") from None
@@ -118,10 +121,9 @@ def _wall_export(user, code: str, render, mimetype: str, extension: str) -> Resp
     return response
 
 
-def _print_context(user, code: str, *, for_pdf: bool) -> dict:
-    scope = scope_of(user)
+def _print_context(user, scope, code: str, *, for_pdf: bool, unmask: bool) -> dict:
     session = get_session()
-    sheet = grid_sheet(session, scope, code, unmask=_unmask(), action="grid_handbook")
+    sheet = grid_sheet(session, scope, code, unmask=unmask, action="grid_handbook")
     props = sheet["grid"]["properties"]
     map_url = request.url_root.rstrip("/") + url_for("grid_pages.grid_map", code=code)
     return {
@@ -133,43 +135,40 @@ def _print_context(user, code: str, *, for_pdf: bool) -> dict:
         "key_places": [f["properties"] for f in list_key_places(session, scope, code)["features"]],
         "qr": handbook.qr_svg(map_url), "map_url": map_url, "for_pdf": for_pdf,
         "inline_css": PRINT_CSS.read_text(encoding="utf-8") if for_pdf else None,
-        "unmask_query": "?unmask=1" if _unmask() else "",
+        "unmask_query": "?unmask=1" if unmask else "",
     }
 
 
-@bp.get("/maps/grid/<code>/print")
-@login_required
-def grid_print(user, code: str):
-    return render_template("print.html", **_print_context(user, code, for_pdf=False),
-                           may_edit_staff=user.role in STAFF_EDITORS, staff_saved=request.args.get("saved") == "1")
+@page(bp, "/maps/grid/<code>/print", summary="网格干部联系手册和党员联系卡", scope=AREA_OWN_CONTACTS,
+      query=PrintQuery)
+def grid_print(user, scope, code: str, query: PrintQuery):
+    return render_template("print.html", **_print_context(user, scope, code, for_pdf=False, unmask=query.unmask),
+                           may_edit_staff=user.role in STAFF_EDITORS, staff_saved=query.saved)
 
 
 STAFF_EDITORS = (ADMIN, SUPERVISOR)
 STAFF_FIELDS = ("role", "name", "phone", "organisation", "duty")
 
 
-@bp.post("/maps/grid/<code>/staff")
-@login_required
-def grid_staff_form(user, code: str):
+@page(bp, "/maps/grid/<code>/staff", summary="设置网格干部名单（联系手册页的表单）", scope=AREA, roles=STAFF_EDITORS,
+      methods=("POST",))
+def grid_staff_form(user, scope, code: str):
     """The print page's staff editor (admins and supervisors): the whole list at once, rows
     without a name dropped; the same rules as PUT /api/v1/grids/<code>/staff."""
     check_csrf()
-    if user.role not in STAFF_EDITORS:
-        raise Forbidden("forbidden")
     columns = {name: request.form.getlist(name) for name in STAFF_FIELDS}
     rows = [{name: (columns[name][i] if i < len(columns[name]) else "").strip() or None for name in STAFF_FIELDS}
             for i in range(len(columns["name"]))]
     body = parse_model(StaffRequest, {"items": [r for r in rows if r["name"]]})
-    replace_grid_staff(get_session(), scope_of(user), code, [p.model_dump() for p in body.items])
+    replace_grid_staff(get_session(), scope, code, [p.model_dump() for p in body.items])
     return redirect(url_for("grid_pages.grid_print", code=code, saved=1), code=303)
 
 
-@bp.get("/maps/grid/<code>/print.pdf")
-@login_required
-def grid_print_pdf(user, code: str):
-    page = render_template("print.html", **_print_context(user, code, for_pdf=True))
+@page(bp, "/maps/grid/<code>/print.pdf", summary="网格干部联系手册 PDF", scope=AREA_OWN_CONTACTS, query=UnmaskQuery)
+def grid_print_pdf(user, scope, code: str, query: UnmaskQuery):
+    html = render_template("print.html", **_print_context(user, scope, code, for_pdf=True, unmask=query.unmask))
     try:
-        pdf = handbook.html_to_pdf(page)
+        pdf = handbook.html_to_pdf(html)
     except RenderError:
         current_app.logger.exception("PDF export failed")
         raise ServiceUnavailable("pdf_unavailable") from None

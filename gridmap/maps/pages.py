@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 import folium
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 
 from gridmap.areas import service as areas
-from gridmap.auth.current import current_user
 from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, ROLE_NAMES, STAFF
-from gridmap.auth.service import scope_of
-from gridmap.errors import NotFound
+from gridmap.auth.scope import AREA
 from gridmap.maps.assets import assert_offline
 from gridmap.maps.display import for_basemap
 from gridmap.maps.overview import build_grid_overview
+from gridmap.pages import page
 from gridmap.web import get_session
 
 bp = Blueprint("map_pages", __name__)
-
-
-def login_required(view):
-    @wraps(view)
-    def wrapper(**kwargs):
-        user = current_user()
-        if user is None:
-            return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
-        return view(user=user, **kwargs)
-
-    return wrapper
 
 
 def map_parts(fmap: folium.Map) -> dict[str, str]:
@@ -40,23 +26,22 @@ def map_parts(fmap: folium.Map) -> dict[str, str]:
     return parts
 
 
-@bp.get("/")
-@login_required
-def home(user):
+@page(bp, "/", summary="首页（按角色跳转）", scope=AREA)
+def home(user, scope):
     """Grid workers and party members start at their grid's 民情地图; others at their area."""
-    if user.role in (GRID_WORKER, PARTY_MEMBER) and user.scope_code:
+    if user.role in (GRID_WORKER, PARTY_MEMBER):
         return redirect(url_for("grid_pages.grid_map", code=user.scope_code))
-    return redirect(url_for("map_pages.area_map", code=user.scope_code or "all"))
+    return redirect(url_for("map_pages.area_map", code=user.scope_code or ALL))
 
 
-@bp.get("/maps/area/<code>")
-@login_required
-def area_map(user, code: str):
+ALL = "all"  # /maps/area/all: the caller's whole area (an admin's has no code)
+
+
+@page(bp, "/maps/area/<code>", summary="网格总览", scope=AREA, roles=STAFF, code_not_found="area_not_found",
+      whole_area=ALL)
+def area_map(user, scope, code: str):
     """Every grid of an area, coloured by households against its 300–500 target."""
-    scope = scope_of(user)
-    within = None if code == "all" else code
-    if user.role not in STAFF or scope.narrow(within) is None:
-        raise NotFound("area_not_found", code=code)
+    within = None if code == ALL else code
     session = get_session()
     grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
     title = f"网格总览 · {areas.area_label(session, within or scope.prefix)}"

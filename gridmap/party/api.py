@@ -81,6 +81,8 @@ class Member(BaseModel):
 
 class ContactRequest(BaseModel):
     pinned: bool = Field(True, description="固定：重新计算联系户时保留")
+    cross_grid: bool = Field(False, description="督导确认跨网格联系：住户不在党员所在网格时须为 true，仅督导和管理员可用"
+                                                 "（其他角色为 403）；该住户的个人信息按其所在网格脱敏")
 
 
 class StaffPerson(BaseModel):
@@ -133,10 +135,10 @@ def party_member_households(scope, member_id: int, query: UnmaskQuery):
 
 
 @operation(bp, "/party-members/<int:member_id>/households/<household_code>", "PUT",
-           summary="指定党员联系某户（默认固定）", tag="party", scope=AREA, roles=EDITORS, body=ContactRequest,
-           errors=(404,))
+           summary="指定党员联系某户（默认固定；住户须在党员所在网格，督导可确认跨网格）", tag="party", scope=AREA,
+           roles=EDITORS, body=ContactRequest, errors=(403, 404, 422))
 def set_party_contact(scope, member_id: int, household_code: str, body: ContactRequest):
-    return service.set_contact(get_session(), scope, member_id, household_code, body.pinned)
+    return service.set_contact(get_session(), scope, member_id, household_code, body.pinned, body.cross_grid)
 
 
 @operation(bp, "/party-members/<int:member_id>/households/<household_code>", "DELETE",

@@ -5,8 +5,12 @@ Contact lists: every household of a grid gets a party member of that grid within
 walking distance, each member looking after at most ``max_per_member`` households;
 the assignment is the optimal one (gridmap.party.optimizer), pinned pairs are kept as
 they are and count against their member's capacity, and what cannot be covered is
-listed. Personal data of households is masked by role exactly as in the household
-list (gridmap.auth.masking); a party member sees only their own households.
+listed. Contacts stay inside the member's grid: only a supervisor or an admin may give a
+member a household of another grid, saying so (``cross_grid``), and such a contact counts
+against the member's capacity too. Personal data of households is masked by role exactly
+as in the household list (gridmap.auth.masking), and by the household's own grid: the
+member's grid worker does not see another grid's household unmasked; a party member sees
+only their own households.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from gridmap.areas.models import AdminUnit, Grid
 from gridmap.areas.service import grid_id_for
 from gridmap.auth import audit
 from gridmap.auth.masking import household_person, sees_unmasked
+from gridmap.auth.roles import ADMIN, SUPERVISOR
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
-from gridmap.errors import NotFound, Unprocessable
+from gridmap.errors import Forbidden, NotFound, Unprocessable
 from gridmap.households.models import Household
 from gridmap.households.service import household_json
 from gridmap.party.models import STAFF_ROLE_NAMES, STAFF_ROLES, GridStaff, PartyContact, PartyMember
@@ -46,6 +51,13 @@ SELECT h.id, h.code, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, pc.party_member_i
 FROM household h LEFT JOIN party_contact pc ON pc.household_id = h.id
 WHERE h.grid_id = :grid_id
 ORDER BY h.code
+"""
+
+# What a member already looks after that a re-run keeps: pinned pairs anywhere, and pairs in other grids.
+_KEPT_COUNTS_SQL = """
+SELECT pc.party_member_id, count(*) FROM party_contact pc JOIN household h ON h.id = pc.household_id
+WHERE pc.party_member_id = ANY(:members) AND (pc.pinned OR h.grid_id IS DISTINCT FROM :grid_id)
+GROUP BY pc.party_member_id
 """
 
 _CLEAR_SQL = """
@@ -87,10 +99,8 @@ def _contact_lists(session: Session, grid_id: int, max_per_member: int) -> dict[
     pinned = [h for h in households if h[5] and h[4] is not None]
     free = [h for h in households if not (h[5] and h[4] is not None)]
     placed = [m for m in members if m.lon is not None]
-    pinned_count: dict[int, int] = {}
-    for h in pinned:
-        pinned_count[h[4]] = pinned_count.get(h[4], 0) + 1
-    capacity = np.array([max(0, max_per_member - pinned_count.get(m.id, 0)) for m in placed], dtype=np.int64)
+    kept = dict(session.execute(text(_KEPT_COUNTS_SQL), {"members": [m.id for m in placed], "grid_id": grid_id}).all())
+    capacity = np.array([max(0, max_per_member - kept.get(m.id, 0)) for m in placed], dtype=np.int64)
     if free and placed:
         dist = haversine_matrix(np.array([h[2] for h in free]), np.array([h[3] for h in free]),
                                 np.array([m.lon for m in placed]), np.array([m.lat for m in placed]))
@@ -171,17 +181,27 @@ def member_households(session: Session, scope: Scope, member_id: int, *, unmask:
     member = _member_row(session, scope, member_id)
     unmasked = sees_unmasked(scope, unmask)
     rows = session.execute(
-        select(Household, Household.geom.ST_X(), Household.geom.ST_Y(), PartyContact.pinned)
+        select(Household, Household.geom.ST_X(), Household.geom.ST_Y(), PartyContact.pinned, Grid.code)
         .join(PartyContact, PartyContact.household_id == Household.id)
+        .outerjoin(Grid, Grid.id == Household.grid_id)
         .where(PartyContact.party_member_id == member_id)
         .order_by(Household.address, Household.code)
     ).all()
-    items = [{**household_json(h, lon, lat, unmasked), "pinned": pinned} for h, lon, lat, pinned in rows]
-    if unmasked and items:
+    # Masking follows each household's grid: a contact in another grid (cross_grid) is unmasked only
+    # for a viewer whose area covers that grid, or for the party member themself.
+    items = [{**household_json(h, lon, lat, unmasked and (scope.is_party_member or _covers(scope, grid_code))),
+              "pinned": pinned} for h, lon, lat, pinned, grid_code in rows]
+    shown = [i["code"] for i in items if not i["masked"]]
+    if shown:
         with transaction(session):
             audit.record(session, scope, "read_unmasked", "party_member_households", str(member_id),
-                         {"households": [i["code"] for i in items], "count": len(items)})
-    return {"member": _member_json(member), "items": items, "total": len(items), "masked": not unmasked}
+                         {"households": shown, "count": len(shown)})
+    return {"member": _member_json(member), "items": items, "total": len(items),
+            "masked": any(i["masked"] for i in items) or not unmasked}
+
+
+def _covers(scope: Scope, grid_code: str | None) -> bool:
+    return scope.prefix == "" or (grid_code is not None and scope.covers(grid_code))
 
 
 def _placement(session: Session, scope: Scope, household_code: str | None, lon: float | None,
@@ -233,15 +253,26 @@ def update_member(session: Session, scope: Scope, member_id: int, fields: dict[s
     return get_member(session, scope, member_id)
 
 
+CROSS_GRID_ROLES = (ADMIN, SUPERVISOR)
+
+
 def set_contact(session: Session, scope: Scope, member_id: int, household_code: str,
-                pinned: bool = True) -> dict[str, Any]:
-    """Give a household to a party member by hand (pinned by default: re-runs keep it)."""
+                pinned: bool = True, cross_grid: bool = False) -> dict[str, Any]:
+    """Give a household to a party member by hand (pinned by default: re-runs keep it). The
+    household must be in the member's grid, unless a supervisor or admin says ``cross_grid``."""
+    if cross_grid and scope.role not in CROSS_GRID_ROLES:
+        raise Forbidden("cross_grid_contact_forbidden")
     member = _member_row(session, scope, member_id)
     row = session.execute(text("""
-        SELECT h.id, g.code FROM household h LEFT JOIN grid g ON g.id = h.grid_id WHERE h.code = :code"""),
+        SELECT h.id, h.grid_id, g.code FROM household h LEFT JOIN grid g ON g.id = h.grid_id WHERE h.code = :code"""),
         {"code": household_code}).first()
     if row is None or (scope.prefix and not (row.code and scope.covers(row.code))):
         raise NotFound("household_not_found", code=household_code)
+    member_grid = session.scalar(select(PartyMember.grid_id).where(PartyMember.id == member.id))
+    if (row.grid_id is None or row.grid_id != member_grid) and not cross_grid:
+        raise Unprocessable("contact_outside_member_grid", details={"household_code": household_code,
+                                                                    "member_grid": member.grid_code},
+                            code=household_code, grid=member.grid_code or "—")
     with transaction(session):
         session.execute(text("""
             INSERT INTO party_contact (household_id, party_member_id, pinned, needs_review)

@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, send_file
+from pydantic import BaseModel, Field
 
 from gridmap import ROOT
-from gridmap.auth.roles import ADMIN, GRID_WORKER, ROLE_NAMES, SUPERVISOR
-from gridmap.errors import Forbidden, NotFound
-from gridmap.maps.pages import login_required
+from gridmap.apidoc import PUBLIC
+from gridmap.auth.roles import ROLE_NAMES
+from gridmap.auth.scope import ANYONE, AREA_OWN_RECORDS
+from gridmap.errors import NotFound
+from gridmap.pages import page
+from gridmap.patrol.api import CHECKIN_ROLES
 
 bp = Blueprint("patrol_pages", __name__)
 
 SERVICE_WORKER = ROOT / "static" / "patrol-sw.js"
 
 
-@bp.get("/patrol")
-@login_required
-def patrol(user):
+class PatrolMapQuery(BaseModel):
+    within: str = Field("", pattern=r"^[0-9]{0,24}$", description="区域编码前缀（空：全部）")
+    date: str = Field("", max_length=10, description="日期 YYYY-MM-DD（北京时间，空：今天）")
+
+
+@page(bp, "/patrol", summary="巡查打卡（手机）", scope=AREA_OWN_RECORDS, roles=CHECKIN_ROLES)
+def patrol(user, scope):
     """手机巡查打卡：定位、所在网格、一键打卡、走访住户、备注；离线时先存在手机上。"""
-    if user.role not in (ADMIN, SUPERVISOR, GRID_WORKER):
-        raise Forbidden("forbidden")
     return render_template("patrol.html", title="巡查打卡", user=user, role_name=ROLE_NAMES[user.role])
 
 
-@bp.get("/patrol/sw.js")
+@page(bp, "/patrol/sw.js", summary="巡查打卡页的离线脚本（service worker）", scope=ANYONE, roles=PUBLIC)
 def service_worker():
     """The service worker, served under /patrol so its scope may cover the page itself."""
     response = send_file(SERVICE_WORKER, mimetype="application/javascript", max_age=0)
@@ -32,15 +38,13 @@ def service_worker():
     return response
 
 
-@bp.get("/maps/patrol")
-@login_required
-def patrol_map(user):
+@page(bp, "/maps/patrol", summary="巡查轨迹", scope=AREA_OWN_RECORDS, roles=CHECKIN_ROLES, query=PatrolMapQuery)
+def patrol_map(user, scope, query: PatrolMapQuery):
     """今日巡查：所辖区域每位网格员当天的轨迹和打卡（各用一种颜色，异常打卡标红），
     以及网格员列表（最后打卡时间、里程、覆盖率）。网格员只看到自己的。"""
-    from flask import current_app, request
+    from flask import current_app
 
     from gridmap.areas import service as areas
-    from gridmap.auth.service import scope_of
     from gridmap.maps.display import for_basemap
     from gridmap.maps.pages import map_parts
     from gridmap.maps.patrol import build_patrol_map, worker_colours
@@ -48,13 +52,10 @@ def patrol_map(user):
     from gridmap.patrol.settings import PatrolRules
     from gridmap.web import get_session
 
-    if user.role not in (ADMIN, SUPERVISOR, GRID_WORKER):
-        raise Forbidden("forbidden")
-    scope = scope_of(user)
-    within = request.args.get("within") or None
-    if within is not None and (not within.isdigit() or scope.narrow(within) is None):
+    within = query.within or None
+    if within is not None and scope.narrow(within) is None:
         raise NotFound("area_not_found", code=within)
-    day = patrol.parse_day(request.args.get("date"))
+    day = patrol.parse_day(query.date or None)
     session = get_session()
     rules = PatrolRules()
     daily = patrol.daily_tracks(session, scope, within=within, username=None, day=day, rules=rules)

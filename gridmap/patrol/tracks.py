@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridmap.auth.masking import mask_tags, sees_unmasked
+from gridmap.auth.masking import sees_unmasked, visit_tags_shown
 from gridmap.auth.models import User
 from gridmap.auth.scope import Scope
 from gridmap.errors import NotFound, Unprocessable
@@ -211,16 +211,18 @@ def visit_coverage(session: Session, scope: Scope, *, within: str | None, month:
     """五必访 for ``month``: per grid the households whose tags require a monthly visit,
     how many were visited (a check-in naming the household) and the list still due;
     per grid worker the same for their grid, with the visits they made themselves.
-    A party member sees only the households they look after; sensitive tags are masked
-    for supervisors and planners (gridmap.auth.masking)."""
+    A party member sees only the households they look after; for supervisors and planners
+    (masked viewers) all of it counts only the visit tags that are not sensitive
+    (gridmap.auth.masking.visit_tags_shown), so no figure or list reveals 社区矫正."""
     rules = rules or PatrolRules()
     prefix = scope.narrow(within)
     lo, hi = month_bounds(month)
-    result: dict[str, Any] = {"month": f"{month:%Y-%m}", "tags": list(rules.visit_tags), "grids": [],
+    tags = visit_tags_shown(rules.visit_tags, unmasked=sees_unmasked(scope, False))
+    result: dict[str, Any] = {"month": f"{month:%Y-%m}", "tags": tags, "grids": [],
                               "workers": [], "required": 0, "visited": 0}
     if prefix is None:
         return result
-    extra, due_params = "", {"tags": list(rules.visit_tags), "prefix": prefix + "%", "lo": lo, "hi": hi}
+    extra, due_params = "", {"tags": tags, "prefix": prefix + "%", "lo": lo, "hi": hi}
     if scope.is_party_member:
         extra = "AND h.id IN (SELECT household_id FROM party_contact WHERE party_member_id = :me)"
         due_params["me"] = scope.party_member_id
@@ -233,11 +235,9 @@ def visit_coverage(session: Session, scope: Scope, *, within: str | None, month:
         params["self_id"] = scope.user_id
     workers = session.execute(text(users_sql + " ORDER BY username"), params).all()
     by_grid = {}
-    unmasked = sees_unmasked(scope, False)
     for r in rows:
-        due = r.due if unmasked else [{**d, "tags": mask_tags(d["tags"])} for d in r.due]
         grid = {"code": r.grid_code, "name": r.grid_name, "required": r.required, "visited": r.visited,
-                "share": round(r.visited / r.required, 4) if r.required else None, "due": due}
+                "share": round(r.visited / r.required, 4) if r.required else None, "due": r.due}
         by_grid[r.grid_code] = (grid, r.visits)
         result["grids"].append(grid)
         result["required"] += r.required
@@ -271,18 +271,18 @@ def nearby_households(session: Session, scope: Scope, lon: float, lat: float, cr
                       rules: PatrolRules | None = None) -> dict[str, Any]:
     """The caller's households nearest a point (KNN on the GiST index): code, address,
     the tags that require a visit and whether it was visited this month. No names or
-    phones (nothing audited); sensitive tags masked for supervisors."""
+    phones (nothing audited); for supervisors and planners no sensitive visit tag at all
+    (gridmap.auth.masking.visit_tags_shown)."""
     from gridmap.coordinates import point_to_wgs84
 
     rules = rules or PatrolRules()
     lon, lat = point_to_wgs84(lon, lat, crs)
     prefix = scope.narrow(None)
     lo, hi = month_bounds(datetime.now(CHINA).date().replace(day=1))
-    rows = session.execute(text(NEARBY_SQL), {"tags": list(rules.visit_tags), "lon": lon, "lat": lat,
+    tags = visit_tags_shown(rules.visit_tags, unmasked=sees_unmasked(scope, False))
+    rows = session.execute(text(NEARBY_SQL), {"tags": tags, "lon": lon, "lat": lat,
                                               "prefix": (prefix or "") + "%", "lo": lo, "hi": hi,
                                               "limit": limit}).all()
-    unmasked = sees_unmasked(scope, False)
-    items = [{"code": r.code, "address": r.address, "grid": r.grid,
-              "visit_tags": list(r.visit_tags) if unmasked else mask_tags(r.visit_tags),
+    items = [{"code": r.code, "address": r.address, "grid": r.grid, "visit_tags": list(r.visit_tags),
               "distance_m": round(float(r.distance_m), 1), "visited_this_month": r.visited} for r in rows]
     return {"items": items, "total": len(items)}

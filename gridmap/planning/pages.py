@@ -7,21 +7,18 @@ import json
 from flask import Blueprint, current_app, render_template
 
 from gridmap.auth.roles import ADMIN, PLANNER, ROLE_NAMES
-from gridmap.auth.service import scope_of
-from gridmap.errors import NotFound
-from gridmap.maps.pages import login_required, map_parts
+from gridmap.auth.scope import AREA
+from gridmap.maps.pages import map_parts
 from gridmap.maps.planner import build_planner_map
+from gridmap.pages import page
 from gridmap.planning.service import editor_data
 from gridmap.web import get_session
 
 bp = Blueprint("planning_pages", __name__)
 
-@bp.get("/planner/<code>")
-@login_required
-def editor(user, code: str):
-    scope = scope_of(user)
-    if user.role not in (ADMIN, PLANNER):
-        raise NotFound("area_not_found", code=code)
+
+@page(bp, "/planner/<code>", summary="网格边界调整", scope=AREA, roles=(ADMIN, PLANNER), code_not_found="area_not_found")
+def editor(user, scope, code: str):
     data = editor_data(get_session(), scope, code)
     fmap = build_planner_map(data["bounds"], tiles=current_app.config["GRIDMAP"].tiles)
     config = {

@@ -52,4 +52,4 @@ def test_new_page_prefills_a_clicked_position(client, db_session):
     assert 'href="/hazards/new"' in client.get("/patrol").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)})
     login("planner")
-    assert client.get("/hazards/new").status_code == 404
+    assert client.get("/hazards/new").status_code == 403  # as POST /api/v1/hazards (gridmap.pages)

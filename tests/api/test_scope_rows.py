@@ -4,8 +4,9 @@ of the neighbouring grid, a supervisor or planner of another street — and an i
 let in; every read declared ``area/own-contacts`` shows a party member only themself and
 the households they look after, and every one declared ``area/own-records`` shows a grid
 worker only their own check-ins; every other read under an area rule shows an outsider
-nothing of the area; and a ``<code>`` in the path is refused by the operation itself, before
-its handler runs (writes: test_scope_writes.py)."""
+nothing of the area; a ``<code>`` in the path is refused by the operation itself, before
+its handler runs (writes: test_scope_writes.py); and every page with a ``<code>`` (gridmap.pages)
+answers an outsider 404 the same way."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ import pytest
 
 from gridmap.api import api_blueprints
 from gridmap.apidoc import OPERATIONS
+from gridmap.pages import PAGES, page_blueprints
 from tests import factories as f
 
 api_blueprints()
+page_blueprints()
 GRID_PATHS = sorted({op.path for op in OPERATIONS if op.method == "GET" and "<code>" in op.path})
 OUTSIDERS = [("grid_worker", f.GRID_B), ("supervisor", f.OTHER_STREET), ("planner", f.OTHER_STREET)]
 
@@ -226,3 +229,33 @@ def test_a_code_in_the_path_is_checked_before_the_handler_runs(client, db_sessio
     assert method(path, json={"geometry": square}, headers=f.auth(insider)).get_json() == {"reached": True}
     response = method(path, json={"geometry": square}, headers=f.auth(outsider))
     assert response.status_code == 404 and response.get_json()["error"]["code"] == not_found
+
+
+# --- pages (gridmap.pages): a <code> outside the caller's area is the same 404 -----------------
+
+PAGE_CODE_CASES = sorted((m, p.path) for p in PAGES for m in p.methods if "<code>" in p.path)
+
+
+def _page_code(path: str) -> str:
+    """The area each page names: a community for the planner, a grid elsewhere."""
+    return f.COMMUNITY if path.startswith("/planner/") else f.GRID_A
+
+
+def _page_allows(path: str, role: str) -> bool:
+    return any(p.path == path and role in p.roles for p in PAGES)
+
+
+def test_every_page_with_a_code_has_its_outsider_case():
+    assert len(PAGE_CODE_CASES) == 9 and all(p.scope.startswith("area") for p in PAGES if "<code>" in p.path)
+
+
+@pytest.mark.parametrize("method, path", PAGE_CODE_CASES)
+@pytest.mark.parametrize("role, scope", OUTSIDERS)
+def test_a_page_for_an_area_outside_the_callers_scope_is_404(client, db_session, method, path, role, scope):
+    if not _page_allows(path, role):
+        pytest.skip(f"{role} may not open {path} at all (403, see test_access_control)")
+    f.lishui(db_session)
+    token = f.token_for(db_session, role, scope)
+    response = client.open(path.replace("<code>", _page_code(path)), method=method, headers=f.auth(token))
+    assert response.status_code == 404, (path, role, response.status_code)
+    assert "未找到编码为" in response.get_data(as_text=True)  # the 404 page names no more than the code
