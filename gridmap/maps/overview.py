@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 import folium
