@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 
 from flask import Flask, current_app, g, jsonify, render_template, request, session
+from markupsafe import Markup
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -13,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gridmap.db import Database
+from gridmap.escape import json_in_html
 from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable, Unprocessable
 from gridmap.navigation import navigation
 
@@ -69,6 +72,23 @@ class _SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
+def csp_nonce() -> str:
+    """This response's script nonce (made on first use): the Content-Security-Policy runs an
+    inline script only when it carries it, so text that slipped into a page never runs."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+_SCRIPT_TAG = re.compile(r"<script\b", re.I)
+
+
+def nonce_scripts(rendered: str) -> str:
+    """The response's nonce on every <script> tag of markup we generated ourselves (folium's
+    rendered header); never on markup that carries user text."""
+    return _SCRIPT_TAG.sub(f'<script nonce="{csp_nonce()}"', rendered)
+
+
 HSTS = "max-age=31536000"
 
 
@@ -84,6 +104,8 @@ def install(app: Flask) -> None:
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["navigation"] = navigation
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.jinja_env.filters["json_in_html"] = lambda value: Markup(json_in_html(value))
 
     @app.before_request
     def _refuse_nul_in_url():
@@ -125,11 +147,11 @@ def install(app: Flask) -> None:
         log.exception("unhandled error")
         return _render_error(AppError())
 
-    policy = content_security_policy(app.config["GRIDMAP"].tiles)
+    tiles = app.config["GRIDMAP"].tiles
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(tiles, g.get("csp_nonce")))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -138,19 +160,23 @@ def install(app: Flask) -> None:
         return response
 
 
-def content_security_policy(tiles: str | None) -> str:
+def content_security_policy(tiles: str | None, nonce: str | None = None) -> str:
     """Nothing outside the app, except the configured tile server's images.
 
-    folium writes its map set-up as inline scripts and styles, hence 'unsafe-inline'
-    for those two; every script, stylesheet and font file still comes from us.
+    Scripts: our own files, and inline scripts only with this response's nonce (folium's map
+    set-up, see ``nonce_scripts``); no 'unsafe-inline', so no inline event handler or
+    ``javascript:`` URL runs. Styles keep 'unsafe-inline': folium and Leaflet write style=""
+    attributes into their markup (legends, icons, popups), which a nonce cannot cover; a style
+    cannot run script.
     """
     images = ["'self'", "data:", "blob:"]
     tile_origin = _tile_origin(tiles)
     if tile_origin:
         images.append(tile_origin)
+    scripts = "script-src 'self'" + (f" 'nonce-{nonce}'" if nonce else "")
     return "; ".join([
         "default-src 'self'",
-        "script-src 'self' 'unsafe-inline'",
+        scripts,
         "style-src 'self' 'unsafe-inline'",
         f"img-src {' '.join(images)}",
         "font-src 'self' data:",

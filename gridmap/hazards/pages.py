@@ -80,8 +80,6 @@ def queue(user, scope, query: QueueQuery):
 @page(bp, "/hazards/new", summary="上报问题", scope=AREA, roles=HANDLERS, query=NewHazardQuery)
 def new(user, scope, query: NewHazardQuery):
     """上报问题（手机可用）：当前位置或在小地图上点选，类别、紧急程度、描述、照片；提交前显示 50 米内疑似重复。"""
-    import json
-
     from gridmap.areas import service as areas
     from gridmap.maps.assets import tiles_are_gcj02
     from gridmap.maps.display import for_basemap
@@ -103,7 +101,7 @@ def new(user, scope, query: NewHazardQuery):
               "map_crs": display_crs(tiles), "grids": outlines, "prefill": prefill,
               "max_photo_mb": round(photos.max_bytes() / 1024 / 1024, 1)}
     return render_template("hazard_new.html", title="上报问题", categories=service.categories(session),
-                           config=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"), **_common(user))
+                           config=config, **_common(user))
 
 
 def _detail(user, scope, hazard_id: int, error: str | None = None, status: int = 200):
@@ -182,9 +180,7 @@ def heatmap_page(user, scope, query: HeatmapPageQuery):
     open_ones = service.list_hazards(session, scope, statuses=list(OPEN_STATUSES), category=category, limit=2000)
     tiles = current_app.config["GRIDMAP"].tiles
     fmap = build_hazard_map(cells["cells"], open_ones, title="问题隐患热力图", tiles=tiles)
-    import json
-
-    config = json.dumps({**fmap.gridmap_layers, "category": category or "", "map_crs": display_crs(tiles)})
+    config = {**fmap.gridmap_layers, "category": category or "", "map_crs": display_crs(tiles)}
     return render_template("hazards_map.html", title="问题隐患热力图", user=user, role_name=ROLE_NAMES[user.role],
                            heat_config=config,
                            open_count=open_ones["total"], cell_count=len(cells["cells"]), category=category or "",

@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
+from gridmap.escape import spreadsheet_cell
 from gridmap.hazards.calendar import CN_TZ
 
 DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
@@ -185,10 +186,11 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
 
 
 def _cell(item: dict[str, Any], key: str) -> Any:
+    """A CSV/XLSX cell: area names come from import files, so no text may start a formula."""
     value = item.get(key)
     if key in ("closure_rate", "on_time_rate", "patrol_coverage") and value is not None:
         return f"{value * 100:.1f}%"
-    return "—" if value is None else value
+    return "—" if value is None else spreadsheet_cell(value)
 
 
 def to_csv(report: dict[str, Any]) -> bytes:

@@ -6,15 +6,16 @@ open hazards from the hazards service), a folium map out; never queries.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import folium
 from folium.plugins import HeatMap, MarkerCluster
 
+from gridmap.escape import html_attribute, html_text
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
 from gridmap.maps.display import cells_for_display, display_crs, for_basemap
 from gridmap.maps.overview import FALLBACK_CENTER
+from gridmap.maps.popups import Popup, Tooltip
 
 EMPTY_MESSAGE = "当前范围内没有问题隐患"
 OVERDUE_COLOUR, OPEN_COLOUR = "#dc2626", "#2563eb"
@@ -28,7 +29,7 @@ def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, 
     points = [(c[0], c[1]) for c in cells] + [(f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0])
                                                for f in features]
     m = offline_map(tiles=tiles, static_url=static_url, location=list(FALLBACK_CENTER), zoom_start=5)
-    m.get_root().title = html.escape(title)
+    m.get_root().title = html_text(title)
     top = max((c[2] for c in cells), default=1) or 1
     # Always present (possibly empty): the page's script refills it for the visible bbox and zoom.
     heat = HeatMap([[c[0], c[1], c[2] / top] for c in cells], name="问题密度", radius=22, blur=16,
@@ -41,13 +42,13 @@ def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, 
             lon, lat = feature["geometry"]["coordinates"]
             colour = OVERDUE_COLOUR if p.get("overdue") else OPEN_COLOUR
             link = link_template.format(id=int(p["id"]))
-            popup = (f'<b>{html.escape(str(p.get("code")))}</b> {html.escape(str(p.get("category_name")))}<br>'
-                     f'{html.escape(str(p.get("status_name")))}{"（已超期）" if p.get("overdue") else ""}<br>'
-                     f'{html.escape(str(p.get("description") or ""))[:120]}<br>'
-                     f'<a href="{html.escape(link, quote=True)}" target="_top">查看详情</a>')
+            popup = (f'<b>{html_text(p.get("code"))}</b> {html_text(p.get("category_name"))}<br>'
+                     f'{html_text(p.get("status_name"))}{"（已超期）" if p.get("overdue") else ""}<br>'
+                     f'{html_text((p.get("description") or "")[:120])}<br>'
+                     f'<a href="{html_attribute(link)}" target="_top">查看详情</a>')
             folium.CircleMarker([lat, lon], radius=7, color=colour, fill=True, fill_color=colour, fill_opacity=0.8,
-                                popup=folium.Popup(popup, max_width=280),
-                                tooltip=html.escape(str(p.get("code")))).add_to(cluster)
+                                popup=Popup(popup, max_width=280),
+                                tooltip=Tooltip(p.get("code"))).add_to(cluster)
     if points:
         lats = [p[0] for p in points]
         lons = [p[1] for p in points]

@@ -19,7 +19,6 @@ hazards, places) for tests and page scripts.
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from folium.template import Template
 from shapely.geometry import shape
 
 from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS
+from gridmap.escape import html_text
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
 
 FALLBACK_CENTER = (28.45, 119.92)
@@ -73,11 +73,6 @@ def tag_kind(tags: list[str] | None) -> tuple[Style, int, float]:
     return PLAIN, 4, 1.0
 
 
-def _text(value: Any) -> str:
-    """Escaped: folium's popups and tooltips put property values into innerHTML."""
-    return html.escape("" if value is None else str(value))
-
-
 def _household_style(feature: dict) -> dict:
     p = feature["properties"]
     return {"radius": p["_r"], "fillColor": p["_f"], "color": p["_s"], "weight": p["_w"],
@@ -112,11 +107,11 @@ def _households(collection: dict, masked: bool) -> tuple[list[dict], Counter, Co
         kind, radius, weight = tag_kind(p.get("tags"))
         risks[risk.key] += 1
         kinds[kind.key] += 1
-        code, address = _text(p.get("code")), _text(p.get("address"))
+        code, address = html_text(p.get("code")), html_text(p.get("address"))
         features.append({"type": "Feature", "id": i, "geometry": feature["geometry"], "properties": {
-            "q": f"{code} {address}", "n": _text(p.get("head_name") or "—"), "t": _text(p.get("phone") or "—"),
-            "z": p.get("size") or "—", "g": _text("、".join(p.get("tags") or []) or "—"), "k": risk.label,
-            "m": _text(p.get("member_name") or "未分配"),
+            "q": f"{code} {address}", "n": html_text(p.get("head_name") or "—"), "t": html_text(p.get("phone") or "—"),
+            "z": p.get("size") or "—", "g": html_text("、".join(p.get("tags") or []) or "—"), "k": risk.label,
+            "m": html_text(p.get("member_name") or "未分配"),
             "_r": radius, "_f": risk.colour, "_s": kind.colour, "_w": weight,
         }})
     return features, risks, kinds
@@ -152,7 +147,7 @@ def _points(collection: dict | list | None, fields: tuple[str, ...]) -> list[dic
         if not geometry:
             continue
         out.append({"type": "Feature", "id": i, "geometry": geometry,
-                    "properties": {**{k: _text(props.get(k) or "—") for k in fields}, "_sev": props.get("severity")}})
+                    "properties": {**{k: html_text(props.get(k) or "—") for k in fields}, "_sev": props.get("severity")}})
     return out
 
 
@@ -219,7 +214,7 @@ class _Legend(MacroElement):
                  hazards: int, places: int, masked: bool) -> None:
         super().__init__()
         self._name = "MinqingLegend"
-        self.title = _text(title)
+        self.title = html_text(title)
         self.risks = [(s, risks.get(s.key, 0)) for s in ((RISK_HIDDEN,) if masked else RISKS)]
         self.kinds = [(s, kinds.get(s.key, 0)) for s, *_ in TAG_KINDS] + [(PLAIN, kinds.get("plain", 0))]
         self.members, self.covered, self.total = members, covered, total
@@ -273,13 +268,13 @@ def build_minqing_map(
     bounds = shape(grid["geometry"]).bounds if grid.get("geometry") else None
     center = ((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2) if bounds else FALLBACK_CENTER
     m = offline_map(tiles=tiles, static_url=static_url, location=list(center), zoom_start=17)
-    m.get_root().title = _text(title)
+    m.get_root().title = html_text(title)
 
     layers: dict[str, Any] = {}
     if grid.get("geometry"):
         layers["boundary"] = folium.GeoJson(
             {"type": "FeatureCollection", "features": [{"type": "Feature", "id": 0, "geometry": grid["geometry"],
-                                                        "properties": {"name": _text(gprops.get("name"))}}]},
+                                                        "properties": {"name": html_text(gprops.get("name"))}}]},
             name="网格边界", style_function=_boundary_style, interactive=False).add_to(m)
 
     features, risks, kinds = _households(households, masked)
@@ -301,8 +296,8 @@ def build_minqing_map(
                        if lines else _empty_layer("党员联系线")).add_to(m)
 
     member_features = [{"type": "Feature", "id": i, "geometry": f["geometry"], "properties": {
-        "n": _text(f["properties"].get("name")), "t": _text(f["properties"].get("phone") or "—"),
-        "b": _text(f["properties"].get("branch") or "—"), "h": f["properties"].get("households", 0)}}
+        "n": html_text(f["properties"].get("name")), "t": html_text(f["properties"].get("phone") or "—"),
+        "b": html_text(f["properties"].get("branch") or "—"), "h": f["properties"].get("households", 0)}}
         for i, f in enumerate(x for x in members.get("features") or [] if x.get("geometry"))]
     if member_features:
         layers["members"] = folium.GeoJson(

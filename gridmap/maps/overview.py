@@ -8,10 +8,8 @@ returns a folium map; never touches the database or Flask. Render it with
 from __future__ import annotations
 
 import copy
-import html
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 import folium
@@ -19,6 +17,7 @@ from branca.element import MacroElement
 from folium.template import Template
 from shapely.geometry import shape
 
+from gridmap.escape import html_attribute, html_text
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
 
 DEFAULT_TARGET_MIN = 300
@@ -58,11 +57,6 @@ def classify(households: int | None, target_min: int | None = None, target_max: 
     if n > hi:
         return CLASS_BY_KEY["over"]
     return CLASS_BY_KEY["within"]
-
-
-def _text(value: Any) -> str:
-    """Escaped for folium's tooltips/popups, which put property values into innerHTML."""
-    return html.escape("" if value is None else str(value))
 
 
 def _style(feature: dict) -> dict:
@@ -154,7 +148,7 @@ class _Overlay(MacroElement):
     def __init__(self, title: str, counts: Counter, total: int) -> None:
         super().__init__()
         self._name = "GridOverviewOverlay"
-        self.title = _text(title)
+        self.title = html_text(title)
         self.rows = [(c, counts.get(c.key, 0)) for c in CLASSES]
         self.total = total
         self.empty = total == 0
@@ -165,7 +159,7 @@ def _edit_link(template: str | None, community_code: object) -> str:
     if not template or not community_code:
         return ""
     url = template.format(community_code=quote(str(community_code), safe=""))
-    return f' · <a href="{html.escape(url, quote=True)}" target="_top">调整边界</a>'
+    return f' · <a href="{html_attribute(url)}" target="_top">调整边界</a>'
 
 
 def build_grid_overview(
@@ -208,21 +202,21 @@ def build_grid_overview(
 
         code = "" if props.get("code") is None else str(props["code"])
         link = link_template.format(code=quote(code, safe=""))
-        name = _text(props.get("name"))
-        community = _text(props.get("community_name") or "—")
+        name = html_text(props.get("name"))
+        community = html_text(props.get("community_name") or "—")
         new_props = {
             "name": name,
-            "code": _text(code),
+            "code": html_text(code),
             "households": households,
             "target": f"{lo}–{hi}",
             "status": cls.label,
             "_class": cls.key,
             "_colour": cls.colour,
             "_popup": (
-                f'<div class="gridmap-popup"><b>{name}</b><br>编码：{_text(code)}<br>'
+                f'<div class="gridmap-popup"><b>{name}</b><br>编码：{html_text(code)}<br>'
                 + (f"社区：{community}<br>" if with_community else "")
                 + f"户数：{households}（目标 {lo}–{hi}，{cls.label}）<br>"
-                f'<a href="{html.escape(link, quote=True)}" target="_top">查看网格详情</a>'
+                f'<a href="{html_attribute(link)}" target="_top">查看网格详情</a>'
                 + _edit_link(edit_template, props.get("community_code"))
                 + "</div>"
             ),
@@ -244,7 +238,7 @@ def build_grid_overview(
         location=list(center or FALLBACK_CENTER),
         zoom_start=13 if center else 5,
     )
-    m.get_root().title = _text(title)
+    m.get_root().title = html_text(title)
 
     if out_features:
         fields = ["name", "code"] + (["community_name"] if with_community else []) + [

@@ -12,16 +12,19 @@ from gridmap.maps.assets import assert_offline
 from gridmap.maps.display import for_basemap
 from gridmap.maps.overview import build_grid_overview
 from gridmap.pages import page
-from gridmap.web import get_session
+from gridmap.web import get_session, nonce_scripts
 
 bp = Blueprint("map_pages", __name__)
 
 
 def map_parts(fmap: folium.Map) -> dict[str, str]:
-    """A folium map split into what our page template embeds."""
+    """A folium map split into what our page template embeds: the header with this response's
+    nonce on its scripts, the body (no scripts), and the set-up script for the template's own
+    nonce'd <script> element."""
     root = fmap.get_root()
     root.render()
-    parts = {"map_header": root.header.render(), "map_body": root.html.render(), "map_script": root.script.render()}
+    parts = {"map_header": nonce_scripts(root.header.render()), "map_body": root.html.render(),
+             "map_script": root.script.render()}
     assert_offline("".join(parts.values()))
     return parts
 

@@ -8,13 +8,14 @@ larger with a red ring and list their flags.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import folium
 from shapely.geometry import shape
 
+from gridmap.escape import html_text
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
+from gridmap.maps.popups import Popup, Tooltip
 from gridmap.patrol.flags import FLAG_NAMES
 
 # Distinct on a light background, readable by most colour-blind people (Tableau 10).
@@ -31,10 +32,6 @@ def colour_for(index: int) -> str:
 def worker_colours(tracks: list[dict[str, Any]]) -> dict[str, str]:
     """A colour per worker, stable for the list's order (the service sorts by username)."""
     return {t["user"]: colour_for(i) for i, t in enumerate(tracks)}
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def _latlon(coords: list[float]) -> list[float]:
@@ -61,7 +58,7 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
         folium.GeoJson(
             {"type": "FeatureCollection", "features": [
                 {"type": "Feature", "geometry": f["geometry"],
-                 "properties": {"name": _e(f["properties"].get("name")), "code": _e(f["properties"].get("code"))}}
+                 "properties": {"name": html_text(f["properties"].get("name")), "code": html_text(f["properties"].get("code"))}}
                 for f in outlines]},
             name="网格", style_function=lambda _f: {"color": "#52606d", "weight": 1, "fill": False, "dashArray": "4 3"},
             tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["网格", "编码"]),
@@ -72,12 +69,12 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
     groups: dict[str, folium.FeatureGroup] = {}
     for t in tracks:
         colour = colours[t["user"]]
-        group = folium.FeatureGroup(name=f"{_e(t['display_name'])}（{t['points']} 次打卡）")
+        group = folium.FeatureGroup(name=f"{html_text(t['display_name'])}（{t['points']} 次打卡）")
         groups[t["user"]] = group
         geometry = t.get("track")
         if geometry and geometry["type"] == "LineString":
             folium.PolyLine([_latlon(c) for c in geometry["coordinates"]], color=colour, weight=4, opacity=0.85,
-                            tooltip=f"{_e(t['display_name'])} · {t['distance_m'] / 1000:.2f} 公里").add_to(group)
+                            tooltip=Tooltip(f"{t['display_name']} · {t['distance_m'] / 1000:.2f} 公里")).add_to(group)
         if geometry:
             extend(geometry)
         group.add_to(m)
@@ -90,16 +87,16 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
         flags = props.get("flags") or []
         lat, lon = _latlon(feature["geometry"]["coordinates"])
         flag_text = "、".join(FLAG_NAMES.get(f, f) for f in flags)
-        popup = (f"<b>{_e(props.get('display_name'))}</b><br>时间：{_e(props['recorded_at'][11:16])}"
-                 f"<br>网格：{_e(props.get('grid_name') or '不在任何网格')}<br>精度：±{_e(round(props['accuracy_m']))} 米"
-                 + (f"<br>住户：{_e(props['household_code'])}" if props.get("household_code") else "")
-                 + (f"<br>备注：{_e(props['note'])}" if props.get("note") else "")
-                 + (f'<br><b style="color:{FLAG_RING}">异常：{_e(flag_text)}</b>' if flags else ""))
+        popup = (f"<b>{html_text(props.get('display_name'))}</b><br>时间：{html_text(props['recorded_at'][11:16])}"
+                 f"<br>网格：{html_text(props.get('grid_name') or '不在任何网格')}<br>精度：±{html_text(round(props['accuracy_m']))} 米"
+                 + (f"<br>住户：{html_text(props['household_code'])}" if props.get("household_code") else "")
+                 + (f"<br>备注：{html_text(props['note'])}" if props.get("note") else "")
+                 + (f'<br><b style="color:{FLAG_RING}">异常：{html_text(flag_text)}</b>' if flags else ""))
         folium.CircleMarker(
             [lat, lon], radius=8 if flags else 5, color=FLAG_RING if flags else colours[props["user"]],
             weight=3 if flags else 1, fill=True, fill_color=colours[props["user"]], fill_opacity=0.9,
-            popup=folium.Popup(popup, max_width=260),
-            tooltip=_e(props.get("display_name")) + (f" · {_e(flag_text)}" if flags else ""),
+            popup=Popup(popup, max_width=260),
+            tooltip=Tooltip(f"{props.get('display_name') or ''}" + (f" · {flag_text}" if flags else "")),
             class_name="patrol-checkin flagged" if flags else "patrol-checkin",
         ).add_to(group)
 

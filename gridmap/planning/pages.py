@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, render_template
 
 from gridmap.auth.roles import ADMIN, PLANNER, ROLE_NAMES
@@ -30,5 +28,5 @@ def editor(user, scope, code: str):
     }
     title = f"网格边界调整 · {data['community']['name']}"
     return render_template("planner.html", title=title, user=user, role_name=ROLE_NAMES[user.role],
-                           planner_config=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
+                           planner_config=config,
                            **map_parts(fmap))

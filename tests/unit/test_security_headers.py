@@ -21,4 +21,13 @@ def test_configured_tiles_are_the_only_outside_images():
     assert "https://*.is.autonavi.com" in gaode["img-src"]
     intranet = _directives(content_security_policy("http://10.1.2.3:8080/tiles/{z}/{x}/{y}.png"))
     assert "http://10.1.2.3:8080" in intranet["img-src"]
-    assert intranet["script-src"] == ["'self'", "'unsafe-inline'"]
+    assert intranet["script-src"] == ["'self'"]
+
+
+def test_inline_scripts_run_only_with_the_responses_nonce():
+    plain = _directives(content_security_policy("none"))
+    assert plain["script-src"] == ["'self'"]
+    with_nonce = _directives(content_security_policy("none", "abc123"))
+    assert with_nonce["script-src"] == ["'self'", "'nonce-abc123'"]
+    assert "'unsafe-inline'" not in with_nonce["script-src"] and "'unsafe-eval'" not in with_nonce["script-src"]
+    assert with_nonce["object-src"] == ["'none'"] and with_nonce["base-uri"] == ["'self'"]

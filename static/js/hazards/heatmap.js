@@ -80,8 +80,8 @@
           style: function (f) { return { color: "#52606d", weight: 1, fillColor: colour(f.properties.per_1000), fillOpacity: 0.55 }; },
           onEachFeature: function (f, layer) {
             var p = f.properties;
-            layer.bindTooltip(p.name + "：" + p.hazards + " 件 / " + p.households + " 户" +
-                              (p.per_1000 === null ? "" : "，每千户 " + p.per_1000 + " 件"));
+            layer.bindTooltip(window.gridmapText(p.name + "：" + p.hazards + " 件 / " + p.households + " 户" +
+                              (p.per_1000 === null ? "" : "，每千户 " + p.per_1000 + " 件")));
           }
         }).addTo(map);
         choropleth.bringToBack();
@@ -100,6 +100,7 @@
       });
   }
 
+  $("heat-category").addEventListener("change", function () { this.form.submit(); });
   map.on("moveend", refresh);
   ["heat-since", "heat-until", "heat-week"].forEach(function (id) { $(id).addEventListener("change", refresh); });
   $("heat-week").addEventListener("input", refresh);

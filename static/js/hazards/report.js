@@ -71,7 +71,7 @@
           show("");
           $("grid").textContent = res.body.grid ? res.body.grid.name + "（" + res.body.grid.code + "）" : "不在您管辖的网格内";
           var list = $("duplicates");
-          list.innerHTML = "";
+          list.replaceChildren();
           res.body.items.forEach(function (d) {
             var li = document.createElement("li");
             var a = document.createElement("a");

@@ -166,7 +166,7 @@
       var queued = lists[0], done = lists[1].slice(0, 20);
       text($("queued-count"), String(queued.length));
       var ul = $("queue");
-      ul.innerHTML = "";
+      ul.replaceChildren();
       queued.forEach(function (item) {
         var li = document.createElement("li");
         li.dataset.id = item.id;
@@ -175,7 +175,7 @@
         ul.appendChild(li);
       });
       var dl = $("done");
-      dl.innerHTML = "";
+      dl.replaceChildren();
       done.forEach(function (item) {
         var li = document.createElement("li");
         li.dataset.id = item.id;

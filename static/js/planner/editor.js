@@ -8,6 +8,7 @@
   var map = window[config.map];
   var api = "/api/v1/grids/";
   var communityApi = "/api/v1/communities/" + config.community.code + "/grids";
+  var csrf = document.querySelector("meta[name=csrf-token]").content;
   var DEBOUNCE_MS = 350;
   var state = { layers: {}, grids: {}, current: null, timer: null, seq: 0, lastSaved: null, line: null,
                 selected: {}, conflict: null, previews: 0, drawn: null };
@@ -25,7 +26,7 @@
   function request(method, url, body) {
     return fetch(url, {
       method: method, credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": window.GRIDMAP_CSRF },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: body ? JSON.stringify(body) : undefined
     }).then(function (r) {
       return r.json().then(function (data) { return { status: r.status, data: data }; });
@@ -40,7 +41,7 @@
 
   function renderCounts(rows) {
     var table = $("planner-grids");
-    table.innerHTML = "";
+    table.replaceChildren();
     rows.forEach(function (g) {
       var tr = document.createElement("tr");
       tr.dataset.code = g.code;
@@ -344,7 +345,7 @@
     var layer = L.geoJSON(f.geometry, { style: { color: colour(p.households, p.target_min, p.target_max),
                                                  weight: 2, fillOpacity: 0.15 } }).getLayers()[0];
     layer.gridCode = p.code;
-    layer.bindTooltip(p.name + "（" + p.households + " 户）", { sticky: true });
+    layer.bindTooltip(window.gridmapText(p.name + "（" + p.households + " 户）"), { sticky: true });
     layer.on("pm:edit", function () { schedule(p.code); });
     layer.on("pm:markerdragend", function () { schedule(p.code); });
     layer.on("click", function (e) {

@@ -1,0 +1,183 @@
+"""The payload catalogue and the world it is planted in (tests/security/test_payloads.py).
+
+Every payload goes through every free-text field a user can write, through the same door a
+user would use: the API operations (hazards, actions, check-ins, key places, party members,
+grid staff, the planner's new grid), the import files (grids and communities, households),
+and the CLI's user creation (display names). Each planted value is the payload plus a short
+tag naming its field, so a page that shows it proves which field reached it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from gridmap.auth.service import create_user
+from tests import factories as f
+
+PASSWORD = "pass-word-1"
+
+# (payload, what it attacks). window.__pwned(n) is recorded by the page's init script.
+PAYLOADS: tuple[tuple[str, str], ...] = (
+    ("<img src=x onerror=window.__pwned(1)>", "HTML element with a handler"),
+    ("${window.__pwned(2)}", "template-literal interpolation"),
+    ("`;window.__pwned(3);`", "backtick breakout"),
+    ("</script><script>window.__pwned(4)</script>", "script element breakout"),
+    ("\"'><svg onload=window.__pwned(5)>", "attribute breakout"),
+    ("javascript:window.__pwned(6)", "javascript: URL"),
+    ("';window.__pwned(7);'", "single-quoted string breakout"),
+    ("\\\";window.__pwned(8);//", "backslash and double-quoted string breakout"),
+    ('=HYPERLINK("http://127.0.0.1/x","y")', "spreadsheet formula (link)"),
+    ("=1+1", "spreadsheet formula"),
+    ("@SUM(1)", "spreadsheet formula (@)"),
+    ("+cmd", "spreadsheet formula (+)"),
+    ("-2+3", "spreadsheet formula (-)"),
+)
+
+# field key → (description, maximum length the operation accepts)
+FIELDS: dict[str, tuple[str, int]] = {
+    "hz": ("hazard description (POST /hazards)", 2000),
+    "ha": ("hazard action note (POST /hazards/<id>/actions)", 2000),
+    "ci": ("check-in note (POST /checkins)", 1000),
+    "kn": ("key place name (POST /grids/<code>/key-places)", 128),
+    "ka": ("key place address", 256),
+    "kt": ("key place note", 500),
+    "pn": ("party member name (POST /party-members)", 64),
+    "pp": ("party member phone", 32),
+    "pb": ("party member branch", 128),
+    "sn": ("grid staff name (PUT /grids/<code>/staff)", 64),
+    "sp": ("grid staff phone", 32),
+    "so": ("grid staff organisation", 128),
+    "sd": ("grid staff duty", 256),
+    "ha_addr": ("household address (import)", 256),
+    "hh": ("household head name (import)", 64),
+    "hp": ("household phone (import)", 32),
+    "gn": ("grid name (area import)", 100),
+    "cn": ("community name (area import)", 100),
+    "ng": ("planner's new grid name (POST /communities/<code>/grids)", 100),
+    "dn": ("user display name (create-user)", 64),
+}
+
+ROLES: dict[str, tuple[str, str]] = {  # username → (role, scope)
+    "p-admin": ("admin", ""),
+    "p-district": ("supervisor", f.DISTRICT),
+    "p-street": ("supervisor", f.STREET),
+    "p-community": ("supervisor", f.COMMUNITY),
+    "p-planner": ("planner", f.DISTRICT),
+    "p-worker": ("grid_worker", f.GRID_A),
+    "p-member": ("party_member", f.GRID_A),
+}
+
+
+def tagged(payload_index: int, field_key: str) -> str | None:
+    """The value planted for one payload in one field, or None when it does not fit the field."""
+    value = f"{PAYLOADS[payload_index][0]} #{field_key}{payload_index}"
+    return value if len(value) <= FIELDS[field_key][1] else None
+
+
+def planted(field_key: str) -> list[str]:
+    return [v for i in range(len(PAYLOADS)) if (v := tagged(i, field_key)) is not None]
+
+
+@dataclass
+class World:
+    hazards: list[int] = field(default_factory=list)
+    new_grids: list[str] = field(default_factory=list)
+    new_communities: list[str] = field(default_factory=list)
+
+
+class Api:
+    """The app's own API through Flask's test client, as a token holder."""
+
+    def __init__(self, app, username: str):
+        self.client = app.test_client()
+        answer = self.client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+        assert answer.status_code == 200, answer.get_json()
+        self.headers = {"Authorization": f"Bearer {answer.get_json()['token']}"}
+
+    def call(self, method: str, path: str, expect: int | tuple[int, ...] = (200, 201), **kwargs):
+        answer = self.client.open(path, method=method, headers=self.headers, **kwargs)
+        assert answer.status_code in ((expect,) if isinstance(expect, int) else expect), \
+            (method, path, answer.status_code, answer.get_data(as_text=True)[:500])
+        return answer.get_json()
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> dict:
+    return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+
+def _upload(api: Api, path: str, name: str, data: bytes, **form) -> dict:
+    return api.call("POST", path, data={"file": (io.BytesIO(data), name), **form},
+                    content_type="multipart/form-data")
+
+
+def plant(app, session) -> World:
+    """The world: Lishui's three grids, the role users, then every payload in every field."""
+    from gridmap.places.models import KINDS
+
+    world = World()
+    f.lishui(session)
+    n = len(PAYLOADS)
+    for username, (role, scope) in ROLES.items():
+        if role != "party_member":
+            create_user(session, username, PASSWORD, role, scope, f"{username} 测试")
+    for i in range(n):  # one grid worker per payload, named by it; each checks in once
+        create_user(session, f"p-dn{i}", PASSWORD, "grid_worker", f.GRID_A, tagged(i, "dn"))
+    session.commit()
+    admin, street, worker = Api(app, "p-admin"), Api(app, "p-street"), Api(app, "p-worker")
+    kind = next(iter(KINDS))
+
+    # Areas (import): n communities under the other street, n grids in 城北社区's free strip.
+    communities = [{"type": "Feature", "properties": {"code": f"{f.OTHER_STREET}{101 + i}",
+                                                       "name": tagged(i, "cn"), "parent": f.OTHER_STREET},
+                    "geometry": _box(119.9115 + i * 0.0035, 28.475, 119.9145 + i * 0.0035, 28.485)}
+                   for i in range(n)]
+    grids = [{"type": "Feature", "properties": {"code": f"{f.COMMUNITY}{101 + i}", "name": tagged(i, "gn"),
+                                                 "parent": f.COMMUNITY},
+              "geometry": _box(119.8705 + i * 0.0022, 28.461, 119.8722 + i * 0.0022, 28.469)} for i in range(n)]
+    for level, features in (("community", communities), ("grid", grids)):
+        result = _upload(admin, "/api/v1/imports/areas", f"{level}.geojson",
+                         json.dumps({"type": "FeatureCollection", "features": features}).encode(), level=level)
+        assert result["errors"] == [], result
+    world.new_communities = [c["properties"]["code"] for c in communities]
+    world.new_grids = [g["properties"]["code"] for g in grids]
+
+    # Households (import), in grid A where the grid worker and party member look.
+    rows = ["户号,地址,经度,纬度,户主,电话"]
+    for i in range(n):
+        cells = [f"PL-{i}", tagged(i, "ha_addr"), f"{119.8812 + i * 0.0006:.6f}", "28.4532",
+                 tagged(i, "hh"), tagged(i, "hp") or ""]
+        rows.append(",".join('"' + c.replace('"', '""') + '"' for c in cells))
+    result = _upload(admin, "/api/v1/imports/households", "households.csv", "\n".join(rows).encode("utf-8"))
+    assert result["errors"] == [], result
+
+    now = datetime.now(UTC)
+    member_ids = []
+    for i in range(n):
+        lon, lat = 119.8815 + i * 0.0006, 28.4565
+        hazard = worker.call("POST", "/api/v1/hazards", json={
+            "category": "fire", "severity": "normal", "description": tagged(i, "hz"), "lon": lon, "lat": lat})
+        world.hazards.append(hazard["id"])
+        admin.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "accept", "note": tagged(i, "ha")})
+        Api(app, f"p-dn{i}").call("POST", "/api/v1/checkins", json={
+            "id": str(uuid.uuid4()), "lon": lon, "lat": 28.4575, "accuracy_m": 8,
+            "recorded_at": now.isoformat(), "note": tagged(i, "ci")})
+        worker.call("POST", f"/api/v1/grids/{f.GRID_A}/key-places", json={
+            "name": tagged(i, "kn"), "kind": kind, "lon": lon, "lat": 28.4585, "address": tagged(i, "ka"),
+            "note": tagged(i, "kt")})
+        member = street.call("POST", "/api/v1/party-members", json={
+            "name": tagged(i, "pn"), "phone": tagged(i, "pp"), "branch": tagged(i, "pb"), "lon": lon, "lat": 28.4545})
+        member_ids.append(member["id"])
+        Api(app, "p-planner").call("POST", f"/api/v1/communities/{world.new_communities[i]}/grids", json={
+            "geometry": _box(119.9118 + i * 0.0035, 28.476, 119.9142 + i * 0.0035, 28.484),
+            "name": tagged(i, "ng"), "reason": "新建"})
+    street.call("POST", f"/api/v1/grids/{f.GRID_A}/party-contacts", json={"max_per_member": 10})
+    street.call("PUT", f"/api/v1/grids/{f.GRID_A}/staff", json={"items": [
+        {"role": "grid_worker", "name": tagged(i, "sn"), "phone": tagged(i, "sp"), "organisation": tagged(i, "so"),
+         "duty": tagged(i, "sd")} for i in range(n)]})
+    create_user(session, "p-member", PASSWORD, "party_member", f.GRID_A, "p-member 测试", party_member_id=member_ids[0])
+    session.commit()
+    return world
