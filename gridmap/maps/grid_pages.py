@@ -18,7 +18,6 @@ from gridmap.auth.roles import ADMIN, ROLE_NAMES, SUPERVISOR
 from gridmap.auth.service import scope_of
 from gridmap.errors import Forbidden, ServiceUnavailable
 from gridmap.hazards.service import open_hazards_of_grid
-from gridmap.maps.assets import DEFAULT_STATIC_URL
 from gridmap.maps.display import for_basemap
 from gridmap.maps.minqing import build_minqing_map
 from gridmap.maps.pages import login_required, map_parts
@@ -28,6 +27,7 @@ from gridmap.party.service import grid_sheet, replace_grid_staff
 from gridmap.places.service import list_key_places
 from gridmap.printing import handbook, wallmap
 from gridmap.printing.chromium import RenderError
+from gridmap.printing.slots import RETRY_AFTER_S, RenderSlots, RendersBusy
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("grid_pages", __name__)
@@ -45,8 +45,7 @@ def _open_hazards(session, scope, code: str, tiles: str | None) -> dict:
     return for_basemap(open_hazards_of_grid(session, scope, code), tiles)
 
 
-def _minqing(user, code: str, *, action: str, unmask: bool, static_url: str = DEFAULT_STATIC_URL,
-             public: bool = False):
+def _minqing(user, code: str, *, action: str, unmask: bool, public: bool = False):
     """The grid's sheet and its 民情地图 (folium), with hazards and key places; ``public``
     masks households whatever the viewer may see (a wall map: see ``grid_sheet``)."""
     scope = scope_of(user)
@@ -57,7 +56,7 @@ def _minqing(user, code: str, *, action: str, unmask: bool, static_url: str = DE
     hazards = _open_hazards(session, scope, code, tiles)
     places = for_basemap(list_key_places(session, scope, code), tiles)
     fmap = build_minqing_map(grid, for_basemap(sheet["households"], tiles), for_basemap(sheet["members"], tiles),
-                             hazards=hazards, key_places=places, tiles=tiles, static_url=static_url,
+                             hazards=hazards, key_places=places, tiles=tiles,
                              masked=sheet["masked"])
     counts = {"members": len(sheet["members"]["features"]), "hazards": len(hazards["features"]),
               "places": len(places["features"])}
@@ -75,13 +74,10 @@ def grid_map(user, code: str):
         members=counts["members"], **map_parts(fmap))
 
 
-def _wall_page(user, code: str, *, for_chromium: bool) -> str:
-    """The A3-landscape wall map page: title, date, north arrow, scale and legend. Chromium
-    renders it from disk, so its assets are file:// URLs there. A wall map is public: it is
-    built from masked data whatever the viewer may see."""
-    static_url = wallmap.static_file_url() if for_chromium else DEFAULT_STATIC_URL
-    sheet, fmap, counts = _minqing(user, code, action="grid_wall_map", unmask=False, static_url=static_url,
-                                   public=True)
+def _wall_page(user, code: str) -> str:
+    """The A3-landscape wall map page: title, date, north arrow, scale and legend. A wall
+    map is public: it is built from masked data whatever the viewer may see."""
+    sheet, fmap, counts = _minqing(user, code, action="grid_wall_map", unmask=False, public=True)
     today = datetime.now(CHINA).date().isoformat()
     return render_template("wall.html", title=f"民情地图 · {sheet['grid']['properties']['name']}",
                            grid=sheet["grid"]["properties"], user=user, today=today, page_mm=wallmap.PAGE_MM,
@@ -91,7 +87,7 @@ def _wall_page(user, code: str, *, for_chromium: bool) -> str:
 @bp.get("/maps/grid/<code>/wall")
 @login_required
 def grid_wall(user, code: str):
-    return _wall_page(user, code, for_chromium=False)
+    return _wall_page(user, code)
 
 
 @bp.get("/maps/grid/<code>/wall.png")
@@ -106,13 +102,23 @@ def grid_wall_pdf(user, code: str):
     return _wall_export(user, code, wallmap.wall_pdf, "application/pdf", "pdf")
 
 
-def _wall_export(user, code: str, render, mimetype: str, extension: str) -> Response:
-    page = _wall_page(user, code, for_chromium=True)
+def _printed(render, page: str, unavailable: str) -> bytes:
+    """``render(page)`` in one of the machine's render slots: 503 with Retry-After when all
+    are taken, 503 ``unavailable`` when Chromium is missing or fails."""
+    settings = current_app.config["GRIDMAP"]
     try:
-        data = render(page)
+        with RenderSlots(settings.max_renders, settings.render_slot_dir).hold():
+            return render(page)
+    except RendersBusy:
+        raise ServiceUnavailable("renders_busy", details={"retry_after_s": RETRY_AFTER_S}, retry_after=RETRY_AFTER_S,
+                                 seconds=RETRY_AFTER_S) from None
     except RenderError:
-        current_app.logger.exception("wall map export failed")
-        raise ServiceUnavailable("wall_map_unavailable") from None
+        current_app.logger.exception("printing failed")
+        raise ServiceUnavailable(unavailable) from None
+
+
+def _wall_export(user, code: str, render, mimetype: str, extension: str) -> Response:
+    data = _printed(render, _wall_page(user, code), "wall_map_unavailable")
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f"inline; filename=grid-{code}-wall-map.{extension}"
     return response
@@ -168,11 +174,7 @@ def grid_staff_form(user, code: str):
 @login_required
 def grid_print_pdf(user, code: str):
     page = render_template("print.html", **_print_context(user, code, for_pdf=True))
-    try:
-        pdf = handbook.html_to_pdf(page)
-    except RenderError:
-        current_app.logger.exception("PDF export failed")
-        raise ServiceUnavailable("pdf_unavailable") from None
+    pdf = _printed(handbook.html_to_pdf, page, "pdf_unavailable")
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f"inline; filename=grid-{code}-handbook.pdf"
     return response
