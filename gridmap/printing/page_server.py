@@ -28,11 +28,11 @@ class PageServer:
     def __init__(self, page_html: str):
         self.page = page_html.encode("utf-8")
         self.page_path = f"/{secrets.token_urlsafe(24)}/page.html"
-        self.refused: list[str] = []  # what the page asked for and did not get, for the log
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         self.origin = f"127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="gridmap-page-server", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="gridmap-page-server",
+                                        daemon=True)
 
     @property
     def url(self) -> str:
@@ -86,7 +86,6 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             if status != 200:  # a refused request's body (if any) is never read: end the connection
-                server.refused.append(f"{self.command} {self.path}")
                 self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()

@@ -13,7 +13,8 @@ SCALE = 2
 # Time the page's scripts get (virtual time: Chromium fast-forwards timers) to draw the map.
 SCRIPT_BUDGET_MS = 4000
 # The page loads its map assets and needs time to draw before the capture.
-_PAGE_FLAGS = [f"--window-size={PAGE_PX[0]},{PAGE_PX[1]}", "--hide-scrollbars", f"--virtual-time-budget={SCRIPT_BUDGET_MS}"]
+_PAGE_FLAGS = [f"--window-size={PAGE_PX[0]},{PAGE_PX[1]}", "--hide-scrollbars",
+               f"--virtual-time-budget={SCRIPT_BUDGET_MS}"]
 
 
 def wall_png(page_html: str, timeout: float = 90) -> bytes:

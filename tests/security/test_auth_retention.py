@@ -7,7 +7,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from gridmap.auth import retention
 from gridmap.auth.models import ApiToken, AuditLog, LoginFailure, User
@@ -17,6 +17,14 @@ from tests import factories as f
 
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)  # 36 months back is 2023-03-31 12:00
 TICK = timedelta(microseconds=1)
+
+
+@pytest.fixture(autouse=True)
+def empty_tables(db_session):
+    """The three tables without what other tests committed for real (rolled back after the test)."""
+    for model in (AuditLog, ApiToken, LoginFailure):
+        db_session.execute(delete(model))
+    db_session.commit()
 
 
 def _audit(session, name: str, at: datetime) -> None:

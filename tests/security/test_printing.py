@@ -185,8 +185,8 @@ def printer(app, client, db_session, tmp_path, monkeypatch):
     settings = dataclasses.replace(app.config["GRIDMAP"], max_renders=2, render_slot_dir=str(tmp_path / "slots"))
     monkeypatch.setitem(app.config, "GRIDMAP", settings)
     started, release = tmp_path / "started", tmp_path / "release"
-    script = fake_chromium(tmp_path, f'echo x >> "{started}"\n'
-                                     f'i=0; while [ ! -e "{release}" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done\n'
+    wait_for_release = f'i=0; while [ ! -e "{release}" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done'
+    script = fake_chromium(tmp_path, f'echo x >> "{started}"\n{wait_for_release}\n'
                                      "printf '%%PDF-1.4 fake\\n' > \"$target\"")
     monkeypatch.setenv("GRIDMAP_CHROMIUM", str(script))
     return {"started": started, "release": release, "slots": tmp_path / "slots"}
