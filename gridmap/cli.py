@@ -197,6 +197,22 @@ def patrol_retention_command(keep_months: int | None) -> None:
     click.echo(f"巡查打卡：删除 {len(dropped)} 个过期月份分区" + (f"（{'、'.join(dropped)}）" if dropped else "") + "。")
 
 
+@click.command("auth-retention")
+@with_appcontext
+@click.option("--keep-months", default=None, type=int,
+              help="审计日志保留的月数（默认 GRIDMAP_AUDIT_KEEP_MONTHS 或 36，至少 36）")
+def auth_retention_command(keep_months: int | None) -> None:
+    """Delete audit log rows past their period, expired or revoked API tokens and old failed logins."""
+    from gridmap.auth.retention import AUDIT_KEEP_MONTHS_MIN, prune
+
+    keep = current_app.config["GRIDMAP"].audit_keep_months if keep_months is None else keep_months
+    if keep < AUDIT_KEEP_MONTHS_MIN:
+        raise click.BadParameter(f"审计日志至少保留 {AUDIT_KEEP_MONTHS_MIN} 个月（个人信息保护法第五十六条：处理情况记录至少保存三年）")
+    removed = prune(_session(), keep)
+    click.echo(f"审计日志：删除 {removed['audit']} 条 {keep} 个月以前的记录；API 令牌：删除 {removed['tokens']} 个"
+               f"已过期或已吊销的；登录失败记录：删除 {removed['login_failures']} 条。")
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1")
@@ -284,5 +300,5 @@ def register_cli(app: Flask) -> None:
                     import_party_members_command, assign_command, demo_data_command, serve_command,
                     backup_command, restore_command, load_holidays_command, hazard_retention_command,
                     heatmap_refresh_command, patrol_partitions_command, patrol_retention_command,
-                    access_table_command):
+                    auth_retention_command, access_table_command):
         app.cli.add_command(command)

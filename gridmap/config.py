@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 
 
@@ -27,6 +28,13 @@ class Settings:
     secure_cookies: bool = field(default_factory=lambda: os.environ.get("GRIDMAP_SECURE_COOKIES", "0") == "1")
     # How many reverse proxies in front are trusted to set X-Forwarded-For/-Proto/-Host (0: none).
     trusted_proxies: int = field(default_factory=lambda: _int("GRIDMAP_TRUSTED_PROXIES", 0))
+    # Chromium renders (PDF, wall map) at once on this machine; beyond: 503 with Retry-After.
+    max_renders: int = field(default_factory=lambda: _int("GRIDMAP_MAX_RENDERS", 2))
+    # Where the render slots' lock files live: one directory for every worker of the machine.
+    render_slot_dir: str = field(default_factory=lambda: os.environ.get("GRIDMAP_RENDER_SLOT_DIR") or os.path.join(
+        tempfile.gettempdir(), f"gridmap-render-slots-{os.getuid()}"))
+    # Months the audit log of personal-data reads is kept (`retention` prunes older rows).
+    audit_keep_months: int = field(default_factory=lambda: _int("GRIDMAP_AUDIT_KEEP_MONTHS", 36))
 
     def to_flask(self) -> dict[str, object]:
         return {

@@ -15,10 +15,12 @@ class AppError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, error_code: str | None = None, details: dict[str, Any] | None = None, **params: Any):
+    def __init__(self, error_code: str | None = None, details: dict[str, Any] | None = None,
+                 retry_after: int | None = None, **params: Any):
         self.code = error_code or self.code
         self.params = params
         self.details = details if details is not None else {}
+        self.retry_after = retry_after  # seconds, sent as the Retry-After header when set
         super().__init__(self.code)
 
     @property

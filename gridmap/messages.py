@@ -68,6 +68,7 @@ MESSAGES: dict[str, str] = {
     "cross_grid_contact_forbidden": "只有督导和管理员可以让党员联系其他网格的住户。",
     "pdf_unavailable": "暂时无法生成 PDF（服务器未安装 Chromium 或生成超时），请使用浏览器打印。",
     "wall_map_unavailable": "暂时无法生成民情地图挂图（服务器未安装 Chromium 或生成超时），请稍后再试或使用浏览器打印。",
+    "renders_busy": "正在生成的 PDF 和挂图已达上限，请 {seconds} 秒后再试。",
     # --- key places (重点场所) ---
     "key_place_not_found": "未找到编号为 {id} 的重点场所。",
     "key_place_exists": "本网格已有同类型的重点场所“{name}”。",

@@ -46,9 +46,10 @@ def wants_json() -> bool:
 
 
 def _render_error(error: AppError):
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else {}
     if wants_json():
-        return jsonify(error.to_dict()), error.status
-    return render_template("error.html", error=error), error.status
+        return jsonify(error.to_dict()), error.status, headers
+    return render_template("error.html", error=error), error.status, headers
 
 
 def csrf_token() -> str:

@@ -15,6 +15,7 @@ from gridmap.errors import RateLimited
 WINDOW = timedelta(minutes=15)
 MAX_PER_ACCOUNT = 5
 MAX_PER_ADDRESS = 20
+KEEP_FAILURES = 2 * WINDOW  # older failures count for nothing and are deleted
 
 
 def check(session: Session, username: str, address: str) -> None:
@@ -33,7 +34,7 @@ def check(session: Session, username: str, address: str) -> None:
 def record_failure(session: Session, username: str, address: str) -> None:
     with transaction(session):
         session.add(LoginFailure(username=username[:64], address=address[:64]))
-        session.execute(delete(LoginFailure).where(LoginFailure.at < datetime.now(UTC) - 2 * WINDOW))
+        session.execute(delete(LoginFailure).where(LoginFailure.at < datetime.now(UTC) - KEEP_FAILURES))
 
 
 def clear(session: Session, username: str) -> None:

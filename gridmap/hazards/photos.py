@@ -1,5 +1,6 @@
 """Hazard photos: JPEG/PNG only (sniffed, not trusted from the name or header), size-limited,
-re-encoded with Pillow so no EXIF (GPS position, camera, time) or PNG text chunk survives,
+re-encoded with Pillow so no EXIF (GPS position, camera, time), JPEG comment, XMP, ICC profile
+or PNG text chunk survives,
 stored in ``hazard_photo`` with the SHA-256 of the stored bytes, served scoped like the hazard.
 
 Settings: ``GRIDMAP_HAZARD_PHOTO_MAX_MB`` (default 8; 413 above) and
@@ -83,14 +84,22 @@ def clean(data: bytes, limit: int | None = None) -> CleanImage:
     if kind == JPEG:
         if image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
-        # No exif=, no icc_profile=, no comment: Pillow writes none of the source's metadata.
+        _pixels_only(image)
         image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     else:
         if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
             image = image.convert("RGBA")
-        image.info.clear()  # no tEXt/iTXt/eXIf chunks carried over
+        _pixels_only(image)
         image.save(out, format="PNG", optimize=True)
     return CleanImage(kind, out.getvalue(), image.width, image.height)
+
+
+def _pixels_only(image) -> None:
+    """Forget what the source carried beside its pixels. Pillow writes some of ``info`` back
+    on save (a JPEG's comment, a PNG's text, EXIF and ICC profile); transparency is pixels."""
+    kept = {"transparency": image.info["transparency"]} if "transparency" in image.info else {}
+    image.info.clear()
+    image.info.update(kept)
 
 
 def _hazard(session: Session, scope: Scope, hazard_id: int, lock: bool = False) -> Hazard:

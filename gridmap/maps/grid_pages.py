@@ -19,7 +19,6 @@ from gridmap.auth.roles import ADMIN, ROLE_NAMES, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
 from gridmap.errors import ServiceUnavailable
 from gridmap.hazards.service import open_hazards_of_grid
-from gridmap.maps.assets import DEFAULT_STATIC_URL
 from gridmap.maps.display import for_basemap
 from gridmap.maps.minqing import build_minqing_map
 from gridmap.maps.pages import map_parts
@@ -30,6 +29,7 @@ from gridmap.party.service import grid_sheet, replace_grid_staff
 from gridmap.places.service import list_key_places
 from gridmap.printing import handbook, wallmap
 from gridmap.printing.chromium import RenderError
+from gridmap.printing.slots import RETRY_AFTER_S, RenderSlots, RendersBusy
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("grid_pages", __name__)
@@ -53,8 +53,7 @@ def _open_hazards(session, scope, code: str, tiles: str | None) -> dict:
     return for_basemap(open_hazards_of_grid(session, scope, code), tiles)
 
 
-def _minqing(scope, code: str, *, action: str, unmask: bool, static_url: str = DEFAULT_STATIC_URL,
-             public: bool = False):
+def _minqing(scope, code: str, *, action: str, unmask: bool, public: bool = False):
     """The grid's sheet and its 民情地图 (folium), with hazards and key places; ``public``
     masks households whatever the viewer may see (a wall map: see ``grid_sheet``)."""
     session = get_session()
@@ -64,7 +63,7 @@ def _minqing(scope, code: str, *, action: str, unmask: bool, static_url: str = D
     hazards = _open_hazards(session, scope, code, tiles)
     places = for_basemap(list_key_places(session, scope, code), tiles)
     fmap = build_minqing_map(grid, for_basemap(sheet["households"], tiles), for_basemap(sheet["members"], tiles),
-                             hazards=hazards, key_places=places, tiles=tiles, static_url=static_url,
+                             hazards=hazards, key_places=places, tiles=tiles,
                              masked=sheet["masked"])
     counts = {"members": len(sheet["members"]["features"]), "hazards": len(hazards["features"]),
               "places": len(places["features"])}
@@ -81,13 +80,10 @@ def grid_map(user, scope, code: str, query: UnmaskQuery):
         members=counts["members"], **map_parts(fmap))
 
 
-def _wall_page(user, scope, code: str, *, for_chromium: bool) -> str:
-    """The A3-landscape wall map page: title, date, north arrow, scale and legend. Chromium
-    renders it from disk, so its assets are file:// URLs there. A wall map is public: it is
-    built from masked data whatever the viewer may see."""
-    static_url = wallmap.static_file_url() if for_chromium else DEFAULT_STATIC_URL
-    sheet, fmap, counts = _minqing(scope, code, action="grid_wall_map", unmask=False, static_url=static_url,
-                                   public=True)
+def _wall_page(user, scope, code: str) -> str:
+    """The A3-landscape wall map page: title, date, north arrow, scale and legend. A wall
+    map is public: it is built from masked data whatever the viewer may see."""
+    sheet, fmap, counts = _minqing(scope, code, action="grid_wall_map", unmask=False, public=True)
     today = datetime.now(CHINA).date().isoformat()
     return render_template("wall.html", title=f"民情地图 · {sheet['grid']['properties']['name']}",
                            grid=sheet["grid"]["properties"], user=user, today=today, page_mm=wallmap.PAGE_MM,
@@ -96,7 +92,7 @@ def _wall_page(user, scope, code: str, *, for_chromium: bool) -> str:
 
 @page(bp, "/maps/grid/<code>/wall", summary="民情地图上墙版（A3 横向）", scope=AREA_OWN_CONTACTS)
 def grid_wall(user, scope, code: str):
-    return _wall_page(user, scope, code, for_chromium=False)
+    return _wall_page(user, scope, code)
 
 
 @page(bp, "/maps/grid/<code>/wall.png", summary="民情地图上墙版 PNG", scope=AREA_OWN_CONTACTS)
@@ -109,13 +105,23 @@ def grid_wall_pdf(user, scope, code: str):
     return _wall_export(user, scope, code, wallmap.wall_pdf, "application/pdf", "pdf")
 
 
-def _wall_export(user, scope, code: str, render, mimetype: str, extension: str) -> Response:
-    html = _wall_page(user, scope, code, for_chromium=True)
+def _printed(render, page: str, unavailable: str) -> bytes:
+    """``render(page)`` in one of the machine's render slots: 503 with Retry-After when all
+    are taken, 503 ``unavailable`` when Chromium is missing or fails."""
+    settings = current_app.config["GRIDMAP"]
     try:
-        data = render(html)
+        with RenderSlots(settings.max_renders, settings.render_slot_dir).hold():
+            return render(page)
+    except RendersBusy:
+        raise ServiceUnavailable("renders_busy", details={"retry_after_s": RETRY_AFTER_S}, retry_after=RETRY_AFTER_S,
+                                 seconds=RETRY_AFTER_S) from None
     except RenderError:
-        current_app.logger.exception("wall map export failed")
-        raise ServiceUnavailable("wall_map_unavailable") from None
+        current_app.logger.exception("printing failed")
+        raise ServiceUnavailable(unavailable) from None
+
+
+def _wall_export(user, scope, code: str, render, mimetype: str, extension: str) -> Response:
+    data = _printed(render, _wall_page(user, scope, code), "wall_map_unavailable")
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f"inline; filename=grid-{code}-wall-map.{extension}"
     return response
@@ -167,11 +173,7 @@ def grid_staff_form(user, scope, code: str):
 @page(bp, "/maps/grid/<code>/print.pdf", summary="网格干部联系手册 PDF", scope=AREA_OWN_CONTACTS, query=UnmaskQuery)
 def grid_print_pdf(user, scope, code: str, query: UnmaskQuery):
     html = render_template("print.html", **_print_context(user, scope, code, for_pdf=True, unmask=query.unmask))
-    try:
-        pdf = handbook.html_to_pdf(html)
-    except RenderError:
-        current_app.logger.exception("PDF export failed")
-        raise ServiceUnavailable("pdf_unavailable") from None
+    pdf = _printed(handbook.html_to_pdf, html, "pdf_unavailable")
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f"inline; filename=grid-{code}-handbook.pdf"
     return response

@@ -1,14 +1,10 @@
 """The 民情地图 as a wall map (挂图): an A3-landscape page rendered by headless Chromium
 to PNG or PDF. No Flask, no DB: the caller passes the page HTML, whose map assets are
-``file://`` URLs under static/ so Chromium needs no server (see ``static_file_url``)."""
+under /static/ as on the web page (Chromium's page server serves them)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from gridmap.printing.chromium import render
-
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 # A3 landscape, 420 × 297 mm, in CSS pixels (96 dpi); the PNG is drawn at SCALE × that.
 PAGE_MM = (420, 297)
@@ -16,26 +12,19 @@ PAGE_PX = (1587, 1123)
 SCALE = 2
 # Time the page's scripts get (virtual time: Chromium fast-forwards timers) to draw the map.
 SCRIPT_BUDGET_MS = 4000
-# The page loads its map assets from file:// and needs time to draw before the capture.
-_PAGE_FLAGS = [f"--window-size={PAGE_PX[0]},{PAGE_PX[1]}", "--hide-scrollbars", "--allow-file-access-from-files",
+# The page loads its map assets and needs time to draw before the capture.
+_PAGE_FLAGS = [f"--window-size={PAGE_PX[0]},{PAGE_PX[1]}", "--hide-scrollbars",
                f"--virtual-time-budget={SCRIPT_BUDGET_MS}"]
-
-
-def static_file_url() -> str:
-    """static/ as a file:// URL, for pages Chromium renders from disk."""
-    return STATIC_DIR.as_uri()
 
 
 def wall_png(page_html: str, timeout: float = 90) -> bytes:
     """The page as a PNG of PAGE_PX × SCALE pixels."""
-    width, height = PAGE_PX
     return render(page_html, "wall.png", [*_PAGE_FLAGS, f"--force-device-scale-factor={SCALE}",
                                           "--screenshot={target}"], timeout)
 
 
 def wall_pdf(page_html: str, timeout: float = 90) -> bytes:
     """The page as a one-page A3-landscape PDF (the page's own @page rule sets the size)."""
-    width, height = PAGE_PX
     return render(page_html, "wall.pdf", [*_PAGE_FLAGS, "--no-pdf-header-footer", "--print-to-pdf={target}"], timeout)
 
 

@@ -4,7 +4,7 @@
 #
 # Functions:
 #   ensure_apt_packages  install missing Debian packages (PostgreSQL+PostGIS, chromium,
-#                        fonts-noto-cjk, python3-venv); a quick no-op when all are present
+#                        fonts-noto-cjk, python3-venv, poppler-utils); a quick no-op when all are present
 #   ensure_venv          .venv with requirements.txt installed (re-run when it changes)
 #   ensure_database      export DATABASE_URL and TEST_DATABASE_URL; start the private
 #                        cluster (scripts/db) unless DATABASE_URL was given, and then
@@ -107,6 +107,7 @@ _gridmap_wanted_packages() {
     fi
     echo fonts-noto-cjk
     echo python3-venv
+    echo poppler-utils  # pdftotext: the printing security tests read the text of printed PDFs
 }
 
 # Install the Debian packages that are missing. With DATABASE_URL set the PostgreSQL

@@ -8,7 +8,6 @@ from sqlalchemy import func, select, update
 
 from gridmap.hazards.models import Hazard, HazardEvent, HazardPhoto
 from gridmap.hazards.retention import redact_finished
-from tests import factories as f
 from tests.api.test_hazards_api import _drive, _report, world  # noqa: F401  (fixture)
 
 
