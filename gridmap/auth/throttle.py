@@ -42,7 +42,7 @@ from gridmap.errors import RateLimited
 
 WINDOW = timedelta(minutes=15)
 MAX_PER_PAIR = 5
-MAX_PER_ACCOUNT = 20
+MAX_PER_ACCOUNT = 10
 MAX_ACCOUNTS_PER_ADDRESS = 20
 KNOWN_FOR = timedelta(days=30)
 
