@@ -73,18 +73,56 @@ def db_upgrade(revision: str) -> None:
 @click.option("--name", "display_name", default="")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码")
 def create_user_command(username: str, role: str, scope_code: str, display_name: str, password_stdin: bool) -> None:
-    """Create or update a user."""
+    """Create or update a user (updating one ends its sessions and tokens)."""
     from gridmap.auth.service import create_user
 
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt("密码", hide_input=True,
-                                                                                         confirmation_prompt=True)
-    if len(password) < 8:
-        raise click.BadParameter("密码至少 8 位")
     try:
-        create_user(_session(), username, password, role, scope_code, display_name)
+        create_user(_session(), username, _read_password(password_stdin), role, scope_code, display_name)
     except AppError as error:
         _fail(error)
     click.echo(f"用户 {username}（{role}，范围 {scope_code or '全部'}）已保存。")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """A new password from standard input's first line or a hidden prompt, long enough."""
+    from gridmap.auth.accounts import check_new_password
+
+    password = sys.stdin.readline().rstrip("\n") if from_stdin else click.prompt("密码", hide_input=True,
+                                                                                     confirmation_prompt=True)
+    try:
+        check_new_password(password)
+    except AppError as error:
+        _fail(error)
+    return password
+
+
+@click.command("set-password")
+@with_appcontext
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码")
+def set_password_command(username: str, password_stdin: bool) -> None:
+    """Give a user a new password; their sessions and tokens end at once."""
+    from gridmap.auth.accounts import set_password
+
+    try:
+        set_password(_session(), username, _read_password(password_stdin))
+    except AppError as error:
+        _fail(error)
+    click.echo(f"用户 {username} 的密码已重置，其所有登录和访问令牌已失效。")
+
+
+@click.command("deactivate-user")
+@with_appcontext
+@click.argument("username")
+def deactivate_user_command(username: str) -> None:
+    """Stop a user from logging in; their sessions and tokens end at once."""
+    from gridmap.auth.accounts import deactivate_user
+
+    try:
+        deactivate_user(_session(), username)
+    except AppError as error:
+        _fail(error)
+    click.echo(f"用户 {username} 已停用，其所有登录和访问令牌已失效。")
 
 
 @click.command("import-areas")
@@ -296,8 +334,8 @@ def access_table_command() -> None:
 def register_cli(app: Flask) -> None:
     from gridmap.hazards.cli import hazard_retention_command, heatmap_refresh_command, load_holidays_command
 
-    for command in (db_group, create_user_command, import_areas_command, import_households_command,
-                    import_party_members_command, assign_command, demo_data_command, serve_command,
+    for command in (db_group, create_user_command, set_password_command, deactivate_user_command,
+                    import_areas_command, import_households_command, import_party_members_command, assign_command, demo_data_command, serve_command,
                     backup_command, restore_command, load_holidays_command, hazard_retention_command,
                     heatmap_refresh_command, patrol_partitions_command, patrol_retention_command,
                     auth_retention_command, access_table_command):

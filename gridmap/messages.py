@@ -14,6 +14,9 @@ MESSAGES: dict[str, str] = {
     "unauthorized": "请先登录。",
     "invalid_credentials": "用户名或密码错误。",
     "token_expired": "登录已过期，请重新登录。",
+    "wrong_password": "原密码不正确。",
+    "password_too_short": "密码至少 {min_length} 位。",
+    "password_mismatch": "两次输入的新密码不一致。",
     "forbidden": "您没有权限执行此操作。",
     "not_found": "未找到所请求的资源。",
     "method_not_allowed": "不支持该请求方法。",
@@ -22,6 +25,7 @@ MESSAGES: dict[str, str] = {
     "unprocessable": "数据无法处理。",
     "rate_limited": "请求过于频繁，请稍后再试。",
     "csrf_failed": "页面已过期，请刷新后重试。",
+    "user_not_found": "未找到用户 {username}。",
     "internal_error": "服务器内部错误，请稍后再试或联系管理员。",
     "database_unavailable": "数据库暂时不可用，请稍后再试。",
     # --- areas and grids ---
@@ -102,7 +106,6 @@ MESSAGES: dict[str, str] = {
     "checkin_id_taken": "打卡编号 {id} 已被其他用户使用。",
     "invalid_date": "日期格式应为 YYYY-MM-DD。",
     "invalid_month": "月份格式应为 YYYY-MM。",
-    "user_not_found": "未找到用户 {username}。",
     # --- hazards and the closed loop ---
     "hazard_not_found": "未找到编号为 {id} 的问题。",
     "hazard_category_unknown": "问题类别“{category}”不在类别目录中。",

@@ -1,16 +1,24 @@
-"""Who is asking: a bearer token (API) or the login session cookie (pages)."""
+"""Who is asking: a bearer token (API) or the login session cookie (pages).
+
+A login cookie is Flask's signed cookie holding a token of its own, stored (as its SHA-256)
+with the API tokens: every request looks it up, so a cookie works only while its token does.
+Logout revokes this browser's token (a copy of the cookie stops working; the user's other
+browsers stay logged in); a password change, ``set-password`` and ``deactivate-user`` revoke
+all the user's tokens (gridmap.auth.accounts); a deactivated user's tokens all stop.
+"""
 
 from __future__ import annotations
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
 from gridmap.auth.models import User
 from gridmap.auth.scope import Scope
-from gridmap.auth.service import scope_of, user_by_id, user_for_token
+from gridmap.auth.service import issue_token, revoke_token, scope_of, user_for_token
 from gridmap.errors import Forbidden, Unauthorized
 from gridmap.web import check_csrf, get_session
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_COOKIE_TOKEN = "token"
 
 
 def current_user() -> User | None:
@@ -20,13 +28,36 @@ def current_user() -> User | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         user = user_for_token(get_session(), header[len("Bearer "):].strip())
-    elif session.get("user_id") is not None:
-        user = user_by_id(get_session(), int(session["user_id"]))
-        if request.method not in SAFE_METHODS:
-            # A browser sends the cookie on any site's behalf: writes need the CSRF token too.
-            check_csrf()
+    elif session.get(_COOKIE_TOKEN):
+        try:
+            user = user_for_token(get_session(), session[_COOKIE_TOKEN])
+        except Unauthorized:  # logged out, password changed, deactivated or expired
+            session.clear()
+        else:
+            if request.method not in SAFE_METHODS:
+                # A browser sends the cookie on any site's behalf: writes need the CSRF token too.
+                check_csrf()
     g.current_user = user
     return user
+
+
+def begin_browser_session(user: User) -> None:
+    """Log this browser in as ``user``: a fresh cookie (no session fixation) with a new token,
+    valid as long as the signed cookie itself (PERMANENT_SESSION_LIFETIME)."""
+    end_browser_session()
+    hours = int(current_app.permanent_session_lifetime.total_seconds() // 3600)
+    token, _ = issue_token(get_session(), user, max(hours, 1))
+    session[_COOKIE_TOKEN] = token
+    g.current_user = user
+
+
+def end_browser_session() -> None:
+    """Log this browser out: its token is revoked, so a copy of the cookie is dead too."""
+    token = session.get(_COOKIE_TOKEN)
+    if token:
+        revoke_token(get_session(), token)
+    session.clear()
+    g.pop("current_user", None)
 
 
 def require_user(roles: tuple[str, ...]) -> Scope:

@@ -87,3 +87,16 @@ class LoginFailure(Base):
         Index("ix_login_failure_username_at", "username", "at"),
         Index("ix_login_failure_address_at", "address", "at"),
     )
+
+
+class LoginAddress(Base):
+    """An account that logged in from this client address, and when last: such pairs are spared
+    the per-account and per-address login throttles (gridmap.auth.throttle)."""
+
+    __tablename__ = "login_address"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_success_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True))
+
+    __table_args__ = (Index("ix_login_address_last_success_at", "last_success_at"),)

@@ -1,18 +1,22 @@
-"""/login and /logout for browsers (a session cookie, CSRF-protected forms) and the admins' audit log page."""
+"""/login, /logout and /account/password for browsers (a session cookie, CSRF-protected forms) and
+the admins' audit log page."""
 
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from pydantic import Field
 
 from gridmap.apidoc import PUBLIC
 from gridmap.auth import audit
+from gridmap.auth.accounts import MIN_PASSWORD_LENGTH, change_password
+from gridmap.auth.current import begin_browser_session, end_browser_session
 from gridmap.auth.roles import ADMIN, ROLE_NAMES
-from gridmap.auth.scope import ANYONE, GLOBAL
+from gridmap.auth.scope import ANYONE, GLOBAL, OWN_ACCOUNT
 from gridmap.auth.service import authenticate
-from gridmap.errors import RateLimited, Unauthorized
+from gridmap.errors import AppError, RateLimited, Unauthorized, Unprocessable
 from gridmap.pages import page
 from gridmap.schemas import Page
 from gridmap.web import check_csrf, get_session
@@ -21,9 +25,27 @@ bp = Blueprint("auth_pages", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("map_pages.home")
+    """``target`` when it is a path on this site, else the home page: no open redirect.
+
+    Browsers read ``/\\evil``, ``\\\\evil`` and ``//evil`` alike as another host, and drop tabs
+    and newlines before they look (``/\\t/evil``); some proxies decode ``%5C`` and ``%2F``. So a
+    target survives only as an absolute path with neither scheme nor host, no backslash, no
+    whitespace or control character and no empty segment (``//``), before or after decoding.
+    """
+    home = url_for("map_pages.home")
+    if not target:
+        return home
+    decoded = target
+    for _ in range(3):  # %252F: decoded twice by a chain of proxies
+        decoded = unquote(decoded)
+    for text in (target, decoded):
+        if "\\" in text or any(not ch.isprintable() or ch.isspace() for ch in text):
+            return home
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc or text.startswith("//") or not parts.path.startswith("/") \
+                or "//" in parts.path:
+            return home
+    return target
 
 
 @page(bp, "/login", summary="登录", scope=ANYONE, roles=PUBLIC, methods=("GET", "POST"))
@@ -37,17 +59,38 @@ def login():
         except (Unauthorized, RateLimited) as exc:
             error, status = exc.message, exc.status
         else:
-            session.clear()
-            session["user_id"] = user.id
+            begin_browser_session(user)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", error=error), status
 
 
 @page(bp, "/logout", summary="退出登录", scope=ANYONE, roles=PUBLIC, methods=("POST",))
 def logout():
+    """Ends this browser's session on the server too: a copy of its cookie stops working."""
     check_csrf()
-    session.clear()
+    end_browser_session()
     return redirect(url_for("auth_pages.login"))
+
+
+@page(bp, "/account/password", summary="修改密码", scope=OWN_ACCOUNT, methods=("GET", "POST"))
+def account_password(user, scope):
+    """The user changes their own password (the old one first). Every other session and token
+    of the user ends; this browser goes on with a new session."""
+    error, status, done = None, 200, False
+    if request.method == "POST":
+        new_password = request.form.get("new_password", "")
+        try:
+            if new_password != request.form.get("confirm_password", ""):
+                raise Unprocessable("password_mismatch")
+            change_password(get_session(), user, request.form.get("old_password", ""), new_password,
+                            request.remote_addr or "")
+        except AppError as exc:
+            error, status = exc.message, exc.status
+        else:
+            begin_browser_session(user)
+            done = True
+    return render_template("account_password.html", title="修改密码", user=user, role_name=ROLE_NAMES[user.role],
+                           min_length=MIN_PASSWORD_LENGTH, error=error, done=done), status
 
 
 class AuditQuery(Page):

@@ -22,6 +22,7 @@ from gridmap.errors import NotFound
 # The scope rules an operation can declare, with what README's access table says of them.
 ANYONE = "anyone"
 OWN_TOKEN = "own-token"
+OWN_ACCOUNT = "own-account"
 GLOBAL = "global"
 AREA = "area"
 AREA_OWN_RECORDS = "area/own-records"
@@ -30,6 +31,7 @@ AREA_OWN_CONTACTS = "area/own-contacts"
 RULES = {
     ANYONE: "no login; reaches no rows",
     OWN_TOKEN: "the caller's own token only",
+    OWN_ACCOUNT: "the caller's own account only",
     GLOBAL: "reference data or a whole-database job: no per-area rows (admin-only when it writes)",
     AREA: "objects and locations whose area code starts with the caller's prefix (a grid worker's prefix "
           "is their grid, a party member's their grid): 404 for an object outside, 422 for a location outside",

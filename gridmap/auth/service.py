@@ -1,4 +1,4 @@
-"""Users and tokens: create users, log in, resolve a bearer token."""
+"""Users and tokens: create users, log in, resolve a bearer token, end a user's sessions."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def create_user(session: Session, username: str, password: str, role: str, scope
         if user is None:
             user = User(username=username)
             session.add(user)
+        else:
+            end_sessions(session, user)  # a new password: the old one's sessions end
         user.password_hash = hash_password(password)
         user.role = role
         user.scope_code = scope_code
@@ -64,7 +66,7 @@ def authenticate(session: Session, username: str, password: str, address: str = 
     if user is None or not verify_password(user.password_hash, password):
         throttle.record_failure(session, username, address)
         raise Unauthorized("invalid_credentials")
-    throttle.clear(session, username)
+    throttle.record_success(session, username, address)
     return user
 
 
@@ -105,5 +107,8 @@ def revoke_token(session: Session, token: str) -> None:
         )
 
 
-def user_by_id(session: Session, user_id: int) -> User | None:
-    return session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+def end_sessions(session: Session, user: User) -> None:
+    """Revoke every token of ``user``: API tokens and browser sessions (a login cookie carries
+    one, gridmap.auth.current) alike. Inside the caller's transaction."""
+    session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=datetime.now(UTC)))

@@ -126,14 +126,14 @@ class CoverageResponse(BaseModel):
 
 
 @operation(bp, "/checkins", "GET", summary="巡查打卡列表（GeoJSON；网格员只看自己的）", tag="patrol",
-           scope=AREA_OWN_RECORDS, query=CheckinListQuery, response=FeatureCollection, errors=(404, 422))
+           scope=AREA_OWN_RECORDS, query=CheckinListQuery, response=FeatureCollection, errors=(422,))
 def list_checkins(scope, query: CheckinListQuery):
     return tracks.list_checkins(get_session(), scope, within=query.within, username=query.user,
                                 day=tracks.parse_day(query.date), limit=query.limit, offset=query.offset)
 
 
 @operation(bp, "/patrol/tracks", "GET", summary="每人每日巡查轨迹、里程、在格时长和住户覆盖率", tag="patrol",
-           scope=AREA_OWN_RECORDS, query=TracksQuery, response=TracksResponse, errors=(404, 422))
+           scope=AREA_OWN_RECORDS, query=TracksQuery, response=TracksResponse, errors=(422,))
 def patrol_tracks(scope, query: TracksQuery):
     return tracks.daily_tracks(get_session(), scope, within=query.within, username=query.user,
                                day=tracks.parse_day(query.date))

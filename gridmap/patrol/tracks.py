@@ -17,9 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.auth.masking import sees_unmasked, visit_tags_shown
-from gridmap.auth.models import User
 from gridmap.auth.scope import Scope
-from gridmap.errors import NotFound, Unprocessable
+from gridmap.errors import Unprocessable
 from gridmap.patrol.partitions import CHINA, add_months
 from gridmap.patrol.settings import PatrolRules
 
@@ -58,7 +57,7 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     return datetime.combine(month, time(0), CHINA), datetime.combine(add_months(month, 1), time(0), CHINA)
 
 
-def _filters(session: Session, scope: Scope, within: str | None, username: str | None) -> tuple[str, dict[str, Any]]:
+def _filters(scope: Scope, within: str | None, username: str | None) -> tuple[str, dict[str, Any]]:
     """SQL conditions on ``c`` (checkin), ``u`` (its user) and ``g`` (its grid)."""
     prefix = scope.narrow(within)
     if prefix is None:
@@ -69,11 +68,10 @@ def _filters(session: Session, scope: Scope, within: str | None, username: str |
         conditions.append("c.user_id = :self_id")
         params["self_id"] = scope.user_id
     if username:
-        user_id = session.query(User.id).filter(User.username == username).scalar()
-        if user_id is None:
-            raise NotFound("user_not_found", username=username)
-        conditions.append("c.user_id = :user_id")
-        params["user_id"] = user_id
+        # A condition, not a lookup: an unknown username and one outside the caller's scope
+        # both answer an empty list, so the filter tells nobody which accounts exist.
+        conditions.append("u.username = :username")
+        params["username"] = username
     return " AND ".join(conditions), params
 
 
@@ -93,7 +91,7 @@ SELECT c.id::text AS id, u.username, u.display_name, c.recorded_at, c.received_a
 
 def list_checkins(session: Session, scope: Scope, *, within: str | None, username: str | None, day: date,
                   limit: int, offset: int) -> dict[str, Any]:
-    where, params = _filters(session, scope, within, username)
+    where, params = _filters(scope, within, username)
     lo, hi = day_bounds(day)
     rows = session.execute(text(LIST_SQL.format(where=where)),
                            {**params, "lo": lo, "hi": hi, "limit": limit, "offset": offset}).all()
@@ -161,7 +159,7 @@ def daily_tracks(session: Session, scope: Scope, *, within: str | None, username
                  rules: PatrolRules | None = None) -> dict[str, Any]:
     """Per worker on ``day``: ordered track, distance, time in the grid and household coverage."""
     rules = rules or PatrolRules()
-    where, params = _filters(session, scope, within, username)
+    where, params = _filters(scope, within, username)
     lo, hi = day_bounds(day)
     rows = session.execute(text(TRACKS_SQL.format(where=where)),
                            {**params, "lo": lo, "hi": hi, "radius": rules.coverage_radius_m}).all()

@@ -9,13 +9,13 @@ admin_unit already holds district 6, street 9 and community 12. Rows that break 
 stop the upgrade with a list of them, to be corrected by hand (nothing is guessed).
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 """
 from alembic import op
 from sqlalchemy import text
 
 revision = '0023'
-down_revision = '0021'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

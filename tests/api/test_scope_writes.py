@@ -24,7 +24,7 @@ import gridmap.models  # noqa: F401  (every table in the metadata)
 from gridmap.api import api_blueprints
 from gridmap.apidoc import OPERATIONS
 from gridmap.auth.roles import ADMIN
-from gridmap.auth.scope import AREA_RULES, OWN_TOKEN, Scope
+from gridmap.auth.scope import AREA_RULES, OWN_ACCOUNT, OWN_TOKEN, Scope
 from gridmap.db import Base
 from gridmap.hazards import service as hazards
 from gridmap.party import service as party
@@ -201,6 +201,7 @@ CASES: dict[tuple[str, str], list[Case]] = {
 NO_OBJECT = {
     ("POST", "/api/v1/auth/token"): "logs in: no object, no location",
     ("DELETE", "/api/v1/auth/token"): "revokes the caller's own token only",
+    ("POST", "/api/v1/auth/password"): "changes the caller's own password only",
     ("POST", "/api/v1/calendar/holidays"): "the official calendar is reference data for every area (admin only)",
     ("POST", "/api/v1/assign"): "admin only, whole database: an admin's scope is everything",
     ("POST", "/api/v1/imports/households"): "admin only: an admin's scope is everything",
@@ -222,7 +223,7 @@ def test_every_write_operation_has_scope_cases():
     for key, reason in NO_OBJECT.items():
         op = WRITES[key]
         assert op.scope not in AREA_RULES, f"{key} is declared {op.scope}: it needs scope cases, not: {reason}"
-        assert op.roles in ((ADMIN,), ("*",)) or op.scope == OWN_TOKEN, key
+        assert op.roles in ((ADMIN,), ("*",)) or op.scope in (OWN_TOKEN, OWN_ACCOUNT), key
 
 
 @pytest.fixture
