@@ -14,7 +14,7 @@ from gridmap.hazards.models import OPEN_STATUSES
 from gridmap.maps.display import display_crs
 from gridmap.maps.pages import login_required
 from gridmap.messages import message
-from gridmap.web import check_csrf, get_session
+from gridmap.web import body_limit, check_csrf, get_session
 
 bp = Blueprint("hazard_pages", __name__)
 
@@ -132,6 +132,7 @@ def act(user, hazard_id: int):
 
 
 @bp.post("/hazards/<int:hazard_id>/photos")
+@body_limit(photos.body_limit)
 @login_required
 def add_photos(user, hazard_id: int):
     """照片上传表单（详情页）：JPEG/PNG，去除 EXIF 后保存。"""
