@@ -52,7 +52,7 @@ def safe_member_name(name: str) -> bool:
 def open_archive(path: str, label: str, limits: ZipLimits = LIMITS) -> zipfile.ZipFile:
     """The archive, opened once its magic bytes and central directory are within ``limits``."""
     if not is_zip(path):
-        raise FileRefusedError(TYPE_MISMATCH, f"不是 zip 格式的{label}")
+        raise FileRefusedError(TYPE_MISMATCH, f"文件内容与扩展名不符，不是 zip 格式的{label}")
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):

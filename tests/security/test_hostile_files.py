@@ -26,8 +26,8 @@ CRS_CASES = list(hostile_crs("/nonexistent/secret.txt", 1))
 
 
 @pytest.fixture(scope="module")
-def listener():
-    server = Listener()
+def listener(tmp_path_factory):
+    server = Listener(str(tmp_path_factory.mktemp("listener") / "requests.log"))
     yield server
     server.close()
 
@@ -53,13 +53,13 @@ def _post(client, db_session, route: str, role: str, filename: str, data: bytes,
     return client.post(route, headers=f.auth(token), data=fields, content_type="multipart/form-data")
 
 
-def _assert_refused(response, before, after, secret_value, listener, what):
+def _assert_refused(response, before, after, secret_value, listener, seen, what):
     body = response.get_data(as_text=True)
     assert response.status_code in (400, 413, 422), (what, response.status_code, body[:500])
     assert secret_value not in body, what
     assert after == before, (what, before, after)
     assert not any(leaked for _, leaked in after.values()), what
-    assert listener.requests == [], (what, listener.requests)
+    assert listener.requests[seen:] == [], (what, listener.requests[seen:])
 
 
 def test_the_matrix_is_what_the_declarations_say():
@@ -77,9 +77,9 @@ def test_the_matrix_is_what_the_declarations_say():
 def test_hostile_file_is_refused(client, db_session, files, secret, listener, case, route, role):
     f.lishui(db_session)
     filename, data = files[case]
-    before = snapshot(db_session, secret[1])
+    before, seen = snapshot(db_session, secret[1]), len(listener.requests)
     response = _post(client, db_session, route, role, filename, data)
-    _assert_refused(response, before, snapshot(db_session, secret[1]), secret[1], listener, (case, route, role))
+    _assert_refused(response, before, snapshot(db_session, secret[1]), secret[1], listener, seen, (case, route, role))
 
 
 @pytest.mark.parametrize("route, role", ROUTE_ROLES, ids=[f"{p.rsplit('/', 1)[1]}-{r}" for p, r in ROUTE_ROLES])
@@ -89,9 +89,9 @@ def test_hostile_crs_string_is_refused(client, db_session, secret, listener, cas
     written, nothing fetched."""
     f.lishui(db_session)
     crs = hostile_crs(secret[0], listener.port)[case]
-    before = snapshot(db_session, secret[1])
+    before, seen = snapshot(db_session, secret[1]), len(listener.requests)
     response = _post(client, db_session, route, role, "places.csv", PLACES_CSV, {"crs": crs})
-    _assert_refused(response, before, snapshot(db_session, secret[1]), secret[1], listener, (case, route, role))
+    _assert_refused(response, before, snapshot(db_session, secret[1]), secret[1], listener, seen, (case, route, role))
 
 
 def test_the_valid_twin_of_the_catalogue_imports(client, db_session):

@@ -3,8 +3,8 @@ declarations, a local HTTP server that counts what it is asked, and DB snapshots
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import subprocess
+import sys
 
 from sqlalchemy import text
 
@@ -41,32 +41,49 @@ def snapshot(session, secret: str) -> dict[str, tuple[int, int]]:
     return out
 
 
+_SERVER = r"""
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+log = open(sys.argv[1], "a", buffering=1)
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        log.write(f"{self.command} {self.path}\n")
+        body = "fetched,学校,119.885,28.455\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_HEAD = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
 class Listener:
-    """A local HTTP server recording every request; it should never get one."""
+    """A local HTTP server, in its own process (GDAL may hold the GIL while it waits), that logs
+    every request it gets; it should never get one."""
 
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-        listener = self
+    def __init__(self, log_path: str) -> None:
+        self.log_path = log_path
+        open(log_path, "w").close()
+        self.process = subprocess.Popen([sys.executable, "-c", _SERVER, log_path], stdout=subprocess.PIPE, text=True)
+        self.port = int(self.process.stdout.readline())
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                listener.requests.append(f"{self.command} {self.path}")
-                body = f"fetched,学校,{119.885},{28.455}\n".encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_HEAD = do_GET  # noqa: N815
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    @property
+    def requests(self) -> list[str]:
+        with open(self.log_path) as log:
+            return log.read().splitlines()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.process.terminate()
+        self.process.wait(timeout=10)
