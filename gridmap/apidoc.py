@@ -41,6 +41,7 @@ class Operation:
     response_status: int = 200
     errors: tuple[int, ...] = ()
     content_types: tuple[str, ...] = ("application/json",)
+    max_body: int | Callable[[], int] | None = None  # None: config.BODY_LIMIT
 
 
 OPERATIONS: list[Operation] = []
@@ -112,10 +113,13 @@ def operation(
     response_status: int = 200,
     errors: Iterable[int] = (),
     content_types: Iterable[str] = ("application/json",),
+    max_body: int | Callable[[], int] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``rule`` on ``bp`` (mounted at /api/v1) and describe it in OpenAPI.
 
     ``scope`` is one of gridmap.auth.scope.RULES: which rows the operation reaches.
+    ``max_body`` (bytes, or a function giving them at request time) raises the request
+    body limit for this operation only; without it a body over ``config.BODY_LIMIT`` is a 413.
     """
     allowed = tuple(roles)
     if scope not in RULES:
@@ -128,7 +132,7 @@ def operation(
     op = Operation(
         method=method.upper(), path=API_PREFIX + rule, summary=summary, tag=tag, roles=allowed, scope=scope,
         query=query, body=body, form=form or {}, response=response, response_status=response_status,
-        errors=tuple(errors), content_types=tuple(content_types),
+        errors=tuple(errors), content_types=tuple(content_types), max_body=max_body,
     )
     OPERATIONS.append(op)
 
@@ -136,7 +140,10 @@ def operation(
         @wraps(fn)
         def view(**kwargs: Any) -> Any:
             from gridmap.auth.current import require_user
+            from gridmap.web import limit_body
 
+            if max_body is not None:
+                limit_body(max_body)  # before anything (the session's CSRF check included) reads it
             if allowed != ("*",):
                 kwargs["scope"] = require_user(allowed)
             if code_not_found is not None:

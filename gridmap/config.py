@@ -7,6 +7,10 @@ import secrets
 import tempfile
 from dataclasses import dataclass, field
 
+MiB = 1024 * 1024
+# Any request's body unless its route allows more (gridmap.web.limit_body): JSON and forms.
+BODY_LIMIT = 1 * MiB
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -22,6 +26,7 @@ class Settings:
     # "none" (plain background, works on any intranet), a WGS-84 tile URL template, or "gaode".
     tiles: str = field(default_factory=lambda: os.environ.get("GRIDMAP_TILES", "none"))
     token_ttl_hours: int = field(default_factory=lambda: _int("GRIDMAP_TOKEN_TTL_HOURS", 12))
+    # The body limit of the file-import routes; every other request has a small one (BODY_LIMIT).
     max_upload_mb: int = field(default_factory=lambda: _int("GRIDMAP_MAX_UPLOAD_MB", 200))
     page_size_max: int = field(default_factory=lambda: _int("GRIDMAP_PAGE_SIZE_MAX", 1000))
     # The session cookie is Secure on every HTTPS request; 1 makes it Secure on plain HTTP too.
@@ -39,7 +44,8 @@ class Settings:
     def to_flask(self) -> dict[str, object]:
         return {
             "SECRET_KEY": self.secret_key,
-            "MAX_CONTENT_LENGTH": self.max_upload_mb * 1024 * 1024,
+            "MAX_CONTENT_LENGTH": BODY_LIMIT,
+            "IMPORT_MAX_CONTENT_LENGTH": self.max_upload_mb * MiB,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.secure_cookies,

@@ -82,6 +82,8 @@ MESSAGES: dict[str, str] = {
     # --- files ---
     "unsupported_file": "不支持的文件格式：{filename}（支持 GeoJSON、GeoPackage、Shapefile 压缩包、KML、CSV、XLSX）。",
     "unreadable_file": "文件无法读取：{reason}",
+    "archive_refused": "压缩包被拒绝：{reason}。",
+    "unsafe_file_content": "文件含有不允许的内容：{reason}。",
     "empty_file": "文件中没有任何数据。",
     "file_required": "请上传文件（字段名 file）。",
     "import_rejected": "文件中有 {count} 处错误，未导入任何数据。",

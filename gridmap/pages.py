@@ -6,7 +6,9 @@ declare (403 page), refuses a ``<code>`` in the path outside the caller's area w
 declared scope rule says so (404 page, as the API does), and parses the query string into
 the declared pydantic model (400 page with every field error). It records the page, so
 README's access table lists pages beside operations and tests call every page as every
-role it does not declare. The view receives ``user`` and ``scope`` (and ``query``).
+role it does not declare. ``max_body`` (bytes, or a function of the app's settings) bounds
+the request body before anything reads it (413 beyond; the app's small default otherwise).
+The view receives ``user`` and ``scope`` (and ``query``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from gridmap.apidoc import PUBLIC, parse_model, query_data
 from gridmap.auth.roles import ALL_ROLES
 from gridmap.auth.scope import AREA_RULES, RULES
 from gridmap.errors import Forbidden
+from gridmap.web import limit_body
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ def page(
     query: type[BaseModel] | None = None,
     code_not_found: str = "grid_not_found",
     whole_area: str | None = None,
+    max_body: int | Callable[[], int] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the page ``rule`` on ``bp``. ``scope`` is one of gridmap.auth.scope.RULES; under
     an area rule a ``<code>`` in the path is checked (404 ``code_not_found`` outside the caller's
@@ -65,6 +69,8 @@ def page(
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(fn)
         def view(**kwargs: Any) -> Any:
+            if max_body is not None:
+                limit_body(max_body)
             if allowed != PUBLIC:
                 from gridmap.auth.current import current_user
                 from gridmap.auth.service import scope_of

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 
 from flask import Flask, current_app, g, jsonify, render_template, request, session
 from markupsafe import Markup
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gridmap.config import MiB
 from gridmap.db import Database
 from gridmap.escape import json_in_html
 from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable, Unprocessable
@@ -50,6 +52,17 @@ def _render_error(error: AppError):
     if wants_json():
         return jsonify(error.to_dict()), error.status, headers
     return render_template("error.html", error=error), error.status, headers
+
+
+def limit_body(limit: int | Callable[[], int]) -> None:
+    """This request's body limit (bytes, or a function giving them), set before the body is read:
+    a larger body is a 413 stating it. Without this call a request has BODY_LIMIT."""
+    request.max_content_length = limit() if callable(limit) else limit
+
+
+def import_body_limit() -> int:
+    """The file-import routes' limit: GRIDMAP_MAX_UPLOAD_MB."""
+    return int(current_app.config["IMPORT_MAX_CONTENT_LENGTH"])
 
 
 def csrf_token() -> str:
@@ -125,8 +138,8 @@ def install(app: Flask) -> None:
     def _http_error(error: HTTPException):
         status = error.code or 500
         if status == 413:
-            limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
-            return _render_error(PayloadTooLarge(limit_mb=limit_mb))
+            limit = request.max_content_length or 0  # this route's limit (limit_body), else BODY_LIMIT
+            return _render_error(PayloadTooLarge(details={"limit_bytes": limit}, limit_mb=f"{round(limit / MiB, 1):g}"))
         app_error = AppError(_HTTP_CODES.get(status, "bad_request"), reason=error.description)
         app_error.status = status
         return _render_error(app_error)

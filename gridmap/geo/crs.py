@@ -25,6 +25,8 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as _ProjCRSError
 
+from gridmap.geo import lockdown  # noqa: F401 - PROJ (and GDAL) without network, process-wide
+
 __all__ = [
     "CrsError",
     "parse_crs",

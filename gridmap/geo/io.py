@@ -15,7 +15,7 @@ import json
 import math
 import os
 import re
-import zipfile
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.geo import lockdown, safe_open, zipguard  # noqa: F401 - lockdown: GDAL/PROJ options first
 from gridmap.geo.crs import CrsError, parse_crs
+from gridmap.geo.file_errors import EmptyFileError, FileFormatError, FileReadError, FileRefusedError, GeoFileError
 from gridmap.geo.validate import _GEOJSON_TYPES, Problem, _expected_text, parse_geojson_geometry
-from gridmap.messages import message
 
 __all__ = [
     "FORMATS",
@@ -34,6 +35,7 @@ __all__ = [
     "FileFormatError",
     "FileReadError",
     "EmptyFileError",
+    "FileRefusedError",
     "FeatureTable",
     "detect_format",
     "read_features",
@@ -53,52 +55,6 @@ FORMATS: dict[str, str] = {
 FEATURE_FORMATS = frozenset({"geojson", "gpkg", "shapefile_zip", "kml"})
 TABLE_FORMATS = frozenset({"csv", "xlsx"})
 _LABELS = {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shapefile_zip": "Shapefile 压缩包", "kml": "KML"}
-
-
-# --- errors --------------------------------------------------------------------------
-
-
-class GeoFileError(ValueError):
-    """Base for file errors: ``code`` is a gridmap.messages key, ``params`` its fields."""
-
-    code = "unreadable_file"
-
-    def __init__(self, code: str, **params: Any):
-        self.code = code
-        self.params = params
-        super().__init__(message(code, **params))
-
-    @property
-    def message(self) -> str:
-        return message(self.code, **self.params)
-
-
-class FileFormatError(GeoFileError):
-    """The file name's extension is not a supported format (``unsupported_file``)."""
-
-    code = "unsupported_file"
-
-    def __init__(self, filename: str):
-        self.filename = filename
-        super().__init__("unsupported_file", filename=filename)
-
-
-class FileReadError(GeoFileError):
-    """The file could not be read at all (``unreadable_file``, Chinese ``reason``)."""
-
-    def __init__(self, reason: str):
-        self.reason = reason
-        super().__init__("unreadable_file", reason=reason)
-
-
-class EmptyFileError(FileReadError):
-    """The file was read but holds no features / data rows (``empty_file``)."""
-
-    code = "empty_file"
-
-    def __init__(self) -> None:
-        self.reason = ""
-        GeoFileError.__init__(self, "empty_file")
 
 
 # --- results -------------------------------------------------------------------------
@@ -232,6 +188,7 @@ def _crs_from_file(value: Any) -> str | None:
     """A CRS string found in a file (EPSG:n, URN, WKT) -> parse_crs form, or None."""
     if not value:
         return None
+    safe_open.check_crs_definition(str(value))  # file content: never a PROJ string, grid or URL
     text = str(value).strip()
     m = re.search(r"EPSG:{1,2}(\d+)\s*$", text, re.IGNORECASE)
     if m:
@@ -338,13 +295,14 @@ def _read_geojson(path: str, expected: set[str] | None) -> FeatureTable:
 # --- OGR formats (GeoPackage, Shapefile in a zip, KML) -------------------------------
 
 
-def _zip_shapefile(path: str) -> tuple[str, str | None]:
-    """The /vsizip/ path of the one shapefile in the zip, and the encoding to read it with."""
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        raise FileReadError("压缩包已损坏或不是 zip 文件") from None
-    with zf:
+_SHAPE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def _zip_shapefile(path: str, folder: str) -> tuple[str, str | None]:
+    """The one shapefile in the zip, extracted (within zipguard's bounds) into ``folder`` as
+    layer.shp/.shx/.dbf/.prj/.cpg, and the encoding to read it with. Member names never
+    become paths: only the fixed names above are written, and only these five parts."""
+    with zipguard.open_archive(path, "Shapefile 压缩包") as zf:
         names = [n for n in zf.namelist() if not n.startswith("__MACOSX/") and not os.path.basename(n).startswith("._")]
         shps = [n for n in names if n.lower().endswith(".shp")]
         if not shps:
@@ -352,18 +310,28 @@ def _zip_shapefile(path: str) -> tuple[str, str | None]:
         if len(shps) > 1:
             listed = "、".join(sorted(os.path.basename(n) for n in shps)[:5])
             raise FileReadError(f"压缩包中有多个 Shapefile（{listed}），请每次只上传一个")
-        shp = shps[0]
-        stem = shp[:-4]
+        stem = shps[0][:-4]
         siblings = {n[len(stem) :].lower(): n for n in names if n[: len(stem)] == stem}
         for ext, what in ((".shx", "索引"), (".dbf", "属性表")):
             if ext not in siblings:
                 raise FileReadError(f"压缩包中缺少 {os.path.basename(stem)}{ext}（{what}）")
-        cpg = None
-        if ".cpg" in siblings:
-            cpg = zf.read(siblings[".cpg"])[:64].decode("ascii", "replace").strip()
-        with zf.open(siblings[".dbf"]) as dbf:
-            encoding = _shapefile_encoding(dbf, cpg)
-    return f"/vsizip/{os.path.abspath(path)}/{shp}", encoding
+        reader = zipguard.Reader(zf)
+        for ext in _SHAPE_PARTS:
+            if ext == ".prj" and ext in siblings:
+                prj = reader.read_member(siblings[ext])
+                safe_open.check_crs_definition(prj.decode("utf-8", "replace"))
+            if ext in siblings:
+                reader.extract_member(siblings[ext], os.path.join(folder, "layer" + ext))
+    source = os.path.join(folder, "layer.shp")
+    safe_open.check_shape_file(source, ".shp")
+    safe_open.check_shape_file(os.path.join(folder, "layer.shx"), ".shx")
+    cpg = None
+    if ".cpg" in siblings:
+        with open(os.path.join(folder, "layer.cpg"), "rb") as f:
+            cpg = f.read(64).decode("ascii", "replace").strip()
+    with open(os.path.join(folder, "layer.dbf"), "rb") as dbf:
+        encoding = _shapefile_encoding(dbf, cpg)
+    return source, encoding
 
 
 _UTF8_NAMES = {"utf-8", "utf8", "65001"}
@@ -398,9 +366,11 @@ def _shapefile_encoding(dbf: Any, cpg: str | None) -> str | None:
     return "GB18030"
 
 
-def _ogr_error(exc: Exception, path: str, filename: str, fmt: str) -> FileReadError:
-    detail = str(exc).replace(os.path.abspath(path), filename).replace(path, filename)
-    detail = re.sub(r"/vsizip/\S*?/", "", detail).strip()
+def _ogr_error(exc: Exception, paths: tuple[str, ...], filename: str, fmt: str) -> FileReadError:
+    detail = str(exc)
+    for path in paths:  # no server paths in messages
+        detail = detail.replace(os.path.abspath(path), filename).replace(path, filename)
+    detail = detail.strip()
     label = _LABELS.get(fmt, fmt)
     if (
         "not recognized as being in a supported file format" in detail
@@ -466,29 +436,31 @@ def _wkb_problem(wkb: bytes) -> Problem:
 
 
 def _read_ogr(path: str, filename: str, fmt: str, expected: set[str] | None) -> FeatureTable:
+    """A GeoPackage (opened as GPKG only, never by content) or the zip's extracted Shapefile."""
     import pyogrio
 
     encoding = None
-    source = path
-    try:
-        if fmt == "shapefile_zip":
-            source, encoding = _zip_shapefile(path)
-            layers = [0]
-        else:
-            listed = pyogrio.list_layers(source)
-            layers = [str(name) for name, gtype in listed if gtype is not None]
-            if len(layers) > 1:
-                names = "、".join(layers[:5])
-                raise FileReadError(f"{_LABELS.get(fmt, fmt)} 中有多个图层（{names}），请每次只上传一个")
-        if not layers:
-            raise EmptyFileError()
-        parts = [_read_layer(source, layer, encoding, expected) for layer in layers]
-    except GeoFileError:
-        raise
-    except MemoryError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - GDAL/pyogrio raise many types for bad files
-        raise _ogr_error(exc, path, filename, fmt) from exc
+    with tempfile.TemporaryDirectory(prefix="gridmap-shp-") as folder:
+        source = f"GPKG:{path}"
+        try:
+            if fmt == "shapefile_zip":
+                source, encoding = _zip_shapefile(path, folder)
+                layers: list[Any] = [0]
+            else:
+                listed = pyogrio.list_layers(source)
+                layers = [str(name) for name, gtype in listed if gtype is not None]
+                if len(layers) > 1:
+                    names = "、".join(layers[:5])
+                    raise FileReadError(f"{_LABELS.get(fmt, fmt)} 中有多个图层（{names}），请每次只上传一个")
+            if not layers:
+                raise EmptyFileError()
+            parts = [_read_layer(source, layer, encoding, expected) for layer in layers]
+        except GeoFileError:
+            raise
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - GDAL/pyogrio raise many types for bad files
+            raise _ogr_error(exc, (source, path, folder), filename, fmt) from exc
 
     frame, geoms, problems, crs = parts[0]
     if len(geoms) == 0:
@@ -506,21 +478,17 @@ def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _kml_bytes(path: str) -> bytes:
-    with open(path, "rb") as f:
-        head = f.read(4)
-    if head != b"PK\x03\x04":
+def _kml_bytes(path: str, kmz: bool) -> bytes:
+    """A .kml file's bytes, or a .kmz's doc.kml (else its first .kml), read within zipguard's bounds."""
+    if not kmz:
         with open(path, "rb") as f:
             return f.read()
-    try:
-        with zipfile.ZipFile(path) as zf:  # KMZ: doc.kml, else the first .kml
-            names = [n for n in zf.namelist() if n.lower().endswith(".kml")]
-            if not names:
-                raise FileReadError("KMZ 中没有 .kml 文件")
-            name = "doc.kml" if "doc.kml" in names else sorted(names, key=lambda n: (n.count("/"), n))[0]
-            return zf.read(name)
-    except zipfile.BadZipFile:
-        raise FileReadError("KMZ 压缩包已损坏") from None
+    with zipguard.open_archive(path, "KMZ 文件") as zf:
+        names = [n for n in zf.namelist() if n.lower().endswith(".kml")]
+        if not names:
+            raise FileReadError("KMZ 中没有 .kml 文件")
+        name = "doc.kml" if "doc.kml" in names else sorted(names, key=lambda n: (n.count("/"), n))[0]
+        return zipguard.Reader(zf).read_member(name)
 
 
 def _kml_coordinates(text: str | None) -> list[list[Any]]:
@@ -603,20 +571,24 @@ def _kml_placemark(pm: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return props, geometry
 
 
-def _read_kml(path: str, expected: set[str] | None) -> FeatureTable:
-    import xml.etree.ElementTree as ET
+def _read_kml(path: str, kmz: bool, expected: set[str] | None) -> FeatureTable:
+    from xml.etree.ElementTree import ParseError
 
-    raw = _kml_bytes(path)
+    raw = _kml_bytes(path, kmz)
     if not raw.strip():
         raise EmptyFileError()
     try:
-        root = ET.fromstring(raw)
-    except (ET.ParseError, ValueError) as exc:
+        root = safe_open.parse_xml(raw)  # no DTD, no entities (XXE, billion laughs)
+    except (ParseError, ValueError) as exc:
+        if isinstance(exc, FileRefusedError):
+            raise
         # expat knows no multi-byte legacy encodings such as GBK: decode ourselves.
         try:
             text = re.sub(r"^\s*<\?xml[^>]*\?>", "", _decode_text(raw), count=1)
-            root = ET.fromstring(text)
-        except (ET.ParseError, ValueError, FileReadError):
+            root = safe_open.parse_xml(text)
+        except (ParseError, ValueError) as again:
+            if isinstance(again, FileRefusedError):
+                raise
             raise FileReadError(f"KML 格式错误（{exc}）") from None
     if _local(root.tag) != "kml":
         raise FileReadError("文件内容不是有效的 KML")
@@ -672,13 +644,17 @@ def read_features(path: str, filename: str, expected: set[str] | None = None) ->
     fmt = detect_format(filename)
     if fmt not in FEATURE_FORMATS:
         raise FileFormatError(filename)
-    if fmt in ("geojson", "kml"):
-        try:
-            return _read_geojson(path, expected) if fmt == "geojson" else _read_kml(path, expected)
-        except GeoFileError:
-            raise
-        except OSError as exc:
-            raise FileReadError(f"文件无法打开（{exc.strerror or exc}）") from exc
+    extension = os.path.splitext(filename)[1].lower()
+    try:
+        safe_open.check_content(path, extension)
+        if fmt == "geojson":
+            return _read_geojson(path, expected)
+        if fmt == "kml":
+            return _read_kml(path, extension == ".kmz", expected)
+    except GeoFileError:
+        raise
+    except OSError as exc:
+        raise FileReadError(f"文件无法打开（{exc.strerror or exc}）") from exc
     return _read_ogr(path, filename, fmt, expected)
 
 
@@ -777,11 +753,12 @@ def _read_xlsx(path: str) -> pd.DataFrame:
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)  # XML through defusedxml
     except MemoryError:
         raise
-    except Exception:  # noqa: BLE001 - openpyxl raises zip, XML, Key and Value errors
-        raise FileReadError("不是有效的 Excel（.xlsx）文件") from None
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises zip, XML, Key and Value errors
+        raise safe_open.refused_xml() if safe_open.is_refused_xml(exc) else FileReadError(
+            "不是有效的 Excel（.xlsx）文件") from None
     try:
         if not wb.worksheets:
             raise EmptyFileError()
@@ -803,8 +780,9 @@ def _read_xlsx(path: str) -> pd.DataFrame:
         raise
     except MemoryError:
         raise
-    except Exception:  # noqa: BLE001
-        raise FileReadError("Excel 文件内容无法读取") from None
+    except Exception as exc:  # noqa: BLE001
+        raise safe_open.refused_xml() if safe_open.is_refused_xml(exc) else FileReadError(
+            "Excel 文件内容无法读取") from None
     finally:
         wb.close()
 
@@ -858,6 +836,7 @@ def read_table(path: str, filename: str) -> pd.DataFrame:
     if fmt not in TABLE_FORMATS:
         raise FileFormatError(filename)
     try:
+        safe_open.check_content(path, os.path.splitext(filename)[1])
         frame = _read_csv(path) if fmt == "csv" else _read_xlsx(path)
     except GeoFileError:
         raise

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA, GLOBAL
-from gridmap.hazards import service
+from gridmap.hazards import photos, service
 from gridmap.hazards.models import SEVERITIES, STATUSES
 from gridmap.hazards.workflow import ACTIONS
 from gridmap.maps.display import bbox_to_wgs84, cells_for_display, for_display
@@ -178,10 +178,8 @@ def _uploaded_photos() -> list[bytes]:
 
 @operation(bp, "/hazards/<int:hazard_id>/photos", "POST", summary="上传问题照片（JPEG/PNG，去除位置等 EXIF 信息）",
            tag="hazards", scope=AREA, roles=REPORTERS, form=PHOTO_FORM, response=PhotoList, response_status=201,
-           errors=(404, 409, 413, 422))
+           errors=(404, 409, 413, 422), max_body=photos.body_limit)
 def add_hazard_photos(scope, hazard_id: int):
-    from gridmap.hazards import photos
-
     return photos.add_photos(get_session(), scope, hazard_id, _uploaded_photos()), 201
 
 
@@ -189,8 +187,6 @@ def add_hazard_photos(scope, hazard_id: int):
            tag="hazards", scope=AREA, roles=STAFF, errors=(404,), content_types=("image/jpeg", "image/png"))
 def hazard_photo(scope, hazard_id: int, n: int):
     from flask import Response, request
-
-    from gridmap.hazards import photos
 
     data, content_type, sha256 = photos.get_photo(get_session(), scope, hazard_id, n)
     response = Response(data, mimetype=content_type)

@@ -136,7 +136,7 @@ def act(user, scope, hazard_id: int):
 
 
 @page(bp, "/hazards/<int:hazard_id>/photos", summary="上传问题照片（详情页表单）", scope=AREA, roles=HANDLERS,
-      methods=("POST",))
+      methods=("POST",), max_body=photos.body_limit)
 def add_photos(user, scope, hazard_id: int):
     """照片上传表单（详情页）：JPEG/PNG，去除 EXIF 后保存。"""
     check_csrf()

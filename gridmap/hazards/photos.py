@@ -38,6 +38,12 @@ def max_count() -> int:
     return int(os.environ.get("GRIDMAP_HAZARD_PHOTO_MAX_COUNT") or 9)
 
 
+def body_limit() -> int:
+    """A photo upload request's body: as many photos as a hazard may have, each at the limit,
+    plus the form's own bytes."""
+    return max_bytes() * max_count() + 1024 * 1024
+
+
 def sniff(data: bytes) -> str | None:
     """The type by the file's own magic bytes."""
     if data[:3] == b"\xff\xd8\xff":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
 
 from flask import Blueprint, request
 from pydantic import BaseModel
@@ -12,10 +11,11 @@ from pydantic import BaseModel
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN
 from gridmap.auth.scope import AREA, GLOBAL
-from gridmap.errors import BadRequest
+from gridmap.errors import BadRequest, Unprocessable
+from gridmap.geo.io import FORMATS
 from gridmap.imports.areas import AreaImportOptions, import_areas
 from gridmap.imports.households import import_households
-from gridmap.web import get_session
+from gridmap.web import get_session, import_body_limit
 
 bp = Blueprint("imports_api", __name__)
 
@@ -45,14 +45,19 @@ def _skip_errors() -> bool:
 
 
 class _SavedUpload:
-    """The uploaded file on disk (readers need a path), removed afterwards."""
+    """The uploaded file on disk (readers need a path), removed afterwards. The user's file name
+    only picks the format (a supported extension, else a 422 before anything is written) and
+    appears in messages: the file is stored under a name of mkstemp's with that extension."""
 
     def __enter__(self) -> tuple[str, str]:
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise BadRequest("file_required")
-        self.filename = os.path.basename(upload.filename)
-        fd, self.path = tempfile.mkstemp(suffix=Path(self.filename).suffix.lower() or ".bin")
+        self.filename = os.path.basename(upload.filename.replace("\\", "/"))
+        extension = os.path.splitext(self.filename)[1].lower()
+        if extension not in FORMATS:
+            raise Unprocessable("unsupported_file", details={"filename": self.filename}, filename=self.filename)
+        fd, self.path = tempfile.mkstemp(prefix="gridmap-upload-", suffix=extension)
         with os.fdopen(fd, "wb") as out:
             upload.save(out)
         return self.path, self.filename
@@ -63,7 +68,7 @@ class _SavedUpload:
 
 @operation(bp, "/imports/areas", "POST", summary="导入区划或网格（GeoJSON/GPKG/SHP/KML/CSV/XLSX）",
            tag="imports", scope=AREA, roles=(ADMIN, "planner"), form=AREA_FORM, response=ImportResponse,
-           errors=(413, 422))
+           errors=(413, 422), max_body=import_body_limit)
 def import_area_file(scope):
     options = AreaImportOptions(
         level=request.form.get("level", ""), crs=request.form.get("crs") or None,
@@ -75,7 +80,8 @@ def import_area_file(scope):
 
 
 @operation(bp, "/imports/households", "POST", summary="导入住户（CSV/XLSX，中文或英文表头）", tag="imports",
-           scope=GLOBAL, roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse, errors=(413, 422))
+           scope=GLOBAL, roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse, errors=(413, 422),
+           max_body=import_body_limit)
 def import_household_file(scope):
     skip = _skip_errors()
     with _SavedUpload() as (path, filename):
@@ -85,7 +91,7 @@ def import_household_file(scope):
 
 @operation(bp, "/imports/party-members", "POST", summary="导入党员（CSV/XLSX：姓名、电话、支部、经纬度或户号）",
            tag="imports", scope=GLOBAL, roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse,
-           errors=(413, 422))
+           errors=(413, 422), max_body=import_body_limit)
 def import_party_member_file(scope):
     from gridmap.imports.party import import_party_members
 
@@ -105,7 +111,7 @@ class KeyPlaceImportResponse(BaseModel):
 @operation(bp, "/imports/key-places", "POST",
            summary="导入重点场所（CSV/XLSX：名称、类型、经度、纬度、地址；或点图层 GeoJSON 等）", tag="imports",
            scope=AREA, roles=(ADMIN, "supervisor", "grid_worker"), form=HOUSEHOLD_FORM, response=KeyPlaceImportResponse,
-           errors=(413, 422))
+           errors=(413, 422), max_body=import_body_limit)
 def import_key_place_file(scope):
     from gridmap.imports.places import import_key_places
 

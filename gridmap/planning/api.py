@@ -17,6 +17,8 @@ from gridmap.web import get_session
 bp = Blueprint("planning_api", __name__)
 
 PLANNERS = (ADMIN, PLANNER)
+# Boundaries drawn or proposed (up to 999 grids at once) are larger than other JSON bodies.
+GEOMETRY_BODY_LIMIT = 16 * 1024 * 1024
 READERS = (ADMIN, PLANNER, SUPERVISOR)
 CRS_FIELD = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
 
@@ -123,27 +125,31 @@ class ProposalPreviewResponse(FeatureCollection):
 
 
 @operation(bp, "/grids/<code>/preview", "POST", summary="预览网格边界修改（不保存）", tag="planning", scope=AREA,
-           roles=PLANNERS, body=PreviewBody, response=PreviewResponse, errors=(404, 422))
+           roles=PLANNERS, body=PreviewBody, response=PreviewResponse, errors=(404, 422),
+           max_body=GEOMETRY_BODY_LIMIT)
 def preview(scope, code: str, body: PreviewBody):
     return service.preview(get_session(), scope, code, body.geometry, body.crs)
 
 
 @operation(bp, "/grids/<code>/geometry", "PUT", summary="保存网格边界（新版本）", tag="planning", scope=AREA,
-           roles=PLANNERS, body=GeometryBody, response=GridResult, errors=(404, 409, 422))
+           roles=PLANNERS, body=GeometryBody, response=GridResult, errors=(404, 409, 422),
+           max_body=GEOMETRY_BODY_LIMIT)
 def save_geometry(scope, code: str, body: GeometryBody):
     return service.save_geometry(get_session(), scope, code, body.geometry, body.crs, body.version,
                                  body.reason, body.force)
 
 
 @operation(bp, "/communities/<code>/grids/preview", "POST", summary="预览在社区内新建网格（不保存）", tag="planning",
-           scope=AREA, roles=PLANNERS, body=PreviewBody, response=NewGridPreviewResponse, errors=(404, 422))
+           scope=AREA, roles=PLANNERS, body=PreviewBody, response=NewGridPreviewResponse, errors=(404, 422),
+           max_body=GEOMETRY_BODY_LIMIT)
 def preview_new_grid(scope, code: str, body: PreviewBody):
     return service.preview_new(get_session(), scope, code, body.geometry, body.crs)
 
 
 @operation(bp, "/communities/<code>/grids", "POST", summary="在社区内新建网格（分配下一个编码，第 1 版）",
            tag="planning", scope=AREA, roles=PLANNERS, body=NewGridBody, response=GridResult, response_status=201,
-           errors=(404, 422))
+           errors=(404, 422),
+           max_body=GEOMETRY_BODY_LIMIT)
 def create_grid(scope, code: str, body: NewGridBody):
     result = service.create_grid(get_session(), scope, code, body.geometry, body.crs, body.name, body.reason,
                                  body.force)
@@ -151,7 +157,8 @@ def create_grid(scope, code: str, body: NewGridBody):
 
 
 @operation(bp, "/grids/<code>/split", "POST", summary="沿分割线拆分网格", tag="planning", scope=AREA,
-           roles=PLANNERS, body=SplitBody, response=SplitResponse, errors=(404, 409, 422))
+           roles=PLANNERS, body=SplitBody, response=SplitResponse, errors=(404, 409, 422),
+           max_body=GEOMETRY_BODY_LIMIT)
 def split(scope, code: str, body: SplitBody):
     return service.split(get_session(), scope, code, body.line, body.crs, body.reason, body.version)
 
@@ -181,13 +188,15 @@ def propose(scope, body: ProposalBody):
 
 
 @operation(bp, "/planning/proposals/preview", "POST", summary="重新统计调整后的划分方案（不保存）", tag="planning",
-           scope=AREA, roles=PLANNERS, body=ProposalFeaturesBody, response=ProposalPreviewResponse, errors=(404, 422))
+           scope=AREA, roles=PLANNERS, body=ProposalFeaturesBody, response=ProposalPreviewResponse, errors=(404, 422),
+           max_body=GEOMETRY_BODY_LIMIT)
 def preview_proposal(scope, body: ProposalFeaturesBody):
     return proposals.preview_proposal(get_session(), scope, body.within, body.features, body.crs, body.target_min,
                                       body.target_max)
 
 
 @operation(bp, "/planning/proposals/accept", "POST", summary="采纳划分方案（一次性保存）", tag="planning", scope=AREA,
-           roles=PLANNERS, body=AcceptBody, response=FeatureCollection, errors=(404, 409, 422))
+           roles=PLANNERS, body=AcceptBody, response=FeatureCollection, errors=(404, 409, 422),
+           max_body=GEOMETRY_BODY_LIMIT)
 def accept(scope, body: AcceptBody):
     return proposals.accept(get_session(), scope, body.within, body.features, body.crs, body.reason)

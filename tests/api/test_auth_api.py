@@ -41,15 +41,15 @@ def test_garbage_tokens_and_bodies_are_4xx(client, db_session):
 
 def test_oversized_upload_is_413(app, client, db_session):
     token = f.token_for(db_session, "admin")
-    limit = app.config["MAX_CONTENT_LENGTH"]
-    app.config["MAX_CONTENT_LENGTH"] = 1024
+    limit = app.config["IMPORT_MAX_CONTENT_LENGTH"]  # the import routes' own limit (GRIDMAP_MAX_UPLOAD_MB)
+    app.config["IMPORT_MAX_CONTENT_LENGTH"] = 1024
     try:
         import io
 
         response = client.post("/api/v1/imports/households", headers=f.auth(token),
                                data={"file": (io.BytesIO(b"x" * 4096), "h.csv")}, content_type="multipart/form-data")
     finally:
-        app.config["MAX_CONTENT_LENGTH"] = limit
+        app.config["IMPORT_MAX_CONTENT_LENGTH"] = limit
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "payload_too_large"
 
 

@@ -1,0 +1,155 @@
+"""An upload's content checked against the type its extension declares, before any reader.
+
+GDAL chooses a driver by content, so a file is only ever opened after its first bytes match
+its declared type, and then with that type's reader alone (see gridmap.geo.io): an OGR VRT,
+an HTML page or a GeoPackage cannot pass for another type. Also here: XML parsed without
+DTDs or entities (defusedxml), and CRS definitions from files kept to plain WKT (no PROJ
+strings, grid files or URLs). Pure: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+from urllib.parse import quote
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as _defused_fromstring
+
+from gridmap.geo import zipguard
+from gridmap.geo.file_errors import TYPE_MISMATCH, UNSAFE_CONTENT, FileRefusedError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+GPKG_APPLICATION_IDS = (b"GPKG", b"GP10", b"GP11")
+SHAPE_MAGIC = b"\x00\x00\x27\x0a"  # file code 9994, big-endian: .shp and .shx
+_HEAD = 4096
+
+# Other formats' signatures: none of them is a CSV, whatever the file is called.
+_BINARY_MAGIC = (SQLITE_MAGIC, zipguard.ZIP_MAGIC, b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"\x1f\x8b",
+                 b"\xd0\xcf\x11\xe0", b"7z\xbc\xaf", b"Rar!", b"BZh")
+_UNSAFE_CRS = re.compile(r"EXTENSION\s*\[|\+\s*(init|proj|nadgrids|geoidgrids)|pipeline|://|/vsi|@|file:",
+                         re.IGNORECASE)
+
+
+def mismatch(reason: str) -> FileRefusedError:
+    return FileRefusedError(TYPE_MISMATCH, f"文件内容与扩展名不符，{reason}")
+
+
+def _head(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(_HEAD)
+
+
+def _first_text_byte(head: bytes) -> bytes:
+    """The first byte after a UTF-8 BOM and whitespace ("" for an empty or blank start)."""
+    text = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    return text.lstrip()[:1]
+
+
+def check_geojson(path: str) -> None:
+    """JSON text (the reader then requires an object of a GeoJSON type)."""
+    head = _head(path)
+    if head.strip() and _first_text_byte(head) not in (b"{", b"["):
+        raise mismatch("GeoJSON 应是 JSON 文本（以 { 开头）")
+
+
+def check_kml(path: str) -> None:
+    head = _head(path)
+    if head.startswith(zipguard.ZIP_MAGIC):
+        raise mismatch("这是压缩包，KMZ 文件请以 .kmz 为扩展名")
+    if head.strip() and _first_text_byte(head) != b"<":
+        raise mismatch("KML 应是 XML 文本")
+
+
+def check_csv(path: str) -> None:
+    head = _head(path)
+    if any(head.startswith(magic) for magic in _BINARY_MAGIC):
+        raise mismatch("这是二进制文件（如 GeoPackage、Excel、图片或压缩包），不是 CSV")
+    if _first_text_byte(head) == b"<":
+        raise mismatch("这是 XML 或 HTML，不是 CSV")
+
+
+def check_gpkg(path: str) -> None:
+    """SQLite's header, GeoPackage's tables (as tables, not views), plain SRS definitions."""
+    head = _head(path)
+    if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
+        raise mismatch("不是 GeoPackage（SQLite 数据库）文件")
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        raise mismatch("GeoPackage 无法打开") from None
+    try:
+        kinds = dict(conn.execute(
+            "SELECT name, type FROM sqlite_master WHERE name IN ('gpkg_contents', 'gpkg_spatial_ref_sys')"))
+        if kinds != {"gpkg_contents": "table", "gpkg_spatial_ref_sys": "table"}:
+            raise mismatch("SQLite 数据库中没有 GeoPackage 的 gpkg_contents/gpkg_spatial_ref_sys 表")
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(gpkg_spatial_ref_sys)")}
+        wanted = [c for c in ("definition", "definition_12_063") if c in columns]
+        for column in wanted:
+            for (definition,) in conn.execute(f"SELECT {column} FROM gpkg_spatial_ref_sys"):  # noqa: S608 - fixed names
+                check_crs_definition(definition)
+    except sqlite3.Error:
+        raise mismatch("GeoPackage 已损坏") from None
+    finally:
+        conn.close()
+    if head[68:72] not in GPKG_APPLICATION_IDS and head[68:72] != b"\x00\x00\x00\x00":
+        raise mismatch("SQLite 数据库的 application_id 不是 GeoPackage")
+
+
+def check_shape_file(path: str, what: str) -> None:
+    """A .shp or .shx taken out of a zipped Shapefile: the shapefile file code first."""
+    with open(path, "rb") as f:
+        if f.read(4) != SHAPE_MAGIC:
+            raise mismatch(f"压缩包中的 {what} 不是 Shapefile 文件")
+
+
+def plain_crs_definition(text: Any) -> bool:
+    """True for an empty value or a WKT/EPSG name that names no PROJ string, grid, file or URL."""
+    return not (isinstance(text, str) and _UNSAFE_CRS.search(text))
+
+
+def check_crs_definition(text: Any) -> None:
+    if not plain_crs_definition(text):
+        raise FileRefusedError(UNSAFE_CONTENT, "坐标系定义中含有 PROJ 参数、文件或网址，请改用 EPSG 编号声明坐标系")
+
+
+def parse_xml(data: bytes | str) -> Any:
+    """An ElementTree root; DTDs, entities and external references are refused."""
+    try:
+        return _defused_fromstring(data, forbid_dtd=True)
+    except DefusedXmlException:
+        raise refused_xml() from None
+
+
+def refused_xml() -> FileRefusedError:
+    return FileRefusedError(UNSAFE_CONTENT, "XML 中含有文档类型声明（DTD）或实体定义")
+
+
+def is_refused_xml(exc: BaseException) -> bool:
+    return isinstance(exc, DefusedXmlException)
+
+
+XLSX_MEMBERS = ("[Content_Types].xml", "xl/workbook.xml")
+
+
+def check_xlsx(path: str) -> None:
+    """A bounded zip holding a workbook, every member decompressed once within the bounds
+    (openpyxl then reads the zip itself; its XML parsing goes through defusedxml)."""
+    with zipguard.open_archive(path, "Excel 文件") as zf:
+        names = set(zf.namelist())
+        if not all(member in names for member in XLSX_MEMBERS):
+            raise mismatch("压缩包中没有 Excel 工作簿（xl/workbook.xml）")
+        zipguard.Reader(zf).verify_members()
+
+
+_CHECKS = {".geojson": check_geojson, ".json": check_geojson, ".gpkg": check_gpkg, ".kml": check_kml,
+           ".csv": check_csv, ".xlsx": check_xlsx}
+
+
+def check_content(path: str, extension: str) -> None:
+    """Refuse (FileRefusedError) a file whose first bytes are not its declared type. Zips
+    other than XLSX (.zip Shapefile, .kmz) are checked as their reader opens them."""
+    check = _CHECKS.get(extension.lower())
+    if check is not None:
+        check(path)
