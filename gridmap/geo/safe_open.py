@@ -71,7 +71,8 @@ def check_csv(path: str) -> None:
 
 
 def check_gpkg(path: str) -> None:
-    """SQLite's header, GeoPackage's tables (as tables, not views), plain SRS definitions."""
+    """SQLite's header, GeoPackage's tables (as tables, not views), plain SRS definitions, and
+    no views at all: reading a view runs the file's own SQL (its functions, its joins)."""
     head = _head(path)
     if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
         raise mismatch("不是 GeoPackage（SQLite 数据库）文件")
@@ -84,6 +85,9 @@ def check_gpkg(path: str) -> None:
             "SELECT name, type FROM sqlite_master WHERE name IN ('gpkg_contents', 'gpkg_spatial_ref_sys')"))
         if kinds != {"gpkg_contents": "table", "gpkg_spatial_ref_sys": "table"}:
             raise mismatch("SQLite 数据库中没有 GeoPackage 的 gpkg_contents/gpkg_spatial_ref_sys 表")
+        views = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]
+        if views:
+            raise mismatch(f"GeoPackage 含视图（{views[0][:40]}），只接受数据表")
         columns = {row[1] for row in conn.execute("PRAGMA table_info(gpkg_spatial_ref_sys)")}
         wanted = [c for c in ("definition", "definition_12_063") if c in columns]
         for column in wanted:

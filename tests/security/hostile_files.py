@@ -208,7 +208,27 @@ def catalogue(secret: str, port: int) -> dict[str, tuple[str, bytes]]:
         "kmz_as_kml": ("places.kml", _zip({"doc.kml": _kml("压缩学校")})),
         "html_as_kml": ("places.kml", b"<html><body><script>alert(1)</script></body></html>"),
         "sqlite_not_gpkg": ("places.gpkg", _plain_sqlite()),
+        "gpkg_view_runs_sql": ("places.gpkg", _gpkg_with_view()),
     }
+
+
+@lru_cache(maxsize=1)
+def _gpkg_with_view() -> bytes:
+    """A valid GeoPackage whose one layer is a view: reading it runs the file's SQL (here
+    sqlite_version() as the place's name; the demo's red team saw it imported)."""
+    import sqlite3
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "v.gpkg")
+        with open(path, "wb") as out:
+            out.write(_gpkg())
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE VIEW v AS SELECT fid, geom, sqlite_version() AS 名称, '学校' AS 类型 FROM p")
+        conn.execute("UPDATE gpkg_contents SET table_name = 'v', identifier = 'v' WHERE table_name = 'p'")
+        conn.execute("UPDATE gpkg_geometry_columns SET table_name = 'v' WHERE table_name = 'p'")
+        conn.commit()
+        conn.close()
+        return open(path, "rb").read()
 
 
 @lru_cache(maxsize=1)
