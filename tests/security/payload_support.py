@@ -35,6 +35,7 @@ PAYLOADS: tuple[tuple[str, str], ...] = (
     ("@SUM(1)", "spreadsheet formula (@)"),
     ("+cmd", "spreadsheet formula (+)"),
     ("-2+3", "spreadsheet formula (-)"),
+    ("@import url(//127.0.0.1:9/x.css)", "CSS fetch from another host (was a 500: the offline guard read it as the page's)"),
 )
 
 # field key → (description, maximum length the operation accepts)
