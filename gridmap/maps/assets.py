@@ -242,6 +242,10 @@ _TAG_URL = re.compile(
 )
 _CSS_URL = re.compile(r"url\(\s*(\"[^\"]*\"|'[^']*'|[^)]*?)\s*\)", re.I)
 _CSS_IMPORT = re.compile(r"@import\s+(\"[^\"]*\"|'[^']*')", re.I)
+# CSS is only where a browser reads it: <style> elements and style attributes. The same words
+# in a page's text or a script's data (a user's note "url(//host)") fetch nothing.
+_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.I | re.S)
+_STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=\s*(\"[^\"]*\"|'[^']*')", re.I)
 
 
 def _unquote(value: str) -> str:
@@ -252,11 +256,15 @@ def _unquote(value: str) -> str:
 
 
 def asset_refs(html: str) -> list[str]:
-    """Every URL the page would fetch as a resource: script/link/img/iframe/... src or href,
-    CSS url(...) and @import. Strings inside JavaScript (tile URL templates) are not included."""
+    """Every URL the page would fetch as a resource: script/link/img/iframe/... src or href, and
+    CSS url(...) and @import in style elements and attributes. Strings inside JavaScript (tile
+    URL templates) and the page's text are not included."""
     refs = [_unquote(m.group(3)) for m in _TAG_URL.finditer(html)]
-    refs += [_unquote(m.group(1)) for m in _CSS_URL.finditer(html)]
-    refs += [_unquote(m.group(1)) for m in _CSS_IMPORT.finditer(html)]
+    css = [m.group(1) for m in _STYLE_ELEMENT.finditer(html)]
+    css += [_html.unescape(m.group(1)) for m in _STYLE_ATTRIBUTE.finditer(html)]
+    for sheet in css:
+        refs += [_unquote(m.group(1)) for m in _CSS_URL.finditer(sheet)]
+        refs += [_unquote(m.group(1)) for m in _CSS_IMPORT.finditer(sheet)]
     return refs
 
 

@@ -20,17 +20,12 @@ bp = Blueprint("map_pages", __name__)
 def map_parts(fmap: folium.Map) -> dict[str, str]:
     """A folium map split into what our page template embeds: the header with this response's
     nonce on its scripts, the body (no scripts), and the set-up script for the template's own
-    nonce'd <script> element.
-
-    The offline check reads the header and the body, where folium puts every asset it loads
-    (script, link and style elements). The set-up script carries the map's data, users' words
-    among them, as escaped JavaScript strings: a note that says ``url(//host/x)`` is text there,
-    not a fetch, and must not make the page fail (the browser tests count real requests)."""
+    nonce'd <script> element."""
     root = fmap.get_root()
     root.render()
     parts = {"map_header": nonce_scripts(root.header.render()), "map_body": root.html.render(),
              "map_script": root.script.render()}
-    assert_offline(parts["map_header"] + parts["map_body"])
+    assert_offline("".join(parts.values()))
     return parts
 
 

@@ -187,6 +187,27 @@ def test_assert_offline_catches_external_resources(snippet):
         assert_offline(f"<html><head>{snippet}</head></html>")
 
 
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        '<style>.a { background: url(//cdn.example.com/a.png) }</style>',
+        "<div style='background-image: url(&quot;https://example.com/a.png&quot;)'></div>",
+        "<style media=print>@import 'https://example.com/print.css';</style>",
+    ],
+)
+def test_assert_offline_reads_css_wherever_a_browser_does(snippet):
+    with pytest.raises(OfflineAssetError):
+        assert_offline(f"<html><body>{snippet}</body></html>")
+
+
+def test_assert_offline_ignores_css_words_in_text_and_script_data():
+    """A user's note about url(//host) is text: it fetches nothing and may not fail the page."""
+    assert_offline(
+        "<p>@import url(//127.0.0.1:9/x.css)</p>"
+        '<script>var popup = "@import url(//127.0.0.1:9/x.css) url(https://example.com/a.png)";</script>'
+    )
+
+
 def test_assert_offline_ignores_tile_templates_and_links():
     assert_offline(
         '<a href="https://example.com/">help</a><script src="/static/a.js"></script>'
