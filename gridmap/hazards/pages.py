@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -14,6 +15,7 @@ from gridmap.hazards.models import OPEN_STATUSES
 from gridmap.maps.display import display_crs
 from gridmap.maps.pages import login_required
 from gridmap.messages import message
+from gridmap.schemas import MONTH_PATTERN
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("hazard_pages", __name__)
@@ -160,9 +162,8 @@ def safety_report(user):
     scope = scope_of(user)
     session = get_session()
     month = request.args.get("month") or None
-    if month is not None and not (len(month) == 7 and month[4] == "-" and month[:4].isdigit()
-                                  and month[5:].isdigit() and 1 <= int(month[5:]) <= 12):
-        month = None
+    if month is not None and not re.match(MONTH_PATTERN, month):
+        month = None  # the page falls back to this month
     within = (request.args.get("within") or "").strip() or None
     if within is not None and not within.isdigit():
         within = None

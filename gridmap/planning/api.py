@@ -11,19 +11,18 @@ from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, PLANNER, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.planning import proposals, service
-from gridmap.schemas import CODE_PATTERN, FeatureCollection
+from gridmap.schemas import CODE_PATTERN, Crs, FeatureCollection
 from gridmap.web import get_session
 
 bp = Blueprint("planning_api", __name__)
 
 PLANNERS = (ADMIN, PLANNER)
 READERS = (ADMIN, PLANNER, SUPERVISOR)
-CRS_FIELD = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
 
 
 class PreviewBody(BaseModel):
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon 或 MultiPolygon")
-    crs: str | None = CRS_FIELD
+    crs: Crs = None
 
 
 class PreviewResponse(BaseModel):
@@ -56,7 +55,7 @@ class GridResult(BaseModel):
 
 class SplitBody(BaseModel):
     line: dict[str, Any] = Field(description="GeoJSON LineString：分割线")
-    crs: str | None = CRS_FIELD
+    crs: Crs = None
     reason: str = Field("", max_length=500)
     version: int | None = Field(None, ge=0)
 
@@ -109,7 +108,7 @@ class ProposalBody(BaseModel):
 class ProposalFeaturesBody(ProposalBody):
     features: list[dict[str, Any]] = Field(min_length=1, max_length=999,
                                            description="（可调整后的）方案网格：GeoJSON Feature")
-    crs: str | None = CRS_FIELD
+    crs: Crs = None
 
 
 class AcceptBody(ProposalFeaturesBody):
