@@ -81,12 +81,13 @@ def first_of_month(value: str) -> date:
 
 # --- coordinates and CRS names -----------------------------------------------------------
 # A point is checked where it is declared (gridmap.coordinates): inside China's box, else 422
-# coordinate_outside_china; beyond the globe's ranges, 400. The document states China's box.
+# coordinate_outside_china (coordinate_swapped when lon and lat are the wrong way round). The
+# document states China's box.
 _WEST, _SOUTH, _EAST, _NORTH = CHINA_BBOX
-Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False,
+Lon = Annotated[float, Field(allow_inf_nan=False,
                              json_schema_extra={"minimum": _WEST, "maximum": _EAST},
                              description=f"经度（中国境内 {_WEST}～{_EAST}；EPSG 投影坐标系时为 x）")]
-Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False,
+Lat = Annotated[float, Field(allow_inf_nan=False,
                              json_schema_extra={"minimum": _SOUTH, "maximum": _NORTH},
                              description=f"纬度（中国境内 {_SOUTH}～{_NORTH}；EPSG 投影坐标系时为 y）")]
 # The names a client sends ("" is the default, wgs84). The code also takes aliases (WGS-84, GCJ-02, …, any case) and any
