@@ -120,6 +120,11 @@ def _epsg_usable(code: int) -> bool:
     return bool(crs.is_geographic or crs.is_projected)
 
 
+def is_geographic(crs: str) -> bool:
+    """Whether a parsed CRS (see :func:`parse_crs`) takes longitude/latitude in degrees."""
+    return crs in (WGS84, GCJ02, BD09) or CRS.from_epsg(_epsg_code(crs)).is_geographic
+
+
 @lru_cache(maxsize=64)
 def _transformer(code: int, forward: bool) -> Transformer:
     """Cached EPSG:code -> EPSG:4326 (forward) or the reverse; lon/lat axis order.

@@ -11,7 +11,7 @@ from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
 from gridmap.party import service
-from gridmap.schemas import ListResponse
+from gridmap.schemas import Crs, Lat, ListResponse, Lon
 from gridmap.web import get_session
 
 bp = Blueprint("party_api", __name__)
@@ -48,12 +48,12 @@ class MemberHouseholdsResponse(BaseModel):
 
 
 class MemberFields(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=64)
+    name: str = Field(None, min_length=1, max_length=64, description="姓名（修改时可省略，不可为 null）")
     phone: str | None = Field(None, max_length=32)
     branch: str | None = Field(None, max_length=128)
-    lon: float | None = Field(None, ge=-180, le=180)
-    lat: float | None = Field(None, ge=-90, le=90)
-    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+    lon: Lon | None = None
+    lat: Lat | None = None
+    crs: Crs = None
     household_code: str | None = Field(None, max_length=64, description="党员所住住户的户号（代替经纬度）")
 
     @model_validator(mode="after")
@@ -110,7 +110,11 @@ def grid_party_members(scope, code: str):
 
 
 @operation(bp, "/party-members", "POST", summary="新增党员", tag="party", scope=AREA, roles=EDITORS, body=NewMember,
-           response=Member, response_status=201, errors=(422,))
+           response=Member, response_status=201, errors=(422,),
+           data_errors=("invalid_crs", "household_not_found", "party_member_place_missing", "party_member_out_of_scope"),
+           links={"GetMember": {"operationId": "get_api_v1_party_members_member_id", "parameters": {"member_id": "$response.body#/id"}},
+                  "MemberHouseholds": {"operationId": "get_api_v1_party_members_member_id_households",
+                                       "parameters": {"member_id": "$response.body#/id"}}})
 def create_party_member(scope, body: NewMember):
     return service.create_member(get_session(), scope, body.model_dump()), 201
 
@@ -122,7 +126,8 @@ def party_member(scope, member_id: int):
 
 
 @operation(bp, "/party-members/<int:member_id>", "PATCH", summary="修改党员信息", tag="party", scope=AREA,
-           roles=EDITORS, body=MemberFields, response=Member, errors=(404, 422))
+           roles=EDITORS, body=MemberFields, response=Member, errors=(404, 422),
+           data_errors=("invalid_crs", "household_not_found", "party_member_place_missing", "party_member_out_of_scope"))
 def update_party_member(scope, member_id: int, body: MemberFields):
     return service.update_member(get_session(), scope, member_id, body.model_dump(exclude_unset=True))
 
