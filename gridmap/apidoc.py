@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Blueprint, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.routing import BaseConverter
 
 from gridmap.auth.roles import ALL_ROLES
 from gridmap.auth.scope import AREA_RULES, RULES
@@ -166,13 +167,21 @@ def operation(
                     _refuse_nul(kwargs["body"].model_dump())
             return fn(**kwargs)
 
-        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[op.method])
+        # An area code is digits: /grids/merge is never /grids/<code>, and its Allow lists POST only.
+        bp.add_url_rule(rule.replace("<code>", "<code:code>"), endpoint=fn.__name__, view_func=view,
+                        methods=[op.method])
         return view
 
     return decorate
 
 
 PUBLIC = ("*",)
+
+
+class AreaCodeConverter(BaseConverter):
+    """``<code>`` in an operation's path: an area code's digits (gridmap.schemas.CODE_PATTERN)."""
+
+    regex = CODE_PATTERN.strip("^$")
 
 
 def may_call(method: str, path: str, role: str) -> bool:
@@ -378,5 +387,5 @@ def access_table() -> str:
                       "", "Scope rules:", "", *legend])
 
 
-__all__ = ["OPERATIONS", "access_table", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
+__all__ = ["OPERATIONS", "AreaCodeConverter", "access_table", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
            "query_data"]
