@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from flask import Blueprint
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
@@ -47,7 +47,17 @@ class MemberHouseholdsResponse(BaseModel):
     masked: bool
 
 
+# Where a member lives, stated for clients (the model validator and the service check it): lon
+# and lat together or neither (400); a new member needs them or a household (422 otherwise).
+_POINT = {"required": ["lon", "lat"], "properties": {"lon": {"type": "number"}, "lat": {"type": "number"}}}
+_NO_POINT = {"properties": {"lon": {"type": "null"}, "lat": {"type": "null"}}}
+_AT_HOUSEHOLD = {"required": ["household_code"],
+                 "properties": {**_NO_POINT["properties"], "household_code": {"type": "string", "minLength": 1}}}
+
+
 class MemberFields(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"anyOf": [_POINT, _NO_POINT]})
+
     name: str = Field(None, min_length=1, max_length=64, description="姓名（修改时可省略，不可为 null）")
     phone: str | None = Field(None, max_length=32)
     branch: str | None = Field(None, max_length=128)
@@ -64,6 +74,8 @@ class MemberFields(BaseModel):
 
 
 class NewMember(MemberFields):
+    model_config = ConfigDict(json_schema_extra={"anyOf": [_POINT, _AT_HOUSEHOLD]})
+
     name: str = Field(min_length=1, max_length=64)
 
 
@@ -111,7 +123,7 @@ def grid_party_members(scope, code: str):
 
 @operation(bp, "/party-members", "POST", summary="新增党员", tag="party", scope=AREA, roles=EDITORS, body=NewMember,
            response=Member, response_status=201, errors=(422,),
-           data_errors=("invalid_crs", "household_not_found", "party_member_place_missing", "party_member_out_of_scope"),
+           data_errors=("invalid_crs", "household_not_found", "party_member_out_of_scope"),
            links={"GetMember": {"operationId": "get_api_v1_party_members_member_id", "parameters": {"member_id": "$response.body#/id"}},
                   "MemberHouseholds": {"operationId": "get_api_v1_party_members_member_id_households",
                                        "parameters": {"member_id": "$response.body#/id"}}})
@@ -127,7 +139,7 @@ def party_member(scope, member_id: int):
 
 @operation(bp, "/party-members/<int:member_id>", "PATCH", summary="修改党员信息", tag="party", scope=AREA,
            roles=EDITORS, body=MemberFields, response=Member, errors=(404, 422),
-           data_errors=("invalid_crs", "household_not_found", "party_member_place_missing", "party_member_out_of_scope"))
+           data_errors=("invalid_crs", "household_not_found", "party_member_out_of_scope"))
 def update_party_member(scope, member_id: int, body: MemberFields):
     return service.update_member(get_session(), scope, member_id, body.model_dump(exclude_unset=True))
 

@@ -28,6 +28,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 # Requests sent per operation and role, reported at the end of the run (tests/conftest.py).
 REQUESTS: dict[str, int] = {}
 SETTINGS = settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+STATEFUL_SETTINGS = settings(SETTINGS, max_examples=25, stateful_step_count=6)
 
 
 @pytest.fixture
@@ -70,11 +71,18 @@ def all_checks() -> list:
     return [c for c in CHECKS.get_all() if c is not positive_data_acceptance]
 
 
-def _call(case, headers, role: str) -> None:
+def _count(case, role: str) -> None:
     REQUESTS[f"{role} {case.operation.label}"] = REQUESTS.get(f"{role} {case.operation.label}", 0) + 1
-    response = case.call(headers=headers)
+
+
+def _validate(case, response, headers, recorder=None) -> None:
     case.validate_response(response, headers=headers, excluded_checks=[positive_data_acceptance],
-                           additional_checks=[positive_data_accepted_unless_data_dependent])
+                           additional_checks=[positive_data_accepted_unless_data_dependent], recorder=recorder)
+
+
+def _call(case, headers, role: str) -> None:
+    _count(case, role)
+    _validate(case, case.call(headers=headers), headers)
 
 
 @schema.parametrize()
@@ -87,3 +95,27 @@ def test_contract_as_admin(case, admin_headers):
 @SETTINGS
 def test_contract_as_grid_worker(case, worker_headers):
     _call(case, worker_headers, "grid_worker")
+
+
+def _stateful(api_schema, headers, role: str) -> None:
+    """Scenarios along the document's links (a created resource read back, listed, deleted), with
+    schemathesis's stateful checks (use after free, resource availability) besides the others."""
+    machine = api_schema.as_state_machine()
+
+    class Scenario(machine):
+        def get_call_kwargs(self, case):
+            _count(case, f"{role} (stateful)")
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            _validate(case, response, headers, recorder=self.recorder)
+
+    Scenario.run(settings=STATEFUL_SETTINGS)
+
+
+def test_stateful_links_as_admin(api_schema, admin_headers):
+    _stateful(api_schema, admin_headers, "admin")
+
+
+def test_stateful_links_as_grid_worker(api_schema, worker_headers):
+    _stateful(api_schema, worker_headers, "grid_worker")
