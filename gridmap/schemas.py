@@ -13,6 +13,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       WithJsonSchema, field_validator)
 
 from gridmap.errors import Unprocessable
+from gridmap.geo.crs import NAMES as CRS_ALIASES
 from gridmap.geo.validate import CHINA_BBOX
 from gridmap.hazards.calendar import as_local
 
@@ -90,12 +91,28 @@ Lon = Annotated[float, Field(allow_inf_nan=False,
 Lat = Annotated[float, Field(allow_inf_nan=False,
                              json_schema_extra={"minimum": _SOUTH, "maximum": _NORTH},
                              description=f"纬度（中国境内 {_SOUTH}～{_NORTH}；EPSG 投影坐标系时为 y）")]
-# The names a client sends ("" is the default, wgs84). The code also takes aliases (WGS-84, GCJ-02, …, any case) and any
-# EPSG:<n> PROJ knows (projected x/y in lon/lat); the document names the common geographic ones.
-CRS_NAMES = ("", "wgs84", "gcj02", "bd09", "cgcs2000", "EPSG:4326", "EPSG:4490")
-Crs = Annotated[str | None, Field(max_length=32, description="坐标系：wgs84（默认）、gcj02、bd09、cgcs2000 或 EPSG:编号"),
-                WithJsonSchema({"anyOf": [{"type": "string", "enum": list(CRS_NAMES)}, {"type": "null"}],
-                                "description": "坐标系：wgs84（默认）、gcj02、bd09、cgcs2000 或 EPSG:编号"})]
+# The names a client sends: what gridmap.geo.crs.parse_crs takes, in any case and with spaces
+# around ("" is the default, wgs84), or EPSG:<n> (projected x/y in lon/lat). A name of another
+# form is a 400; an EPSG code PROJ does not know (or not a 2-D one) is the data-dependent 422
+# invalid_crs.
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else "[ ]" if c == " " else c for c in word)
+
+
+CRS_PATTERN = (r"^\s*(?:" + "|".join(_any_case(name) for name in sorted(CRS_ALIASES, key=len, reverse=True))
+               + r"|[eE][pP][sS][gG]:\s*[0-9]{1,6})?\s*$")
+_CRS_TEXT = "坐标系：wgs84（默认）、gcj02、bd09、cgcs2000 等名称（不分大小写）或 EPSG:编号"
+
+
+def _crs_name(value: Any) -> Any:
+    if value is not None and (not isinstance(value, str) or not re.match(CRS_PATTERN, value)):
+        raise ValueError(_CRS_TEXT)
+    return value
+
+
+Crs = Annotated[str | None, BeforeValidator(_crs_name), Field(description=_CRS_TEXT),
+                WithJsonSchema({"anyOf": [{"type": "string", "pattern": CRS_PATTERN}, {"type": "null"}],
+                                "description": _CRS_TEXT})]
 
 
 class Page(BaseModel):

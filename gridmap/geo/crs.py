@@ -77,6 +77,7 @@ _ALIASES = {
     "cgcs2000": "EPSG:4490",
     "cgcs-2000": "EPSG:4490",
 }
+NAMES = tuple(_ALIASES)  # the names parse_crs takes (any case), besides EPSG:<n>
 _EPSG_RE = re.compile(r"^epsg:\s*(\d{1,6})$")
 _WGS84_EPSG = 4326
 

@@ -15,13 +15,13 @@ from gridmap.errors import BadRequest, Unprocessable
 from gridmap.geo.io import FORMATS
 from gridmap.imports.areas import AreaImportOptions, import_areas
 from gridmap.imports.households import import_households
-from gridmap.schemas import CRS_NAMES
+from gridmap.schemas import CRS_PATTERN
 from gridmap.web import get_session, import_body_limit
 
 bp = Blueprint("imports_api", __name__)
 
 # Multipart fields: "file", free text, or the JSON schema of a choice (the OpenAPI document).
-CRS_CHOICE = {"type": "string", "enum": list(CRS_NAMES)}
+CRS_CHOICE = {"type": "string", "pattern": CRS_PATTERN}
 ON_ERROR = {"type": "string", "enum": ["reject", "skip"]}
 AREA_FORM = {"file": "file", "level": {"type": "string", "enum": ["district", "street", "community", "grid"], "x-required": True},
              "crs": CRS_CHOICE, "code_field": "text", "name_field": "text", "parent_field": "text", "on_error": ON_ERROR}

@@ -68,8 +68,12 @@ class CheckinBatchResponse(BaseModel):
     errors: int
 
 
+class CheckinResponse(RootModel[CheckinResult | CheckinBatchResponse]):
+    """One check-in's answer for a single one, the batch's for a batch."""
+
+
 @operation(bp, "/checkins", "POST", summary="巡查打卡（单条或批量，按手机端 UUID 去重）", tag="patrol",
-           scope=AREA_OWN_RECORDS, roles=CHECKIN_ROLES, body=CheckinRequest, response=CheckinBatchResponse,
+           scope=AREA_OWN_RECORDS, roles=CHECKIN_ROLES, body=CheckinRequest, response=CheckinResponse,
            response_status=201, errors=(409, 413, 422),
            also={200: "批量：全部已保存或此前已保存；单条：重复提交（返回首次结果）；空批量：各计数为 0",
                  207: "批量：部分条目被拒（每条附原因），其余已保存"},

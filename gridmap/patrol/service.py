@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
 from gridmap.db import transaction
-from gridmap.errors import PayloadTooLarge, Unprocessable
+from gridmap.errors import Unprocessable
 from gridmap.coordinates import points_to_wgs84
 from gridmap.geo.crs import CrsError, parse_crs
 from gridmap.messages import message
@@ -276,7 +276,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
                     now: datetime | None = None) -> list[dict[str, Any]]:
     """Answer every item: created, duplicate (the first answer, nothing written) or error."""
     if len(raw_items) > MAX_BATCH:
-        raise PayloadTooLarge("too_many_checkins", limit=MAX_BATCH, count=len(raw_items))
+        raise Unprocessable("too_many_checkins", limit=MAX_BATCH, count=len(raw_items))
     rules = rules or PatrolRules()
     now = now or datetime.now(UTC)
     if scope.user_id is None:

@@ -136,7 +136,8 @@ def test_locate_converts_gcj02(client, db_session, world):
     ("lon=119.97&lat=28.40", 404, "not_in_any_grid"),
     ("lon=28.455&lat=119.885", 422, "coordinate_swapped"),
     ("lon=2.35&lat=48.85", 422, "coordinate_outside_china"),
-    ("lon=119.885&lat=28.455&crs=mars", 422, "invalid_crs"),
+    ("lon=119.885&lat=28.455&crs=EPSG:999999", 422, "invalid_crs"),
+    ("lon=119.885&lat=28.455&crs=mars", 400, "validation_failed"),
     ("lon=abc&lat=28", 400, "validation_failed"),
 ])
 def test_locate_errors(client, db_session, world, query, status, code):
