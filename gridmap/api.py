@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify
 
-from gridmap.apidoc import API_PREFIX, build_openapi
+from gridmap.apidoc import API_PREFIX, AreaCodeConverter, build_openapi
 
 spec_bp = Blueprint("openapi", __name__)
 
@@ -31,5 +31,6 @@ def api_blueprints() -> tuple[Blueprint, ...]:
 
 
 def register_api(app: Flask) -> None:
+    app.url_map.converters["code"] = AreaCodeConverter
     for bp in api_blueprints():
         app.register_blueprint(bp, url_prefix=API_PREFIX)

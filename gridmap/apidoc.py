@@ -18,10 +18,12 @@ from typing import Any
 
 from flask import Blueprint, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.routing import BaseConverter
 
 from gridmap.auth.roles import ALL_ROLES
 from gridmap.auth.scope import AREA_RULES, RULES
 from gridmap.errors import BadRequest
+from gridmap.schemas import CODE_PATTERN
 
 API_PREFIX = "/api/v1"
 
@@ -36,12 +38,19 @@ class Operation:
     scope: str
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
-    form: dict[str, str] = field(default_factory=dict)
+    form: dict[str, Any] = field(default_factory=dict)
     response: type[BaseModel] | None = None
     response_status: int = 200
     errors: tuple[int, ...] = ()
     content_types: tuple[str, ...] = ("application/json",)
     max_body: int | Callable[[], int] | None = None  # None: config.BODY_LIMIT
+    # Other success statuses and what each means (e.g. 200 for a batch, 207 for a partial one).
+    also: dict[int, str] = field(default_factory=dict)
+    # Error codes whose refusal depends on stored data, not on the request's form (a category
+    # missing from the catalogue, a code of the wrong level): no schema can state them.
+    data_errors: tuple[str, ...] = ()
+    # OpenAPI links from the success response to other operations (stateful testing, clients).
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -89,12 +98,9 @@ def _json_body() -> Any:
     if not request.data:
         raise BadRequest("invalid_json")
     try:
-        body = request.get_json(force=True)
+        return request.get_json(force=True)
     except Exception:  # werkzeug raises its own BadRequest subclasses for bad JSON
         raise BadRequest("invalid_json") from None
-    if b"\x00" not in request.data and b"\\u0000" not in request.data:
-        return body  # no NUL can be in it (UTF-16/32 bodies hold zero bytes: walked below)
-    return _refuse_nul(body)
 
 
 def operation(
@@ -108,12 +114,15 @@ def operation(
     roles: Iterable[str] = ALL_ROLES,
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
-    form: dict[str, str] | None = None,
+    form: dict[str, Any] | None = None,
     response: type[BaseModel] | None = None,
     response_status: int = 200,
     errors: Iterable[int] = (),
     content_types: Iterable[str] = ("application/json",),
     max_body: int | Callable[[], int] | None = None,
+    also: dict[int, str] | None = None,
+    data_errors: Iterable[str] = (),
+    links: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``rule`` on ``bp`` (mounted at /api/v1) and describe it in OpenAPI.
 
@@ -132,7 +141,8 @@ def operation(
     op = Operation(
         method=method.upper(), path=API_PREFIX + rule, summary=summary, tag=tag, roles=allowed, scope=scope,
         query=query, body=body, form=form or {}, response=response, response_status=response_status,
-        errors=tuple(errors), content_types=tuple(content_types), max_body=max_body,
+        errors=tuple(errors), content_types=tuple(content_types), max_body=max_body, also=also or {},
+        data_errors=tuple(data_errors), links=links or {},
     )
     OPERATIONS.append(op)
 
@@ -151,16 +161,27 @@ def operation(
             if query is not None:
                 kwargs["query"] = parse_model(query, query_data())
             if body is not None:
+                # NUL is refused in what the operation keeps, not in members it ignores.
                 kwargs["body"] = parse_model(body, _json_body())
+                if b"\x00" in request.data or b"\\u0000" in request.data:  # (UTF-16/32 hold zero bytes)
+                    _refuse_nul(kwargs["body"].model_dump())
             return fn(**kwargs)
 
-        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[op.method])
+        # An area code is digits: /grids/merge is never /grids/<code>, and its Allow lists POST only.
+        bp.add_url_rule(rule.replace("<code>", "<code:code>"), endpoint=fn.__name__, view_func=view,
+                        methods=[op.method])
         return view
 
     return decorate
 
 
 PUBLIC = ("*",)
+
+
+class AreaCodeConverter(BaseConverter):
+    """``<code>`` in an operation's path: an area code's digits (gridmap.schemas.CODE_PATTERN)."""
+
+    regex = CODE_PATTERN.strip("^$")
 
 
 def may_call(method: str, path: str, role: str) -> bool:
@@ -172,19 +193,60 @@ def may_call(method: str, path: str, role: str) -> bool:
     raise LookupError(f"no operation {method} {path}")
 
 
-def _openapi_path(path: str) -> tuple[str, list[str]]:
-    names = re.findall(r"<(?:[a-z]+:)?([a-z_]+)>", path)
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path), names
+def _openapi_path(path: str) -> tuple[str, list[tuple[str, str]]]:
+    """The path in OpenAPI form and its parameters as (name, converter)."""
+    params = re.findall(r"<(?:([a-z]+):)?([a-z_]+)>", path)
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path), [(name, conv) for conv, name in params]
+
+
+# PostgreSQL text cannot hold NUL, so no text the API takes may (400 nul_character): stated on
+# every free string of the document, in one place.
+NO_NUL = "^[^\u0000]*$"
+
+
+def _no_nul(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and not {"pattern", "enum", "format", "const"} & schema.keys():
+            schema["pattern"] = NO_NUL
+        for value in schema.values():
+            _no_nul(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _no_nul(value)
+    return schema
+
+
+def _path_schema(name: str, converter: str) -> dict[str, Any]:
+    if converter == "int":
+        return {"type": "integer", "minimum": 0}
+    if name == "code":
+        return {"type": "string", "pattern": CODE_PATTERN}
+    return {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NO_NUL}
+
+
+def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent or a value, never JSON null: drop pydantic's null branch."""
+    branches = prop.get("anyOf")
+    if branches and {"type": "null"} in branches:
+        rest = [b for b in branches if b != {"type": "null"}]
+        extra = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+        return {**(rest[0] if len(rest) == 1 else {"anyOf": rest}), **extra}
+    return prop
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema()
     required = set(schema.get("required", []))
-    return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop,
-         "description": prop.get("description", "")}
-        for name, prop in schema.get("properties", {}).items()
-    ]
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = _not_null(prop)
+        explode = prop.pop("x-explode", True)
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": prop,
+                     "description": prop.get("description", "")}
+        if not explode:  # a list as one comma-separated value (bbox=1,2,3,4)
+            parameter.update(style="form", explode=False)
+        parameters.append(parameter)
+    return parameters
 
 
 ERROR_SCHEMA = {
@@ -202,6 +264,35 @@ ERROR_SCHEMA = {
         }
     },
 }
+STATUS_TEXT = {400: "请求格式或参数不合法", 401: "未登录或令牌无效", 403: "无权执行此操作", 404: "不存在或不在权限范围内",
+               409: "冲突：版本已变化或状态不允许", 413: "请求体过大", 422: "内容无效（坐标、几何、编码等）",
+               429: "请求过于频繁"}
+
+
+def _error_statuses(op: Operation, has_path_params: bool) -> list[int]:
+    statuses = set(op.errors) - set(op.also) | {400}
+    if op.roles != PUBLIC:
+        statuses |= {401, 403}
+    if has_path_params:
+        statuses.add(404)
+    if op.body is not None or op.form:
+        statuses.add(413)  # MAX_CONTENT_LENGTH
+    return sorted(statuses)
+
+
+def _form_schema(form: dict[str, str]) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    required = ["file"]
+    for name, kind in form.items():
+        if kind == "file":
+            properties[name] = {"type": "string", "format": "binary"}
+        elif isinstance(kind, dict):
+            properties[name] = {k: v for k, v in kind.items() if k != "x-required"}
+            if kind.get("x-required"):
+                required.append(name)
+        else:
+            properties[name] = {"type": "string", "maxLength": 200, "pattern": NO_NUL}
+    return {"type": "object", "required": required, "properties": properties}
 
 
 def build_openapi() -> dict[str, Any]:
@@ -211,28 +302,32 @@ def build_openapi() -> dict[str, Any]:
     def ref(model: type[BaseModel]) -> dict[str, str]:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
-            schemas[name] = sub
-        schemas[model.__name__] = schema
+            schemas[name] = _no_nul(sub)
+        schemas[model.__name__] = _no_nul(schema)
         return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    def success(op: Operation, description: str) -> dict[str, Any]:
+        body = {"description": description,
+                "content": {ct: {"schema": ref(op.response) if op.response and ct == "application/json" else {}}
+                            for ct in op.content_types}}
+        if op.response_status == 204:
+            body.pop("content")
+        return body
 
     for op in OPERATIONS:
         path, names = _openapi_path(op.path)
-        parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
+        parameters = [{"name": n, "in": "path", "required": True, "schema": _path_schema(n, conv)}
+                      for n, conv in names]
         if op.query is not None:
-            parameters += _query_parameters(op.query)
-        responses: dict[str, Any] = {
-            str(op.response_status): {
-                "description": "成功",
-                "content": {ct: {"schema": ref(op.response) if op.response and ct == "application/json" else {}}
-                            for ct in op.content_types},
-            }
-        }
-        statuses = set(op.errors) | {400}
-        if op.roles != PUBLIC:
-            statuses |= {401, 403}
-        for status in sorted(statuses):
+            parameters += [{**p, "schema": _no_nul(p["schema"])} for p in _query_parameters(op.query)]
+        responses: dict[str, Any] = {str(op.response_status): success(op, "成功")}
+        if op.links:
+            responses[str(op.response_status)]["links"] = op.links
+        for status, description in op.also.items():
+            responses[str(status)] = success(op, description)
+        for status in _error_statuses(op, bool(names)):
             responses[str(status)] = {
-                "description": "错误",
+                "description": STATUS_TEXT.get(status, "错误"),
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             }
         entry: dict[str, Any] = {
@@ -244,28 +339,21 @@ def build_openapi() -> dict[str, Any]:
             "x-roles": list(op.roles),
             "x-scope": op.scope,
         }
+        if op.data_errors:
+            entry["x-data-dependent-errors"] = list(op.data_errors)
         if op.roles != PUBLIC:
             entry["security"] = [{"bearer": []}]
         if op.body is not None:
             entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
         elif op.form:
-            entry["requestBody"] = {
-                "required": True,
-                "content": {"multipart/form-data": {"schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        name: ({"type": "string", "format": "binary"} if kind == "file" else {"type": "string"})
-                        for name, kind in op.form.items()
-                    },
-                }}},
-            }
+            entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": _form_schema(op.form)}}}
         paths.setdefault(path, {})[op.method.lower()] = entry
 
     return {
         "openapi": "3.0.3",
         "info": {"title": "gridmap API", "version": "1.0.0",
-                 "description": "网格化管理平台接口：网格、住户、导入、定位。"},
+                 "description": "网格化管理平台接口：网格、住户、导入、定位。"
+                                "x-data-dependent-errors：取决于库中数据（类别目录、编码层级等）而非请求格式的错误码。"},
         "paths": paths,
         "components": {
             "schemas": schemas,
@@ -299,5 +387,5 @@ def access_table() -> str:
                       "", "Scope rules:", "", *legend])
 
 
-__all__ = ["OPERATIONS", "access_table", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
+__all__ = ["OPERATIONS", "AreaCodeConverter", "access_table", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
            "query_data"]

@@ -1,26 +1,118 @@
-"""Request and response models shared by several APIs."""
+"""Request and response models shared by several APIs, and the validated types every API
+uses for the values they have in common (codes, coordinates, CRS names, days, months, moments,
+bounding boxes). Each type is its own check and its own OpenAPI description, so the document
+states exactly what the code refuses."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError,
+                      WithJsonSchema, field_validator)
 
+from gridmap.errors import Unprocessable
+from gridmap.geo.crs import NAMES as CRS_ALIASES
+from gridmap.geo.validate import CHINA_BBOX
 from gridmap.hazards.calendar import as_local
 
 CODE_PATTERN = r"^[0-9]{1,24}$"
 
+# --- days, months and moments: years 2000-2100 only, every one a real calendar day ----------
+# Far-off years cannot bound real records and overflow period arithmetic (a year-0 month was a
+# 500), so the range is part of the syntax: the pattern below is both the check and the document.
+_YEAR = r"(?:20[0-9]{2}|2100)"
+_MONTH_DAY = (r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+              r"|02-(?:0[1-9]|1[0-9]|2[0-8]))")
+_LEAP_DAY = r"20(?:[02468][048]|[13579][26])-02-29"  # 2100 is no leap year
+_DAY = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})"
+_TIME = r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
+DAY_PATTERN = rf"^{_DAY}$"
+MONTH_PATTERN = rf"^{_YEAR}-(?:0[1-9]|1[0-2])$"
+MOMENT_PATTERN = rf"^{_DAY}{_TIME}$"
+YEARS = "2000 年至 2100 年"
 
-def _query_moment(value: datetime) -> datetime:
-    if not 2000 <= value.year <= 2100:
-        raise ValueError("时间应在 2000 年至 2100 年之间")
-    return as_local(value)
+
+def _matching(pattern: str, message: str):
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, (date, datetime)):  # already parsed (Python callers)
+            return value
+        if not isinstance(value, str) or not compiled.match(value):
+            raise ValueError(message)
+        return value
+
+    return BeforeValidator(check)
 
 
-# A time bound in a query (since/until): without an offset it is Beijing time, as everywhere in
-# the product; far-off years are refused (they cannot bound real records, and overflow periods).
-QueryMoment = Annotated[datetime, AfterValidator(_query_moment)]
+# A calendar day, YYYY-MM-DD.
+Day = Annotated[date, _matching(DAY_PATTERN, f"日期应为 YYYY-MM-DD，{YEARS}"),
+                WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN})]
+# A calendar month, YYYY-MM (kept as text: services take it as given).
+Month = Annotated[str, _matching(MONTH_PATTERN, f"月份应为 YYYY-MM，{YEARS}"),
+                  WithJsonSchema({"type": "string", "pattern": MONTH_PATTERN})]
+# A time bound in a query (since/until), ISO 8601 with a time to the second: without an offset
+# it is Beijing time, as everywhere in the product (so not RFC 3339's date-time, which needs one).
+QueryMoment = Annotated[datetime, _matching(MOMENT_PATTERN, f"时间应为 ISO 8601（含时分），{YEARS}"),
+                        AfterValidator(as_local),
+                        WithJsonSchema({"type": "string", "pattern": MOMENT_PATTERN})]
+
+_DAYS = TypeAdapter(Day)
+_MONTHS = TypeAdapter(Month)
+
+
+def parse_day(value: date | str) -> date:
+    """A day from a page's query or a CLI argument, by the same rule as the API (422 otherwise)."""
+    try:
+        return _DAYS.validate_python(value)
+    except ValidationError:
+        raise Unprocessable("invalid_date", details={"date": str(value)}) from None
+
+
+def first_of_month(value: str) -> date:
+    """The first day of a YYYY-MM month, by the same rule as the API (422 otherwise)."""
+    try:
+        month = _MONTHS.validate_python(value)
+    except ValidationError:
+        raise Unprocessable("invalid_month", details={"month": str(value)}) from None
+    return date(int(month[:4]), int(month[5:]), 1)
+
+
+# --- coordinates and CRS names -----------------------------------------------------------
+# A point is checked where it is declared (gridmap.coordinates): inside China's box, else 422
+# coordinate_outside_china (coordinate_swapped when lon and lat are the wrong way round). The
+# document states China's box.
+_WEST, _SOUTH, _EAST, _NORTH = CHINA_BBOX
+Lon = Annotated[float, Field(allow_inf_nan=False,
+                             json_schema_extra={"minimum": _WEST, "maximum": _EAST},
+                             description=f"经度（中国境内 {_WEST}～{_EAST}；EPSG 投影坐标系时为 x）")]
+Lat = Annotated[float, Field(allow_inf_nan=False,
+                             json_schema_extra={"minimum": _SOUTH, "maximum": _NORTH},
+                             description=f"纬度（中国境内 {_SOUTH}～{_NORTH}；EPSG 投影坐标系时为 y）")]
+# The names a client sends: what gridmap.geo.crs.parse_crs takes, in any case and with spaces
+# around ("" is the default, wgs84), or EPSG:<n> (projected x/y in lon/lat). A name of another
+# form is a 400; an EPSG code PROJ does not know (or not a 2-D one) is the data-dependent 422
+# invalid_crs.
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else "[ ]" if c == " " else c for c in word)
+
+
+CRS_PATTERN = (r"^\s*(?:" + "|".join(_any_case(name) for name in sorted(CRS_ALIASES, key=len, reverse=True))
+               + r"|[eE][pP][sS][gG]:\s*[0-9]{1,6})?\s*$")
+_CRS_TEXT = "坐标系：wgs84（默认）、gcj02、bd09、cgcs2000 等名称（不分大小写）或 EPSG:编号"
+
+
+def _crs_name(value: Any) -> Any:
+    if value is not None and (not isinstance(value, str) or not re.match(CRS_PATTERN, value)):
+        raise ValueError(_CRS_TEXT)
+    return value
+
+
+Crs = Annotated[str | None, BeforeValidator(_crs_name), Field(description=_CRS_TEXT),
+                WithJsonSchema({"anyOf": [{"type": "string", "pattern": CRS_PATTERN}, {"type": "null"}],
+                                "description": _CRS_TEXT})]
 
 
 class Page(BaseModel):
@@ -35,28 +127,25 @@ class AreaFilter(Page):
 
 
 class BboxFilter(AreaFilter):
-    bbox: tuple[float, float, float, float] | None = Field(
-        None, description="最小经度,最小纬度,最大经度,最大纬度 (WGS-84)")
+    # Two opposite corners of the map view, in any order: the code orders them and clamps
+    # latitudes to the poles, so any four numbers within +-180 are a rectangle.
+    bbox: list[Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]] | None = Field(
+        None, min_length=4, max_length=4, json_schema_extra={"x-explode": False},
+        description="最小经度,最小纬度,最大经度,最大纬度（WGS-84，逗号分隔）")
 
     @field_validator("bbox", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            parts = value.split(",")
-            if len(parts) != 4:
-                raise ValueError("bbox 应为 4 个数：最小经度,最小纬度,最大经度,最大纬度")
-            return parts
-        return value
+        return value.split(",") if isinstance(value, str) else value
 
     @field_validator("bbox")
     @classmethod
-    def _ordered(cls, value: tuple[float, float, float, float] | None) -> Any:
+    def _rectangle(cls, value: list[float] | None) -> tuple[float, float, float, float] | None:
         if value is None:
-            return value
-        min_lon, min_lat, max_lon, max_lat = value
-        if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-            raise ValueError("bbox 范围不正确")
-        return value
+            return None
+        lon1, lat1, lon2, lat2 = value
+        lat1, lat2 = (max(-90.0, min(90.0, v)) for v in (lat1, lat2))
+        return min(lon1, lon2), min(lat1, lat2), max(lon1, lon2), max(lat1, lat2)
 
 
 class ListResponse(BaseModel):

@@ -142,7 +142,10 @@ def install(app: Flask) -> None:
             return _render_error(PayloadTooLarge(details={"limit_bytes": limit}, limit_mb=f"{round(limit / MiB, 1):g}"))
         app_error = AppError(_HTTP_CODES.get(status, "bad_request"), reason=error.description)
         app_error.status = status
-        return _render_error(app_error)
+        body, status, headers = _render_error(app_error)
+        # The exception's own headers stay: Allow on a 405 (RFC 9110), Retry-After, WWW-Authenticate.
+        headers.update((k, v) for k, v in error.get_headers() if k.lower() != "content-type")
+        return body, status, headers
 
     @app.errorhandler(DataError)
     def _data_error(error: DBAPIError):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from gridmap.apidoc import operation
 from gridmap.areas import service
 from gridmap.auth.scope import AREA
-from gridmap.schemas import CODE_PATTERN, BboxFilter, Feature, FeatureCollection, ListResponse, Page
+from gridmap.schemas import CODE_PATTERN, BboxFilter, Crs, Feature, FeatureCollection, Lat, ListResponse, Lon, Page
 from gridmap.web import get_session
 
 bp = Blueprint("areas_api", __name__)
@@ -23,9 +23,9 @@ class GridQuery(BboxFilter):
 
 
 class LocateQuery(BaseModel):
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+    lon: Lon
+    lat: Lat
+    crs: Crs = None
 
 
 class LocateResponse(BaseModel):
@@ -53,6 +53,6 @@ def grid(scope, code: str):
 
 
 @operation(bp, "/locate", "GET", summary="坐标所在网格", tag="areas", scope=AREA, query=LocateQuery,
-           response=LocateResponse, errors=(404, 422))
+           response=LocateResponse, errors=(404, 422), data_errors=("invalid_crs",))
 def locate(scope, query: LocateQuery):
     return service.locate(get_session(), scope, query.lon, query.lat, query.crs or "wgs84")

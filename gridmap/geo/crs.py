@@ -77,6 +77,7 @@ _ALIASES = {
     "cgcs2000": "EPSG:4490",
     "cgcs-2000": "EPSG:4490",
 }
+NAMES = tuple(_ALIASES)  # the names parse_crs takes (any case), besides EPSG:<n>
 _EPSG_RE = re.compile(r"^epsg:\s*(\d{1,6})$")
 _WGS84_EPSG = 4326
 
@@ -118,6 +119,11 @@ def _epsg_usable(code: int) -> bool:
         return False
     # Only 2-D horizontal systems make sense for lon/lat or x/y input.
     return bool(crs.is_geographic or crs.is_projected)
+
+
+def is_geographic(crs: str) -> bool:
+    """Whether a parsed CRS (see :func:`parse_crs`) takes longitude/latitude in degrees."""
+    return crs in (WGS84, GCJ02, BD09) or CRS.from_epsg(_epsg_code(crs)).is_geographic
 
 
 @lru_cache(maxsize=64)

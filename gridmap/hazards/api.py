@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+
 from typing import Any, Literal
 
 from flask import Blueprint
@@ -15,7 +15,7 @@ from gridmap.hazards import photos, service
 from gridmap.hazards.models import SEVERITIES, STATUSES
 from gridmap.hazards.workflow import ACTIONS
 from gridmap.maps.display import bbox_to_wgs84, cells_for_display, for_display
-from gridmap.schemas import BboxFilter, QueryMoment
+from gridmap.schemas import CODE_PATTERN, BboxFilter, Crs, Day, Lat, Lon, Month, QueryMoment
 from gridmap.web import get_session
 
 bp = Blueprint("hazards_api", __name__)
@@ -29,9 +29,9 @@ class ReportBody(BaseModel):
     category: str = Field(min_length=1, max_length=32, description="类别编码或名称（治安、消防……）")
     severity: Severity = Field("normal", description="normal 一般、complex 复杂、urgent 紧急")
     description: str = Field("", max_length=2000)
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+    lon: Lon
+    lat: Lat
+    crs: Crs = None
 
 
 class ReportResponse(BaseModel):
@@ -63,7 +63,8 @@ class HazardResponse(BaseModel):
 
 
 class HazardQuery(BboxFilter):
-    status: str | None = Field(None, description="状态，可用逗号分隔多个")
+    status: str | None = Field(None, pattern=f"^({'|'.join(STATUSES)})(,({'|'.join(STATUSES)}))*$",
+                               description="状态，可用逗号分隔多个")
     category: str | None = Field(None, max_length=32)
     overdue: bool | None = Field(None, description="true：只看已超期的")
     since: QueryMoment | None = Field(None, description="上报时间不早于（ISO 8601；无时区按北京时间）")
@@ -86,7 +87,7 @@ class HazardList(BaseModel):
 
 
 class DeadlineQuery(BaseModel):
-    start: datetime = Field(description="起算时间（ISO 8601；不带时区按北京时间）")
+    start: QueryMoment = Field(description="起算时间（ISO 8601；不带时区按北京时间）")
     working_days: int = Field(ge=0, le=366)
 
 
@@ -96,8 +97,8 @@ class DeadlineResponse(BaseModel):
 
 
 class HolidayDay(BaseModel):
-    date: date
-    is_workday: bool = Field(description="true：调休上班日；false：放假")
+    date: Day
+    is_workday: bool = Field(strict=True, description="true：调休上班日；false：放假")
     name: str = Field("", max_length=64)
 
 
@@ -115,7 +116,9 @@ class HolidayResponse(BaseModel):
 
 
 @operation(bp, "/hazards", "POST", summary="上报问题隐患（落入所在网格，返回疑似重复）", tag="hazards", scope=AREA,
-           roles=REPORTERS, body=ReportBody, response=ReportResponse, response_status=201, errors=(422,))
+           roles=REPORTERS, body=ReportBody, response=ReportResponse, response_status=201, errors=(422,),
+           data_errors=("hazard_category_unknown", "invalid_crs", "not_in_any_grid", "hazard_outside_scope"),
+           links={"GetHazard": {"operationId": "get_api_v1_hazards_hazard_id", "parameters": {"hazard_id": "$response.body#/id"}}})
 def report(scope, body: ReportBody):
     result = service.report(get_session(), scope, category=body.category, severity=body.severity,
                             description=body.description, lon=body.lon, lat=body.lat, crs=body.crs)
@@ -123,7 +126,7 @@ def report(scope, body: ReportBody):
 
 
 @operation(bp, "/hazards", "GET", summary="问题列表（超期优先，按期限排序）", tag="hazards", scope=AREA, roles=STAFF,
-           query=HazardQuery, response=HazardList)
+           query=HazardQuery, response=HazardList, errors=(422,), data_errors=("hazard_category_unknown",))
 def hazards(scope, query: HazardQuery):
     return service.list_hazards(
         get_session(), scope, within=query.within, statuses=query.status.split(",") if query.status else None,
@@ -139,20 +142,22 @@ def hazard(scope, hazard_id: int):
 
 @operation(bp, "/hazards/<int:hazard_id>/actions", "POST",
            summary="流转操作（受理、指派、处置、反馈、核查、办结、退回、上报）", tag="hazards", scope=AREA,
-           roles=REPORTERS, body=ActionBody, response=HazardResponse, errors=(403, 404, 409, 422))
+           roles=REPORTERS, body=ActionBody, response=HazardResponse, errors=(403, 404, 409, 422),
+           data_errors=("hazard_assignee_invalid", "hazard_assignee_required", "hazard_note_required"))
 def hazard_action(scope, hazard_id: int, body: ActionBody):
     return service.act(get_session(), scope, hazard_id, body.action, body.note, body.assignee, body.version)
 
 
 class DuplicateQuery(BaseModel):
     category: str = Field(min_length=1, max_length=32)
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    crs: str | None = None
+    lon: Lon
+    lat: Lat
+    crs: Crs = None
 
 
 @operation(bp, "/hazards/duplicates", "GET", summary="上报前查重：50 米内同类未办结问题", tag="hazards", scope=AREA,
-           roles=REPORTERS, query=DuplicateQuery, errors=(422,))
+           roles=REPORTERS, query=DuplicateQuery, errors=(422,),
+           data_errors=("hazard_category_unknown", "invalid_crs"))
 def hazard_duplicates(scope, query: DuplicateQuery):
     return service.check_duplicates(get_session(), scope, category=query.category, lon=query.lon, lat=query.lat,
                                     crs=query.crs)
@@ -178,7 +183,8 @@ def _uploaded_photos() -> list[bytes]:
 
 @operation(bp, "/hazards/<int:hazard_id>/photos", "POST", summary="上传问题照片（JPEG/PNG，去除位置等 EXIF 信息）",
            tag="hazards", scope=AREA, roles=REPORTERS, form=PHOTO_FORM, response=PhotoList, response_status=201,
-           errors=(404, 409, 413, 422), max_body=photos.body_limit)
+           errors=(404, 409, 413, 422), max_body=photos.body_limit,
+           data_errors=("hazard_photo_type", "hazard_photo_invalid", "hazard_photo_required", "hazard_photo_too_many"))
 def add_hazard_photos(scope, hazard_id: int):
     return photos.add_photos(get_session(), scope, hazard_id, _uploaded_photos()), 201
 
@@ -208,7 +214,8 @@ def calendar_deadline(scope, query: DeadlineQuery):
 
 
 @operation(bp, "/calendar/holidays", "POST", summary="导入某年法定节假日与调休上班日（优先于内置日历）",
-           tag="calendar", scope=GLOBAL, roles=(ADMIN,), body=HolidayBody, response=HolidayResponse, errors=(422,))
+           tag="calendar", scope=GLOBAL, roles=(ADMIN,), body=HolidayBody, response=HolidayResponse, errors=(422,),
+           data_errors=("holiday_year_mismatch",))
 def load_holidays(scope, body: HolidayBody):
     return service.load_holidays(get_session(), body.year, [(d.date, d.is_workday, d.name) for d in body.days],
                                  body.source or f"{scope.username} 上传")
@@ -231,7 +238,7 @@ class HeatmapResponse(BaseModel):
 
 
 @operation(bp, "/hazards/heatmap", "GET", summary="问题隐患热力格网（数据库聚合）", tag="hazards", scope=AREA,
-           roles=STAFF, query=HeatmapQuery, response=HeatmapResponse, errors=(422,))
+           roles=STAFF, query=HeatmapQuery, response=HeatmapResponse, errors=(422,), data_errors=("hazard_category_unknown",))
 def hazard_heatmap(scope, query: HeatmapQuery):
     from gridmap.hazards.heatmap import heatmap_cells
 
@@ -242,7 +249,7 @@ def hazard_heatmap(scope, query: HeatmapQuery):
 
 
 class GridDensityQuery(BaseModel):
-    within: str | None = Field(None, pattern=r"^[0-9]{1,24}$", description="区域编码前缀")
+    within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀")
     zoom: int = Field(13, ge=0, le=22, description="地图缩放级别（决定边界简化程度）")
     since: QueryMoment | None = None
     until: QueryMoment | None = None
@@ -252,7 +259,7 @@ class GridDensityQuery(BaseModel):
 
 
 @operation(bp, "/hazards/grid-density", "GET", summary="按网格的问题密度（每千户问题数，数据库计算）", tag="hazards",
-           scope=AREA, roles=STAFF, query=GridDensityQuery, response=HazardList, errors=(422,))
+           scope=AREA, roles=STAFF, query=GridDensityQuery, response=HazardList, errors=(422,), data_errors=("hazard_category_unknown",))
 def hazard_grid_density(scope, query: GridDensityQuery):
     from gridmap.hazards.heatmap import grid_density
 
@@ -261,8 +268,8 @@ def hazard_grid_density(scope, query: GridDensityQuery):
 
 
 class SafetyQuery(BaseModel):
-    within: str | None = Field(None, pattern=r"^[0-9]{1,24}$", description="区域编码前缀")
-    month: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="月份 YYYY-MM（默认本月）")
+    within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀")
+    month: Month | None = Field(None, description="月份 YYYY-MM（默认本月）")
     format: Literal["json", "csv", "xlsx"] = "json"
 
 

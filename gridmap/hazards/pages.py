@@ -15,6 +15,7 @@ from gridmap.hazards.models import OPEN_STATUSES
 from gridmap.maps.display import display_crs
 from gridmap.messages import message
 from gridmap.pages import page
+from gridmap.schemas import MONTH_PATTERN
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("hazard_pages", __name__)
@@ -39,7 +40,7 @@ class NewHazardQuery(BaseModel):
 
 
 class SafetyPageQuery(BaseModel):
-    month: str = Field("", pattern=r"^((19|20)[0-9]{2}-(0[1-9]|1[0-2]))?$", description="月份 YYYY-MM（空：本月）")
+    month: str = Field("", pattern=rf"^$|{MONTH_PATTERN}", description="月份 YYYY-MM（空：本月）")
     within: str = WITHIN
 
 

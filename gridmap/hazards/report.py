@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from gridmap.auth.scope import Scope
 from gridmap.escape import spreadsheet_cell
 from gridmap.hazards.calendar import CN_TZ
+from gridmap.schemas import first_of_month
 
 DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     # A rate at or above "green" is green, at or above "yellow" is yellow, else red.
@@ -73,7 +74,7 @@ def colour(row: dict[str, Any], limits: dict[str, dict[str, float]]) -> str:
 def month_bounds(month: str | None, now: datetime | None = None) -> tuple[str, datetime, datetime]:
     now = now or datetime.now(UTC)
     if month:
-        first = date.fromisoformat(month + "-01")
+        first = first_of_month(month)
     else:
         local = now.astimezone(CN_TZ)
         first = date(local.year, local.month, 1)

@@ -15,13 +15,20 @@ from gridmap.errors import BadRequest, Unprocessable
 from gridmap.geo.io import FORMATS
 from gridmap.imports.areas import AreaImportOptions, import_areas
 from gridmap.imports.households import import_households
+from gridmap.schemas import CRS_PATTERN
 from gridmap.web import get_session, import_body_limit
 
 bp = Blueprint("imports_api", __name__)
 
-AREA_FORM = {"file": "file", "level": "text", "crs": "text", "code_field": "text", "name_field": "text",
-             "parent_field": "text", "on_error": "text"}
-HOUSEHOLD_FORM = {"file": "file", "crs": "text", "on_error": "text"}
+# Multipart fields: "file", free text, or the JSON schema of a choice (the OpenAPI document).
+CRS_CHOICE = {"type": "string", "pattern": CRS_PATTERN}
+ON_ERROR = {"type": "string", "enum": ["reject", "skip"]}
+AREA_FORM = {"file": "file", "level": {"type": "string", "enum": ["district", "street", "community", "grid"], "x-required": True},
+             "crs": CRS_CHOICE, "code_field": "text", "name_field": "text", "parent_field": "text", "on_error": ON_ERROR}
+HOUSEHOLD_FORM = {"file": "file", "crs": CRS_CHOICE, "on_error": ON_ERROR}
+# A file's content (its columns, rows, geometry) is checked row by row after upload: no schema
+# states it, so these refusals come with a valid request's form.
+FILE_ERRORS = ("unsupported_file", "missing_field", "invalid_crs", "unprocessable")
 
 
 class ImportResponse(BaseModel):
@@ -68,7 +75,7 @@ class _SavedUpload:
 
 @operation(bp, "/imports/areas", "POST", summary="导入区划或网格（GeoJSON/GPKG/SHP/KML/CSV/XLSX）",
            tag="imports", scope=AREA, roles=(ADMIN, "planner"), form=AREA_FORM, response=ImportResponse,
-           errors=(413, 422), max_body=import_body_limit)
+           errors=(413, 422), max_body=import_body_limit, data_errors=FILE_ERRORS)
 def import_area_file(scope):
     options = AreaImportOptions(
         level=request.form.get("level", ""), crs=request.form.get("crs") or None,
@@ -81,7 +88,7 @@ def import_area_file(scope):
 
 @operation(bp, "/imports/households", "POST", summary="导入住户（CSV/XLSX，中文或英文表头）", tag="imports",
            scope=GLOBAL, roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse, errors=(413, 422),
-           max_body=import_body_limit)
+           max_body=import_body_limit, data_errors=FILE_ERRORS)
 def import_household_file(scope):
     skip = _skip_errors()
     with _SavedUpload() as (path, filename):
@@ -91,7 +98,7 @@ def import_household_file(scope):
 
 @operation(bp, "/imports/party-members", "POST", summary="导入党员（CSV/XLSX：姓名、电话、支部、经纬度或户号）",
            tag="imports", scope=GLOBAL, roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse,
-           errors=(413, 422), max_body=import_body_limit)
+           errors=(413, 422), max_body=import_body_limit, data_errors=FILE_ERRORS)
 def import_party_member_file(scope):
     from gridmap.imports.party import import_party_members
 
@@ -111,7 +118,7 @@ class KeyPlaceImportResponse(BaseModel):
 @operation(bp, "/imports/key-places", "POST",
            summary="导入重点场所（CSV/XLSX：名称、类型、经度、纬度、地址；或点图层 GeoJSON 等）", tag="imports",
            scope=AREA, roles=(ADMIN, "supervisor", "grid_worker"), form=HOUSEHOLD_FORM, response=KeyPlaceImportResponse,
-           errors=(413, 422), max_body=import_body_limit)
+           errors=(413, 422), max_body=import_body_limit, data_errors=FILE_ERRORS)
 def import_key_place_file(scope):
     from gridmap.imports.places import import_key_places
 

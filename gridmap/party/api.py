@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Literal
 
 from flask import Blueprint
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
 from gridmap.party import service
-from gridmap.schemas import ListResponse
+from gridmap.schemas import Crs, Lat, ListResponse, Lon
 from gridmap.web import get_session
 
 bp = Blueprint("party_api", __name__)
@@ -47,13 +47,23 @@ class MemberHouseholdsResponse(BaseModel):
     masked: bool
 
 
+# Where a member lives, stated for clients (the model validator and the service check it): lon
+# and lat together or neither (400); a new member needs them or a household (422 otherwise).
+_POINT = {"required": ["lon", "lat"], "properties": {"lon": {"type": "number"}, "lat": {"type": "number"}}}
+_NO_POINT = {"properties": {"lon": {"type": "null"}, "lat": {"type": "null"}}}
+_AT_HOUSEHOLD = {"required": ["household_code"],
+                 "properties": {**_NO_POINT["properties"], "household_code": {"type": "string", "minLength": 1}}}
+
+
 class MemberFields(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=64)
+    model_config = ConfigDict(json_schema_extra={"anyOf": [_POINT, _NO_POINT]})
+
+    name: str = Field(None, min_length=1, max_length=64, description="姓名（修改时可省略，不可为 null）")
     phone: str | None = Field(None, max_length=32)
     branch: str | None = Field(None, max_length=128)
-    lon: float | None = Field(None, ge=-180, le=180)
-    lat: float | None = Field(None, ge=-90, le=90)
-    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+    lon: Lon | None = None
+    lat: Lat | None = None
+    crs: Crs = None
     household_code: str | None = Field(None, max_length=64, description="党员所住住户的户号（代替经纬度）")
 
     @model_validator(mode="after")
@@ -64,6 +74,8 @@ class MemberFields(BaseModel):
 
 
 class NewMember(MemberFields):
+    model_config = ConfigDict(json_schema_extra={"anyOf": [_POINT, _AT_HOUSEHOLD]})
+
     name: str = Field(min_length=1, max_length=64)
 
 
@@ -110,7 +122,11 @@ def grid_party_members(scope, code: str):
 
 
 @operation(bp, "/party-members", "POST", summary="新增党员", tag="party", scope=AREA, roles=EDITORS, body=NewMember,
-           response=Member, response_status=201, errors=(422,))
+           response=Member, response_status=201, errors=(422,),
+           data_errors=("invalid_crs", "household_not_found", "party_member_out_of_scope"),
+           links={"GetMember": {"operationId": "get_api_v1_party_members_member_id", "parameters": {"member_id": "$response.body#/id"}},
+                  "MemberHouseholds": {"operationId": "get_api_v1_party_members_member_id_households",
+                                       "parameters": {"member_id": "$response.body#/id"}}})
 def create_party_member(scope, body: NewMember):
     return service.create_member(get_session(), scope, body.model_dump()), 201
 
@@ -122,7 +138,8 @@ def party_member(scope, member_id: int):
 
 
 @operation(bp, "/party-members/<int:member_id>", "PATCH", summary="修改党员信息", tag="party", scope=AREA,
-           roles=EDITORS, body=MemberFields, response=Member, errors=(404, 422))
+           roles=EDITORS, body=MemberFields, response=Member, errors=(404, 422),
+           data_errors=("invalid_crs", "household_not_found", "party_member_out_of_scope"))
 def update_party_member(scope, member_id: int, body: MemberFields):
     return service.update_member(get_session(), scope, member_id, body.model_dump(exclude_unset=True))
 

@@ -22,7 +22,7 @@ from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS, AREA_OWN_RECORDS
 from gridmap.errors import BadRequest
 from gridmap.patrol import service, tracks
 from gridmap.patrol.service import MAX_BATCH, CheckinItem
-from gridmap.schemas import CODE_PATTERN, AreaFilter, FeatureCollection, ListResponse
+from gridmap.schemas import CODE_PATTERN, AreaFilter, Crs, Day, FeatureCollection, Lat, ListResponse, Lon, Month
 from gridmap.web import get_session
 
 bp = Blueprint("patrol_api", __name__)
@@ -43,7 +43,8 @@ class CheckinRequest(RootModel[dict[str, Any]]):
         return {
             "title": "CheckinRequest",
             "oneOf": [ref, {"type": "object", "required": ["items"], "properties": {
-                "items": {"type": "array", "maxItems": MAX_BATCH, "items": ref}}}],
+                "items": {"type": "array", "minItems": 0, "maxItems": MAX_BATCH, "items": ref,
+                          "description": "空数组也可：返回 200，各计数为 0"}}}],
             "$defs": defs,
         }
 
@@ -67,9 +68,16 @@ class CheckinBatchResponse(BaseModel):
     errors: int
 
 
+class CheckinResponse(RootModel[CheckinResult | CheckinBatchResponse]):
+    """One check-in's answer for a single one, the batch's for a batch."""
+
+
 @operation(bp, "/checkins", "POST", summary="巡查打卡（单条或批量，按手机端 UUID 去重）", tag="patrol",
-           scope=AREA_OWN_RECORDS, roles=CHECKIN_ROLES, body=CheckinRequest, response=CheckinBatchResponse,
-           response_status=201, errors=(207, 409, 413, 422))
+           scope=AREA_OWN_RECORDS, roles=CHECKIN_ROLES, body=CheckinRequest, response=CheckinResponse,
+           response_status=201, errors=(409, 413, 422),
+           also={200: "批量：全部已保存或此前已保存；单条：重复提交（返回首次结果）；空批量：各计数为 0",
+                 207: "批量：部分条目被拒（每条附原因），其余已保存"},
+           data_errors=("invalid_crs",))
 def create_checkins(scope, body: CheckinRequest):
     data = body.root
     batch = "items" in data
@@ -95,18 +103,18 @@ def create_checkins(scope, body: CheckinRequest):
 class CheckinListQuery(AreaFilter):
     limit: int = Field(1000, ge=1, le=5000, description="每页条数")
     user: str | None = Field(None, max_length=64, description="只看此用户名的打卡")
-    date: str | None = Field(None, max_length=10, description="日期 YYYY-MM-DD（北京时间，默认今天）")
+    date: Day | None = Field(None, description="日期 YYYY-MM-DD（北京时间，默认今天）")
 
 
 class TracksQuery(BaseModel):
     within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀")
     user: str | None = Field(None, max_length=64, description="只看此用户名")
-    date: str | None = Field(None, max_length=10, description="日期 YYYY-MM-DD（北京时间，默认今天）")
+    date: Day | None = Field(None, description="日期 YYYY-MM-DD（北京时间，默认今天）")
 
 
 class CoverageQuery(BaseModel):
     within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀")
-    month: str | None = Field(None, max_length=7, description="月份 YYYY-MM（默认本月）")
+    month: Month | None = Field(None, description="月份 YYYY-MM（默认本月）")
 
 
 class TracksResponse(BaseModel):
@@ -146,13 +154,14 @@ def patrol_coverage(scope, query: CoverageQuery):
 
 
 class NearbyQuery(BaseModel):
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+    lon: Lon
+    lat: Lat
+    crs: Crs = None
     limit: int = Field(30, ge=1, le=200)
 
 
 @operation(bp, "/patrol/households", "GET", summary="附近的住户（打卡时选择走访对象，五必访优先提示）", tag="patrol",
-           scope=AREA, roles=CHECKIN_ROLES, query=NearbyQuery, response=ListResponse, errors=(422,))
+           scope=AREA, roles=CHECKIN_ROLES, query=NearbyQuery, response=ListResponse, errors=(422,),
+           data_errors=("invalid_crs",))
 def nearby_households(scope, query: NearbyQuery):
     return tracks.nearby_households(get_session(), scope, query.lon, query.lat, query.crs, query.limit)

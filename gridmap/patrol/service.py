@@ -29,12 +29,13 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
 from gridmap.db import transaction
-from gridmap.errors import PayloadTooLarge, Unprocessable
-from gridmap.geo.crs import CrsError, parse_crs, to_wgs84
-from gridmap.geo.validate import check_points
+from gridmap.errors import Unprocessable
+from gridmap.coordinates import points_to_wgs84
+from gridmap.geo.crs import CrsError, parse_crs
 from gridmap.messages import message
 from gridmap.patrol import flags as F
 from gridmap.patrol.settings import PatrolRules
+from gridmap.schemas import Crs, Lat, Lon
 
 MAX_BATCH = 500
 
@@ -45,9 +46,9 @@ class CheckinItem(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: uuid.UUID = Field(description="手机端生成的 UUID（重复提交以此去重）")
-    lon: float = Field(description="经度")
-    lat: float = Field(description="纬度")
-    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+    lon: Lon
+    lat: Lat
+    crs: Crs = None
     accuracy_m: float = Field(ge=0, le=100_000, description="定位精度（米）")
     recorded_at: AwareDatetime = Field(description="打卡时间（ISO 8601，带时区）")
     household_code: str | None = Field(None, max_length=64, description="走访的住户户号")
@@ -275,7 +276,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
                     now: datetime | None = None) -> list[dict[str, Any]]:
     """Answer every item: created, duplicate (the first answer, nothing written) or error."""
     if len(raw_items) > MAX_BATCH:
-        raise PayloadTooLarge("too_many_checkins", limit=MAX_BATCH, count=len(raw_items))
+        raise Unprocessable("too_many_checkins", limit=MAX_BATCH, count=len(raw_items))
     rules = rules or PatrolRules()
     now = now or datetime.now(UTC)
     if scope.user_id is None:
@@ -307,8 +308,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
     for crs, members in by_crs.items():
         lons = np.array([items[i].lon for i in members], dtype=float)
         lats = np.array([items[i].lat for i in members], dtype=float)
-        x, y = to_wgs84(lons, lats, crs)
-        problems = check_points(x, y)
+        x, y, problems = points_to_wgs84(lons, lats, crs)
         for k, i in enumerate(members):
             problem = problems[k]
             if problem is None:

@@ -9,38 +9,25 @@ on the (user_id, recorded_at) and GiST indexes, pruned to the partitions of the 
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridmap import schemas
 from gridmap.auth.masking import sees_unmasked, visit_tags_shown
 from gridmap.auth.scope import Scope
-from gridmap.errors import Unprocessable
 from gridmap.patrol.partitions import CHINA, add_months
 from gridmap.patrol.settings import PatrolRules
 
 
-def parse_day(value: str | None) -> date:
-    if not value:
-        return datetime.now(CHINA).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Unprocessable("invalid_date", details={"date": value}) from None
+def parse_day(value: date | str | None) -> date:
+    return schemas.parse_day(value) if value else datetime.now(CHINA).date()
 
 
 def parse_month(value: str | None) -> date:
-    if not value:
-        return datetime.now(CHINA).date().replace(day=1)
-    if not re.fullmatch(r"\d{4}-\d{2}", value):
-        raise Unprocessable("invalid_month", details={"month": value})
-    try:
-        return date(int(value[:4]), int(value[5:]), 1)
-    except ValueError:
-        raise Unprocessable("invalid_month", details={"month": value}) from None
+    return schemas.first_of_month(value) if value else datetime.now(CHINA).date().replace(day=1)
 
 
 def _cn(moment: datetime) -> str:

@@ -11,6 +11,7 @@ from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.places import service
 from gridmap.places.models import KINDS
+from gridmap.schemas import Crs, Lat, Lon
 from gridmap.web import get_session
 
 bp = Blueprint("places_api", __name__)
@@ -21,10 +22,11 @@ KIND_HELP = "类型：" + "、".join(f"{code} {name}" for code, name in KINDS.it
 
 class NewKeyPlace(BaseModel):
     name: str = Field(min_length=1, max_length=128, description="名称")
-    kind: str = Field(min_length=1, max_length=24, description=KIND_HELP)
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    crs: str | None = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
+    kind: str = Field(min_length=1, max_length=24, description=KIND_HELP,
+                      json_schema_extra={"enum": [*KINDS, *KINDS.values()]})
+    lon: Lon
+    lat: Lat
+    crs: Crs = None
     address: str | None = Field(None, max_length=256)
     note: str | None = Field(None, max_length=500)
 
@@ -42,7 +44,10 @@ def grid_key_places(scope, code: str):
 
 
 @operation(bp, "/grids/<code>/key-places", "POST", summary="新增重点场所", tag="places", scope=AREA, roles=EDITORS,
-           body=NewKeyPlace, response_status=201, errors=(404, 409, 422))
+           body=NewKeyPlace, response_status=201, errors=(404, 409, 422),
+           data_errors=("invalid_crs", "key_place_outside_grid"),
+           links={"DeleteKeyPlace": {"operationId": "delete_api_v1_grids_code_key_places_place_id",
+                                     "parameters": {"code": "$request.path.code", "place_id": "$response.body#/properties/id"}}})
 def create_key_place(scope, code: str, body: NewKeyPlace):
     return service.create_key_place(get_session(), scope, code, body.model_dump()), 201
 

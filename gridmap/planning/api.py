@@ -11,7 +11,7 @@ from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, PLANNER, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.planning import proposals, service
-from gridmap.schemas import CODE_PATTERN, FeatureCollection
+from gridmap.schemas import CODE_PATTERN, Crs, FeatureCollection
 from gridmap.web import get_session
 
 bp = Blueprint("planning_api", __name__)
@@ -20,12 +20,11 @@ PLANNERS = (ADMIN, PLANNER)
 # Boundaries drawn or proposed (up to 999 grids at once) are larger than other JSON bodies.
 GEOMETRY_BODY_LIMIT = 16 * 1024 * 1024
 READERS = (ADMIN, PLANNER, SUPERVISOR)
-CRS_FIELD = Field(None, description="wgs84（默认）、gcj02、bd09 或 EPSG:编号")
 
 
 class PreviewBody(BaseModel):
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon 或 MultiPolygon")
-    crs: str | None = CRS_FIELD
+    crs: Crs = None
 
 
 class PreviewResponse(BaseModel):
@@ -58,7 +57,7 @@ class GridResult(BaseModel):
 
 class SplitBody(BaseModel):
     line: dict[str, Any] = Field(description="GeoJSON LineString：分割线")
-    crs: str | None = CRS_FIELD
+    crs: Crs = None
     reason: str = Field("", max_length=500)
     version: int | None = Field(None, ge=0)
 
@@ -111,7 +110,7 @@ class ProposalBody(BaseModel):
 class ProposalFeaturesBody(ProposalBody):
     features: list[dict[str, Any]] = Field(min_length=1, max_length=999,
                                            description="（可调整后的）方案网格：GeoJSON Feature")
-    crs: str | None = CRS_FIELD
+    crs: Crs = None
 
 
 class AcceptBody(ProposalFeaturesBody):

@@ -69,7 +69,8 @@ def test_grids_feature_collection_with_counts_and_filters(client, db_session, wo
     assert paged["total"] == 3 and [x["properties"]["code"] for x in paged["features"]] == [f.GRID_B]
 
 
-@pytest.mark.parametrize("query", ["bbox=1,2,3", "bbox=a,b,c,d", "limit=0", "limit=abc", "within=33x", "bbox=10,10,5,5"])
+@pytest.mark.parametrize("query", ["bbox=1,2,3", "bbox=a,b,c,d", "limit=0", "limit=abc", "within=33x", "bbox=1,2,3,4,5",
+                                   "bbox=181,10,5,5"])
 def test_bad_list_parameters_are_400(client, db_session, world, query):
     token = f.token_for(db_session, "admin")
     response = client.get(f"/api/v1/grids?{query}", headers=f.auth(token))
@@ -133,9 +134,10 @@ def test_locate_converts_gcj02(client, db_session, world):
 
 @pytest.mark.parametrize("query, status, code", [
     ("lon=119.97&lat=28.40", 404, "not_in_any_grid"),
-    ("lon=28.455&lat=119.885", 400, None),
+    ("lon=28.455&lat=119.885", 422, "coordinate_swapped"),
     ("lon=2.35&lat=48.85", 422, "coordinate_outside_china"),
-    ("lon=119.885&lat=28.455&crs=mars", 422, "invalid_crs"),
+    ("lon=119.885&lat=28.455&crs=EPSG:999999", 422, "invalid_crs"),
+    ("lon=119.885&lat=28.455&crs=mars", 400, "validation_failed"),
     ("lon=abc&lat=28", 400, "validation_failed"),
 ])
 def test_locate_errors(client, db_session, world, query, status, code):

@@ -28,7 +28,7 @@ def test_duplicates_before_reporting(client, db_session, monkeypatch):
     assert other.get_json()["items"] == []
     assert client.get("/api/v1/hazards/duplicates?category=nope&lon=119.885&lat=28.455",
                       headers=worker).status_code == 422
-    assert client.get("/api/v1/hazards/duplicates?category=fire&lon=500&lat=28.455", headers=worker).status_code == 400
+    assert client.get("/api/v1/hazards/duplicates?category=fire&lon=500&lat=28.455", headers=worker).status_code == 422
 
 
 def test_new_page_prefills_a_clicked_position(client, db_session):

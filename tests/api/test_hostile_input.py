@@ -124,8 +124,16 @@ def test_nul_characters_in_json_are_400(client, db_session, path, body):
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "nul_character"
 
 
+def test_nul_after_an_area_code_in_an_api_path_matches_no_route(client, db_session):
+    # An operation's <code> is digits (gridmap.apidoc.AreaCodeConverter): a grid worker's own prefix
+    # then NUL reaches no handler at all.
+    f.lishui(db_session)
+    token = f.token_for(db_session, "grid_worker", f.GRID_A)
+    response = client.get(f"/api/v1/grids/{f.GRID_A}%00", headers=f.auth(token))
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
 @pytest.mark.parametrize("path", [
-    f"/api/v1/grids/{f.GRID_A}%00",                     # a grid worker's own prefix, then NUL
     f"/api/v1/grids/{f.GRID_A}/households?tag=%00",
     "/api/v1/party-members/1/households/%00",
     f"/maps/grid/{f.GRID_A}%00",

@@ -70,7 +70,7 @@ def test_bad_adds_are_4xx_and_write_nothing(client, db_session, world):
     assert r.status_code == 422 and "类型" in r.get_json()["error"]["message"]
     r = client.post(_url(), json={**base, "lon": 119.93}, headers=f.auth(sup))  # another grid, 4 km away
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "key_place_outside_grid"
-    assert client.post(_url(), json={**base, "lat": 128.0}, headers=f.auth(sup)).status_code == 400
+    assert client.post(_url(), json={**base, "lat": 128.0}, headers=f.auth(sup)).status_code == 422
     assert client.post(_url(), json={"kind": "school"}, headers=f.auth(sup)).status_code == 400
     assert _count(db_session) == 0
     assert client.post(_url(), json=base, headers=f.auth(sup)).status_code == 201

@@ -59,7 +59,8 @@ def test_lists_are_scoped_and_a_grid_worker_sees_only_their_own(client, db_sessi
     # Another street sees only the check-in made in its own grid (GRID_C).
     assert client.get(f"/api/v1/checkins?date={DAY}", headers=elsewhere).get_json()["total"] == 1
     assert client.get(f"/api/v1/checkins?date={DAY + timedelta(days=1)}", headers=street).get_json()["total"] == 0
-    assert client.get("/api/v1/checkins?date=2026-13-01", headers=street).status_code == 422
+    assert client.get("/api/v1/checkins?date=2026-13-01", headers=street).status_code == 400  # not a day
+    assert client.get("/api/v1/checkins?date=0001-01-01", headers=street).status_code == 400  # before 2000
     nobody = client.get(f"/api/v1/checkins?date={DAY}&user=nobody", headers=street)
     assert nobody.status_code == 200 and nobody.get_json()["total"] == 0  # not a 404: no account enumeration
 
@@ -99,4 +100,5 @@ def test_five_must_visit_coverage_by_grid_and_worker(client, db_session):
     assert own["grids"] == [] and [w["user"] for w in own["workers"]] == ["li"]
     next_month = client.get("/api/v1/patrol/coverage?month=2099-01", headers=street).get_json()
     assert next_month["grids"][0]["visited"] == 0
-    assert client.get("/api/v1/patrol/coverage?month=2026-1", headers=street).status_code == 422
+    assert client.get("/api/v1/patrol/coverage?month=2026-1", headers=street).status_code == 400  # not YYYY-MM
+    assert client.get("/api/v1/patrol/coverage?month=0000-01", headers=street).status_code == 400  # before 2000

@@ -91,7 +91,7 @@ def test_preview_in_gcj02_and_bad_geometry(client, world, planner):
     assert client.post(f"/api/v1/grids/{f.GRID_A}/preview", json={"geometry": line},
                        headers=planner).status_code == 422
     assert client.post(f"/api/v1/grids/{f.GRID_A}/preview", json={"geometry": poly(119.88, 28.45, 119.89, 28.46),
-                                                                 "crs": "mars"}, headers=planner).status_code == 422
+                                                                 "crs": "EPSG:999999"}, headers=planner).status_code == 422
     assert client.post(f"/api/v1/grids/{f.GRID_C}/preview", json={"geometry": poly(119.88, 28.45, 119.89, 28.46)},
                        headers=planner).status_code == 404  # outside the planner's scope
 

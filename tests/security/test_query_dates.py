@@ -1,0 +1,23 @@
+"""Days, months and moments in queries go through one validated type (gridmap.schemas): a
+year outside 2000-2100 or a day that does not exist is the sender's 400 on the API, never a
+500 (issue 14: GET /api/v1/reports/safety?month=0000-01 was one)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factories as f
+
+
+@pytest.mark.parametrize("query", [
+    "/api/v1/reports/safety?month=0000-01", "/api/v1/reports/safety?month=9999-12",
+    "/api/v1/patrol/coverage?month=0000-01", "/api/v1/checkins?date=0001-01-01", "/api/v1/patrol/tracks?date=2026-02-30",
+    "/api/v1/hazards?since=0001-01-01T00:00:00", "/api/v1/hazards/heatmap?until=2026-02-30T00:00:00Z",
+    "/api/v1/calendar/deadline?start=0001-01-01T00:00:00&working_days=1",
+])
+def test_out_of_range_dates_are_400(client, db_session, query):
+    token = f.token_for(db_session, "admin")
+    response = client.get(query, headers=f.auth(token))
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert response.get_json()["error"]["code"] == "validation_failed"
+
