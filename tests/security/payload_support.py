@@ -35,6 +35,8 @@ PAYLOADS: tuple[tuple[str, str], ...] = (
     ("@SUM(1)", "spreadsheet formula (@)"),
     ("+cmd", "spreadsheet formula (+)"),
     ("-2+3", "spreadsheet formula (-)"),
+    ("{{ 7*7 }}", "server-side template expression (ran on the server: folium re-evaluated rendered text)"),
+    ("{% endraw %}{{", "server-side template syntax error (was a 500)"),
     ("@import url(//127.0.0.1:9/x.css)", "CSS fetch from another host (was a 500: the offline guard read it as the page's)"),
 )
 
