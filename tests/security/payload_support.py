@@ -160,7 +160,7 @@ def plant(app, session) -> World:
     now = datetime.now(UTC)
     member_ids = []
     for i in range(n):
-        lon, lat = 119.8815 + i * 0.0006, 28.4565
+        lon, lat = 119.8815 + i * 0.00045, 28.4565  # every payload's points inside grid A
         hazard = worker.call("POST", "/api/v1/hazards", json={
             "category": "fire", "severity": "normal", "description": tagged(i, "hz"), "lon": lon, "lat": lat})
         world.hazards.append(hazard["id"])
