@@ -151,7 +151,7 @@ def plant(app, session) -> World:
     # Households (import), in grid A where the grid worker and party member look.
     rows = ["户号,地址,经度,纬度,户主,电话"]
     for i in range(n):
-        cells = [f"PL-{i}", tagged(i, "ha_addr"), f"{119.8812 + i * 0.0006:.6f}", "28.4532",
+        cells = [f"PL-{i}", tagged(i, "ha_addr"), f"{119.8812 + i * 0.00045:.6f}", "28.4532",
                  tagged(i, "hh"), tagged(i, "hp") or ""]
         rows.append(",".join('"' + c.replace('"', '""') + '"' for c in cells))
     result = _upload(admin, "/api/v1/imports/households", "households.csv", "\n".join(rows).encode("utf-8"))
