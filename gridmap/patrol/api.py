@@ -65,8 +65,9 @@ class CheckinRequest(RootModel[dict[str, Any]]):
         return {
             "title": "CheckinRequest",
             "oneOf": [ref, {"type": "object", "required": ["items"], "properties": {
-                "items": {"type": "array", "minItems": 0, "maxItems": MAX_BATCH, "items": ref,
-                          "description": "空数组也可：返回 200，各计数为 0"}}}],
+                "items": {"type": "array", "minItems": 0, "maxItems": MAX_BATCH, "items": {"anyOf": [ref, {
+                    "type": "object", "description": "不合格的一条（缺字段、值不合法）：单独以 400/422 答复，批量返回 207"}]},
+                          "description": "每条都是对象，逐条判定；空数组也可：返回 200，各计数为 0"}}}],
             "$defs": defs,
         }
 

@@ -20,10 +20,10 @@ import re
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,15 @@ from gridmap.schemas import Crs, Lat, Lon
 MAX_BATCH = 500
 
 
+def _in_utc(moment: datetime) -> datetime:
+    """The moment in UTC: PostgreSQL refuses an offset over 15:59 that ISO 8601 and Python allow
+    (a check-in stamped +19:21 was a 422 'unprocessable' from the database)."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00 is before year 1 in UTC
+        raise ValueError("打卡时间超出可表示的范围") from None
+
+
 class CheckinItem(BaseModel):
     """One check-in as the phone sends it (API.md "Patrol")."""
 
@@ -50,7 +59,7 @@ class CheckinItem(BaseModel):
     lat: Lat
     crs: Crs = None
     accuracy_m: float = Field(ge=0, le=100_000, description="定位精度（米）")
-    recorded_at: AwareDatetime = Field(description="打卡时间（ISO 8601，带时区）")
+    recorded_at: Annotated[AwareDatetime, AfterValidator(_in_utc)] = Field(description="打卡时间（ISO 8601，带时区）")
     household_code: str | None = Field(None, max_length=64, description="走访的住户户号")
     note: str = Field("", max_length=1000, description="备注")
 

@@ -98,3 +98,16 @@ def test_a_batch_item_that_is_not_an_object_refuses_the_batch(client, db_session
     response = client.post("/api/v1/checkins", json={"items": [_checkin(), stray]}, headers=worker)
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "validation_failed"
     assert db_session.scalar(select(func.count()).select_from(Checkin)) == 0
+
+
+def test_document_says_batch_items_are_judged_one_by_one(document):
+    batch = _body_schema(document, "/api/v1/checkins", "post")["oneOf"][1]["properties"]["items"]
+    assert batch["maxItems"] == 500 and batch["items"]["anyOf"][1]["type"] == "object"
+
+
+def test_checkin_offset_postgresql_cannot_hold_is_stored_in_utc(client, db_session):
+    f.lishui(db_session)
+    worker = f.auth(f.token_for(db_session, "grid_worker", f.GRID_A))
+    response = client.post("/api/v1/checkins", json=_checkin(recorded_at="2026-03-04T15:36:54+19:21"), headers=worker)
+    assert response.status_code == 201, response.get_json()
+    assert db_session.scalar(select(func.count()).select_from(Checkin)) == 1
