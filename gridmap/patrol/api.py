@@ -100,7 +100,7 @@ class CheckinResponse(RootModel[CheckinResult | CheckinBatchResponse]):
            response_status=201, errors=(409, 413, 422),
            also={200: "批量：全部已保存或此前已保存；单条：重复提交（返回首次结果）；空批量：各计数为 0",
                  207: "批量：部分条目被拒（每条附原因），其余已保存"},
-           data_errors=("invalid_crs",))
+           data_errors=("invalid_crs", "household_not_found", "coordinate_outside_china", "coordinate_swapped"))
 def create_checkins(scope, body: CheckinRequest):
     data = body.root
     batch = "items" in data

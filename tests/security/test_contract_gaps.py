@@ -111,3 +111,10 @@ def test_checkin_offset_postgresql_cannot_hold_is_stored_in_utc(client, db_sessi
     response = client.post("/api/v1/checkins", json=_checkin(recorded_at="2026-03-04T15:36:54+19:21"), headers=worker)
     assert response.status_code == 201, response.get_json()
     assert db_session.scalar(select(func.count()).select_from(Checkin)) == 1
+
+
+def test_checkin_moment_is_text_as_documented(client, db_session):
+    f.lishui(db_session)
+    worker = f.auth(f.token_for(db_session, "grid_worker", f.GRID_A))
+    response = client.post("/api/v1/checkins", json=_checkin(recorded_at=0), headers=worker)
+    assert response.status_code == 400 and _fields(response) == ["recorded_at"]
