@@ -74,7 +74,7 @@ class CheckinItem(BaseModel):
     lon: Lon
     lat: Lat
     crs: Crs = None
-    accuracy_m: float = Field(ge=0, le=100_000, description="定位精度（米）")
+    accuracy_m: float = Field(ge=0, le=100_000, strict=True, description="定位精度（米，数字；true/false 不是）")
     recorded_at: Annotated[AwareDatetime, BeforeValidator(_text), AfterValidator(_in_utc)] = Field(description="打卡时间（ISO 8601，带时区）")
     household_code: str | None = Field(None, max_length=64, description="走访的住户户号")
     note: str = Field("", max_length=1000, description="备注")

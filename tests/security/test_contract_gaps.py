@@ -118,3 +118,10 @@ def test_checkin_moment_is_text_as_documented(client, db_session):
     worker = f.auth(f.token_for(db_session, "grid_worker", f.GRID_A))
     response = client.post("/api/v1/checkins", json=_checkin(recorded_at=0), headers=worker)
     assert response.status_code == 400 and _fields(response) == ["recorded_at"]
+
+
+def test_checkin_accuracy_is_a_number_not_a_boolean(client, db_session):
+    f.lishui(db_session)
+    worker = f.auth(f.token_for(db_session, "grid_worker", f.GRID_A))
+    response = client.post("/api/v1/checkins", json=_checkin(accuracy_m=False), headers=worker)
+    assert response.status_code == 400 and _fields(response) == ["accuracy_m"]
