@@ -72,7 +72,8 @@ def check_csv(path: str) -> None:
 
 def check_gpkg(path: str) -> None:
     """SQLite's header, GeoPackage's tables (as tables, not views), plain SRS definitions, and
-    no views at all: reading a view runs the file's own SQL (its functions, its joins)."""
+    no SQL of the file's own run on reading: no views, and layers without generated columns
+    or virtual tables (their expressions are evaluated when the layer is read)."""
     head = _head(path)
     if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
         raise mismatch("不是 GeoPackage（SQLite 数据库）文件")
@@ -87,7 +88,13 @@ def check_gpkg(path: str) -> None:
             raise mismatch("SQLite 数据库中没有 GeoPackage 的 gpkg_contents/gpkg_spatial_ref_sys 表")
         views = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]
         if views:
-            raise mismatch(f"GeoPackage 含视图（{views[0][:40]}），只接受数据表")
+            raise FileRefusedError(UNSAFE_CONTENT, f"GeoPackage 含视图 {views[0][:40]}，请只提供数据表")
+        for (layer,) in conn.execute("SELECT table_name FROM gpkg_contents"):
+            computed = [row[1] for row in conn.execute("SELECT * FROM pragma_table_xinfo(?)", (layer,)) if row[6] in (2, 3)]
+            virtual = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ? AND sql LIKE 'CREATE VIRTUAL%'",
+                                   (layer,)).fetchone()
+            if computed or virtual:
+                raise FileRefusedError(UNSAFE_CONTENT, f"GeoPackage 图层 {str(layer)[:40]} 含计算列或虚拟表，请只提供普通数据表")
         columns = {row[1] for row in conn.execute("PRAGMA table_info(gpkg_spatial_ref_sys)")}
         wanted = [c for c in ("definition", "definition_12_063") if c in columns]
         for column in wanted:

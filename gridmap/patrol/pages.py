@@ -12,6 +12,7 @@ from gridmap.auth.scope import ANYONE, AREA_OWN_RECORDS
 from gridmap.errors import NotFound
 from gridmap.pages import page
 from gridmap.patrol.api import CHECKIN_ROLES
+from gridmap.schemas import DAY_PATTERN
 
 bp = Blueprint("patrol_pages", __name__)
 
@@ -20,7 +21,7 @@ SERVICE_WORKER = ROOT / "static" / "patrol-sw.js"
 
 class PatrolMapQuery(BaseModel):
     within: str = Field("", pattern=r"^[0-9]{0,24}$", description="区域编码前缀（空：全部）")
-    date: str = Field("", max_length=10, description="日期 YYYY-MM-DD（北京时间，空：今天）")
+    date: str = Field("", pattern=rf"^$|{DAY_PATTERN}", description="日期 YYYY-MM-DD（北京时间，空：今天）")
 
 
 @page(bp, "/patrol", summary="巡查打卡（手机）", scope=AREA_OWN_RECORDS, roles=CHECKIN_ROLES)

@@ -209,6 +209,7 @@ def catalogue(secret: str, port: int) -> dict[str, tuple[str, bytes]]:
         "html_as_kml": ("places.kml", b"<html><body><script>alert(1)</script></body></html>"),
         "sqlite_not_gpkg": ("places.gpkg", _plain_sqlite()),
         "gpkg_view_runs_sql": ("places.gpkg", _gpkg_with_view()),
+        "gpkg_generated_column_runs_sql": ("places.gpkg", _gpkg_with_generated_column()),
     }
 
 
@@ -226,6 +227,28 @@ def _gpkg_with_view() -> bytes:
         conn.execute("CREATE VIEW v AS SELECT fid, geom, sqlite_version() AS 名称, '学校' AS 类型 FROM p")
         conn.execute("UPDATE gpkg_contents SET table_name = 'v', identifier = 'v' WHERE table_name = 'p'")
         conn.execute("UPDATE gpkg_geometry_columns SET table_name = 'v' WHERE table_name = 'p'")
+        conn.commit()
+        conn.close()
+        return open(path, "rb").read()
+
+
+@lru_cache(maxsize=1)
+def _gpkg_with_generated_column() -> bytes:
+    """A GeoPackage whose layer's name is a generated column: reading it evaluates the file's
+    expression (the second red-team run imported 'GG-ABC425A' this way)."""
+    import sqlite3
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "g.gpkg")
+        with open(path, "wb") as out:
+            out.write(_gpkg())
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE q (fid INTEGER PRIMARY KEY, geom POINT, 类型 TEXT, "
+                     "名称 TEXT GENERATED ALWAYS AS ('GG-' || upper('abc') || (6 * 7)) VIRTUAL)")
+        conn.execute("INSERT INTO q (fid, geom, 类型) SELECT fid, geom, 类型 FROM p")
+        conn.execute("DROP TABLE p")
+        conn.execute("UPDATE gpkg_contents SET table_name = 'q', identifier = 'q' WHERE table_name = 'p'")
+        conn.execute("UPDATE gpkg_geometry_columns SET table_name = 'q' WHERE table_name = 'p'")
         conn.commit()
         conn.close()
         return open(path, "rb").read()

@@ -35,6 +35,8 @@ PAYLOADS: tuple[tuple[str, str], ...] = (
     ("@SUM(1)", "spreadsheet formula (@)"),
     ("+cmd", "spreadsheet formula (+)"),
     ("-2+3", "spreadsheet formula (-)"),
+    ("{{ 7*7 }}", "server-side template expression (ran on the server: folium re-evaluated rendered text)"),
+    ("{% endraw %}{{", "server-side template syntax error (was a 500)"),
     ("@import url(//127.0.0.1:9/x.css)", "CSS fetch from another host (was a 500: the offline guard read it as the page's)"),
 )
 
@@ -158,7 +160,7 @@ def plant(app, session) -> World:
     now = datetime.now(UTC)
     member_ids = []
     for i in range(n):
-        lon, lat = 119.8815 + i * 0.0006, 28.4565
+        lon, lat = 119.8815 + i * 0.00045, 28.4565  # every payload's points inside grid A
         hazard = worker.call("POST", "/api/v1/hazards", json={
             "category": "fire", "severity": "normal", "description": tagged(i, "hz"), "lon": lon, "lat": lat})
         world.hazards.append(hazard["id"])
