@@ -226,9 +226,9 @@ def _position(p: Any) -> tuple[float, float]:
         raise _unreadable("坐标嵌套层级不正确")
     if len(p) < 2:
         raise _unreadable("坐标点至少需要经度和纬度两个数")
-    x, y = p[0], p[1]
-    if not (_is_number(x) and _is_number(y)):
+    if not all(_is_number(v) for v in p):  # a dropped Z or M is still a number
         raise _Invalid(_NOT_NUMBER)
+    x, y = p[0], p[1]
     try:
         xf, yf = float(x), float(y)
     except OverflowError:

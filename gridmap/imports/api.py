@@ -26,9 +26,12 @@ ON_ERROR = {"type": "string", "enum": ["reject", "skip"]}
 AREA_FORM = {"file": "file", "level": {"type": "string", "enum": ["district", "street", "community", "grid"], "x-required": True},
              "crs": CRS_CHOICE, "code_field": "text", "name_field": "text", "parent_field": "text", "on_error": ON_ERROR}
 HOUSEHOLD_FORM = {"file": "file", "crs": CRS_CHOICE, "on_error": ON_ERROR}
-# A file's content (its columns, rows, geometry) is checked row by row after upload: no schema
-# states it, so these refusals come with a valid request's form.
-FILE_ERRORS = ("unsupported_file", "missing_field", "invalid_crs", "unprocessable")
+# A file's content (its kind, its columns, rows, geometry) is checked after upload: no schema
+# states it, so these refusals come with a valid request's form, the upload guards' among them
+# (gridmap.geo.file_errors: an empty or unreadable file, one whose bytes are not what its name
+# says, an archive over its bounds, a DTD, path or URL where data belongs).
+FILE_ERRORS = ("unsupported_file", "unreadable_file", "empty_file", "archive_refused", "unsafe_file_content",
+               "missing_field", "invalid_crs", "unprocessable")
 
 
 class ImportResponse(BaseModel):

@@ -6,7 +6,8 @@
 "errors"}`` with one result per item in order: 200 when every item was stored (or
 already was), 207 when some were rejected — each rejected item carries ``status:
 "error"``, its ``http_status`` (400 malformed, 422 invalid, 409 id taken) and the error
-``{"code","message","details"}``; the good items of the batch are stored all the same.
+``{"code","message","details"}``; the good items of the batch are stored all the same. An
+item that is not an object makes the whole request malformed (400, as the document states).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, Field, RootModel, model_validator
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
@@ -30,8 +31,29 @@ bp = Blueprint("patrol_api", __name__)
 CHECKIN_ROLES = (ADMIN, SUPERVISOR, GRID_WORKER)
 
 
+def _kept(item: Any) -> Any:
+    """A check-in's members the code reads; the rest (which may hold anything, NUL included)
+    never reaches PostgreSQL and is dropped before the NUL check."""
+    if not isinstance(item, dict):
+        return item
+    return {key: value for key, value in item.items() if key in CheckinItem.model_fields}
+
+
 class CheckinRequest(RootModel[dict[str, Any]]):
-    """One check-in, or ``{"items": [...]}`` with up to 500."""
+    """One check-in, or ``{"items": [...]}`` with up to 500, each an object (API.md "Patrol"):
+    an item that is not an object makes the whole batch malformed (400)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kept_members(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "items" not in data:
+            return _kept(data)
+        items = data["items"]
+        if isinstance(items, list) and not all(isinstance(item, dict) for item in items):
+            raise ValueError("items 中每条打卡应为对象")
+        return {"items": [_kept(item) for item in items] if isinstance(items, list) else items}
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -43,8 +65,9 @@ class CheckinRequest(RootModel[dict[str, Any]]):
         return {
             "title": "CheckinRequest",
             "oneOf": [ref, {"type": "object", "required": ["items"], "properties": {
-                "items": {"type": "array", "minItems": 0, "maxItems": MAX_BATCH, "items": ref,
-                          "description": "空数组也可：返回 200，各计数为 0"}}}],
+                "items": {"type": "array", "minItems": 0, "maxItems": MAX_BATCH, "items": {"anyOf": [ref, {
+                    "type": "object", "description": "不合格的一条（缺字段、值不合法）：单独以 400/422 答复，批量返回 207"}]},
+                          "description": "每条都是对象，逐条判定；空数组也可：返回 200，各计数为 0"}}}],
             "$defs": defs,
         }
 
@@ -77,7 +100,7 @@ class CheckinResponse(RootModel[CheckinResult | CheckinBatchResponse]):
            response_status=201, errors=(409, 413, 422),
            also={200: "批量：全部已保存或此前已保存；单条：重复提交（返回首次结果）；空批量：各计数为 0",
                  207: "批量：部分条目被拒（每条附原因），其余已保存"},
-           data_errors=("invalid_crs",))
+           data_errors=("invalid_crs", "household_not_found", "coordinate_outside_china", "coordinate_swapped"))
 def create_checkins(scope, body: CheckinRequest):
     data = body.root
     batch = "items" in data

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, PLANNER, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.planning import proposals, service
+from gridmap.planning.geojson import Line, OptionalReason, Polygonal, ProposedFeature, Reason
 from gridmap.schemas import CODE_PATTERN, Crs, FeatureCollection
 from gridmap.web import get_session
 
@@ -21,9 +22,23 @@ PLANNERS = (ADMIN, PLANNER)
 GEOMETRY_BODY_LIMIT = 16 * 1024 * 1024
 READERS = (ADMIN, PLANNER, SUPERVISOR)
 
+# Refusals of a well-formed request that depend on stored data or on what a shape is, which no
+# JSON schema can state (x-data-dependent-errors): a ring that does not close, a self-intersection,
+# a position outside China (after the declared CRS), an EPSG code PROJ does not know ...
+GEOMETRY_ERRORS = ("ring_not_closed", "self_intersection", "invalid_geometry", "coordinate_outside_china",
+                   "coordinate_swapped", "coordinate_not_number", "invalid_crs")
+# ... a retired grid, a boundary outside its community or over a neighbour, no codes left.
+GRID_ERRORS = ("grid_not_editable", "grid_outside_community", "grid_overlaps_sibling")
+NEW_GRID_ERRORS = ("grid_community_no_boundary", "grid_codes_exhausted")
+# target_min <= target_max relates two values; only a community (9 or 12 digits) or a street
+# whose communities have boundaries and households can be divided.
+PROPOSAL_ERRORS = ("proposal_targets_invalid", "proposal_not_community", "proposal_no_boundary",
+                   "proposal_no_households")
+FEATURE_ERRORS = ("unknown_parent", "grid_outside_community", "proposal_features_overlap", *GEOMETRY_ERRORS)
+
 
 class PreviewBody(BaseModel):
-    geometry: dict[str, Any] = Field(description="GeoJSON Polygon 或 MultiPolygon")
+    geometry: Polygonal
     crs: Crs = None
 
 
@@ -43,7 +58,7 @@ class PreviewResponse(BaseModel):
 
 class GeometryBody(PreviewBody):
     version: int = Field(ge=0, description="开始编辑时的版本号；已变化时返回 409")
-    reason: str = Field("", max_length=500, description="修改原因（必填）")
+    reason: Reason = Field(description="修改原因（必填，不能只有空白）")
     force: bool = Field(False, description="确需与相邻网格重叠时强制保存（须填写原因）")
 
 
@@ -56,9 +71,9 @@ class GridResult(BaseModel):
 
 
 class SplitBody(BaseModel):
-    line: dict[str, Any] = Field(description="GeoJSON LineString：分割线")
+    line: Line
     crs: Crs = None
-    reason: str = Field("", max_length=500)
+    reason: OptionalReason = Field("", description="拆分原因（空则为“分割网格”）")
     version: int | None = Field(None, ge=0)
 
 
@@ -67,8 +82,16 @@ class SplitResponse(BaseModel):
 
 
 class MergeBody(BaseModel):
-    codes: list[str] = Field(min_length=2, max_length=50)
-    reason: str = Field("", max_length=500)
+    codes: list[str] = Field(
+        min_length=2, max_length=50, json_schema_extra={"uniqueItems": True}, description="要合并的网格编码（互不相同）")
+    reason: OptionalReason = Field("", description="合并原因（空则为“合并网格”）")
+
+    @field_validator("codes")
+    @classmethod
+    def _distinct(cls, codes: list[str]) -> list[str]:
+        if len(set(codes)) != len(codes):
+            raise ValueError("网格编码不能重复")
+        return codes
 
 
 class VersionsQuery(BaseModel):
@@ -84,14 +107,14 @@ class VersionsResponse(BaseModel):
 
 class RevertBody(BaseModel):
     version: int = Field(ge=1, description="要恢复的历史版本号")
-    reason: str = Field("", max_length=500)
+    reason: OptionalReason = Field("", description="恢复原因（空则为“恢复到第 N 版”）")
     current_version: int | None = Field(None, ge=0, description="开始操作时的当前版本号")
     force: bool = False
 
 
 class NewGridBody(PreviewBody):
     name: str | None = Field(None, max_length=100, description="网格名称（默认“社区名第N网格”）")
-    reason: str = Field("", max_length=500, description="新建原因（必填）")
+    reason: Reason = Field(description="新建原因（必填，不能只有空白）")
     force: bool = Field(False, description="确需与相邻网格重叠时强制保存（须填写原因）")
 
 
@@ -108,13 +131,13 @@ class ProposalBody(BaseModel):
 
 
 class ProposalFeaturesBody(ProposalBody):
-    features: list[dict[str, Any]] = Field(min_length=1, max_length=999,
-                                           description="（可调整后的）方案网格：GeoJSON Feature")
+    features: list[ProposedFeature] = Field(min_length=1, max_length=999,
+                                            description="（可调整后的）方案网格：GeoJSON Feature")
     crs: Crs = None
 
 
 class AcceptBody(ProposalFeaturesBody):
-    reason: str = Field("", max_length=500)
+    reason: str = Field("", max_length=500, description="采纳原因（空或只有空白则为默认原因）")
 
 
 class ProposalPreviewResponse(FeatureCollection):
@@ -125,14 +148,16 @@ class ProposalPreviewResponse(FeatureCollection):
 
 @operation(bp, "/grids/<code>/preview", "POST", summary="预览网格边界修改（不保存）", tag="planning", scope=AREA,
            roles=PLANNERS, body=PreviewBody, response=PreviewResponse, errors=(404, 422),
-           max_body=GEOMETRY_BODY_LIMIT)
+           max_body=GEOMETRY_BODY_LIMIT,
+           data_errors=GEOMETRY_ERRORS + ("grid_not_editable",))
 def preview(scope, code: str, body: PreviewBody):
     return service.preview(get_session(), scope, code, body.geometry, body.crs)
 
 
 @operation(bp, "/grids/<code>/geometry", "PUT", summary="保存网格边界（新版本）", tag="planning", scope=AREA,
            roles=PLANNERS, body=GeometryBody, response=GridResult, errors=(404, 409, 422),
-           max_body=GEOMETRY_BODY_LIMIT)
+           max_body=GEOMETRY_BODY_LIMIT,
+           data_errors=GEOMETRY_ERRORS + GRID_ERRORS + ("grid_version_stale",))
 def save_geometry(scope, code: str, body: GeometryBody):
     return service.save_geometry(get_session(), scope, code, body.geometry, body.crs, body.version,
                                  body.reason, body.force)
@@ -140,7 +165,8 @@ def save_geometry(scope, code: str, body: GeometryBody):
 
 @operation(bp, "/communities/<code>/grids/preview", "POST", summary="预览在社区内新建网格（不保存）", tag="planning",
            scope=AREA, roles=PLANNERS, body=PreviewBody, response=NewGridPreviewResponse, errors=(404, 422),
-           max_body=GEOMETRY_BODY_LIMIT)
+           max_body=GEOMETRY_BODY_LIMIT,
+           data_errors=GEOMETRY_ERRORS + NEW_GRID_ERRORS)
 def preview_new_grid(scope, code: str, body: PreviewBody):
     return service.preview_new(get_session(), scope, code, body.geometry, body.crs)
 
@@ -148,7 +174,8 @@ def preview_new_grid(scope, code: str, body: PreviewBody):
 @operation(bp, "/communities/<code>/grids", "POST", summary="在社区内新建网格（分配下一个编码，第 1 版）",
            tag="planning", scope=AREA, roles=PLANNERS, body=NewGridBody, response=GridResult, response_status=201,
            errors=(404, 422),
-           max_body=GEOMETRY_BODY_LIMIT)
+           max_body=GEOMETRY_BODY_LIMIT,
+           data_errors=GEOMETRY_ERRORS + NEW_GRID_ERRORS + GRID_ERRORS[1:])
 def create_grid(scope, code: str, body: NewGridBody):
     result = service.create_grid(get_session(), scope, code, body.geometry, body.crs, body.name, body.reason,
                                  body.force)
@@ -157,13 +184,16 @@ def create_grid(scope, code: str, body: NewGridBody):
 
 @operation(bp, "/grids/<code>/split", "POST", summary="沿分割线拆分网格", tag="planning", scope=AREA,
            roles=PLANNERS, body=SplitBody, response=SplitResponse, errors=(404, 409, 422),
-           max_body=GEOMETRY_BODY_LIMIT)
+           max_body=GEOMETRY_BODY_LIMIT,
+           data_errors=GEOMETRY_ERRORS + ("grid_not_editable", "grid_version_stale", "grid_split_line_invalid",
+                                          "grid_codes_exhausted"))
 def split(scope, code: str, body: SplitBody):
     return service.split(get_session(), scope, code, body.line, body.crs, body.reason, body.version)
 
 
 @operation(bp, "/grids/merge", "POST", summary="合并相邻网格", tag="planning", scope=AREA,
-           roles=PLANNERS, body=MergeBody, response=GridResult, errors=(404, 422))
+           roles=PLANNERS, body=MergeBody, response=GridResult, errors=(404, 422),
+           data_errors=("grid_not_editable", "grid_merge_not_adjacent"))
 def merge(scope, body: MergeBody):
     return service.merge(get_session(), scope, body.codes, body.reason)
 
@@ -175,20 +205,23 @@ def versions(scope, code: str, query: VersionsQuery):
 
 
 @operation(bp, "/grids/<code>/revert", "POST", summary="恢复网格到历史版本（生成新版本）", tag="planning", scope=AREA,
-           roles=PLANNERS, body=RevertBody, response=GridResult, errors=(404, 409, 422))
+           roles=PLANNERS, body=RevertBody, response=GridResult, errors=(404, 409, 422),
+           data_errors=("grid_not_editable", "grid_version_stale", *GRID_ERRORS[1:]))
 def revert(scope, code: str, body: RevertBody):
     return service.revert(get_session(), scope, code, body.version, body.reason, body.current_version, body.force)
 
 
 @operation(bp, "/planning/proposals", "POST", summary="生成网格划分方案（不保存）", tag="planning", scope=AREA,
-           roles=PLANNERS, body=ProposalBody, response=FeatureCollection, errors=(404, 422))
+           roles=PLANNERS, body=ProposalBody, response=FeatureCollection, errors=(404, 422),
+           data_errors=PROPOSAL_ERRORS)
 def propose(scope, body: ProposalBody):
     return proposals.propose(get_session(), scope, body.within, body.target_min, body.target_max)
 
 
 @operation(bp, "/planning/proposals/preview", "POST", summary="重新统计调整后的划分方案（不保存）", tag="planning",
            scope=AREA, roles=PLANNERS, body=ProposalFeaturesBody, response=ProposalPreviewResponse, errors=(404, 422),
-           max_body=GEOMETRY_BODY_LIMIT)
+           max_body=GEOMETRY_BODY_LIMIT,
+           data_errors=PROPOSAL_ERRORS + FEATURE_ERRORS)
 def preview_proposal(scope, body: ProposalFeaturesBody):
     return proposals.preview_proposal(get_session(), scope, body.within, body.features, body.crs, body.target_min,
                                       body.target_max)
@@ -196,6 +229,7 @@ def preview_proposal(scope, body: ProposalFeaturesBody):
 
 @operation(bp, "/planning/proposals/accept", "POST", summary="采纳划分方案（一次性保存）", tag="planning", scope=AREA,
            roles=PLANNERS, body=AcceptBody, response=FeatureCollection, errors=(404, 409, 422),
-           max_body=GEOMETRY_BODY_LIMIT)
+           max_body=GEOMETRY_BODY_LIMIT,
+           data_errors=PROPOSAL_ERRORS[1:] + FEATURE_ERRORS)
 def accept(scope, body: AcceptBody):
     return proposals.accept(get_session(), scope, body.within, body.features, body.crs, body.reason)

@@ -173,7 +173,9 @@ def test_topology_rules(client, world, planner):
     assert forced.status_code == 200 and forced.get_json()["forced"] is True
     no_reason = client.put(url, json={"geometry": poly(119.880, 28.450, 119.890, 28.460), "version": 3,
                                       "reason": " "}, headers=planner)
-    assert no_reason.status_code == 422 and no_reason.get_json()["error"]["code"] == "grid_reason_required"
+    # The document states it (minLength 1, a non-blank pattern): a 400 naming the field.
+    assert no_reason.status_code == 400 and no_reason.get_json()["error"]["code"] == "validation_failed"
+    assert [e["field"] for e in no_reason.get_json()["error"]["details"]["errors"]] == ["reason"]
 
 
 def _codes(client, headers) -> list[str]:

@@ -108,7 +108,9 @@ def test_topology_rules_and_refusals(client, db_session, planner):
     assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "grid_overlaps_sibling"
     assert db_session.scalar(select(Grid.id).where(Grid.code == NEW)) is None
     no_reason = client.post(URL, json={"geometry": poly(119.873, 28.450, 119.880, 28.460)}, headers=planner)
-    assert no_reason.status_code == 422 and no_reason.get_json()["error"]["code"] == "grid_reason_required"
+    # The document states it (minLength 1, a non-blank pattern): a 400 naming the field.
+    assert no_reason.status_code == 400 and no_reason.get_json()["error"]["code"] == "validation_failed"
+    assert [e["field"] for e in no_reason.get_json()["error"]["details"]["errors"]] == ["reason"]
     forced = client.post(URL, json={**overlap, "force": True}, headers=planner)
     assert forced.status_code == 201 and forced.get_json()["forced"] is True
     assert _grid_of(db_session, "A1") == f.GRID_A and _grid_of(db_session, "X1") == NEW
