@@ -31,7 +31,7 @@ GDAL_OPTIONS = {
     "GDAL_HTTP_NETRC": "NO",
     # no directory listing of the upload's folder (siblings are stat'ed one by one)
     "GDAL_DISABLE_READDIR_ON_OPEN": "TRUE",
-    # GeoPackage / SQLite: no extensions, no other databases, no OGR functions or
+    # GeoPackage: no extensions, no other databases, no OGR functions or
     # VirtualOGR tables reachable from a file's own views and triggers
     "OGR_SQLITE_ALLOW_EXTERNAL_ACCESS": "NO",
     "ALLOW_VIRTUAL_OGR_FROM_TRIGGER_AND_VIEW": "NO",

@@ -10,23 +10,22 @@ strings, grid files or URLs). Pure: no Flask, no database.
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
-from urllib.parse import quote
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _defused_fromstring
 
-from gridmap.geo import zipguard
+from gridmap.geo import lockdown, zipguard  # noqa: F401 - lockdown: GDAL options before it opens a file
 from gridmap.geo.file_errors import TYPE_MISMATCH, UNSAFE_CONTENT, FileRefusedError
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
+# The 16 bytes a GeoPackage file starts with (GeoPackage 1.2, requirement 2).
+GPKG_HEADER = bytes.fromhex("53514c69746520666f726d6174203300")
 GPKG_APPLICATION_IDS = (b"GPKG", b"GP10", b"GP11")
 SHAPE_MAGIC = b"\x00\x00\x27\x0a"  # file code 9994, big-endian: .shp and .shx
 _HEAD = 4096
 
 # Other formats' signatures: none of them is a CSV, whatever the file is called.
-_BINARY_MAGIC = (SQLITE_MAGIC, zipguard.ZIP_MAGIC, b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"\x1f\x8b",
+_BINARY_MAGIC = (GPKG_HEADER, zipguard.ZIP_MAGIC, b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"\x1f\x8b",
                  b"\xd0\xcf\x11\xe0", b"7z\xbc\xaf", b"Rar!", b"BZh")
 _UNSAFE_CRS = re.compile(r"EXTENSION\s*\[|\+\s*(init|proj|nadgrids|geoidgrids)|pipeline|://|/vsi|@|file:",
                          re.IGNORECASE)
@@ -71,41 +70,42 @@ def check_csv(path: str) -> None:
 
 
 def check_gpkg(path: str) -> None:
-    """SQLite's header, GeoPackage's tables (as tables, not views), plain SRS definitions, and
-    no SQL of the file's own run on reading: no views, and layers without generated columns
-    or virtual tables (their expressions are evaluated when the layer is read)."""
+    """GeoPackage's header and tables, plain SRS definitions, and no SQL of the file's own run
+    on reading: no views, and layers that are plain tables without generated columns (their
+    expressions are evaluated when a layer is read). Inspected through GDAL's GeoPackage
+    driver, the only reader the file is ever opened with (gridmap.geo.io)."""
     head = _head(path)
-    if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
-        raise mismatch("不是 GeoPackage（SQLite 数据库）文件")
-    try:
-        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro&immutable=1", uri=True)
-    except sqlite3.Error:
-        raise mismatch("GeoPackage 无法打开") from None
-    try:
-        kinds = dict(conn.execute(
-            "SELECT name, type FROM sqlite_master WHERE name IN ('gpkg_contents', 'gpkg_spatial_ref_sys')"))
-        if kinds != {"gpkg_contents": "table", "gpkg_spatial_ref_sys": "table"}:
-            raise mismatch("SQLite 数据库中没有 GeoPackage 的 gpkg_contents/gpkg_spatial_ref_sys 表")
-        views = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]
-        if views:
-            raise FileRefusedError(UNSAFE_CONTENT, f"GeoPackage 含视图 {views[0][:40]}，请只提供数据表")
-        for (layer,) in conn.execute("SELECT table_name FROM gpkg_contents"):
-            computed = [row[1] for row in conn.execute("SELECT * FROM pragma_table_xinfo(?)", (layer,)) if row[6] in (2, 3)]
-            virtual = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ? AND sql LIKE 'CREATE VIRTUAL%'",
-                                   (layer,)).fetchone()
-            if computed or virtual:
-                raise FileRefusedError(UNSAFE_CONTENT, f"GeoPackage 图层 {str(layer)[:40]} 含计算列或虚拟表，请只提供普通数据表")
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(gpkg_spatial_ref_sys)")}
-        wanted = [c for c in ("definition", "definition_12_063") if c in columns]
-        for column in wanted:
-            for (definition,) in conn.execute(f"SELECT {column} FROM gpkg_spatial_ref_sys"):  # noqa: S608 - fixed names
-                check_crs_definition(definition)
-    except sqlite3.Error:
-        raise mismatch("GeoPackage 已损坏") from None
-    finally:
-        conn.close()
+    if not head.startswith(GPKG_HEADER) or len(head) < 100:
+        raise mismatch("不是 GeoPackage 文件")
     if head[68:72] not in GPKG_APPLICATION_IDS and head[68:72] != b"\x00\x00\x00\x00":
-        raise mismatch("SQLite 数据库的 application_id 不是 GeoPackage")
+        raise mismatch("文件的 application_id 不是 GeoPackage")
+    kinds = dict(_gpkg_rows(path, "SELECT name, type FROM pragma_table_list WHERE schema = 'main'"))
+    views = [name for name, kind in kinds.items() if kind == "view"]
+    if views:
+        raise FileRefusedError(UNSAFE_CONTENT, f"GeoPackage 含视图 {views[0][:40]}，请只提供数据表")
+    computed = {table for (table,) in _gpkg_rows(
+        path, "SELECT c.table_name FROM gpkg_contents c, pragma_table_xinfo(c.table_name) x WHERE x.hidden IN (2, 3)")}
+    for (layer,) in _gpkg_rows(path, "SELECT table_name FROM gpkg_contents"):
+        if kinds.get(layer) != "table" or layer in computed:
+            raise FileRefusedError(UNSAFE_CONTENT,
+                                   f"GeoPackage 图层 {str(layer)[:40]} 含计算列或虚拟表，请只提供普通数据表")
+    columns = {name for (name,) in _gpkg_rows(path, "SELECT name FROM pragma_table_info('gpkg_spatial_ref_sys')")}
+    for column in ("definition", "definition_12_063"):
+        if column in columns:
+            for (definition,) in _gpkg_rows(path, f"SELECT {column} FROM gpkg_spatial_ref_sys"):  # noqa: S608 - fixed names
+                check_crs_definition(definition)
+
+
+def _gpkg_rows(path: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` run in the GeoPackage through GDAL (a missing gpkg_contents or
+    gpkg_spatial_ref_sys table, or a broken file, is a type mismatch)."""
+    import pyogrio
+
+    try:
+        frame = pyogrio.read_dataframe(f"GPKG:{path}", sql=sql, read_geometry=False)
+    except Exception:  # noqa: BLE001 - GDAL raises many types for a file it cannot open
+        raise mismatch("GeoPackage 无法打开，或缺少 gpkg_contents/gpkg_spatial_ref_sys 表") from None
+    return list(frame.itertuples(index=False, name=None))
 
 
 def check_shape_file(path: str, what: str) -> None:

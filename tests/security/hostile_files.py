@@ -15,6 +15,7 @@ import struct
 import tempfile
 import zipfile
 from functools import lru_cache
+from pathlib import Path
 
 LON, LAT = 119.885, 28.455  # inside tests.factories' GRID_A
 
@@ -207,65 +208,21 @@ def catalogue(secret: str, port: int) -> dict[str, tuple[str, bytes]]:
         "csv_as_gpkg": ("places.gpkg", PLACES_CSV),
         "kmz_as_kml": ("places.kml", _zip({"doc.kml": _kml("压缩学校")})),
         "html_as_kml": ("places.kml", b"<html><body><script>alert(1)</script></body></html>"),
-        "sqlite_not_gpkg": ("places.gpkg", _plain_sqlite()),
-        "gpkg_view_runs_sql": ("places.gpkg", _gpkg_with_view()),
-        "gpkg_generated_column_runs_sql": ("places.gpkg", _gpkg_with_generated_column()),
+        "database_not_gpkg": ("places.gpkg", _fixture("not_a_geopackage.gpkg")),
+        "gpkg_view_runs_sql": ("places.gpkg", _fixture("view_layer.gpkg")),
+        "gpkg_generated_column_runs_sql": ("places.gpkg", _fixture("generated_column.gpkg")),
     }
 
 
-@lru_cache(maxsize=1)
-def _gpkg_with_view() -> bytes:
-    """A valid GeoPackage whose one layer is a view: reading it runs the file's SQL (here
-    sqlite_version() as the place's name; the demo's red team saw it imported)."""
-    import sqlite3
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "v.gpkg")
-        with open(path, "wb") as out:
-            out.write(_gpkg())
-        conn = sqlite3.connect(path)
-        conn.execute("CREATE VIEW v AS SELECT fid, geom, sqlite_version() AS 名称, '学校' AS 类型 FROM p")
-        conn.execute("UPDATE gpkg_contents SET table_name = 'v', identifier = 'v' WHERE table_name = 'p'")
-        conn.execute("UPDATE gpkg_geometry_columns SET table_name = 'v' WHERE table_name = 'p'")
-        conn.commit()
-        conn.close()
-        return open(path, "rb").read()
+# GeoPackages that make a reader run the file's own SQL, and a database file that is no
+# GeoPackage, kept as small fixture files (tests/fixtures/geo/hostile/README.md says how
+# each was made): view_layer.gpkg's layer is a view, generated_column.gpkg's name column is
+# GENERATED ALWAYS AS (...); the red-team runs against the demo imported both.
+HOSTILE_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "geo" / "hostile"
 
 
-@lru_cache(maxsize=1)
-def _gpkg_with_generated_column() -> bytes:
-    """A GeoPackage whose layer's name is a generated column: reading it evaluates the file's
-    expression (the second red-team run imported 'GG-ABC425A' this way)."""
-    import sqlite3
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "g.gpkg")
-        with open(path, "wb") as out:
-            out.write(_gpkg())
-        conn = sqlite3.connect(path)
-        conn.execute("CREATE TABLE q (fid INTEGER PRIMARY KEY, geom POINT, 类型 TEXT, "
-                     "名称 TEXT GENERATED ALWAYS AS ('GG-' || upper('abc') || (6 * 7)) VIRTUAL)")
-        conn.execute("INSERT INTO q (fid, geom, 类型) SELECT fid, geom, 类型 FROM p")
-        conn.execute("DROP TABLE p")
-        conn.execute("UPDATE gpkg_contents SET table_name = 'q', identifier = 'q' WHERE table_name = 'p'")
-        conn.execute("UPDATE gpkg_geometry_columns SET table_name = 'q' WHERE table_name = 'p'")
-        conn.commit()
-        conn.close()
-        return open(path, "rb").read()
-
-
-@lru_cache(maxsize=1)
-def _plain_sqlite() -> bytes:
-    import sqlite3
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "x.sqlite")
-        conn = sqlite3.connect(path)
-        conn.execute("CREATE TABLE places (name TEXT)")
-        conn.execute("INSERT INTO places VALUES ('平库学校')")
-        conn.commit()
-        conn.close()
-        return open(path, "rb").read()
+def _fixture(name: str) -> bytes:
+    return (HOSTILE_FIXTURES / name).read_bytes()
 
 
 # CRS strings a caller may send with a valid file: none may reach PROJ or GDAL.

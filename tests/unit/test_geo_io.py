@@ -21,6 +21,7 @@ from gridmap.geo.io import (
     read_features,
     read_table,
 )
+from gridmap.geo.safe_open import GPKG_HEADER
 from gridmap.geo.validate import check_polygons
 from gridmap.messages import message
 
@@ -357,7 +358,7 @@ def test_gpkg_null_geometry_and_empty_layer(tmp_path):
 @pytest.mark.filterwarnings("ignore:GPKG. bad application_id:RuntimeWarning")  # GDAL says so of the garbage
 def test_gpkg_garbage_is_a_read_error(tmp_path):
     with pytest.raises(FileReadError) as info:
-        read_features(write(tmp_path, "x.gpkg", b"SQLite format 3\x00" + b"\x01" * 500), "x.gpkg")
+        read_features(write(tmp_path, "x.gpkg", GPKG_HEADER + b"\x01" * 500), "x.gpkg")
     assert info.value.code == "unreadable_file"
     assert "GeoPackage" in info.value.params["reason"]
 

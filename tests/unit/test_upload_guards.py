@@ -8,6 +8,7 @@ import io
 import os
 import struct
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -91,10 +92,10 @@ def test_not_a_zip_is_a_type_mismatch(tmp_path):
 
 
 @pytest.mark.parametrize("extension, content", [
-    (".geojson", b"<OGRVRTDataSource/>"), (".geojson", b"\x89PNG\r\n\x1a\n"), (".json", b"SQLite format 3\x00"),
-    (".kml", b"PK\x03\x04rest"), (".kml", b"{\"type\": 1}"), (".csv", b"SQLite format 3\x00" + b"\0" * 200),
+    (".geojson", b"<OGRVRTDataSource/>"), (".geojson", b"\x89PNG\r\n\x1a\n"), (".json", safe_open.GPKG_HEADER),
+    (".kml", b"PK\x03\x04rest"), (".kml", b"{\"type\": 1}"), (".csv", safe_open.GPKG_HEADER + b"\0" * 200),
     (".csv", b"PK\x03\x04"), (".csv", b"<OGRVRTDataSource>"), (".csv", b"\xef\xbb\xbf  <?xml version='1.0'?>"),
-    (".gpkg", b"<OGRVRTDataSource/>"), (".gpkg", b"SQLite format 3\x00" + b"\1" * 500), (".xlsx", b"name,x\n"),
+    (".gpkg", b"<OGRVRTDataSource/>"), (".gpkg", safe_open.GPKG_HEADER + b"\1" * 500), (".xlsx", b"name,x\n"),
 ])
 def test_content_must_match_the_extension(tmp_path, extension, content):
     path = tmp_path / f"f{extension}"
@@ -114,16 +115,9 @@ def test_matching_content_passes(tmp_path, extension, content):
     safe_open.check_content(str(path), extension)
 
 
-def test_gpkg_with_a_proj_string_srs_is_refused(tmp_path):
-    import sqlite3
-
-    path = str(tmp_path / "x.gpkg")
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE gpkg_contents (table_name TEXT)")
-    conn.execute("CREATE TABLE gpkg_spatial_ref_sys (srs_id INTEGER, definition TEXT)")
-    conn.execute("INSERT INTO gpkg_spatial_ref_sys VALUES (1, 'GEOGCS[\"x\",EXTENSION[\"PROJ4\",\"+init=/x:y\"]]')")
-    conn.commit()
-    conn.close()
+def test_gpkg_with_a_proj_string_srs_is_refused():
+    """A real GeoPackage whose EPSG:4326 row's definition carries a PROJ extension (+init=)."""
+    path = str(Path(__file__).resolve().parents[1] / "fixtures" / "geo" / "hostile" / "proj_string_srs.gpkg")
     with pytest.raises(FileRefusedError) as info:
         safe_open.check_gpkg(path)
     assert info.value.code == "unsafe_file_content"
