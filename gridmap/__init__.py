@@ -22,7 +22,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["gridmap.db"] = Database(settings.database_url)
 
     from gridmap import web
+    from gridmap.labels import label, labels
     web.install(app)
+    app.add_template_filter(label, "label")
+    app.add_template_global(labels, "labels")
 
     from gridmap.api import register_api
     from gridmap.pages import register_pages

@@ -9,28 +9,17 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError,
-                      WithJsonSchema, field_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator)
 
-from gridmap.errors import Unprocessable
+from gridmap.clock import DAY_PATTERN, MOMENT_PATTERN, MONTH_PATTERN, as_local
 from gridmap.geo.crs import NAMES as CRS_ALIASES
 from gridmap.geo.validate import CHINA_BBOX
-from gridmap.hazards.calendar import as_local
 
 CODE_PATTERN = r"^[0-9]{1,24}$"
 
 # --- days, months and moments: years 2000-2100 only, every one a real calendar day ----------
 # Far-off years cannot bound real records and overflow period arithmetic (a year-0 month was a
 # 500), so the range is part of the syntax: the pattern below is both the check and the document.
-_YEAR = r"(?:20[0-9]{2}|2100)"
-_MONTH_DAY = (r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
-              r"|02-(?:0[1-9]|1[0-9]|2[0-8]))")
-_LEAP_DAY = r"20(?:[02468][048]|[13579][26])-02-29"  # 2100 is no leap year
-_DAY = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})"
-_TIME = r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
-DAY_PATTERN = rf"^{_DAY}$"
-MONTH_PATTERN = rf"^{_YEAR}-(?:0[1-9]|1[0-2])$"
-MOMENT_PATTERN = rf"^{_DAY}{_TIME}$"
 YEARS = "2000 年至 2100 年"
 
 
@@ -59,25 +48,6 @@ QueryMoment = Annotated[datetime, _matching(MOMENT_PATTERN, f"时间应为 ISO 8
                         AfterValidator(as_local),
                         WithJsonSchema({"type": "string", "pattern": MOMENT_PATTERN})]
 
-_DAYS = TypeAdapter(Day)
-_MONTHS = TypeAdapter(Month)
-
-
-def parse_day(value: date | str) -> date:
-    """A day from a page's query or a CLI argument, by the same rule as the API (422 otherwise)."""
-    try:
-        return _DAYS.validate_python(value)
-    except ValidationError:
-        raise Unprocessable("invalid_date", details={"date": str(value)}) from None
-
-
-def first_of_month(value: str) -> date:
-    """The first day of a YYYY-MM month, by the same rule as the API (422 otherwise)."""
-    try:
-        month = _MONTHS.validate_python(value)
-    except ValidationError:
-        raise Unprocessable("invalid_month", details={"month": str(value)}) from None
-    return date(int(month[:4]), int(month[5:]), 1)
 
 
 # --- coordinates and CRS names -----------------------------------------------------------

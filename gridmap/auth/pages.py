@@ -13,13 +13,14 @@ from gridmap.apidoc import PUBLIC
 from gridmap.auth import audit
 from gridmap.auth.accounts import MIN_PASSWORD_LENGTH, change_password
 from gridmap.auth.current import begin_browser_session, end_browser_session
-from gridmap.auth.roles import ADMIN, ROLE_NAMES
+from gridmap.auth.roles import ADMIN
 from gridmap.auth.scope import ANYONE, GLOBAL, OWN_ACCOUNT
 from gridmap.auth.service import authenticate
 from gridmap.errors import AppError, RateLimited, Unauthorized, Unprocessable
 from gridmap.pages import page
 from gridmap.schemas import Page
 from gridmap.web import check_csrf, get_session
+from gridmap.labels import label
 
 bp = Blueprint("auth_pages", __name__)
 
@@ -89,7 +90,7 @@ def account_password(user, scope):
         else:
             begin_browser_session(user)
             done = True
-    return render_template("account_password.html", title="修改密码", user=user, role_name=ROLE_NAMES[user.role],
+    return render_template("account_password.html", title="修改密码", user=user, role_name=label(user.role, "role"),
                            min_length=MIN_PASSWORD_LENGTH, error=error, done=done), status
 
 
@@ -106,5 +107,5 @@ def audit_log(user, scope, query: AuditQuery):
     """The audit log for admins: who saw which personal data, when."""
     entries = audit.entries(get_session(), actor=query.actor or None, action=query.action or None,
                             since=query.since, until=query.until, limit=query.limit, offset=query.offset)
-    return render_template("audit.html", title="审计日志", user=user, role_name=ROLE_NAMES[user.role],
+    return render_template("audit.html", title="审计日志", user=user, role_name=label(user.role, "role"),
                            page=entries, filters=query)

@@ -28,6 +28,7 @@ from gridmap.geo import lockdown, safe_open, zipguard  # noqa: F401 - lockdown: 
 from gridmap.geo.crs import CrsError, parse_crs
 from gridmap.geo.file_errors import EmptyFileError, FileFormatError, FileReadError, FileRefusedError, GeoFileError
 from gridmap.geo.validate import _GEOJSON_TYPES, Problem, _expected_text, parse_geojson_geometry
+from gridmap.labels import label
 
 __all__ = [
     "FORMATS",
@@ -54,7 +55,6 @@ FORMATS: dict[str, str] = {
 }
 FEATURE_FORMATS = frozenset({"geojson", "gpkg", "shapefile_zip", "kml"})
 TABLE_FORMATS = frozenset({"csv", "xlsx"})
-_LABELS = {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shapefile_zip": "Shapefile 压缩包", "kml": "KML"}
 
 
 # --- results -------------------------------------------------------------------------
@@ -371,7 +371,7 @@ def _ogr_error(exc: Exception, paths: tuple[str, ...], filename: str, fmt: str) 
     for path in paths:  # no server paths in messages
         detail = detail.replace(os.path.abspath(path), filename).replace(path, filename)
     detail = detail.strip()
-    label = _LABELS.get(fmt, fmt)
+    label = label(fmt, "file_format")
     if (
         "not recognized as being in a supported file format" in detail
         or "not recognized as a supported file format" in detail
@@ -451,7 +451,7 @@ def _read_ogr(path: str, filename: str, fmt: str, expected: set[str] | None) -> 
                 layers = [str(name) for name, gtype in listed if gtype is not None]
                 if len(layers) > 1:
                     names = "、".join(layers[:5])
-                    raise FileReadError(f"{_LABELS.get(fmt, fmt)} 中有多个图层（{names}），请每次只上传一个")
+                    raise FileReadError(f"{label(fmt, 'file_format')} 中有多个图层（{names}），请每次只上传一个")
             if not layers:
                 raise EmptyFileError()
             parts = [_read_layer(source, layer, encoding, expected) for layer in layers]

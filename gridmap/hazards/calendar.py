@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
 import chinese_calendar
 
-CN_TZ = ZoneInfo("Asia/Shanghai")
+from gridmap.clock import CHINA, as_local
+
 OFFICIAL = "official"
 FALLBACK = "fallback"
 MAX_WORKING_DAYS = 366
@@ -64,7 +63,7 @@ class WorkCalendar:
             clock = time(0, 0)
         for _ in range(days):
             day = self._next_workday(day, sources)
-        due = datetime.combine(day, clock, tzinfo=CN_TZ)
+        due = datetime.combine(day, clock, tzinfo=CHINA)
         return Deadline(due, FALLBACK if FALLBACK in sources else OFFICIAL)
 
     def add_hours(self, start: datetime, hours: int) -> Deadline:
@@ -79,13 +78,6 @@ class WorkCalendar:
             sources.add(source)
             if workday:
                 return day
-
-
-def as_local(moment: datetime) -> datetime:
-    """A moment in China Standard Time; a naive datetime is taken to be local time already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=CN_TZ)
-    return moment.astimezone(CN_TZ)
 
 
 def combined_calendar(first: Deadline, second: Deadline) -> str:

@@ -30,8 +30,8 @@ from sqlalchemy import Float, func, literal, select
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
+from gridmap.clock import CHINA, CHINA_SQL, as_local
 from gridmap.errors import Unprocessable
-from gridmap.hazards.calendar import CN_TZ, as_local
 from gridmap.hazards.models import HazardCategory, HazardDailyCell
 
 FINE_CELL = 0.0005
@@ -113,7 +113,7 @@ def _next_month(d: date) -> date:
 
 
 def _midnight(d: date) -> datetime:
-    return datetime.combine(d, time(0), CN_TZ)
+    return datetime.combine(d, time(0), CHINA)
 
 
 def _first_day(moment: datetime) -> date:
@@ -310,8 +310,8 @@ def heatmap_cells(session: Session, scope: Scope, *, bbox: Bbox | None, zoom: in
             "source": result["source"]}
 
 
-_CELL_KEY = """(created_at AT TIME ZONE 'Asia/Shanghai')::date, grid_code, category_code,
-               round(ST_X(geom) / {fine})::int, round(ST_Y(geom) / {fine})::int""".format(fine=FINE_CELL)
+_CELL_KEY = """(created_at AT TIME ZONE '{zone}')::date, grid_code, category_code,
+               round(ST_X(geom) / {fine})::int, round(ST_Y(geom) / {fine})::int""".format(zone=CHINA_SQL, fine=FINE_CELL)
 
 RECORD_SQL = f"""
 INSERT INTO hazard_daily_cell AS d (day, grid_code, category_code, ix, iy, n)
@@ -341,8 +341,8 @@ def refresh_daily(session: Session, since: date | None = None, until: date | Non
 
     from gridmap.db import transaction
 
-    lo = datetime.combine(since, time(0), CN_TZ) if since else None
-    hi = datetime.combine(until, time(0), CN_TZ) if until else None
+    lo = datetime.combine(since, time(0), CHINA) if since else None
+    hi = datetime.combine(until, time(0), CHINA) if until else None
     with transaction(session):
         conditions = []
         if since:
@@ -357,7 +357,7 @@ def refresh_daily(session: Session, since: date | None = None, until: date | Non
 ROLLUP_DAYS_SQL = """
 CREATE TEMPORARY TABLE heat_rollup_days AS
 SELECT level, day, street, coalesce(cat, '') AS category_code, ix, iy, count(*)::int AS n
-  FROM (SELECT l.level, (h.created_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
+  FROM (SELECT l.level, (h.created_at AT TIME ZONE '{zone}')::date AS day,
                left(h.grid_code, {street}) AS street, h.category_code AS cat,
                round(ST_X(ST_SnapToGrid(h.geom, l.size)) / l.size)::int AS ix,
                round(ST_Y(ST_SnapToGrid(h.geom, l.size)) / l.size)::int AS iy
@@ -396,7 +396,7 @@ def refresh_rollup(session: Session, since: date | None = None, until: date | No
         # Reports wait until the rebuild commits: one committed meanwhile would have its trigger's
         # +1 deleted below and not be in the days counted above.
         session.execute(text("LOCK TABLE hazard IN SHARE MODE"))
-        session.execute(text(ROLLUP_DAYS_SQL.format(street=STREET_DIGITS)), {"lo": _midnight(lo) if lo else None,
+        session.execute(text(ROLLUP_DAYS_SQL.format(zone=CHINA_SQL, street=STREET_DIGITS)), {"lo": _midnight(lo) if lo else None,
                                                 "hi": _midnight(hi) if hi else None})
         for kind, (k_lo, k_hi) in spans.items():
             params = {"kind": kind, "unit": UNITS[kind], "lo": k_lo, "hi": k_hi,

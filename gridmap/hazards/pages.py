@@ -7,16 +7,17 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from pydantic import BaseModel, Field
 
-from gridmap.auth.roles import ADMIN, GRID_WORKER, ROLE_NAMES, STAFF, SUPERVISOR
+from gridmap.auth.roles import ADMIN, GRID_WORKER, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.errors import AppError, NotFound
-from gridmap.hazards import photos, service, workflow
+from gridmap.hazards import photos, service
 from gridmap.hazards.models import OPEN_STATUSES
 from gridmap.maps.display import display_crs
 from gridmap.messages import message
 from gridmap.pages import page
 from gridmap.schemas import MONTH_PATTERN
 from gridmap.web import check_csrf, get_session
+from gridmap.labels import label, labels
 
 bp = Blueprint("hazard_pages", __name__)
 
@@ -27,7 +28,7 @@ WITHIN = Field("", pattern=r"^[0-9]{0,24}$", description="区域编码前缀（�
 
 
 class QueueQuery(BaseModel):
-    status: str = Field("open", pattern="^(open|all|" + "|".join(workflow.STATUS_NAMES) + ")$")
+    status: str = Field("open", pattern="^(open|all|" + "|".join(labels("hazard_status")) + ")$")
     within: str = WITHIN
     category: str = Field("", max_length=32)
     overdue: bool = False
@@ -54,8 +55,8 @@ def _calendar_note(session, years: set[int]) -> str | None:
 
 
 def _common(user) -> dict:
-    return {"user": user, "role_name": ROLE_NAMES[user.role], "status_names": workflow.STATUS_NAMES,
-            "action_names": workflow.ACTION_NAMES, "level_names": workflow.LEVEL_NAMES}
+    return {"user": user, "role_name": label(user.role, "role"), "status_names": labels("hazard_status"),
+            "action_names": labels("hazard_action"), "level_names": labels("level")}
 
 
 @page(bp, "/hazards", summary="问题工作台", scope=AREA, roles=READERS, query=QueueQuery)
@@ -63,7 +64,7 @@ def queue(user, scope, query: QueueQuery):
     """The work queue: overdue first, then by the next deadline; filters by status, category, area."""
     session = get_session()
     status = query.status
-    statuses = list(OPEN_STATUSES) if status == "open" else ([status] if status in workflow.STATUS_NAMES else None)
+    statuses = list(OPEN_STATUSES) if status == "open" else ([status] if status in labels("hazard_status") else None)
     within = query.within or None
     category = query.category or None
     overdue = True if query.overdue else None
@@ -165,7 +166,7 @@ def safety_report(user, scope, query: SafetyPageQuery):
     query = f"month={result['month']}" + (f"&within={within}" if within else "")
     return render_template("safety_report.html", title=f"平安报表 {result['month']}", report=result,
                            within=within or "", areas=report.area_options(session, scope), query=query,
-                           colour_names=report.COLOUR_NAMES, **_common(user))
+                           colour_names=labels("colour"), **_common(user))
 
 
 @page(bp, "/maps/hazards", summary="问题隐患热力图", scope=AREA, roles=READERS, query=HeatmapPageQuery)
@@ -182,7 +183,7 @@ def heatmap_page(user, scope, query: HeatmapPageQuery):
     tiles = current_app.config["GRIDMAP"].tiles
     fmap = build_hazard_map(cells["cells"], open_ones, title="问题隐患热力图", tiles=tiles)
     config = {**fmap.gridmap_layers, "category": category or "", "map_crs": display_crs(tiles)}
-    return render_template("hazards_map.html", title="问题隐患热力图", user=user, role_name=ROLE_NAMES[user.role],
+    return render_template("hazards_map.html", title="问题隐患热力图", user=user, role_name=label(user.role, "role"),
                            heat_config=config,
                            open_count=open_ones["total"], cell_count=len(cells["cells"]), category=category or "",
                            categories=service.categories(session), **map_parts(fmap))

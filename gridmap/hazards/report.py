@@ -27,9 +27,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
+from gridmap.clock import CHINA, parse_month
 from gridmap.escape import spreadsheet_cell
-from gridmap.hazards.calendar import CN_TZ
-from gridmap.schemas import first_of_month
+from gridmap.labels import label
 
 DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     # A rate at or above "green" is green, at or above "yellow" is yellow, else red.
@@ -40,8 +40,6 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "patrol_coverage": {"green": 0.90, "yellow": 0.70},
 }
 COLOUR_ORDER = {"red": 0, "yellow": 1, "green": 2}
-COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
-LEVEL_NAMES = {"street": "街道", "community": "社区", "grid": "网格"}
 HEADERS = [("level_name", "层级"), ("code", "编码"), ("name", "名称"), ("found", "发现数"), ("closed", "办结数"),
            ("closure_rate", "办结率"), ("on_time_rate", "按期办结率"), ("overdue", "超期数"),
            ("mean_handling_hours", "平均处置时长（小时）"), ("patrol_coverage", "巡查覆盖率"),
@@ -74,13 +72,13 @@ def colour(row: dict[str, Any], limits: dict[str, dict[str, float]]) -> str:
 def month_bounds(month: str | None, now: datetime | None = None) -> tuple[str, datetime, datetime]:
     now = now or datetime.now(UTC)
     if month:
-        first = first_of_month(month)
+        first = parse_month(month)
     else:
-        local = now.astimezone(CN_TZ)
+        local = now.astimezone(CHINA)
         first = date(local.year, local.month, 1)
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    start = datetime(first.year, first.month, 1, tzinfo=CN_TZ)
-    end = datetime(following.year, following.month, 1, tzinfo=CN_TZ)
+    start = datetime(first.year, first.month, 1, tzinfo=CHINA)
+    end = datetime(following.year, following.month, 1, tzinfo=CHINA)
     return f"{first:%Y-%m}", start, end
 
 
@@ -119,7 +117,7 @@ def patrol_coverage(session: Session, scope: Scope, prefix: str, month_start: da
     summed from the patrol module's per-grid figures (one query there, a pass over grids here)."""
     from gridmap.patrol.tracks import visit_coverage
 
-    month = month_start.astimezone(CN_TZ).date().replace(day=1)
+    month = month_start.astimezone(CHINA).date().replace(day=1)
     grids = visit_coverage(session, scope, within=prefix or None, month=month)["grids"]
     totals: dict[str, list[int]] = {}
     for grid in grids:
@@ -135,7 +133,7 @@ def area_options(session: Session, scope: Scope) -> list[dict[str, str]]:
     rows = session.execute(text(
         "SELECT code, name, level FROM admin_unit WHERE code LIKE :prefix AND level IN ('street', 'community') "
         "ORDER BY code"), {"prefix": scope.prefix + "%"}).all()
-    return [{"code": c, "name": n, "level": lv, "level_name": LEVEL_NAMES[lv]} for c, n, lv in rows]
+    return [{"code": c, "name": n, "level": lv, "level_name": label(lv, "level")} for c, n, lv in rows]
 
 
 def safety_report(session: Session, scope: Scope, *, within: str | None, month: str | None,
@@ -157,7 +155,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
         if r["level"] != "grid" and len(r["code"]) < len(prefix):
             continue  # a street or community only partly inside the requested area
         item = {
-            "level": r["level"], "level_name": LEVEL_NAMES[r["level"]], "code": r["code"],
+            "level": r["level"], "level_name": label(r["level"], "level"), "code": r["code"],
             "name": names.get(r["code"], r["code"]), "found": r["found"], "closed": r["closed"],
             "closure_rate": round(r["closed"] / r["found"], 4) if r["found"] else None,
             "on_time_rate": round(r["on_time"] / r["resolved"], 4) if r["resolved"] else None,
@@ -166,7 +164,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
             "patrol_coverage": coverage.get(r["code"]),
         }
         item["colour"] = colour(item, limits)
-        item["colour_name"] = COLOUR_NAMES[item["colour"]]
+        item["colour_name"] = label(item["colour"], "colour")
         items.append(item)
     level_order = {"street": 0, "community": 1, "grid": 2}
 

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session, aliased
 from gridmap.areas.models import Grid
 from gridmap.auth.models import User
 from gridmap.auth.scope import Scope
+from gridmap.clock import as_local
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
 from gridmap.errors import Conflict, NotFound, Unprocessable
 from gridmap.hazards import workflow
-from gridmap.hazards.calendar import FALLBACK, OFFICIAL, Deadline, WorkCalendar, as_local
+from gridmap.hazards.calendar import FALLBACK, OFFICIAL, Deadline, WorkCalendar
 from gridmap.hazards.models import (
     OPEN_STATUSES,
     Hazard,
@@ -32,6 +33,7 @@ from gridmap.hazards.models import (
 )
 from gridmap.hazards.heatmap import record_hazard
 from gridmap.hazards.photos import list_photos
+from gridmap.labels import label
 
 DUPLICATE_RADIUS_M = 50.0
 Bbox = tuple[float, float, float, float]
@@ -163,8 +165,8 @@ def _json(row: Any, scope: Scope) -> dict[str, Any]:
         "severity": h.severity, "description": h.description,
         "lon": round(row.lon, 7), "lat": round(row.lat, 7),
         "grid": {"code": h.grid_code, "name": row.grid_name}, "grid_version": h.grid_version,
-        "status": h.status, "status_name": workflow.STATUS_NAMES[h.status],
-        "level": h.level, "level_name": workflow.LEVEL_NAMES[h.level],
+        "status": h.status, "status_name": label(h.status, "hazard_status"),
+        "level": h.level, "level_name": label(h.level, "level"),
         "deadlines": {"accept_by": _iso(h.accept_by), "resolve_by": _iso(h.resolve_by)},
         "next_deadline": _iso(row.next_deadline), "calendar": h.calendar, "overdue": bool(row.overdue),
         "reporter": row.reporter_name,
@@ -183,7 +185,7 @@ def events(session: Session, hazard_id: int) -> list[dict[str, Any]]:
         .where(HazardEvent.hazard_id == hazard_id).order_by(HazardEvent.at, HazardEvent.id)
     ).all()
     return [{
-        "action": e.action, "action_name": workflow.ACTION_NAMES.get(e.action, e.action),
+        "action": e.action, "action_name": label(e.action, "hazard_action"),
         "from_status": e.from_status, "to_status": e.to_status, "actor": name, "at": _iso(e.at),
         "note": e.note, "detail": e.detail,
     } for e, name in rows]
@@ -384,7 +386,6 @@ def assignee_candidates(session: Session, grid_code: str) -> list[dict[str, Any]
     return [{"username": u, "name": n, "role": r, "scope": s} for u, n, r, s in rows]
 
 
-SEVERITY_NAMES = {"normal": "一般", "complex": "复杂", "urgent": "紧急"}
 
 
 def open_hazards_of_grid(session: Session, scope: Scope, grid_code: str, *, limit: int = 500,
@@ -405,7 +406,7 @@ def open_hazards_of_grid(session: Session, scope: Scope, grid_code: str, *, limi
         "type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {
             "code": code, "category": category, "severity": severity,
-            "severity_name": SEVERITY_NAMES.get(severity, severity), "status": workflow.STATUS_NAMES[status],
+            "severity_name": label(severity, "hazard_severity"), "status": label(status, "hazard_status"),
             "description": description, "overdue": bool(overdue),
             "deadline": f"{as_local(resolve_by):%Y-%m-%d %H:%M}" + ("（已超期）" if overdue else ""),
         },

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
 from gridmap.errors import Conflict, Forbidden, Unprocessable
+from gridmap.labels import label
 
 ACTIONS = ("accept", "assign", "start", "feedback", "verify", "reject", "close", "escalate")
 LEVEL_ORDER = ("grid", "community", "street", "district")
@@ -20,15 +21,6 @@ LEVEL_ORDER = ("grid", "community", "street", "district")
 # supervisor (9) street-level ones, and higher levels may always step in (督办).
 LEVEL_SCOPE_LENGTH = {"grid": 12, "community": 12, "street": 9, "district": 6}
 
-STATUS_NAMES = {
-    "reported": "待受理", "accepted": "已受理", "assigned": "已指派", "in_progress": "处置中",
-    "feedback": "已反馈", "verified": "已核查", "closed": "已办结", "rejected": "不予受理",
-}
-ACTION_NAMES = {
-    "report": "上报", "accept": "受理", "assign": "指派", "start": "开始处置", "feedback": "反馈结果",
-    "verify": "核查通过", "reject": "退回", "close": "办结", "escalate": "上报上级（吹哨）",
-}
-LEVEL_NAMES = {"grid": "网格", "community": "社区", "street": "街道", "district": "区"}
 
 MANAGER, ASSIGNEE, GRID_OWNER = "manager", "assignee", "grid_owner"
 
@@ -125,11 +117,11 @@ def decide(actor: Actor, state: State, action: str, note: str = "") -> Decision:
     if rule is None:
         if action == "escalate" and next_level(state.level) is None and state.status in RULES["escalate"]:
             raise Conflict("hazard_top_level", details=details)
-        raise Conflict("hazard_action_not_allowed", details=details, status=STATUS_NAMES.get(state.status),
-                       action=ACTION_NAMES.get(action, action))
+        raise Conflict("hazard_action_not_allowed", details=details, status=label(state.status, "hazard_status"),
+                       action=label(action, "hazard_action"))
     if action not in allowed:
-        raise Forbidden("hazard_action_forbidden", details=details, action=ACTION_NAMES[action])
+        raise Forbidden("hazard_action_forbidden", details=details, action=label(action, "hazard_action"))
     if action in NOTE_REQUIRED and not note.strip():
-        raise Unprocessable("hazard_note_required", details={"field": "note"}, action=ACTION_NAMES[action])
+        raise Unprocessable("hazard_note_required", details={"field": "note"}, action=label(action, "hazard_action"))
     to_level = next_level(state.level) if action == "escalate" else state.level
     return Decision(action, state.status, rule[0], state.level, to_level or state.level)

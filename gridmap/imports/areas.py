@@ -29,6 +29,7 @@ from gridmap.geo.crs import geometry_to_wgs84
 from gridmap.geo.validate import BOUNDARY_TOLERANCE_M, as_multipolygon, check_polygons
 from gridmap.households.assignment import assign_near_grids
 from gridmap.imports.common import Progress, RowErrors, duplicated_mask, no_progress, pick_column, read_upload
+from gridmap.labels import label
 
 LEVEL_RULES = {
     "district": (LEVEL_LENGTHS["district"], "6 位数字"),
@@ -36,7 +37,6 @@ LEVEL_RULES = {
     "community": (LEVEL_LENGTHS["community"], "12 位数字（街道 9 位 + 社区 3 位）"),
     "grid": (LEVEL_LENGTHS["grid"], "15 位数字（社区 12 位 + 网格 3 位）"),
 }
-LEVEL_NAMES = {"district": "区县", "street": "街道", "community": "社区", "grid": "网格"}
 PARENT_LEVEL = {"street": "district", "community": "street", "grid": "community"}
 PARENT_LENGTH = {"street": 6, "community": 9, "grid": 12}
 CODE_ALIASES = ("code", "编码", "区划代码", "统计用区划代码", "网格编码")
@@ -120,7 +120,7 @@ def _validate(session: Session, upload, options: AreaImportOptions, crs: str, sc
     names = column(name_col)
     errors.add((codes == "").to_numpy(), code_col, "missing_field", lambda i: {"field": code_col})
     errors.add(~_valid_code_mask(codes, level), code_col, "invalid_code", lambda i: {
-        "code": codes.iat[i], "level": LEVEL_NAMES[level], "rule": LEVEL_RULES[level][1]})
+        "code": codes.iat[i], "level": label(level, "level"), "rule": LEVEL_RULES[level][1]})
     errors.add(duplicated_mask(codes), code_col, "duplicate_code", lambda i: {"code": codes.iat[i]})
     errors.add(~codes.str.startswith(scope.prefix).to_numpy(dtype=bool), code_col, "out_of_scope",
                lambda i: {"code": codes.iat[i]})

@@ -7,16 +7,15 @@ it for a GCJ-02 basemap, and hands plain data to the map builder or the print te
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from pydantic import Field
 
 from gridmap.apidoc import may_call, parse_model
-from gridmap.auth.roles import ADMIN, ROLE_NAMES, SUPERVISOR
+from gridmap.auth.roles import ADMIN, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
+from gridmap.clock import today
 from gridmap.errors import ServiceUnavailable
 from gridmap.hazards.service import open_hazards_of_grid
 from gridmap.maps.display import for_basemap
@@ -24,17 +23,16 @@ from gridmap.maps.minqing import build_minqing_map
 from gridmap.maps.pages import map_parts
 from gridmap.pages import page
 from gridmap.party.api import StaffRequest, UnmaskQuery
-from gridmap.party.models import STAFF_ROLE_NAMES
 from gridmap.party.service import grid_sheet, replace_grid_staff
 from gridmap.places.service import list_key_places
 from gridmap.printing import handbook, wallmap
 from gridmap.printing.chromium import RenderError
 from gridmap.printing.slots import RETRY_AFTER_S, RenderSlots, RendersBusy
 from gridmap.web import check_csrf, get_session
+from gridmap.labels import label, labels
 
 bp = Blueprint("grid_pages", __name__)
 
-CHINA = ZoneInfo("Asia/Shanghai")
 PRINT_CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "print.css"
 
 
@@ -76,7 +74,7 @@ def grid_map(user, scope, code: str, query: UnmaskQuery):
     props = sheet["grid"]["properties"]
     return render_template(
         "minqing.html", title=f"民情地图 · {props['name']}", grid=props, user=user,
-        role_name=ROLE_NAMES[user.role], masked=sheet["masked"], may_unmask=user.role == SUPERVISOR,
+        role_name=label(user.role, "role"), masked=sheet["masked"], may_unmask=user.role == SUPERVISOR,
         members=counts["members"], **map_parts(fmap))
 
 
@@ -84,7 +82,7 @@ def _wall_page(user, scope, code: str) -> str:
     """The A3-landscape wall map page: title, date, north arrow, scale and legend. A wall
     map is public: it is built from masked data whatever the viewer may see."""
     sheet, fmap, counts = _minqing(scope, code, action="grid_wall_map", unmask=False, public=True)
-    today = datetime.now(CHINA).date().isoformat()
+    today = today().isoformat()
     return render_template("wall.html", title=f"民情地图 · {sheet['grid']['properties']['name']}",
                            grid=sheet["grid"]["properties"], user=user, today=today, page_mm=wallmap.PAGE_MM,
                            page_px=wallmap.PAGE_PX, **counts, **map_parts(fmap))
@@ -134,7 +132,7 @@ def _print_context(user, scope, code: str, *, for_pdf: bool, unmask: bool) -> di
     map_url = request.url_root.rstrip("/") + url_for("grid_pages.grid_map", code=code)
     return {
         "title": f"网格干部联系手册 · {props['name']}", "grid": props, "user": user,
-        "role_name": ROLE_NAMES[user.role], "staff": sheet["staff"], "staff_roles": STAFF_ROLE_NAMES,
+        "role_name": label(user.role, "role"), "staff": sheet["staff"], "staff_roles": labels("staff_role"),
         "buildings": handbook.buildings(sheet["households"]),
         "cards": handbook.cards(sheet["households"], sheet["members"]),
         "households": len(sheet["households"]["features"]), "masked": sheet["masked"],

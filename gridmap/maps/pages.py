@@ -6,13 +6,14 @@ import folium
 from flask import Blueprint, current_app, redirect, render_template, url_for
 
 from gridmap.areas import service as areas
-from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, ROLE_NAMES, STAFF
+from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, STAFF
 from gridmap.auth.scope import AREA
 from gridmap.maps.assets import assert_offline
 from gridmap.maps.display import for_basemap
 from gridmap.maps.overview import build_grid_overview
 from gridmap.pages import page
 from gridmap.web import get_session, nonce_scripts
+from gridmap.labels import label
 
 bp = Blueprint("map_pages", __name__)
 
@@ -51,5 +52,5 @@ def area_map(user, scope, code: str):
     tiles = current_app.config["GRIDMAP"].tiles
     editor = "/planner/{community_code}" if user.role in (ADMIN, PLANNER) else None
     fmap = build_grid_overview(for_basemap(grids, tiles), title=title, tiles=tiles, edit_template=editor)
-    return render_template("map_page.html", title=title, user=user, role_name=ROLE_NAMES[user.role],
+    return render_template("map_page.html", title=title, user=user, role_name=label(user.role, "role"),
                            grid_count=grids["total"], **map_parts(fmap))

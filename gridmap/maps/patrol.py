@@ -16,7 +16,7 @@ from shapely.geometry import shape
 from gridmap.escape import html_text
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
 from gridmap.maps.popups import Popup, Tooltip
-from gridmap.patrol.flags import FLAG_NAMES
+from gridmap.labels import label
 
 # Distinct on a light background, readable by most colour-blind people (Tableau 10).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
@@ -86,7 +86,7 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
             continue
         flags = props.get("flags") or []
         lat, lon = _latlon(feature["geometry"]["coordinates"])
-        flag_text = "、".join(FLAG_NAMES.get(f, f) for f in flags)
+        flag_text = "、".join(label(f, "checkin_flag") for f in flags)
         popup = (f"<b>{html_text(props.get('display_name'))}</b><br>时间：{html_text(props['recorded_at'][11:16])}"
                  f"<br>网格：{html_text(props.get('grid_name') or '不在任何网格')}<br>精度：±{html_text(round(props['accuracy_m']))} 米"
                  + (f"<br>住户：{html_text(props['household_code'])}" if props.get("household_code") else "")

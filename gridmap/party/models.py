@@ -11,13 +11,6 @@ from gridmap.db import Base
 
 # Grid staff roles in handbook order ("3+N": leader, worker, police, department staff).
 STAFF_ROLES = ("grid_leader", "grid_worker", "police", "department", "other")
-STAFF_ROLE_NAMES = {
-    "grid_leader": "网格长",
-    "grid_worker": "专职网格员",
-    "police": "网格民警",
-    "department": "部门联络员",
-    "other": "兼职网格员",
-}
 
 
 class PartyMember(Base):

@@ -33,8 +33,9 @@ from gridmap.db import transaction
 from gridmap.errors import Forbidden, NotFound, Unprocessable
 from gridmap.households.models import Household
 from gridmap.households.service import household_json
-from gridmap.party.models import STAFF_ROLE_NAMES, STAFF_ROLES, GridStaff, PartyContact, PartyMember
+from gridmap.party.models import STAFF_ROLES, GridStaff, PartyContact, PartyMember
 from gridmap.party.optimizer import assign_contacts, haversine_matrix
+from gridmap.labels import label
 
 DEFAULT_MAX_PER_MEMBER = 10
 
@@ -301,7 +302,7 @@ def grid_staff(session: Session, scope: Scope, grid_code: str) -> dict[str, Any]
     rows = session.scalars(select(GridStaff).where(GridStaff.grid_id == grid.id)).all()
     order = {role: i for i, role in enumerate(STAFF_ROLES)}
     rows = sorted(rows, key=lambda s: (order.get(s.role, 99), s.sort_order, s.id))
-    items = [{"role": s.role, "role_name": STAFF_ROLE_NAMES.get(s.role, s.role), "name": s.name,
+    items = [{"role": s.role, "role_name": label(s.role, "staff_role"), "name": s.name,
               "phone": s.phone, "organisation": s.organisation, "duty": s.duty} for s in rows]
     return {"items": items, "total": len(items)}
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, RootModel, model_validator
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS, AREA_OWN_RECORDS
+from gridmap.clock import day_or_today, month_or_this
 from gridmap.errors import BadRequest
 from gridmap.patrol import service, tracks
 from gridmap.patrol.service import MAX_BATCH, CheckinItem
@@ -160,20 +161,20 @@ class CoverageResponse(BaseModel):
            scope=AREA_OWN_RECORDS, query=CheckinListQuery, response=FeatureCollection, errors=(422,))
 def list_checkins(scope, query: CheckinListQuery):
     return tracks.list_checkins(get_session(), scope, within=query.within, username=query.user,
-                                day=tracks.parse_day(query.date), limit=query.limit, offset=query.offset)
+                                day=day_or_today(query.date), limit=query.limit, offset=query.offset)
 
 
 @operation(bp, "/patrol/tracks", "GET", summary="每人每日巡查轨迹、里程、在格时长和住户覆盖率", tag="patrol",
            scope=AREA_OWN_RECORDS, query=TracksQuery, response=TracksResponse, errors=(422,))
 def patrol_tracks(scope, query: TracksQuery):
     return tracks.daily_tracks(get_session(), scope, within=query.within, username=query.user,
-                               day=tracks.parse_day(query.date))
+                               day=day_or_today(query.date))
 
 
 @operation(bp, "/patrol/coverage", "GET", summary="五必访：本月应访住户、已访和待访名单（按网格、按网格员）",
            tag="patrol", scope=AREA_OWN_CONTACTS, query=CoverageQuery, response=CoverageResponse, errors=(422,))
 def patrol_coverage(scope, query: CoverageQuery):
-    return tracks.visit_coverage(get_session(), scope, within=query.within, month=tracks.parse_month(query.month))
+    return tracks.visit_coverage(get_session(), scope, within=query.within, month=month_or_this(query.month))
 
 
 class NearbyQuery(BaseModel):

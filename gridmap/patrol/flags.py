@@ -11,15 +11,6 @@ from datetime import datetime, timedelta
 
 from gridmap.patrol.settings import PatrolRules
 
-FLAG_NAMES = {
-    "outside_grid": "不在本网格",
-    "low_accuracy": "定位精度差",
-    "impossible_speed": "移动速度异常",
-    "future_time": "时间超前",
-    "stale": "补传过晚",
-}
-
-
 def time_limits(now: datetime, rules: PatrolRules) -> tuple[datetime, datetime]:
     """(future_after, stale_before): recorded later than the first is ``future_time``,
     earlier than the second ``stale``."""

@@ -7,12 +7,12 @@ from pydantic import BaseModel, Field
 
 from gridmap import ROOT
 from gridmap.apidoc import PUBLIC
-from gridmap.auth.roles import ROLE_NAMES
 from gridmap.auth.scope import ANYONE, AREA_OWN_RECORDS
+from gridmap.clock import DAY_PATTERN, day_or_today
 from gridmap.errors import NotFound
 from gridmap.pages import page
 from gridmap.patrol.api import CHECKIN_ROLES
-from gridmap.schemas import DAY_PATTERN
+from gridmap.labels import label
 
 bp = Blueprint("patrol_pages", __name__)
 
@@ -27,7 +27,7 @@ class PatrolMapQuery(BaseModel):
 @page(bp, "/patrol", summary="巡查打卡（手机）", scope=AREA_OWN_RECORDS, roles=CHECKIN_ROLES)
 def patrol(user, scope):
     """手机巡查打卡：定位、所在网格、一键打卡、走访住户、备注；离线时先存在手机上。"""
-    return render_template("patrol.html", title="巡查打卡", user=user, role_name=ROLE_NAMES[user.role])
+    return render_template("patrol.html", title="巡查打卡", user=user, role_name=label(user.role, "role"))
 
 
 @page(bp, "/patrol/sw.js", summary="巡查打卡页的离线脚本（service worker）", scope=ANYONE, roles=PUBLIC)
@@ -56,7 +56,7 @@ def patrol_map(user, scope, query: PatrolMapQuery):
     within = query.within or None
     if within is not None and scope.narrow(within) is None:
         raise NotFound("area_not_found", code=within)
-    day = patrol.parse_day(query.date or None)
+    day = day_or_today(query.date)
     session = get_session()
     rules = PatrolRules()
     daily = patrol.daily_tracks(session, scope, within=within, username=None, day=day, rules=rules)
@@ -72,7 +72,7 @@ def patrol_map(user, scope, query: PatrolMapQuery):
     shown = [{**t, "track": f["geometry"]} for t, f in zip(daily["items"], shifted["features"])]
     title = f"巡查轨迹 · {areas.area_label(session, within or scope.prefix)} · {day.isoformat()}"
     fmap = build_patrol_map(shown, for_basemap(checkins, tiles), for_basemap(grids, tiles), title=title, tiles=tiles)
-    return render_template("patrol_map.html", title=title, user=user, role_name=ROLE_NAMES[user.role],
+    return render_template("patrol_map.html", title=title, user=user, role_name=label(user.role, "role"),
                            workers=daily["items"], colours=worker_colours(daily["items"]), day=day.isoformat(),
                            within=within, checkin_total=checkins["total"], radius=int(rules.coverage_radius_m),
                            **map_parts(fmap))

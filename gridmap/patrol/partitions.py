@@ -9,26 +9,13 @@ into its month's partition when that is created: nothing is ever refused for its
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridmap.clock import add_months, this_month
 from gridmap.db import transaction
-
-CHINA = ZoneInfo("Asia/Shanghai")
-
-
-def this_month(today: date | None = None) -> date:
-    today = today or datetime.now(CHINA).date()
-    return today.replace(day=1)
-
-
-def add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
 
 def list_partitions(session: Session) -> list[dict[str, object]]:
     """Every partition of ``checkin`` with its bounds and approximate row count."""

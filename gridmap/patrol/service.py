@@ -16,7 +16,6 @@ lookup for the whole batch.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -38,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import points_to_wgs84
-from gridmap.db import transaction
+from gridmap.db import Prepared, transaction
 from gridmap.errors import Unprocessable
 from gridmap.geo.crs import CrsError, parse_crs
 from gridmap.messages import message
@@ -235,52 +234,6 @@ SELECT json_agg(json_build_object('idx', a.idx, 'id', a.id, 'created', ins.id IS
   FROM a
   LEFT JOIN ins ON ins.id = a.id
 """
-
-
-class Prepared:
-    """A statement prepared once per database connection, then run by ``EXECUTE``.
-
-    Planning ``CHECKIN_SQL`` (CTEs over every month partition) costs about four times
-    as much as running it for one check-in (1.7 ms against 0.4 ms); prepared and run
-    with its generic plan it is planned once per connection (PostgreSQL re-plans it by
-    itself when a partition is added or dropped). The names prepared are
-    kept in the pooled connection's ``info``, which SQLAlchemy clears whenever it
-    replaces the DBAPI connection (reconnect, pre-ping failure), and checked against the
-    DBAPI connection's identity as well.
-    """
-
-    def __init__(self, name: str, sql: str, types: dict[str, str]):
-        order: list[str] = []
-
-        def number(match: re.Match[str]) -> str:
-            if match.group(1) not in order:
-                order.append(match.group(1))
-            return f"${order.index(match.group(1)) + 1}"
-
-        body = re.sub(r"(?<![:\w]):(\w+)", number, sql)
-        self.name = name
-        self.prepare = f"PREPARE {name} ({', '.join(types[n] for n in order)}) AS {body}"
-        # For this transaction only, in the same round trip:
-        # * the generic plan: a custom plan would be planned again at every call
-        #   (PostgreSQL's "auto" mode keeps choosing one for small arrays);
-        # * no sequential scans: the generic plan is kept while the month's partition grows,
-        #   until the next ANALYZE of it. One planned while the partition was nearly empty
-        #   (a new month, or autovacuum busy elsewhere) would otherwise read the whole
-        #   partition for every batch; scripts/bench/checkins --big-table caught single
-        #   check-ins at half speed right after a bulk load kept autovacuum busy.
-        self.execute = text("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off; "
-                            f"EXECUTE {name} (" + ", ".join(f"CAST(:{n} AS {types[n]})" for n in order) + ")")
-
-    def __call__(self, session: Session, params: dict[str, Any]):
-        connection = session.connection()
-        pooled = connection.connection
-        key = ("gridmap.prepared", id(pooled.dbapi_connection))
-        done = pooled.info.setdefault(key, set())
-        if self.name not in done:
-            with pooled.dbapi_connection.cursor() as cursor:  # no parameters: no %-formatting
-                cursor.execute(self.prepare)
-            done.add(self.name)
-        return session.execute(self.execute, params)
 
 
 CHECKIN_TYPES = {"items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "first": "timestamptz",

@@ -9,39 +9,21 @@ on the (user_id, recorded_at) and GiST indexes, pruned to the partitions of the 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridmap import schemas
 from gridmap.auth.masking import sees_unmasked, visit_tags_shown
 from gridmap.auth.scope import Scope
-from gridmap.patrol.partitions import CHINA, add_months
+from gridmap.clock import CHINA, day_bounds, month_bounds, this_month
 from gridmap.patrol.settings import PatrolRules
-
-
-def parse_day(value: date | str | None) -> date:
-    return schemas.parse_day(value) if value else datetime.now(CHINA).date()
-
-
-def parse_month(value: str | None) -> date:
-    return schemas.first_of_month(value) if value else datetime.now(CHINA).date().replace(day=1)
 
 
 def _cn(moment: datetime) -> str:
     """Times go out in China's time zone, with their offset (ISO 8601)."""
     return moment.astimezone(CHINA).isoformat()
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), CHINA)
-    return start, start + timedelta(days=1)
-
-
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    return datetime.combine(month, time(0), CHINA), datetime.combine(add_months(month, 1), time(0), CHINA)
 
 
 def _filters(scope: Scope, within: str | None, username: str | None) -> tuple[str, dict[str, Any]]:
@@ -263,7 +245,7 @@ def nearby_households(session: Session, scope: Scope, lon: float, lat: float, cr
     rules = rules or PatrolRules()
     lon, lat = point_to_wgs84(lon, lat, crs)
     prefix = scope.narrow(None)
-    lo, hi = month_bounds(datetime.now(CHINA).date().replace(day=1))
+    lo, hi = month_bounds(this_month())
     tags = visit_tags_shown(rules.visit_tags, unmasked=sees_unmasked(scope, False))
     rows = session.execute(text(NEARBY_SQL), {"tags": tags, "lon": lon, "lat": lat,
                                               "prefix": (prefix or "") + "%", "lo": lo, "hi": hi,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from gridmap.auth.roles import ADMIN, PLANNER, ROLE_NAMES
+from gridmap.auth.roles import ADMIN, PLANNER
 from gridmap.auth.scope import AREA
 from gridmap.maps.pages import map_parts
 from gridmap.maps.planner import build_planner_map
 from gridmap.pages import page
 from gridmap.planning.service import editor_data
 from gridmap.web import get_session
+from gridmap.labels import label
 
 bp = Blueprint("planning_pages", __name__)
 
@@ -27,6 +28,6 @@ def editor(user, scope, code: str):
         "outline": data["outline"],
     }
     title = f"网格边界调整 · {data['community']['name']}"
-    return render_template("planner.html", title=title, user=user, role_name=ROLE_NAMES[user.role],
+    return render_template("planner.html", title=title, user=user, role_name=label(user.role, "role"),
                            planner_config=config,
                            **map_parts(fmap))

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from gridmap.patrol.service import CHECKIN_SQL, CHECKIN_TYPES, Prepared
+from gridmap.db import Prepared
+from gridmap.patrol.service import CHECKIN_SQL, CHECKIN_TYPES
 from tests import factories as f
 
 

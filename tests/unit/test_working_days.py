@@ -8,13 +8,14 @@ from datetime import date, datetime
 import chinese_calendar
 import pytest
 
-from gridmap.hazards.calendar import CN_TZ, WorkCalendar
+from gridmap.clock import CHINA
+from gridmap.hazards.calendar import WorkCalendar
 
 CAL = WorkCalendar()
 
 
 def at(y, m, d, hh=10, mm=0):
-    return datetime(y, m, d, hh, mm, tzinfo=CN_TZ)
+    return datetime(y, m, d, hh, mm, tzinfo=CHINA)
 
 
 def test_the_data_this_test_relies_on():

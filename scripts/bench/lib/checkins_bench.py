@@ -349,7 +349,7 @@ def load_big_table(url: str, rows: int) -> dict:
     import psycopg2
 
     from benchlib import libpq_url
-    from gridmap.patrol.partitions import add_months, this_month
+    from gridmap.clock import add_months, this_month
     conn = psycopg2.connect(libpq_url(url))
     cur = conn.cursor()
     started = time.perf_counter()
