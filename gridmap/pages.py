@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+import folium
 from flask import Blueprint, Flask, redirect, request, url_for
 from pydantic import BaseModel
 
@@ -25,7 +26,8 @@ from gridmap.apidoc import PUBLIC, parse_model, query_data
 from gridmap.auth.roles import ALL_ROLES
 from gridmap.auth.scope import AREA_RULES, RULES
 from gridmap.errors import Forbidden
-from gridmap.web import limit_body
+from gridmap.maps.assets import assert_offline
+from gridmap.web import limit_body, nonce_scripts
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,18 @@ def page(
     return decorate
 
 
+def map_parts(fmap: folium.Map) -> dict[str, str]:
+    """A folium map split into what our page template embeds: the header with this response's
+    nonce on its scripts, the body (no scripts), and the set-up script for the template's own
+    nonce'd <script> element."""
+    root = fmap.get_root()
+    root.render()
+    parts = {"map_header": nonce_scripts(root.header.render()), "map_body": root.html.render(),
+             "map_script": root.script.render()}
+    assert_offline("".join(parts.values()))
+    return parts
+
+
 def page_blueprints() -> tuple[Blueprint, ...]:
     """Every page blueprint; importing them registers their pages."""
     from gridmap.auth.pages import bp as auth_pages
@@ -110,4 +124,4 @@ def register_pages(app: Flask) -> None:
         app.register_blueprint(bp)
 
 
-__all__ = ["PAGES", "Page", "page", "page_blueprints", "register_pages"]
+__all__ = ["PAGES", "Page", "map_parts", "page", "page_blueprints", "register_pages"]

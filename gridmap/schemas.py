@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from gridmap.clock import DAY_PATTERN, MOMENT_PATTERN, MONTH_PATTERN, as_local
 from gridmap.geo.crs import NAMES as CRS_ALIASES

@@ -17,10 +17,10 @@ from gridmap.auth.roles import ADMIN
 from gridmap.auth.scope import ANYONE, GLOBAL, OWN_ACCOUNT
 from gridmap.auth.service import authenticate
 from gridmap.errors import AppError, RateLimited, Unauthorized, Unprocessable
+from gridmap.labels import label
 from gridmap.pages import page
 from gridmap.schemas import Page
 from gridmap.web import check_csrf, get_session
-from gridmap.labels import label
 
 bp = Blueprint("auth_pages", __name__)
 

@@ -12,12 +12,12 @@ from gridmap.auth.scope import AREA
 from gridmap.errors import AppError, NotFound
 from gridmap.hazards import photos, service
 from gridmap.hazards.models import OPEN_STATUSES
+from gridmap.labels import label, labels
 from gridmap.maps.display import display_crs
 from gridmap.messages import message
 from gridmap.pages import page
 from gridmap.schemas import MONTH_PATTERN
 from gridmap.web import check_csrf, get_session
-from gridmap.labels import label, labels
 
 bp = Blueprint("hazard_pages", __name__)
 
@@ -174,7 +174,7 @@ def heatmap_page(user, scope, query: HeatmapPageQuery):
     """Density of hazards (computed in the database) and the open ones as clustered markers."""
     from gridmap.hazards.heatmap import heatmap_cells
     from gridmap.maps.hazards import build_hazard_map
-    from gridmap.maps.pages import map_parts
+    from gridmap.pages import map_parts
 
     session = get_session()
     category = query.category or None

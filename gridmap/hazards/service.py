@@ -23,6 +23,7 @@ from gridmap.db import transaction
 from gridmap.errors import Conflict, NotFound, Unprocessable
 from gridmap.hazards import workflow
 from gridmap.hazards.calendar import FALLBACK, OFFICIAL, Deadline, WorkCalendar
+from gridmap.hazards.heatmap import record_hazard
 from gridmap.hazards.models import (
     OPEN_STATUSES,
     Hazard,
@@ -31,7 +32,6 @@ from gridmap.hazards.models import (
     HazardEvent,
     OfficialHoliday,
 )
-from gridmap.hazards.heatmap import record_hazard
 from gridmap.hazards.photos import list_photos
 from gridmap.labels import label
 

@@ -18,18 +18,17 @@ from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
 from gridmap.clock import today
 from gridmap.errors import ServiceUnavailable
 from gridmap.hazards.service import open_hazards_of_grid
+from gridmap.labels import label, labels
 from gridmap.maps.display import for_basemap
 from gridmap.maps.minqing import build_minqing_map
-from gridmap.maps.pages import map_parts
-from gridmap.pages import page
+from gridmap.pages import map_parts, page
 from gridmap.party.api import StaffRequest, UnmaskQuery
 from gridmap.party.service import grid_sheet, replace_grid_staff
 from gridmap.places.service import list_key_places
 from gridmap.printing import handbook, wallmap
 from gridmap.printing.chromium import RenderError
-from gridmap.printing.slots import RETRY_AFTER_S, RenderSlots, RendersBusy
+from gridmap.printing.slots import RETRY_AFTER_S, RendersBusy, RenderSlots
 from gridmap.web import check_csrf, get_session
-from gridmap.labels import label, labels
 
 bp = Blueprint("grid_pages", __name__)
 

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import folium
 from flask import Blueprint, current_app, redirect, render_template, url_for
 
 from gridmap.areas import service as areas
 from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, STAFF
 from gridmap.auth.scope import AREA
-from gridmap.maps.assets import assert_offline
+from gridmap.labels import label
 from gridmap.maps.display import for_basemap
 from gridmap.maps.overview import build_grid_overview
-from gridmap.pages import page
-from gridmap.web import get_session, nonce_scripts
-from gridmap.labels import label
+from gridmap.pages import map_parts, page
+from gridmap.web import get_session
 
 bp = Blueprint("map_pages", __name__)
-
-
-def map_parts(fmap: folium.Map) -> dict[str, str]:
-    """A folium map split into what our page template embeds: the header with this response's
-    nonce on its scripts, the body (no scripts), and the set-up script for the template's own
-    nonce'd <script> element."""
-    root = fmap.get_root()
-    root.render()
-    parts = {"map_header": nonce_scripts(root.header.render()), "map_body": root.html.render(),
-             "map_script": root.script.render()}
-    assert_offline("".join(parts.values()))
-    return parts
 
 
 @page(bp, "/", summary="首页（按角色跳转）", scope=AREA)

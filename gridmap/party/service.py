@@ -33,9 +33,9 @@ from gridmap.db import transaction
 from gridmap.errors import Forbidden, NotFound, Unprocessable
 from gridmap.households.models import Household
 from gridmap.households.service import household_json
+from gridmap.labels import label
 from gridmap.party.models import STAFF_ROLES, GridStaff, PartyContact, PartyMember
 from gridmap.party.optimizer import assign_contacts, haversine_matrix
-from gridmap.labels import label
 
 DEFAULT_MAX_PER_MEMBER = 10
 

@@ -10,9 +10,9 @@ from gridmap.apidoc import PUBLIC
 from gridmap.auth.scope import ANYONE, AREA_OWN_RECORDS
 from gridmap.clock import DAY_PATTERN, day_or_today
 from gridmap.errors import NotFound
+from gridmap.labels import label
 from gridmap.pages import page
 from gridmap.patrol.api import CHECKIN_ROLES
-from gridmap.labels import label
 
 bp = Blueprint("patrol_pages", __name__)
 
@@ -47,8 +47,8 @@ def patrol_map(user, scope, query: PatrolMapQuery):
 
     from gridmap.areas import service as areas
     from gridmap.maps.display import for_basemap
-    from gridmap.maps.pages import map_parts
     from gridmap.maps.patrol import build_patrol_map, worker_colours
+    from gridmap.pages import map_parts
     from gridmap.patrol import tracks as patrol
     from gridmap.patrol.settings import PatrolRules
     from gridmap.web import get_session

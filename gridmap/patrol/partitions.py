@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from gridmap.clock import add_months, this_month
 from gridmap.db import transaction
 
+
 def list_partitions(session: Session) -> list[dict[str, object]]:
     """Every partition of ``checkin`` with its bounds and approximate row count."""
     rows = session.execute(text("""

@@ -6,12 +6,11 @@ from flask import Blueprint, current_app, render_template
 
 from gridmap.auth.roles import ADMIN, PLANNER
 from gridmap.auth.scope import AREA
-from gridmap.maps.pages import map_parts
+from gridmap.labels import label
 from gridmap.maps.planner import build_planner_map
-from gridmap.pages import page
+from gridmap.pages import map_parts, page
 from gridmap.planning.service import editor_data
 from gridmap.web import get_session
-from gridmap.labels import label
 
 bp = Blueprint("planning_pages", __name__)
 
