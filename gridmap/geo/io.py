@@ -371,13 +371,13 @@ def _ogr_error(exc: Exception, paths: tuple[str, ...], filename: str, fmt: str) 
     for path in paths:  # no server paths in messages
         detail = detail.replace(os.path.abspath(path), filename).replace(path, filename)
     detail = detail.strip()
-    label = label(fmt, "file_format")
+    format_name = label(fmt, "file_format")
     if (
         "not recognized as being in a supported file format" in detail
         or "not recognized as a supported file format" in detail
     ):
-        return FileReadError(f"文件内容不是有效的 {label}")
-    return FileReadError(f"{label} 无法读取（{detail[:200]}）" if detail else f"{label} 无法读取")
+        return FileReadError(f"文件内容不是有效的 {format_name}")
+    return FileReadError(f"{format_name} 无法读取（{detail[:200]}）" if detail else f"{format_name} 无法读取")
 
 
 def _read_layer(source: str, layer: Any, encoding: str | None, expected: set[str] | None):

@@ -139,10 +139,10 @@ def area_options(session: Session, scope: Scope) -> list[dict[str, str]]:
 def safety_report(session: Session, scope: Scope, *, within: str | None, month: str | None,
                   now: datetime | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
-    label, start, end = month_bounds(month, now)
+    month_name, start, end = month_bounds(month, now)
     limits = thresholds(overrides)
     prefix = scope.narrow(within)
-    result: dict[str, Any] = {"month": label, "within": prefix or "", "thresholds": limits, "items": []}
+    result: dict[str, Any] = {"month": month_name, "within": prefix or "", "thresholds": limits, "items": []}
     if prefix is None:
         return result
     asof = min(now, end)

@@ -81,9 +81,9 @@ def _wall_page(user, scope, code: str) -> str:
     """The A3-landscape wall map page: title, date, north arrow, scale and legend. A wall
     map is public: it is built from masked data whatever the viewer may see."""
     sheet, fmap, counts = _minqing(scope, code, action="grid_wall_map", unmask=False, public=True)
-    today = today().isoformat()
+    drawn_on = today().isoformat()
     return render_template("wall.html", title=f"民情地图 · {sheet['grid']['properties']['name']}",
-                           grid=sheet["grid"]["properties"], user=user, today=today, page_mm=wallmap.PAGE_MM,
+                           grid=sheet["grid"]["properties"], user=user, today=drawn_on, page_mm=wallmap.PAGE_MM,
                            page_px=wallmap.PAGE_PX, **counts, **map_parts(fmap))
 
 
