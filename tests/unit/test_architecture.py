@@ -194,3 +194,28 @@ def chinese_outside_catalogues() -> dict[str, list[int]]:
 @in_progress
 def test_user_facing_words_live_in_the_catalogues():
     assert chinese_outside_catalogues() == {}
+
+
+SETTING_NAME = re.compile(r"^(GRIDMAP_[A-Z0-9_]+|DATABASE_URL|SECRET_KEY)$")
+# Modules that hand the process environment to a library or a child process (GDAL's options, a
+# backup's pg_dump, Chromium's PATH and locale); none of them reads a setting of ours.
+PROCESS_PLUMBING = {"gridmap/geo/lockdown.py", "gridmap/backup.py", "gridmap/printing/chromium.py"}
+
+
+@in_progress
+def test_every_setting_is_read_by_config_settings():
+    """One home for settings: only gridmap/config.py names an environment variable of ours,
+    and only process plumbing touches os.environ at all."""
+    named, touched = [], []
+    for module, path in modules().items():
+        where = str(path.relative_to(PACKAGE.parent))
+        if where == "gridmap/config.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SETTING_NAME.match(node.value):
+                named.append(f"{where}:{node.lineno} {node.value}")
+            if (isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv")
+                    and isinstance(node.value, ast.Name) and node.value.id == "os" and where not in PROCESS_PLUMBING):
+                touched.append(f"{where}:{node.lineno}")
+    assert (named, touched) == ([], [])
