@@ -13,14 +13,8 @@ import pytest
 import shapely
 
 from gridmap.geo.crs import geometry_to_wgs84
-from gridmap.geo.io import (
-    EmptyFileError,
-    FileFormatError,
-    FileReadError,
-    detect_format,
-    read_features,
-    read_table,
-)
+from gridmap.geo.file_errors import EmptyFileError, FileFormatError, FileReadError
+from gridmap.geo.io import detect_format, read_features, read_table
 from gridmap.geo.safe_open import GPKG_HEADER
 from gridmap.geo.validate import check_polygons
 from gridmap.messages import message
