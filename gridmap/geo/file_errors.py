@@ -1,4 +1,4 @@
-"""Errors of the file readers (gridmap.geo.io and its guards), each a gridmap.messages code.
+"""Errors of the file readers (gridmap.geo.io, its readers and guards), each a gridmap.messages code.
 
 ``FileFormatError``: the name's extension is not a supported format. ``FileReadError``: the
 file cannot be read (``EmptyFileError``: it holds nothing). ``FileRefusedError``: the file is
