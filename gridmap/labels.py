@@ -52,6 +52,21 @@ LABELS: dict[str, dict[str, str]] = {
     # Upload formats, as a person calls them.
     "file_format": {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shapefile_zip": "Shapefile 压缩包", "kml": "KML",
                     "csv": "CSV", "xlsx": "Excel"},
+    # gridmap.geo: an upload that is a zip archive, as its refusals name it.
+    "archive": {"shapefile_zip": "Shapefile 压缩包", "kmz": "KMZ 文件", "xlsx": "Excel 文件"},
+    # gridmap.geo: GEOS's reason a polygon is invalid (shapely.is_valid_reason), in Chinese.
+    "geos_reason": {
+        "Too few points": "坐标点过少",
+        "Hole lies outside shell": "内环位于外环之外",
+        "Nested holes": "内环相互嵌套",
+        "Interior is disconnected": "内部不连通",
+        "Nested shells": "多个外环相互嵌套",
+        "Duplicate Rings": "存在重复的环",
+        "Invalid Coordinate": "坐标无效",
+        "Ring not closed": "环未闭合",
+        "Ring Self-intersection": "环自相交",
+        "Self-intersection": "自相交",
+    },
 }
 
 

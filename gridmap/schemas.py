@@ -14,37 +14,38 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from gridmap.clock import DAY_PATTERN, MOMENT_PATTERN, MONTH_PATTERN, as_local
 from gridmap.geo.crs import NAMES as CRS_ALIASES
 from gridmap.geo.validate import CHINA_BBOX
+from gridmap.messages import message
 
 CODE_PATTERN = r"^[0-9]{1,24}$"
 
 # --- days, months and moments: years 2000-2100 only, every one a real calendar day ----------
 # Far-off years cannot bound real records and overflow period arithmetic (a year-0 month was a
 # 500), so the range is part of the syntax: the pattern below is both the check and the document.
-YEARS = "2000 年至 2100 年"
 
 
-def _matching(pattern: str, message: str):
+def _matching(pattern: str, refusal: str):
+    """Refuse text not matching ``pattern`` with the gridmap.messages text ``refusal``."""
     compiled = re.compile(pattern)
 
     def check(value: Any) -> Any:
         if isinstance(value, (date, datetime)):  # already parsed (Python callers)
             return value
         if not isinstance(value, str) or not compiled.match(value):
-            raise ValueError(message)
+            raise ValueError(message(refusal, years=message("supported_years")))
         return value
 
     return BeforeValidator(check)
 
 
 # A calendar day, YYYY-MM-DD.
-Day = Annotated[date, _matching(DAY_PATTERN, f"日期应为 YYYY-MM-DD，{YEARS}"),
+Day = Annotated[date, _matching(DAY_PATTERN, "day_format"),
                 WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN})]
 # A calendar month, YYYY-MM (kept as text: services take it as given).
-Month = Annotated[str, _matching(MONTH_PATTERN, f"月份应为 YYYY-MM，{YEARS}"),
+Month = Annotated[str, _matching(MONTH_PATTERN, "month_format"),
                   WithJsonSchema({"type": "string", "pattern": MONTH_PATTERN})]
 # A time bound in a query (since/until), ISO 8601 with a time to the second: without an offset
 # it is Beijing time, as everywhere in the product (so not RFC 3339's date-time, which needs one).
-QueryMoment = Annotated[datetime, _matching(MOMENT_PATTERN, f"时间应为 ISO 8601（含时分），{YEARS}"),
+QueryMoment = Annotated[datetime, _matching(MOMENT_PATTERN, "moment_format"),
                         AfterValidator(as_local),
                         WithJsonSchema({"type": "string", "pattern": MOMENT_PATTERN})]
 
@@ -71,7 +72,7 @@ def _any_case(word: str) -> str:
 
 CRS_PATTERN = (r"^\s*(?:" + "|".join(_any_case(name) for name in sorted(CRS_ALIASES, key=len, reverse=True))
                + r"|[eE][pP][sS][gG]:\s*[0-9]{1,6})?\s*$")
-_CRS_TEXT = "坐标系：wgs84（默认）、gcj02、bd09、cgcs2000 等名称（不分大小写）或 EPSG:编号"
+_CRS_TEXT = message("crs_names")
 
 
 def _crs_name(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Errors of the file readers (gridmap.geo.io and its guards), each a gridmap.messages code.
+"""Errors of the file readers (gridmap.geo.io, its readers and guards), each a gridmap.messages code.
 
 ``FileFormatError``: the name's extension is not a supported format. ``FileReadError``: the
 file cannot be read (``EmptyFileError``: it holds nothing). ``FileRefusedError``: the file is
@@ -39,11 +39,13 @@ class FileFormatError(GeoFileError):
 
 
 class FileReadError(GeoFileError):
-    """The file could not be read at all (``unreadable_file``, Chinese ``reason``)."""
+    """The file could not be read at all (``unreadable_file``). ``why`` is the gridmap.messages
+    key saying why, ``why_params`` its fields; the catalogue's text is the ``reason`` param."""
 
-    def __init__(self, reason: str):
-        self.reason = reason
-        super().__init__("unreadable_file", reason=reason)
+    def __init__(self, why: str, **why_params: Any):
+        self.why = why
+        self.why_params = why_params
+        super().__init__("unreadable_file", reason=message(why, **why_params))
 
 
 class EmptyFileError(FileReadError):
@@ -52,7 +54,8 @@ class EmptyFileError(FileReadError):
     code = "empty_file"
 
     def __init__(self) -> None:
-        self.reason = ""
+        self.why = "empty_file"
+        self.why_params = {}
         GeoFileError.__init__(self, "empty_file")
 
 
@@ -62,8 +65,10 @@ UNSAFE_CONTENT = "unsafe_file_content"  # DTDs/entities, paths or URLs where dat
 
 
 class FileRefusedError(FileReadError):
-    """Refused before reading: ``code`` is one of the three above, ``reason`` says why (Chinese)."""
+    """Refused before reading: ``code`` is one of the three above; ``why`` (a gridmap.messages
+    key, with ``why_params``) says why, its text the ``reason`` param."""
 
-    def __init__(self, code: str, reason: str, **params: Any):
-        self.reason = reason
-        GeoFileError.__init__(self, code, reason=reason, **params)
+    def __init__(self, code: str, why: str, **why_params: Any):
+        self.why = why
+        self.why_params = why_params
+        GeoFileError.__init__(self, code, reason=message(why, **why_params))

@@ -31,8 +31,9 @@ _UNSAFE_CRS = re.compile(r"EXTENSION\s*\[|\+\s*(init|proj|nadgrids|geoidgrids)|p
                          re.IGNORECASE)
 
 
-def mismatch(reason: str) -> FileRefusedError:
-    return FileRefusedError(TYPE_MISMATCH, f"文件内容与扩展名不符，{reason}")
+def mismatch(why: str, **params: Any) -> FileRefusedError:
+    """The content is not the declared type; ``why`` is a gridmap.messages ``mismatch_*`` key."""
+    return FileRefusedError(TYPE_MISMATCH, why, **params)
 
 
 def _head(path: str) -> bytes:
@@ -50,23 +51,23 @@ def check_geojson(path: str) -> None:
     """JSON text (the reader then requires an object of a GeoJSON type)."""
     head = _head(path)
     if head.strip() and _first_text_byte(head) not in (b"{", b"["):
-        raise mismatch("GeoJSON 应是 JSON 文本（以 { 开头）")
+        raise mismatch("mismatch_geojson")
 
 
 def check_kml(path: str) -> None:
     head = _head(path)
     if head.startswith(zipguard.ZIP_MAGIC):
-        raise mismatch("这是压缩包，KMZ 文件请以 .kmz 为扩展名")
+        raise mismatch("mismatch_kml_is_zip")
     if head.strip() and _first_text_byte(head) != b"<":
-        raise mismatch("KML 应是 XML 文本")
+        raise mismatch("mismatch_kml")
 
 
 def check_csv(path: str) -> None:
     head = _head(path)
     if any(head.startswith(magic) for magic in _BINARY_MAGIC):
-        raise mismatch("这是二进制文件（如 GeoPackage、Excel、图片或压缩包），不是 CSV")
+        raise mismatch("mismatch_csv_binary")
     if _first_text_byte(head) == b"<":
-        raise mismatch("这是 XML 或 HTML，不是 CSV")
+        raise mismatch("mismatch_csv_markup")
 
 
 def check_gpkg(path: str) -> None:
@@ -76,19 +77,18 @@ def check_gpkg(path: str) -> None:
     driver, the only reader the file is ever opened with (gridmap.geo.io)."""
     head = _head(path)
     if not head.startswith(GPKG_HEADER) or len(head) < 100:
-        raise mismatch("不是 GeoPackage 文件")
+        raise mismatch("mismatch_gpkg")
     if head[68:72] not in GPKG_APPLICATION_IDS and head[68:72] != b"\x00\x00\x00\x00":
-        raise mismatch("文件的 application_id 不是 GeoPackage")
+        raise mismatch("mismatch_gpkg_application_id")
     kinds = dict(_gpkg_rows(path, "SELECT name, type FROM pragma_table_list WHERE schema = 'main'"))
     views = [name for name, kind in kinds.items() if kind == "view"]
     if views:
-        raise FileRefusedError(UNSAFE_CONTENT, f"GeoPackage 含视图 {views[0][:40]}，请只提供数据表")
+        raise FileRefusedError(UNSAFE_CONTENT, "gpkg_view", name=views[0][:40])
     computed = {table for (table,) in _gpkg_rows(
         path, "SELECT c.table_name FROM gpkg_contents c, pragma_table_xinfo(c.table_name) x WHERE x.hidden IN (2, 3)")}
     for (layer,) in _gpkg_rows(path, "SELECT table_name FROM gpkg_contents"):
         if kinds.get(layer) != "table" or layer in computed:
-            raise FileRefusedError(UNSAFE_CONTENT,
-                                   f"GeoPackage 图层 {str(layer)[:40]} 含计算列或虚拟表，请只提供普通数据表")
+            raise FileRefusedError(UNSAFE_CONTENT, "gpkg_computed_layer", name=str(layer)[:40])
     columns = {name for (name,) in _gpkg_rows(path, "SELECT name FROM pragma_table_info('gpkg_spatial_ref_sys')")}
     for column in ("definition", "definition_12_063"):
         if column in columns:
@@ -104,7 +104,7 @@ def _gpkg_rows(path: str, sql: str) -> list[tuple[Any, ...]]:
     try:
         frame = pyogrio.read_dataframe(f"GPKG:{path}", sql=sql, read_geometry=False)
     except Exception:  # noqa: BLE001 - GDAL raises many types for a file it cannot open
-        raise mismatch("GeoPackage 无法打开，或缺少 gpkg_contents/gpkg_spatial_ref_sys 表") from None
+        raise mismatch("mismatch_gpkg_tables") from None
     return list(frame.itertuples(index=False, name=None))
 
 
@@ -112,7 +112,7 @@ def check_shape_file(path: str, what: str) -> None:
     """A .shp or .shx taken out of a zipped Shapefile: the shapefile file code first."""
     with open(path, "rb") as f:
         if f.read(4) != SHAPE_MAGIC:
-            raise mismatch(f"压缩包中的 {what} 不是 Shapefile 文件")
+            raise mismatch("mismatch_shape_part", part=what)
 
 
 def plain_crs_definition(text: Any) -> bool:
@@ -122,7 +122,7 @@ def plain_crs_definition(text: Any) -> bool:
 
 def check_crs_definition(text: Any) -> None:
     if not plain_crs_definition(text):
-        raise FileRefusedError(UNSAFE_CONTENT, "坐标系定义中含有 PROJ 参数、文件或网址，请改用 EPSG 编号声明坐标系")
+        raise FileRefusedError(UNSAFE_CONTENT, "crs_definition_unsafe")
 
 
 def parse_xml(data: bytes | str) -> Any:
@@ -134,7 +134,7 @@ def parse_xml(data: bytes | str) -> Any:
 
 
 def refused_xml() -> FileRefusedError:
-    return FileRefusedError(UNSAFE_CONTENT, "XML 中含有文档类型声明（DTD）或实体定义")
+    return FileRefusedError(UNSAFE_CONTENT, "xml_dtd")
 
 
 def is_refused_xml(exc: BaseException) -> bool:
@@ -147,10 +147,10 @@ XLSX_MEMBERS = ("[Content_Types].xml", "xl/workbook.xml")
 def check_xlsx(path: str) -> None:
     """A bounded zip holding a workbook, every member decompressed once within the bounds
     (openpyxl then reads the zip itself; its XML parsing goes through defusedxml)."""
-    with zipguard.open_archive(path, "Excel 文件") as zf:
+    with zipguard.open_archive(path, "xlsx") as zf:
         names = set(zf.namelist())
         if not all(member in names for member in XLSX_MEMBERS):
-            raise mismatch("压缩包中没有 Excel 工作簿（xl/workbook.xml）")
+            raise mismatch("mismatch_xlsx")
         zipguard.Reader(zf).verify_members()
 
 

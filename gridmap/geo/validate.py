@@ -9,7 +9,6 @@ functions pick out the bad rows, and only those rows get a Problem object.
 from __future__ import annotations
 
 import gc
-import math
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,26 +18,25 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gridmap.labels import label
 from gridmap.messages import message
 
 __all__ = [
-    "Problem",
     "CHINA_BBOX",
-    "MAX_POSITIONS",
-    "in_china_bbox",
-    "parse_coordinates",
+    "GEOMETRY_TYPES",
+    "Problem",
+    "as_multipolygon",
     "check_points",
-    "parse_geojson_geometry",
     "check_polygon",
     "check_polygons",
-    "as_multipolygon",
+    "in_china_bbox",
+    "parse_coordinates",
+    "wrong_type",
 ]
 
 # Rough bounding box of China (lon_min, lat_min, lon_max, lat_max). Deliberately
 # generous: it only has to catch swapped, zeroed or foreign coordinates.
 CHINA_BBOX = (73.4, 18.1, 135.1, 53.6)
-# Most positions accepted in one geometry (API body or one feature of a file).
-MAX_POSITIONS = 100_000
 # How far a boundary may pass outside the area that must contain it (digitising noise).
 BOUNDARY_TOLERANCE_M = 1.0
 POLYGON_TYPES = frozenset({"Polygon", "MultiPolygon"})
@@ -63,13 +61,23 @@ class Problem:
         return {"code": self.code, "message": self.message, **({"params": self.params} if self.params else {})}
 
 
-_NOT_NUMBER = Problem("coordinate_not_number")
+NOT_NUMBER = Problem("coordinate_not_number")
 _MISSING = Problem("coordinate_missing")
 _OUT_OF_RANGE = Problem("coordinate_out_of_range")
-_GEOMETRY_MISSING = Problem("geometry_missing")
-_GEOMETRY_EMPTY = Problem("geometry_empty")
-_RING_NOT_CLOSED = Problem("ring_not_closed")
-_RING_TOO_SHORT = Problem("ring_too_short")
+GEOMETRY_MISSING = Problem("geometry_missing")
+GEOMETRY_EMPTY = Problem("geometry_empty")
+
+
+# GeoJSON's geometry types, in the order messages list them.
+_TYPE_ORDER = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection")
+GEOMETRY_TYPES = frozenset(_TYPE_ORDER)
+
+
+def wrong_type(expected: set[str] | frozenset[str], actual: str) -> Problem:
+    """geometry_wrong_type: the ``expected`` types listed in GeoJSON's order, and the one found."""
+    order = sorted(expected, key=lambda t: (_TYPE_ORDER.index(t) if t in _TYPE_ORDER else 99, t))
+    return Problem("geometry_wrong_type", {"expected": message("geometry_types_separator").join(order),
+                                           "actual": actual})
 
 
 def _round6(value: float) -> float:
@@ -117,7 +125,7 @@ def parse_coordinates(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray, np.nd
     lon_f[bad] = np.nan
     lat_f[bad] = np.nan
     problems = np.full(lon_f.shape, None, dtype=object)
-    problems[bad] = _NOT_NUMBER
+    problems[bad] = NOT_NUMBER
     problems[lon_blank | lat_blank] = _MISSING
     return lon_f, lat_f, problems
 
@@ -147,7 +155,7 @@ def check_points(lon: Any, lat: Any) -> np.ndarray:
         suspicious = ~in_china
         if not suspicious.any():
             return problems
-        problems[~finite] = _NOT_NUMBER
+        problems[~finite] = NOT_NUMBER
         swapped_in_china = in_china_bbox(lat, lon)
         out_of_range = finite & ((np.abs(lon) > 180.0) | (np.abs(lat) > 90.0))
         swapped = finite & ~in_china & swapped_in_china
@@ -181,209 +189,9 @@ def _no_gc():
             gc.enable()
 
 
-# --- GeoJSON geometry dicts ----------------------------------------------------------
-
-_TYPE_ORDER = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection")
-_GEOJSON_TYPES = frozenset(_TYPE_ORDER)
-# Nesting depth of "coordinates" below a position: Point 0, LineString 1, ...
-_DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
-
-
-class _Invalid(Exception):
-    """Internal: carries the Problem out of the recursive parser."""
-
-    def __init__(self, problem: Problem):
-        self.problem = problem
-
-
-def _unreadable(reason: str) -> _Invalid:
-    return _Invalid(Problem("geometry_unreadable", {"reason": reason}))
-
-
-def _expected_text(expected: set[str] | frozenset[str]) -> str:
-    return " 或 ".join(sorted(expected, key=lambda t: (_TYPE_ORDER.index(t) if t in _TYPE_ORDER else 99, t)))
-
-
-class _Budget:
-    def __init__(self, limit: int):
-        self.left = limit
-
-    def spend(self, n: int) -> None:
-        self.left -= n
-        if self.left < 0:
-            raise _unreadable(f"坐标点超过 {MAX_POSITIONS} 个")
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _position(p: Any) -> tuple[float, float]:
-    """One position -> (x, y); extra dimensions (Z, M) are dropped."""
-    if not isinstance(p, (list, tuple)):
-        raise _unreadable("坐标嵌套层级不正确" if _is_number(p) else "坐标点应为 [经度, 纬度] 数组")
-    if any(isinstance(v, (list, tuple, dict)) for v in p):
-        raise _unreadable("坐标嵌套层级不正确")
-    if len(p) < 2:
-        raise _unreadable("坐标点至少需要经度和纬度两个数")
-    if not all(_is_number(v) for v in p):  # a dropped Z or M is still a number
-        raise _Invalid(_NOT_NUMBER)
-    x, y = p[0], p[1]
-    try:
-        xf, yf = float(x), float(y)
-    except OverflowError:
-        raise _Invalid(_NOT_NUMBER) from None
-    if not (math.isfinite(xf) and math.isfinite(yf)):
-        raise _Invalid(_NOT_NUMBER)
-    return xf, yf
-
-
-def _positions(seq: Any, budget: _Budget) -> np.ndarray:
-    """A list of positions -> (n, 2) float array. numpy does the work when it can."""
-    if not isinstance(seq, (list, tuple)):
-        raise _unreadable("坐标嵌套层级不正确")
-    budget.spend(len(seq))
-    if not seq:
-        return np.empty((0, 2))
-    try:
-        arr = np.asarray(seq)
-    except (ValueError, TypeError, OverflowError):
-        arr = None  # ragged or odd values: let the slow path say exactly what is wrong
-    if arr is not None and arr.ndim == 2 and arr.shape[1] >= 2 and arr.dtype.kind in "iuf":
-        xy = np.asarray(arr[:, :2], dtype=np.float64)
-        if np.isfinite(xy).all():
-            return xy
-        raise _Invalid(_NOT_NUMBER)
-    return np.array([_position(p) for p in seq], dtype=np.float64).reshape(-1, 2)
-
-
-def _ring(seq: Any, budget: _Budget) -> np.ndarray:
-    xy = _positions(seq, budget)
-    n = len(xy)
-    if n >= 2 and not np.array_equal(xy[0], xy[-1]):
-        raise _Invalid(_RING_NOT_CLOSED)
-    if n < 4:
-        raise _Invalid(_RING_TOO_SHORT)
-    return xy
-
-
-def _polygon(rings: Any, budget: _Budget) -> shapely.Polygon:
-    if not isinstance(rings, (list, tuple)):
-        raise _unreadable("坐标嵌套层级不正确")
-    if not rings:
-        raise _Invalid(_GEOMETRY_EMPTY)
-    parsed = [_ring(r, budget) for r in rings]
-    return shapely.Polygon(parsed[0], parsed[1:])
-
-
-def _line(seq: Any, budget: _Budget) -> shapely.LineString:
-    xy = _positions(seq, budget)
-    if len(xy) < 2:
-        raise _unreadable("线至少需要 2 个坐标点")
-    return shapely.LineString(xy)
-
-
-def _list(value: Any) -> list | tuple:
-    if not isinstance(value, (list, tuple)):
-        raise _unreadable("坐标嵌套层级不正确")
-    if not value:
-        raise _Invalid(_GEOMETRY_EMPTY)
-    return value
-
-
-def _build(obj: Any, budget: _Budget, depth: int = 0) -> BaseGeometry:
-    if not isinstance(obj, dict):
-        raise _unreadable("应为 GeoJSON 几何对象")
-    gtype = obj.get("type")
-    if not isinstance(gtype, str) or gtype not in _GEOJSON_TYPES:
-        raise _unreadable(f"未知的几何类型 {gtype}" if isinstance(gtype, str) else "缺少 type")
-    if gtype == "GeometryCollection":
-        if depth > 0:
-            raise _unreadable("不支持嵌套的 GeometryCollection")
-        parts = obj.get("geometries")
-        if not isinstance(parts, list):
-            raise _unreadable("缺少 geometries")
-        if not parts:
-            raise _Invalid(_GEOMETRY_EMPTY)
-        return shapely.GeometryCollection([_build(p, budget, depth + 1) for p in parts])
-    if "coordinates" not in obj or obj["coordinates"] is None:
-        raise _unreadable("缺少 coordinates")
-    coords = obj["coordinates"]
-    if gtype == "Point":
-        if isinstance(coords, (list, tuple)) and not coords:
-            raise _Invalid(_GEOMETRY_EMPTY)
-        budget.spend(1)
-        return shapely.Point(_position(coords))
-    if gtype == "MultiPoint":
-        return shapely.MultiPoint(_positions(_list(coords), budget))
-    if gtype == "LineString":
-        return _line(_list(coords), budget)
-    if gtype == "MultiLineString":
-        return shapely.MultiLineString([_line(part, budget) for part in _list(coords)])
-    if gtype == "Polygon":
-        return _polygon(coords, budget)
-    # MultiPolygon
-    return shapely.MultiPolygon([_polygon(part, budget) for part in _list(coords)])
-
-
-def parse_geojson_geometry(
-    obj: Any, expected: set[str] | frozenset[str] | None = None
-) -> tuple[BaseGeometry | None, Problem | None]:
-    """Build a shapely geometry from a raw GeoJSON geometry dict, or say what is wrong.
-
-    Returns ``(geometry, None)`` or ``(None, problem)``; never raises. Checked, in
-    order, on the raw JSON (so nothing is silently repaired):
-
-    * ``None`` -> ``geometry_missing``; a Feature is unwrapped to its geometry;
-    * not a dict, unknown or missing ``type``, missing ``coordinates``, wrong nesting,
-      positions with fewer than 2 numbers, more than :data:`MAX_POSITIONS` positions
-      -> ``geometry_unreadable`` (with ``reason``);
-    * a known type not in ``expected`` -> ``geometry_wrong_type``;
-    * a coordinate that is not a JSON number (strings, booleans, null) or is NaN or
-      Infinity (Python's json module accepts those) -> ``coordinate_not_number``;
-    * empty coordinates -> ``geometry_empty``;
-    * a polygon ring whose first and last positions differ -> ``ring_not_closed``
-      (before shapely could close it); a ring of fewer than 4 positions ->
-      ``ring_too_short``.
-
-    Third (Z) and further ordinates are dropped silently: the result is always 2-D.
-    Validity (self-intersection etc.) and the China range are *not* checked here; use
-    :func:`check_polygon` after converting to WGS-84.
-    """
-    if obj is None:
-        return None, _GEOMETRY_MISSING
-    if isinstance(obj, dict) and obj.get("type") == "Feature":
-        obj = obj.get("geometry")
-        if obj is None:
-            return None, _GEOMETRY_MISSING
-    if isinstance(obj, dict):
-        gtype = obj.get("type")
-        if expected is not None and isinstance(gtype, str) and gtype in _GEOJSON_TYPES and gtype not in expected:
-            return None, Problem("geometry_wrong_type", {"expected": _expected_text(expected), "actual": gtype})
-    try:
-        geom = _build(obj, _Budget(MAX_POSITIONS))
-    except _Invalid as exc:
-        return None, exc.problem
-    except (ValueError, TypeError, shapely.errors.GEOSException) as exc:  # defensive
-        return None, Problem("geometry_unreadable", {"reason": str(exc)})
-    return geom, None
-
-
 # --- polygons ------------------------------------------------------------------------
 
 _REASON_RE = re.compile(r"^(?P<what>[^\[]*?)\s*\[(?P<x>[-+0-9.eE]+|nan|inf)\s+(?P<y>[-+0-9.eE]+|nan|inf)\]")
-_REASONS_ZH = {
-    "Too few points": "坐标点过少",
-    "Hole lies outside shell": "内环位于外环之外",
-    "Nested holes": "内环相互嵌套",
-    "Interior is disconnected": "内部不连通",
-    "Nested shells": "多个外环相互嵌套",
-    "Duplicate Rings": "存在重复的环",
-    "Invalid Coordinate": "坐标无效",
-    "Ring not closed": "环未闭合",
-    "Ring Self-intersection": "环自相交",
-    "Self-intersection": "自相交",
-}
 
 
 def _invalid_reason_problem(reason: str) -> Problem:
@@ -391,10 +199,11 @@ def _invalid_reason_problem(reason: str) -> Problem:
     what = (m.group("what") if m else reason).strip()
     if "Self-intersection" in what and m:
         return Problem("self_intersection", {"lon": _round6(float(m.group("x"))), "lat": _round6(float(m.group("y")))})
-    text = _REASONS_ZH.get(what, what)
+    text = label(what, "geos_reason")
     if m:
         try:
-            text += f"，位置约在 ({_round6(float(m.group('x')))}, {_round6(float(m.group('y')))})"
+            text = message("invalid_geometry_at", reason=text, lon=_round6(float(m.group("x"))),
+                           lat=_round6(float(m.group("y"))))
         except ValueError:
             pass
     return Problem("invalid_geometry", {"reason": text})
@@ -419,18 +228,16 @@ def check_polygons(geoms: Any) -> np.ndarray:
         return problems.reshape(shape)
 
     missing = shapely.is_missing(arr)
-    problems[missing] = _GEOMETRY_MISSING
+    problems[missing] = GEOMETRY_MISSING
     pending = ~missing
     empty = pending & shapely.is_empty(arr)
-    problems[empty] = _GEOMETRY_EMPTY
+    problems[empty] = GEOMETRY_EMPTY
     pending &= ~empty
 
     type_ids = shapely.get_type_id(arr)
     wrong = pending & ~np.isin(type_ids, (3, 6))  # 3 Polygon, 6 MultiPolygon
     for i in np.flatnonzero(wrong):
-        problems[i] = Problem(
-            "geometry_wrong_type", {"expected": _expected_text(POLYGON_TYPES), "actual": arr[i].geom_type}
-        )
+        problems[i] = wrong_type(POLYGON_TYPES, arr[i].geom_type)
     pending &= ~wrong
 
     idx = np.flatnonzero(pending)
@@ -442,7 +249,7 @@ def check_polygons(geoms: Any) -> np.ndarray:
         nonfinite = ~np.isfinite(coords[0]).all(axis=1)
         if nonfinite.any():
             bad_coord[np.unique(coords[1][nonfinite])] = True
-        problems[idx[bad_coord]] = _NOT_NUMBER
+        problems[idx[bad_coord]] = NOT_NUMBER
         bounds = shapely.bounds(sub)
         corner_min = check_points(bounds[:, 0], bounds[:, 1])
         corner_max = check_points(bounds[:, 2], bounds[:, 3])

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from gridmap.geo.file_errors import ARCHIVE_REFUSED, TYPE_MISMATCH, UNSAFE_CONTENT, FileRefusedError
+from gridmap.labels import label
 
 ZIP_MAGIC = b"PK\x03\x04"
 MiB = 1 << 20
@@ -35,8 +36,8 @@ _CHUNK = 1 << 16
 _BAD_NAME = re.compile(r"(^|/)\.\.(/|$)|^/|^[A-Za-z]:|[\\\x00-\x1f\x7f]|/vsi|://", re.IGNORECASE)
 
 
-def _refuse(reason: str) -> FileRefusedError:
-    return FileRefusedError(ARCHIVE_REFUSED, reason)
+def _refuse(why: str, **params: object) -> FileRefusedError:
+    return FileRefusedError(ARCHIVE_REFUSED, why, **params)
 
 
 def is_zip(path: str) -> bool:
@@ -49,27 +50,28 @@ def safe_member_name(name: str) -> bool:
     return bool(name) and not _BAD_NAME.search(name)
 
 
-def open_archive(path: str, label: str, limits: ZipLimits = LIMITS) -> zipfile.ZipFile:
-    """The archive, opened once its magic bytes and central directory are within ``limits``."""
+def open_archive(path: str, kind: str, limits: ZipLimits = LIMITS) -> zipfile.ZipFile:
+    """The archive, opened once its magic bytes and central directory are within ``limits``.
+    ``kind`` is what the upload is (a gridmap.labels "archive" code: shapefile_zip, kmz, xlsx)."""
     if not is_zip(path):
-        raise FileRefusedError(TYPE_MISMATCH, f"文件内容与扩展名不符，不是 zip 格式的{label}")
+        raise FileRefusedError(TYPE_MISMATCH, "mismatch_zip", kind=label(kind, "archive"))
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise _refuse(f"{label}已损坏或不是 zip 文件") from None
+        raise _refuse("zip_broken", kind=label(kind, "archive")) from None
     try:
         infos = zf.infolist()
         if len(infos) > limits.max_members:
-            raise _refuse(f"文件数 {len(infos)} 超过上限 {limits.max_members}")
+            raise _refuse("zip_too_many_members", count=len(infos), limit=limits.max_members)
         total = 0
         for info in infos:
             if not safe_member_name(info.filename):
-                raise FileRefusedError(UNSAFE_CONTENT, f"压缩包内的文件名不安全（{info.filename[:80]!r}）")
+                raise FileRefusedError(UNSAFE_CONTENT, "zip_member_name_unsafe", name=info.filename[:80])
             total += info.file_size
             if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-                raise _refuse(f"{info.filename[:80]} 的压缩比超过 {limits.max_ratio}:1")
+                raise _refuse("zip_ratio", name=info.filename[:80], ratio=limits.max_ratio)
         if total > limits.max_total:
-            raise _refuse(f"解压后共 {total // MiB} MB，超过上限 {limits.max_total // MiB} MB")
+            raise _refuse("zip_too_large", size_mb=total // MiB, limit_mb=limits.max_total // MiB)
     except BaseException:
         zf.close()
         raise
@@ -85,7 +87,7 @@ class _Budget:
     def take(self, n: int) -> None:
         self.left -= n
         if self.left < 0:
-            raise _refuse("解压后的实际大小超过上限")
+            raise _refuse("zip_actual_too_large")
 
 
 def _copy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, out: BinaryIO | None, budget: _Budget) -> int:
@@ -97,13 +99,13 @@ def _copy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, out: BinaryIO | None, budg
                 done += len(chunk)
                 budget.take(len(chunk))
                 if done > info.file_size:
-                    raise _refuse(f"{info.filename[:80]} 的实际大小与声明不符")
+                    raise _refuse("zip_member_size_lies", name=info.filename[:80])
                 if out is not None:
                     out.write(chunk)
     except (zipfile.BadZipFile, EOFError, NotImplementedError, ValueError, RuntimeError, OSError) as exc:
         if isinstance(exc, FileRefusedError):
             raise
-        raise _refuse(f"{info.filename[:80]} 无法解压（已损坏、加密或压缩方式不支持）") from None
+        raise _refuse("zip_member_unreadable", name=info.filename[:80]) from None
     return done
 
 
@@ -130,4 +132,4 @@ class Reader:
             _copy(self.zf, info, None, self.budget)
 
 
-__all__ = ["LIMITS", "Reader", "ZipLimits", "ZIP_MAGIC", "is_zip", "open_archive", "safe_member_name"]
+__all__ = ["LIMITS", "ZIP_MAGIC", "Reader", "ZipLimits", "is_zip", "open_archive", "safe_member_name"]

@@ -14,7 +14,8 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import split as shapely_split
 
 from gridmap.geo.crs import CrsError, geometry_to_wgs84
-from gridmap.geo.validate import Problem, as_multipolygon, check_polygon, parse_geojson_geometry
+from gridmap.geo.geojson_geometry import parse_geojson_geometry
+from gridmap.geo.validate import Problem, as_multipolygon, check_polygon
 
 LINE_TYPES = frozenset({"LineString", "MultiLineString"})
 POLYGON_TYPES = frozenset({"Polygon", "MultiPolygon"})

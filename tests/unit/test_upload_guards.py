@@ -38,7 +38,7 @@ def test_plain_member_names(name):
 def test_archive_bounds(tmp_path):
     limits = zipguard.ZipLimits(max_members=3, max_total=10_000, max_ratio=10, ratio_floor=1_000)
     ok = _zip(tmp_path, {"a.txt": os.urandom(500), "b.txt": b"x" * 900})
-    with zipguard.open_archive(ok, "压缩包", limits) as zf:
+    with zipguard.open_archive(ok, "shapefile_zip", limits) as zf:
         zipguard.Reader(zf, limits).verify_members()
     cases = {
         "members": {f"{i}.txt": b"" for i in range(4)},
@@ -48,7 +48,7 @@ def test_archive_bounds(tmp_path):
     }
     for case, members in cases.items():
         with pytest.raises(FileRefusedError) as info:
-            zipguard.open_archive(_zip(tmp_path, members, f"{case}.zip"), "压缩包", limits)
+            zipguard.open_archive(_zip(tmp_path, members, f"{case}.zip"), "shapefile_zip", limits)
         assert info.value.code == ("unsafe_file_content" if case == "name" else "archive_refused"), case
 
 
@@ -63,20 +63,20 @@ def _patch_sizes(path: str, size: int) -> None:
 def test_declared_sizes_that_lie_are_caught_by_counting(tmp_path):
     small = _zip(tmp_path, {"doc.kml": b"<kml>" + b" " * 50_000 + b"</kml>"}, "small.zip")
     _patch_sizes(small, 100)  # says 100 bytes, holds 50 kB
-    with zipguard.open_archive(small, "KMZ") as zf, pytest.raises(FileRefusedError) as info:
+    with zipguard.open_archive(small, "kmz") as zf, pytest.raises(FileRefusedError) as info:
         zipguard.Reader(zf).read_member("doc.kml")
     assert info.value.code == "archive_refused"
     huge = _zip(tmp_path, {"doc.kml": b"<kml/>"}, "huge.zip")
     _patch_sizes(huge, 0xFFFF0000)  # says 4 GB
     with pytest.raises(FileRefusedError) as info:
-        zipguard.open_archive(huge, "KMZ")
+        zipguard.open_archive(huge, "kmz")
     assert info.value.code == "archive_refused"
 
 
 def test_reads_share_one_budget(tmp_path):
     limits = zipguard.ZipLimits(max_total=3_000)
     path = _zip(tmp_path, {"a": os.urandom(1_400), "b": os.urandom(1_400)})
-    with zipguard.open_archive(path, "压缩包", limits) as zf:
+    with zipguard.open_archive(path, "shapefile_zip", limits) as zf:
         reader = zipguard.Reader(zf, zipguard.ZipLimits(max_total=2_000))  # a smaller actual budget
         reader.read_member("a")
         with pytest.raises(FileRefusedError):
@@ -87,7 +87,7 @@ def test_not_a_zip_is_a_type_mismatch(tmp_path):
     path = tmp_path / "x.zip"
     path.write_bytes(b"<OGRVRTDataSource/>")
     with pytest.raises(FileRefusedError) as info:
-        zipguard.open_archive(str(path), "Shapefile 压缩包")
+        zipguard.open_archive(str(path), "shapefile_zip")
     assert info.value.code == "unreadable_file" and isinstance(info.value, FileReadError)
 
 
