@@ -193,7 +193,7 @@ def may_call(method: str, path: str, role: str) -> bool:
     raise LookupError(f"no operation {method} {path}")
 
 
-def _openapi_path(path: str) -> tuple[str, list[tuple[str, str]]]:
+def openapi_path(path: str) -> tuple[str, list[tuple[str, str]]]:
     """The path in OpenAPI form and its parameters as (name, converter)."""
     params = re.findall(r"<(?:([a-z]+):)?([a-z_]+)>", path)
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path), [(name, conv) for conv, name in params]
@@ -315,7 +315,7 @@ def build_openapi() -> dict[str, Any]:
         return body
 
     for op in OPERATIONS:
-        path, names = _openapi_path(op.path)
+        path, names = openapi_path(op.path)
         parameters = [{"name": n, "in": "path", "required": True, "schema": _path_schema(n, conv)}
                       for n, conv in names]
         if op.query is not None:
@@ -362,30 +362,5 @@ def build_openapi() -> dict[str, Any]:
     }
 
 
-def _role_table(first: str, rows: list[tuple[str, tuple[str, ...], str]]) -> list[str]:
-    header = f"| {first} | " + " | ".join(ALL_ROLES) + " | scope |"
-    rule = "| --- |" + " :---: |" * len(ALL_ROLES) + " --- |"
-    lines = [header, rule]
-    for name, roles, scope in rows:
-        marks = ["✓" if roles == PUBLIC or role in roles else "—" for role in ALL_ROLES]
-        lines.append(f"| `{name}` | " + " | ".join(marks) + f" | {scope} |")
-    return lines
-
-
-def access_table() -> str:
-    """Role × endpoint × scope as Markdown tables, operations then pages (gridmap.pages), and the
-    scope rules' legend (README's access section is this, checked by a test)."""
-    from gridmap.pages import PAGES
-
-    operations = [(f"{op.method} {_openapi_path(op.path)[0]}", op.roles, op.scope)
-                  for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method))]
-    pages = [(f"{' '.join(p.methods)} {_openapi_path(p.path)[0]}", p.roles, p.scope)
-             for p in sorted(PAGES, key=lambda p: (p.path, p.methods))]
-    used = sorted({op.scope for op in OPERATIONS} | {p.scope for p in PAGES}, key=list(RULES).index)
-    legend = [f"- `{name}`: {RULES[name]}" for name in used]
-    return "\n".join([*_role_table("endpoint", operations), "", *_role_table("page", pages),
-                      "", "Scope rules:", "", *legend])
-
-
-__all__ = ["OPERATIONS", "AreaCodeConverter", "access_table", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
+__all__ = ["OPERATIONS", "AreaCodeConverter", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
            "query_data"]

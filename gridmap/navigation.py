@@ -14,9 +14,9 @@ def navigation(user) -> list[tuple[str, str]]:
     role, scope = user.role, user.scope_code
     links: list[tuple[str, str]] = []
     if role in (ADMIN, SUPERVISOR, PLANNER):
-        links.append(("网格总览", url_for("map_pages.area_map", code=scope or "all")))
+        links.append(("网格总览", url_for("overview_pages.area_map", code=scope or "all")))
     if role in (GRID_WORKER, PARTY_MEMBER) and scope:
-        links.append(("民情地图", url_for("grid_pages.grid_map", code=scope)))
+        links.append(("民情地图", url_for("grid_sheet_pages.grid_map", code=scope)))
     if role == GRID_WORKER:
         links.append(("巡查打卡", url_for("patrol_pages.patrol")))
     if role in (ADMIN, SUPERVISOR, GRID_WORKER):
@@ -27,5 +27,5 @@ def navigation(user) -> list[tuple[str, str]]:
     if role == PLANNER and len(scope) == 12:
         links.append(("网格规划", url_for("planning_pages.editor", code=scope)))
     if role == ADMIN:
-        links.append(("审计日志", url_for("auth_pages.audit_log")))
+        links.append(("审计日志", url_for("accounts_pages.audit_log")))
     return links

@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from gridmap.areas.codes import valid_scope
 from gridmap.auth import throttle
 from gridmap.auth.models import ApiToken, User
 from gridmap.auth.passwords import hash_password, verify_password
 from gridmap.auth.roles import ALL_ROLES, PARTY_MEMBER
-from gridmap.auth.scope import Scope
+from gridmap.auth.scope import Scope, valid_scope
 from gridmap.db import transaction
 from gridmap.errors import BadRequest, Unauthorized
 

@@ -7,8 +7,6 @@ it for a GCJ-02 basemap, and hands plain data to the map builder or the print te
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from pydantic import Field
 
@@ -16,6 +14,7 @@ from gridmap.apidoc import may_call, parse_model
 from gridmap.auth.roles import ADMIN, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
 from gridmap.clock import today
+from gridmap.config import STATIC_DIR
 from gridmap.errors import ServiceUnavailable
 from gridmap.hazards.service import open_hazards_of_grid
 from gridmap.labels import label, labels
@@ -30,9 +29,9 @@ from gridmap.printing.chromium import RenderError
 from gridmap.printing.slots import RETRY_AFTER_S, RendersBusy, RenderSlots
 from gridmap.web import check_csrf, get_session
 
-bp = Blueprint("grid_pages", __name__)
+bp = Blueprint("grid_sheet_pages", __name__)
 
-PRINT_CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "print.css"
+PRINT_CSS = STATIC_DIR / "css" / "print.css"
 
 
 class PrintQuery(UnmaskQuery):
@@ -128,7 +127,7 @@ def _print_context(user, scope, code: str, *, for_pdf: bool, unmask: bool) -> di
     session = get_session()
     sheet = grid_sheet(session, scope, code, unmask=unmask, action="grid_handbook")
     props = sheet["grid"]["properties"]
-    map_url = request.url_root.rstrip("/") + url_for("grid_pages.grid_map", code=code)
+    map_url = request.url_root.rstrip("/") + url_for("grid_sheet_pages.grid_map", code=code)
     return {
         "title": f"网格干部联系手册 · {props['name']}", "grid": props, "user": user,
         "role_name": label(user.role, "role"), "staff": sheet["staff"], "staff_roles": labels("staff_role"),
@@ -164,7 +163,7 @@ def grid_staff_form(user, scope, code: str):
             for i in range(len(columns["name"]))]
     body = parse_model(StaffRequest, {"items": [r for r in rows if r["name"]]})
     replace_grid_staff(get_session(), scope, code, [p.model_dump() for p in body.items])
-    return redirect(url_for("grid_pages.grid_print", code=code, saved=1), code=303)
+    return redirect(url_for("grid_sheet_pages.grid_print", code=code, saved=1), code=303)
 
 
 @page(bp, "/maps/grid/<code>/print.pdf", summary="网格干部联系手册 PDF", scope=AREA_OWN_CONTACTS, query=UnmaskQuery)

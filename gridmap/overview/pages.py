@@ -13,15 +13,15 @@ from gridmap.maps.overview import build_grid_overview
 from gridmap.pages import map_parts, page
 from gridmap.web import get_session
 
-bp = Blueprint("map_pages", __name__)
+bp = Blueprint("overview_pages", __name__)
 
 
 @page(bp, "/", summary="首页（按角色跳转）", scope=AREA)
 def home(user, scope):
     """Grid workers and party members start at their grid's 民情地图; others at their area."""
     if user.role in (GRID_WORKER, PARTY_MEMBER):
-        return redirect(url_for("grid_pages.grid_map", code=user.scope_code))
-    return redirect(url_for("map_pages.area_map", code=user.scope_code or ALL))
+        return redirect(url_for("grid_sheet_pages.grid_map", code=user.scope_code))
+    return redirect(url_for("overview_pages.area_map", code=user.scope_code or ALL))
 
 
 ALL = "all"  # /maps/area/all: the caller's whole area (an admin's has no code)

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from gridmap.apidoc import PUBLIC
 from gridmap.auth import audit
-from gridmap.auth.accounts import MIN_PASSWORD_LENGTH, change_password
+from gridmap.accounts.service import MIN_PASSWORD_LENGTH, change_password
 from gridmap.auth.current import begin_browser_session, end_browser_session
 from gridmap.auth.roles import ADMIN
 from gridmap.auth.scope import ANYONE, GLOBAL, OWN_ACCOUNT
@@ -22,7 +22,7 @@ from gridmap.pages import page
 from gridmap.schemas import Page
 from gridmap.web import check_csrf, get_session
 
-bp = Blueprint("auth_pages", __name__)
+bp = Blueprint("accounts_pages", __name__)
 
 
 def _safe_next(target: str | None) -> str:
@@ -33,7 +33,7 @@ def _safe_next(target: str | None) -> str:
     target survives only as an absolute path with neither scheme nor host, no backslash, no
     whitespace or control character and no empty segment (``//``), before or after decoding.
     """
-    home = url_for("map_pages.home")
+    home = url_for("overview_pages.home")
     if not target:
         return home
     decoded = target
@@ -70,7 +70,7 @@ def logout():
     """Ends this browser's session on the server too: a copy of its cookie stops working."""
     check_csrf()
     end_browser_session()
-    return redirect(url_for("auth_pages.login"))
+    return redirect(url_for("accounts_pages.login"))
 
 
 @page(bp, "/account/password", summary="修改密码", scope=OWN_ACCOUNT, methods=("GET", "POST"))
