@@ -18,6 +18,7 @@ from gridmap.auth.scope import ANYONE, GLOBAL, OWN_ACCOUNT
 from gridmap.auth.service import authenticate
 from gridmap.errors import AppError, RateLimited, Unauthorized, Unprocessable
 from gridmap.labels import label
+from gridmap.messages import message
 from gridmap.pages import page
 from gridmap.schemas import Page
 from gridmap.web import check_csrf, get_session
@@ -90,7 +91,7 @@ def account_password(user, scope):
         else:
             begin_browser_session(user)
             done = True
-    return render_template("account_password.html", title="修改密码", user=user, role_name=label(user.role, "role"),
+    return render_template("account_password.html", title=message("password_page_title"), user=user, role_name=label(user.role, "role"),
                            min_length=MIN_PASSWORD_LENGTH, error=error, done=done), status
 
 
@@ -107,5 +108,5 @@ def audit_log(user, scope, query: AuditQuery):
     """The audit log for admins: who saw which personal data, when."""
     entries = audit.entries(get_session(), actor=query.actor or None, action=query.action or None,
                             since=query.since, until=query.until, limit=query.limit, offset=query.offset)
-    return render_template("audit.html", title="审计日志", user=user, role_name=label(user.role, "role"),
+    return render_template("audit.html", title=message("audit_page_title"), user=user, role_name=label(user.role, "role"),
                            page=entries, filters=query)

@@ -38,7 +38,7 @@ def create_user(session: Session, username: str, password: str, role: str, scope
     if not valid_scope(role, scope_code):
         raise BadRequest("invalid_scope", code=scope_code)
     if role == PARTY_MEMBER and party_member_id is None:
-        raise BadRequest("bad_request", reason="party_member 角色需要关联党员")
+        raise BadRequest("party_member_unlinked")
     with transaction(session):
         user = session.scalar(select(User).where(User.username == username))
         if user is None:

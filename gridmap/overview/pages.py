@@ -10,6 +10,7 @@ from gridmap.auth.scope import AREA
 from gridmap.labels import label
 from gridmap.maps.display import for_basemap
 from gridmap.maps.overview import build_grid_overview
+from gridmap.messages import message
 from gridmap.pages import map_parts, page
 from gridmap.web import get_session
 
@@ -34,7 +35,7 @@ def area_map(user, scope, code: str):
     within = None if code == ALL else code
     session = get_session()
     grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
-    title = f"网格总览 · {areas.area_label(session, within or scope.prefix)}"
+    title = message("overview_title", area=areas.area_label(session, within or scope.prefix))
     tiles = current_app.config["GRIDMAP"].tiles
     editor = "/planner/{community_code}" if user.role in (ADMIN, PLANNER) else None
     fmap = build_grid_overview(for_basemap(grids, tiles), title=title, tiles=tiles, edit_template=editor)
