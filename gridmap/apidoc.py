@@ -23,6 +23,8 @@ from werkzeug.routing import BaseConverter
 from gridmap.auth.roles import ALL_ROLES
 from gridmap.auth.scope import AREA_RULES, RULES
 from gridmap.errors import BadRequest
+from gridmap.labels import label, labels
+from gridmap.messages import message
 from gridmap.schemas import CODE_PATTERN
 
 API_PREFIX = "/api/v1"
@@ -193,7 +195,7 @@ def may_call(method: str, path: str, role: str) -> bool:
     raise LookupError(f"no operation {method} {path}")
 
 
-def _openapi_path(path: str) -> tuple[str, list[tuple[str, str]]]:
+def openapi_path(path: str) -> tuple[str, list[tuple[str, str]]]:
     """The path in OpenAPI form and its parameters as (name, converter)."""
     params = re.findall(r"<(?:([a-z]+):)?([a-z_]+)>", path)
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path), [(name, conv) for conv, name in params]
@@ -264,9 +266,6 @@ ERROR_SCHEMA = {
         }
     },
 }
-STATUS_TEXT = {400: "请求格式或参数不合法", 401: "未登录或令牌无效", 403: "无权执行此操作", 404: "不存在或不在权限范围内",
-               409: "冲突：版本已变化或状态不允许", 413: "请求体过大", 422: "内容无效（坐标、几何、编码等）",
-               429: "请求过于频繁"}
 
 
 def _error_statuses(op: Operation, has_path_params: bool) -> list[int]:
@@ -315,19 +314,19 @@ def build_openapi() -> dict[str, Any]:
         return body
 
     for op in OPERATIONS:
-        path, names = _openapi_path(op.path)
+        path, names = openapi_path(op.path)
         parameters = [{"name": n, "in": "path", "required": True, "schema": _path_schema(n, conv)}
                       for n, conv in names]
         if op.query is not None:
             parameters += [{**p, "schema": _no_nul(p["schema"])} for p in _query_parameters(op.query)]
-        responses: dict[str, Any] = {str(op.response_status): success(op, "成功")}
+        responses: dict[str, Any] = {str(op.response_status): success(op, label("success", "http_status"))}
         if op.links:
             responses[str(op.response_status)]["links"] = op.links
         for status, description in op.also.items():
             responses[str(status)] = success(op, description)
         for status in _error_statuses(op, bool(names)):
             responses[str(status)] = {
-                "description": STATUS_TEXT.get(status, "错误"),
+                "description": labels("http_status").get(str(status), label("error", "http_status")),
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             }
         entry: dict[str, Any] = {
@@ -352,8 +351,7 @@ def build_openapi() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "gridmap API", "version": "1.0.0",
-                 "description": "网格化管理平台接口：网格、住户、导入、定位。"
-                                "x-data-dependent-errors：取决于库中数据（类别目录、编码层级等）而非请求格式的错误码。"},
+                 "description": message("openapi_description")},
         "paths": paths,
         "components": {
             "schemas": schemas,
@@ -362,30 +360,5 @@ def build_openapi() -> dict[str, Any]:
     }
 
 
-def _role_table(first: str, rows: list[tuple[str, tuple[str, ...], str]]) -> list[str]:
-    header = f"| {first} | " + " | ".join(ALL_ROLES) + " | scope |"
-    rule = "| --- |" + " :---: |" * len(ALL_ROLES) + " --- |"
-    lines = [header, rule]
-    for name, roles, scope in rows:
-        marks = ["✓" if roles == PUBLIC or role in roles else "—" for role in ALL_ROLES]
-        lines.append(f"| `{name}` | " + " | ".join(marks) + f" | {scope} |")
-    return lines
-
-
-def access_table() -> str:
-    """Role × endpoint × scope as Markdown tables, operations then pages (gridmap.pages), and the
-    scope rules' legend (README's access section is this, checked by a test)."""
-    from gridmap.pages import PAGES
-
-    operations = [(f"{op.method} {_openapi_path(op.path)[0]}", op.roles, op.scope)
-                  for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method))]
-    pages = [(f"{' '.join(p.methods)} {_openapi_path(p.path)[0]}", p.roles, p.scope)
-             for p in sorted(PAGES, key=lambda p: (p.path, p.methods))]
-    used = sorted({op.scope for op in OPERATIONS} | {p.scope for p in PAGES}, key=list(RULES).index)
-    legend = [f"- `{name}`: {RULES[name]}" for name in used]
-    return "\n".join([*_role_table("endpoint", operations), "", *_role_table("page", pages),
-                      "", "Scope rules:", "", *legend])
-
-
-__all__ = ["OPERATIONS", "AreaCodeConverter", "access_table", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
+__all__ = ["OPERATIONS", "AreaCodeConverter", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
            "query_data"]

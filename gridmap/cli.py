@@ -85,7 +85,7 @@ def create_user_command(username: str, role: str, scope_code: str, display_name:
 
 def _read_password(from_stdin: bool) -> str:
     """A new password from standard input's first line or a hidden prompt, long enough."""
-    from gridmap.auth.accounts import check_new_password
+    from gridmap.accounts.service import check_new_password
 
     password = sys.stdin.readline().rstrip("\n") if from_stdin else click.prompt("密码", hide_input=True,
                                                                                      confirmation_prompt=True)
@@ -102,7 +102,7 @@ def _read_password(from_stdin: bool) -> str:
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码")
 def set_password_command(username: str, password_stdin: bool) -> None:
     """Give a user a new password; their sessions and tokens end at once."""
-    from gridmap.auth.accounts import set_password
+    from gridmap.accounts.service import set_password
 
     try:
         set_password(_session(), username, _read_password(password_stdin))
@@ -116,7 +116,7 @@ def set_password_command(username: str, password_stdin: bool) -> None:
 @click.argument("username")
 def deactivate_user_command(username: str) -> None:
     """Stop a user from logging in; their sessions and tokens end at once."""
-    from gridmap.auth.accounts import deactivate_user
+    from gridmap.accounts.service import deactivate_user
 
     try:
         deactivate_user(_session(), username)
@@ -326,7 +326,7 @@ def restore_command(path: Path, yes: bool) -> None:
 @with_appcontext
 def access_table_command() -> None:
     """Print the role × endpoint table (README's "Access" section)."""
-    from gridmap.apidoc import access_table
+    from gridmap.site import access_table
 
     click.echo(access_table())
 

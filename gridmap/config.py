@@ -6,10 +6,46 @@ import os
 import secrets
 import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
+
+# The checkout: static files (vendored map assets, CSS, scripts) live under STATIC_DIR.
+ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = ROOT / "static"
 
 MiB = 1024 * 1024
 # Any request's body unless its route allows more (gridmap.web.limit_body): JSON and forms.
 BODY_LIMIT = 1 * MiB
+
+
+# The tiles setting: "none" (no tile layer), "gaode" (Gaode's GCJ-02 tiles, also "amap") or a
+# WGS-84 tile URL template. Map builders draw it (gridmap.maps.assets); the CSP allows its host.
+GAODE_TILES = (
+    "https://webrd0{s}.is.autonavi.com/appmaphost?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+)
+GAODE_SUBDOMAINS = "1234"
+
+
+def tile_source(tiles: str | None) -> str | None:
+    """A tiles setting as None ("none"), "gaode" or a tile URL template; ValueError otherwise."""
+    if tiles is None:
+        return None
+    value = str(tiles).strip()
+    if value.lower() in ("", "none"):
+        return None
+    if value.lower() in ("gaode", "amap"):
+        return "gaode"
+    if all(part in value for part in ("{x}", "{y}", "{z}")) and (
+        value.startswith(("http://", "https://", "/"))
+    ):
+        return value
+    raise ValueError(
+        f"tiles must be 'none', 'gaode' or a tile URL template with {{x}}, {{y}} and {{z}}; got {tiles!r}"
+    )
+
+
+def tiles_are_gcj02(tiles: str | None) -> bool:
+    """True when the basemap is in GCJ-02 (Gaode): overlays must then be shifted for display."""
+    return tile_source(tiles) == "gaode"
 
 
 def _int(name: str, default: int) -> int:

@@ -67,6 +67,47 @@ LABELS: dict[str, dict[str, str]] = {
         "Ring Self-intersection": "环自相交",
         "Self-intersection": "自相交",
     },
+    # --- maps (gridmap.maps) and the navigation ---
+    # A map's layers (the layer control) and its basemap's attribution.
+    "map_layer": {
+        "basemap": "底图", "gaode": "高德地图", "grids": "网格", "grid_boundary": "网格边界", "households": "住户",
+        "member_lines": "党员联系线", "members": "党员", "key_places": "重点场所", "open_hazards": "未办结隐患",
+        "hazard_density": "问题密度", "open_issues": "未办结问题",
+    },
+    # The fields of a map's tooltips and popups.
+    "map_field": {
+        "grid": "网格", "code": "编码", "community": "社区", "households": "户数", "target": "目标", "status": "状态",
+        "household": "户号/地址", "head_name": "户主", "phone": "电话", "size": "人数", "tag_kind": "类别",
+        "risk": "风险", "member": "联系党员", "party_member": "党员", "branch": "支部", "contacts": "联系户数",
+        "place": "场所", "place_kind": "类型", "address": "地址", "note": "说明", "hazard_code": "编号",
+        "category": "类别", "severity": "紧急程度", "deadline": "办结时限", "description": "描述", "time": "时间",
+        "accuracy": "精度", "checkin_household": "住户", "checkin_note": "备注", "flags": "异常",
+    },
+    # Legends, links and other words drawn on a map.
+    "map_text": {
+        "legend": "图例", "risk": "风险等级", "tag_kind": "人员类别（外圈）", "party": "党员联系", "party_mark": "党",
+        "member": "党员", "contacts": "联系户", "open_hazards": "未办结隐患", "key_places": "重点场所",
+        "grid_households": "网格户数", "unassigned": "未分配", "search": "搜索户号或地址", "grid_detail": "查看网格详情",
+        "edit_boundary": "调整边界", "hazard_detail": "查看详情", "outside_grids": "不在任何网格",
+    },
+    # A household on the 民情地图: its risk level (fill) and the kind of its tags (outline).
+    "household_risk": {"high": "高风险", "medium": "中风险", "low": "低风险", "none": "未评定", "hidden": "已隐藏"},
+    "household_kind": {"focus": "重点人员", "care": "关爱对象", "rental": "出租房/流动人口", "plain": "一般住户"},
+    # A grid's households against its target (the overview's colours), and what each means.
+    "grid_fill": {"under": "偏少", "within": "达标", "over": "超员", "empty": "无住户"},
+    "grid_fill_hint": {"under": "低于目标下限", "within": "在目标范围内", "over": "高于目标上限", "empty": "还没有住户"},
+    # What an API response's status means (the OpenAPI document).
+    "http_status": {
+        "success": "成功", "error": "错误", "400": "请求格式或参数不合法", "401": "未登录或令牌无效",
+        "403": "无权执行此操作", "404": "不存在或不在权限范围内", "409": "冲突：版本已变化或状态不允许",
+        "413": "请求体过大", "422": "内容无效（坐标、几何、编码等）", "429": "请求过于频繁",
+    },
+    # The top navigation's links, by page.
+    "nav": {
+        "area_map": "网格总览", "grid_map": "民情地图", "patrol": "巡查打卡", "hazard_queue": "问题工单",
+        "hazard_new": "上报问题", "patrol_map": "巡查轨迹", "heatmap": "问题热力图", "safety_report": "平安报表",
+        "planner": "网格规划", "audit_log": "审计日志",
+    },
 }
 
 

@@ -195,6 +195,26 @@ MESSAGES: dict[str, str] = {
     "hazard_photo_closed": "问题已办结或不予受理，不能再上传照片。",
     "hazard_photo_not_found": "问题 {id} 没有第 {n} 张照片。",
     "holiday_year_mismatch": "日期 {day} 不属于 {year} 年。",
+    # --- maps (gridmap.maps) ---
+    "map_no_grids": "当前范围内还没有网格",
+    "map_grid_total": "共 {count} 个网格",
+    "map_grid_households": "户数：{households}（目标 {target_min}–{target_max}，{status}）",
+    "map_no_hazards": "当前范围内没有问题隐患",
+    "map_overdue": "（已超期）",
+    "map_worker_layer": "{name}（{points} 次打卡）",
+    "map_worker_track": "{name} · {km} 公里",
+    "map_accuracy": "±{metres} 米",
+    # --- page titles ---
+    "minqing_title": "民情地图 · {name}",
+    "handbook_title": "网格干部联系手册 · {name}",
+    "overview_title": "网格总览 · {area}",
+    "password_page_title": "修改密码",
+    "audit_page_title": "审计日志",
+    # --- the OpenAPI document ---
+    "openapi_description": "网格化管理平台接口：网格、住户、导入、定位。"
+                           "x-data-dependent-errors：取决于库中数据（类别目录、编码层级等）而非请求格式的错误码。",
+    # --- accounts ---
+    "party_member_unlinked": "party_member 角色需要关联党员",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import url_for
 
 from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
+from gridmap.labels import label
 
 
 def navigation(user) -> list[tuple[str, str]]:
@@ -13,19 +14,25 @@ def navigation(user) -> list[tuple[str, str]]:
         return []
     role, scope = user.role, user.scope_code
     links: list[tuple[str, str]] = []
+
+    def link(name: str, endpoint: str, **values: str) -> None:
+        links.append((label(name, "nav"), url_for(endpoint, **values)))
+
     if role in (ADMIN, SUPERVISOR, PLANNER):
-        links.append(("网格总览", url_for("map_pages.area_map", code=scope or "all")))
+        link("area_map", "overview_pages.area_map", code=scope or "all")
     if role in (GRID_WORKER, PARTY_MEMBER) and scope:
-        links.append(("民情地图", url_for("grid_pages.grid_map", code=scope)))
+        link("grid_map", "grid_sheet_pages.grid_map", code=scope)
     if role == GRID_WORKER:
-        links.append(("巡查打卡", url_for("patrol_pages.patrol")))
+        link("patrol", "patrol_pages.patrol")
     if role in (ADMIN, SUPERVISOR, GRID_WORKER):
-        links += [("问题工单", url_for("hazard_pages.queue")), ("上报问题", url_for("hazard_pages.new")),
-                  ("巡查轨迹", url_for("patrol_pages.patrol_map"))]
+        link("hazard_queue", "hazard_pages.queue")
+        link("hazard_new", "hazard_pages.new")
+        link("patrol_map", "patrol_pages.patrol_map")
     if role in (ADMIN, SUPERVISOR):
-        links += [("问题热力图", url_for("hazard_pages.heatmap_page")), ("平安报表", url_for("hazard_pages.safety_report"))]
+        link("heatmap", "hazard_pages.heatmap_page")
+        link("safety_report", "hazard_pages.safety_report")
     if role == PLANNER and len(scope) == 12:
-        links.append(("网格规划", url_for("planning_pages.editor", code=scope)))
+        link("planner", "planning_pages.editor", code=scope)
     if role == ADMIN:
-        links.append(("审计日志", url_for("auth_pages.audit_log")))
+        link("audit_log", "accounts_pages.audit_log")
     return links

@@ -1,4 +1,4 @@
-"""Declare HTML pages the way API operations are declared (gridmap.apidoc), and mount them.
+"""Declare HTML pages the way API operations are declared (gridmap.apidoc).
 
 Every page route is registered through ``page()``. Before the view runs, the decorator
 sends a visitor who is not logged in to /login?next=…, refuses a role the page does not
@@ -19,7 +19,7 @@ from functools import wraps
 from typing import Any
 
 import folium
-from flask import Blueprint, Flask, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from pydantic import BaseModel
 
 from gridmap.apidoc import PUBLIC, parse_model, query_data
@@ -79,7 +79,7 @@ def page(
 
                 user = current_user()
                 if user is None:
-                    return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
+                    return redirect(url_for("accounts_pages.login", next=request.full_path.rstrip("?")))
                 if user.role not in allowed:
                     raise Forbidden("forbidden")
                 kwargs["user"], kwargs["scope"] = user, scope_of(user)
@@ -107,21 +107,4 @@ def map_parts(fmap: folium.Map) -> dict[str, str]:
     return parts
 
 
-def page_blueprints() -> tuple[Blueprint, ...]:
-    """Every page blueprint; importing them registers their pages."""
-    from gridmap.auth.pages import bp as auth_pages
-    from gridmap.hazards.pages import bp as hazard_pages
-    from gridmap.maps.grid_pages import bp as grid_pages
-    from gridmap.maps.pages import bp as map_pages
-    from gridmap.patrol.pages import bp as patrol_pages
-    from gridmap.planning.pages import bp as planning_pages
-
-    return auth_pages, map_pages, hazard_pages, patrol_pages, grid_pages, planning_pages
-
-
-def register_pages(app: Flask) -> None:
-    for bp in page_blueprints():
-        app.register_blueprint(bp)
-
-
-__all__ = ["PAGES", "Page", "map_parts", "page", "page_blueprints", "register_pages"]
+__all__ = ["PAGES", "Page", "map_parts", "page"]

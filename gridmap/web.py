@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gridmap.config import MiB
+from gridmap.config import GAODE_TILES, MiB
 from gridmap.db import Database
 from gridmap.escape import json_in_html
 from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable, Unprocessable
-from gridmap.navigation import navigation
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +116,6 @@ def install(app: Flask) -> None:
     # Liveness without the database, for load balancers and as the benchmarks' baseline.
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["json_in_html"] = lambda value: Markup(json_in_html(value))
 
@@ -207,8 +205,6 @@ def content_security_policy(tiles: str | None, nonce: str | None = None) -> str:
 
 
 def _tile_origin(tiles: str | None) -> str | None:
-    from gridmap.maps.assets import GAODE_TILES
-
     template = GAODE_TILES if tiles == "gaode" else tiles
     if not template or template == "none" or "://" not in template:
         return None

@@ -4,7 +4,7 @@ A login cookie is Flask's signed cookie holding a token of its own, stored (as i
 with the API tokens: every request looks it up, so a cookie works only while its token does.
 Logout revokes this browser's token (a copy of the cookie stops working; the user's other
 browsers stay logged in); a password change, ``set-password`` and ``deactivate-user`` revoke
-all the user's tokens (gridmap.auth.accounts); a deactivated user's tokens all stop.
+all the user's tokens (gridmap.accounts.service); a deactivated user's tokens all stop.
 """
 
 from __future__ import annotations

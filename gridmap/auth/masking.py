@@ -35,8 +35,11 @@ def mask_phone(phone: str | None) -> str | None:
     return "*" * len(digits)
 
 
+# Stored tags (data, not wording). FOCUS_TAGS: the sensitive ones and 重点人员, the tag a masked
+# viewer sees in their place (a household may carry it itself): households to look after closely.
 SENSITIVE_TAGS = frozenset({"社区矫正", "重点精神障碍", "刑满释放", "戒毒康复", "吸毒人员"})
-MASKED_TAG = "重点人员"
+FOCUS_TAGS = SENSITIVE_TAGS | {"重点人员"}
+(MASKED_TAG,) = FOCUS_TAGS - SENSITIVE_TAGS
 
 
 def mask_tags(tags: list[str] | None, *, public: bool = False) -> list[str]:

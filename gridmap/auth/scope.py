@@ -11,6 +11,7 @@ test_scope_writes.py prove every operation behaves as declared.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, true
@@ -41,6 +42,20 @@ RULES = {
 }
 # Rules under which a ``<code>`` in the path must lie inside the caller's prefix.
 AREA_RULES = (AREA, AREA_OWN_RECORDS, AREA_OWN_CONTACTS)
+
+# A user's scope: "" (everything), a city's 4 digits (province 2 + city 2: ``3311`` 丽水市, the
+# level above the districts gridmap keeps as units, for a city-wide supervisor or planner) or one
+# area's code at its level's length (gridmap.areas.codes: district 6, street 9, community 12,
+# grid 15); a grid worker's or party member's is their grid's.
+SCOPE_PATTERN = re.compile(r"(?:[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15})?")
+GRID_SCOPE_PATTERN = re.compile(r"[0-9]{15}")
+GRID_SCOPED_ROLES = (GRID_WORKER, PARTY_MEMBER)
+
+
+def valid_scope(role: str, code: str) -> bool:
+    """Whether ``code`` may be the scope of a user with ``role``."""
+    pattern = GRID_SCOPE_PATTERN if role in GRID_SCOPED_ROLES else SCOPE_PATTERN
+    return pattern.fullmatch(code) is not None
 
 
 @dataclass(frozen=True)

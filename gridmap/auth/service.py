@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from gridmap.areas.codes import valid_scope
 from gridmap.auth import throttle
 from gridmap.auth.models import ApiToken, User
 from gridmap.auth.passwords import hash_password, verify_password
 from gridmap.auth.roles import ALL_ROLES, PARTY_MEMBER
-from gridmap.auth.scope import Scope
+from gridmap.auth.scope import Scope, valid_scope
 from gridmap.db import transaction
 from gridmap.errors import BadRequest, Unauthorized
 
@@ -39,7 +38,7 @@ def create_user(session: Session, username: str, password: str, role: str, scope
     if not valid_scope(role, scope_code):
         raise BadRequest("invalid_scope", code=scope_code)
     if role == PARTY_MEMBER and party_member_id is None:
-        raise BadRequest("bad_request", reason="party_member 角色需要关联党员")
+        raise BadRequest("party_member_unlinked")
     with transaction(session):
         user = session.scalar(select(User).where(User.username == username))
         if user is None:

@@ -83,7 +83,7 @@ def queue(user, scope, query: QueueQuery):
 def new(user, scope, query: NewHazardQuery):
     """上报问题（手机可用）：当前位置或在小地图上点选，类别、紧急程度、描述、照片；提交前显示 50 米内疑似重复。"""
     from gridmap.areas import service as areas
-    from gridmap.maps.assets import tiles_are_gcj02
+    from gridmap.config import tiles_are_gcj02
     from gridmap.maps.display import for_basemap
 
     session = get_session()
@@ -96,7 +96,7 @@ def new(user, scope, query: NewHazardQuery):
     prefill = {}
     if query.lon is not None and query.lat is not None:
         prefill = {"lon": query.lon, "lat": query.lat, "crs": query.crs or "wgs84"}
-    from gridmap.maps.assets import GAODE_SUBDOMAINS, GAODE_TILES
+    from gridmap.config import GAODE_SUBDOMAINS, GAODE_TILES
 
     config = {"tiles": None if tiles in (None, "", "none") else (GAODE_TILES if tiles_are_gcj02(tiles) else tiles),
               "subdomains": GAODE_SUBDOMAINS if tiles_are_gcj02(tiles) else "abc",

@@ -35,16 +35,12 @@ import folium
 from branca.element import CssLink, Element, JavascriptLink, MacroElement
 from folium.template import Template
 
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+from gridmap.config import GAODE_SUBDOMAINS, GAODE_TILES, STATIC_DIR, tile_source
+from gridmap.labels import label
+
 MANIFEST_PATH = STATIC_DIR / "vendor" / "MANIFEST.json"
 DEFAULT_STATIC_URL = "/static"
 
-GAODE_TILES = (
-    "https://webrd0{s}.is.autonavi.com/appmaphost?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
-)
-GAODE_SUBDOMAINS = "1234"
-TILE_ATTRIBUTION = "底图"
-GAODE_ATTRIBUTION = "高德地图"
 # Background of a map without a tile layer: light grey, so grid boundaries read well.
 NO_TILES_BACKGROUND = "#eef0f3"
 NO_TILES_MAX_ZOOM = 19
@@ -160,42 +156,21 @@ class OfflineMap(folium.Map):
 # --------------------------------------------------------------------------- tiles
 
 
-def _normalize_tiles(tiles: str | None) -> str | None:
-    if tiles is None:
-        return None
-    value = str(tiles).strip()
-    if value.lower() in ("", "none"):
-        return None
-    if value.lower() in ("gaode", "amap"):
-        return "gaode"
-    if all(part in value for part in ("{x}", "{y}", "{z}")) and (
-        value.startswith(("http://", "https://", "/"))
-    ):
-        return value
-    raise ValueError(
-        f"tiles must be 'none', 'gaode' or a tile URL template with {{x}}, {{y}} and {{z}}; got {tiles!r}"
-    )
-
-
-def tiles_are_gcj02(tiles: str | None) -> bool:
-    """True when the basemap is in GCJ-02 (Gaode): overlays must then be shifted for display."""
-    return _normalize_tiles(tiles) == "gaode"
-
-
-def make_tile_layer(tiles: str | None, *, name: str = TILE_ATTRIBUTION) -> folium.TileLayer | None:
+def make_tile_layer(tiles: str | None, *, name: str | None = None) -> folium.TileLayer | None:
     """The tile layer for a tiles setting (None for "none"); also usable for MiniMap."""
-    value = _normalize_tiles(tiles)
+    value = tile_source(tiles)
+    name = name or label("basemap", "map_layer")
     if value is None:
         return None
     if value == "gaode":
         return folium.TileLayer(
             tiles=GAODE_TILES,
-            attr=GAODE_ATTRIBUTION,
+            attr=label("gaode", "map_layer"),
             name=name,
             subdomains=GAODE_SUBDOMAINS,
             max_zoom=18,
         )
-    return folium.TileLayer(tiles=value, attr=TILE_ATTRIBUTION, name=name, max_zoom=19)
+    return folium.TileLayer(tiles=value, attr=label("basemap", "map_layer"), name=name, max_zoom=19)
 
 
 class _MetricScale(MacroElement):
@@ -213,7 +188,7 @@ def offline_map(tiles: str | None = None, *, static_url: str = DEFAULT_STATIC_UR
 
     `tiles`: None / "none" (default: no tile layer, plain light-grey background),
     a WGS-84 tile URL template (e.g. an intranet tile server), or "gaode" (GCJ-02;
-    the caller shifts overlays, see `tiles_are_gcj02`). Other keyword arguments go
+    the caller shifts overlays, see gridmap.config.tiles_are_gcj02). Other keyword arguments go
     to ``folium.Map`` (location is (lat, lon)); unless `control_scale` is given, the
     map gets a metric-only scale bar.
     """

@@ -12,12 +12,13 @@ import folium
 from folium.plugins import HeatMap, MarkerCluster
 
 from gridmap.escape import html_attribute, html_text
+from gridmap.labels import label
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
 from gridmap.maps.display import cells_for_display, display_crs, for_basemap
 from gridmap.maps.overview import FALLBACK_CENTER
 from gridmap.maps.popups import Popup, Tooltip
+from gridmap.messages import message
 
-EMPTY_MESSAGE = "当前范围内没有问题隐患"
 OVERDUE_COLOUR, OPEN_COLOUR = "#dc2626", "#2563eb"
 
 
@@ -32,20 +33,20 @@ def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, 
     m.get_root().title = html_text(title)
     top = max((c[2] for c in cells), default=1) or 1
     # Always present (possibly empty): the page's script refills it for the visible bbox and zoom.
-    heat = HeatMap([[c[0], c[1], c[2] / top] for c in cells], name="问题密度", radius=22, blur=16,
+    heat = HeatMap([[c[0], c[1], c[2] / top] for c in cells], name=label("hazard_density", "map_layer"), radius=22, blur=16,
                    min_opacity=0.35, max_zoom=16).add_to(m)
     m.gridmap_layers = {"map": m.get_name(), "heat": heat.get_name()}
     if features:
-        cluster = MarkerCluster(name="未办结问题").add_to(m)
+        cluster = MarkerCluster(name=label("open_issues", "map_layer")).add_to(m)
         for feature in features:
             p = feature["properties"]
             lon, lat = feature["geometry"]["coordinates"]
             colour = OVERDUE_COLOUR if p.get("overdue") else OPEN_COLOUR
             link = link_template.format(id=int(p["id"]))
             popup = (f'<b>{html_text(p.get("code"))}</b> {html_text(p.get("category_name"))}<br>'
-                     f'{html_text(p.get("status_name"))}{"（已超期）" if p.get("overdue") else ""}<br>'
+                     f'{html_text(p.get("status_name"))}{message("map_overdue") if p.get("overdue") else ""}<br>'
                      f'{html_text((p.get("description") or "")[:120])}<br>'
-                     f'<a href="{html_attribute(link)}" target="_top">查看详情</a>')
+                     f'<a href="{html_attribute(link)}" target="_top">{label("hazard_detail", "map_text")}</a>')
             folium.CircleMarker([lat, lon], radius=7, color=colour, fill=True, fill_color=colour, fill_opacity=0.8,
                                 popup=Popup(popup, max_width=280),
                                 tooltip=Tooltip(p.get("code"))).add_to(cluster)
@@ -57,6 +58,6 @@ def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, 
         m.get_root().html.add_child(folium.Element(
             f'<div class="gridmap-empty" role="status" style="position:absolute;top:45%;left:50%;'
             f'transform:translate(-50%,-50%);z-index:1000;background:#fff;padding:12px 20px;border-radius:8px">'
-            f'{EMPTY_MESSAGE}</div>'))
+            f'{message("map_no_hazards")}</div>'))
     folium.LayerControl(collapsed=True).add_to(m)
     return m

@@ -29,9 +29,10 @@ from folium.plugins import Search
 from folium.template import Template
 from shapely.geometry import shape
 
-from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS
 from gridmap.escape import html_text
+from gridmap.labels import label, labels
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
+from gridmap.messages import message
 
 FALLBACK_CENTER = (28.45, 119.92)
 
@@ -43,31 +44,35 @@ class Style:
     colour: str
 
 
-RISKS: tuple[Style, ...] = (
-    Style("high", "高风险", "#dc2626"),
-    Style("medium", "中风险", "#f59e0b"),
-    Style("low", "低风险", "#16a34a"),
-    Style("none", "未评定", "#3b82f6"),
-)
+def _risk(key: str, colour: str) -> Style:
+    return Style(key, label(key, "household_risk"), colour)
+
+
+def _kind(key: str, colour: str) -> Style:
+    return Style(key, label(key, "household_kind"), colour)
+
+
+RISKS: tuple[Style, ...] = (_risk("high", "#dc2626"), _risk("medium", "#f59e0b"), _risk("low", "#16a34a"),
+                            _risk("none", "#3b82f6"))
 RISK_BY_KEY = {r.key: r for r in RISKS}
 # Masked households carry no risk level: not "未评定", hidden.
-RISK_HIDDEN = Style("hidden", "已隐藏", "#9ca3af")
+RISK_HIDDEN = _risk("hidden", "#9ca3af")
 
-# Outline by the most important kind of tag a household carries (first match wins).
-TAG_KINDS: tuple[tuple[Style, frozenset[str], int, float], ...] = (
-    (Style("focus", "重点人员", "#111827"),
-     SENSITIVE_TAGS | {MASKED_TAG}, 7, 3.0),
-    (Style("care", "关爱对象", "#7c3aed"),
-     frozenset({"孤寡老人", "留守儿童", "残疾人", "困难家庭", "老党员", "失业", "下岗"}), 6, 3.0),
-    (Style("rental", "出租房/流动人口", "#92400e"), frozenset({"出租房", "外来人口", "流动人口"}), 6, 2.0),
-)
-PLAIN = Style("plain", "一般住户", "#1f2937")
+# Households to care for, and rented or migrant ones (stored tags).
+CARE_TAGS = frozenset({"孤寡老人", "留守儿童", "残疾人", "困难家庭", "老党员", "失业", "下岗"})
+RENTAL_TAGS = frozenset({"出租房", "外来人口", "流动人口"})
+# Outline by the most important kind of tag a household carries (first match wins): the
+# focus kind's tags are the caller's (the sensitive tags and their masked stand-in).
+FOCUS, CARE, RENTAL = _kind("focus", "#111827"), _kind("care", "#7c3aed"), _kind("rental", "#92400e")
+KINDS: tuple[Style, ...] = (FOCUS, CARE, RENTAL)
+PLAIN = _kind("plain", "#1f2937")
 PARTY_COLOUR = "#b71c1c"
 
 
-def tag_kind(tags: list[str] | None) -> tuple[Style, int, float]:
+def tag_kind(tags: list[str] | None, focus_tags: frozenset[str]) -> tuple[Style, int, float]:
     present = set(tags or ())
-    for style, names, radius, weight in TAG_KINDS:
+    for style, names, radius, weight in ((FOCUS, focus_tags, 7, 3.0), (CARE, CARE_TAGS, 6, 3.0),
+                                         (RENTAL, RENTAL_TAGS, 6, 2.0)):
         if present & names:
             return style, radius, weight
     return PLAIN, 4, 1.0
@@ -99,19 +104,19 @@ def _place_style(feature: dict) -> dict:
     return {"radius": 7, "fillColor": "#0ea5e9", "color": "#075985", "weight": 2, "fillOpacity": 0.9}
 
 
-def _households(collection: dict, masked: bool) -> tuple[list[dict], Counter, Counter]:
+def _households(collection: dict, masked: bool, focus_tags: frozenset[str]) -> tuple[list[dict], Counter, Counter]:
     features, risks, kinds = [], Counter(), Counter()
     for i, feature in enumerate(f for f in collection.get("features") or [] if f.get("geometry")):
         p = feature.get("properties") or {}
         risk = RISK_HIDDEN if masked else RISK_BY_KEY.get(p.get("risk_level") or "none", RISK_BY_KEY["none"])
-        kind, radius, weight = tag_kind(p.get("tags"))
+        kind, radius, weight = tag_kind(p.get("tags"), focus_tags)
         risks[risk.key] += 1
         kinds[kind.key] += 1
         code, address = html_text(p.get("code")), html_text(p.get("address"))
         features.append({"type": "Feature", "id": i, "geometry": feature["geometry"], "properties": {
             "q": f"{code} {address}", "n": html_text(p.get("head_name") or "—"), "t": html_text(p.get("phone") or "—"),
             "z": p.get("size") or "—", "g": html_text("、".join(p.get("tags") or []) or "—"), "k": risk.label,
-            "m": html_text(p.get("member_name") or "未分配"),
+            "m": html_text(p.get("member_name") or label("unassigned", "map_text")),
             "_r": radius, "_f": risk.colour, "_s": kind.colour, "_w": weight,
         }})
     return features, risks, kinds
@@ -178,16 +183,16 @@ class _Legend(MacroElement):
         {% endmacro %}
         {% macro html(this, kwargs) %}
         <div id="{{ this.get_name() }}_title" class="mq-title">{{ this.title }}</div>
-        <div id="{{ this.get_name() }}_legend" class="mq-legend" aria-label="图例">
-          <h4>风险等级</h4>
+        <div id="{{ this.get_name() }}_legend" class="mq-legend" aria-label="{{ this.words.legend }}">
+          <h4>{{ this.words.risk }}</h4>
           <ul>{% for s, n in this.risks %}<li data-risk="{{ s.key }}"><span class="dot" style="background: {{ s.colour }}"></span>{{ s.label }}<span class="count">{{ n }}</span></li>{% endfor %}</ul>
-          <h4>人员类别（外圈）</h4>
+          <h4>{{ this.words.tag_kind }}</h4>
           <ul>{% for s, n in this.kinds %}<li data-kind="{{ s.key }}"><span class="ring" style="border: 3px solid {{ s.colour }}"></span>{{ s.label }}<span class="count">{{ n }}</span></li>{% endfor %}</ul>
-          <h4>党员联系</h4>
-          <ul><li><span class="mq-pm">党</span>党员<span class="count">{{ this.members }}</span></li>
-              <li><span style="display:inline-block;width:16px;border-top:2px dashed #b71c1c"></span>联系户<span class="count">{{ this.covered }}/{{ this.total }}</span></li>
-              {% if this.hazards %}<li><span class="dot" style="background:#f97316"></span>未办结隐患<span class="count">{{ this.hazards }}</span></li>{% endif %}
-              {% if this.places %}<li><span class="dot" style="background:#0ea5e9"></span>重点场所<span class="count">{{ this.places }}</span></li>{% endif %}
+          <h4>{{ this.words.party }}</h4>
+          <ul><li><span class="mq-pm">{{ this.words.party_mark }}</span>{{ this.words.member }}<span class="count">{{ this.members }}</span></li>
+              <li><span style="display:inline-block;width:16px;border-top:2px dashed #b71c1c"></span>{{ this.words.contacts }}<span class="count">{{ this.covered }}/{{ this.total }}</span></li>
+              {% if this.hazards %}<li><span class="dot" style="background:#f97316"></span>{{ this.words.open_hazards }}<span class="count">{{ this.hazards }}</span></li>{% endif %}
+              {% if this.places %}<li><span class="dot" style="background:#0ea5e9"></span>{{ this.words.key_places }}<span class="count">{{ this.places }}</span></li>{% endif %}
           </ul>
         </div>
         {% endmacro %}
@@ -216,7 +221,8 @@ class _Legend(MacroElement):
         self._name = "MinqingLegend"
         self.title = html_text(title)
         self.risks = [(s, risks.get(s.key, 0)) for s in ((RISK_HIDDEN,) if masked else RISKS)]
-        self.kinds = [(s, kinds.get(s.key, 0)) for s, *_ in TAG_KINDS] + [(PLAIN, kinds.get("plain", 0))]
+        self.kinds = [(s, kinds.get(s.key, 0)) for s in (*KINDS, PLAIN)]
+        self.words = labels("map_text")
         self.members, self.covered, self.total = members, covered, total
         self.hazards, self.places = hazards, places
 
@@ -251,6 +257,7 @@ def build_minqing_map(
     tiles: str | None = None,
     static_url: str = DEFAULT_STATIC_URL,
     masked: bool = False,
+    focus_tags: frozenset[str],
 ) -> folium.Map:
     """The 民情地图 of one grid; see the module docstring.
 
@@ -261,10 +268,12 @@ def build_minqing_map(
     (or lists of dicts with lon/lat) of open hazards (code, category, severity (normal |
     complex | urgent), severity_name, deadline, status, description) and key places (name,
     kind_name, address, note; see gridmap.places.service). `masked`: the households are
-    masked for the viewer (their risk level shows as hidden, not as unassessed).
+    masked for the viewer (their risk level shows as hidden, not as unassessed). `focus_tags`:
+    the tags that outline a household as 重点人员 (the sensitive tags and the masked stand-in,
+    gridmap.auth.masking: the caller passes them).
     """
     gprops = grid.get("properties") or {}
-    title = title or f"民情地图 · {gprops.get('name', '')}"
+    title = title or message("minqing_title", name=gprops.get("name", ""))
     bounds = shape(grid["geometry"]).bounds if grid.get("geometry") else None
     center = ((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2) if bounds else FALLBACK_CENTER
     m = offline_map(tiles=tiles, static_url=static_url, location=list(center), zoom_start=17)
@@ -275,25 +284,27 @@ def build_minqing_map(
         layers["boundary"] = folium.GeoJson(
             {"type": "FeatureCollection", "features": [{"type": "Feature", "id": 0, "geometry": grid["geometry"],
                                                         "properties": {"name": html_text(gprops.get("name"))}}]},
-            name="网格边界", style_function=_boundary_style, interactive=False).add_to(m)
+            name=label("grid_boundary", "map_layer"), style_function=_boundary_style, interactive=False).add_to(m)
 
-    features, risks, kinds = _households(households, masked)
+    features, risks, kinds = _households(households, masked, focus_tags)
+    layer, field = labels("map_layer"), labels("map_field")
     if features:
         layers["households"] = folium.GeoJson(
-            {"type": "FeatureCollection", "features": features}, name="住户",
+            {"type": "FeatureCollection", "features": features}, name=layer["households"],
             marker=folium.CircleMarker(radius=5, fill=True), style_function=_household_style,
             tooltip=folium.GeoJsonTooltip(fields=["q"], labels=False),
             popup=folium.GeoJsonPopup(fields=["q", "n", "t", "z", "g", "k", "m"],
-                                      aliases=["户号/地址", "户主", "电话", "人数", "类别", "风险", "联系党员"]),
+                                      aliases=[field[k] for k in ("household", "head_name", "phone", "size", "tag_kind", "risk",
+                                                               "member")]),
             zoom_on_click=False,
         ).add_to(m)
     else:
-        layers["households"] = _empty_layer("住户").add_to(m)
+        layers["households"] = _empty_layer(layer["households"]).add_to(m)
 
     lines = _contact_lines(households, members)
-    layers["lines"] = (folium.GeoJson({"type": "FeatureCollection", "features": lines}, name="党员联系线",
+    layers["lines"] = (folium.GeoJson({"type": "FeatureCollection", "features": lines}, name=layer["member_lines"],
                                       style_function=_line_style, interactive=False)
-                       if lines else _empty_layer("党员联系线")).add_to(m)
+                       if lines else _empty_layer(layer["member_lines"])).add_to(m)
 
     member_features = [{"type": "Feature", "id": i, "geometry": f["geometry"], "properties": {
         "n": html_text(f["properties"].get("name")), "t": html_text(f["properties"].get("phone") or "—"),
@@ -301,35 +312,36 @@ def build_minqing_map(
         for i, f in enumerate(x for x in members.get("features") or [] if x.get("geometry"))]
     if member_features:
         layers["members"] = folium.GeoJson(
-            {"type": "FeatureCollection", "features": member_features}, name="党员",
-            marker=folium.Marker(icon=folium.DivIcon(html="党", icon_size=(22, 22), icon_anchor=(11, 11),
+            {"type": "FeatureCollection", "features": member_features}, name=layer["members"],
+            marker=folium.Marker(icon=folium.DivIcon(html=label("party_mark", "map_text"), icon_size=(22, 22), icon_anchor=(11, 11),
                                                      class_name="mq-pm")),
             tooltip=folium.GeoJsonTooltip(fields=["n"], labels=False),
-            popup=folium.GeoJsonPopup(fields=["n", "t", "b", "h"], aliases=["党员", "电话", "支部", "联系户数"]),
+            popup=folium.GeoJsonPopup(fields=["n", "t", "b", "h"], aliases=[field[k] for k in ("party_member", "phone", "branch", "contacts")]),
             zoom_on_click=False,
         ).add_to(m)
     else:
-        layers["members"] = _empty_layer("党员").add_to(m)
+        layers["members"] = _empty_layer(layer["members"]).add_to(m)
 
     places = _points(key_places, ("name", "kind_name", "address", "note"))
     layers["places"] = (folium.GeoJson(
-        {"type": "FeatureCollection", "features": places}, name="重点场所", marker=folium.CircleMarker(radius=7, fill=True),
+        {"type": "FeatureCollection", "features": places}, name=layer["key_places"], marker=folium.CircleMarker(radius=7, fill=True),
         style_function=_place_style, tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         popup=folium.GeoJsonPopup(fields=["name", "kind_name", "address", "note"],
-                                  aliases=["场所", "类型", "地址", "说明"]))
-        if places else _empty_layer("重点场所")).add_to(m)
+                                  aliases=[field[k] for k in ("place", "place_kind", "address", "note")]))
+        if places else _empty_layer(layer["key_places"])).add_to(m)
 
     open_hazards = _points(hazards, ("code", "category", "severity_name", "deadline", "status", "description"))
     layers["hazards"] = (folium.GeoJson(
-        {"type": "FeatureCollection", "features": open_hazards}, name="未办结隐患",
+        {"type": "FeatureCollection", "features": open_hazards}, name=layer["open_hazards"],
         marker=folium.CircleMarker(radius=8, fill=True), style_function=_hazard_style,
         tooltip=folium.GeoJsonTooltip(fields=["category"], labels=False),
         popup=folium.GeoJsonPopup(fields=["code", "category", "severity_name", "deadline", "status", "description"],
-                                  aliases=["编号", "类别", "紧急程度", "办结时限", "状态", "描述"]))
-        if open_hazards else _empty_layer("未办结隐患")).add_to(m)
+                                  aliases=[field[k] for k in ("hazard_code", "category", "severity", "deadline", "status",
+                                                  "description")]))
+        if open_hazards else _empty_layer(layer["open_hazards"])).add_to(m)
 
     if features:
-        Search(layer=layers["households"], search_label="q", placeholder="搜索户号或地址", collapsed=False,
+        Search(layer=layers["households"], search_label="q", placeholder=label("search", "map_text"), collapsed=False,
                search_zoom=19, position="topleft").add_to(m)
     covered = sum(1 for f in households.get("features") or [] if (f.get("properties") or {}).get("member_id"))
     _Legend(title, risks, kinds, len(member_features), covered, len(features), len(open_hazards),

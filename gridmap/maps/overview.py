@@ -18,13 +18,14 @@ from folium.template import Template
 from shapely.geometry import shape
 
 from gridmap.escape import html_attribute, html_text
+from gridmap.labels import label, labels
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
+from gridmap.messages import message
 
 DEFAULT_TARGET_MIN = 300
 DEFAULT_TARGET_MAX = 500
 # Where an empty map looks when neither grids nor a centre are given (lat, lon).
 FALLBACK_CENTER = (30.0, 112.0)
-EMPTY_MESSAGE = "当前范围内还没有网格"
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,9 @@ class GridClass:
 
 
 # Legend order.
-CLASSES: tuple[GridClass, ...] = (
-    GridClass("under", "偏少", "#3b82f6", "低于目标下限"),
-    GridClass("within", "达标", "#16a34a", "在目标范围内"),
-    GridClass("over", "超员", "#dc2626", "高于目标上限"),
-    GridClass("empty", "无住户", "#9ca3af", "还没有住户"),
+CLASSES: tuple[GridClass, ...] = tuple(
+    GridClass(key, label(key, "grid_fill"), colour, label(key, "grid_fill_hint"))
+    for key, colour in (("under", "#3b82f6"), ("within", "#16a34a"), ("over", "#dc2626"), ("empty", "#9ca3af"))
 )
 CLASS_BY_KEY = {c.key: c for c in CLASSES}
 
@@ -109,15 +108,15 @@ class _Overlay(MacroElement):
         {% if this.empty %}
         <div id="{{ this.get_name() }}_empty" class="gridmap-empty" role="status">{{ this.empty_message }}</div>
         {% else %}
-        <div id="{{ this.get_name() }}_legend" class="gridmap-legend" aria-label="图例">
-          <h4>网格户数</h4>
+        <div id="{{ this.get_name() }}_legend" class="gridmap-legend" aria-label="{{ this.words.legend }}">
+          <h4>{{ this.words.grid_households }}</h4>
           <ul>
           {% for c, n in this.rows %}
             <li data-class="{{ c.key }}"><span class="swatch" style="background: {{ c.colour }}"></span>
               <span class="label">{{ c.label }}</span> <span class="hint">{{ c.hint }}</span>
               <span class="count">{{ n }}</span></li>
           {% endfor %}
-            <li class="total">共 <span class="count">{{ this.total }}</span> 个网格</li>
+            <li class="total">{{ this.total_line }}</li>
           </ul>
         </div>
         {% endif %}
@@ -152,14 +151,16 @@ class _Overlay(MacroElement):
         self.rows = [(c, counts.get(c.key, 0)) for c in CLASSES]
         self.total = total
         self.empty = total == 0
-        self.empty_message = EMPTY_MESSAGE
+        self.empty_message = message("map_no_grids")
+        self.words = labels("map_text")
+        self.total_line = message("map_grid_total", count=f'<span class="count">{total}</span>')
 
 
 def _edit_link(template: str | None, community_code: object) -> str:
     if not template or not community_code:
         return ""
     url = template.format(community_code=quote(str(community_code), safe=""))
-    return f' · <a href="{html_attribute(url)}" target="_top">调整边界</a>'
+    return f' · <a href="{html_attribute(url)}" target="_top">{label("edit_boundary", "map_text")}</a>'
 
 
 def build_grid_overview(
@@ -187,6 +188,7 @@ def build_grid_overview(
     features = [f for f in (grids or {}).get("features") or [] if f.get("geometry")]
     with_community = any((f.get("properties") or {}).get("community_name") for f in features)
 
+    field = labels("map_field")
     counts: Counter = Counter()
     out_features = []
     bounds = None
@@ -213,10 +215,11 @@ def build_grid_overview(
             "_class": cls.key,
             "_colour": cls.colour,
             "_popup": (
-                f'<div class="gridmap-popup"><b>{name}</b><br>编码：{html_text(code)}<br>'
-                + (f"社区：{community}<br>" if with_community else "")
-                + f"户数：{households}（目标 {lo}–{hi}，{cls.label}）<br>"
-                f'<a href="{html_attribute(link)}" target="_top">查看网格详情</a>'
+                f'<div class="gridmap-popup"><b>{name}</b><br>{field["code"]}：{html_text(code)}<br>'
+                + (f"{field['community']}：{community}<br>" if with_community else "")
+                + message("map_grid_households", households=households, target_min=lo, target_max=hi,
+                          status=cls.label) + "<br>"
+                f'<a href="{html_attribute(link)}" target="_top">{label("grid_detail", "map_text")}</a>'
                 + _edit_link(edit_template, props.get("community_code"))
                 + "</div>"
             ),
@@ -246,10 +249,11 @@ def build_grid_overview(
             "target",
             "status",
         ]
-        aliases = ["网格", "编码"] + (["社区"] if with_community else []) + ["户数", "目标", "状态"]
+        aliases = [field[f] for f in ("grid", "code", *(("community",) if with_community else ()), "households",
+                                      "target", "status")]
         folium.GeoJson(
             {"type": "FeatureCollection", "features": out_features},
-            name="网格",
+            name=label("grids", "map_layer"),
             style_function=_style,
             highlight_function=_highlight,
             tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),

@@ -14,8 +14,9 @@ import folium
 from shapely.geometry import shape
 
 from gridmap.escape import html_text
-from gridmap.labels import label
+from gridmap.labels import label, labels
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
+from gridmap.messages import message
 from gridmap.maps.popups import Popup, Tooltip
 
 # Distinct on a light background, readable by most colour-blind people (Tableau 10).
@@ -44,6 +45,7 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
     ``checkins``: a FeatureCollection of Points with ``user``, ``recorded_at``, ``flags``…;
     ``grids``: grid outlines for orientation. All already in the basemap's coordinates."""
     colours = worker_colours(tracks)
+    field = labels("map_field")
     m = offline_map(tiles=tiles, static_url=static_url, location=list(FALLBACK_CENTER), zoom_start=13)
     bounds: list[float] | None = None
 
@@ -60,8 +62,8 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
                 {"type": "Feature", "geometry": f["geometry"],
                  "properties": {"name": html_text(f["properties"].get("name")), "code": html_text(f["properties"].get("code"))}}
                 for f in outlines]},
-            name="网格", style_function=lambda _f: {"color": "#52606d", "weight": 1, "fill": False, "dashArray": "4 3"},
-            tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["网格", "编码"]),
+            name=label("grids", "map_layer"), style_function=lambda _f: {"color": "#52606d", "weight": 1, "fill": False, "dashArray": "4 3"},
+            tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=[field["grid"], field["code"]]),
         ).add_to(m)
         for f in outlines:
             extend(f["geometry"])
@@ -69,12 +71,13 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
     groups: dict[str, folium.FeatureGroup] = {}
     for t in tracks:
         colour = colours[t["user"]]
-        group = folium.FeatureGroup(name=f"{html_text(t['display_name'])}（{t['points']} 次打卡）")
+        group = folium.FeatureGroup(name=message("map_worker_layer", name=html_text(t["display_name"]), points=t["points"]))
         groups[t["user"]] = group
         geometry = t.get("track")
         if geometry and geometry["type"] == "LineString":
             folium.PolyLine([_latlon(c) for c in geometry["coordinates"]], color=colour, weight=4, opacity=0.85,
-                            tooltip=Tooltip(f"{t['display_name']} · {t['distance_m'] / 1000:.2f} 公里")).add_to(group)
+                            tooltip=Tooltip(message("map_worker_track", name=t["display_name"],
+                                                    km=f"{t['distance_m'] / 1000:.2f}"))).add_to(group)
         if geometry:
             extend(geometry)
         group.add_to(m)
@@ -87,11 +90,14 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
         flags = props.get("flags") or []
         lat, lon = _latlon(feature["geometry"]["coordinates"])
         flag_text = "、".join(label(f, "checkin_flag") for f in flags)
-        popup = (f"<b>{html_text(props.get('display_name'))}</b><br>时间：{html_text(props['recorded_at'][11:16])}"
-                 f"<br>网格：{html_text(props.get('grid_name') or '不在任何网格')}<br>精度：±{html_text(round(props['accuracy_m']))} 米"
-                 + (f"<br>住户：{html_text(props['household_code'])}" if props.get("household_code") else "")
-                 + (f"<br>备注：{html_text(props['note'])}" if props.get("note") else "")
-                 + (f'<br><b style="color:{FLAG_RING}">异常：{html_text(flag_text)}</b>' if flags else ""))
+        grid_name = props.get("grid_name") or label("outside_grids", "map_text")
+        accuracy = message("map_accuracy", metres=html_text(round(props["accuracy_m"])))
+        popup = (f"<b>{html_text(props.get('display_name'))}</b><br>{field['time']}：{html_text(props['recorded_at'][11:16])}"
+                 f"<br>{field['grid']}：{html_text(grid_name)}<br>{field['accuracy']}：{accuracy}"
+                 + (f"<br>{field['checkin_household']}：{html_text(props['household_code'])}"
+                    if props.get("household_code") else "")
+                 + (f"<br>{field['checkin_note']}：{html_text(props['note'])}" if props.get("note") else "")
+                 + (f'<br><b style="color:{FLAG_RING}">{field["flags"]}：{html_text(flag_text)}</b>' if flags else ""))
         folium.CircleMarker(
             [lat, lon], radius=8 if flags else 5, color=FLAG_RING if flags else colours[props["user"]],
             weight=3 if flags else 1, fill=True, fill_color=colours[props["user"]], fill_opacity=0.9,

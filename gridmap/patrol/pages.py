@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, send_file
 from pydantic import BaseModel, Field
 
-from gridmap import ROOT
+from gridmap.config import STATIC_DIR
 from gridmap.apidoc import PUBLIC
 from gridmap.auth.scope import ANYONE, AREA_OWN_RECORDS
 from gridmap.clock import DAY_PATTERN, day_or_today
@@ -16,7 +16,7 @@ from gridmap.patrol.api import CHECKIN_ROLES
 
 bp = Blueprint("patrol_pages", __name__)
 
-SERVICE_WORKER = ROOT / "static" / "patrol-sw.js"
+SERVICE_WORKER = STATIC_DIR / "patrol-sw.js"
 
 
 class PatrolMapQuery(BaseModel):

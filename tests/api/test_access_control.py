@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from gridmap.api import api_blueprints
-from gridmap.apidoc import OPERATIONS, PUBLIC, access_table
+from gridmap.apidoc import OPERATIONS, PUBLIC
 from gridmap.auth.roles import ALL_ROLES
-from gridmap.pages import PAGES, page_blueprints
+from gridmap.pages import PAGES
+from gridmap.site import access_table, page_blueprints
 from tests import factories as f
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -16,7 +16,8 @@ import pytest
 
 from gridmap.api import api_blueprints
 from gridmap.apidoc import OPERATIONS
-from gridmap.pages import PAGES, page_blueprints
+from gridmap.pages import PAGES
+from gridmap.site import page_blueprints
 from tests import factories as f
 
 api_blueprints()

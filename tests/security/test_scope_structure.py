@@ -122,7 +122,7 @@ def test_fixture_and_demo_codes_have_their_level_length():
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "lishui_grids.geojson"
     codes = [feature["properties"]["编码"] for feature in json.loads(fixture.read_text("utf-8"))["features"]]
     assert codes and all(re.fullmatch(r"[0-9]{15}", c) for c in codes)
-    from gridmap.areas.codes import valid_scope
+    from gridmap.auth.scope import valid_scope
 
     assert all(valid_scope(u.role, u.scope) for u in DEMO_USERS)
 
@@ -153,7 +153,8 @@ def _api_roles(method: str, path: str) -> set[str]:
 
 
 def test_every_page_lets_in_no_role_its_api_refuses():
-    from gridmap.pages import PAGES, page_blueprints
+    from gridmap.pages import PAGES
+    from gridmap.site import page_blueprints
 
     page_blueprints()
     declared = {(m, p.path): set(p.roles) for p in PAGES for m in p.methods}
@@ -226,8 +227,8 @@ def test_a_page_parses_its_query_and_answers_400(client, db_session, world, url)
 
 
 @pytest.mark.parametrize("url, service", [
-    (f"/maps/grid/{f.GRID_A}", "gridmap.maps.grid_pages.grid_sheet"),
-    (f"/maps/grid/{f.GRID_A}/print", "gridmap.maps.grid_pages.grid_sheet"),
+    (f"/maps/grid/{f.GRID_A}", "gridmap.grid_sheet.pages.grid_sheet"),
+    (f"/maps/grid/{f.GRID_A}/print", "gridmap.grid_sheet.pages.grid_sheet"),
     (f"/planner/{f.COMMUNITY}", "gridmap.planning.pages.editor_data"),
 ])
 def test_a_code_outside_the_callers_area_is_404_before_the_page_runs(client, db_session, world, monkeypatch, url,

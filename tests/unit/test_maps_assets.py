@@ -12,17 +12,15 @@ import pytest
 from folium import plugins
 from folium.elements import JSCSSMixin
 
+from gridmap.config import GAODE_TILES, STATIC_DIR, tiles_are_gcj02
 from gridmap.maps.assets import (
-    GAODE_TILES,
     MANIFEST_PATH,
-    STATIC_DIR,
     OfflineAssetError,
     assert_offline,
     asset_refs,
     make_tile_layer,
     offline_map,
     render_html,
-    tiles_are_gcj02,
     use_offline_assets,
 )
 

@@ -9,7 +9,8 @@ import re
 import folium
 import pytest
 
-from gridmap.maps.assets import MANIFEST_PATH, STATIC_DIR, assert_offline, asset_refs, render_html
+from gridmap.config import STATIC_DIR
+from gridmap.maps.assets import MANIFEST_PATH, assert_offline, asset_refs, render_html
 from gridmap.maps.overview import build_grid_overview, classify
 
 

@@ -11,18 +11,19 @@ from pydantic import Field
 
 from gridmap.apidoc import PUBLIC
 from gridmap.auth import audit
-from gridmap.auth.accounts import MIN_PASSWORD_LENGTH, change_password
+from gridmap.accounts.service import MIN_PASSWORD_LENGTH, change_password
 from gridmap.auth.current import begin_browser_session, end_browser_session
 from gridmap.auth.roles import ADMIN
 from gridmap.auth.scope import ANYONE, GLOBAL, OWN_ACCOUNT
 from gridmap.auth.service import authenticate
 from gridmap.errors import AppError, RateLimited, Unauthorized, Unprocessable
 from gridmap.labels import label
+from gridmap.messages import message
 from gridmap.pages import page
 from gridmap.schemas import Page
 from gridmap.web import check_csrf, get_session
 
-bp = Blueprint("auth_pages", __name__)
+bp = Blueprint("accounts_pages", __name__)
 
 
 def _safe_next(target: str | None) -> str:
@@ -33,7 +34,7 @@ def _safe_next(target: str | None) -> str:
     target survives only as an absolute path with neither scheme nor host, no backslash, no
     whitespace or control character and no empty segment (``//``), before or after decoding.
     """
-    home = url_for("map_pages.home")
+    home = url_for("overview_pages.home")
     if not target:
         return home
     decoded = target
@@ -70,7 +71,7 @@ def logout():
     """Ends this browser's session on the server too: a copy of its cookie stops working."""
     check_csrf()
     end_browser_session()
-    return redirect(url_for("auth_pages.login"))
+    return redirect(url_for("accounts_pages.login"))
 
 
 @page(bp, "/account/password", summary="修改密码", scope=OWN_ACCOUNT, methods=("GET", "POST"))
@@ -90,7 +91,7 @@ def account_password(user, scope):
         else:
             begin_browser_session(user)
             done = True
-    return render_template("account_password.html", title="修改密码", user=user, role_name=label(user.role, "role"),
+    return render_template("account_password.html", title=message("password_page_title"), user=user, role_name=label(user.role, "role"),
                            min_length=MIN_PASSWORD_LENGTH, error=error, done=done), status
 
 
@@ -107,5 +108,5 @@ def audit_log(user, scope, query: AuditQuery):
     """The audit log for admins: who saw which personal data, when."""
     entries = audit.entries(get_session(), actor=query.actor or None, action=query.action or None,
                             since=query.since, until=query.until, limit=query.limit, offset=query.offset)
-    return render_template("audit.html", title="审计日志", user=user, role_name=label(user.role, "role"),
+    return render_template("audit.html", title=message("audit_page_title"), user=user, role_name=label(user.role, "role"),
                            page=entries, filters=query)

@@ -7,20 +7,21 @@ it for a GCJ-02 basemap, and hands plain data to the map builder or the print te
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from pydantic import Field
 
 from gridmap.apidoc import may_call, parse_model
+from gridmap.auth.masking import FOCUS_TAGS
 from gridmap.auth.roles import ADMIN, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
 from gridmap.clock import today
+from gridmap.config import STATIC_DIR
 from gridmap.errors import ServiceUnavailable
 from gridmap.hazards.service import open_hazards_of_grid
 from gridmap.labels import label, labels
 from gridmap.maps.display import for_basemap
 from gridmap.maps.minqing import build_minqing_map
+from gridmap.messages import message
 from gridmap.pages import map_parts, page
 from gridmap.party.api import StaffRequest, UnmaskQuery
 from gridmap.party.service import grid_sheet, replace_grid_staff
@@ -30,9 +31,9 @@ from gridmap.printing.chromium import RenderError
 from gridmap.printing.slots import RETRY_AFTER_S, RendersBusy, RenderSlots
 from gridmap.web import check_csrf, get_session
 
-bp = Blueprint("grid_pages", __name__)
+bp = Blueprint("grid_sheet_pages", __name__)
 
-PRINT_CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "print.css"
+PRINT_CSS = STATIC_DIR / "css" / "print.css"
 
 
 class PrintQuery(UnmaskQuery):
@@ -61,7 +62,7 @@ def _minqing(scope, code: str, *, action: str, unmask: bool, public: bool = Fals
     places = for_basemap(list_key_places(session, scope, code), tiles)
     fmap = build_minqing_map(grid, for_basemap(sheet["households"], tiles), for_basemap(sheet["members"], tiles),
                              hazards=hazards, key_places=places, tiles=tiles,
-                             masked=sheet["masked"])
+                             masked=sheet["masked"], focus_tags=FOCUS_TAGS)
     counts = {"members": len(sheet["members"]["features"]), "hazards": len(hazards["features"]),
               "places": len(places["features"])}
     return sheet, fmap, counts
@@ -72,7 +73,7 @@ def grid_map(user, scope, code: str, query: UnmaskQuery):
     sheet, fmap, counts = _minqing(scope, code, action="grid_map", unmask=query.unmask)
     props = sheet["grid"]["properties"]
     return render_template(
-        "minqing.html", title=f"民情地图 · {props['name']}", grid=props, user=user,
+        "minqing.html", title=message("minqing_title", name=props["name"]), grid=props, user=user,
         role_name=label(user.role, "role"), masked=sheet["masked"], may_unmask=user.role == SUPERVISOR,
         members=counts["members"], **map_parts(fmap))
 
@@ -82,7 +83,7 @@ def _wall_page(user, scope, code: str) -> str:
     map is public: it is built from masked data whatever the viewer may see."""
     sheet, fmap, counts = _minqing(scope, code, action="grid_wall_map", unmask=False, public=True)
     drawn_on = today().isoformat()
-    return render_template("wall.html", title=f"民情地图 · {sheet['grid']['properties']['name']}",
+    return render_template("wall.html", title=message("minqing_title", name=sheet["grid"]["properties"]["name"]),
                            grid=sheet["grid"]["properties"], user=user, today=drawn_on, page_mm=wallmap.PAGE_MM,
                            page_px=wallmap.PAGE_PX, **counts, **map_parts(fmap))
 
@@ -128,9 +129,9 @@ def _print_context(user, scope, code: str, *, for_pdf: bool, unmask: bool) -> di
     session = get_session()
     sheet = grid_sheet(session, scope, code, unmask=unmask, action="grid_handbook")
     props = sheet["grid"]["properties"]
-    map_url = request.url_root.rstrip("/") + url_for("grid_pages.grid_map", code=code)
+    map_url = request.url_root.rstrip("/") + url_for("grid_sheet_pages.grid_map", code=code)
     return {
-        "title": f"网格干部联系手册 · {props['name']}", "grid": props, "user": user,
+        "title": message("handbook_title", name=props["name"]), "grid": props, "user": user,
         "role_name": label(user.role, "role"), "staff": sheet["staff"], "staff_roles": labels("staff_role"),
         "buildings": handbook.buildings(sheet["households"]),
         "cards": handbook.cards(sheet["households"], sheet["members"]),
@@ -164,7 +165,7 @@ def grid_staff_form(user, scope, code: str):
             for i in range(len(columns["name"]))]
     body = parse_model(StaffRequest, {"items": [r for r in rows if r["name"]]})
     replace_grid_staff(get_session(), scope, code, [p.model_dump() for p in body.items])
-    return redirect(url_for("grid_pages.grid_print", code=code, saved=1), code=303)
+    return redirect(url_for("grid_sheet_pages.grid_print", code=code, saved=1), code=303)
 
 
 @page(bp, "/maps/grid/<code>/print.pdf", summary="网格干部联系手册 PDF", scope=AREA_OWN_CONTACTS, query=UnmaskQuery)

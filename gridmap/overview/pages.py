@@ -10,18 +10,19 @@ from gridmap.auth.scope import AREA
 from gridmap.labels import label
 from gridmap.maps.display import for_basemap
 from gridmap.maps.overview import build_grid_overview
+from gridmap.messages import message
 from gridmap.pages import map_parts, page
 from gridmap.web import get_session
 
-bp = Blueprint("map_pages", __name__)
+bp = Blueprint("overview_pages", __name__)
 
 
 @page(bp, "/", summary="首页（按角色跳转）", scope=AREA)
 def home(user, scope):
     """Grid workers and party members start at their grid's 民情地图; others at their area."""
     if user.role in (GRID_WORKER, PARTY_MEMBER):
-        return redirect(url_for("grid_pages.grid_map", code=user.scope_code))
-    return redirect(url_for("map_pages.area_map", code=user.scope_code or ALL))
+        return redirect(url_for("grid_sheet_pages.grid_map", code=user.scope_code))
+    return redirect(url_for("overview_pages.area_map", code=user.scope_code or ALL))
 
 
 ALL = "all"  # /maps/area/all: the caller's whole area (an admin's has no code)
@@ -34,7 +35,7 @@ def area_map(user, scope, code: str):
     within = None if code == ALL else code
     session = get_session()
     grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
-    title = f"网格总览 · {areas.area_label(session, within or scope.prefix)}"
+    title = message("overview_title", area=areas.area_label(session, within or scope.prefix))
     tiles = current_app.config["GRIDMAP"].tiles
     editor = "/planner/{community_code}" if user.role in (ADMIN, PLANNER) else None
     fmap = build_grid_overview(for_basemap(grids, tiles), title=title, tiles=tiles, edit_template=editor)

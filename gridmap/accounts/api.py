@@ -9,14 +9,14 @@ from flask import Blueprint, current_app, request
 from pydantic import BaseModel, Field
 
 from gridmap.apidoc import PUBLIC, operation
-from gridmap.auth.accounts import MIN_PASSWORD_LENGTH, change_password
+from gridmap.accounts.service import MIN_PASSWORD_LENGTH, change_password
 from gridmap.auth.current import current_user
 from gridmap.auth.models import User
 from gridmap.auth.scope import ANYONE, OWN_ACCOUNT, OWN_TOKEN
 from gridmap.auth.service import authenticate, issue_token, revoke_token, user_json
 from gridmap.web import get_session
 
-bp = Blueprint("auth_api", __name__)
+bp = Blueprint("accounts_api", __name__)
 
 
 class TokenRequest(BaseModel):
