@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from gridmap.db import transaction
 
-
 # --- in memory ------------------------------------------------------------------------
 
 def load_grid_polygons(session: Session) -> tuple[np.ndarray, np.ndarray]:

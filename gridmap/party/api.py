@@ -8,9 +8,9 @@ from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.apidoc import operation
-from gridmap.messages import message
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
+from gridmap.messages import message
 from gridmap.party import service
 from gridmap.schemas import Crs, Lat, ListResponse, Lon
 from gridmap.web import get_session

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA
-from gridmap.places import service
 from gridmap.labels import label
+from gridmap.places import service
 from gridmap.places.models import KINDS
 from gridmap.schemas import Crs, Lat, Lon
 from gridmap.web import get_session
