@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from gridmap import migrate
 from gridmap.errors import AppError
+from gridmap.labels import label
 
 db_group = AppGroup("db", help="数据库迁移 (Alembic)。")
 
@@ -34,7 +35,7 @@ def progress_bar() -> Iterator:
         if bar is None:
             for other in bars.values():
                 other.close()
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="行", file=sys.stderr, leave=True)
+            bar = bars[stage] = tqdm(total=total, desc=label(stage, "import_stage"), unit="行", file=sys.stderr, leave=True)
         bar.total = total
         bar.n = done
         bar.refresh()

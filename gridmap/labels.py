@@ -108,6 +108,41 @@ LABELS: dict[str, dict[str, str]] = {
         "hazard_new": "上报问题", "patrol_map": "巡查轨迹", "heatmap": "问题热力图", "safety_report": "平安报表",
         "planner": "网格规划", "audit_log": "审计日志",
     },
+    # --- households, imports, key places ---
+    # A household's family risk level.
+    "risk_level": {"high": "高", "medium": "中", "low": "低"},
+    # Input fields as a person calls them: row errors of imports and refusals of forms.
+    "field": {
+        "household_code": "户号", "address": "地址", "lon": "经度", "lat": "纬度", "point": "经度/纬度",
+        "point_or_household": "经度/纬度 或 户号", "head_name": "户主", "phone": "电话", "size": "人数",
+        "tags": "标签", "risk_level": "风险等级", "member_name": "姓名", "place_name": "名称",
+        "place_kind": "类型", "area_code": "编码", "area_name": "名称",
+    },
+    # The stages of a long import (the CLI draws a progress bar per stage).
+    "import_stage": {
+        "validate": "校验", "match_existing": "比对已有住户", "assign_and_write": "分配网格并写入",
+        "update_existing": "更新已有住户", "rebuild_indexes": "重建索引", "write": "写入数据库",
+    },
+    # What an area code of each level looks like (import row errors).
+    "code_rule": {
+        "district": "6 位数字",
+        "street": "9 位数字（区县 6 位 + 街道 3 位）",
+        "community": "12 位数字（街道 9 位 + 社区 3 位）",
+        "grid": "15 位数字（社区 12 位 + 网格 3 位）",
+    },
+    # Key places of a grid (重点场所), in legend order.
+    "place_kind": {
+        "party_centre": "党群服务中心",
+        "rental_cluster": "出租房集中点",
+        "school": "学校",
+        "kindergarten": "幼儿园",
+        "medical": "医疗机构",
+        "elderly_care": "养老机构",
+        "market": "农贸市场",
+        "gas_station": "加油站",
+        "hydrant": "消防栓",
+        "other": "其他",
+    },
 }
 
 

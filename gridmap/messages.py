@@ -87,6 +87,13 @@ MESSAGES: dict[str, str] = {
     "empty_file": "文件中没有任何数据。",
     "file_required": "请上传文件（字段名 file）。",
     "import_rejected": "文件中有 {count} 处错误，未导入任何数据。",
+    # --- imports, households, party members, areas (the words of their rows and forms) ---
+    "on_error_choice": "on_error 只能是 reject 或 skip",
+    "no_geometry": "空",
+    "geometry_text_malformed": "WKT/GeoJSON 格式错误",
+    "grid_import_reason": "导入 {filename}",
+    "all_areas": "全部区域",
+    "lon_lat_together": "经度和纬度须同时填写",
     # --- coordinates and geometry ---
     "invalid_crs": "不支持的坐标系：{crs}（可用 wgs84、gcj02、bd09 或 EPSG:编号）。",
     "coordinate_missing": "缺少坐标。",

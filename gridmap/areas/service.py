@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, cast, func, literal_column, select, text
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import Select, Text, cast, column, func, literal_column, select, table, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSON
 from sqlalchemy.orm import Session, aliased
 
 from gridmap.areas.models import AdminUnit, Grid
-from gridmap.auth.masking import mask_tag_counts, sees_unmasked
+from gridmap.auth.masking import mask_tag_counts, sees_unmasked, shows_masked_tag
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import point_to_wgs84
 from gridmap.errors import NotFound
-from gridmap.households.models import Household, shown_as_masked_tag
+from gridmap.messages import message
 
 Bbox = tuple[float, float, float, float]
+
+# The household table as a grid's figures read it: gridmap.households owns it (households
+# import areas, so areas reads the table, not the model).
+_household = table("household", column("grid_id"), column("tags", ARRAY(Text)), column("risk_level"),
+                  column("size"))
 
 
 def area_json(unit: AdminUnit, parent_code: str | None) -> dict[str, Any]:
@@ -41,7 +46,7 @@ def list_areas(session: Session, scope: Scope, parent: str | None, limit: int, o
 
 def _household_count(grid: type[Grid] = Grid):
     return (
-        select(func.count()).select_from(Household).where(Household.grid_id == grid.id)
+        select(func.count()).select_from(_household).where(_household.c.grid_id == grid.id)
         .correlate(grid).scalar_subquery()
     )
 
@@ -95,19 +100,22 @@ def grid_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
     if row is None:
         raise NotFound("grid_not_found", code=code)
     feature = _feature(row)
-    tag = func.unnest(Household.tags).label("tag")
+    households = _household.c
+    tag = func.unnest(households.tags).label("tag")
     tags = session.execute(
-        select(tag, func.count()).where(Household.grid_id == row.id).group_by(literal_column("tag"))
-        .order_by(func.count().desc())
+        select(tag, func.count()).select_from(_household).where(households.grid_id == row.id)
+        .group_by(literal_column("tag")).order_by(func.count().desc())
     ).all()
     risks = session.execute(
-        select(Household.risk_level, func.count()).where(Household.grid_id == row.id, Household.risk_level.isnot(None))
-        .group_by(Household.risk_level)
+        select(households.risk_level, func.count())
+        .where(households.grid_id == row.id, households.risk_level.isnot(None))
+        .group_by(households.risk_level)
     ).all()
-    people = session.scalar(select(func.coalesce(func.sum(Household.size), 0)).where(Household.grid_id == row.id))
+    people = session.scalar(select(func.coalesce(func.sum(households.size), 0)).where(households.grid_id == row.id))
     tag_counts = {t: n for t, n in tags}
     if not sees_unmasked(scope, False):
-        flagged = session.scalar(select(func.count()).where(Household.grid_id == row.id, shown_as_masked_tag()))
+        flagged = session.scalar(select(func.count()).select_from(_household)
+                                 .where(households.grid_id == row.id, shows_masked_tag(households.tags)))
         tag_counts = mask_tag_counts(tag_counts, flagged or 0)
     feature["properties"].update({
         "tag_counts": tag_counts,
@@ -155,7 +163,7 @@ def locate(session: Session, scope: Scope, lon: float, lat: float, crs: str) -> 
 def area_label(session: Session, code: str) -> str:
     """A human name for an area code prefix: the unit's or grid's name, else the code."""
     if not code:
-        return "全部区域"
+        return message("all_areas")
     name = session.scalar(select(AdminUnit.name).where(AdminUnit.code == code))
     if name is None:
         name = session.scalar(select(Grid.name).where(Grid.code == code))

@@ -15,6 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import ColumnElement, Text, cast
+from sqlalchemy.dialects.postgresql import ARRAY
+
 from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
 from gridmap.auth.scope import Scope
 from gridmap.errors import Forbidden
@@ -48,6 +51,11 @@ def mask_tags(tags: list[str] | None, *, public: bool = False) -> list[str]:
     if not public and len(kept) < len(tags or ()):
         kept.append(MASKED_TAG)
     return kept
+
+
+def shows_masked_tag(tags: ColumnElement[list[str]]) -> ColumnElement[bool]:
+    """Rows a masked viewer sees tagged ``MASKED_TAG``: any sensitive tag in ``tags`` (a GIN index serves it)."""
+    return tags.overlap(cast(sorted(SENSITIVE_TAGS | {MASKED_TAG}), ARRAY(Text)))
 
 
 def mask_tag_counts(counts: dict[str, int], flagged: int) -> dict[str, int]:

@@ -1,18 +1,58 @@
-"""Assign households to grids, set-wise in SQL.
+"""Assign points to grids: the one rule, in its two twins side by side.
 
-The rule, shared with the bulk importer (gridmap.households.importer): a household
-belongs to the map grid whose polygon covers its point (boundary included); a point
-on a border shared by several grids goes to the one with the smallest code.
+The rule: a household (or a party member, a key place) belongs to the map grid whose
+polygon covers its point (boundary included); a point on a border shared by several
+grids goes to the one with the smallest code.
+
+* In memory (``assign_points``): a shapely 2 STRtree over the points, queried with the
+  grid polygons, for bulk imports before their one COPY.
+* In SQL (``assign_all``, ``assign_near_grids``): set-wise over the stored households, for
+  the admin's re-assignment and for grid re-imports and boundary edits.
+
+tests/db/test_household_assignment.py holds the two to the same answers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.db import transaction
+
+# --- in memory ------------------------------------------------------------------------
+
+def load_grid_polygons(session: Session) -> tuple[np.ndarray, np.ndarray]:
+    """Map grids' ids and polygons, ordered by code (index order = tie-break order)."""
+    rows = session.execute(text(
+        "SELECT id, ST_AsBinary(geom) FROM grid WHERE kind = 'map' ORDER BY code")).all()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    polygons = shapely.from_wkb([bytes(r[1]) for r in rows]) if rows else np.array([], dtype=object)
+    return ids, polygons
+
+
+def assign_points(lon: np.ndarray, lat: np.ndarray, grid_ids: np.ndarray, polygons: np.ndarray) -> np.ndarray:
+    """Grid id per point (-1 outside every grid): covering grid, smallest code wins."""
+    result = np.full(len(lon), -1, dtype=np.int64)
+    if len(lon) == 0 or len(polygons) == 0:
+        return result
+    points = shapely.points(lon, lat)
+    tree = shapely.STRtree(points)
+    polygon_idx, point_idx = tree.query(polygons, predicate="intersects")
+    if len(point_idx) == 0:
+        return result
+    order = np.lexsort((polygon_idx, point_idx))  # by point, then by grid code rank
+    point_idx, polygon_idx = point_idx[order], polygon_idx[order]
+    first = np.ones(len(point_idx), dtype=bool)
+    first[1:] = point_idx[1:] != point_idx[:-1]
+    result[point_idx[first]] = grid_ids[polygon_idx[first]]
+    return result
+
+
+# --- in SQL ---------------------------------------------------------------------------
 
 # Grid-outer: for each polygon, probe the household GiST index and test the points
 # against that one polygon, which PostGIS prepares once and reuses. Left to itself the

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, SmallInteger, String, Text, cast, func, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS
 from gridmap.db import Base
 
 RISK_LEVELS = ("high", "medium", "low")
@@ -43,7 +42,3 @@ class Household(Base):
         Index("ix_household_tags", "tags", postgresql_using="gin"),
     )
 
-
-def shown_as_masked_tag() -> ColumnElement[bool]:
-    """Households a masked viewer sees tagged ``MASKED_TAG``: any sensitive tag (GIN on tags)."""
-    return Household.tags.overlap(cast(sorted(SENSITIVE_TAGS | {MASKED_TAG}), ARRAY(Text)))

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
 
 from gridmap.areas.models import AdminUnit
 from gridmap.areas.service import grid_id_for
 from gridmap.auth import audit
-from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS, household_person, sees_unmasked
+from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS, household_person, sees_unmasked, shows_masked_tag
 from gridmap.auth.scope import Scope
 from gridmap.db import transaction
 from gridmap.errors import Forbidden
-from gridmap.households.models import Household, shown_as_masked_tag
-from gridmap.party.models import PartyContact
+from gridmap.households.models import Household
+
+# Who looks after which household: gridmap.party owns the table (party imports households, so
+# households reads the table, not the model) for a party member's own-contacts scope.
+_party_contact = table("party_contact", column("household_id"), column("party_member_id"))
 
 
 def household_json(h: Household, lon: float, lat: float, unmasked: bool) -> dict[str, Any]:
@@ -36,10 +39,11 @@ def grid_households(session: Session, scope: Scope, grid_code: str, *, unmask: b
     conditions = [Household.grid_id == grid_id]
     if scope.is_party_member:
         conditions.append(Household.id.in_(
-            select(PartyContact.household_id).where(PartyContact.party_member_id == scope.party_member_id)))
+            select(_party_contact.c.household_id)
+            .where(_party_contact.c.party_member_id == scope.party_member_id)))
     if tag == MASKED_TAG and not unmasked:
         # what a masked viewer sees as 重点人员: any sensitive tag (the list and the grid's counts agree)
-        conditions.append(shown_as_masked_tag())
+        conditions.append(shows_masked_tag(Household.tags))
     elif tag:
         conditions.append(Household.tags.any(tag))
     total = session.scalar(select(func.count()).select_from(Household).where(*conditions))

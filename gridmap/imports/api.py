@@ -15,6 +15,7 @@ from gridmap.errors import BadRequest, Unprocessable
 from gridmap.geo.io import FORMATS
 from gridmap.imports.areas import AreaImportOptions, import_areas
 from gridmap.imports.households import import_households
+from gridmap.messages import message
 from gridmap.schemas import CRS_PATTERN
 from gridmap.web import get_session, import_body_limit
 
@@ -50,7 +51,7 @@ class HouseholdImportResponse(BaseModel):
 def _skip_errors() -> bool:
     value = request.form.get("on_error", "") or request.args.get("on_error", "")
     if value not in ("", "reject", "skip"):
-        raise BadRequest("bad_request", reason="on_error 只能是 reject 或 skip")
+        raise BadRequest("bad_request", reason=message("on_error_choice"))
     return value == "skip"
 
 

@@ -4,13 +4,12 @@ Codes follow the statistical division code: district 6 digits, street 9,
 community 12, grid = community code + 3 digits (gridmap.areas.codes). Padded 12-digit
 forms (``331102000000``) are accepted and stored in their significant form; a code of
 any other length is a row error, so a code prefix is always a whole area. Re-importing
-a code updates it; a grid whose boundary changes gets a new version and the households
-it touches are re-assigned in the same transaction.
+a code updates it (gridmap.areas.writes); a grid whose boundary changes gets a new version
+and the households it touches are re-assigned in the same transaction.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,22 +20,20 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.areas.codes import LEVEL_LENGTHS
+from gridmap.areas.writes import write_grids, write_units
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import declared_crs
-from gridmap.db import raw_cursor, transaction
+from gridmap.db import transaction
 from gridmap.errors import Unprocessable
 from gridmap.geo.crs import geometry_to_wgs84
 from gridmap.geo.validate import BOUNDARY_TOLERANCE_M, as_multipolygon, check_polygons
 from gridmap.households.assignment import assign_near_grids
-from gridmap.imports.common import Progress, RowErrors, duplicated_mask, no_progress, pick_column, read_upload
+from gridmap.imports.common import RowErrors, duplicated_mask, field_name, no_progress, pick_column, read_upload
 from gridmap.labels import label
+from gridmap.messages import message
+from gridmap.pgcopy import Progress
 
-LEVEL_RULES = {
-    "district": (LEVEL_LENGTHS["district"], "6 位数字"),
-    "street": (LEVEL_LENGTHS["street"], "9 位数字（区县 6 位 + 街道 3 位）"),
-    "community": (LEVEL_LENGTHS["community"], "12 位数字（街道 9 位 + 社区 3 位）"),
-    "grid": (LEVEL_LENGTHS["grid"], "15 位数字（社区 12 位 + 网格 3 位）"),
-}
+LEVELS = ("district", "street", "community", "grid")
 PARENT_LEVEL = {"street": "district", "community": "street", "grid": "community"}
 PARENT_LENGTH = {"street": 6, "community": 9, "grid": 12}
 CODE_ALIASES = ("code", "编码", "区划代码", "统计用区划代码", "网格编码")
@@ -44,7 +41,7 @@ NAME_ALIASES = ("name", "名称", "网格名称")
 PARENT_ALIASES = ("parent", "parent_code", "上级编码", "上级区划代码", "社区编码")
 GEOMETRY_ALIASES = ("wkt", "geometry", "geom", "几何", "边界")
 KIND_ALIASES = ("kind", "类型")
-OUT_OF_AREA = {"out_of_area", "域外", "域外网格"}
+OUT_OF_AREA_ALIASES = {"out_of_area", "域外", "域外网格"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ class AreaImportOptions:
 
 def normalize_codes(codes: pd.Series, level: str) -> pd.Series:
     """Strip the zero padding of 12-digit official codes down to the level's length."""
-    length = LEVEL_RULES[level][0]
+    length = LEVEL_LENGTHS[level]
     if length >= 12:
         return codes
     padded = (codes.str.len() == 12) & codes.str[length:].str.fullmatch("0+")
@@ -67,7 +64,7 @@ def normalize_codes(codes: pd.Series, level: str) -> pd.Series:
 
 
 def _valid_code_mask(codes: pd.Series, level: str) -> np.ndarray:
-    pattern = f"[0-9]{{{LEVEL_RULES[level][0]}}}"
+    pattern = f"[0-9]{{{LEVEL_LENGTHS[level]}}}"
     return codes.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
 
 
@@ -86,7 +83,7 @@ def _read_geometries(upload, frame: pd.DataFrame, errors: RowErrors) -> np.ndarr
     if is_json.any():
         geoms[is_json] = shapely.from_geojson(raw[is_json].to_numpy(), on_invalid="ignore")
     unreadable = (raw != "").to_numpy() & np.array([g is None for g in geoms])
-    errors.add(unreadable, column, "geometry_unreadable", lambda i: {"reason": "WKT/GeoJSON 格式错误"})
+    errors.add(unreadable, column, "geometry_unreadable", lambda i: {"reason": message("geometry_text_malformed")})
     return geoms
 
 
@@ -104,9 +101,9 @@ def _validate(session: Session, upload, options: AreaImportOptions, crs: str, sc
     code_col = pick_column(frame, options.code_field, CODE_ALIASES)
     name_col = pick_column(frame, options.name_field, NAME_ALIASES)
     if code_col is None:
-        raise Unprocessable("missing_field", details={"field": "code"}, field="编码 / code")
+        raise Unprocessable("missing_field", details={"field": "code"}, field=f"{field_name('area_code')} / code")
     if name_col is None:
-        raise Unprocessable("missing_field", details={"field": "name"}, field="名称 / name")
+        raise Unprocessable("missing_field", details={"field": "name"}, field=f"{field_name('area_name')} / name")
     parent_col = pick_column(frame, options.parent_field, PARENT_ALIASES)
     kind_col = pick_column(frame, None, KIND_ALIASES)
     errors = RowErrors(upload)
@@ -120,7 +117,7 @@ def _validate(session: Session, upload, options: AreaImportOptions, crs: str, sc
     names = column(name_col)
     errors.add((codes == "").to_numpy(), code_col, "missing_field", lambda i: {"field": code_col})
     errors.add(~_valid_code_mask(codes, level), code_col, "invalid_code", lambda i: {
-        "code": codes.iat[i], "level": label(level, "level"), "rule": LEVEL_RULES[level][1]})
+        "code": codes.iat[i], "level": label(level, "level"), "rule": label(level, "code_rule")})
     errors.add(duplicated_mask(codes), code_col, "duplicate_code", lambda i: {"code": codes.iat[i]})
     errors.add(~codes.str.startswith(scope.prefix).to_numpy(dtype=bool), code_col, "out_of_scope",
                lambda i: {"code": codes.iat[i]})
@@ -138,7 +135,7 @@ def _validate(session: Session, upload, options: AreaImportOptions, crs: str, sc
                    lambda i: {"parent": derived.iat[i]})
         parents = derived
 
-    kinds = np.where(column(kind_col).str.lower().isin(OUT_OF_AREA).to_numpy(), "out_of_area", "map")
+    kinds = np.where(column(kind_col).str.lower().isin(OUT_OF_AREA_ALIASES).to_numpy(), "out_of_area", "map")
     geoms = _read_geometries(upload, frame, errors)
     has_geom = np.array([g is not None for g in geoms], dtype=bool)
     if level == "grid":
@@ -195,97 +192,34 @@ def _outside_scope_area(session: Session, prefix: str, geoms: np.ndarray, valid:
     return outside
 
 
-STAGING_DDL = """
-CREATE TEMP TABLE area_staging (code text, name text, parent_code text, kind text, geom_hex text)
-ON COMMIT DROP
-"""
-
-UPSERT_UNITS = """
-WITH written AS (
-    INSERT INTO admin_unit AS a (code, name, level, parent_id, geom)
-    SELECT s.code, s.name, :level, p.id, ST_GeomFromEWKB(decode(nullif(s.geom_hex, ''), 'hex'))
-    FROM area_staging s LEFT JOIN admin_unit p ON p.code = s.parent_code
-    ON CONFLICT (code) DO UPDATE SET
-        name = EXCLUDED.name, parent_id = EXCLUDED.parent_id,
-        geom = coalesce(EXCLUDED.geom, a.geom), updated_at = now()
-    WHERE a.level = EXCLUDED.level
-    RETURNING (xmax = 0) AS created
-)
-SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM written
-"""
-
-UPSERT_GRIDS = """
-WITH incoming AS (
-    SELECT s.code, s.name, c.id AS community_id, s.kind,
-           ST_GeomFromEWKB(decode(nullif(s.geom_hex, ''), 'hex')) AS geom
-    FROM area_staging s JOIN admin_unit c ON c.code = s.parent_code AND c.level = 'community'
-), written AS (
-    INSERT INTO grid AS g (code, name, community_id, kind, geom)
-    SELECT code, name, community_id, kind, geom FROM incoming
-    ON CONFLICT (code) DO UPDATE SET
-        name = EXCLUDED.name, community_id = EXCLUDED.community_id, kind = EXCLUDED.kind,
-        geom = EXCLUDED.geom,
-        version = g.version + CASE WHEN ST_Equals(g.geom, EXCLUDED.geom)
-                                     OR (g.geom IS NULL AND EXCLUDED.geom IS NULL) THEN 0 ELSE 1 END,
-        updated_at = now()
-    RETURNING g.id, g.version, g.geom, (xmax = 0) AS created
-), closed AS (
-    UPDATE grid_version v SET valid_to = now()
-    FROM written w
-    WHERE v.grid_id = w.id AND v.valid_to IS NULL AND v.version < w.version
-    RETURNING v.grid_id
-), opened AS (
-    INSERT INTO grid_version (grid_id, version, geom, reason)
-    SELECT w.id, w.version, w.geom, :reason FROM written w
-    WHERE NOT EXISTS (SELECT 1 FROM grid_version v WHERE v.grid_id = w.id AND v.version = w.version)
-    RETURNING grid_id
-)
-SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created),
-       coalesce(array_agg(id) FILTER (WHERE id IN (SELECT grid_id FROM opened)), '{}')
-FROM written
-"""
-
-
 def import_areas(session: Session, path: str, filename: str, options: AreaImportOptions,
                  scope: Scope | None = None, progress: Progress = no_progress) -> dict[str, Any]:
     """Validate every row, then write all of them (or, with skip_errors, the good ones)."""
-    if options.level not in LEVEL_RULES:
+    if options.level not in LEVELS:
         raise Unprocessable("invalid_level", details={"level": options.level})
     scope = scope or Scope.everything()
     upload = read_upload(path, filename)
     crs = declared_crs(upload.crs(options.crs))
     total = len(upload.columns)
-    progress("校验", 0, total)
+    progress("validate", 0, total)
     errors, codes, names, parents, kinds, geoms = _validate(session, upload, options, crs, scope)
-    progress("校验", total, total)
+    progress("validate", total, total)
     errors.reject_unless(options.skip_errors)
 
     good = ~errors.bad
-    geom_hex = np.array([
-        shapely.to_wkb(shapely.set_srid(g, 4326), hex=True, include_srid=True) if g is not None else ""
-        for g in geoms[good]
-    ], dtype=object)
-    staging = pd.DataFrame({
-        "code": codes[good].to_numpy(), "name": names[good].to_numpy(),
-        "parent_code": parents[good].to_numpy(), "kind": kinds[good], "geom_hex": geom_hex,
-    })
+    rows = (codes[good].to_numpy(), names[good].to_numpy(), parents[good].fillna("").to_numpy(), kinds[good],
+            geoms[good])
     result: dict[str, Any] = {"created": 0, "updated": 0}
     with transaction(session):
-        session.execute(text("DROP TABLE IF EXISTS area_staging"))
-        session.execute(text(STAGING_DDL))
-        buffer = staging.to_csv(index=False, header=False, na_rep="")
-        raw_cursor(session).copy_expert(
-            "COPY area_staging (code, name, parent_code, kind, geom_hex) FROM STDIN WITH (FORMAT csv)",
-            io.StringIO(buffer))
-        progress("写入数据库", len(staging), len(staging))
         if options.level == "grid":
-            created, updated, changed = session.execute(
-                text(UPSERT_GRIDS), {"reason": f"导入 {filename}"}).one()
-            moved = assign_near_grids(session, list(changed))
+            created, updated, changed = write_grids(session, *rows,
+                                                    reason=message("grid_import_reason", filename=filename))
+            moved = assign_near_grids(session, changed)
             result["households"] = moved.as_dict()
         else:
-            created, updated = session.execute(text(UPSERT_UNITS), {"level": options.level}).one()
-        result.update(created=int(created), updated=int(updated))
+            created, updated = write_units(session, options.level, *rows)
+        progress("write", int(good.sum()), int(good.sum()))
+        result.update(created=created, updated=updated)
     result["errors"] = errors.as_list()
     result["error_count"] = errors.count
     return result

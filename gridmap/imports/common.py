@@ -15,9 +15,8 @@ from gridmap.errors import Unprocessable
 from gridmap.geo.crs import to_wgs84
 from gridmap.geo.io import FileFormatError, FileReadError, detect_format, read_features, read_table
 from gridmap.geo.validate import check_points
+from gridmap.labels import label
 from gridmap.messages import message
-
-Progress = Callable[[str, int, int], None]
 
 # A file with more bad rows than this still reports the count, but lists only these.
 MAX_LISTED_ERRORS = 10_000
@@ -27,6 +26,11 @@ FEATURE_FORMATS = {"geojson", "gpkg", "shapefile_zip", "kml"}
 
 def no_progress(stage: str, done: int, total: int) -> None:
     return None
+
+
+def field_name(field_code: str) -> str:
+    """An input field as a person calls it in row errors (labels kind "field")."""
+    return label(field_code, "field")
 
 
 @dataclass
@@ -178,16 +182,16 @@ def points(upload: Upload, lon_column: str | None, lat_column: str | None, crs: 
         lon_raw = np.where(is_point, shapely.get_x(geoms), np.nan)
         lat_raw = np.where(is_point, shapely.get_y(geoms), np.nan)
         errors.add(~is_point, "geometry", "geometry_wrong_type",
-                   lambda i: {"expected": "Point", "actual": getattr(geoms[i], "geom_type", "空")})
+                   lambda i: {"expected": "Point", "actual": getattr(geoms[i], "geom_type", message("no_geometry"))})
     else:
         frame = upload.columns
         lon_text, lat_text = text_column(frame, lon_column), text_column(frame, lat_column)
-        errors.add(((lon_text == "") | (lat_text == "")).to_numpy(), "经度/纬度", "coordinate_missing")
+        errors.add(((lon_text == "") | (lat_text == "")).to_numpy(), field_name("point"), "coordinate_missing")
         lon_raw = pd.to_numeric(lon_text, errors="coerce").to_numpy(dtype=float)
         lat_raw = pd.to_numeric(lat_text, errors="coerce").to_numpy(dtype=float)
-        errors.add(np.isnan(lon_raw) | np.isnan(lat_raw), "经度/纬度", "coordinate_not_number")
+        errors.add(np.isnan(lon_raw) | np.isnan(lat_raw), field_name("point"), "coordinate_not_number")
     lon, lat = to_wgs84(lon_raw, lat_raw, crs)
-    errors.add_problems(np.where(errors.bad, None, check_points(lon, lat)), "经度/纬度")
+    errors.add_problems(np.where(errors.bad, None, check_points(lon, lat)), field_name("point"))
     return lon, lat
 
 

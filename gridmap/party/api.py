@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
+from gridmap.messages import message
 from gridmap.party import service
 from gridmap.schemas import Crs, Lat, ListResponse, Lon
 from gridmap.web import get_session
@@ -69,7 +70,7 @@ class MemberFields(BaseModel):
     @model_validator(mode="after")
     def _both_coordinates(self):
         if (self.lon is None) != (self.lat is None):
-            raise ValueError("经度和纬度须同时填写")
+            raise ValueError(message("lon_lat_together"))
         return self
 
 

@@ -152,12 +152,9 @@ LEFT JOIN household h ON h.id = pm.household_id
 def _member_row(session: Session, scope: Scope, member_id: int) -> Any:
     """A party member the caller may see (404 otherwise): a party member sees only themself."""
     row = session.execute(text(_MEMBER_SELECT + " WHERE pm.id = :id"), {"id": member_id}).first()
-    if row is None:
-        raise NotFound("party_member_not_found", id=member_id)
-    if scope.is_party_member:
-        if scope.party_member_id != member_id:
-            raise NotFound("party_member_not_found", id=member_id)
-    elif scope.prefix and not (row.grid_code and scope.covers(row.grid_code)):
+    seen = row is not None and (row.id == scope.party_member_id if scope.is_party_member
+                                else _covers(scope, row.grid_code))
+    if not seen:
         raise NotFound("party_member_not_found", id=member_id)
     return row
 
@@ -202,17 +199,25 @@ def member_households(session: Session, scope: Scope, member_id: int, *, unmask:
 
 
 def _covers(scope: Scope, grid_code: str | None) -> bool:
+    """Whether ``scope`` reaches a row of the grid ``grid_code`` (None: of no grid, which only
+    a scope of everything reaches)."""
     return scope.prefix == "" or (grid_code is not None and scope.covers(grid_code))
+
+
+def _household_in_scope(session: Session, scope: Scope, household_code: str) -> Any:
+    """A household (id, geom, grid_id) the caller's scope reaches, by its grid; None otherwise."""
+    return session.execute(
+        select(Household.id, Household.geom, Household.grid_id).outerjoin(Grid, Grid.id == Household.grid_id)
+        .where(Household.code == household_code, scope.where(Grid.code))
+    ).first()
 
 
 def _placement(session: Session, scope: Scope, household_code: str | None, lon: float | None,
                lat: float | None, crs: str | None) -> dict[str, Any]:
     """Where a party member lives: at a household (its point and grid) or at a point."""
     if household_code:
-        row = session.execute(text("""
-            SELECT h.id, h.geom, h.grid_id, g.code FROM household h LEFT JOIN grid g ON g.id = h.grid_id
-            WHERE h.code = :code"""), {"code": household_code}).first()
-        if row is None or (scope.prefix and not (row.code and scope.covers(row.code))):
+        row = _household_in_scope(session, scope, household_code)
+        if row is None:
             raise Unprocessable("household_not_found", details={"household_code": household_code},
                                 code=household_code)
         return {"household_id": row.id, "geom": row.geom, "grid_id": row.grid_id}
@@ -223,7 +228,7 @@ def _placement(session: Session, scope: Scope, household_code: str | None, lon: 
         SELECT g.id, g.code FROM grid g
         WHERE g.kind = 'map' AND ST_Intersects(g.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
         ORDER BY g.code LIMIT 1"""), {"lon": lon, "lat": lat}).first()
-    if scope.prefix and not (row and scope.covers(row.code)):
+    if not _covers(scope, row.code if row else None):
         raise Unprocessable("party_member_out_of_scope", details={"lon": lon, "lat": lat})
     return {"household_id": None, "geom": f"SRID=4326;POINT({lon} {lat})", "grid_id": row.id if row else None}
 
@@ -264,10 +269,8 @@ def set_contact(session: Session, scope: Scope, member_id: int, household_code: 
     if cross_grid and scope.role not in CROSS_GRID_ROLES:
         raise Forbidden("cross_grid_contact_forbidden")
     member = _member_row(session, scope, member_id)
-    row = session.execute(text("""
-        SELECT h.id, h.grid_id, g.code FROM household h LEFT JOIN grid g ON g.id = h.grid_id WHERE h.code = :code"""),
-        {"code": household_code}).first()
-    if row is None or (scope.prefix and not (row.code and scope.covers(row.code))):
+    row = _household_in_scope(session, scope, household_code)
+    if row is None:
         raise NotFound("household_not_found", code=household_code)
     member_grid = session.scalar(select(PartyMember.grid_id).where(PartyMember.id == member.id))
     if (row.grid_id is None or row.grid_id != member_grid) and not cross_grid:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA
+from gridmap.labels import label
 from gridmap.places import service
 from gridmap.places.models import KINDS
 from gridmap.schemas import Crs, Lat, Lon
@@ -17,13 +18,14 @@ from gridmap.web import get_session
 bp = Blueprint("places_api", __name__)
 
 EDITORS = (ADMIN, SUPERVISOR, GRID_WORKER)
-KIND_HELP = "类型：" + "、".join(f"{code} {name}" for code, name in KINDS.items()) + "（代码或中文名均可）"
 
 
 class NewKeyPlace(BaseModel):
     name: str = Field(min_length=1, max_length=128, description="名称")
-    kind: str = Field(min_length=1, max_length=24, description=KIND_HELP,
-                      json_schema_extra={"enum": [*KINDS, *KINDS.values()]})
+    kind: str = Field(min_length=1, max_length=24,
+                      description="类型：" + "、".join(f"{kind} {label(kind, 'place_kind')}" for kind in KINDS)
+                      + "（代码或中文名均可）",
+                      json_schema_extra={"enum": [*KINDS, *(label(kind, "place_kind") for kind in KINDS)]})
     lon: Lon
     lat: Lat
     crs: Crs = None

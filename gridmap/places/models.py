@@ -12,20 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmap.db import Base
 
-# The small catalogue of kinds, in legend order: code → Chinese name.
-KINDS: dict[str, str] = {
-    "party_centre": "党群服务中心",
-    "rental_cluster": "出租房集中点",
-    "school": "学校",
-    "kindergarten": "幼儿园",
-    "medical": "医疗机构",
-    "elderly_care": "养老机构",
-    "market": "农贸市场",
-    "gas_station": "加油站",
-    "hydrant": "消防栓",
-    "other": "其他",
-}
-KIND_BY_NAME = {name: code for code, name in KINDS.items()}
+# The small catalogue of kinds, in legend order (their names: labels kind "place_kind").
+KINDS = ("party_centre", "rental_cluster", "school", "kindergarten", "medical", "elderly_care", "market",
+         "gas_station", "hydrant", "other")
 
 
 class KeyPlace(Base):

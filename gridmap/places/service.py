@@ -20,9 +20,11 @@ from gridmap.auth.scope import Scope
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
 from gridmap.errors import Conflict, NotFound, Unprocessable
-from gridmap.places.models import KIND_BY_NAME, KINDS, KeyPlace
+from gridmap.labels import label
+from gridmap.places.models import KINDS, KeyPlace
 
 NEAR_GRID_M = 100.0
+_KIND_BY_NAME = {label(kind, "place_kind"): kind for kind in KINDS}
 
 
 def kind_code(value: str | None) -> str | None:
@@ -30,17 +32,17 @@ def kind_code(value: str | None) -> str | None:
     value = (value or "").strip()
     if value in KINDS:
         return value
-    return KIND_BY_NAME.get(value)
+    return _KIND_BY_NAME.get(value)
 
 
 def kind_choices() -> str:
-    return "、".join(KINDS.values())
+    return "、".join(label(kind, "place_kind") for kind in KINDS)
 
 
 def _feature(place: KeyPlace, lon: float, lat: float) -> dict[str, Any]:
     return {"type": "Feature", "id": place.id, "geometry": {"type": "Point", "coordinates": [lon, lat]},
             "properties": {"id": place.id, "name": place.name, "kind": place.kind,
-                           "kind_name": KINDS.get(place.kind, place.kind), "address": place.address,
+                           "kind_name": label(place.kind, "place_kind"), "address": place.address,
                            "note": place.note}}
 
 
@@ -61,7 +63,7 @@ def create_key_place(session: Session, scope: Scope, grid_code: str, fields: dic
     kind = kind_code(fields.get("kind"))
     if kind is None:
         raise Unprocessable("invalid_choice", details={"field": "kind", "choices": list(KINDS)},
-                            field="类型", value=fields.get("kind"), choices=kind_choices())
+                            field=label("place_kind", "field"), value=fields.get("kind"), choices=kind_choices())
     lon, lat = point_to_wgs84(fields["lon"], fields["lat"], fields.get("crs"))
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     near = session.scalar(select(func.ST_DWithin(func.geography(Grid.geom), func.geography(point), NEAR_GRID_M))

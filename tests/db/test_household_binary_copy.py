@@ -1,4 +1,4 @@
-"""Households reach the table through binary COPY (gridmap.imports.pgcopy): odd values
+"""Households reach the table through binary COPY (gridmap.households.writes, gridmap.pgcopy): odd values
 come back exactly as the file had them, on both the new-row and the update path."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ import pytest
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
+from gridmap import pgcopy
 from gridmap.errors import Unprocessable
+from gridmap.households import writes
 from gridmap.households.models import Household
 from gridmap.imports import households as importer
 from tests import factories as f
@@ -50,7 +52,7 @@ def _stored(db_session) -> dict[str, tuple]:
 
 @pytest.mark.parametrize("bulk", [False, True], ids=["row-by-row indexes", "bulk rebuild"])
 def test_odd_values_round_trip_through_binary_copy(db_session, tmp_path, monkeypatch, bulk):
-    monkeypatch.setattr(importer, "BULK_REBUILD_MIN_ROWS", 1 if bulk else 10**9)
+    monkeypatch.setattr(writes, "BULK_REBUILD_MIN_ROWS", 1 if bulk else 10**9)
     grids = f.lishui(db_session)["grids"]
     path = tmp_path / "h.csv"
     _write_csv(path, ROWS)
@@ -94,8 +96,8 @@ def test_a_fractional_size_is_a_row_error_not_a_crash(db_session, tmp_path):
 
 def test_an_import_in_many_chunks_assigns_and_stores_every_row(db_session, tmp_path, monkeypatch):
     # chunk sizes of a few rows: the first chunk, the later ones and a short last one
-    monkeypatch.setattr(importer, "FIRST_COPY_CHUNK", 3)
-    monkeypatch.setattr(importer, "COPY_CHUNK", 4)
+    monkeypatch.setattr(pgcopy, "FIRST_COPY_CHUNK", 3)
+    monkeypatch.setattr(pgcopy, "COPY_CHUNK", 4)
     grids = f.lishui(db_session)["grids"]
     # grid A (119.880–119.890), grid C (east), and outside every grid, in turn
     places = [(119.885, 28.455, grids[f.GRID_A].id), (119.930, 28.450, grids[f.GRID_C].id), (100.0, 30.0, None)]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, inspect, select
 
+from gridmap import pgcopy
+from gridmap.households import writes
 from gridmap.households.models import Household
 from gridmap.imports import households as importer
 from tests import factories as f
@@ -21,7 +23,7 @@ def _index_names(db_session) -> set[str]:
 
 @pytest.fixture
 def small_threshold(monkeypatch):
-    monkeypatch.setattr(importer, "BULK_REBUILD_MIN_ROWS", 10)
+    monkeypatch.setattr(writes, "BULK_REBUILD_MIN_ROWS", 10)
 
 
 def test_large_first_load_rebuilds_indexes(db_session, tmp_path, small_threshold):
@@ -33,7 +35,7 @@ def test_large_first_load_rebuilds_indexes(db_session, tmp_path, small_threshold
     result = importer.import_households(db_session, str(path), "h.csv",
                                         progress=lambda stage, done, total: stages.append(stage))
     assert result["created"] == 30 and result["assigned"] == 30
-    assert "重建索引" in stages
+    assert "rebuild_indexes" in stages
     assert _index_names(db_session) == before and "fk_household_grid_id_grid" in before
     rows = db_session.scalar(select(func.count()).select_from(Household)
                              .where(func.ST_Intersects(Household.geom, func.ST_MakeEnvelope(119.879, 28.45, 119.9, 28.46, 4326)),
@@ -50,7 +52,7 @@ def test_failed_load_restores_indexes_and_writes_nothing(db_session, tmp_path, s
     def broken_copy(*args, **kwargs):
         raise RuntimeError("connection lost half-way")
 
-    monkeypatch.setattr(importer, "_copy_rows", broken_copy)
+    monkeypatch.setattr(pgcopy, "copy_chunks", broken_copy)
     with pytest.raises(RuntimeError):
         importer.import_households(db_session, str(path), "h.csv")
     assert _index_names(db_session) == before

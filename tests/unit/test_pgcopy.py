@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridmap.imports import pgcopy
+from gridmap import pgcopy
 
 
 def _field(payload: bytes | None) -> bytes:

@@ -47,8 +47,8 @@ from gridmap.auth.scope import Scope
 from gridmap.db import Database, sqlalchemy_url
 from gridmap.errors import NotFound
 from gridmap.geo.crs import wgs84_to_gcj02
-from gridmap.households.assignment import assign_all
-from gridmap.imports.households import assign_points, import_households, load_grid_polygons
+from gridmap.households.assignment import assign_all, assign_points, load_grid_polygons
+from gridmap.imports.households import import_households
 
 SEED = 20260101
 GOAL_FLOOR = 1.5

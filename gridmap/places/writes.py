@@ -1,0 +1,46 @@
+"""Bulk writes of key places: validated rows in, binary COPY into a staging table, one upsert.
+
+A place with the same grid, kind and name is updated; any other is created. Rows arrive
+checked, placed in their grids and inside the caller's scope (gridmap.imports.places).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridmap import pgcopy
+from gridmap.db import transaction
+
+STAGING_DDL = """
+CREATE TEMP TABLE key_place_staging (
+    grid_id int, name text, kind text, geom geometry(Point, 4326), address text, note text
+) ON COMMIT DROP
+"""
+
+UPSERT_SQL = """
+WITH upserted AS (
+    INSERT INTO key_place (grid_id, name, kind, geom, address, note)
+    SELECT grid_id, name, kind, geom, address, note FROM key_place_staging
+    ON CONFLICT (grid_id, kind, name) DO UPDATE
+        SET geom = EXCLUDED.geom, address = EXCLUDED.address, note = EXCLUDED.note, updated_at = now()
+    RETURNING (xmax = 0) AS created
+)
+SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM upserted
+"""
+
+
+def write_key_places(session: Session, grid_id: np.ndarray, name: np.ndarray, kind: np.ndarray,
+                     lon: np.ndarray, lat: np.ndarray, address: np.ndarray, note: np.ndarray) -> tuple[int, int]:
+    """Upsert the rows (address and note "" when none); one transaction. Returns (created, updated)."""
+    columns = {
+        "grid_id": pgcopy.int4(grid_id), "name": pgcopy.text(name), "kind": pgcopy.text(kind),
+        "geom": pgcopy.point(lon, lat, 4326), "address": pgcopy.text(address), "note": pgcopy.text(note),
+    }
+    with transaction(session):
+        session.execute(text("DROP TABLE IF EXISTS key_place_staging"))
+        session.execute(text(STAGING_DDL))
+        pgcopy.copy(session, "key_place_staging", columns)
+        created, updated = session.execute(text(UPSERT_SQL)).one()
+    return int(created), int(updated)
