@@ -23,7 +23,7 @@ def navigation(user) -> list[tuple[str, str]]:
         links += [("问题工单", url_for("hazard_pages.queue")), ("上报问题", url_for("hazard_pages.new")),
                   ("巡查轨迹", url_for("patrol_pages.patrol_map"))]
     if role in (ADMIN, SUPERVISOR):
-        links += [("问题热力图", url_for("hazard_pages.heatmap_page")), ("平安报表", url_for("hazard_pages.safety_report"))]
+        links += [("问题热力图", url_for("hazard_stats_pages.heatmap_page")), ("平安报表", url_for("hazard_stats_pages.safety_report_page"))]
     if role == PLANNER and len(scope) == 12:
         links.append(("网格规划", url_for("planning_pages.editor", code=scope)))
     if role == ADMIN:

@@ -110,13 +110,14 @@ def map_parts(fmap: folium.Map) -> dict[str, str]:
 def page_blueprints() -> tuple[Blueprint, ...]:
     """Every page blueprint; importing them registers their pages."""
     from gridmap.auth.pages import bp as auth_pages
+    from gridmap.hazard_stats.pages import bp as hazard_stats_pages
     from gridmap.hazards.pages import bp as hazard_pages
     from gridmap.maps.grid_pages import bp as grid_pages
     from gridmap.maps.pages import bp as map_pages
     from gridmap.patrol.pages import bp as patrol_pages
     from gridmap.planning.pages import bp as planning_pages
 
-    return auth_pages, map_pages, hazard_pages, patrol_pages, grid_pages, planning_pages
+    return auth_pages, map_pages, hazard_pages, hazard_stats_pages, patrol_pages, grid_pages, planning_pages
 
 
 def register_pages(app: Flask) -> None:
