@@ -88,7 +88,7 @@ def safety_report_api(scope, query: SafetyQuery):
     result = safety_report(get_session(), scope, within=query.within, month=query.month,
                            configured=current_app.config["GRIDMAP"].safety_thresholds)
     if query.format == "json":
-        return result
+        return export.named(result)
     name = f"safety-{result['month']}-{result['within'] or 'all'}"
     if query.format == "csv":
         body, mimetype = export.to_csv(result), "text/csv; charset=utf-8"

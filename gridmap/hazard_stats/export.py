@@ -1,5 +1,6 @@
-"""The 平安报表 as a file: CSV (UTF-8 with BOM, for Excel) and XLSX (rows filled by colour).
-Column headings are the labels of kind ``safety_report_column``, in catalogue order."""
+"""The 平安报表 in words: its items with their level and colour named (the JSON the API returns),
+and as a file: CSV (UTF-8 with BOM, for Excel) and XLSX (rows filled by colour). Column headings
+are the labels of kind ``safety_report_column``, in catalogue order."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import io
 from typing import Any
 
 from gridmap.escape import spreadsheet_cell
-from gridmap.labels import labels
+from gridmap.labels import label, labels
 from gridmap.messages import message
 
 RATES = ("closure_rate", "on_time_rate", "patrol_coverage")
 FILLS = {"red": "F8D7DA", "yellow": "FFF3CD", "green": "D4EDDA"}
 WIDTHS = (6, 18, 18, 8, 8, 9, 11, 8, 18, 11, 6, 6)
+
+
+def named(report: dict[str, Any]) -> dict[str, Any]:
+    """The report with each item's ``level_name`` and ``colour_name``."""
+    items = [{**item, "level_name": label(item["level"], "level"), "colour_name": label(item["colour"], "colour")}
+             for item in report["items"]]
+    return {**report, "items": items}
 
 
 def _headings() -> list[str]:
@@ -36,7 +44,7 @@ def to_csv(report: dict[str, Any]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(_headings())
-    for item in report["items"]:
+    for item in named(report)["items"]:
         writer.writerow(_row(item))
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese CSV correctly
 
@@ -52,7 +60,7 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     sheet.append(_headings())
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for item in report["items"]:
+    for item in named(report)["items"]:
         sheet.append(_row(item))
         fill = PatternFill("solid", fgColor=FILLS[item["colour"]])
         for cell in sheet[sheet.max_row]:

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from gridmap.auth.scope import Scope
 from gridmap.clock import month_bounds, parse_month, this_month, today
 from gridmap.clock import now as clock_now
-from gridmap.labels import label
 
 DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     # A rate at or above "green" is green, at or above "yellow" is yellow, else red.
@@ -114,7 +113,7 @@ def area_options(session: Session, scope: Scope) -> list[dict[str, str]]:
     rows = session.execute(text(
         "SELECT code, name, level FROM admin_unit WHERE code LIKE :prefix AND level IN ('street', 'community') "
         "ORDER BY code"), {"prefix": scope.like_pattern()}).all()
-    return [{"code": c, "name": n, "level": lv, "level_name": label(lv, "level")} for c, n, lv in rows]
+    return [{"code": c, "name": n, "level": lv} for c, n, lv in rows]
 
 
 def _rank_key(item: dict[str, Any]) -> tuple:
@@ -148,7 +147,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
         if r["level"] != "grid" and len(r["code"]) < len(prefix):
             continue  # a street or community only partly inside the requested area
         item = {
-            "level": r["level"], "level_name": label(r["level"], "level"), "code": r["code"],
+            "level": r["level"], "code": r["code"],
             "name": names.get(r["code"], r["code"]), "found": r["found"], "closed": r["closed"],
             "closure_rate": round(r["closed"] / r["found"], 4) if r["found"] else None,
             "on_time_rate": round(r["on_time"] / r["resolved"], 4) if r["resolved"] else None,
@@ -157,7 +156,6 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
             "patrol_coverage": coverage.get(r["code"]),
         }
         item["colour"] = colour(item, limits)
-        item["colour_name"] = label(item["colour"], "colour")
         items.append(item)
     items.sort(key=_rank_key)
     for level in LEVEL_ORDER:
