@@ -18,6 +18,7 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     """Every JSON blueprint; importing them registers their operations (gridmap.apidoc)."""
     from gridmap.areas.api import bp as areas_bp
     from gridmap.accounts.api import bp as accounts_bp
+    from gridmap.hazard_stats.api import bp as hazard_stats_bp
     from gridmap.hazards.api import bp as hazards_bp
     from gridmap.households.api import bp as households_bp
     from gridmap.imports.api import bp as imports_bp
@@ -26,8 +27,8 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.places.api import bp as places_bp
     from gridmap.planning.api import bp as planning_bp
 
-    return (accounts_bp, areas_bp, households_bp, imports_bp, party_bp, places_bp, patrol_bp, hazards_bp, planning_bp,
-            spec_bp)
+    return (accounts_bp, areas_bp, households_bp, imports_bp, party_bp, places_bp, patrol_bp, hazards_bp, hazard_stats_bp,
+            planning_bp, spec_bp)
 
 
 def register_api(app: Flask) -> None:

@@ -333,7 +333,8 @@ def access_table_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from gridmap.hazards.cli import hazard_retention_command, heatmap_refresh_command, load_holidays_command
+    from gridmap.hazard_stats.cli import heatmap_refresh_command
+    from gridmap.hazards.cli import hazard_retention_command, load_holidays_command
 
     for command in (db_group, create_user_command, set_password_command, deactivate_user_command,
                     import_areas_command, import_households_command, import_party_members_command, assign_command, demo_data_command, serve_command,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tempfile
@@ -53,6 +54,15 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+def _json(name: str) -> dict:
+    return json.loads(os.environ.get(name) or "{}")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(
@@ -76,6 +86,14 @@ class Settings:
         tempfile.gettempdir(), f"gridmap-render-slots-{os.getuid()}"))
     # Months the audit log of personal-data reads is kept (`retention` prunes older rows).
     audit_keep_months: int = field(default_factory=lambda: _int("GRIDMAP_AUDIT_KEEP_MONTHS", 36))
+    # A hazard photo's size (413 above) and how many a hazard may have.
+    hazard_photo_max_mb: float = field(default_factory=lambda: _float("GRIDMAP_HAZARD_PHOTO_MAX_MB", 8.0))
+    hazard_photo_max_count: int = field(default_factory=lambda: _int("GRIDMAP_HAZARD_PHOTO_MAX_COUNT", 9))
+    # Months a finished hazard keeps its free text, photos and people (`hazard-retention`).
+    hazard_retention_months: int = field(default_factory=lambda: _int("GRIDMAP_HAZARD_RETENTION_MONTHS", 36))
+    # The 平安报表's red/yellow/green bands over the defaults, as JSON:
+    # {"closure_rate": {"green": 0.9, "yellow": 0.8}, "overdue": {"green": 0, "yellow": 2}, ...}.
+    safety_thresholds: dict = field(default_factory=lambda: _json("GRIDMAP_SAFETY_THRESHOLDS"))
 
     def to_flask(self) -> dict[str, object]:
         return {

@@ -207,7 +207,6 @@ MESSAGES: dict[str, str] = {
     "map_grid_total": "共 {count} 个网格",
     "map_grid_households": "户数：{households}（目标 {target_min}–{target_max}，{status}）",
     "map_no_hazards": "当前范围内没有问题隐患",
-    "map_overdue": "（已超期）",
     "map_worker_layer": "{name}（{points} 次打卡）",
     "map_worker_track": "{name} · {km} 公里",
     "map_accuracy": "±{metres} 米",
@@ -222,6 +221,26 @@ MESSAGES: dict[str, str] = {
                            "x-data-dependent-errors：取决于库中数据（类别目录、编码层级等）而非请求格式的错误码。",
     # --- accounts ---
     "party_member_unlinked": "party_member 角色需要关联党员",
+    "hazard_status_unknown": "未知状态：{statuses}（可选 {choices}）",
+    "hazard_overdue_mark": "（已超期）",
+    "holiday_source_upload": "{username} 上传",
+    "holiday_csv_bad_date": "第 {row} 行：日期“{day}”应为 YYYY-MM-DD",
+    "holiday_csv_bad_flag": "第 {row} 行：上班/放假“{flag}”应为 1/0、是/否、班/休",
+    # --- hazards: pages and the CLI ---
+    "title_hazard_queue": "问题工作台",
+    "title_hazard_new": "上报问题",
+    "title_hazard_detail": "问题 {code}",
+    "cli_help_holiday_source": "来源，如国务院办公厅通知文号",
+    "cli_help_keep_months": "保留期（月），默认取 GRIDMAP_HAZARD_RETENTION_MONTHS，否则 36",
+    "holidays_loaded": "{year} 年：放假 {holidays} 天，调休上班 {workdays} 天，已导入。",
+    "hazards_redacted": "已清除 {hazards} 件已办结问题的个人信息（照片 {photos} 张，处理意见 {notes} 条），保留期 {months} 个月。",
+    # --- hazard statistics: the heatmap and the 平安报表 ---
+    "title_hazard_heatmap": "问题隐患热力图",
+    "title_safety_report": "平安报表 {month}",
+    "safety_report_sheet": "平安报表 {month}",
+    "cli_help_since_day": "起始日期（含），默认全部",
+    "cli_help_until_day": "截止日期（不含），默认全部",
+    "heatmap_refreshed": "热力图按日预聚合已重建：{cells} 个格网日（删除旧的 {deleted} 个）；分级汇总（按年、月、日）{rows} 行。",
 }
 
 

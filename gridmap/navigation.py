@@ -29,8 +29,8 @@ def navigation(user) -> list[tuple[str, str]]:
         link("hazard_new", "hazard_pages.new")
         link("patrol_map", "patrol_pages.patrol_map")
     if role in (ADMIN, SUPERVISOR):
-        link("heatmap", "hazard_pages.heatmap_page")
-        link("safety_report", "hazard_pages.safety_report")
+        link("heatmap", "hazard_stats_pages.heatmap_page")
+        link("safety_report", "hazard_stats_pages.safety_report_page")
     if role == PLANNER and len(scope) == 12:
         link("planner", "planning_pages.editor", code=scope)
     if role == ADMIN:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-
 from typing import Any, Literal
 
-from flask import Blueprint
+from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, Field, field_validator
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA, GLOBAL
-from gridmap.hazards import photos, service
+from gridmap.hazards import deadlines, photos, service
 from gridmap.hazards.models import SEVERITIES, STATUSES
 from gridmap.hazards.workflow import ACTIONS
-from gridmap.maps.display import bbox_to_wgs84, cells_for_display, for_display
-from gridmap.schemas import CODE_PATTERN, BboxFilter, Crs, Day, Lat, Lon, Month, QueryMoment
+from gridmap.messages import message
+from gridmap.schemas import BboxFilter, Crs, Day, Lat, Lon, QueryMoment
 from gridmap.web import get_session
 
 bp = Blueprint("hazards_api", __name__)
@@ -76,7 +75,8 @@ class HazardQuery(BboxFilter):
         if value:
             unknown = [s for s in value.split(",") if s not in STATUSES]
             if unknown:
-                raise ValueError(f"未知状态：{','.join(unknown)}（可选 {','.join(STATUSES)}）")
+                raise ValueError(message("hazard_status_unknown", statuses=",".join(unknown),
+                                         choices=",".join(STATUSES)))
         return value
 
 
@@ -171,29 +171,32 @@ class PhotoList(BaseModel):
     total: int
 
 
-def _uploaded_photos() -> list[bytes]:
-    """Every ``file`` part, each read to one byte past the limit (a 413 without reading more)."""
-    from flask import request
+def photo_limits() -> photos.PhotoLimits:
+    """The photo limits of the app's settings."""
+    return photos.PhotoLimits.of(current_app.config["GRIDMAP"])
 
-    from gridmap.hazards.photos import max_bytes
 
-    limit = max_bytes()
-    return [upload.stream.read(limit + 1) for upload in request.files.getlist("file") if upload]
+def photo_body_limit() -> int:
+    return photo_limits().body
+
+
+def uploaded_photos(limits: photos.PhotoLimits) -> list[bytes]:
+    """Every ``file`` part with a file, each read to one byte past the limit (a 413 without reading more)."""
+    return [upload.stream.read(limits.max_bytes + 1) for upload in request.files.getlist("file") if upload]
 
 
 @operation(bp, "/hazards/<int:hazard_id>/photos", "POST", summary="上传问题照片（JPEG/PNG，去除位置等 EXIF 信息）",
            tag="hazards", scope=AREA, roles=REPORTERS, form=PHOTO_FORM, response=PhotoList, response_status=201,
-           errors=(404, 409, 413, 422), max_body=photos.body_limit,
+           errors=(404, 409, 413, 422), max_body=photo_body_limit,
            data_errors=("hazard_photo_type", "hazard_photo_invalid", "hazard_photo_required", "hazard_photo_too_many"))
 def add_hazard_photos(scope, hazard_id: int):
-    return photos.add_photos(get_session(), scope, hazard_id, _uploaded_photos()), 201
+    limits = photo_limits()
+    return photos.add_photos(get_session(), scope, hazard_id, uploaded_photos(limits), limits), 201
 
 
 @operation(bp, "/hazards/<int:hazard_id>/photos/<int:n>", "GET", summary="问题照片（按问题的范围授权）",
            tag="hazards", scope=AREA, roles=STAFF, errors=(404,), content_types=("image/jpeg", "image/png"))
 def hazard_photo(scope, hazard_id: int, n: int):
-    from flask import Response, request
-
     data, content_type, sha256 = photos.get_photo(get_session(), scope, hazard_id, n)
     response = Response(data, mimetype=content_type)
     response.set_etag(sha256)
@@ -210,94 +213,12 @@ def hazard_categories(scope):
 @operation(bp, "/calendar/deadline", "GET", summary="按工作日计算期限（法定节假日与调休）", tag="calendar",
            scope=GLOBAL, roles=ALL_ROLES, query=DeadlineQuery, response=DeadlineResponse)
 def calendar_deadline(scope, query: DeadlineQuery):
-    return service.deadline(get_session(), query.start, query.working_days)
+    return deadlines.deadline(get_session(), query.start, query.working_days)
 
 
 @operation(bp, "/calendar/holidays", "POST", summary="导入某年法定节假日与调休上班日（优先于内置日历）",
            tag="calendar", scope=GLOBAL, roles=(ADMIN,), body=HolidayBody, response=HolidayResponse, errors=(422,),
            data_errors=("holiday_year_mismatch",))
 def load_holidays(scope, body: HolidayBody):
-    return service.load_holidays(get_session(), body.year, [(d.date, d.is_workday, d.name) for d in body.days],
-                                 body.source or f"{scope.username} 上传")
-
-
-class HeatmapQuery(BboxFilter):
-    zoom: int = Field(13, ge=0, le=22, description="地图缩放级别（决定格网大小）")
-    since: QueryMoment | None = None
-    until: QueryMoment | None = None
-    category: str | None = Field(None, max_length=32)
-    display: Literal["wgs84", "gcj02"] | None = Field(
-        None, description="地图底图坐标系：gcj02（高德底图）时 bbox 按 GCJ-02 理解，格网中心也按 GCJ-02 返回")
-
-
-class HeatmapResponse(BaseModel):
-    cells: list[list[float]]
-    cell_size: float
-    total: int
-    source: str = Field("hazards", description="rollup：来自分级（按年、月、日）汇总；daily：来自按日预聚合；hazards：直接统计")
-
-
-@operation(bp, "/hazards/heatmap", "GET", summary="问题隐患热力格网（数据库聚合）", tag="hazards", scope=AREA,
-           roles=STAFF, query=HeatmapQuery, response=HeatmapResponse, errors=(422,), data_errors=("hazard_category_unknown",))
-def hazard_heatmap(scope, query: HeatmapQuery):
-    from gridmap.hazards.heatmap import heatmap_cells
-
-    # Counting is in WGS-84; the view's bbox comes in, and its cells go back, in the map's CRS.
-    result = heatmap_cells(get_session(), scope, bbox=bbox_to_wgs84(query.bbox, query.display), zoom=query.zoom,
-                           since=query.since, until=query.until, category=query.category, within=query.within)
-    return {**result, "cells": cells_for_display(result["cells"], query.display)}
-
-
-class GridDensityQuery(BaseModel):
-    within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀")
-    zoom: int = Field(13, ge=0, le=22, description="地图缩放级别（决定边界简化程度）")
-    since: QueryMoment | None = None
-    until: QueryMoment | None = None
-    category: str | None = Field(None, max_length=32)
-    display: Literal["wgs84", "gcj02"] | None = Field(
-        None, description="地图底图坐标系：gcj02（高德底图）时网格边界按 GCJ-02 返回")
-
-
-@operation(bp, "/hazards/grid-density", "GET", summary="按网格的问题密度（每千户问题数，数据库计算）", tag="hazards",
-           scope=AREA, roles=STAFF, query=GridDensityQuery, response=HazardList, errors=(422,), data_errors=("hazard_category_unknown",))
-def hazard_grid_density(scope, query: GridDensityQuery):
-    from gridmap.hazards.heatmap import grid_density
-
-    return for_display(grid_density(get_session(), scope, within=query.within, since=query.since,
-                                    until=query.until, category=query.category, zoom=query.zoom), query.display)
-
-
-class SafetyQuery(BaseModel):
-    within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀")
-    month: Month | None = Field(None, description="月份 YYYY-MM（默认本月）")
-    format: Literal["json", "csv", "xlsx"] = "json"
-
-
-class SafetyResponse(BaseModel):
-    month: str
-    within: str
-    thresholds: dict[str, dict[str, float]]
-    items: list[dict[str, Any]]
-
-
-@operation(bp, "/reports/safety", "GET", summary="平安报表（网格、社区、街道；红黄绿三色预警；CSV/XLSX）",
-           tag="reports", scope=AREA, roles=(ADMIN, SUPERVISOR), query=SafetyQuery, response=SafetyResponse,
-           content_types=("application/json", "text/csv",
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-def safety_report(scope, query: SafetyQuery):
-    from flask import Response, current_app
-
-    from gridmap.hazards import report
-
-    result = report.safety_report(get_session(), scope, within=query.within, month=query.month,
-                                  overrides=current_app.config.get("HAZARD_SAFETY_THRESHOLDS"))
-    if query.format == "json":
-        return result
-    name = f"safety-{result['month']}-{result['within'] or 'all'}"
-    if query.format == "csv":
-        body, mimetype = report.to_csv(result), "text/csv; charset=utf-8"
-    else:
-        body = report.to_xlsx(result)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename={name}.{query.format}"})
+    return deadlines.load_holidays(get_session(), body.year, [(d.date, d.is_workday, d.name) for d in body.days],
+                                   body.source or message("holiday_source_upload", username=scope.username))

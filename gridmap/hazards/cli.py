@@ -1,4 +1,5 @@
-"""``load-holidays``: an administrator loads a year's official holiday list (CSV)."""
+"""``load-holidays``: an administrator loads a year's official holiday list (CSV);
+``hazard-retention``: finished hazards lose their personal data after the retention period."""
 
 from __future__ import annotations
 
@@ -11,9 +12,19 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from gridmap.errors import AppError
+from gridmap.messages import message
 
-TRUE = {"1", "true", "yes", "y", "是", "班", "上班", "workday"}
-FALSE = {"0", "false", "no", "n", "否", "休", "放假", "holiday"}
+# What a cell of the holiday CSV may say, in English or Chinese.
+WORKDAY_ALIASES = {"1", "true", "yes", "y", "是", "班", "上班", "workday"}
+HOLIDAY_ALIASES = {"0", "false", "no", "n", "否", "休", "放假", "holiday"}
+# The columns' names: date, whether it is a working day, the holiday's name.
+DATE_ALIASES = ("date", "日期")
+WORKDAY_COLUMN_ALIASES = ("is_workday", "上班", "类型")
+NAME_ALIASES = ("name", "名称")
+
+
+def _first(row: dict[str, str], names: tuple[str, ...]) -> str:
+    return next((row[n] for n in names if row.get(n)), "")
 
 
 def read_holiday_csv(path: str | Path) -> list[tuple[date, bool, str]]:
@@ -26,15 +37,15 @@ def read_holiday_csv(path: str | Path) -> list[tuple[date, bool, str]]:
     rows = []
     for number, row in enumerate(csv.DictReader(text.splitlines()), start=2):
         get = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-        day = get.get("date") or get.get("日期") or ""
-        flag = (get.get("is_workday") or get.get("上班") or get.get("类型") or "").lower()
+        day = _first(get, DATE_ALIASES)
+        flag = _first(get, WORKDAY_COLUMN_ALIASES).lower()
         try:
             parsed = date.fromisoformat(day)
         except ValueError:
-            raise click.BadParameter(f"第 {number} 行：日期“{day}”应为 YYYY-MM-DD") from None
-        if flag not in TRUE | FALSE:
-            raise click.BadParameter(f"第 {number} 行：上班/放假“{flag}”应为 1/0、是/否、班/休")
-        rows.append((parsed, flag in TRUE, get.get("name") or get.get("名称") or ""))
+            raise click.BadParameter(message("holiday_csv_bad_date", row=number, day=day)) from None
+        if flag not in WORKDAY_ALIASES | HOLIDAY_ALIASES:
+            raise click.BadParameter(message("holiday_csv_bad_flag", row=number, flag=flag))
+        rows.append((parsed, flag in WORKDAY_ALIASES, _first(get, NAME_ALIASES)))
     return rows
 
 
@@ -42,48 +53,27 @@ def read_holiday_csv(path: str | Path) -> list[tuple[date, bool, str]]:
 @with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--year", required=True, type=int)
-@click.option("--source", default="", help="来源，如国务院办公厅通知文号")
+@click.option("--source", default="", help=message("cli_help_holiday_source"))
 def load_holidays_command(path: str, year: int, source: str) -> None:
     """Load YEAR's official holidays and make-up workdays; they take precedence over chinese_calendar."""
-    from gridmap.hazards.service import load_holidays
+    from gridmap.hazards.deadlines import load_holidays
 
     session = current_app.extensions["gridmap.db"].session()
     try:
         result = load_holidays(session, year, read_holiday_csv(path), source or Path(path).name)
     except AppError as error:
         raise click.ClickException(error.message) from None
-    click.echo(f"{year} 年：放假 {result['holidays']} 天，调休上班 {result['workdays']} 天，已导入。")
-
-
-@click.command("hazard-heatmap-refresh")
-@with_appcontext
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="起始日期（含），默认全部")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="截止日期（不含），默认全部")
-def heatmap_refresh_command(since, until) -> None:
-    """Rebuild the heatmap's daily cells and zoom pyramid for [SINCE, UNTIL) from the hazards (after bulk loads)."""
-    from gridmap.hazards.heatmap import refresh_daily, refresh_rollup
-
-    session = current_app.extensions["gridmap.db"].session()
-    try:
-        result = refresh_daily(session, since.date() if since else None, until.date() if until else None)
-        pyramid = refresh_rollup(session, since.date() if since else None, until.date() if until else None)
-    finally:
-        session.close()
-    click.echo(f"热力图按日预聚合已重建：{result['cells']} 个格网日（删除旧的 {result['deleted']} 个）；"
-               f"分级汇总（按年、月、日）{pyramid['rows']} 行。")
+    click.echo(message("holidays_loaded", year=year, holidays=result["holidays"], workdays=result["workdays"]))
 
 
 @click.command("hazard-retention")
-@click.option("--keep-months", type=click.IntRange(1, 600), default=None,
-              help="保留期（月），默认取 GRIDMAP_HAZARD_RETENTION_MONTHS，否则 36")
+@click.option("--keep-months", type=click.IntRange(1, 600), default=None, help=message("cli_help_keep_months"))
 @with_appcontext
 def hazard_retention_command(keep_months: int | None) -> None:
     """Remove descriptions, photos, notes and people from hazards finished before the retention period."""
-    import os
-
     from gridmap.hazards.retention import redact_finished
 
-    months = keep_months or int(os.environ.get("GRIDMAP_HAZARD_RETENTION_MONTHS", "36"))
+    months = keep_months or current_app.config["GRIDMAP"].hazard_retention_months
     removed = redact_finished(current_app.extensions["gridmap.db"].session(), months)
-    click.echo(f"已清除 {removed['hazards']} 件已办结问题的个人信息（照片 {removed['photos']} 张，"
-               f"处理意见 {removed['notes']} 条），保留期 {months} 个月。")
+    click.echo(message("hazards_redacted", hazards=removed["hazards"], photos=removed["photos"],
+                       notes=removed["notes"], months=months))

@@ -3,15 +3,14 @@ re-encoded with Pillow so no EXIF (GPS position, camera, time), JPEG comment, XM
 or PNG text chunk survives,
 stored in ``hazard_photo`` with the SHA-256 of the stored bytes, served scoped like the hazard.
 
-Settings: ``GRIDMAP_HAZARD_PHOTO_MAX_MB`` (default 8; 413 above) and
-``GRIDMAP_HAZARD_PHOTO_MAX_COUNT`` (default 9 per hazard).
+Limits (``PhotoLimits``) come from the settings: ``hazard_photo_max_mb`` (GRIDMAP_HAZARD_PHOTO_MAX_MB,
+default 8; 413 above) and ``hazard_photo_max_count`` (GRIDMAP_HAZARD_PHOTO_MAX_COUNT, default 9 per hazard).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
+from gridmap.config import MiB, Settings
 from gridmap.db import transaction
 from gridmap.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from gridmap.hazards.models import Hazard, HazardPhoto
@@ -30,18 +30,20 @@ JPEG_QUALITY = 88
 CLOSED = ("closed", "rejected")
 
 
-def max_bytes() -> int:
-    return int(float(os.environ.get("GRIDMAP_HAZARD_PHOTO_MAX_MB") or 8) * 1024 * 1024)
+@dataclass(frozen=True)
+class PhotoLimits:
+    max_bytes: int  # one photo's upload
+    max_count: int  # photos per hazard
 
+    @classmethod
+    def of(cls, settings: Settings) -> PhotoLimits:
+        return cls(int(settings.hazard_photo_max_mb * MiB), settings.hazard_photo_max_count)
 
-def max_count() -> int:
-    return int(os.environ.get("GRIDMAP_HAZARD_PHOTO_MAX_COUNT") or 9)
-
-
-def body_limit() -> int:
-    """A photo upload request's body: as many photos as a hazard may have, each at the limit,
-    plus the form's own bytes."""
-    return max_bytes() * max_count() + 1024 * 1024
+    @property
+    def body(self) -> int:
+        """A photo upload request's body: as many photos as a hazard may have, each at the limit,
+        plus the form's own bytes."""
+        return self.max_bytes * self.max_count + MiB
 
 
 def sniff(data: bytes) -> str | None:
@@ -61,11 +63,11 @@ class CleanImage:
     height: int
 
 
-def clean(data: bytes, limit: int | None = None) -> CleanImage:
-    """Check an upload and re-encode it without metadata (EXIF orientation applied first)."""
+def clean(data: bytes, limit: int) -> CleanImage:
+    """Check an upload (at most ``limit`` bytes) and re-encode it without metadata (EXIF
+    orientation applied first)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    limit = max_bytes() if limit is None else limit
     if len(data) > limit:
         raise PayloadTooLarge("hazard_photo_too_large", limit_mb=round(limit / 1024 / 1024, 1))
     kind = sniff(data)
@@ -123,12 +125,13 @@ def _json(photo: HazardPhoto) -> dict[str, Any]:
             "url": f"/api/v1/hazards/{photo.hazard_id}/photos/{photo.n}"}
 
 
-def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[bytes]) -> dict[str, Any]:
+def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[bytes],
+               limits: PhotoLimits) -> dict[str, Any]:
     """Attach photos to a hazard, all or none. A photo already attached (same upload
     checksum) is not stored twice; it is listed again with ``duplicate: true``."""
     if not uploads:
         raise Unprocessable("hazard_photo_required", details={"field": "file"})
-    cleaned = [(hashlib.sha256(raw).hexdigest(), clean(raw)) for raw in uploads]
+    cleaned = [(hashlib.sha256(raw).hexdigest(), clean(raw, limits.max_bytes)) for raw in uploads]
     items: list[dict[str, Any]] = []
     with transaction(session):
         hazard = _hazard(session, scope, hazard_id, lock=True)  # serialises numbering per hazard
@@ -144,8 +147,8 @@ def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[byt
                 items.append({**_json(existing[original]), "duplicate": True})
                 continue
             count += 1
-            if count > max_count():
-                raise Unprocessable("hazard_photo_too_many", details={"max": max_count()}, max=max_count())
+            if count > limits.max_count:
+                raise Unprocessable("hazard_photo_too_many", details={"max": limits.max_count}, max=limits.max_count)
             last += 1
             photo = HazardPhoto(hazard_id=hazard_id, n=last, content_type=image.content_type, data=image.data,
                                 size=len(image.data), sha256=hashlib.sha256(image.data).hexdigest(),

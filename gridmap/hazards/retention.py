@@ -8,12 +8,13 @@ and photos are where names, phones and faces end up.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridmap.clock import now as clock_now
 from gridmap.db import transaction
 
 REDACT_SQL = """
@@ -37,7 +38,7 @@ SELECT (SELECT count(*) FROM redacted), (SELECT count(*) FROM photos), (SELECT c
 
 def redact_finished(session: Session, keep_months: int, now: datetime | None = None) -> dict[str, int]:
     """Redact hazards finished more than ``keep_months`` ago; returns what was removed."""
-    cutoff = (now or datetime.now(UTC)) - relativedelta(months=keep_months)
+    cutoff = (now or clock_now()) - relativedelta(months=keep_months)
     with transaction(session):
         hazards, photos, notes = session.execute(text(REDACT_SQL), {"cutoff": cutoff}).one()
     return {"hazards": hazards, "photos": photos, "notes": notes}

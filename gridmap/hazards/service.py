@@ -1,4 +1,5 @@
-"""Hazards: report, act on the loop, read, list (overdue first), deadlines and holidays.
+"""Hazards: report, act on the loop, read, list (overdue first), and what the pages show
+(the work queue, a hazard's page, the report form). Deadlines: gridmap.hazards.deadlines.
 
 Services take a session and plain arguments and own their transaction. ``now`` is a
 parameter wherever time matters, so tests can stand on any day of the calendar.
@@ -7,31 +8,26 @@ parameter wherever time matters, so tests can stand on any day of the calendar.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, extract, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from gridmap.areas.models import Grid
+from gridmap.areas.service import list_grids
 from gridmap.auth.models import User
 from gridmap.auth.scope import Scope
-from gridmap.clock import as_local
+from gridmap.clock import as_local, today
+from gridmap.clock import now as clock_now
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
 from gridmap.errors import Conflict, NotFound, Unprocessable
 from gridmap.hazards import workflow
-from gridmap.hazards.calendar import FALLBACK, OFFICIAL, Deadline, WorkCalendar
-from gridmap.hazards.heatmap import record_hazard
-from gridmap.hazards.models import (
-    OPEN_STATUSES,
-    Hazard,
-    HazardCategory,
-    HazardDeadlineRule,
-    HazardEvent,
-    OfficialHoliday,
-)
+from gridmap.hazards.calendar import FALLBACK, OFFICIAL
+from gridmap.hazards.daily_cells import record_hazard
+from gridmap.hazards.deadlines import deadlines_for, fallback_years
+from gridmap.hazards.models import OPEN_STATUSES, STATUSES, Hazard, HazardCategory, HazardEvent
 from gridmap.hazards.photos import list_photos
 from gridmap.labels import label
 
@@ -39,44 +35,7 @@ DUPLICATE_RADIUS_M = 50.0
 Bbox = tuple[float, float, float, float]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-# --------------------------------------------------------------------------- calendar
-
-
-def work_calendar(session: Session) -> WorkCalendar:
-    """The official calendar with every admin-loaded year (a few dozen rows a year)."""
-    rows = session.execute(select(OfficialHoliday.day, OfficialHoliday.is_workday)).all()
-    return WorkCalendar(overrides={d: w for d, w in rows}, loaded_years=frozenset(d.year for d, _ in rows))
-
-
-def deadline(session: Session, start: datetime, working_days: int) -> dict[str, Any]:
-    result = work_calendar(session).add_working_days(start, working_days)
-    return {"due": result.due.isoformat(), "calendar": result.calendar}
-
-
-def load_holidays(session: Session, year: int, days: Iterable[tuple[date, bool, str]], source: str) -> dict[str, Any]:
-    """Replace ``year``'s official list (holidays and make-up workdays); it then beats chinese_calendar."""
-    rows = list(days)
-    for day, _, _ in rows:
-        if day.year != year:
-            raise Unprocessable("holiday_year_mismatch", details={"day": day.isoformat()}, day=day.isoformat(),
-                                year=year)
-    with transaction(session):
-        session.execute(delete(OfficialHoliday).where(extract("year", OfficialHoliday.day) == year))
-        session.add_all(OfficialHoliday(day=d, is_workday=w, name=n, source=source) for d, w, n in rows)
-    return {"year": year, "days": len(rows), "holidays": sum(1 for _, w, _ in rows if not w),
-            "workdays": sum(1 for _, w, _ in rows if w)}
-
-
-def fallback_years(session: Session, years: Iterable[int]) -> list[int]:
-    calendar = work_calendar(session)
-    return sorted({y for y in years if not calendar.covers(y)})
-
-
-# --------------------------------------------------------------------------- categories and deadlines
+# --------------------------------------------------------------------------- categories
 
 
 def categories(session: Session) -> list[dict[str, str]]:
@@ -92,26 +51,6 @@ def _category(session: Session, value: str) -> HazardCategory:
         raise Unprocessable("hazard_category_unknown", details={"field": "category", "choices": categories(session)},
                             category=value)
     return row
-
-
-def _rule(session: Session, category: str, severity: str) -> HazardDeadlineRule:
-    """The category's own rule for this severity, else the catalogue-wide one."""
-    return session.scalars(
-        select(HazardDeadlineRule)
-        .where(HazardDeadlineRule.severity == severity,
-               or_(HazardDeadlineRule.category_code == category, HazardDeadlineRule.category_code.is_(None)))
-        .order_by(HazardDeadlineRule.category_code.is_(None))
-    ).first()
-
-
-def deadlines_for(session: Session, category: str, severity: str, start: datetime) -> tuple[Deadline, Deadline]:
-    rule = _rule(session, category, severity)
-    calendar = work_calendar(session)
-
-    def one(days: int | None, hours: int | None) -> Deadline:
-        return calendar.add_hours(start, hours) if hours is not None else calendar.add_working_days(start, days or 0)
-
-    return (one(rule.accept_working_days, rule.accept_hours), one(rule.resolve_working_days, rule.resolve_hours))
 
 
 # --------------------------------------------------------------------------- reading
@@ -192,7 +131,7 @@ def events(session: Session, hazard_id: int) -> list[dict[str, Any]]:
 
 
 def get_hazard(session: Session, scope: Scope, hazard_id: int, now: datetime | None = None) -> dict[str, Any]:
-    row = session.execute(_hazard_select(now or utcnow()).where(Hazard.id == hazard_id)).first()
+    row = session.execute(_hazard_select(now or clock_now()).where(Hazard.id == hazard_id)).first()
     if row is None or not scope.covers(row.Hazard.grid_code):
         raise NotFound("hazard_not_found", id=hazard_id)
     result = _json(row, scope)
@@ -206,7 +145,7 @@ def list_hazards(session: Session, scope: Scope, *, within: str | None = None, s
                  since: datetime | None = None, until: datetime | None = None, limit: int = 100, offset: int = 0,
                  now: datetime | None = None) -> dict[str, Any]:
     """Scoped hazards, overdue first, then by the next deadline; a GeoJSON FeatureCollection."""
-    now = now or utcnow()
+    now = now or clock_now()
     conditions = [scope.where(Hazard.grid_code, within)]
     if statuses:
         conditions.append(Hazard.status.in_(statuses))
@@ -279,7 +218,7 @@ def check_duplicates(session: Session, scope: Scope, *, category: str, lon: floa
 
 def report(session: Session, scope: Scope, *, category: str, severity: str, description: str, lon: float,
            lat: float, crs: str | None, now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
+    now = now or clock_now()
     lon, lat = point_to_wgs84(lon, lat, crs)
     cat = _category(session, category)
     grid = _grid_at(session, lon, lat)
@@ -332,7 +271,7 @@ def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str =
         assignee: str | int | None = None, version: int | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Apply one action. The row is locked (SELECT … FOR UPDATE) and the UPDATE checks the
     version it read, so of two concurrent actions on one hazard only one can win."""
-    now = now or utcnow()
+    now = now or clock_now()
     note = (note or "").strip()
     with transaction(session):
         hazard = session.scalars(select(Hazard).where(Hazard.id == hazard_id).with_for_update()).first()
@@ -374,7 +313,6 @@ def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str =
     return get_hazard(session, scope, hazard_id, now)
 
 
-
 def assignee_candidates(session: Session, grid_code: str) -> list[dict[str, Any]]:
     """Active staff whose scope covers the grid: its grid workers first, then supervisors by level."""
     rows = session.execute(
@@ -386,15 +324,13 @@ def assignee_candidates(session: Session, grid_code: str) -> list[dict[str, Any]
     return [{"username": u, "name": n, "role": r, "scope": s} for u, n, r, s in rows]
 
 
-
-
 def open_hazards_of_grid(session: Session, scope: Scope, grid_code: str, *, limit: int = 500,
                          now: datetime | None = None) -> dict[str, Any]:
     """The hazards of one grid not yet closed or rejected (verified ones still await closing),
-    for a map layer:
-    a GeoJSON FeatureCollection with short display properties, overdue first. Scoped: a grid
-    outside the caller's scope yields no features."""
-    now = now or utcnow()
+    for a map layer: a GeoJSON FeatureCollection, overdue first, with codes (status, severity),
+    the category's name, ``overdue`` and the resolve-by deadline (ISO, Beijing time); the map
+    names the codes. Scoped: a grid outside the caller's scope yields no features."""
+    now = now or clock_now()
     rows = session.execute(
         select(Hazard.code, Hazard.severity, Hazard.status, Hazard.description, Hazard.resolve_by,
                HazardCategory.name, func.ST_X(Hazard.geom), func.ST_Y(Hazard.geom), overdue_expr(now))
@@ -404,11 +340,45 @@ def open_hazards_of_grid(session: Session, scope: Scope, grid_code: str, *, limi
     ).all()
     features = [{
         "type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-        "properties": {
-            "code": code, "category": category, "severity": severity,
-            "severity_name": label(severity, "hazard_severity"), "status": label(status, "hazard_status"),
-            "description": description, "overdue": bool(overdue),
-            "deadline": f"{as_local(resolve_by):%Y-%m-%d %H:%M}" + ("（已超期）" if overdue else ""),
-        },
+        "properties": {"code": code, "category": category, "severity": severity, "status": status,
+                       "description": description, "overdue": bool(overdue), "deadline": _iso(resolve_by)},
     } for code, severity, status, description, resolve_by, category, lon, lat, overdue in rows]
     return {"type": "FeatureCollection", "features": features, "total": len(features)}
+
+
+# --------------------------------------------------------------------------- what the pages show
+
+
+def work_queue(session: Session, scope: Scope, *, status: str, within: str | None, category: str | None,
+               overdue: bool, limit: int = 200) -> dict[str, Any]:
+    """The work queue: ``status`` is "open" (every open status), "all" or one status; overdue
+    first, then by the next deadline. ``fallback_years``: the years of its deadlines (and this
+    one) without an official holiday list."""
+    statuses = list(OPEN_STATUSES) if status == "open" else ([status] if status in STATUSES else None)
+    result = list_hazards(session, scope, within=within or None, statuses=statuses, category=category or None,
+                          overdue=True if overdue else None, limit=limit)
+    items = [feature["properties"] for feature in result["features"]]
+    years = {today().year} | {int(i["deadlines"]["resolve_by"][:4]) for i in items}
+    return {"items": items, "total": result["total"], "categories": categories(session),
+            "fallback_years": fallback_years(session, years)}
+
+
+def hazard_page(session: Session, scope: Scope, hazard_id: int) -> dict[str, Any]:
+    """A hazard with its timeline and photos, whom it may be assigned to (when the caller may
+    assign it), and the years of its deadlines counted without an official holiday list."""
+    hazard = get_hazard(session, scope, hazard_id)
+    years = {int(hazard["deadlines"]["accept_by"][:4]), int(hazard["deadlines"]["resolve_by"][:4])}
+    return {"hazard": hazard,
+            "candidates": (assignee_candidates(session, hazard["grid"]["code"])
+                           if "assign" in hazard["allowed_actions"] else []),
+            "fallback_years": fallback_years(session, years) if hazard["calendar"] == FALLBACK else []}
+
+
+def report_form(session: Session, scope: Scope) -> dict[str, Any]:
+    """What the report form offers: the active categories and the outlines (code, name) of the
+    grids in the caller's scope, a report's possible places."""
+    grids = list_grids(session, scope, None, None, limit=2000, offset=0)
+    outlines = [{"type": "Feature", "geometry": g["geometry"],
+                 "properties": {"code": g["properties"]["code"], "name": g["properties"]["name"]}}
+                for g in grids["features"] if g.get("geometry")]
+    return {"categories": categories(session), "grids": {"type": "FeatureCollection", "features": outlines}}

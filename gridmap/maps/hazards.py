@@ -44,7 +44,7 @@ def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, 
             colour = OVERDUE_COLOUR if p.get("overdue") else OPEN_COLOUR
             link = link_template.format(id=int(p["id"]))
             popup = (f'<b>{html_text(p.get("code"))}</b> {html_text(p.get("category_name"))}<br>'
-                     f'{html_text(p.get("status_name"))}{message("map_overdue") if p.get("overdue") else ""}<br>'
+                     f'{html_text(p.get("status_name"))}{message("hazard_overdue_mark") if p.get("overdue") else ""}<br>'
                      f'{html_text((p.get("description") or "")[:120])}<br>'
                      f'<a href="{html_attribute(link)}" target="_top">{label("hazard_detail", "map_text")}</a>')
             folium.CircleMarker([lat, lon], radius=7, color=colour, fill=True, fill_color=colour, fill_opacity=0.8,

@@ -136,9 +136,19 @@ def _contact_lines(households: dict, members: dict) -> list[dict]:
             for i, (member_id, segments) in enumerate(lines.items())]
 
 
-def _points(collection: dict | list | None, fields: tuple[str, ...]) -> list[dict]:
+def _hazard_names(props: dict) -> dict:
+    """An open hazard's codes named for its popup: severity, status, and the resolve-by deadline
+    (ISO, Beijing time) as a minute, marked when overdue."""
+    deadline = props.get("deadline")
+    text = deadline[:16].replace("T", " ") + (message("hazard_overdue_mark") if props.get("overdue") else "") \
+        if deadline else None
+    return {**props, "severity_name": label(props.get("severity"), "hazard_severity"),
+            "status_name": label(props.get("status"), "hazard_status"), "deadline_text": text}
+
+
+def _points(collection: dict | list | None, fields: tuple[str, ...], names=None) -> list[dict]:
     """Optional point layers (hazards, key places): a FeatureCollection or a list of dicts
-    with lon/lat; only ``fields`` are kept, escaped."""
+    with lon/lat; only ``fields`` are kept (after ``names`` has named the codes), escaped."""
     if collection is None:
         return []
     items = collection.get("features", []) if isinstance(collection, dict) else collection
@@ -151,6 +161,7 @@ def _points(collection: dict | list | None, fields: tuple[str, ...]) -> list[dic
             props = item
         if not geometry:
             continue
+        props = names(props) if names else props
         out.append({"type": "Feature", "id": i, "geometry": geometry,
                     "properties": {**{k: html_text(props.get(k) or "—") for k in fields}, "_sev": props.get("severity")}})
     return out
@@ -266,7 +277,7 @@ def build_minqing_map(
     see them), member_id, member_name. `members`: FeatureCollection of points with id,
     name, phone, branch, households. `hazards` / `key_places`: optional FeatureCollections
     (or lists of dicts with lon/lat) of open hazards (code, category, severity (normal |
-    complex | urgent), severity_name, deadline, status, description) and key places (name,
+    complex | urgent), status, overdue, deadline (ISO), description) and key places (name,
     kind_name, address, note; see gridmap.places.service). `masked`: the households are
     masked for the viewer (their risk level shows as hidden, not as unassessed). `focus_tags`:
     the tags that outline a household as 重点人员 (the sensitive tags and the masked stand-in,
@@ -330,14 +341,15 @@ def build_minqing_map(
                                   aliases=[field[k] for k in ("place", "place_kind", "address", "note")]))
         if places else _empty_layer(layer["key_places"])).add_to(m)
 
-    open_hazards = _points(hazards, ("code", "category", "severity_name", "deadline", "status", "description"))
+    popup = ("code", "category", "severity_name", "deadline_text", "status_name", "description")
+    open_hazards = _points(hazards, popup, _hazard_names)
     layers["hazards"] = (folium.GeoJson(
         {"type": "FeatureCollection", "features": open_hazards}, name=layer["open_hazards"],
         marker=folium.CircleMarker(radius=8, fill=True), style_function=_hazard_style,
         tooltip=folium.GeoJsonTooltip(fields=["category"], labels=False),
-        popup=folium.GeoJsonPopup(fields=["code", "category", "severity_name", "deadline", "status", "description"],
+        popup=folium.GeoJsonPopup(fields=list(popup),
                                   aliases=[field[k] for k in ("hazard_code", "category", "severity", "deadline", "status",
-                                                  "description")]))
+                                                              "description")]))
         if open_hazards else _empty_layer(layer["open_hazards"])).add_to(m)
 
     if features:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from dataclasses import replace
 
 import pytest
 from PIL import Image, PngImagePlugin
 
 from gridmap.auth.scope import Scope
 from gridmap.auth.service import create_user
+from gridmap.config import Settings
 from gridmap.hazards import service
 from tests import factories as f
 
@@ -101,8 +103,10 @@ def test_files_that_are_not_jpeg_or_png_are_refused(client, world):
     assert _upload(client, world["worker"], hazard_id).status_code == 422
 
 
-def test_photo_size_limit_is_configurable_and_a_413(client, world, monkeypatch):
+def test_photo_size_limit_is_configurable_and_a_413(app, client, world, monkeypatch):
     monkeypatch.setenv("GRIDMAP_HAZARD_PHOTO_MAX_MB", "0.001")  # about 1 KB
+    limit = Settings().hazard_photo_max_mb
+    monkeypatch.setitem(app.config, "GRIDMAP", replace(app.config["GRIDMAP"], hazard_photo_max_mb=limit))
     big = jpeg_with_gps(size=(400, 400))
     assert len(big) > 1100
     response = _upload(client, world["worker"], world["hazard"]["id"], ("big.jpg", big))

@@ -69,6 +69,7 @@ def test_a_within_filter_outside_the_scope_lists_nothing(client, db_session, pat
 def _objects(db_session) -> dict[str, str]:
     """A hazard (with a photo), two party members and their contacts in grid A."""
     from gridmap.auth.scope import Scope
+    from gridmap.config import Settings
     from gridmap.hazards import photos, service as hazards
     from gridmap.party import service as party
 
@@ -85,7 +86,7 @@ def _objects(db_session) -> dict[str, str]:
     party.set_contact(db_session, everything, other, "A2")
     hazard = hazards.report(db_session, everything, category="fire", severity="normal", description="消防通道堵塞",
                             lon=119.886, lat=28.456, crs=None)["id"]
-    photos.add_photos(db_session, everything, hazard, [f.png()])
+    photos.add_photos(db_session, everything, hazard, [f.png()], photos.PhotoLimits.of(Settings()))
     return {"hazard_id": str(hazard), "n": "1", "member_id": str(mine), "other_member": str(other)}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gridmap.clock import CHINA
-from gridmap.hazards.service import work_calendar
+from gridmap.hazards.deadlines import work_calendar
 
 
 def test_load_holidays_from_csv(app, db_session, tmp_path):

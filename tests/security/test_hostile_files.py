@@ -171,8 +171,7 @@ def test_a_page_form_has_the_small_limit_and_the_photo_page_its_own(app, client,
     assert response.status_code == 413
     from gridmap.hazards import photos
 
-    with app.test_request_context():
-        photo_limit = photos.body_limit()
+    photo_limit = photos.PhotoLimits.of(app.config["GRIDMAP"]).body
     assert photo_limit > app.config["MAX_CONTENT_LENGTH"]
     token = f.token_for(db_session, "admin")
     over = client.post("/api/v1/hazards/1/photos", headers={**f.auth(token),

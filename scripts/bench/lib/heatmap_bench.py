@@ -47,7 +47,9 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
 from gridmap.db import sqlalchemy_url
-from gridmap.hazards.heatmap import cell_level, heatmap_cells, refresh_rollup
+from gridmap.hazard_stats.cells import cell_level
+from gridmap.hazard_stats.heatmap import heatmap_cells
+from gridmap.hazard_stats.refresh import refresh_rollup
 
 CATEGORIES = ["public_order", "fire", "work_safety", "sanitation", "dispute", "facility", "illegal_building",
               "street_vending", "noise", "other"]

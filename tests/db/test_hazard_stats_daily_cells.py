@@ -10,7 +10,10 @@ from sqlalchemy import select
 
 from gridmap.auth.scope import Scope
 from gridmap.hazards import service
-from gridmap.hazards.heatmap import FINE_CELL, heatmap_cells, refresh_daily, whole_day
+from gridmap.hazard_stats.cells import whole_day
+from gridmap.hazard_stats.heatmap import heatmap_cells
+from gridmap.hazard_stats.refresh import refresh_daily
+from gridmap.hazards.daily_cells import FINE_CELL
 from gridmap.hazards.models import HazardDailyCell
 from tests import factories as f
 
@@ -50,7 +53,7 @@ def test_daily_cells_match_the_hazards_and_the_rebuild(db_session):
             daily = heatmap_cells(db_session, scope, zoom=11, daily=True, **{"bbox": None, **kwargs})
             raw = heatmap_cells(db_session, scope, zoom=11, daily=False, **{"bbox": None, **kwargs})
             assert _cells(daily) == _cells(raw) and daily["total"] == raw["total"] > 0, kwargs
-    # The zoom pyramid answers a street or wider (test_hazard_heat_rollup.py); the daily cells a narrower scope.
+    # The zoom pyramid answers a street or wider (test_hazard_stats_rollup.py); the daily cells a narrower scope.
     grid_scope = Scope(prefix=f.GRID_A)
     chosen = heatmap_cells(db_session, grid_scope, bbox=None, zoom=11, since=since)
     assert chosen["source"] == "daily"

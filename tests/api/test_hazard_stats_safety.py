@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from gridmap.auth.scope import Scope
-from gridmap.hazards import report as safety
+from gridmap.config import Settings
+from gridmap.hazard_stats import safety
 from gridmap.hazards import service
 from tests import factories as f
 
@@ -73,13 +76,12 @@ def test_counts_rates_and_colours_per_area(client, world):
     assert grid_a["patrol_coverage"] is None
 
 
-def test_thresholds_are_configurable(app, client, world):
-    app.config["HAZARD_SAFETY_THRESHOLDS"] = {"closure_rate": {"green": 0.7, "yellow": 0.5},
-                                              "on_time_rate": {"green": 0.6}, "overdue": {"green": 1}}
-    try:
-        body = client.get("/api/v1/reports/safety?month=2026-03", headers=f.auth(world["admin"])).get_json()
-    finally:
-        app.config.pop("HAZARD_SAFETY_THRESHOLDS")
+def test_thresholds_are_configurable(app, client, world, monkeypatch):
+    monkeypatch.setenv("GRIDMAP_SAFETY_THRESHOLDS", json.dumps({
+        "closure_rate": {"green": 0.7, "yellow": 0.5}, "on_time_rate": {"green": 0.6}, "overdue": {"green": 1}}))
+    configured = Settings().safety_thresholds
+    monkeypatch.setitem(app.config, "GRIDMAP", replace(app.config["GRIDMAP"], safety_thresholds=configured))
+    body = client.get("/api/v1/reports/safety?month=2026-03", headers=f.auth(world["admin"])).get_json()
     assert _by_code(body["items"])[f.GRID_A]["colour"] == "green"
     assert body["thresholds"]["closure_rate"] == {"green": 0.7, "yellow": 0.5}
 

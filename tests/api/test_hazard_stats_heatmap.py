@@ -8,7 +8,7 @@ import pytest
 
 from gridmap.auth.scope import Scope
 from gridmap.hazards import service
-from gridmap.hazards.heatmap import MAX_CELLS_PER_SIDE, cell_level, cell_size
+from gridmap.hazard_stats.cells import MAX_CELLS_PER_SIDE, cell_level, cell_size
 from tests import factories as f
 
 

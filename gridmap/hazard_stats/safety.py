@@ -12,24 +12,22 @@ Definitions (month = Beijing calendar month):
 - patrol_coverage: 五必访 households visited in the month / those requiring a visit, from the
   patrol module's ``visit_coverage`` (``null`` where no household requires a visit; for a
   supervisor counted over the visit tags that are not sensitive, as that module shows them).
+
+The report carries codes (level, colour); pages and exports name them.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
-from gridmap.clock import CHINA, parse_month
-from gridmap.escape import spreadsheet_cell
-from gridmap.labels import label
+from gridmap.clock import month_bounds, parse_month, this_month, today
+from gridmap.clock import now as clock_now
 
 DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     # A rate at or above "green" is green, at or above "yellow" is yellow, else red.
@@ -40,19 +38,15 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "patrol_coverage": {"green": 0.90, "yellow": 0.70},
 }
 COLOUR_ORDER = {"red": 0, "yellow": 1, "green": 2}
-HEADERS = [("level_name", "层级"), ("code", "编码"), ("name", "名称"), ("found", "发现数"), ("closed", "办结数"),
-           ("closure_rate", "办结率"), ("on_time_rate", "按期办结率"), ("overdue", "超期数"),
-           ("mean_handling_hours", "平均处置时长（小时）"), ("patrol_coverage", "巡查覆盖率"),
-           ("colour_name", "预警"), ("rank", "排名")]
+LEVEL_ORDER = {"street": 0, "community": 1, "grid": 2}
 
 
-def thresholds(overrides: dict[str, Any] | None = None) -> dict[str, dict[str, float]]:
-    """Defaults, then GRIDMAP_SAFETY_THRESHOLDS (JSON), then the caller's overrides."""
+def thresholds(configured: Mapping[str, Any] | None = None) -> dict[str, dict[str, float]]:
+    """The defaults, with the configured bands (Settings.safety_thresholds) over them."""
     result = {k: dict(v) for k, v in DEFAULT_THRESHOLDS.items()}
-    for source in (json.loads(os.environ.get("GRIDMAP_SAFETY_THRESHOLDS") or "{}"), overrides or {}):
-        for key, bands in source.items():
-            if key in result:
-                result[key].update({b: float(v) for b, v in bands.items() if b in ("green", "yellow")})
+    for key, bands in (configured or {}).items():
+        if key in result:
+            result[key].update({b: float(v) for b, v in bands.items() if b in ("green", "yellow")})
     return result
 
 
@@ -67,19 +61,6 @@ def colour(row: dict[str, Any], limits: dict[str, dict[str, float]]) -> str:
     colours.append("green" if overdue <= limits["overdue"]["green"]
                    else "yellow" if overdue <= limits["overdue"]["yellow"] else "red")
     return min(colours, key=COLOUR_ORDER.__getitem__)
-
-
-def month_bounds(month: str | None, now: datetime | None = None) -> tuple[str, datetime, datetime]:
-    now = now or datetime.now(UTC)
-    if month:
-        first = parse_month(month)
-    else:
-        local = now.astimezone(CHINA)
-        first = date(local.year, local.month, 1)
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    start = datetime(first.year, first.month, 1, tzinfo=CHINA)
-    end = datetime(following.year, following.month, 1, tzinfo=CHINA)
-    return f"{first:%Y-%m}", start, end
 
 
 _SQL = text("""
@@ -112,12 +93,11 @@ UNION ALL SELECT code, name FROM grid WHERE code = ANY(:codes)
 """)
 
 
-def patrol_coverage(session: Session, scope: Scope, prefix: str, month_start: datetime) -> dict[str, float]:
+def patrol_coverage(session: Session, scope: Scope, prefix: str, month: date) -> dict[str, float]:
     """Share of 五必访 households visited in the month, per grid, community and street code,
     summed from the patrol module's per-grid figures (one query there, a pass over grids here)."""
     from gridmap.patrol.tracks import visit_coverage
 
-    month = month_start.astimezone(CHINA).date().replace(day=1)
     grids = visit_coverage(session, scope, within=prefix or None, month=month)["grids"]
     totals: dict[str, list[int]] = {}
     for grid in grids:
@@ -132,22 +112,34 @@ def area_options(session: Session, scope: Scope) -> list[dict[str, str]]:
     """The streets and communities a user may filter the report by."""
     rows = session.execute(text(
         "SELECT code, name, level FROM admin_unit WHERE code LIKE :prefix AND level IN ('street', 'community') "
-        "ORDER BY code"), {"prefix": scope.prefix + "%"}).all()
-    return [{"code": c, "name": n, "level": lv, "level_name": label(lv, "level")} for c, n, lv in rows]
+        "ORDER BY code"), {"prefix": scope.like_pattern()}).all()
+    return [{"code": c, "name": n, "level": lv} for c, n, lv in rows]
+
+
+def _rank_key(item: dict[str, Any]) -> tuple:
+    """Best first: colour, closure rate, on-time rate, fewest overdue (nothing to measure counts as 100%)."""
+    closure = 1.0 if item["closure_rate"] is None else item["closure_rate"]
+    on_time = 1.0 if item["on_time_rate"] is None else item["on_time_rate"]
+    return (LEVEL_ORDER[item["level"]], -COLOUR_ORDER[item["colour"]], -closure, -on_time, item["overdue"],
+            item["code"])
 
 
 def safety_report(session: Session, scope: Scope, *, within: str | None, month: str | None,
-                  now: datetime | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    now = now or datetime.now(UTC)
-    month_name, start, end = month_bounds(month, now)
-    limits = thresholds(overrides)
+                  now: datetime | None = None, configured: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The month's report (this month by default) for the area ``within`` of the caller's scope;
+    ``configured``: the threshold bands of the settings."""
+    now = now or clock_now()
+    first = parse_month(month) if month else this_month(today(now))
+    start, end = month_bounds(first)
+    limits = thresholds(configured)
     prefix = scope.narrow(within)
-    result: dict[str, Any] = {"month": month_name, "within": prefix or "", "thresholds": limits, "items": []}
+    result: dict[str, Any] = {"month": f"{first:%Y-%m}", "within": prefix or "", "thresholds": limits, "items": []}
     if prefix is None:
         return result
     asof = min(now, end)
-    rows = session.execute(_SQL, {"prefix": prefix + "%", "start": start, "end": end, "asof": asof}).mappings().all()
-    coverage = patrol_coverage(session, scope, prefix, start)
+    rows = session.execute(_SQL, {"prefix": scope.like_pattern(within), "start": start, "end": end,
+                                  "asof": asof}).mappings().all()
+    coverage = patrol_coverage(session, scope, prefix, first)
     codes = [r["code"] for r in rows]
     names = dict(session.execute(_NAMES, {"codes": codes}).all()) if codes else {}
     items = []
@@ -155,7 +147,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
         if r["level"] != "grid" and len(r["code"]) < len(prefix):
             continue  # a street or community only partly inside the requested area
         item = {
-            "level": r["level"], "level_name": label(r["level"], "level"), "code": r["code"],
+            "level": r["level"], "code": r["code"],
             "name": names.get(r["code"], r["code"]), "found": r["found"], "closed": r["closed"],
             "closure_rate": round(r["closed"] / r["found"], 4) if r["found"] else None,
             "on_time_rate": round(r["on_time"] / r["resolved"], 4) if r["resolved"] else None,
@@ -164,61 +156,10 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
             "patrol_coverage": coverage.get(r["code"]),
         }
         item["colour"] = colour(item, limits)
-        item["colour_name"] = label(item["colour"], "colour")
         items.append(item)
-    level_order = {"street": 0, "community": 1, "grid": 2}
-
-    def rank_key(item: dict[str, Any]) -> tuple:
-        """Best first: colour, closure rate, on-time rate, fewest overdue (nothing to measure counts as 100%)."""
-        closure = 1.0 if item["closure_rate"] is None else item["closure_rate"]
-        on_time = 1.0 if item["on_time_rate"] is None else item["on_time_rate"]
-        return (level_order[item["level"]], -COLOUR_ORDER[item["colour"]], -closure, -on_time, item["overdue"],
-                item["code"])
-
-    items.sort(key=rank_key)
-    for level in level_order:
-        ranked = [i for i in items if i["level"] == level]
-        for rank, item in enumerate(ranked, start=1):
+    items.sort(key=_rank_key)
+    for level in LEVEL_ORDER:
+        for rank, item in enumerate((i for i in items if i["level"] == level), start=1):
             item["rank"] = rank
     result["items"] = items
     return result
-
-
-def _cell(item: dict[str, Any], key: str) -> Any:
-    """A CSV/XLSX cell: area names come from import files, so no text may start a formula."""
-    value = item.get(key)
-    if key in ("closure_rate", "on_time_rate", "patrol_coverage") and value is not None:
-        return f"{value * 100:.1f}%"
-    return "—" if value is None else spreadsheet_cell(value)
-
-
-def to_csv(report: dict[str, Any]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([h for _, h in HEADERS])
-    for item in report["items"]:
-        writer.writerow([_cell(item, k) for k, _ in HEADERS])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese CSV correctly
-
-
-def to_xlsx(report: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-
-    fills = {"red": "F8D7DA", "yellow": "FFF3CD", "green": "D4EDDA"}
-    book = Workbook()
-    sheet = book.active
-    sheet.title = f"平安报表 {report['month']}"
-    sheet.append([h for _, h in HEADERS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for item in report["items"]:
-        sheet.append([_cell(item, k) for k, _ in HEADERS])
-        fill = PatternFill("solid", fgColor=fills[item["colour"]])
-        for cell in sheet[sheet.max_row]:
-            cell.fill = fill
-    for column, width in zip("ABCDEFGHIJKL", (6, 18, 18, 8, 8, 9, 11, 8, 18, 11, 6, 6)):
-        sheet.column_dimensions[column].width = width
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

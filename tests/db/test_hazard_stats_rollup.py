@@ -12,17 +12,17 @@ from sqlalchemy import select, text
 
 from gridmap.auth.scope import Scope
 from gridmap.hazards import service
-from gridmap.hazards.heatmap import (
+from gridmap.hazard_stats.cells import (
     DAY_LEVEL_MAX,
     FINE_PERIOD_KINDS,
     PERIOD_KINDS,
     ROLLUP_LEVELS,
     cell_level,
     cell_size,
-    heatmap_cells,
     plan_periods,
-    refresh_rollup,
 )
+from gridmap.hazard_stats.heatmap import heatmap_cells
+from gridmap.hazard_stats.refresh import refresh_rollup
 from gridmap.hazards.models import HazardHeatLevel, HazardHeatRollup
 from tests import factories as f
 

@@ -1,0 +1,60 @@
+"""Pages: the hazard heatmap /maps/hazards and the 平安报表 /reports/safety."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+from pydantic import BaseModel, Field
+
+from gridmap.auth.roles import ADMIN, STAFF, SUPERVISOR
+from gridmap.auth.scope import AREA
+from gridmap.clock import MONTH_PATTERN
+from gridmap.hazard_stats.heatmap import heatmap_cells
+from gridmap.hazard_stats.safety import area_options, safety_report
+from gridmap.hazards import service as hazards
+from gridmap.hazards.models import OPEN_STATUSES
+from gridmap.labels import label
+from gridmap.maps.display import display_crs
+from gridmap.maps.hazards import build_hazard_map
+from gridmap.messages import message
+from gridmap.pages import map_parts, page
+from gridmap.web import get_session
+
+bp = Blueprint("hazard_stats_pages", __name__)
+
+
+class SafetyPageQuery(BaseModel):
+    month: str = Field("", pattern=rf"^$|{MONTH_PATTERN}", description="月份 YYYY-MM（空：本月）")
+    within: str = Field("", pattern=r"^[0-9]{0,24}$", description="区域编码前缀（空：全部）")
+
+
+class HeatmapPageQuery(BaseModel):
+    category: str = Field("", max_length=32)
+
+
+@page(bp, "/reports/safety", summary="平安报表", scope=AREA, roles=(ADMIN, SUPERVISOR), query=SafetyPageQuery)
+def safety_report_page(user, scope, query: SafetyPageQuery):
+    """平安报表：按月、按区域，网格/社区/街道的发现、办结、按期、超期、处置时长、巡查覆盖，红黄绿与排名。"""
+    session = get_session()
+    within = query.within or None
+    report = safety_report(session, scope, within=within, month=query.month or None,
+                           configured=current_app.config["GRIDMAP"].safety_thresholds)
+    link = f"month={report['month']}" + (f"&within={within}" if within else "")
+    return render_template("safety_report.html", title=message("title_safety_report", month=report["month"]),
+                           report=report, within=within or "", areas=area_options(session, scope), query=link,
+                           user=user, role_name=label(user.role, "role"))
+
+
+@page(bp, "/maps/hazards", summary="问题隐患热力图", scope=AREA, roles=STAFF, query=HeatmapPageQuery)
+def heatmap_page(user, scope, query: HeatmapPageQuery):
+    """Density of hazards (computed in the database) and the open ones as clustered markers."""
+    session = get_session()
+    category = query.category or None
+    cells = heatmap_cells(session, scope, bbox=None, zoom=13, category=category)
+    open_ones = hazards.list_hazards(session, scope, statuses=list(OPEN_STATUSES), category=category, limit=2000)
+    tiles = current_app.config["GRIDMAP"].tiles
+    title = message("title_hazard_heatmap")
+    fmap = build_hazard_map(cells["cells"], open_ones, title=title, tiles=tiles)
+    config = {**fmap.gridmap_layers, "category": category or "", "map_crs": display_crs(tiles)}
+    return render_template("hazards_map.html", title=title, user=user, role_name=label(user.role, "role"),
+                           heat_config=config, open_count=open_ones["total"], cell_count=len(cells["cells"]),
+                           category=category or "", categories=hazards.categories(session), **map_parts(fmap))
