@@ -290,6 +290,7 @@ def safety_report(scope, query: SafetyQuery):
     from gridmap.hazards import report
 
     result = report.safety_report(get_session(), scope, within=query.within, month=query.month,
+                                  patrol_rules=current_app.config["GRIDMAP"].patrol,
                                   overrides=current_app.config.get("HAZARD_SAFETY_THRESHOLDS"))
     if query.format == "json":
         return result

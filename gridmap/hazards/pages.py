@@ -162,6 +162,7 @@ def safety_report(user, scope, query: SafetyPageQuery):
     month = query.month or None
     within = query.within or None
     result = report.safety_report(session, scope, within=within, month=month,
+                                  patrol_rules=current_app.config["GRIDMAP"].patrol,
                                   overrides=current_app.config.get("HAZARD_SAFETY_THRESHOLDS"))
     query = f"month={result['month']}" + (f"&within={within}" if within else "")
     return render_template("safety_report.html", title=f"平安报表 {result['month']}", report=result,

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
 from gridmap.clock import CHINA, parse_month
+from gridmap.config import PatrolRules
 from gridmap.escape import spreadsheet_cell
 from gridmap.labels import label
 
@@ -112,13 +113,14 @@ UNION ALL SELECT code, name FROM grid WHERE code = ANY(:codes)
 """)
 
 
-def patrol_coverage(session: Session, scope: Scope, prefix: str, month_start: datetime) -> dict[str, float]:
+def patrol_coverage(session: Session, scope: Scope, prefix: str, month_start: datetime,
+                    patrol_rules: PatrolRules) -> dict[str, float]:
     """Share of 五必访 households visited in the month, per grid, community and street code,
     summed from the patrol module's per-grid figures (one query there, a pass over grids here)."""
     from gridmap.patrol.tracks import visit_coverage
 
     month = month_start.astimezone(CHINA).date().replace(day=1)
-    grids = visit_coverage(session, scope, within=prefix or None, month=month)["grids"]
+    grids = visit_coverage(session, scope, within=prefix or None, month=month, rules=patrol_rules)["grids"]
     totals: dict[str, list[int]] = {}
     for grid in grids:
         for code in {grid["code"], grid["code"][:12], grid["code"][:9]}:
@@ -137,7 +139,8 @@ def area_options(session: Session, scope: Scope) -> list[dict[str, str]]:
 
 
 def safety_report(session: Session, scope: Scope, *, within: str | None, month: str | None,
-                  now: datetime | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+                  patrol_rules: PatrolRules, now: datetime | None = None,
+                  overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     month_name, start, end = month_bounds(month, now)
     limits = thresholds(overrides)
@@ -147,7 +150,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
         return result
     asof = min(now, end)
     rows = session.execute(_SQL, {"prefix": prefix + "%", "start": start, "end": end, "asof": asof}).mappings().all()
-    coverage = patrol_coverage(session, scope, prefix, start)
+    coverage = patrol_coverage(session, scope, prefix, start, patrol_rules)
     codes = [r["code"] for r in rows]
     names = dict(session.execute(_NAMES, {"codes": codes}).all()) if codes else {}
     items = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from gridmap.patrol.settings import PatrolRules
+from gridmap.config import PatrolRules
 
 def time_limits(now: datetime, rules: PatrolRules) -> tuple[datetime, datetime]:
     """(future_after, stale_before): recorded later than the first is ``future_time``,
