@@ -89,9 +89,10 @@ def qr_svg(url: str) -> str:
     return re.sub(r"^<\?xml[^>]*>\s*", "", svg)
 
 
-def html_to_pdf(page_html: str, timeout: float = 90) -> bytes:
+def html_to_pdf(page_html: str, timeout: float = 90, *, chromium: str | None = None) -> bytes:
     """Print a self-contained HTML page (inline CSS and SVG, nothing to fetch) to A4 PDF."""
-    return render(page_html, "page.pdf", ["--no-pdf-header-footer", "--print-to-pdf={target}"], timeout)
+    return render(page_html, "page.pdf", ["--no-pdf-header-footer", "--print-to-pdf={target}"], timeout,
+                  chromium=chromium)
 
 
 _PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
