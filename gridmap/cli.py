@@ -52,8 +52,7 @@ def _fail(error: AppError) -> None:
     for row in error.details.get("errors", [])[:50]:
         where = message("cli_error_row", row=row["row"]) if "row" in row else message("cli_error_feature",
                                                                                        feature=row.get("feature"))
-        click.echo(message("cli_error_line", where=where, field=row.get("field", ""), message=row["message"]),
-                   err=True)
+        click.echo(f"  {where} {row.get('field', '')}: {row['message']}", err=True)
     more = len(error.details.get("errors", [])) - 50
     if more > 0:
         click.echo(message("cli_error_more", count=more), err=True)

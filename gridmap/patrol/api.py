@@ -26,7 +26,18 @@ from gridmap.errors import BadRequest
 from gridmap.messages import message
 from gridmap.patrol import service, tracks
 from gridmap.patrol.service import MAX_BATCH, CheckinItem
-from gridmap.schemas import CODE_PATTERN, AreaFilter, Crs, Day, FeatureCollection, Lat, ListResponse, Lon, Month
+from gridmap.schemas import (
+    CODE_PATTERN,
+    AreaFilter,
+    Crs,
+    Day,
+    FeatureCollection,
+    Lat,
+    ListResponse,
+    Lon,
+    Month,
+    described,
+)
 from gridmap.web import get_session
 
 bp = Blueprint("patrol_api", __name__)
@@ -72,9 +83,10 @@ class CheckinRequest(RootModel[dict[str, Any]]):
         return {
             "title": "CheckinRequest",
             "oneOf": [ref, {"type": "object", "required": ["items"], "properties": {
-                "items": dict(type="array", minItems=0, maxItems=MAX_BATCH, items={"anyOf": [ref, dict(
-                    type="object", description="不合格的一条（缺字段、值不合法）：单独以 400/422 答复，批量返回 207")]},
-                              description="每条都是对象，逐条判定；空数组也可：返回 200，各计数为 0")}}],
+                "items": described({"type": "array", "minItems": 0, "maxItems": MAX_BATCH, "items": {"anyOf": [
+                    ref, described({"type": "object"},
+                                   description="不合格的一条（缺字段、值不合法）：单独以 400/422 答复，批量返回 207")]}},
+                                   description="每条都是对象，逐条判定；空数组也可：返回 200，各计数为 0")}}],
             "$defs": defs,
         }
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from gridmap.config import PatrolRules
 
+
 def time_limits(now: datetime, rules: PatrolRules) -> tuple[datetime, datetime]:
     """(future_after, stale_before): recorded later than the first is ``future_time``,
     earlier than the second ``stale``."""

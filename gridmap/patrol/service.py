@@ -36,13 +36,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
+from gridmap.config import PatrolRules
 from gridmap.coordinates import points_to_wgs84
 from gridmap.db import Prepared, transaction
 from gridmap.errors import Unprocessable
 from gridmap.geo.crs import CrsError, parse_crs
 from gridmap.messages import message
 from gridmap.patrol import flags as F
-from gridmap.config import PatrolRules
 from gridmap.schemas import Crs, Lat, Lon
 
 MAX_BATCH = 500
