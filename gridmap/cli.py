@@ -17,8 +17,9 @@ from tqdm import tqdm
 from gridmap import migrate
 from gridmap.errors import AppError
 from gridmap.labels import label
+from gridmap.messages import message
 
-db_group = AppGroup("db", help="数据库迁移 (Alembic)。")
+db_group = AppGroup("db", help=message("cli_db_help"))
 
 
 def _session():
@@ -35,7 +36,8 @@ def progress_bar() -> Iterator:
         if bar is None:
             for other in bars.values():
                 other.close()
-            bar = bars[stage] = tqdm(total=total, desc=label(stage, "import_stage"), unit="行", file=sys.stderr, leave=True)
+            bar = bars[stage] = tqdm(total=total, desc=label(stage, "import_stage"), unit=message("cli_progress_unit"),
+                                     file=sys.stderr, leave=True)
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -48,13 +50,14 @@ def progress_bar() -> Iterator:
 
 
 def _fail(error: AppError) -> None:
-    click.echo(f"错误：{error.message}", err=True)
+    click.echo(message("cli_error", message=error.message), err=True)
     for row in error.details.get("errors", [])[:50]:
-        where = f"第 {row['row']} 行" if "row" in row else f"第 {row.get('feature')} 个要素"
+        where = message("cli_error_row", row=row["row"]) if "row" in row else message("cli_error_feature",
+                                                                                       feature=row.get("feature"))
         click.echo(f"  {where} {row.get('field', '')}: {row['message']}", err=True)
     more = len(error.details.get("errors", [])) - 50
     if more > 0:
-        click.echo(f"  ……另有 {more} 处错误", err=True)
+        click.echo(message("cli_error_more", count=more), err=True)
     raise SystemExit(2)
 
 
@@ -63,16 +66,16 @@ def _fail(error: AppError) -> None:
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default head)."""
     migrate.upgrade(current_app.config["GRIDMAP"].database_url, revision)
-    click.echo("数据库已是最新结构。")
+    click.echo(message("cli_db_upgraded"))
 
 
 @click.command("create-user")
 @with_appcontext
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "planner", "grid_worker", "party_member"]))
-@click.option("--scope", "scope_code", default="", help="区域编码前缀；网格员为其网格编码")
+@click.option("--scope", "scope_code", default="", help=message("cli_scope_help"))
 @click.option("--name", "display_name", default="")
-@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码")
+@click.option("--password-stdin", is_flag=True, help=message("cli_password_stdin_help"))
 def create_user_command(username: str, role: str, scope_code: str, display_name: str, password_stdin: bool) -> None:
     """Create or update a user (updating one ends its sessions and tokens)."""
     from gridmap.auth.service import create_user
@@ -81,14 +84,15 @@ def create_user_command(username: str, role: str, scope_code: str, display_name:
         create_user(_session(), username, _read_password(password_stdin), role, scope_code, display_name)
     except AppError as error:
         _fail(error)
-    click.echo(f"用户 {username}（{role}，范围 {scope_code or '全部'}）已保存。")
+    click.echo(message("cli_user_saved", username=username, role=role,
+                       scope=scope_code or message("cli_scope_everything")))
 
 
 def _read_password(from_stdin: bool) -> str:
     """A new password from standard input's first line or a hidden prompt, long enough."""
     from gridmap.accounts.service import check_new_password
 
-    password = sys.stdin.readline().rstrip("\n") if from_stdin else click.prompt("密码", hide_input=True,
+    password = sys.stdin.readline().rstrip("\n") if from_stdin else click.prompt(message("cli_password_prompt"), hide_input=True,
                                                                                      confirmation_prompt=True)
     try:
         check_new_password(password)
@@ -100,7 +104,7 @@ def _read_password(from_stdin: bool) -> str:
 @click.command("set-password")
 @with_appcontext
 @click.argument("username")
-@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码")
+@click.option("--password-stdin", is_flag=True, help=message("cli_password_stdin_help"))
 def set_password_command(username: str, password_stdin: bool) -> None:
     """Give a user a new password; their sessions and tokens end at once."""
     from gridmap.accounts.service import set_password
@@ -109,7 +113,7 @@ def set_password_command(username: str, password_stdin: bool) -> None:
         set_password(_session(), username, _read_password(password_stdin))
     except AppError as error:
         _fail(error)
-    click.echo(f"用户 {username} 的密码已重置，其所有登录和访问令牌已失效。")
+    click.echo(message("cli_password_reset", username=username))
 
 
 @click.command("deactivate-user")
@@ -123,18 +127,18 @@ def deactivate_user_command(username: str) -> None:
         deactivate_user(_session(), username)
     except AppError as error:
         _fail(error)
-    click.echo(f"用户 {username} 已停用，其所有登录和访问令牌已失效。")
+    click.echo(message("cli_user_deactivated", username=username))
 
 
 @click.command("import-areas")
 @with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--level", required=True, type=click.Choice(["district", "street", "community", "grid"]))
-@click.option("--crs", default=None, help="坐标系：wgs84、gcj02、bd09 或 EPSG:编号（默认取文件自带的，否则 wgs84）")
+@click.option("--crs", default=None, help=message("cli_crs_from_file_help"))
 @click.option("--code-field", default=None)
 @click.option("--name-field", default=None)
 @click.option("--parent-field", default=None)
-@click.option("--skip-errors", is_flag=True, help="导入正确的行，列出错误行（on_error=skip）")
+@click.option("--skip-errors", is_flag=True, help=message("cli_skip_errors_help"))
 def import_areas_command(path, level, crs, code_field, name_field, parent_field, skip_errors) -> None:
     """Import admin units or grids from GeoJSON, GeoPackage, zipped Shapefile, KML, CSV or XLSX."""
     from gridmap.imports.areas import AreaImportOptions, import_areas
@@ -146,14 +150,15 @@ def import_areas_command(path, level, crs, code_field, name_field, parent_field,
             result = import_areas(_session(), path, path, options, progress=progress)
     except AppError as error:
         _fail(error)
-    click.echo(f"新增 {result['created']}，更新 {result['updated']}，错误 {len(result['errors'])}。")
+    click.echo(message("cli_areas_imported", created=result["created"], updated=result["updated"],
+                       errors=len(result["errors"])))
 
 
 @click.command("import-households")
 @with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--crs", default=None, help="坐标系：wgs84、gcj02、bd09 或 EPSG:编号（默认取文件自带的，否则 wgs84）")
-@click.option("--skip-errors", is_flag=True, help="导入正确的行，列出错误行（on_error=skip）")
+@click.option("--crs", default=None, help=message("cli_crs_from_file_help"))
+@click.option("--skip-errors", is_flag=True, help=message("cli_skip_errors_help"))
 def import_households_command(path, crs, skip_errors) -> None:
     """Import households from CSV or XLSX (Chinese or English headers) and assign them to grids."""
     from gridmap.imports.households import import_households
@@ -163,15 +168,15 @@ def import_households_command(path, crs, skip_errors) -> None:
             result = import_households(_session(), path, path, crs=crs, skip_errors=skip_errors, progress=progress)
     except AppError as error:
         _fail(error)
-    click.echo(f"导入 {result['imported']} 户，已分配网格 {result['assigned']}，"
-               f"不在任何网格内 {result['outside_grids']}，错误 {len(result['errors'])}。")
+    click.echo(message("cli_households_imported", imported=result["imported"], assigned=result["assigned"],
+                       outside=result["outside_grids"], errors=len(result["errors"])))
 
 
 @click.command("import-party-members")
 @with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--crs", default=None, help="坐标系：wgs84、gcj02、bd09 或 EPSG:编号（默认 wgs84）")
-@click.option("--skip-errors", is_flag=True, help="导入正确的行，列出错误行（on_error=skip）")
+@click.option("--crs", default=None, help=message("cli_crs_help"))
+@click.option("--skip-errors", is_flag=True, help=message("cli_skip_errors_help"))
 def import_party_members_command(path, crs, skip_errors) -> None:
     """Import party members from CSV or XLSX (姓名, 电话, 支部, 经度/纬度 or 户号)."""
     from gridmap.imports.party import import_party_members
@@ -182,9 +187,9 @@ def import_party_members_command(path, crs, skip_errors) -> None:
                                           progress=progress)
     except AppError as error:
         _fail(error)
-    click.echo(f"导入党员 {result['imported']} 名（新增 {result['created']}，更新 {result['updated']}），"
-               f"已分配网格 {result['assigned']}，不在任何网格内 {result['outside_grids']}，"
-               f"错误 {len(result['errors'])}。")
+    click.echo(message("cli_party_members_imported", imported=result["imported"], created=result["created"],
+                       updated=result["updated"], assigned=result["assigned"], outside=result["outside_grids"],
+                       errors=len(result["errors"])))
 
 
 @click.command("assign")
@@ -194,13 +199,13 @@ def assign_command() -> None:
     from gridmap.households.assignment import assign_all
 
     result = assign_all(_session())
-    click.echo(f"已分配 {result.assigned} 户（变动 {result.moved}，新分配 {result.newly_assigned}），"
-               f"不在任何网格内 {result.unassigned} 户。")
+    click.echo(message("cli_assigned", assigned=result.assigned, moved=result.moved,
+                       newly=result.newly_assigned, unassigned=result.unassigned))
 
 
 @click.command("demo-data")
 @with_appcontext
-@click.option("--reset", is_flag=True, help="清空后重新生成")
+@click.option("--reset", is_flag=True, help=message("cli_demo_reset_help"))
 def demo_data_command(reset: bool) -> None:
     """Load the demo district and print demo logins."""
     from gridmap.demo.load import load_demo
@@ -210,46 +215,46 @@ def demo_data_command(reset: bool) -> None:
 
 @click.command("patrol-partitions")
 @with_appcontext
-@click.option("--months-ahead", default=None, type=int, help="提前创建的月数（默认 GRIDMAP_PATROL_MONTHS_AHEAD 或 3）")
+@click.option("--months-ahead", default=None, type=int, help=message("cli_months_ahead_help"))
 def patrol_partitions_command(months_ahead: int | None) -> None:
     """Create the check-in partitions of this month and the next months (run daily from cron)."""
     from gridmap.patrol.partitions import ensure_partitions
-    from gridmap.patrol.settings import PatrolRules
 
-    ahead = PatrolRules().months_ahead if months_ahead is None else months_ahead
+    ahead = current_app.config["GRIDMAP"].patrol.months_ahead if months_ahead is None else months_ahead
     created = ensure_partitions(_session(), ahead)
-    click.echo(f"巡查打卡分区：新建 {len(created)} 个" + (f"（{'、'.join(created)}）" if created else "") + "。")
+    click.echo(message("cli_partitions_created" if created else "cli_partitions_none_created",
+                       count=len(created), names="、".join(created)))
 
 
 @click.command("patrol-retention")
 @with_appcontext
-@click.option("--keep-months", default=None, type=int, help="保留的月数（默认 GRIDMAP_PATROL_RETENTION_MONTHS 或 24）")
+@click.option("--keep-months", default=None, type=int, help=message("cli_keep_months_help"))
 def patrol_retention_command(keep_months: int | None) -> None:
     """Drop check-in months older than the retention period."""
     from gridmap.patrol.partitions import drop_old_partitions
-    from gridmap.patrol.settings import PatrolRules
 
-    keep = PatrolRules().retention_months if keep_months is None else keep_months
+    keep = current_app.config["GRIDMAP"].patrol.retention_months if keep_months is None else keep_months
     if keep < 1:
-        raise click.BadParameter("保留月数至少为 1")
+        raise click.BadParameter(message("cli_keep_months_too_few"))
     dropped = drop_old_partitions(_session(), keep)
-    click.echo(f"巡查打卡：删除 {len(dropped)} 个过期月份分区" + (f"（{'、'.join(dropped)}）" if dropped else "") + "。")
+    click.echo(message("cli_partitions_dropped" if dropped else "cli_partitions_none_dropped",
+                       count=len(dropped), names="、".join(dropped)))
 
 
 @click.command("auth-retention")
 @with_appcontext
 @click.option("--keep-months", default=None, type=int,
-              help="审计日志保留的月数（默认 GRIDMAP_AUDIT_KEEP_MONTHS 或 36，至少 36）")
+              help=message("cli_audit_keep_months_help"))
 def auth_retention_command(keep_months: int | None) -> None:
     """Delete audit log rows past their period, expired or revoked API tokens and old failed logins."""
     from gridmap.auth.retention import AUDIT_KEEP_MONTHS_MIN, prune
 
     keep = current_app.config["GRIDMAP"].audit_keep_months if keep_months is None else keep_months
     if keep < AUDIT_KEEP_MONTHS_MIN:
-        raise click.BadParameter(f"审计日志至少保留 {AUDIT_KEEP_MONTHS_MIN} 个月（个人信息保护法第五十六条：处理情况记录至少保存三年）")
+        raise click.BadParameter(message("cli_audit_keep_months_too_few", months=AUDIT_KEEP_MONTHS_MIN))
     removed = prune(_session(), keep)
-    click.echo(f"审计日志：删除 {removed['audit']} 条 {keep} 个月以前的记录；API 令牌：删除 {removed['tokens']} 个"
-               f"已过期或已吊销的；登录失败记录：删除 {removed['login_failures']} 条。")
+    click.echo(message("cli_auth_pruned", audit=removed["audit"], months=keep, tokens=removed["tokens"],
+                       login_failures=removed["login_failures"]))
 
 
 @click.command("serve")
@@ -279,7 +284,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
         def load(self):
             return flask_app
 
-    click.echo(f"网格化管理平台已启动：http://{host}:{port}/")
+    click.echo(message("cli_serving", host=host, port=port))
     # The workers are forked from this process with the app loaded: its objects move to
     # the collector's permanent generation, so a worker's full collections no longer walk
     # them (about 10 µs of server CPU per synced check-in, scripts/bench/checkins) and forked pages stay shared.
@@ -299,12 +304,12 @@ def backup_command(path: Path) -> None:
         backup(current_app.config["GRIDMAP"].database_url, path)
     except BackupError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"已备份到 {path}（{path.stat().st_size:,} 字节）。")
+    click.echo(message("cli_backup_written", path=path, size=f"{path.stat().st_size:,}"))
 
 
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--yes", is_flag=True, help="确认覆盖当前数据库")
+@click.option("--yes", is_flag=True, help=message("cli_restore_yes_help"))
 @with_appcontext
 def restore_command(path: Path, yes: bool) -> None:
     """Replace the database by a backup made by `backup`. The backup is restored into a new
@@ -312,15 +317,14 @@ def restore_command(path: Path, yes: bool) -> None:
     from gridmap.backup import BackupError, restore
 
     if not yes:
-        click.confirm("恢复会用备份替换当前数据库（替换时断开当前数据库的所有连接），确定继续吗？", abort=True)
+        click.confirm(message("cli_restore_confirm"), abort=True)
     try:
         restored = restore(current_app.config["GRIDMAP"].database_url, path)
     except BackupError as error:
-        raise click.ClickException(f"恢复失败，当前数据库未改动：{error}") from None
-    click.echo(f"恢复完成：数据库 {restored.database} 现为备份内容。")
+        raise click.ClickException(message("cli_restore_failed", reason=error)) from None
+    click.echo(message("cli_restored", database=restored.database))
     if restored.previous:
-        click.echo(f"替换时断开了 {restored.ended_sessions} 个连接；原数据库保留为 {restored.previous}，"
-                   f"确认无误后可删除（DROP DATABASE \"{restored.previous}\"）。")
+        click.echo(message("cli_restore_previous_kept", sessions=restored.ended_sessions, previous=restored.previous))
 
 
 @click.command("access-table")

@@ -63,6 +63,54 @@ def _json(name: str) -> dict:
     return json.loads(os.environ.get(name) or "{}")
 
 
+# 五必访: the household tags that require a visit every month (stored data: tags are Chinese words).
+DEFAULT_VISIT_TAGS = ("孤寡老人", "困难家庭", "社区矫正", "老党员", "失业")
+
+
+@dataclass(frozen=True)
+class PatrolRules:
+    """How check-ins are judged and kept. ``PatrolRules()`` is the product's defaults;
+    ``Settings.patrol`` reads them from ``GRIDMAP_PATROL_*``."""
+
+    # impossible_speed: faster than this since the same worker's previous check-in
+    # (after subtracting both positions' reported accuracy from the distance).
+    max_speed_kmh: float = 120.0
+    # low_accuracy: reported accuracy worse than this.
+    low_accuracy_m: float = 100.0
+    # future_time: recorded later than the server's clock plus this tolerance.
+    future_tolerance_s: float = 300.0
+    # stale: received this long after it was recorded (a phone offline for days).
+    stale_hours: float = 72.0
+    # coverage: a household counts as passed when the track comes this close.
+    coverage_radius_m: float = 50.0
+    # 五必访: household tags that require a visit every month.
+    visit_tags: tuple[str, ...] = DEFAULT_VISIT_TAGS
+    # Partitions: months kept (retention) and months prepared ahead.
+    retention_months: int = 24
+    months_ahead: int = 3
+
+
+def _visit_tags() -> tuple[str, ...]:
+    raw = os.environ.get("GRIDMAP_PATROL_VISIT_TAGS")
+    if not raw:
+        return DEFAULT_VISIT_TAGS
+    return tuple(t.strip() for t in raw.replace("，", ",").split(",") if t.strip())
+
+
+def _patrol_rules() -> PatrolRules:
+    default = PatrolRules()
+    return PatrolRules(
+        max_speed_kmh=_float("GRIDMAP_PATROL_MAX_SPEED_KMH", default.max_speed_kmh),
+        low_accuracy_m=_float("GRIDMAP_PATROL_LOW_ACCURACY_M", default.low_accuracy_m),
+        future_tolerance_s=_float("GRIDMAP_PATROL_FUTURE_TOLERANCE_S", default.future_tolerance_s),
+        stale_hours=_float("GRIDMAP_PATROL_STALE_HOURS", default.stale_hours),
+        coverage_radius_m=_float("GRIDMAP_PATROL_COVERAGE_RADIUS_M", default.coverage_radius_m),
+        visit_tags=_visit_tags(),
+        retention_months=int(_float("GRIDMAP_PATROL_RETENTION_MONTHS", default.retention_months)),
+        months_ahead=int(_float("GRIDMAP_PATROL_MONTHS_AHEAD", default.months_ahead)),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(
@@ -94,6 +142,11 @@ class Settings:
     # The 平安报表's red/yellow/green bands over the defaults, as JSON:
     # {"closure_rate": {"green": 0.9, "yellow": 0.8}, "overdue": {"green": 0, "yellow": 2}, ...}.
     safety_thresholds: dict = field(default_factory=lambda: _json("GRIDMAP_SAFETY_THRESHOLDS"))
+    # Check-in judgement, coverage, 五必访 tags and partitions (GRIDMAP_PATROL_*).
+    patrol: PatrolRules = field(default_factory=_patrol_rules)
+    # The Chromium that prints PDFs and wall maps; None: the first of chromium, chromium-browser,
+    # google-chrome on PATH.
+    chromium: str | None = field(default_factory=lambda: os.environ.get("GRIDMAP_CHROMIUM") or None)
 
     def to_flask(self) -> dict[str, object]:
         return {

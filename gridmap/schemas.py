@@ -134,3 +134,8 @@ class Feature(BaseModel):
     type: str = "Feature"
     geometry: dict[str, Any] | None
     properties: dict[str, Any]
+
+
+def described(schema: dict[str, Any], *, description: str) -> dict[str, Any]:
+    """A hand-written JSON schema with its OpenAPI description (documentation, like ``summary=``)."""
+    return {**schema, "description": description}

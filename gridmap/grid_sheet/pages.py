@@ -109,7 +109,7 @@ def _printed(render, page: str, unavailable: str) -> bytes:
     settings = current_app.config["GRIDMAP"]
     try:
         with RenderSlots(settings.max_renders, settings.render_slot_dir).hold():
-            return render(page)
+            return render(page, chromium=settings.chromium)
     except RendersBusy:
         raise ServiceUnavailable("renders_busy", details={"retry_after_s": RETRY_AFTER_S}, retry_after=RETRY_AFTER_S,
                                  seconds=RETRY_AFTER_S) from None

@@ -86,6 +86,7 @@ def hazard_grid_density(scope, query: GridDensityQuery):
            content_types=("application/json", "text/csv", XLSX))
 def safety_report_api(scope, query: SafetyQuery):
     result = safety_report(get_session(), scope, within=query.within, month=query.month,
+                           patrol_rules=current_app.config["GRIDMAP"].patrol,
                            configured=current_app.config["GRIDMAP"].safety_thresholds)
     if query.format == "json":
         return export.named(result)

@@ -37,6 +37,7 @@ def safety_report_page(user, scope, query: SafetyPageQuery):
     session = get_session()
     within = query.within or None
     report = safety_report(session, scope, within=within, month=query.month or None,
+                           patrol_rules=current_app.config["GRIDMAP"].patrol,
                            configured=current_app.config["GRIDMAP"].safety_thresholds)
     link = f"month={report['month']}" + (f"&within={within}" if within else "")
     return render_template("safety_report.html", title=message("title_safety_report", month=report["month"]),

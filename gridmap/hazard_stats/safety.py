@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from gridmap.auth.scope import Scope
 from gridmap.clock import month_bounds, parse_month, this_month, today
 from gridmap.clock import now as clock_now
+from gridmap.config import PatrolRules
 
 DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     # A rate at or above "green" is green, at or above "yellow" is yellow, else red.
@@ -93,12 +94,13 @@ UNION ALL SELECT code, name FROM grid WHERE code = ANY(:codes)
 """)
 
 
-def patrol_coverage(session: Session, scope: Scope, prefix: str, month: date) -> dict[str, float]:
+def patrol_coverage(session: Session, scope: Scope, prefix: str, month: date,
+                    patrol_rules: PatrolRules) -> dict[str, float]:
     """Share of 五必访 households visited in the month, per grid, community and street code,
     summed from the patrol module's per-grid figures (one query there, a pass over grids here)."""
     from gridmap.patrol.tracks import visit_coverage
 
-    grids = visit_coverage(session, scope, within=prefix or None, month=month)["grids"]
+    grids = visit_coverage(session, scope, within=prefix or None, month=month, rules=patrol_rules)["grids"]
     totals: dict[str, list[int]] = {}
     for grid in grids:
         for code in {grid["code"], grid["code"][:12], grid["code"][:9]}:
@@ -125,7 +127,7 @@ def _rank_key(item: dict[str, Any]) -> tuple:
 
 
 def safety_report(session: Session, scope: Scope, *, within: str | None, month: str | None,
-                  now: datetime | None = None, configured: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  patrol_rules: PatrolRules, now: datetime | None = None, configured: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The month's report (this month by default) for the area ``within`` of the caller's scope;
     ``configured``: the threshold bands of the settings."""
     now = now or clock_now()
@@ -139,7 +141,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
     asof = min(now, end)
     rows = session.execute(_SQL, {"prefix": scope.like_pattern(within), "start": start, "end": end,
                                   "asof": asof}).mappings().all()
-    coverage = patrol_coverage(session, scope, prefix, first)
+    coverage = patrol_coverage(session, scope, prefix, first, patrol_rules)
     codes = [r["code"] for r in rows]
     names = dict(session.execute(_NAMES, {"codes": codes}).all()) if codes else {}
     items = []

@@ -14,22 +14,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from pydantic import BaseModel, Field, RootModel, model_validator
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS, AREA_OWN_RECORDS
 from gridmap.clock import day_or_today, month_or_this
+from gridmap.config import PatrolRules
 from gridmap.errors import BadRequest
+from gridmap.messages import message
 from gridmap.patrol import service, tracks
 from gridmap.patrol.service import MAX_BATCH, CheckinItem
-from gridmap.schemas import CODE_PATTERN, AreaFilter, Crs, Day, FeatureCollection, Lat, ListResponse, Lon, Month
+from gridmap.schemas import (
+    CODE_PATTERN,
+    AreaFilter,
+    Crs,
+    Day,
+    FeatureCollection,
+    Lat,
+    ListResponse,
+    Lon,
+    Month,
+    described,
+)
 from gridmap.web import get_session
 
 bp = Blueprint("patrol_api", __name__)
 
 CHECKIN_ROLES = (ADMIN, SUPERVISOR, GRID_WORKER)
+
+
+def _rules() -> PatrolRules:
+    return current_app.config["GRIDMAP"].patrol
 
 
 def _kept(item: Any) -> Any:
@@ -53,7 +70,7 @@ class CheckinRequest(RootModel[dict[str, Any]]):
             return _kept(data)
         items = data["items"]
         if isinstance(items, list) and not all(isinstance(item, dict) for item in items):
-            raise ValueError("items 中每条打卡应为对象")
+            raise ValueError(message("checkin_items_not_objects"))
         return {"items": [_kept(item) for item in items] if isinstance(items, list) else items}
 
     @classmethod
@@ -66,9 +83,10 @@ class CheckinRequest(RootModel[dict[str, Any]]):
         return {
             "title": "CheckinRequest",
             "oneOf": [ref, {"type": "object", "required": ["items"], "properties": {
-                "items": {"type": "array", "minItems": 0, "maxItems": MAX_BATCH, "items": {"anyOf": [ref, {
-                    "type": "object", "description": "不合格的一条（缺字段、值不合法）：单独以 400/422 答复，批量返回 207"}]},
-                          "description": "每条都是对象，逐条判定；空数组也可：返回 200，各计数为 0"}}}],
+                "items": described({"type": "array", "minItems": 0, "maxItems": MAX_BATCH, "items": {"anyOf": [
+                    ref, described({"type": "object"},
+                                   description="不合格的一条（缺字段、值不合法）：单独以 400/422 答复，批量返回 207")]}},
+                                   description="每条都是对象，逐条判定；空数组也可：返回 200，各计数为 0")}}],
             "$defs": defs,
         }
 
@@ -99,8 +117,7 @@ class CheckinResponse(RootModel[CheckinResult | CheckinBatchResponse]):
 @operation(bp, "/checkins", "POST", summary="巡查打卡（单条或批量，按手机端 UUID 去重）", tag="patrol",
            scope=AREA_OWN_RECORDS, roles=CHECKIN_ROLES, body=CheckinRequest, response=CheckinResponse,
            response_status=201, errors=(409, 413, 422),
-           also={200: "批量：全部已保存或此前已保存；单条：重复提交（返回首次结果）；空批量：各计数为 0",
-                 207: "批量：部分条目被拒（每条附原因），其余已保存"},
+           also={200: message("checkins_answer_200"), 207: message("checkins_answer_207")},
            data_errors=("invalid_crs", "household_not_found", "coordinate_outside_china", "coordinate_swapped"))
 def create_checkins(scope, body: CheckinRequest):
     data = body.root
@@ -108,10 +125,10 @@ def create_checkins(scope, body: CheckinRequest):
     if batch:
         raw = data["items"]
         if not isinstance(raw, list):
-            raise BadRequest("bad_request", reason="items 应为数组")
+            raise BadRequest("bad_request", reason=message("checkin_items_not_array"))
     else:
         raw = [data]
-    results = service.record_checkins(get_session(), scope, raw)
+    results = service.record_checkins(get_session(), scope, raw, rules=_rules())
     if not batch:
         result = results[0]
         if result["status"] == "error":
@@ -168,13 +185,14 @@ def list_checkins(scope, query: CheckinListQuery):
            scope=AREA_OWN_RECORDS, query=TracksQuery, response=TracksResponse, errors=(422,))
 def patrol_tracks(scope, query: TracksQuery):
     return tracks.daily_tracks(get_session(), scope, within=query.within, username=query.user,
-                               day=day_or_today(query.date))
+                               day=day_or_today(query.date), rules=_rules())
 
 
 @operation(bp, "/patrol/coverage", "GET", summary="五必访：本月应访住户、已访和待访名单（按网格、按网格员）",
            tag="patrol", scope=AREA_OWN_CONTACTS, query=CoverageQuery, response=CoverageResponse, errors=(422,))
 def patrol_coverage(scope, query: CoverageQuery):
-    return tracks.visit_coverage(get_session(), scope, within=query.within, month=month_or_this(query.month))
+    return tracks.visit_coverage(get_session(), scope, within=query.within, month=month_or_this(query.month),
+                                 rules=_rules())
 
 
 class NearbyQuery(BaseModel):
@@ -188,4 +206,5 @@ class NearbyQuery(BaseModel):
            scope=AREA, roles=CHECKIN_ROLES, query=NearbyQuery, response=ListResponse, errors=(422,),
            data_errors=("invalid_crs",))
 def nearby_households(scope, query: NearbyQuery):
-    return tracks.nearby_households(get_session(), scope, query.lon, query.lat, query.crs, query.limit)
+    return tracks.nearby_households(get_session(), scope, query.lon, query.lat, query.crs, query.limit,
+                                    rules=_rules())

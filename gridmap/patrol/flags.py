@@ -1,4 +1,4 @@
-"""Check-in flags: their Chinese names, and the time limits of ``future_time`` and ``stale``.
+"""Check-in flags: the time limits of ``future_time`` and ``stale`` (their names: labels "checkin_flag").
 
 The flags themselves are decided by the check-in statement (``gridmap.patrol.service``):
 ``outside_grid`` by the grid check, ``impossible_speed`` against the worker's previous
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from gridmap.patrol.settings import PatrolRules
+from gridmap.config import PatrolRules
+
 
 def time_limits(now: datetime, rules: PatrolRules) -> tuple[datetime, datetime]:
     """(future_after, stale_before): recorded later than the first is ``future_time``,

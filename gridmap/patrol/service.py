@@ -36,13 +36,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
+from gridmap.config import PatrolRules
 from gridmap.coordinates import points_to_wgs84
 from gridmap.db import Prepared, transaction
 from gridmap.errors import Unprocessable
 from gridmap.geo.crs import CrsError, parse_crs
 from gridmap.messages import message
 from gridmap.patrol import flags as F
-from gridmap.patrol.settings import PatrolRules
 from gridmap.schemas import Crs, Lat, Lon
 
 MAX_BATCH = 500
@@ -51,7 +51,7 @@ MAX_BATCH = 500
 def _text(value: Any) -> Any:
     """A moment is ISO 8601 text, as the document says (pydantic alone also takes a Unix number)."""
     if not isinstance(value, str):
-        raise ValueError("打卡时间应为 ISO 8601 文本")  # noqa: TRY004 (pydantic reports a ValueError)
+        raise ValueError(message("checkin_time_not_text"))  # noqa: TRY004 (pydantic reports a ValueError)
     return value
 
 
@@ -61,7 +61,7 @@ def _in_utc(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00+05:00 is before year 1 in UTC
-        raise ValueError("打卡时间超出可表示的范围") from None
+        raise ValueError(message("checkin_time_out_of_range")) from None
 
 
 class CheckinItem(BaseModel):
@@ -250,12 +250,11 @@ SELECT h.id, h.code, g.code AS grid_code
 STORED_SQL = text("SELECT id::text, user_id, answer FROM checkin_key WHERE id = ANY(CAST(:ids AS uuid[]))")
 
 
-def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rules: PatrolRules | None = None,
+def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rules: PatrolRules,
                     now: datetime | None = None) -> list[dict[str, Any]]:
     """Answer every item: created, duplicate (the first answer, nothing written) or error."""
     if len(raw_items) > MAX_BATCH:
         raise Unprocessable("too_many_checkins", limit=MAX_BATCH, count=len(raw_items))
-    rules = rules or PatrolRules()
     now = now or datetime.now(UTC)
     if scope.user_id is None:
         raise Unprocessable("unprocessable")

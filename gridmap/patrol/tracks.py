@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridmap.areas import service as areas
 from gridmap.auth.masking import sees_unmasked, visit_tags_shown
 from gridmap.auth.scope import Scope
 from gridmap.clock import CHINA, day_bounds, month_bounds, this_month
-from gridmap.patrol.settings import PatrolRules
+from gridmap.config import PatrolRules
+from gridmap.errors import NotFound
 
 
 def _cn(moment: datetime) -> str:
@@ -28,11 +30,11 @@ def _cn(moment: datetime) -> str:
 
 def _filters(scope: Scope, within: str | None, username: str | None) -> tuple[str, dict[str, Any]]:
     """SQL conditions on ``c`` (checkin), ``u`` (its user) and ``g`` (its grid)."""
-    prefix = scope.narrow(within)
-    if prefix is None:
+    pattern = scope.like_pattern(within)
+    if pattern is None:
         return "false", {}
     conditions = ["(u.scope_code LIKE :prefix OR g.code LIKE :prefix)"]
-    params: dict[str, Any] = {"prefix": prefix + "%"}
+    params: dict[str, Any] = {"prefix": pattern}
     if scope.is_grid_worker or scope.is_party_member:
         conditions.append("c.user_id = :self_id")
         params["self_id"] = scope.user_id
@@ -125,9 +127,8 @@ SELECT w.user_id, w.username, w.display_name, w.role, w.points, w.first_at, w.la
 
 
 def daily_tracks(session: Session, scope: Scope, *, within: str | None, username: str | None, day: date,
-                 rules: PatrolRules | None = None) -> dict[str, Any]:
+                 rules: PatrolRules) -> dict[str, Any]:
     """Per worker on ``day``: ordered track, distance, time in the grid and household coverage."""
-    rules = rules or PatrolRules()
     where, params = _filters(scope, within, username)
     lo, hi = day_bounds(day)
     rows = session.execute(text(TRACKS_SQL.format(where=where)),
@@ -147,6 +148,29 @@ def daily_tracks(session: Session, scope: Scope, *, within: str | None, username
             "track": json.loads(r.geometry),
         })
     return {"date": day.isoformat(), "items": items, "total": len(items)}
+
+
+# A whole district has too many grids to outline: past this many, only the grids patrolled that day.
+OUTLINED_GRIDS_MAX = 300
+# The patrol map draws every track and check-in of the day (a district's day stays far below).
+DAY_ROWS_MAX = 20000
+
+
+def day_overview(session: Session, scope: Scope, *, within: str | None, day: date,
+                 rules: PatrolRules) -> dict[str, Any]:
+    """What the patrol map shows of ``day``: every worker's track (``daily_tracks`` items),
+    the day's check-ins, the grid outlines and the area's name. 404 for a ``within``
+    outside the caller's area."""
+    if within is not None and scope.narrow(within) is None:
+        raise NotFound("area_not_found", code=within)
+    workers = daily_tracks(session, scope, within=within, username=None, day=day, rules=rules)["items"]
+    checkins = list_checkins(session, scope, within=within, username=None, day=day, limit=DAY_ROWS_MAX, offset=0)
+    grids = areas.list_grids(session, scope, within, None, limit=DAY_ROWS_MAX, offset=0)
+    if len(grids["features"]) > OUTLINED_GRIDS_MAX:
+        patrolled = {w["grid"] for w in workers if w["grid"]}
+        grids = {**grids, "features": [g for g in grids["features"] if g["properties"]["code"] in patrolled]}
+    return {"date": day.isoformat(), "area_name": areas.area_label(session, within or scope.prefix),
+            "workers": workers, "checkins": checkins, "grids": grids, "coverage_radius_m": rules.coverage_radius_m}
 
 
 COVERAGE_SQL = """
@@ -174,28 +198,27 @@ SELECT req.grid_code, req.grid_name, count(*) AS required, count(v.household_id)
 
 
 def visit_coverage(session: Session, scope: Scope, *, within: str | None, month: date,
-                   rules: PatrolRules | None = None) -> dict[str, Any]:
+                   rules: PatrolRules) -> dict[str, Any]:
     """五必访 for ``month``: per grid the households whose tags require a monthly visit,
     how many were visited (a check-in naming the household) and the list still due;
     per grid worker the same for their grid, with the visits they made themselves.
     A party member sees only the households they look after; for supervisors and planners
     (masked viewers) all of it counts only the visit tags that are not sensitive
     (gridmap.auth.masking.visit_tags_shown), so no figure or list reveals 社区矫正."""
-    rules = rules or PatrolRules()
-    prefix = scope.narrow(within)
+    pattern = scope.like_pattern(within)
     lo, hi = month_bounds(month)
     tags = visit_tags_shown(rules.visit_tags, unmasked=sees_unmasked(scope, False))
     result: dict[str, Any] = {"month": f"{month:%Y-%m}", "tags": tags, "grids": [],
                               "workers": [], "required": 0, "visited": 0}
-    if prefix is None:
+    if pattern is None:
         return result
-    extra, due_params = "", {"tags": tags, "prefix": prefix + "%", "lo": lo, "hi": hi}
+    extra, due_params = "", {"tags": tags, "prefix": pattern, "lo": lo, "hi": hi}
     if scope.is_party_member:
         extra = "AND h.id IN (SELECT household_id FROM party_contact WHERE party_member_id = :me)"
         due_params["me"] = scope.party_member_id
     rows = session.execute(text(COVERAGE_SQL.format(extra=extra)), due_params).all()
     users_sql = "SELECT id, username, display_name, scope_code FROM app_user WHERE role = 'grid_worker' AND active"
-    params: dict[str, Any] = {"prefix": prefix + "%"}
+    params: dict[str, Any] = {"prefix": pattern}
     users_sql += " AND scope_code LIKE :prefix"
     if scope.is_grid_worker:
         users_sql += " AND id = :self_id"
@@ -235,20 +258,18 @@ SELECT h.code, h.address, g.code AS grid,
 
 
 def nearby_households(session: Session, scope: Scope, lon: float, lat: float, crs: str | None, limit: int,
-                      rules: PatrolRules | None = None) -> dict[str, Any]:
+                      rules: PatrolRules) -> dict[str, Any]:
     """The caller's households nearest a point (KNN on the GiST index): code, address,
     the tags that require a visit and whether it was visited this month. No names or
     phones (nothing audited); for supervisors and planners no sensitive visit tag at all
     (gridmap.auth.masking.visit_tags_shown)."""
     from gridmap.coordinates import point_to_wgs84
 
-    rules = rules or PatrolRules()
     lon, lat = point_to_wgs84(lon, lat, crs)
-    prefix = scope.narrow(None)
     lo, hi = month_bounds(this_month())
     tags = visit_tags_shown(rules.visit_tags, unmasked=sees_unmasked(scope, False))
     rows = session.execute(text(NEARBY_SQL), {"tags": tags, "lon": lon, "lat": lat,
-                                              "prefix": (prefix or "") + "%", "lo": lo, "hi": hi,
+                                              "prefix": scope.like_pattern(), "lo": lo, "hi": hi,
                                               "limit": limit}).all()
     items = [{"code": r.code, "address": r.address, "grid": r.grid, "visit_tags": list(r.visit_tags),
               "distance_m": round(float(r.distance_m), 1), "visited_this_month": r.visited} for r in rows]

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, field_validator
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, PLANNER, SUPERVISOR
 from gridmap.auth.scope import AREA
-from gridmap.planning import proposals, service
+from gridmap.messages import message
+from gridmap.planning import proposals, reshape, service
 from gridmap.planning.geojson import Line, OptionalReason, Polygonal, ProposedFeature, Reason
 from gridmap.schemas import CODE_PATTERN, Crs, FeatureCollection
 from gridmap.web import get_session
@@ -90,7 +91,7 @@ class MergeBody(BaseModel):
     @classmethod
     def _distinct(cls, codes: list[str]) -> list[str]:
         if len(set(codes)) != len(codes):
-            raise ValueError("网格编码不能重复")
+            raise ValueError(message("grid_codes_repeated"))
         return codes
 
 
@@ -168,7 +169,7 @@ def save_geometry(scope, code: str, body: GeometryBody):
            max_body=GEOMETRY_BODY_LIMIT,
            data_errors=GEOMETRY_ERRORS + NEW_GRID_ERRORS)
 def preview_new_grid(scope, code: str, body: PreviewBody):
-    return service.preview_new(get_session(), scope, code, body.geometry, body.crs)
+    return reshape.preview_new(get_session(), scope, code, body.geometry, body.crs)
 
 
 @operation(bp, "/communities/<code>/grids", "POST", summary="在社区内新建网格（分配下一个编码，第 1 版）",
@@ -177,7 +178,7 @@ def preview_new_grid(scope, code: str, body: PreviewBody):
            max_body=GEOMETRY_BODY_LIMIT,
            data_errors=GEOMETRY_ERRORS + NEW_GRID_ERRORS + GRID_ERRORS[1:])
 def create_grid(scope, code: str, body: NewGridBody):
-    result = service.create_grid(get_session(), scope, code, body.geometry, body.crs, body.name, body.reason,
+    result = reshape.create_grid(get_session(), scope, code, body.geometry, body.crs, body.name, body.reason,
                                  body.force)
     return result, 201
 
@@ -188,14 +189,14 @@ def create_grid(scope, code: str, body: NewGridBody):
            data_errors=GEOMETRY_ERRORS + ("grid_not_editable", "grid_version_stale", "grid_split_line_invalid",
                                           "grid_codes_exhausted"))
 def split(scope, code: str, body: SplitBody):
-    return service.split(get_session(), scope, code, body.line, body.crs, body.reason, body.version)
+    return reshape.split(get_session(), scope, code, body.line, body.crs, body.reason, body.version)
 
 
 @operation(bp, "/grids/merge", "POST", summary="合并相邻网格", tag="planning", scope=AREA,
            roles=PLANNERS, body=MergeBody, response=GridResult, errors=(404, 422),
            data_errors=("grid_not_editable", "grid_merge_not_adjacent"))
 def merge(scope, body: MergeBody):
-    return service.merge(get_session(), scope, body.codes, body.reason)
+    return reshape.merge(get_session(), scope, body.codes, body.reason)
 
 
 @operation(bp, "/grids/<code>/versions", "GET", summary="网格边界历史版本与对比", tag="planning", scope=AREA,

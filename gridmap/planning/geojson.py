@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from gridmap.schemas import CODE_PATTERN
+from gridmap.schemas import CODE_PATTERN, described
 
 _POSITION = {"type": "array", "minItems": 2, "items": {"type": "number"}}
 _RING = {"type": "array", "minItems": 4, "items": _POSITION}
@@ -28,17 +28,18 @@ def _geometry(kind: str, coordinates: dict[str, Any]) -> dict[str, Any]:
             "properties": {"type": {"type": "string", "enum": [kind]}, "coordinates": coordinates}}
 
 
-POLYGONAL_SCHEMA = {"oneOf": [_geometry("Polygon", _POLYGON_RINGS),
-                              _geometry("MultiPolygon", {"type": "array", "minItems": 1, "items": _POLYGON_RINGS})],
-                    "description": "GeoJSON Polygon 或 MultiPolygon（环首尾闭合、至少 4 个坐标点，不自相交）"}
-LINE_SCHEMA = {**_geometry("LineString", {"type": "array", "minItems": 2, "items": _POSITION}),
-               "description": "GeoJSON LineString：分割线"}
-FEATURE_SCHEMA = {"type": "object", "required": ["geometry"],
-                  "properties": {"type": {"type": "string", "enum": ["Feature"]}, "geometry": POLYGONAL_SCHEMA,
-                                 "properties": {"type": "object", "nullable": True, "properties": {
-                                     "community_code": {"type": "string", "pattern": CODE_PATTERN,
-                                                        "nullable": True}}}},
-                  "description": "GeoJSON Feature：方案网格（properties.community_code 为所属社区）"}
+POLYGONAL_SCHEMA = described(
+    {"oneOf": [_geometry("Polygon", _POLYGON_RINGS),
+               _geometry("MultiPolygon", {"type": "array", "minItems": 1, "items": _POLYGON_RINGS})]},
+    description="GeoJSON Polygon 或 MultiPolygon（环首尾闭合、至少 4 个坐标点，不自相交）")
+LINE_SCHEMA = described(_geometry("LineString", {"type": "array", "minItems": 2, "items": _POSITION}),
+                        description="GeoJSON LineString：分割线")
+FEATURE_SCHEMA = described(
+    {"type": "object", "required": ["geometry"],
+     "properties": {"type": {"type": "string", "enum": ["Feature"]}, "geometry": POLYGONAL_SCHEMA,
+                    "properties": {"type": "object", "nullable": True, "properties": {
+                        "community_code": {"type": "string", "pattern": CODE_PATTERN, "nullable": True}}}}},
+    description="GeoJSON Feature：方案网格（properties.community_code 为所属社区）")
 
 
 def _kept_geometry(value: Any) -> Any:

@@ -8,6 +8,7 @@ from gridmap.auth.roles import ADMIN, PLANNER
 from gridmap.auth.scope import AREA
 from gridmap.labels import label
 from gridmap.maps.planner import build_planner_map
+from gridmap.messages import message
 from gridmap.pages import map_parts, page
 from gridmap.planning.service import editor_data
 from gridmap.web import get_session
@@ -26,7 +27,7 @@ def editor(user, scope, code: str):
         "households": data["households"],
         "outline": data["outline"],
     }
-    title = f"网格边界调整 · {data['community']['name']}"
+    title = message("planner_page_title", community=data["community"]["name"])
     return render_template("planner.html", title=title, user=user, role_name=label(user.role, "role"),
                            planner_config=config,
                            **map_parts(fmap))

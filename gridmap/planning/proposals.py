@@ -21,7 +21,9 @@ from gridmap.coordinates import declared_crs
 from gridmap.db import transaction
 from gridmap.errors import NotFound, Unprocessable
 from gridmap.geo.validate import BOUNDARY_TOLERANCE_M
-from gridmap.planning import service, topology
+from gridmap.messages import message
+from gridmap.planning import moves, topology
+from gridmap.planning.reshape import default_grid_name, next_code
 
 COMMUNITIES_SQL = text("""
 SELECT id, code, name, ST_AsBinary(geom) AS wkb FROM admin_unit
@@ -141,7 +143,7 @@ def _parse_features(within: str, communities: dict[str, Any], features: list[dic
 def _check_features(session: Session, communities: dict[str, Any], parsed: list[tuple[str, Any]]
                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Per-feature figures, the overlapping pairs (> 1 m²) and households no feature covers."""
-    params = {"wkbs": [service._wkb(g) for _, g in parsed], "cids": [communities[c].id for c, _ in parsed]}
+    params = {"wkbs": [moves.wkb(g) for _, g in parsed], "cids": [communities[c].id for c, _ in parsed]}
     rows = session.execute(FEATURE_CHECK_SQL, {**params, "tolerance": BOUNDARY_TOLERANCE_M}).all()
     checks = []
     for row in rows:
@@ -153,7 +155,7 @@ def _check_features(session: Session, communities: dict[str, Any], parsed: list[
                        "area_m2": round(float(row.area_m2 or 0), 1), "compactness": round(compact, 3)})
     overlaps = [{"features": [r.a, r.b], "area_m2": round(float(r.area_m2), 1)}
                 for r in session.execute(FEATURE_OVERLAP_SQL, params)
-                if float(r.area_m2) > service.OVERLAP_TOLERANCE_M2]
+                if float(r.area_m2) > moves.OVERLAP_TOLERANCE_M2]
     return checks, overlaps, int(rows[0].uncovered) if rows else 0
 
 
@@ -186,8 +188,8 @@ def _refuse_bad_features(checks: list[dict[str, Any]], overlaps: list[dict[str, 
         raise Unprocessable("grid_outside_community", details={"features": outside},
                             area_m2=round(sum(o["outside_community_m2"] for o in outside), 1))
     if overlaps:
-        pairs = "；".join(f"第 {o['features'][0]} 与第 {o['features'][1]} 个（约 {o['area_m2']} 平方米）"
-                         for o in overlaps[:10])
+        pairs = "；".join(message("proposal_overlap_pair", first=o["features"][0], second=o["features"][1],
+                                 area_m2=o["area_m2"]) for o in overlaps[:10])
         raise Unprocessable("proposal_features_overlap", details={"overlaps": overlaps}, pairs=pairs)
 
 
@@ -199,7 +201,7 @@ def accept(session: Session, scope: Scope, within: str, features: list[dict[str,
     features get the next free codes, and grids left over are retired. Features outside
     their community or overlapping each other (> 1 m²) refuse the whole set.
     """
-    reason = (reason or "").strip() or "采纳网格划分方案"
+    reason = (reason or "").strip() or message("planning_reason_accept")
     communities = {c.code: c for c in _communities(session, scope, within)}
     parsed = _parse_features(within, communities, features, crs)
     by_community: dict[str, list[Any]] = {}
@@ -220,16 +222,16 @@ def accept(session: Session, scope: Scope, within: str, features: list[dict[str,
                 if i < len(existing):
                     grid_id = existing[i].id
                 else:
-                    new_code = service._next_code(session, code)
+                    new_code = next_code(session, code)
                     grid_id = session.execute(text("""
                         INSERT INTO grid (code, name, community_id, kind, geom, version)
                         VALUES (:code, :name, :cid, 'map', ST_SetSRID(ST_GeomFromWKB(decode(:wkb, 'hex')), 4326), 0)
-                        RETURNING id"""), {"code": new_code, "name": f"{community.name}第{int(new_code[-3:])}网格",
-                                           "cid": community.id, "wkb": service._wkb(geom)}).scalar_one()
-                changes.append(service.Change(grid_id, geom))
+                        RETURNING id"""), {"code": new_code, "name": default_grid_name(community.name, new_code),
+                                           "cid": community.id, "wkb": moves.wkb(geom)}).scalar_one()
+                changes.append(moves.Change(grid_id, geom))
                 written.append(grid_id)
-            changes += [service.Change(g.id, None) for g in existing[len(geoms):]]
-            service._apply(session, changes, reason, scope.user_id)
+            changes += [moves.Change(g.id, None) for g in existing[len(geoms):]]
+            moves.apply_changes(session, changes, reason, scope.user_id)
         rows = session.execute(text("""
             SELECT g.code, g.name, g.version, ST_AsGeoJSON(g.geom, 7)::json AS geometry, g.target_min, g.target_max,
                    (SELECT count(*) FROM household h WHERE h.grid_id = g.id) AS households

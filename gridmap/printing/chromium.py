@@ -42,8 +42,8 @@ class RenderError(RuntimeError):
     pass
 
 
-def chromium_path() -> str | None:
-    configured = os.environ.get("GRIDMAP_CHROMIUM")
+def chromium_path(configured: str | None = None) -> str | None:
+    """``configured`` (Settings.chromium) if set, else the first Chromium on PATH."""
     if configured:
         return configured
     for name in ("chromium", "chromium-browser", "google-chrome"):
@@ -70,9 +70,11 @@ def network_flags(server: PageServer) -> list[str]:
             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 
 
-def render(page_html: str, output: str, flags: list[str], timeout: float = 90) -> bytes:
-    """Render ``page_html`` with Chromium; ``{target}`` in ``flags`` becomes the output path."""
-    browser = chromium_path()
+def render(page_html: str, output: str, flags: list[str], timeout: float = 90, *,
+           chromium: str | None = None) -> bytes:
+    """Render ``page_html`` with Chromium (``chromium``: Settings.chromium); ``{target}`` in
+    ``flags`` becomes the output path."""
+    browser = chromium_path(chromium)
     if browser is None:
         raise RenderError("chromium not found")
     with tempfile.TemporaryDirectory(prefix="gridmap-render-") as tmp, PageServer(page_html) as server:

@@ -13,10 +13,19 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 
+from gridmap.messages import message
 from gridmap.printing.chromium import render
 
-_BUILDING = re.compile(r"^(.*?(?:\d+|[一二三四五六七八九十百]+)(?:幢|栋|号楼|座))(.*)$")
-_TRAILING_NUMBER = re.compile(r"^(.*?)(\d+号.*)$")
+# The words a Chinese address names its parts with (what an address is split at), as an
+# import's column-name aliases are the words a header names a field with.
+ADDRESS_ALIASES = {
+    "numeral": "一二三四五六七八九十百",  # a building numbered in words: 三幢
+    "building": ("幢", "栋", "号楼", "座"),
+    "house_number": "号",  # 中山街12号
+    "region": "市区县",  # the end of the city's, district's or county's name
+}
+_BUILDING = re.compile(rf"^(.*?(?:\d+|[{ADDRESS_ALIASES['numeral']}]+)(?:{'|'.join(ADDRESS_ALIASES['building'])}))(.*)$")
+_TRAILING_NUMBER = re.compile(rf"^(.*?)(\d+{ADDRESS_ALIASES['house_number']}.*)$")
 CARD_HOUSEHOLDS_MAX = 12  # a card lists this many; more are summarised (a member has ~10)
 
 
@@ -36,14 +45,14 @@ def split_address(address: str) -> tuple[str, str]:
     match = _TRAILING_NUMBER.match(address)
     if match and match.group(1):
         return match.group(1), match.group(2)
-    return address or "未填写地址", "—"
+    return address or message("handbook_no_address"), "—"
 
 
 def _common_prefix(names: list[str]) -> str:
     if len(names) < 2:
         return ""
     prefix = os.path.commonprefix(names)
-    cut = max(prefix.rfind(ch) for ch in "市区县")  # keep the street and compound names
+    cut = max(prefix.rfind(ch) for ch in ADDRESS_ALIASES["region"])  # keep the street and compound names
     return prefix[:cut + 1] if cut >= 0 else ""
 
 
@@ -89,9 +98,10 @@ def qr_svg(url: str) -> str:
     return re.sub(r"^<\?xml[^>]*>\s*", "", svg)
 
 
-def html_to_pdf(page_html: str, timeout: float = 90) -> bytes:
+def html_to_pdf(page_html: str, timeout: float = 90, *, chromium: str | None = None) -> bytes:
     """Print a self-contained HTML page (inline CSS and SVG, nothing to fetch) to A4 PDF."""
-    return render(page_html, "page.pdf", ["--no-pdf-header-footer", "--print-to-pdf={target}"], timeout)
+    return render(page_html, "page.pdf", ["--no-pdf-header-footer", "--print-to-pdf={target}"], timeout,
+                  chromium=chromium)
 
 
 _PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")

@@ -17,15 +17,16 @@ _PAGE_FLAGS = [f"--window-size={PAGE_PX[0]},{PAGE_PX[1]}", "--hide-scrollbars",
                f"--virtual-time-budget={SCRIPT_BUDGET_MS}"]
 
 
-def wall_png(page_html: str, timeout: float = 90) -> bytes:
+def wall_png(page_html: str, timeout: float = 90, *, chromium: str | None = None) -> bytes:
     """The page as a PNG of PAGE_PX × SCALE pixels."""
     return render(page_html, "wall.png", [*_PAGE_FLAGS, f"--force-device-scale-factor={SCALE}",
-                                          "--screenshot={target}"], timeout)
+                                          "--screenshot={target}"], timeout, chromium=chromium)
 
 
-def wall_pdf(page_html: str, timeout: float = 90) -> bytes:
+def wall_pdf(page_html: str, timeout: float = 90, *, chromium: str | None = None) -> bytes:
     """The page as a one-page A3-landscape PDF (the page's own @page rule sets the size)."""
-    return render(page_html, "wall.pdf", [*_PAGE_FLAGS, "--no-pdf-header-footer", "--print-to-pdf={target}"], timeout)
+    return render(page_html, "wall.pdf", [*_PAGE_FLAGS, "--no-pdf-header-footer", "--print-to-pdf={target}"], timeout,
+                  chromium=chromium)
 
 
 def png_size(data: bytes) -> tuple[int, int]:

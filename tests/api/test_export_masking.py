@@ -27,9 +27,9 @@ SECRETS = (NAME, PHONE, TAG)
 @pytest.fixture
 def world(db_session, monkeypatch):
     # Chromium is not needed to see what goes into a PDF or PNG: capture the page it would print.
-    monkeypatch.setattr(handbook, "html_to_pdf", lambda page: page.encode())
-    monkeypatch.setattr(wallmap, "wall_pdf", lambda page: page.encode())
-    monkeypatch.setattr(wallmap, "wall_png", lambda page: page.encode())
+    monkeypatch.setattr(handbook, "html_to_pdf", lambda page, **_: page.encode())
+    monkeypatch.setattr(wallmap, "wall_pdf", lambda page, **_: page.encode())
+    monkeypatch.setattr(wallmap, "wall_png", lambda page, **_: page.encode())
     grids = f.lishui(db_session)["grids"]
     f.household(db_session, "S1", 119.882, 28.455, grids[f.GRID_A], head_name=NAME, phone=PHONE,
                 tags=[TAG, "孤寡老人"], risk_level="high")

@@ -216,7 +216,7 @@ def test_an_area_read_shows_an_outsider_nothing_of_the_area(client, db_session, 
 
 @pytest.mark.parametrize("path, service, not_found", [
     (f"/api/v1/grids/{f.GRID_A}", "gridmap.areas.service.grid_detail", "grid_not_found"),
-    (f"/api/v1/communities/{f.COMMUNITY}/grids/preview", "gridmap.planning.service.preview_new", "area_not_found"),
+    (f"/api/v1/communities/{f.COMMUNITY}/grids/preview", "gridmap.planning.reshape.preview_new", "area_not_found"),
 ])
 def test_a_code_in_the_path_is_checked_before_the_handler_runs(client, db_session, monkeypatch, path, service,
                                                                not_found):

@@ -4,6 +4,7 @@ Chromium is missing."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -76,8 +77,9 @@ def _media_box(data: bytes) -> tuple[float, float]:
     return x1 - x0, y1 - y0
 
 
-def test_wall_export_without_chromium_is_503_in_chinese(client, world, monkeypatch):
-    monkeypatch.setenv("GRIDMAP_CHROMIUM", "/nonexistent/chromium")
+def test_wall_export_without_chromium_is_503_in_chinese(app, client, world, monkeypatch):
+    monkeypatch.setitem(app.config, "GRIDMAP", dataclasses.replace(app.config["GRIDMAP"],
+                                                                   chromium="/nonexistent/chromium"))
     _login(client, "worker", "pass-word-1")
     for ext in ("png", "pdf"):
         r = client.get(f"/maps/grid/{f.GRID_A}/wall.{ext}")

@@ -85,13 +85,14 @@ def test_supervisor_patrol_map_shows_the_track_with_nothing_from_outside(offline
 
     from gridmap.auth.service import scope_of
     from gridmap.auth.models import User
+    from gridmap.config import PatrolRules
     from gridmap.patrol.service import record_checkins
 
     user = live_db.get(User, worker)
     now = datetime.now(UTC)
     record_checkins(live_db, scope_of(user), [
         {"id": str(uuid.uuid4()), "lon": 119.881 + k * 0.002, "lat": 28.455, "accuracy_m": 10,
-         "recorded_at": (now - timedelta(minutes=10 - k)).isoformat()} for k in range(3)])
+         "recorded_at": (now - timedelta(minutes=10 - k)).isoformat()} for k in range(3)], rules=PatrolRules())
     create_user(live_db, "patrol-sup", "pass-word-1", "supervisor", f.STREET, "紫金街道督导")
     live_db.commit()
     tab = offline(viewport={"width": 1200, "height": 800})

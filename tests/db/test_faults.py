@@ -41,7 +41,7 @@ def test_a_boundary_save_killed_half_way_writes_nothing(client, db_session, monk
 
     from gridmap.areas.models import Grid, GridVersion
     from gridmap.households.models import Household
-    from gridmap.planning import service as planning
+    from gridmap.planning import moves
     from tests import factories as f
 
     world = f.lishui(db_session)
@@ -52,7 +52,7 @@ def test_a_boundary_save_killed_half_way_writes_nothing(client, db_session, monk
     def dies(*args, **kwargs):
         raise ConnectionError("server killed mid-save")
 
-    monkeypatch.setattr(planning, "assign_near_grids", dies)
+    monkeypatch.setattr(moves, "assign_near_grids", dies)
     response = client.put(f"/api/v1/grids/{f.GRID_A}/geometry", headers=f.auth(token), json={
         "geometry": mapping(box(119.880, 28.450, 119.886, 28.460)), "version": 1, "reason": "缩小网格"})
     assert response.status_code == 500

@@ -9,7 +9,7 @@ from shapely.geometry import box, mapping
 from sqlalchemy import select
 
 from gridmap.areas.models import Grid, GridVersion
-from gridmap.planning import service
+from gridmap.planning import moves, service
 from tests import factories as f
 from tests.concurrency import committed_world, race
 
@@ -23,13 +23,13 @@ def world(app):
 
 def test_concurrent_saves_one_wins_the_other_gets_409(world, monkeypatch):
     database, users = world
-    check = service._check_rules
+    check = moves.check_rules
 
     def slow_check(*args, **kwargs):
         check(*args, **kwargs)
         time.sleep(0.4)  # hold the row lock while the other save arrives
 
-    monkeypatch.setattr(service, "_check_rules", slow_check)
+    monkeypatch.setattr(moves, "check_rules", slow_check)
     shapes = {"plan-1": box(119.881, 28.450, 119.890, 28.460), "plan-2": box(119.879, 28.450, 119.890, 28.460)}
     outcomes = race(database, users, lambda session, scope, user: service.save_geometry(
         session, scope, f.GRID_A, mapping(shapes[user.username]), None, 1, f"{user.username} 调整"))

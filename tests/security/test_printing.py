@@ -6,6 +6,7 @@ at most GRIDMAP_MAX_RENDERS renders run at once on the machine (503 with Retry-A
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 import threading
@@ -45,6 +46,8 @@ ALLOWED_NAMES = {"PATH", "HOME", "TMPDIR", "LANG", "XDG_CONFIG_HOME", "XDG_CACHE
 RENDERERS = {"handbook.pdf": handbook.html_to_pdf, "wall.pdf": wallmap.wall_pdf, "wall.png": wallmap.wall_png}
 
 real_chromium = pytest.mark.browser
+# The Chromium scripts/test found (Settings.chromium of the app under test); None: the one on PATH.
+CHROMIUM = os.environ.get("GRIDMAP_CHROMIUM") or None
 
 
 # --- the environment -------------------------------------------------------------------
@@ -54,9 +57,9 @@ def test_chromium_gets_none_of_the_servers_environment(tmp_path, monkeypatch):
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     dump = tmp_path / "env.dump"
-    monkeypatch.setenv("GRIDMAP_CHROMIUM", str(fake_chromium(tmp_path, f'env -0 > "{dump}"; exit 3')))
+    chromium = str(fake_chromium(tmp_path, f'env -0 > "{dump}"; exit 3'))
     with pytest.raises(RenderError):
-        handbook.html_to_pdf("<p>x</p>")
+        handbook.html_to_pdf("<p>x</p>", chromium=chromium)
     env = environment_of(dump)
     assert set(env) <= ALLOWED_NAMES, sorted(set(env) - ALLOWED_NAMES)
     text = dump.read_bytes().decode()
@@ -71,7 +74,7 @@ def test_chromium_gets_none_of_the_servers_environment(tmp_path, monkeypatch):
 @pytest.mark.parametrize("output", sorted(RENDERERS))
 def test_chromium_reaches_no_network(output, tmp_path):
     with Listener() as listener:
-        data = RENDERERS[output](network_page(listener.port, listener.udp_port))
+        data = RENDERERS[output](network_page(listener.port, listener.udp_port), chromium=CHROMIUM)
         time.sleep(0.3)  # a datagram still on its way
     assert listener.requests == [] and listener.datagrams == 0, (listener.requests, listener.datagrams)
     if output.endswith(".pdf"):
@@ -85,7 +88,7 @@ def test_chromium_reaches_no_network(output, tmp_path):
 def test_chromium_reads_no_local_file(output, tmp_path):
     canary = tmp_path / "canary.txt"
     canary.write_text("CANARY-LOCAL-FILE-93c2 身份证号", encoding="utf-8")
-    text = pdf_text(RENDERERS[output](file_page(canary)), tmp_path)
+    text = pdf_text(RENDERERS[output](file_page(canary), chromium=CHROMIUM), tmp_path)
     assert PAGE_MARK in text
     assert "CANARY-LOCAL-FILE" not in text and "身份证号" not in text
     assert "GRIDMAP_MAX_RENDERS" not in text and "def _int" not in text  # gridmap/config.py, next to static/
@@ -127,10 +130,10 @@ def test_the_page_server_answers_the_page_and_static_files_only():
 
 def test_a_render_out_of_time_is_killed_with_its_helpers(tmp_path, monkeypatch):
     pid_file = tmp_path / "helper.pid"
-    monkeypatch.setenv("GRIDMAP_CHROMIUM", str(fake_chromium(tmp_path, f'sleep 300 & echo $! > "{pid_file}"; wait')))
+    chromium = str(fake_chromium(tmp_path, f'sleep 300 & echo $! > "{pid_file}"; wait'))
     started = time.monotonic()
     with pytest.raises(RenderError):
-        render("<p>x</p>", "page.pdf", ["--print-to-pdf={target}"], timeout=1)
+        render("<p>x</p>", "page.pdf", ["--print-to-pdf={target}"], timeout=1, chromium=chromium)
     assert time.monotonic() - started < 20
     helper = int(pid_file.read_text())
     for _ in range(50):
@@ -182,13 +185,13 @@ def printer(app, client, db_session, tmp_path, monkeypatch):
     create_user(db_session, "printer", "pass-word-1", "grid_worker", f.GRID_A, "周晓燕")
     db_session.commit()
     _login(client, "printer", "pass-word-1")
-    settings = dataclasses.replace(app.config["GRIDMAP"], max_renders=2, render_slot_dir=str(tmp_path / "slots"))
-    monkeypatch.setitem(app.config, "GRIDMAP", settings)
     started, release = tmp_path / "started", tmp_path / "release"
     wait_for_release = f'i=0; while [ ! -e "{release}" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done'
     script = fake_chromium(tmp_path, f'echo x >> "{started}"\n{wait_for_release}\n'
                                      "printf '%%PDF-1.4 fake\\n' > \"$target\"")
-    monkeypatch.setenv("GRIDMAP_CHROMIUM", str(script))
+    settings = dataclasses.replace(app.config["GRIDMAP"], max_renders=2, render_slot_dir=str(tmp_path / "slots"),
+                                   chromium=str(script))
+    monkeypatch.setitem(app.config, "GRIDMAP", settings)
     return {"started": started, "release": release, "slots": tmp_path / "slots"}
 
 

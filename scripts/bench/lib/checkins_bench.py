@@ -313,10 +313,12 @@ class Service:
         return time.process_time() + process_cpu(self.backend)[0]
 
     def _run(self, work: list[list[dict]], rows: int) -> float:
+        from gridmap.config import PatrolRules
         from gridmap.patrol.service import record_checkins
+        rules = PatrolRules()
         cpu, start = self._cpu(), time.perf_counter()
         for items in work:
-            if any(r["status"] != "created" for r in record_checkins(self.session, self.scope, items)):
+            if any(r["status"] != "created" for r in record_checkins(self.session, self.scope, items, rules=rules)):
                 raise SystemExit("error: a check-in was not created")
         elapsed = time.perf_counter() - start
         self.cpu_us = (self._cpu() - cpu) / rows * 1e6

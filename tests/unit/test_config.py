@@ -1,0 +1,27 @@
+"""Settings read every environment variable the product reads: patrol rules and Chromium included."""
+
+from __future__ import annotations
+
+from gridmap.config import DEFAULT_VISIT_TAGS, PatrolRules, Settings
+
+
+def test_patrol_rules_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("GRIDMAP_PATROL_MAX_SPEED_KMH", "60")
+    monkeypatch.setenv("GRIDMAP_PATROL_COVERAGE_RADIUS_M", "30.5")
+    monkeypatch.setenv("GRIDMAP_PATROL_RETENTION_MONTHS", "12")
+    monkeypatch.setenv("GRIDMAP_PATROL_VISIT_TAGS", "孤寡老人，失业, 残疾人")
+    monkeypatch.setenv("GRIDMAP_CHROMIUM", "/opt/chromium/chrome")
+    settings = Settings()
+    assert settings.patrol == PatrolRules(max_speed_kmh=60.0, coverage_radius_m=30.5, retention_months=12,
+                                          visit_tags=("孤寡老人", "失业", "残疾人"))
+    assert settings.chromium == "/opt/chromium/chrome"
+
+
+def test_unset_patrol_rules_are_the_defaults(monkeypatch):
+    for name in ("GRIDMAP_PATROL_MAX_SPEED_KMH", "GRIDMAP_PATROL_LOW_ACCURACY_M", "GRIDMAP_PATROL_FUTURE_TOLERANCE_S",
+                 "GRIDMAP_PATROL_STALE_HOURS", "GRIDMAP_PATROL_COVERAGE_RADIUS_M", "GRIDMAP_PATROL_VISIT_TAGS",
+                 "GRIDMAP_PATROL_RETENTION_MONTHS", "GRIDMAP_PATROL_MONTHS_AHEAD", "GRIDMAP_CHROMIUM"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.patrol == PatrolRules() and settings.patrol.visit_tags == DEFAULT_VISIT_TAGS
+    assert settings.chromium is None
