@@ -15,10 +15,6 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
-
-# Issue #15 lands in steps; these pass once every room has moved.
-in_progress = pytest.mark.xfail(reason="issue #15: rooms still moving", strict=False)
 
 PACKAGE = Path(__file__).resolve().parents[2] / "gridmap"
 CORE = {"config", "clock", "db", "errors", "messages", "labels", "escape"}
@@ -114,7 +110,6 @@ def cycles(graph: dict[str, dict[str, set[str]]]) -> list[list[str]]:
     return found
 
 
-@in_progress
 def test_no_import_cycle_between_rooms():
     graph = room_graph()
     graph.pop("gridmap", None)  # the package root assembles the app: it imports every room
@@ -126,7 +121,6 @@ def test_no_import_cycle_between_rooms():
     assert not problems, "import cycles:\n" + "\n".join(problems)
 
 
-@in_progress
 def test_nothing_imports_the_package_root():
     """The root assembles the app; a room importing it (``from gridmap import X``) closes a cycle."""
     offenders = sorted(f"{path.relative_to(PACKAGE.parent)}" for module, path in modules().items()
@@ -152,7 +146,6 @@ def test_core_imports_only_core():
     assert not leaks, leaks
 
 
-@in_progress
 def test_no_module_is_over_450_lines():
     sizes = {str(p.relative_to(PACKAGE.parent)): len(p.read_text(encoding="utf-8").splitlines())
              for p in modules().values()}
@@ -191,7 +184,6 @@ def chinese_outside_catalogues() -> dict[str, list[int]]:
     return found
 
 
-@in_progress
 def test_user_facing_words_live_in_the_catalogues():
     assert chinese_outside_catalogues() == {}
 
@@ -202,7 +194,6 @@ SETTING_NAME = re.compile(r"^(GRIDMAP_[A-Z0-9_]+|DATABASE_URL|SECRET_KEY)$")
 PROCESS_PLUMBING = {"gridmap/geo/lockdown.py", "gridmap/backup.py", "gridmap/printing/chromium.py"}
 
 
-@in_progress
 def test_every_setting_is_read_by_config_settings():
     """One home for settings: only gridmap/config.py names an environment variable of ours,
     and only process plumbing touches os.environ at all."""
