@@ -25,3 +25,14 @@ def test_unset_patrol_rules_are_the_defaults(monkeypatch):
     settings = Settings()
     assert settings.patrol == PatrolRules() and settings.patrol.visit_tags == DEFAULT_VISIT_TAGS
     assert settings.chromium is None
+
+
+def test_readme_documents_every_variable_settings_reads():
+    """README's configuration table names every environment variable config.py reads."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    read = set(re.findall(r'"((?:GRIDMAP_[A-Z0-9_]+)|DATABASE_URL|SECRET_KEY)"', (root / "gridmap/config.py").read_text()))
+    table = (root / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    assert read and sorted(name for name in read if f"`{name}`" not in table) == []
