@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from gridmap.db import raw_cursor
@@ -193,6 +194,13 @@ def copy_chunks(session: Session, table: str, names: tuple[str, ...], total: int
             cursor.copy_expert(statement, io.BytesIO(chunk), size=len(chunk))  # one read: no GIL per 8 kB
             if progress is not None:
                 progress(stage, bounds[index], total)
+
+
+def temp_table(session: Session, name: str, ddl: str) -> None:
+    """Create the temporary table ``name`` by ``ddl`` (``ON COMMIT DROP``), dropping one an
+    earlier statement of this transaction left."""
+    session.execute(sql_text(f"DROP TABLE IF EXISTS {name}"))
+    session.execute(sql_text(ddl))
 
 
 def copy(session: Session, table: str, columns: dict[str, Column]) -> None:

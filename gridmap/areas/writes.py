@@ -65,8 +65,7 @@ FROM written
 
 def _stage(session: Session, code: np.ndarray, name: np.ndarray, parent_code: np.ndarray, kind: np.ndarray,
            geom: np.ndarray) -> None:
-    session.execute(text("DROP TABLE IF EXISTS area_staging"))
-    session.execute(text(STAGING_DDL))
+    pgcopy.temp_table(session, "area_staging", STAGING_DDL)
     pgcopy.copy(session, "area_staging", {
         "code": pgcopy.text(code), "name": pgcopy.text(name), "parent_code": pgcopy.text(parent_code, empty_is_null=True),
         "kind": pgcopy.text(kind), "geom": pgcopy.geometry(geom, 4326),

@@ -78,8 +78,7 @@ def _existing_codes(session: Session, code_values: np.ndarray, progress: Progres
     if not session.scalar(text("SELECT EXISTS (SELECT 1 FROM household)")):
         return np.zeros(len(code_values), dtype=bool)
     codes = pgcopy.text(code_values)
-    session.execute(text("DROP TABLE IF EXISTS import_code"))
-    session.execute(text(EXISTING_CODES_DDL))
+    pgcopy.temp_table(session, "import_code", EXISTING_CODES_DDL)
 
     def encode(start: int, stop: int) -> memoryview:
         return pgcopy.encode([pgcopy.rows(codes, slice(start, stop))])
@@ -158,8 +157,7 @@ def write_households(session: Session, values: dict[str, Any], good: np.ndarray,
         new_rows, old_rows = rows.subset(~existing), rows.subset(existing)
         _copy_new(session, new_rows, progress)
         if len(old_rows):
-            session.execute(text("DROP TABLE IF EXISTS household_staging"))
-            session.execute(text(STAGING_DDL))
+            pgcopy.temp_table(session, "household_staging", STAGING_DDL)
             old_rows.copy_into(session, "household_staging", progress, "update_existing")
             session.execute(text(UPDATE_SQL))
     assigned = int((new_rows.assigned >= 0).sum() + (old_rows.assigned >= 0).sum())

@@ -52,8 +52,7 @@ def write_party_members(session: Session, name: np.ndarray, phone: np.ndarray, b
         "household_id": pgcopy.int4(np.maximum(household_id, 0), null=household_id < 0),
     }
     with transaction(session):
-        session.execute(text("DROP TABLE IF EXISTS party_member_staging"))
-        session.execute(text(STAGING_DDL))
+        pgcopy.temp_table(session, "party_member_staging", STAGING_DDL)
         pgcopy.copy(session, "party_member_staging", columns)
         created, updated = session.execute(text(UPSERT_SQL)).one()
     return int(created), int(updated)

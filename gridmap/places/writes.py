@@ -39,8 +39,7 @@ def write_key_places(session: Session, grid_id: np.ndarray, name: np.ndarray, ki
         "geom": pgcopy.point(lon, lat, 4326), "address": pgcopy.text(address), "note": pgcopy.text(note),
     }
     with transaction(session):
-        session.execute(text("DROP TABLE IF EXISTS key_place_staging"))
-        session.execute(text(STAGING_DDL))
+        pgcopy.temp_table(session, "key_place_staging", STAGING_DDL)
         pgcopy.copy(session, "key_place_staging", columns)
         created, updated = session.execute(text(UPSERT_SQL)).one()
     return int(created), int(updated)
