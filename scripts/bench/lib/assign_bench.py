@@ -126,9 +126,9 @@ def product_stages(clock: StageClock, total: float) -> dict[str, float]:
         t[(stage, "last")] = at
         if done == 0:
             t[(stage, 0)] = at
-    v0, v1 = t[("校验", 0)], t[("校验", "last")]
-    a0, w1 = t[("分配网格并写入", 0)], t[("分配网格并写入", "last")]
-    i1 = t.get(("重建索引", "last"), w1)
+    v0, v1 = t[("validate", 0)], t[("validate", "last")]
+    a0, w1 = t[("assign_and_write", 0)], t[("assign_and_write", "last")]
+    i1 = t.get(("rebuild_indexes", "last"), w1)
     return {
         "read CSV (read_upload)": v0,
         "validate + GCJ-02 -> WGS-84": v1 - v0,
