@@ -1,8 +1,8 @@
 """At most N Chromium renders at once on a machine, across the threads of a worker and
 across gunicorn's worker processes: N lock files in one directory, each held with a
 non-blocking ``flock`` for the length of a render. A render that finds every slot taken
-is refused at once (``RendersBusy``; routes answer 503 with Retry-After) instead of
-queueing Chromiums until the machine runs out of memory.
+is refused at once (``RendersBusy``; ``print_in_slot`` makes it a 503 with Retry-After)
+instead of queueing Chromiums until the machine runs out of memory.
 
 ``flock`` locks belong to an open file, not to a process, so two threads of one worker
 exclude each other like two workers do, and a worker that dies releases its slot.
@@ -11,12 +11,18 @@ exclude each other like two workers do, and a worker that dies releases its slot
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gridmap.config import Settings
+from gridmap.errors import ServiceUnavailable
+from gridmap.printing.chromium import RenderError
+
+log = logging.getLogger(__name__)
 RETRY_AFTER_S = 10  # a render takes a few seconds
 
 
@@ -53,3 +59,17 @@ class RenderSlots:
         info = os.lstat(self.directory)
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
             raise PermissionError(f"render slot directory {self.directory} is not a private directory of this user")
+
+
+def print_in_slot(render: Callable[..., bytes], page: str, *, settings: Settings, unavailable: str) -> bytes:
+    """``render(page)`` in one of the machine's render slots: 503 with Retry-After when all
+    are taken, 503 ``unavailable`` when Chromium is missing or fails."""
+    try:
+        with RenderSlots(settings.max_renders, settings.render_slot_dir).hold():
+            return render(page, chromium=settings.chromium)
+    except RendersBusy:
+        raise ServiceUnavailable("renders_busy", details={"retry_after_s": RETRY_AFTER_S}, retry_after=RETRY_AFTER_S,
+                                 seconds=RETRY_AFTER_S) from None
+    except RenderError:
+        log.exception("printing failed")
+        raise ServiceUnavailable(unavailable) from None

@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 
 from gridmap.auth.service import create_user
-from gridmap.grid_sheet import pages as grid_sheet_pages
 from gridmap.printing import handbook, wallmap
 from gridmap.printing.chromium import RenderError, render
 from gridmap.printing.page_server import PageServer
-from gridmap.printing.slots import RenderSlots, RendersBusy
+from gridmap.printing.slots import RenderSlots, RendersBusy, print_in_slot
 from tests import factories as f
 from tests.api.test_pages import _login
 from tests.security.printing_support import (
@@ -201,7 +200,8 @@ def test_beyond_max_renders_a_print_is_503_with_retry_after(app, client, printer
 
     def slow_render():  # a render in another thread of this worker, through the routes' own path
         with app.app_context():
-            results.append(grid_sheet_pages._printed(wallmap.wall_pdf, "<p>x</p>", "wall_map_unavailable"))
+            results.append(print_in_slot(wallmap.wall_pdf, "<p>x</p>", settings=app.config["GRIDMAP"],
+                                         unavailable="wall_map_unavailable"))
 
     thread = threading.Thread(target=slow_render)
     thread.start()
