@@ -210,3 +210,25 @@ def test_every_setting_is_read_by_config_settings():
                     and isinstance(node.value, ast.Name) and node.value.id == "os" and where not in PROCESS_PLUMBING):
                 touched.append(f"{where}:{node.lineno}")
     assert (named, touched) == ([], [])
+
+
+PLUMBING = {"apidoc", "pages", "web", "navigation", "schemas", "coordinates"}
+# What the web plumbing may use besides the core and itself: pure geometry, auth's identity
+# (roles, the Scope, the current user) and the check that a map page reaches nothing outside.
+PLUMBING_USES = {"geo", "auth", "maps.assets"}
+
+
+def test_web_plumbing_imports_no_feature():
+    known = modules()
+    leaks = []
+    for module, path in known.items():
+        if room(module) not in PLUMBING:
+            continue
+        for target in imported(module, path):
+            while target not in known:
+                target = target.rpartition(".")[0]
+            inner = target.split(".", 1)[1] if "." in target else target
+            if (room(target) not in CORE | PLUMBING and room(target) not in PLUMBING_USES
+                    and inner not in PLUMBING_USES):
+                leaks.append(f"{path.relative_to(PACKAGE.parent)} → {target}")
+    assert leaks == []
