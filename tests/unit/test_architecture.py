@@ -1,7 +1,7 @@
 """The code's shape, as README's architecture section states it: one room for each thing.
 
 * No import cycle between rooms (a room is a package under gridmap/, or a top-level module).
-* The core modules import nothing of the product beyond the core.
+* The core modules import nothing of the product beyond the core; the web plumbing no feature.
 * No module is over 450 lines.
 * User-facing words live in the catalogues (gridmap.messages, gridmap.labels): a Chinese string
   elsewhere in the code is an OpenAPI or page summary, a docstring, an import's column-name
