@@ -98,9 +98,12 @@ class Scope:
             return true()
         return column.like(pattern)
 
-    def require(self, code: str, not_found_code: str = "not_found") -> None:
-        if not self.covers(code):
-            raise NotFound(not_found_code, code=code)
+    def require(self, code: str | None, not_found_code: str = "not_found", **params: object) -> None:
+        """404 ``not_found_code`` unless ``code`` lies in the scope: an object's area code, or
+        None for an object that does not exist (the same answer, so a caller learns nothing of
+        what lies outside). The error names ``params``, or else the code."""
+        if code is None or not self.covers(code):
+            raise NotFound(not_found_code, **(params or {"code": code}))
 
     @property
     def is_admin(self) -> bool:

@@ -113,8 +113,7 @@ def _pixels_only(image) -> None:
 def _hazard(session: Session, scope: Scope, hazard_id: int, lock: bool = False) -> Hazard:
     query = select(Hazard).where(Hazard.id == hazard_id)
     hazard = session.scalars(query.with_for_update() if lock else query).first()
-    if hazard is None or not scope.covers(hazard.grid_code):
-        raise NotFound("hazard_not_found", id=hazard_id)
+    scope.require(hazard.grid_code if hazard else None, "hazard_not_found", id=hazard_id)
     return hazard
 
 

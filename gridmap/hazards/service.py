@@ -22,7 +22,7 @@ from gridmap.clock import as_local, today
 from gridmap.clock import now as clock_now
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
-from gridmap.errors import Conflict, NotFound, Unprocessable
+from gridmap.errors import Conflict, Unprocessable
 from gridmap.hazards import workflow
 from gridmap.hazards.calendar import FALLBACK, OFFICIAL
 from gridmap.hazards.daily_cells import record_hazard
@@ -132,8 +132,7 @@ def events(session: Session, hazard_id: int) -> list[dict[str, Any]]:
 
 def get_hazard(session: Session, scope: Scope, hazard_id: int, now: datetime | None = None) -> dict[str, Any]:
     row = session.execute(_hazard_select(now or clock_now()).where(Hazard.id == hazard_id)).first()
-    if row is None or not scope.covers(row.Hazard.grid_code):
-        raise NotFound("hazard_not_found", id=hazard_id)
+    scope.require(row.Hazard.grid_code if row else None, "hazard_not_found", id=hazard_id)
     result = _json(row, scope)
     result["events"] = events(session, hazard_id)
     result["photos"] = list_photos(session, hazard_id)
@@ -275,8 +274,7 @@ def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str =
     note = (note or "").strip()
     with transaction(session):
         hazard = session.scalars(select(Hazard).where(Hazard.id == hazard_id).with_for_update()).first()
-        if hazard is None or not scope.covers(hazard.grid_code):
-            raise NotFound("hazard_not_found", id=hazard_id)
+        scope.require(hazard.grid_code if hazard else None, "hazard_not_found", id=hazard_id)
         if version is not None and version != hazard.version:
             raise Conflict("hazard_stale", details={"version": hazard.version})
         decision = workflow.decide(_actor(scope), _state(hazard), action, note)
