@@ -67,6 +67,7 @@ MESSAGES: dict[str, str] = {
     "parent_mismatch": "编码 {code} 与上级编码 {parent} 不一致。",
     "duplicate_code": "编码 {code} 在文件中重复出现。",
     "missing_field": "缺少必填字段“{field}”。",
+    "unknown_field": "文件中没有字段“{field}”；文件中的字段：{available}。",
     "invalid_level": "层级必须是 district、street、community 或 grid 之一。",
     "invalid_number": "“{field}”必须是数字。",
     "invalid_choice": "“{field}”的取值“{value}”不在可选范围内（{choices}）。",
