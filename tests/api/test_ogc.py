@@ -181,6 +181,16 @@ def test_a_party_member_has_no_hazards_collection(client, db_session, world):
     assert _ids(_get(client, member, "/ogc/collections/grids/items").get_json()) == [f.GRID_A]
 
 
-def test_without_login_it_is_401_as_json(client, db_session, world):
+def test_without_login_it_is_401_as_json_and_the_login_cookie_works(client, db_session, world):
+    import re
+
+    from gridmap.auth.service import create_user
+
     assert client.get("/ogc/collections").status_code == 401
     assert client.get("/ogc").get_json()["error"]["code"] == "unauthorized"
+    create_user(db_session, "worker", "pass-word-1", "grid_worker", f.GRID_A, "网格员小王")
+    db_session.commit()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": "worker", "password": "pass-word-1", "csrf_token": csrf})
+    body = client.get("/ogc/collections/grids/items").get_json()
+    assert [feature["id"] for feature in body["features"]] == [f.GRID_A]
