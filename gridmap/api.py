@@ -1,4 +1,5 @@
-"""Mount every JSON blueprint under /api/v1 and serve the generated OpenAPI document."""
+"""Mount every JSON blueprint under /api/v1 (OGC API – Features under /ogc) and serve the generated
+OpenAPI document."""
 
 from __future__ import annotations
 
@@ -22,16 +23,21 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.hazards.api import bp as hazards_bp
     from gridmap.households.api import bp as households_bp
     from gridmap.imports.api import bp as imports_bp
+    from gridmap.ogc.api import bp as ogc_bp
     from gridmap.patrol.api import bp as patrol_bp
     from gridmap.party.api import bp as party_bp
     from gridmap.places.api import bp as places_bp
     from gridmap.planning.api import bp as planning_bp
 
     return (accounts_bp, areas_bp, households_bp, imports_bp, party_bp, places_bp, patrol_bp, hazards_bp, hazard_stats_bp,
-            planning_bp, spec_bp)
+            planning_bp, spec_bp, ogc_bp)
+
+
+# Blueprints mounted elsewhere than /api/v1: OGC API – Features, for QGIS and GDAL.
+MOUNTS = {"ogc": "/ogc"}
 
 
 def register_api(app: Flask) -> None:
     app.url_map.converters["code"] = AreaCodeConverter
     for bp in api_blueprints():
-        app.register_blueprint(bp, url_prefix=API_PREFIX)
+        app.register_blueprint(bp, url_prefix=MOUNTS.get(bp.name, API_PREFIX))

@@ -125,8 +125,10 @@ def operation(
     also: dict[int, str] | None = None,
     data_errors: Iterable[str] = (),
     links: dict[str, dict[str, Any]] | None = None,
+    prefix: str = API_PREFIX,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``rule`` on ``bp`` (mounted at /api/v1) and describe it in OpenAPI.
+    """Register ``rule`` on ``bp`` (mounted at ``prefix``: /api/v1, or /ogc for OGC API – Features)
+    and describe it in that prefix's OpenAPI document.
 
     ``scope`` is one of gridmap.auth.scope.RULES: which rows the operation reaches.
     ``max_body`` (bytes, or a function giving them at request time) raises the request
@@ -141,7 +143,7 @@ def operation(
     code_not_found = ("area_not_found" if rule.startswith("/communities/") else "grid_not_found") \
         if scope in AREA_RULES and "<code>" in rule else None
     op = Operation(
-        method=method.upper(), path=API_PREFIX + rule, summary=summary, tag=tag, roles=allowed, scope=scope,
+        method=method.upper(), path=prefix + rule, summary=summary, tag=tag, roles=allowed, scope=scope,
         query=query, body=body, form=form or {}, response=response, response_status=response_status,
         errors=tuple(errors), content_types=tuple(content_types), max_body=max_body, also=also or {},
         data_errors=tuple(data_errors), links=links or {},
@@ -294,7 +296,8 @@ def _form_schema(form: dict[str, str]) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": properties}
 
 
-def build_openapi() -> dict[str, Any]:
+def build_openapi(prefix: str = API_PREFIX, title: str = "gridmap API") -> dict[str, Any]:
+    """The OpenAPI document of the operations mounted at ``prefix``."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
 
@@ -314,6 +317,8 @@ def build_openapi() -> dict[str, Any]:
         return body
 
     for op in OPERATIONS:
+        if op.path != prefix and not op.path.startswith(prefix + "/"):
+            continue
         path, names = openapi_path(op.path)
         parameters = [{"name": n, "in": "path", "required": True, "schema": _path_schema(n, conv)}
                       for n, conv in names]
@@ -350,7 +355,7 @@ def build_openapi() -> dict[str, Any]:
 
     return {
         "openapi": "3.0.3",
-        "info": {"title": "gridmap API", "version": "1.0.0",
+        "info": {"title": title, "version": "1.0.0",
                  "description": message("openapi_description")},
         "paths": paths,
         "components": {

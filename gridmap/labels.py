@@ -138,6 +138,8 @@ LABELS: dict[str, dict[str, str]] = {
         "grid": "15 位数字（社区 12 位 + 网格 3 位）",
     },
     # Key places of a grid (重点场所), in legend order.
+    "ogc_collection": {"districts": "区县", "streets": "街道", "communities": "社区", "grids": "网格",
+                       "hazards": "问题隐患"},
     "place_kind": {
         "party_centre": "党群服务中心",
         "rental_cluster": "出租房集中点",

@@ -33,6 +33,10 @@ MESSAGES: dict[str, str] = {
     "grid_not_found": "未找到编码为 {code} 的网格。",
     "invalid_scope": "管辖范围 {code} 无效：须为空（全部区域）或一个区域的编码（市 4 位、区县 6 位、街道 9 位、社区 12 位、网格 15 位）；网格员和党员须为其网格的 15 位编码。",
     "not_in_any_grid": "该位置不在任何网格内。",
+    "ogc_title": "网格化管理平台 OGC API – Features",
+    "ogc_description": "行政区划、网格与问题隐患（不含个人信息）的要素服务，供 QGIS、GDAL 等读取；按账号的管辖范围提供数据。",
+    "ogc_collection_not_found": "未找到要素集合 {collection}。",
+    "ogc_feature_not_found": "要素集合 {collection} 中未找到要素 {id}。",
     # --- planning (boundary edits, versions, proposals) ---
     "grid_version_stale": "网格 {code} 已被他人修改（现为第 {current} 版），您的修改尚未保存；请查看对方的修改后再保存。",
     "grid_outside_community": "网格超出所属社区边界约 {area_m2} 平方米（允许误差 1 米）。",
@@ -67,6 +71,7 @@ MESSAGES: dict[str, str] = {
     "parent_mismatch": "编码 {code} 与上级编码 {parent} 不一致。",
     "duplicate_code": "编码 {code} 在文件中重复出现。",
     "missing_field": "缺少必填字段“{field}”。",
+    "unknown_field": "文件中没有字段“{field}”；文件中的字段：{available}。",
     "invalid_level": "层级必须是 district、street、community 或 grid 之一。",
     "invalid_number": "“{field}”必须是数字。",
     "invalid_choice": "“{field}”的取值“{value}”不在可选范围内（{choices}）。",

@@ -32,7 +32,7 @@ HOUSEHOLD_FORM = {"file": "file", "crs": CRS_CHOICE, "on_error": ON_ERROR}
 # (gridmap.geo.file_errors: an empty or unreadable file, one whose bytes are not what its name
 # says, an archive over its bounds, a DTD, path or URL where data belongs).
 FILE_ERRORS = ("unsupported_file", "unreadable_file", "empty_file", "archive_refused", "unsafe_file_content",
-               "missing_field", "invalid_crs", "unprocessable")
+               "missing_field", "unknown_field", "invalid_crs", "unprocessable")
 
 
 class ImportResponse(BaseModel):

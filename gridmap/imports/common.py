@@ -89,7 +89,10 @@ def pick_column(frame: pd.DataFrame, explicit: str | None, aliases: Iterable[str
     """The column to use for a field: the one the caller named, else the first alias present."""
     if explicit:
         if explicit not in frame.columns:
-            raise Unprocessable("missing_field", details={"field": explicit}, field=explicit)
+            # Offer the names as read (a Shapefile's cut at 10 bytes, say), so the caller can pick one.
+            available = [str(c) for c in frame.columns]
+            raise Unprocessable("unknown_field", details={"field": explicit, "available": available},
+                                field=explicit, available="、".join(available))
         return explicit
     lowered = {str(c).strip().lower(): c for c in frame.columns}
     for alias in aliases:

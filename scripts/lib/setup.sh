@@ -108,6 +108,7 @@ _gridmap_wanted_packages() {
     echo fonts-noto-cjk
     echo python3-venv
     echo poppler-utils  # pdftotext: the printing security tests read the text of printed PDFs
+    echo gdal-bin  # ogrinfo: the OGC API test reads every feature through GDAL's OAPIF driver
 }
 
 # Install the Debian packages that are missing. With DATABASE_URL set the PostgreSQL

@@ -318,3 +318,26 @@ def test_an_out_of_area_grid_is_not_held_to_the_importers_land(client, db_sessio
     r = _post(client, planner, "/api/v1/imports/areas", "g.geojson", content, level="grid")
     assert r.status_code == 200, r.get_json()
     assert db_session.scalar(select(Grid.kind).where(Grid.code == "331102002001900")) == "out_of_area"
+
+
+QGIS_SHP = FIXTURES / "geo" / "grids_qgis_utf8_shp.zip"  # UTF-8 names cut mid-character at 10 bytes
+
+
+def test_a_qgis_utf8_shapefile_with_cut_field_names_imports_by_the_names_as_read(client, db_session, admin):
+    f.lishui(db_session)
+    r = _post(client, admin, "/api/v1/imports/areas", QGIS_SHP.name, QGIS_SHP.read_bytes(), level="grid",
+              code_field="网格编", name_field="网格名", parent_field="上级编")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["updated"] == 2
+    assert db_session.scalar(select(Grid.name).where(Grid.code == f.GRID_A)) == "白云山第一网格"
+
+
+def test_an_unknown_field_lists_the_files_cut_field_names(client, db_session, admin):
+    f.lishui(db_session)
+    r = _post(client, admin, "/api/v1/imports/areas", QGIS_SHP.name, QGIS_SHP.read_bytes(), level="grid",
+              code_field="网格编码号码", name_field="网格名")
+    assert r.status_code == 422
+    error = r.get_json()["error"]
+    assert error["code"] == "unknown_field"
+    assert error["details"] == {"field": "网格编码号码", "available": ["网格编", "网格名", "上级编"]}
+    assert "网格编、网格名、上级编" in error["message"]

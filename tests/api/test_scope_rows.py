@@ -192,8 +192,37 @@ AREA_READS = {
 }
 
 
+# OGC API – Features (/ogc): per declared read, URLs that show grid A's data to an insider.
+OGC_READS = {
+    "/ogc/collections/<collection_id>/items": [f"/ogc/collections/{c}/items" for c in ("streets", "communities", "grids")],
+    "/ogc/collections/<collection_id>/items/<feature_id>": [
+        f"/ogc/collections/streets/items/{f.STREET}", f"/ogc/collections/communities/items/{f.COMMUNITY}",
+        f"/ogc/collections/grids/items/{f.GRID_A}"],
+    "/ogc/collections/hazards/items": ["/ogc/collections/hazards/items"],
+}
+_GRID_A_DATA = (f.GRID_A, f.COMMUNITY, f.STREET + '"')
+
+
+@pytest.mark.parametrize("url", [url for urls in OGC_READS.values() for url in urls])
+def test_an_ogc_read_shows_an_outsider_nothing_of_the_area(client, db_session, url):
+    _objects(db_session)
+    insider = f.token_for(db_session, "supervisor", f.STREET, username="ogc-insider")
+    response = client.get(url, headers=f.auth(insider))
+    assert response.status_code == 200 and any(c in response.get_data(as_text=True) for c in _GRID_A_DATA), url
+    for role, scope in OUTSIDERS:
+        token = f.token_for(db_session, role, scope, username=f"ogc-outsider-{role}")
+        response = client.get(url, headers=f.auth(token))
+        assert response.status_code in (200, 404), (url, role, response.status_code)
+        # a 404 repeats only the code asked for; a 200 holds none of grid A's (a grid worker of grid B
+        # sees their own grid's community and street)
+        assert response.status_code == 404 or not any(
+            c in response.get_data(as_text=True) for c in _GRID_A_DATA
+            if not (role == "grid_worker" and c != f.GRID_A)), (url, role)
+
+
 def test_every_area_read_has_an_outsider_case():
     covered = set(GRID_PATHS) | set(ID_PATHS) | set(LISTS) | set(OWN_CONTACT_READS) | set(OWN_RECORD_READS)
+    covered |= set(OGC_READS)
     declared = {op.path for op in OPERATIONS if op.method == "GET" and op.scope.startswith("area")}
     assert ID_PATHS and declared - covered == set(AREA_READS)
 

@@ -108,3 +108,16 @@ def test_corrupt_shapefile_is_a_read_error(tmp_path):
     with pytest.raises(FileReadError) as info:
         read_features(str(bad), "bad.zip")
     assert str(tmp_path) not in info.value.message  # no server paths in messages
+
+
+@pytest.mark.parametrize("name, encoding, whole", [
+    ("社区编码".encode()[:10], "UTF-8", "社区编".encode()),       # 9 bytes + 1 of a 3-byte character
+    ("社区码".encode() + "码".encode()[:2], "UTF-8", "社区码".encode()),  # 2 of 3 bytes cut off
+    ("社区编码".encode(), "UTF-8", None),                          # whole: left alone
+    ("社区编码村".encode("gb18030")[:9], "GB18030", "社区编码".encode("gb18030")),  # a GBK lead byte left over
+    (b"\xe7" + "社区".encode(), "UTF-8", None),                    # broken at the start: not a cut, left for GDAL
+])
+def test_a_field_name_cut_mid_character_loses_the_cut_character(name, encoding, whole):
+    from gridmap.geo.readers.shapefile import _whole_prefix
+
+    assert _whole_prefix(name, encoding) == whole

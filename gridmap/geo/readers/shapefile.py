@@ -1,5 +1,10 @@
 """Shapefile in a zip (.zip): the one shapefile in the archive (any folder), extracted within
-zipguard's bounds and read through GDAL, its attributes' encoding detected (GBK is common)."""
+zipguard's bounds and read through GDAL, its attributes' encoding detected (GBK is common).
+
+DBF field names hold 10 bytes, and ogr2ogr and QGIS cut longer ones there, byte-wise: a UTF-8
+``社区编码号`` is stored as ``社区编`` and the first byte of ``码``, which no decoder accepts. Such a
+cut character is dropped from the extracted copy's header (``社区编``), so the file reads and
+the names offered for ``code_field`` and friends are the ones GDAL then reports."""
 
 from __future__ import annotations
 
@@ -56,8 +61,11 @@ def _extract(path: str, folder: str) -> str | None:
     if ".cpg" in siblings:
         with open(os.path.join(folder, "layer.cpg"), "rb") as f:
             cpg = f.read(64).decode("ascii", "replace").strip()
-    with open(os.path.join(folder, "layer.dbf"), "rb") as dbf:
-        return _encoding(dbf, cpg)
+    with open(os.path.join(folder, "layer.dbf"), "r+b") as dbf:
+        encoding = _encoding(dbf, cpg)
+        if encoding is not None:
+            _drop_cut_characters(dbf, encoding)
+        return encoding
 
 
 def _encoding(dbf: Any, cpg: str | None) -> str | None:
@@ -86,3 +94,47 @@ def _encoding(dbf: Any, cpg: str | None) -> str | None:
     if cpg and cpg.strip().lower() not in _UTF8_NAMES:
         return None
     return "GB18030"
+
+
+_DESCRIPTOR = 32  # bytes per field descriptor; the name is its first 11 (NUL-padded)
+_NAME_BYTES = 11
+_MAX_FIELDS = 2046  # GDAL's limit; a header claiming more is not read further here
+_MAX_CUT = 3  # a cut character leaves at most 3 of its bytes (UTF-8 and GB18030 alike)
+
+
+def _drop_cut_characters(dbf: Any, encoding: str) -> None:
+    """Rewrite, in place, each field name of the DBF header that ends in a character cut short
+    (its bytes do not decode in ``encoding``, but a prefix shorter by at most 3 bytes does)."""
+    dbf.seek(0)
+    header = dbf.read(32)
+    if len(header) < 32:
+        return
+    header_len = min(int.from_bytes(header[8:10], "little"), 32 + _DESCRIPTOR * _MAX_FIELDS)
+    descriptors = dbf.read(max(0, header_len - 32))
+    for start in range(0, len(descriptors) - _DESCRIPTOR + 1, _DESCRIPTOR):
+        if descriptors[start] == 0x0D:  # the header's terminator
+            break
+        raw = descriptors[start : start + _NAME_BYTES].split(b"\0", 1)[0]
+        whole = _whole_prefix(raw, encoding)
+        if whole is not None:
+            dbf.seek(32 + start)
+            dbf.write(whole.ljust(_NAME_BYTES, b"\0"))
+
+
+def _whole_prefix(name: bytes, encoding: str) -> bytes | None:
+    """``name`` without its cut last character, or None when it needs no repair (or is not merely
+    cut: invalid bytes elsewhere are left for the reader to refuse)."""
+    if _decodes(name, encoding):
+        return None
+    for cut in range(1, min(_MAX_CUT, len(name) - 1) + 1):
+        if _decodes(name[:-cut], encoding):
+            return name[:-cut]
+    return None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
