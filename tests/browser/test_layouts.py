@@ -1,7 +1,8 @@
 """Every page fits a phone and an office screen (issue #19): every HTML page the page registry
 declares is opened as every role that may open it, at 360×640, 390×844 and 1366×768, and fails
 on horizontal overflow, a title narrower than 120 px, a map under 60% of a phone's height, or a
-touch target of the header or a toolbar under 40 px on a phone."""
+touch target of the header or a toolbar under 40 px or a layer list or legend left open over
+the map on a phone."""
 
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ MEASURE = """
   }
   return {scrollWidth: document.documentElement.scrollWidth, innerWidth: innerWidth, innerHeight: innerHeight,
           title: title ? Math.round(box(title).width) : null,
-          map: map ? Math.round(box(map).height) : null, targets: targets};
+          map: map ? Math.round(box(map).height) : null, targets: targets,
+          unfolded: [...document.querySelectorAll(".leaflet-control-layers-expanded, details.map-fold[open]")]
+            .filter(shown).map((e) => e.className)};
 }
 """
 
@@ -100,6 +103,8 @@ def _problems(url: str, size: tuple[int, int], m: dict) -> list[str]:
     if width < PHONE_WIDTH:
         if m["map"] is not None and m["map"] < 0.6 * m["innerHeight"]:
             problems.append(f"{where}: map {m['map']} px high in {m['innerHeight']}")
+        if m["unfolded"]:
+            problems.append(f"{where}: layer list or legend open over the map: {m['unfolded']}")
         small = [t for t in m["targets"] if t["w"] < 40 or t["h"] < 40]
         if small:
             problems.append(f"{where}: touch targets under 40 px: {small}")
