@@ -32,6 +32,7 @@ from shapely.geometry import shape
 from gridmap.escape import html_text
 from gridmap.labels import label, labels
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
+from gridmap.maps.fold import FoldOnPhones
 from gridmap.messages import message
 
 FALLBACK_CENTER = (28.45, 119.92)
@@ -180,6 +181,9 @@ class _Legend(MacroElement):
           .mq-legend { background: rgba(255,255,255,.95); padding: 8px 12px; border-radius: 6px; color: #111827;
             box-shadow: 0 1px 4px rgba(0,0,0,.3); font: 13px/1.6 "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; }
           .mq-legend h4 { margin: 4px 0 2px; font-size: 13px; }
+          .mq-legend summary { cursor: pointer; font-weight: 600; }
+          @media (max-width: 700px) { .mq-title { display: none; } .mq-legend { max-height: 45vh; overflow-y: auto; }
+            .mq-legend summary { min-height: 40px; display: flex; align-items: center; } }
           .mq-legend ul { list-style: none; margin: 0; padding: 0; }
           .mq-legend li { display: flex; align-items: center; gap: 6px; }
           .mq-legend .dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%; }
@@ -194,7 +198,8 @@ class _Legend(MacroElement):
         {% endmacro %}
         {% macro html(this, kwargs) %}
         <div id="{{ this.get_name() }}_title" class="mq-title">{{ this.title }}</div>
-        <div id="{{ this.get_name() }}_legend" class="mq-legend" aria-label="{{ this.words.legend }}">
+        <details id="{{ this.get_name() }}_legend" class="mq-legend map-fold" open>
+          <summary>{{ this.words.legend }}</summary>
           <h4>{{ this.words.risk }}</h4>
           <ul>{% for s, n in this.risks %}<li data-risk="{{ s.key }}"><span class="dot" style="background: {{ s.colour }}"></span>{{ s.label }}<span class="count">{{ n }}</span></li>{% endfor %}</ul>
           <h4>{{ this.words.tag_kind }}</h4>
@@ -205,7 +210,7 @@ class _Legend(MacroElement):
               {% if this.hazards %}<li><span class="dot" style="background:#f97316"></span>{{ this.words.open_hazards }}<span class="count">{{ this.hazards }}</span></li>{% endif %}
               {% if this.places %}<li><span class="dot" style="background:#0ea5e9"></span>{{ this.words.key_places }}<span class="count">{{ this.places }}</span></li>{% endif %}
           </ul>
-        </div>
+        </details>
         {% endmacro %}
         {% macro script(this, kwargs) %}
         (function () {
@@ -358,7 +363,7 @@ def build_minqing_map(
     covered = sum(1 for f in households.get("features") or [] if (f.get("properties") or {}).get("member_id"))
     _Legend(title, risks, kinds, len(member_features), covered, len(features), len(open_hazards),
             len(places), masked).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    FoldOnPhones(folium.LayerControl(collapsed=False, position="topright").add_to(m)).add_to(m)
     _Registry(layers).add_to(m)
     if bounds:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(20, 20))

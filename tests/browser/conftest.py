@@ -54,7 +54,7 @@ class Offline:
 
     def __init__(self, browser, base_url: str, **context_options):
         self.base = urlparse(base_url)
-        self.context = browser.new_context(locale="zh-CN", **context_options)
+        self.context = browser.new_context(**{"locale": "zh-CN", **context_options})
         self.blocked: list[str] = []
         self.failed: list[str] = []
         self.console_errors: list[str] = []
