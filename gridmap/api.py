@@ -1,4 +1,5 @@
-"""Mount every JSON blueprint under /api/v1 and serve the generated OpenAPI document."""
+"""Mount every JSON blueprint under /api/v1 (the vector tiles at the root) and serve the generated
+OpenAPI document."""
 
 from __future__ import annotations
 
@@ -26,12 +27,15 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.party.api import bp as party_bp
     from gridmap.places.api import bp as places_bp
     from gridmap.planning.api import bp as planning_bp
+    from gridmap.tiles.api import bp as tiles_bp
 
     return (accounts_bp, areas_bp, households_bp, imports_bp, party_bp, places_bp, patrol_bp, hazards_bp, hazard_stats_bp,
-            planning_bp, spec_bp)
+            planning_bp, spec_bp, tiles_bp)
 
 
 def register_api(app: Flask) -> None:
     app.url_map.converters["code"] = AreaCodeConverter
+    from gridmap.tiles.api import TILES_PREFIX, bp as tiles_bp
+
     for bp in api_blueprints():
-        app.register_blueprint(bp, url_prefix=API_PREFIX)
+        app.register_blueprint(bp, url_prefix=TILES_PREFIX if bp is tiles_bp else API_PREFIX)

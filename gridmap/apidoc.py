@@ -125,12 +125,15 @@ def operation(
     also: dict[int, str] | None = None,
     data_errors: Iterable[str] = (),
     links: dict[str, dict[str, Any]] | None = None,
+    prefix: str = API_PREFIX,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``rule`` on ``bp`` (mounted at /api/v1) and describe it in OpenAPI.
 
     ``scope`` is one of gridmap.auth.scope.RULES: which rows the operation reaches.
     ``max_body`` (bytes, or a function giving them at request time) raises the request
     body limit for this operation only; without it a body over ``config.BODY_LIMIT`` is a 413.
+    ``prefix`` is where ``bp`` is mounted (gridmap.api): /api/v1, or "" for a route at the root
+    such as the vector tiles.
     """
     allowed = tuple(roles)
     if scope not in RULES:
@@ -141,7 +144,7 @@ def operation(
     code_not_found = ("area_not_found" if rule.startswith("/communities/") else "grid_not_found") \
         if scope in AREA_RULES and "<code>" in rule else None
     op = Operation(
-        method=method.upper(), path=API_PREFIX + rule, summary=summary, tag=tag, roles=allowed, scope=scope,
+        method=method.upper(), path=prefix + rule, summary=summary, tag=tag, roles=allowed, scope=scope,
         query=query, body=body, form=form or {}, response=response, response_status=response_status,
         errors=tuple(errors), content_types=tuple(content_types), max_body=max_body, also=also or {},
         data_errors=tuple(data_errors), links=links or {},
@@ -305,11 +308,11 @@ def build_openapi() -> dict[str, Any]:
         schemas[model.__name__] = _no_nul(schema)
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
-    def success(op: Operation, description: str) -> dict[str, Any]:
+    def success(op: Operation, description: str, status: int) -> dict[str, Any]:
         body = {"description": description,
                 "content": {ct: {"schema": ref(op.response) if op.response and ct == "application/json" else {}}
                             for ct in op.content_types}}
-        if op.response_status == 204:
+        if status in (204, 304):  # no body
             body.pop("content")
         return body
 
@@ -319,11 +322,11 @@ def build_openapi() -> dict[str, Any]:
                       for n, conv in names]
         if op.query is not None:
             parameters += [{**p, "schema": _no_nul(p["schema"])} for p in _query_parameters(op.query)]
-        responses: dict[str, Any] = {str(op.response_status): success(op, label("success", "http_status"))}
+        responses: dict[str, Any] = {str(op.response_status): success(op, label("success", "http_status"), op.response_status)}
         if op.links:
             responses[str(op.response_status)]["links"] = op.links
         for status, description in op.also.items():
-            responses[str(status)] = success(op, description)
+            responses[str(status)] = success(op, description, status)
         for status in _error_statuses(op, bool(names)):
             responses[str(status)] = {
                 "description": labels("http_status").get(str(status), label("error", "http_status")),

@@ -43,7 +43,7 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return request.path.startswith(("/api/", "/tiles/")) or request.accept_mimetypes.best == "application/json"
 
 
 def _render_error(error: AppError):
