@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap.apidoc import operation
 from gridmap.auth.scope import AREA
+from gridmap.labels import label
 from gridmap.schemas import CODE_PATTERN, Day, Month
 from gridmap.tiles.service import TileRequest, tile
 from gridmap.web import get_session
@@ -30,7 +31,7 @@ class TileQuery(BaseModel):
 
 @operation(bp, "/tiles/<layer>/<int:z>/<int:x>/<int:y>.pbf", "GET", prefix=TILES_PREFIX,
            summary="矢量瓦片（Mapbox Vector Tile；图层 grids 网格、areas 行政区划）", tag="tiles", scope=AREA,
-           query=TileQuery, content_types=(MVT,), errors=(404,), also={304: "瓦片未变（If-None-Match）"},
+           query=TileQuery, content_types=(MVT,), errors=(404,), also={304: label("304", "http_status")},
            data_errors=("tile_not_found",))
 def vector_tile(scope, query: TileQuery, layer: str, z: int, x: int, y: int):
     asked_hazards = query.hazards or query.hazards_since is not None or query.hazards_until is not None

@@ -67,8 +67,10 @@ def test_pages_refuse_roles_not_listed(client, tokens, method, path, role):
 
 
 def test_every_page_route_is_declared(app):
-    # no HTML route bypasses gridmap.pages.page (an @bp.get would skip its checks)
-    declared = {(m, p.path) for p in PAGES for m in p.methods}
+    # no HTML route bypasses gridmap.pages.page (an @bp.get would skip its checks); the vector
+    # tiles are an operation served at the root (gridmap.tiles)
+    declared = {(m, p.path) for p in PAGES for m in p.methods} | {
+        (op.method, op.path) for op in OPERATIONS if not op.path.startswith("/api/")}
     routes = {(m, r.rule) for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}
               if not r.rule.startswith(("/api/", "/static/")) and r.rule != "/healthz"}
     assert routes == declared
