@@ -96,6 +96,7 @@ LABELS: dict[str, dict[str, str]] = {
         "member": "党员", "contacts": "联系户", "open_hazards": "未办结隐患", "key_places": "重点场所",
         "grid_households": "网格户数", "unassigned": "未分配", "search": "搜索户号或地址", "grid_detail": "查看网格详情",
         "edit_boundary": "调整边界", "hazard_detail": "查看详情", "outside_grids": "不在任何网格",
+        "search_grid": "搜索网格编码或名称",
     },
     # A household on the 民情地图: its risk level (fill) and the kind of its tags (outline).
     "household_risk": {"high": "高风险", "medium": "中风险", "low": "低风险", "none": "未评定", "hidden": "已隐藏"},
