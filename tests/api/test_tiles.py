@@ -178,3 +178,16 @@ def test_the_areas_layer_shows_levels_by_zoom(client, db_session, world, z, leve
     got = features(get(client, token, url("areas", 119.885, 28.455, z)), "areas")
     assert {feat["properties"]["level"] for feat in got.values()} == levels
     assert all(set(feat["properties"]) == {"code", "name", "level"} for feat in got.values())
+
+
+def test_the_grid_list_searches_by_code_start_or_name(client, db_session, world):
+    token = f.token_for(db_session, "supervisor", f.STREET)
+
+    def codes(q):
+        body = client.get("/api/v1/grids", query_string={"q": q}, headers=f.auth(token)).get_json()
+        return {feat["properties"]["code"] for feat in body["features"]}
+
+    assert codes("第2网格") == {f.GRID_B}
+    assert codes(f.GRID_A) == {f.GRID_A}
+    assert codes("331102002") == set()  # grid C is outside the caller's street
+    assert codes("%") == set()  # taken literally
