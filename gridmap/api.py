@@ -1,5 +1,5 @@
-"""Mount every JSON blueprint under /api/v1 (OGC API – Features under /ogc) and serve the generated
-OpenAPI document."""
+"""Mount every JSON blueprint under /api/v1 (OGC API – Features under /ogc, the vector tiles at
+the root) and serve the generated OpenAPI document."""
 
 from __future__ import annotations
 
@@ -28,16 +28,19 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.party.api import bp as party_bp
     from gridmap.places.api import bp as places_bp
     from gridmap.planning.api import bp as planning_bp
+    from gridmap.tiles.api import bp as tiles_bp
 
     return (accounts_bp, areas_bp, households_bp, imports_bp, party_bp, places_bp, patrol_bp, hazards_bp, hazard_stats_bp,
-            planning_bp, spec_bp, ogc_bp)
+            planning_bp, spec_bp, ogc_bp, tiles_bp)
 
-
-# Blueprints mounted elsewhere than /api/v1: OGC API – Features, for QGIS and GDAL.
-MOUNTS = {"ogc": "/ogc"}
 
 
 def register_api(app: Flask) -> None:
     app.url_map.converters["code"] = AreaCodeConverter
+    from gridmap.ogc.api import PREFIX as OGC_PREFIX
+    from gridmap.tiles.api import TILES_PREFIX
+
+    # Mounted elsewhere than /api/v1: OGC API – Features (QGIS, GDAL) and the vector tiles.
+    mounts = {"ogc": OGC_PREFIX, "tiles": TILES_PREFIX}
     for bp in api_blueprints():
-        app.register_blueprint(bp, url_prefix=MOUNTS.get(bp.name, API_PREFIX))
+        app.register_blueprint(bp, url_prefix=mounts.get(bp.name, API_PREFIX))

@@ -53,6 +53,8 @@ class Operation:
     data_errors: tuple[str, ...] = ()
     # OpenAPI links from the success response to other operations (stateful testing, clients).
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Where its blueprint is mounted: API_PREFIX, "/ogc", or "" (the site's root: the vector tiles).
+    mount: str = API_PREFIX
 
 
 OPERATIONS: list[Operation] = []
@@ -133,6 +135,8 @@ def operation(
     ``scope`` is one of gridmap.auth.scope.RULES: which rows the operation reaches.
     ``max_body`` (bytes, or a function giving them at request time) raises the request
     body limit for this operation only; without it a body over ``config.BODY_LIMIT`` is a 413.
+    ``prefix`` is where ``bp`` is mounted (gridmap.api): /api/v1, or "" for a route at the root
+    such as the vector tiles.
     """
     allowed = tuple(roles)
     if scope not in RULES:
@@ -146,7 +150,7 @@ def operation(
         method=method.upper(), path=prefix + rule, summary=summary, tag=tag, roles=allowed, scope=scope,
         query=query, body=body, form=form or {}, response=response, response_status=response_status,
         errors=tuple(errors), content_types=tuple(content_types), max_body=max_body, also=also or {},
-        data_errors=tuple(data_errors), links=links or {},
+        data_errors=tuple(data_errors), links=links or {}, mount=prefix,
     )
     OPERATIONS.append(op)
 
@@ -297,7 +301,9 @@ def _form_schema(form: dict[str, str]) -> dict[str, Any]:
 
 
 def build_openapi(prefix: str = API_PREFIX, title: str = "gridmap API") -> dict[str, Any]:
-    """The OpenAPI document of the operations mounted at ``prefix``."""
+    """The OpenAPI document of the operations mounted at ``prefix``; the API's own document
+    (/api/v1/openapi.json) also lists those served at the site's root (the vector tiles)."""
+    mounts = (API_PREFIX, "") if prefix == API_PREFIX else (prefix,)
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
 
@@ -308,27 +314,27 @@ def build_openapi(prefix: str = API_PREFIX, title: str = "gridmap API") -> dict[
         schemas[model.__name__] = _no_nul(schema)
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
-    def success(op: Operation, description: str) -> dict[str, Any]:
+    def success(op: Operation, description: str, status: int) -> dict[str, Any]:
         body = {"description": description,
                 "content": {ct: {"schema": ref(op.response) if op.response and ct == "application/json" else {}}
                             for ct in op.content_types}}
-        if op.response_status == 204:
+        if status in (204, 304):  # no body
             body.pop("content")
         return body
 
     for op in OPERATIONS:
-        if op.path != prefix and not op.path.startswith(prefix + "/"):
+        if op.mount not in mounts:
             continue
         path, names = openapi_path(op.path)
         parameters = [{"name": n, "in": "path", "required": True, "schema": _path_schema(n, conv)}
                       for n, conv in names]
         if op.query is not None:
             parameters += [{**p, "schema": _no_nul(p["schema"])} for p in _query_parameters(op.query)]
-        responses: dict[str, Any] = {str(op.response_status): success(op, label("success", "http_status"))}
+        responses: dict[str, Any] = {str(op.response_status): success(op, label("success", "http_status"), op.response_status)}
         if op.links:
             responses[str(op.response_status)]["links"] = op.links
         for status, description in op.also.items():
-            responses[str(status)] = success(op, description)
+            responses[str(status)] = success(op, description, status)
         for status in _error_statuses(op, bool(names)):
             responses[str(status)] = {
                 "description": labels("http_status").get(str(status), label("error", "http_status")),

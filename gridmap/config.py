@@ -127,6 +127,9 @@ class Settings:
     secure_cookies: bool = field(default_factory=lambda: os.environ.get("GRIDMAP_SECURE_COOKIES", "0") == "1")
     # How many reverse proxies in front are trusted to set X-Forwarded-For/-Proto/-Host (0: none).
     trusted_proxies: int = field(default_factory=lambda: _int("GRIDMAP_TRUSTED_PROXIES", 0))
+    # Above this many grids the area overview draws vector tiles (gridmap.tiles) instead of
+    # putting every grid's GeoJSON in the page (README: City-scale maps).
+    tile_threshold: int = field(default_factory=lambda: _int("GRIDMAP_TILE_THRESHOLD", 300))
     # Chromium renders (PDF, wall map) at once on this machine; beyond: 503 with Retry-After.
     max_renders: int = field(default_factory=lambda: _int("GRIDMAP_MAX_RENDERS", 2))
     # Where the render slots' lock files live: one directory for every worker of the machine.

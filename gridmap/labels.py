@@ -96,6 +96,7 @@ LABELS: dict[str, dict[str, str]] = {
         "member": "党员", "contacts": "联系户", "open_hazards": "未办结隐患", "key_places": "重点场所",
         "grid_households": "网格户数", "unassigned": "未分配", "search": "搜索户号或地址", "grid_detail": "查看网格详情",
         "edit_boundary": "调整边界", "hazard_detail": "查看详情", "outside_grids": "不在任何网格",
+        "search_grid": "搜索网格编码或名称",
     },
     # A household on the 民情地图: its risk level (fill) and the kind of its tags (outline).
     "household_risk": {"high": "高风险", "medium": "中风险", "low": "低风险", "none": "未评定", "hidden": "已隐藏"},
@@ -108,6 +109,7 @@ LABELS: dict[str, dict[str, str]] = {
         "success": "成功", "error": "错误", "400": "请求格式或参数不合法", "401": "未登录或令牌无效",
         "403": "无权执行此操作", "404": "不存在或不在权限范围内", "409": "冲突：版本已变化或状态不允许",
         "413": "请求体过大", "422": "内容无效（坐标、几何、编码等）", "429": "请求过于频繁",
+        "304": "未变化（If-None-Match 与当前版本相同）",
     },
     # The top navigation's links, by page.
     "nav": {

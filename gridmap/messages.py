@@ -31,6 +31,8 @@ MESSAGES: dict[str, str] = {
     # --- areas and grids ---
     "area_not_found": "未找到编码为 {code} 的区域。",
     "grid_not_found": "未找到编码为 {code} 的网格。",
+    "map_search_no_grid": "没有找到该网格。",
+    "tile_not_found": "没有瓦片 {layer}/{z}/{x}/{y}（图层为 grids 或 areas，级别 0–22，行列号小于 2 的级别次方）。",
     "invalid_scope": "管辖范围 {code} 无效：须为空（全部区域）或一个区域的编码（市 4 位、区县 6 位、街道 9 位、社区 12 位、网格 15 位）；网格员和党员须为其网格的 15 位编码。",
     "not_in_any_grid": "该位置不在任何网格内。",
     "ogc_title": "网格化管理平台 OGC API – Features",

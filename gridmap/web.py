@@ -43,7 +43,7 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 def wants_json() -> bool:
-    return (request.path.startswith(("/api/", "/ogc/")) or request.path == "/ogc"
+    return (request.path.startswith(("/api/", "/ogc/", "/tiles/")) or request.path == "/ogc"
             or request.accept_mimetypes.best == "application/json")
 
 

@@ -20,6 +20,7 @@ class AreaQuery(Page):
 
 class GridQuery(BboxFilter):
     limit: int = Field(500, ge=1, le=5000, description="每页条数")
+    q: str | None = Field(None, min_length=1, max_length=50, description="网格编码前缀或名称中的文字")
 
 
 class LocateQuery(BaseModel):
@@ -43,7 +44,8 @@ def areas(scope, query: AreaQuery):
 @operation(bp, "/grids", "GET", summary="网格列表（GeoJSON）", tag="areas", scope=AREA, query=GridQuery,
            response=FeatureCollection)
 def grids(scope, query: GridQuery):
-    return service.list_grids(get_session(), scope, query.within, query.bbox, query.limit, query.offset)
+    return service.list_grids(get_session(), scope, query.within, query.bbox, query.limit, query.offset,
+                              q=query.q)
 
 
 @operation(bp, "/grids/<code>", "GET", summary="网格详情（含各类标签户数）", tag="areas", scope=AREA, response=Feature,

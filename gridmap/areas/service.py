@@ -51,14 +51,16 @@ def _household_count(grid: type[Grid] = Grid):
     )
 
 
-def _grid_filter(scope: Scope, within: str | None, bbox: Bbox | None) -> list[Any]:
+def _grid_filter(scope: Scope, within: str | None, bbox: Bbox | None, q: str | None = None) -> list[Any]:
     conditions = [scope.where(Grid.code, within), Grid.retired_at.is_(None)]
     if bbox is not None:
         conditions.append(Grid.geom.op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
+    if q:  # a code's beginning or any part of the name, taken literally
+        conditions.append(Grid.code.startswith(q, autoescape=True) | Grid.name.contains(q, autoescape=True))
     return conditions
 
 
-def _grid_select(scope: Scope, within: str | None, bbox: Bbox | None) -> Select:
+def _grid_select(scope: Scope, within: str | None, bbox: Bbox | None, q: str | None = None) -> Select:
     community = aliased(AdminUnit)
     return (
         select(
@@ -68,7 +70,7 @@ def _grid_select(scope: Scope, within: str | None, bbox: Bbox | None) -> Select:
             cast(func.ST_AsGeoJSON(Grid.geom, 7), JSON).label("geometry"),
         )
         .join(community, community.id == Grid.community_id)
-        .where(*_grid_filter(scope, within, bbox))
+        .where(*_grid_filter(scope, within, bbox, q))
     )
 
 
@@ -87,11 +89,41 @@ def _feature(row: Any) -> dict[str, Any]:
 
 
 def list_grids(session: Session, scope: Scope, within: str | None, bbox: Bbox | None,
-               limit: int, offset: int) -> dict[str, Any]:
-    query = _grid_select(scope, within, bbox)
-    total = session.scalar(select(func.count()).select_from(Grid).where(*_grid_filter(scope, within, bbox)))
+               limit: int, offset: int, *, q: str | None = None) -> dict[str, Any]:
+    query = _grid_select(scope, within, bbox, q)
+    total = session.scalar(select(func.count()).select_from(Grid).where(*_grid_filter(scope, within, bbox, q)))
     rows = session.execute(query.order_by(Grid.code).limit(limit).offset(offset)).all()
     return {"type": "FeatureCollection", "features": [_feature(r) for r in rows], "total": total}
+
+
+GRID_FILL_COUNTS_SQL = text("""
+WITH g AS (
+    SELECT g.id, g.target_min, g.target_max, g.geom FROM grid g
+     WHERE g.code LIKE :prefix AND g.kind = 'map' AND g.retired_at IS NULL
+), n AS (
+    SELECT g.id, g.target_min, g.target_max, count(h.grid_id) AS households
+      FROM g LEFT JOIN household h ON h.grid_id = g.id GROUP BY g.id, g.target_min, g.target_max
+)
+SELECT count(*) FILTER (WHERE households = 0) AS empty,
+       count(*) FILTER (WHERE households > 0 AND households < target_min) AS under,
+       count(*) FILTER (WHERE households > target_max) AS over,
+       count(*) FILTER (WHERE households > 0 AND households BETWEEN target_min AND target_max) AS within,
+       count(*) AS total,
+       (SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] FROM (SELECT ST_Extent(geom) AS e FROM g) x) AS bounds
+  FROM n
+""")
+
+
+def grid_fill_counts(session: Session, scope: Scope, within: str | None) -> dict[str, Any]:
+    """How many of the area's map grids are under, within or over their target or empty (the
+    tile layer's ``fill``), their total, and their extent (minLon, minLat, maxLon, maxLat) or None."""
+    pattern = scope.like_pattern(within)
+    if pattern is None:
+        return {"counts": {"under": 0, "within": 0, "over": 0, "empty": 0}, "total": 0, "bounds": None}
+    row = session.execute(GRID_FILL_COUNTS_SQL, {"prefix": pattern}).one()
+    bounds = tuple(row.bounds) if row.bounds and row.bounds[0] is not None else None
+    return {"counts": {k: getattr(row, k) for k in ("under", "within", "over", "empty")}, "total": row.total,
+            "bounds": bounds}
 
 
 def grid_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def _highlight(feature: dict) -> dict:
     return {"weight": 3, "color": "#111827", "fillOpacity": 0.7}
 
 
-class _Overlay(MacroElement):
+class OverviewOverlay(MacroElement):
     """Title, legend and empty-state blocks, moved into the map's container by script.
 
     The blocks are plain HTML in the page (readable without JS, and by tests); the
@@ -262,6 +262,6 @@ def build_grid_overview(
         ).add_to(m)
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(20, 20))
 
-    _Overlay(title, counts, len(out_features)).add_to(m)
+    OverviewOverlay(title, counts, len(out_features)).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return m

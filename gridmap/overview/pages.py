@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, current_app, redirect, render_template, url_for
 
 from gridmap.areas import service as areas
 from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, STAFF
 from gridmap.auth.scope import AREA
+from gridmap.config import tiles_are_gcj02
 from gridmap.labels import label
 from gridmap.maps.display import for_basemap
 from gridmap.maps.overview import build_grid_overview
+from gridmap.maps.tiled_overview import build_tiled_overview
 from gridmap.messages import message
 from gridmap.pages import map_parts, page
 from gridmap.web import get_session
@@ -34,10 +38,25 @@ def area_map(user, scope, code: str):
     """Every grid of an area, coloured by households against its 300–500 target."""
     within = None if code == ALL else code
     session = get_session()
-    grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
     title = message("overview_title", area=areas.area_label(session, within or scope.prefix))
-    tiles = current_app.config["GRIDMAP"].tiles
+    settings = current_app.config["GRIDMAP"]
+    tiles = settings.tiles
+    summary = areas.grid_fill_counts(session, scope, within)
+    if summary["total"] > settings.tile_threshold and not tiles_are_gcj02(tiles):
+        # Too many grids for GeoJSON in the page: vector tiles (WGS-84, so not over a GCJ-02 basemap).
+        fmap = _tiled_overview(title, within, summary, tiles)
+        return render_template("map_page.html", title=title, user=user, role_name=label(user.role, "role"),
+                               grid_count=summary["total"], **map_parts(fmap))
+    grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
     editor = "/planner/{community_code}" if user.role in (ADMIN, PLANNER) else None
     fmap = build_grid_overview(for_basemap(grids, tiles), title=title, tiles=tiles, edit_template=editor)
     return render_template("map_page.html", title=title, user=user, role_name=label(user.role, "role"),
                            grid_count=grids["total"], **map_parts(fmap))
+
+
+def _tiled_overview(title: str, within: str | None, summary: dict, tiles: str):
+    area = {"within": within} if within else {}
+    return build_tiled_overview(
+        title=title, tile_url="/tiles/grids/{z}/{x}/{y}.pbf" + (f"?{urlencode(area)}" if area else ""),
+        counts=summary["counts"], total=summary["total"], bounds=summary["bounds"], tiles=tiles,
+        search_url=f"/api/v1/grids?{urlencode({**area, 'limit': 5})}&q=")

@@ -68,7 +68,7 @@ def test_pages_refuse_roles_not_listed(client, tokens, method, path, role):
 
 def test_every_page_route_is_declared(app):
     # no HTML route bypasses gridmap.pages.page (an @bp.get would skip its checks); routes outside
-    # /api/ that are operations (OGC API – Features under /ogc) are declared with apidoc.operation
+    # /api/ that are operations (OGC API – Features under /ogc, the vector tiles) are declared with apidoc.operation
     declared = {(m, p.path) for p in PAGES for m in p.methods}
     declared |= {(op.method, op.path) for op in OPERATIONS if not op.path.startswith("/api/")}
     routes = {(m, r.rule) for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}

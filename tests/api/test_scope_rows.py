@@ -90,7 +90,8 @@ def _objects(db_session) -> dict[str, str]:
     return {"hazard_id": str(hazard), "n": "1", "member_id": str(mine), "other_member": str(other)}
 
 
-ID_PATHS = sorted({op.path for op in OPERATIONS if op.method == "GET" and "<int:" in op.path})
+ID_PATHS = sorted({op.path for op in OPERATIONS if op.method == "GET" and "<int:" in op.path
+                   and not op.path.startswith("/tiles/")})
 
 
 @pytest.mark.parametrize("path", ID_PATHS)
@@ -220,9 +221,31 @@ def test_an_ogc_read_shows_an_outsider_nothing_of_the_area(client, db_session, u
             if not (role == "grid_worker" and c != f.GRID_A)), (url, role)
 
 
+# Binary reads: the vector tile over grid A (z14 at 119.885, 28.455; gridmap.tiles).
+TILE_READS = {"/tiles/<layer>/<int:z>/<int:x>/<int:y>.pbf": "/tiles/grids/14/13648/6840.pbf"}
+
+
+def _tile_codes(response) -> set[str]:
+    import mapbox_vector_tile
+
+    assert response.status_code == 200, response.get_data()
+    tile = mapbox_vector_tile.decode(response.data) if response.data else {}
+    return {feat["properties"]["code"] for feat in tile.get("grids", {}).get("features", [])}
+
+
+@pytest.mark.parametrize("path", sorted(TILE_READS))
+def test_a_tile_shows_an_outsider_nothing_of_the_area(client, db_session, path):
+    f.lishui(db_session)
+    insider = f.token_for(db_session, "supervisor", f.STREET, username="insider")
+    assert f.GRID_A in _tile_codes(client.get(TILE_READS[path], headers=f.auth(insider)))
+    for role, scope in OUTSIDERS:
+        token = f.token_for(db_session, role, scope, username=f"outsider-{role}")
+        assert f.GRID_A not in _tile_codes(client.get(TILE_READS[path], headers=f.auth(token))), role
+
+
 def test_every_area_read_has_an_outsider_case():
     covered = set(GRID_PATHS) | set(ID_PATHS) | set(LISTS) | set(OWN_CONTACT_READS) | set(OWN_RECORD_READS)
-    covered |= set(OGC_READS)
+    covered |= set(OGC_READS) | set(TILE_READS)
     declared = {op.path for op in OPERATIONS if op.method == "GET" and op.scope.startswith("area")}
     assert ID_PATHS and declared - covered == set(AREA_READS)
 

@@ -1,0 +1,1 @@
+"""Mapbox Vector Tiles of grids and admin units, straight from PostGIS (ST_AsMVT)."""

@@ -1,0 +1,47 @@
+"""GET /tiles/<layer>/<z>/<x>/<y>.pbf: Mapbox Vector Tiles for maps and QGIS (bearer token or login
+cookie), private to the caller, revalidated by ETag (304 when unchanged)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridmap.apidoc import operation
+from gridmap.auth.scope import AREA
+from gridmap.labels import label
+from gridmap.schemas import CODE_PATTERN, Day, Month
+from gridmap.tiles.service import TileRequest, tile
+from gridmap.web import get_session
+
+bp = Blueprint("tiles", __name__)
+
+MVT = "application/vnd.mapbox-vector-tile"
+TILES_PREFIX = ""  # served at the site's root, beside /api/v1: /tiles/...
+
+
+class TileQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀（在本人范围内再收窄）")
+    hazards: bool = Field(False, description="网格图层附带隐患数 hazards 与每千户隐患 per_1000")
+    hazards_since: Day | None = Field(None, description="隐患统计起始日（含），给出即附带隐患数")
+    hazards_until: Day | None = Field(None, description="隐患统计截止日（含），给出即附带隐患数")
+    patrol_month: Month | None = Field(None, description="巡查月份 YYYY-MM：附带走访户数 visited 与覆盖率 coverage")
+
+
+@operation(bp, "/tiles/<layer>/<int:z>/<int:x>/<int:y>.pbf", "GET", prefix=TILES_PREFIX,
+           summary="矢量瓦片（Mapbox Vector Tile；图层 grids 网格、areas 行政区划）", tag="tiles", scope=AREA,
+           query=TileQuery, content_types=(MVT,), errors=(404,), also={304: label("304", "http_status")},
+           data_errors=("tile_not_found",))
+def vector_tile(scope, query: TileQuery, layer: str, z: int, x: int, y: int):
+    asked_hazards = query.hazards or query.hazards_since is not None or query.hazards_until is not None
+    req = TileRequest(layer=layer, z=z, x=x, y=y, within=query.within, hazards=asked_hazards,
+                      hazards_since=query.hazards_since, hazards_until=query.hazards_until,
+                      patrol_month=query.patrol_month)
+    result = tile(get_session(), scope, req, request.headers.get("If-None-Match"))
+    response = Response(status=304) if result.body is None else Response(result.body, mimetype=MVT)
+    response.headers["ETag"] = result.etag
+    # Private: a tile depends on who asks. Kept, but revalidated every time (cheap: 304).
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Vary"] = "Authorization, Cookie"
+    return response
