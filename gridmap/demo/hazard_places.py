@@ -36,8 +36,6 @@ SEASONS = {
     "street_vending": (0.9, 0.8, 1.0, 1.1, 1.2, 1.2, 1.1, 1.1, 1.1, 1.1, 1.0, 1.0),
 }
 SEVERITY_SHARES = {"normal": 0.80, "complex": 0.15, "urgent": 0.05}
-ANCHOR_KINDS = ("market", "school", "kindergarten", "gas_station", "rental_cluster", "hydrant", "party_centre",
-                "old", "home", "road")
 ANCHOR_WEIGHTS: dict[str, dict[str, float]] = {
     "public_order": {"market": 3, "rental_cluster": 3, "road": 1, "home": 1},
     "fire": {"rental_cluster": 3, "hydrant": 2, "gas_station": 3, "old": 3, "home": 1},
@@ -99,29 +97,27 @@ def grid_anchors(outline: BaseGeometry, key_places: list[tuple[str, str, np.ndar
                  rng: np.random.Generator) -> Anchors:
     """The anchors of one grid: its key places (kind, name, xy), hot spots among its households
     (``homes`` xy with ``private`` flags and addresses) and along its edge (``outline``)."""
-    kinds, xy, scatter, weight, names = [], [], [], [], []
-    for kind, name, spot in key_places:
-        kinds.append(kind), xy.append(spot), scatter.append(KEY_PLACE_SCATTER_M), weight.append(1.0)
-        names.append(name)
+    rows: list[tuple[str, np.ndarray, float, float, str]] = [
+        (kind, spot, KEY_PLACE_SCATTER_M, 1.0, name) for kind, name, spot in key_places]
     for kind, pool in (("old", np.flatnonzero(private)), ("home", np.arange(len(homes)))):
-        if len(pool) == 0:
-            continue
-        chosen = rng.choice(pool, size=min(HOT_SPOTS[kind], len(pool)), replace=False)
-        for rank, i in enumerate(chosen, start=1):
-            kinds.append(kind), xy.append(homes[i]), scatter.append(SCATTER_M[kind]), weight.append(1.0 / rank)
-            names.append(_building(addresses[i], city_prefix))
-    edge = shapely.get_exterior_ring(max(shapely.get_parts(outline.buffer(-8.0)) or [outline], key=lambda p: p.area))
+        if len(pool):
+            chosen = rng.choice(pool, size=min(HOT_SPOTS[kind], len(pool)), replace=False)
+            rows += [(kind, homes[i], SCATTER_M[kind], 1.0 / rank, _building(addresses[i], city_prefix))
+                     for rank, i in enumerate(chosen, start=1)]
+    parts = shapely.get_parts(outline.buffer(-8.0))  # the street just inside the grid's edge
+    edge = shapely.get_exterior_ring(max(parts if len(parts) else shapely.get_parts(outline), key=lambda p: p.area))
     if not edge.is_empty:
         for rank, at in enumerate(rng.uniform(0.0, edge.length, HOT_SPOTS["road"]), start=1):
             point = edge.interpolate(at)
-            kinds.append("road"), xy.append(np.array([point.x, point.y])), scatter.append(SCATTER_M["road"])
-            weight.append(1.0 / rank), names.append(str(rng.choice(roads)) + ROAD_SUFFIX)
-    return Anchors(np.array(kinds), np.array(xy).reshape(-1, 2), np.array(scatter), np.array(weight), names)
+            rows.append(("road", np.array([point.x, point.y]), SCATTER_M["road"], 1.0 / rank,
+                         str(rng.choice(roads)) + ROAD_SUFFIX))
+    kinds, xy, scatter, weight, names = zip(*rows, strict=True)
+    return Anchors(np.array(kinds), np.array(xy).reshape(-1, 2), np.array(scatter), np.array(weight), list(names))
 
 
 def place_hazard(anchors: Anchors, outline: BaseGeometry, category: str,
-                 rng: np.random.Generator) -> tuple[np.ndarray, str, str]:
-    """A hazard's position (metres, inside ``outline``), its place name and its description."""
+                 rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """A hazard's position (metres, inside ``outline``) and its description (place and problem)."""
     table = ANCHOR_WEIGHTS[category]
     p = np.array([table.get(str(k), 0.0) for k in anchors.kinds]) * anchors.weight
     if p.sum() == 0:  # none of the category's kinds in this grid: any anchor will do
@@ -135,7 +131,7 @@ def place_hazard(anchors: Anchors, outline: BaseGeometry, category: str,
             break
     name = anchors.names[i]
     joiner = "" if anchors.kinds[i] == "road" else NEAR
-    return spot, name, f"{name}{joiner}{rng.choice(PROBLEMS[category])}"
+    return spot, f"{name}{joiner}{rng.choice(PROBLEMS[category])}"
 
 # What the people in a hazard's history write (notes of the workflow's events).
 REJECT_NOTES = ("经核实为重复上报，已合并处理", "经现场核实，问题已不存在")

@@ -107,7 +107,7 @@ def year_of_hazards(grids: list, anchors: list[places.Anchors], staff: list[Staf
     for g, t0, category, severity, stop, pinned in sorted(wanted, key=lambda w: (w[1], w[0])):
         if t0 > now:
             continue
-        xy, _, description = places.place_hazard(anchors[g], grids[g].metric, category, rng)
+        xy, description = places.place_hazard(anchors[g], grids[g].metric, category, rng)
         steps = write_story(t0, category, severity, staff[g], traits[g], calendar, rng, stop)
         if pinned:
             steps = fit_before(steps, now)

@@ -5,8 +5,9 @@ party members with one ``INSERT … SELECT``; then the households are re-assigne
 the shared assignment SQL (nothing may move: the generator already put each household
 in its grid) and the demo users are created. Everything up to the first user is one
 transaction; ``create_user`` commits, so the first user commits the whole load (a
-failure before it leaves nothing behind). Running it again without ``reset`` only
-re-creates demo users that are missing and prints the logins.
+failure before it leaves nothing behind). Then the year of life (gridmap.demo.year) is added in
+a transaction of its own. Running it again without ``reset`` only re-creates demo users that are
+missing, adds the year to a demo that has none, and prints the logins.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridmap.clock import CHINA, add_months, this_month, today
+from gridmap.config import PatrolRules
 
 STATION_M = 320.0
 BLOCK_M = 100.0
@@ -33,7 +34,7 @@ START = time(7, 0)
 VISITS_FROM = time(14, 0)
 PATROL_SHARE = {True: 0.95, False: 0.35}  # of workers patrolling on a working day / a rest day
 VISIT_SHARE = {"fast": (0.93, 1.0), "steady": (0.72, 0.94), "slow": (0.45, 0.8)}
-LOW_ACCURACY_M = 100.0
+LOW_ACCURACY_M = PatrolRules().low_accuracy_m  # the product's default
 VISIT_NOTES = ("上门走访，身体状况良好", "了解近况，无特殊需求", "送去慰问品，家中一切正常", "宣传防诈骗知识",
                "询问生活困难，已记录诉求", "电话预约后上门，家中安全")
 
