@@ -206,11 +206,14 @@ def assign_command() -> None:
 @click.command("demo-data")
 @with_appcontext
 @click.option("--reset", is_flag=True, help=message("cli_demo_reset_help"))
-def demo_data_command(reset: bool) -> None:
-    """Load the demo district and print demo logins."""
+@click.option("--months", default=12, show_default=True, type=click.IntRange(0, 23), help=message("cli_demo_months_help"))
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.01, 1.0),
+              help=message("cli_demo_scale_help"))
+def demo_data_command(reset: bool, months: int, scale: float) -> None:
+    """Load the demo district with a year of its life and print demo logins."""
     from gridmap.demo.load import load_demo
 
-    load_demo(_session(), reset=reset, echo=click.echo)
+    load_demo(_session(), reset=reset, echo=click.echo, months=months, scale=scale)
 
 
 @click.command("patrol-partitions")

@@ -292,6 +292,8 @@ MESSAGES: dict[str, str] = {
                                   "不在任何网格内 {outside}，错误 {errors}。",
     "cli_assigned": "已分配 {assigned} 户（变动 {moved}，新分配 {newly}），不在任何网格内 {unassigned} 户。",
     "cli_demo_reset_help": "清空后重新生成",
+    "cli_demo_months_help": "生成今天之前多少个月的问题隐患、巡查和走访（0：不生成）",
+    "cli_demo_scale_help": "问题隐患和巡查的数量比例（测试用，1 为真实规模）",
     "cli_months_ahead_help": "提前创建的月数（默认 GRIDMAP_PATROL_MONTHS_AHEAD 或 3）",
     "cli_partitions_created": "巡查打卡分区：新建 {count} 个（{names}）。",
     "cli_partitions_none_created": "巡查打卡分区：新建 {count} 个。",

@@ -1,7 +1,11 @@
 """Demo data: the urban core of Lishui 莲都区 (331102) with streets, communities, grids,
-households, party members and one login per role. ``gridmap demo-data`` loads it.
+households, party members, one login per role, and a year of life. ``gridmap demo-data`` loads it.
 
 - ``district``: the area hierarchy and its polygons (pure geometry, no DB).
 - ``residents``: households and party members placed in the grids (no DB).
-- ``load``: writes everything in bulk, creates the demo users, prints the logins.
+- ``handbook``: key places and grid staff.
+- ``load``: writes the district in bulk, creates the demo users, prints the logins.
+- ``year``: the twelve months before today — ``colleagues`` (every grid's worker and every unit's
+  supervisor), hazards (``hazard_places``: how many and where; ``hazard_story``: each one's history
+  through the workflow; ``hazard_rows``: writing them) and ``patrols`` (daily rounds and 五必访).
 """

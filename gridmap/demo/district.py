@@ -114,6 +114,11 @@ class District:
         """Local metres (N×2) → lon/lat (N×2)."""
         return _to_lonlat(xy, self.origin)
 
+    def to_metric(self, lonlat: np.ndarray) -> np.ndarray:
+        """Lon/lat (N×2) → local metres (N×2), the inverse of ``to_lonlat``."""
+        x, y = _FORWARD.transform(lonlat[:, 0], lonlat[:, 1])
+        return np.column_stack([np.asarray(x) - self.origin[0], np.asarray(y) - self.origin[1]])
+
 
 _FORWARD = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
 _INVERSE = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)

@@ -5,8 +5,9 @@ party members with one ``INSERT … SELECT``; then the households are re-assigne
 the shared assignment SQL (nothing may move: the generator already put each household
 in its grid) and the demo users are created. Everything up to the first user is one
 transaction; ``create_user`` commits, so the first user commits the whole load (a
-failure before it leaves nothing behind). Running it again without ``reset`` only
-re-creates demo users that are missing and prints the logins.
+failure before it leaves nothing behind). Then the year of life (gridmap.demo.year) is added in
+a transaction of its own. Running it again without ``reset`` only re-creates demo users that are
+missing, adds the year to a demo that has none, and prints the logins.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import shapely
@@ -25,17 +27,20 @@ from sqlalchemy.orm import Session
 import gridmap.models  # noqa: F401  (every table in the metadata before the ORM flushes a user)
 from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
 from gridmap.auth.service import create_user
+from gridmap.clock import now as clock_now
 from gridmap.db import raw_cursor
 from gridmap.demo.district import (
     DISTRICT_CODE,
     FEATURED_COMMUNITY,
     FEATURED_GRID,
     FEATURED_STREET,
+    SEED,
     District,
     build_district,
 )
 from gridmap.demo.handbook import insert_grid_staff, insert_key_places
 from gridmap.demo.residents import Residents, build_residents
+from gridmap.demo.year import delete_year, has_year, load_year
 from gridmap.households.assignment import assign_near_grids
 
 PREFIX = DISTRICT_CODE + "%"
@@ -73,14 +78,20 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 DEMO_USERNAMES = [u.username for u in DEMO_USERS]
 
 
-def load_demo(session: Session, reset: bool = False, echo: Echo = print) -> None:
-    """Load the demo district (丽水市莲都区 331102); see the module docstring."""
+def load_demo(session: Session, reset: bool = False, echo: Echo = print, *, months: int = 12, scale: float = 1.0,
+              now: datetime | None = None) -> None:
+    """Load the demo district (丽水市莲都区 331102) and ``months`` months of its life before ``now``
+    (gridmap.demo.year; ``scale`` thins it out for tests); see the module docstring."""
+    now = now or clock_now()
     exists = session.scalar(text("SELECT 1 FROM admin_unit WHERE code = :c"), {"c": DISTRICT_CODE})
     if exists and not reset:
         echo("演示数据已存在（莲都区 331102）；如需重新生成，请加 --reset。")
         _ensure_users(session)
         _insert_handbook_data(session)  # demos loaded before key places and staff existed
         session.commit()
+        if months and not has_year(session, DISTRICT_CODE):  # demos loaded before they had a year of life
+            district = build_district()
+            _load_year(session, district, build_residents(district), months, scale, now, echo)
         _print_logins(session, echo)
         return
 
@@ -114,7 +125,20 @@ def load_demo(session: Session, reset: bool = False, echo: Echo = print) -> None
          f"{sum(a.level == 'community' for a in district.areas)} 个社区、{len(district.grids)} 个网格、"
          f"{len(households):,} 户（{len(households) - expected} 户不在任何网格内）、"
          f"{len(residents.party_members):,} 名党员，用时 {time.monotonic() - started:.1f} 秒。")
+    if months:
+        _load_year(session, district, residents, months, scale, now, echo)
     _print_logins(session, echo)
+
+
+def _load_year(session: Session, district: District, residents: Residents, months: int, scale: float,
+               now: datetime, echo: Echo) -> None:
+    echo(f"正在生成此前 {months} 个月的问题隐患、巡查和走访……")
+    year = load_year(session, district, residents, prefix=DISTRICT_CODE, featured_grid=FEATURED_GRID,
+                     featured_units=[DISTRICT_CODE, FEATURED_STREET, FEATURED_COMMUNITY], now=now, months=months,
+                     scale=scale, seed=SEED)
+    echo(f"已生成：{year.first:%Y-%m-%d} 至 {year.last:%Y-%m-%d} 的 {year.hazards:,} 条问题隐患"
+         f"（{year.events:,} 条处置记录）、{year.checkins:,} 次巡查打卡（其中五必访走访 {year.visits:,} 次），"
+         f"用时 {year.seconds:.1f} 秒。")
 
 
 # --- deleting ------------------------------------------------------------------------
@@ -143,6 +167,7 @@ def _delete_where(session: Session, table: str, condition: str, params: dict, de
 
 def _delete_demo(session: Session) -> None:
     """Everything under code 331102, and the demo users."""
+    delete_year(session, DISTRICT_CODE)
     params = {"prefix": PREFIX, "usernames": DEMO_USERNAMES}
     grids = "SELECT id FROM grid WHERE code LIKE :prefix"
     households = f"SELECT id FROM household WHERE code LIKE :prefix OR grid_id IN ({grids})"

@@ -3,9 +3,12 @@ plausible rates, one login per role, idempotent and deterministic loading."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import text
 
 from gridmap.auth.service import authenticate
+from gridmap.clock import CHINA
 from gridmap.demo.district import DISTRICT_CODE, FEATURED_GRID
 from gridmap.demo.load import DEMO_USERS, load_demo
 from gridmap.demo.residents import TAG_RATES
@@ -47,7 +50,7 @@ def _fingerprint(session) -> tuple:
 def test_demo_district_is_consistent(db_session):
     s = db_session
     out: list[str] = []
-    load_demo(s, reset=False, echo=lambda *a, **k: out.append(" ".join(map(str, a))))
+    load_demo(s, reset=False, echo=lambda *a, **k: out.append(" ".join(map(str, a))), months=0)  # the year: test_demo_year
 
     levels = dict(s.execute(text(
         "SELECT level, count(*) FROM admin_unit WHERE code LIKE :p GROUP BY level"), P).all())
@@ -160,21 +163,41 @@ def test_demo_district_is_consistent(db_session):
     # Idempotent: a second call changes nothing and says so.
     before = _counts(s)
     again: list[str] = []
-    load_demo(s, reset=False, echo=lambda *a, **k: again.append(" ".join(map(str, a))))
+    load_demo(s, reset=False, echo=lambda *a, **k: again.append(" ".join(map(str, a))), months=0)
     assert any("演示数据已存在" in line for line in again)
     assert any("partymember" in line for line in again)
     assert _counts(s) == before
 
 
+def _year_fingerprint(session) -> tuple:
+    """The year's hazards, events and check-ins, without ids the sequences hand out."""
+    return session.execute(text("""
+        SELECT (SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
+                    SELECT concat_ws('|', grid_code, category_code, severity, status, level, created_at, accept_by,
+                                     resolve_by, closed_at, description, ST_AsEWKB(geom)) AS x FROM hazard) h),
+               (SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
+                    SELECT concat_ws('|', e.action, e.at, e.note, e.to_status, u.username) AS x
+                    FROM hazard_event e JOIN app_user u ON u.id = e.actor_id) e),
+               (SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
+                    SELECT concat_ws('|', c.id, c.recorded_at, c.received_at, u.username, ST_AsEWKB(c.geom), c.accuracy_m,
+                                     h.code, c.note, c.flags) AS x
+                    FROM checkin c JOIN app_user u ON u.id = c.user_id LEFT JOIN household h ON h.id = c.household_id) c),
+               (SELECT count(*) FROM hazard), (SELECT count(*) FROM checkin)
+    """)).one()
+
+
 def test_demo_reset_reloads_the_same_data(db_session):
     s = db_session
     quiet = lambda *a, **k: None  # noqa: E731
-    load_demo(s, reset=False, echo=quiet)
-    counts, fingerprint = _counts(s), _fingerprint(s)
+    now = datetime(2026, 3, 9, 11, 0, tzinfo=CHINA)
+    load_demo(s, reset=False, echo=quiet, scale=0.02, now=now)
+    counts, fingerprint, year = _counts(s), _fingerprint(s), _year_fingerprint(s)
+    assert year[3] > 0 and year[4] > 0
     s.execute(text("UPDATE household SET address = 'x' WHERE code LIKE :p"), P)
     s.execute(text("DELETE FROM app_user WHERE username = 'planner'"))
 
-    load_demo(s, reset=True, echo=quiet)
+    load_demo(s, reset=True, echo=quiet, scale=0.02, now=now)
     assert _counts(s) == counts
     assert _fingerprint(s) == fingerprint  # fixed seeds: the same district every time
+    assert _year_fingerprint(s) == year  # and the same year before the same moment
     assert authenticate(s, "planner", "demo-planner-2026").scope_code == DISTRICT_CODE
