@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from werkzeug.routing import BaseConverter
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
@@ -17,6 +18,16 @@ from gridmap.schemas import AreaFilter, Crs, Lat, ListResponse, Lon
 from gridmap.web import get_session
 
 bp = Blueprint("household_edits_api", __name__)
+
+
+class HouseholdCodeConverter(BaseConverter):
+    """``<household:household_code>``: one path segment, but not a word of another households path
+    (``/households/outside-grids`` must not also answer PATCH)."""
+
+    regex = r"(?!outside-grids$)[^/]+"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("household", HouseholdCodeConverter))
 
 EDITORS = (ADMIN, SUPERVISOR, GRID_WORKER)
 APPROVERS = (ADMIN, SUPERVISOR)
@@ -102,44 +113,42 @@ def _device(body: HouseholdFields) -> str:
 
 @operation(bp, "/households", "POST", summary="新增住户（网格员在本网格，督导在辖区）", tag="households", scope=AREA,
            roles=EDITORS, body=NewHousehold, response=HouseholdOut, response_status=201, errors=(409, 422),
-           data_errors=("invalid_crs", "household_code_taken", "household_outside_scope"),
-           links={"History": {"operationId": "get_api_v1_households_household_code_history",
-                              "parameters": {"household_code": "$response.body#/code"}}})
+           data_errors=("invalid_crs", "household_code_taken", "household_outside_scope"))
 def create_household(scope, body: NewHousehold):
     fields = body.model_dump(exclude_unset=True)
     return edits.create(get_session(), scope, fields, _device(body)), 201
 
 
-@operation(bp, "/households/<household_code>", "PATCH", summary="修改住户信息（带 version；敏感字段须社区审核）",
-           tag="households", scope=AREA, roles=EDITORS, body=HouseholdEdit, response=EditOut, errors=(404, 409, 422),
+@operation(bp, "/households/<household:household_code>", "PATCH",
+           summary="修改住户信息（带 version；敏感字段须社区审核）", tag="households", scope=AREA, roles=EDITORS, body=HouseholdEdit, response=EditOut, errors=(404, 409, 422),
            data_errors=("invalid_crs", "household_version_stale", "household_outside_scope", "merged_into_invalid"))
 def update_household(scope, household_code: str, body: HouseholdEdit):
     fields = body.model_dump(exclude_unset=True)
     return edits.update(get_session(), scope, household_code, fields, _device(body))
 
 
-@operation(bp, "/households/<household_code>/history", "GET", summary="住户修改记录（每次修改一个版本，可比较）",
-           tag="households", scope=AREA, roles=EDITORS, query=HistoryQuery, response=HistoryOut, errors=(404,))
+@operation(bp, "/households/<household:household_code>/history", "GET",
+           summary="住户修改记录（每次修改一个版本，可比较）", tag="households", scope=AREA, roles=EDITORS, query=HistoryQuery, response=HistoryOut, errors=(404,))
 def household_history(scope, household_code: str, query: HistoryQuery):
     return history.history(get_session(), scope, household_code, unmask=query.unmask, since=query.from_version,
                            until=query.to_version)
 
 
-@operation(bp, "/households/changes", "GET", summary="待审核的住户敏感信息修改", tag="households", scope=AREA,
+@operation(bp, "/household-changes", "GET", summary="待审核的住户敏感信息修改", tag="households", scope=AREA,
            roles=APPROVERS, query=AreaFilter, response=ListResponse)
 def pending_changes(scope, query: AreaFilter):
     return approvals.pending(get_session(), scope, query.within, query.limit, query.offset)
 
 
-@operation(bp, "/households/<household_code>/changes/<int:change_id>/approve", "POST", summary="通过住户信息修改",
-           tag="households", scope=AREA, roles=APPROVERS, body=Decision, response=HouseholdOut, errors=(404, 409),
+@operation(bp, "/households/<household:household_code>/changes/<int:change_id>/approve", "POST",
+           summary="通过住户信息修改", tag="households", scope=AREA, roles=APPROVERS, body=Decision, response=HouseholdOut, errors=(404, 409),
            data_errors=("household_change_decided",))
 def approve_change(scope, household_code: str, change_id: int, body: Decision):
     return approvals.decide(get_session(), scope, household_code, change_id, True, body.note)
 
 
-@operation(bp, "/households/<household_code>/changes/<int:change_id>/reject", "POST", summary="驳回住户信息修改",
-           tag="households", scope=AREA, roles=APPROVERS, body=Decision, response=HouseholdOut, errors=(404, 409),
+@operation(bp, "/households/<household:household_code>/changes/<int:change_id>/reject", "POST",
+           summary="驳回住户信息修改", tag="households", scope=AREA, roles=APPROVERS, body=Decision, response=HouseholdOut, errors=(404, 409),
            data_errors=("household_change_decided",))
 def reject_change(scope, household_code: str, change_id: int, body: Decision):
     return approvals.decide(get_session(), scope, household_code, change_id, False, body.note)

@@ -196,7 +196,7 @@ def create(session: Session, scope: Scope, fields: dict[str, Any], device: str) 
         empty = {"address": "", "head_name": None, "phone": None, "size": None, "tags": [], "risk_level": None}
         after = {**empty, **values}
         held = _sensitive_part(scope, {**empty, "status": "active"}, after)
-        _write(session, household_id, {k: after[k] for k in PERSON_FIELDS})  # version 0 → 1
+        _write(session, household_id, {k: after.get(k, empty[k]) for k in PERSON_FIELDS})  # version 0 → 1
         _place(session, scope, household_id, moved=True)
         row = household_row(session, Scope.everything(), fields["code"])
         _record(session, scope, household_id, kind="create", status="applied", before={}, after=snapshot(row),

@@ -91,12 +91,12 @@ def test_a_grid_workers_sensitive_edit_waits_for_approval(client, db_session, wo
     assert answer["pending"] == ["risk_level", "sensitive_tags"]
     assert answer["risk_level"] == "low" and "社区矫正" in answer["tags"] and answer["size"] == 3
     supervisor = _token(db_session, "supervisor", f.COMMUNITY)
-    waiting = client.get(f"{URL}/changes", headers=supervisor).get_json()
+    waiting = client.get("/api/v1/household-changes", headers=supervisor).get_json()
     assert waiting["total"] == 1
     change = waiting["items"][0]
     assert change["after"] == {"risk_level": "high", "sensitive_tags": []}
     other = _token(db_session, "supervisor", f.OTHER_STREET)
-    assert client.get(f"{URL}/changes", headers=other).get_json()["total"] == 0
+    assert client.get("/api/v1/household-changes", headers=other).get_json()["total"] == 0
     refused = client.post(f"{URL}/A1/changes/{change['id']}/approve", json={}, headers=other)
     assert refused.status_code == 404
     approved = client.post(f"{URL}/A1/changes/{change['id']}/approve", json={"note": "核实"}, headers=supervisor)
@@ -111,7 +111,7 @@ def test_a_rejected_change_changes_nothing(client, db_session, world):
     worker = _token(db_session, "grid_worker", f.GRID_A)
     client.patch(f"{URL}/A1", json={"version": 1, "risk_level": "high"}, headers=worker)
     admin = _token(db_session, "admin")
-    change = client.get(f"{URL}/changes", headers=admin).get_json()["items"][0]
+    change = client.get("/api/v1/household-changes", headers=admin).get_json()["items"][0]
     assert client.post(f"{URL}/A1/changes/{change['id']}/reject", json={"note": "不实"}, headers=admin).status_code == 200
     assert db_session.scalar(text("SELECT risk_level FROM household WHERE code = 'A1'")) == "low"
     statuses = [i["status"] for i in client.get(f"{URL}/A1/history", headers=admin).get_json()["items"]]

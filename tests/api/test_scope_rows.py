@@ -52,7 +52,7 @@ def test_the_grids_own_worker_is_let_in(client, db_session, path):
 
 
 LISTS = ["/api/v1/grids", "/api/v1/hazards", "/api/v1/checkins", "/api/v1/households/outside-grids",
-         "/api/v1/households/changes"]
+         "/api/v1/household-changes"]
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -108,7 +108,7 @@ def test_an_object_outside_the_callers_scope_is_404(client, db_session, path, ro
     assert response.status_code == 404, (url, role, response.status_code)
 
 
-HOUSEHOLD_PATHS = sorted({op.path for op in OPERATIONS if op.method == "GET" and "<household_code>" in op.path})
+HOUSEHOLD_PATHS = sorted({op.path for op in OPERATIONS if op.method == "GET" and "<household:household_code>" in op.path})
 
 
 @pytest.mark.parametrize("path", HOUSEHOLD_PATHS)
@@ -117,7 +117,7 @@ def test_a_household_outside_the_callers_scope_is_404(client, db_session, path, 
     if not _allowed(path, role):
         pytest.skip(f"{role} may not call {path} at all (403, see test_access_control)")
     _objects(db_session)
-    url = path.replace("<household_code>", "A1")
+    url = path.replace("<household:household_code>", "A1")
     insider = f.token_for(db_session, role, f.GRID_A if role == "grid_worker" else f.STREET, username="insider")
     assert client.get(url, headers=f.auth(insider)).status_code == 200, url  # the household is there
     response = client.get(url, headers=f.auth(f.token_for(db_session, role, scope)))

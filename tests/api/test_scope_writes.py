@@ -190,15 +190,15 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ("POST", "/api/v1/households"): _each(
         (_GW, _SUP), _json("POST", "/api/v1/households", {"code": "A9", "lon": DEEP_IN_A[0], "lat": DEEP_IN_A[1]}),
         422, "household_outside_scope", "a new household at a point in grid A"),
-    ("PATCH", "/api/v1/households/<household_code>"): [
+    ("PATCH", "/api/v1/households/<household:household_code>"): [
         *_each((_GW, _SUP), _json("PATCH", "/api/v1/households/A1", {"version": 1, "address": "别处"}),
                404, "household_not_found"),
         Case(_GW, _json("PATCH", "/api/v1/households/B1", {"version": 1, "lon": DEEP_IN_A[0], "lat": DEEP_IN_A[1]}),
              422, "household_outside_scope", "own household moved into grid A"),
     ],
-    ("POST", "/api/v1/households/<household_code>/changes/<int:change_id>/approve"): _each(
+    ("POST", "/api/v1/households/<household:household_code>/changes/<int:change_id>/approve"): _each(
         (_SUP,), _json("POST", "/api/v1/households/A1/changes/{change}/approve", {}), 404, "household_not_found"),
-    ("POST", "/api/v1/households/<household_code>/changes/<int:change_id>/reject"): _each(
+    ("POST", "/api/v1/households/<household:household_code>/changes/<int:change_id>/reject"): _each(
         (_SUP,), _json("POST", "/api/v1/households/A1/changes/{change}/reject", {}), 404, "household_not_found"),
     ("POST", "/api/v1/hazards"): _each(
         (_GW, _SUP), _json("POST", "/api/v1/hazards", {"category": "fire", "severity": "normal",
