@@ -22,6 +22,7 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.hazard_stats.api import bp as hazard_stats_bp
     from gridmap.hazards.api import bp as hazards_bp
     from gridmap.households.api import bp as households_bp
+    from gridmap.households.edit_api import bp as household_edits_bp
     from gridmap.imports.api import bp as imports_bp
     from gridmap.ogc.api import bp as ogc_bp
     from gridmap.patrol.api import bp as patrol_bp
@@ -30,9 +31,8 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.planning.api import bp as planning_bp
     from gridmap.tiles.api import bp as tiles_bp
 
-    return (accounts_bp, areas_bp, households_bp, imports_bp, party_bp, places_bp, patrol_bp, hazards_bp, hazard_stats_bp,
-            planning_bp, spec_bp, ogc_bp, tiles_bp)
-
+    return (accounts_bp, areas_bp, households_bp, household_edits_bp, imports_bp, party_bp, places_bp, patrol_bp,
+            hazards_bp, hazard_stats_bp, planning_bp, spec_bp, ogc_bp, tiles_bp)
 
 
 def register_api(app: Flask) -> None:

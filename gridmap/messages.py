@@ -196,6 +196,12 @@ MESSAGES: dict[str, str] = {
     # --- patrol ---
     "too_many_checkins": "一次最多提交 {limit} 条打卡，本次 {count} 条。",
     "household_not_found": "未找到户号为 {code} 的住户，或不在您的管辖范围内。",
+    "household_code_taken": "户号 {code} 已存在。",
+    "household_outside_scope": "该位置不在您管辖的网格内。",
+    "household_version_stale": "住户 {code} 已被他人修改（现为第 {current} 版），您的修改尚未保存；请核对后再提交。",
+    "merged_into_invalid": "并户须填写您辖区内另一住户的户号。",
+    "household_change_not_found": "未找到编号为 {id} 的修改记录。",
+    "household_change_decided": "修改记录 {id} 已审核，不能重复审核。",
     "checkin_id_taken": "打卡编号 {id} 已被其他用户使用。",
     "invalid_date": "日期格式应为 YYYY-MM-DD。",
     "invalid_month": "月份格式应为 YYYY-MM。",

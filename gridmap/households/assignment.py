@@ -2,11 +2,12 @@
 
 The rule: a household (or a party member, a key place) belongs to the map grid whose
 polygon covers its point (boundary included); a point on a border shared by several
-grids goes to the one with the smallest code.
+grids goes to the one with the smallest code. A household moved out or merged into
+another belongs to none and is never re-assigned.
 
 * In memory (``assign_points``): a shapely 2 STRtree over the points, queried with the
   grid polygons, for bulk imports before their one COPY.
-* In SQL (``assign_all``, ``assign_near_grids``): set-wise over the stored households, for
+* In SQL (``assign_all``, ``assign_near_grids``, ``assign_households``): set-wise over the stored households, for
   the admin's re-assignment and for grid re-imports and boundary edits.
 
 tests/db/test_household_assignment.py holds the two to the same answers.
@@ -64,7 +65,7 @@ WITH covering AS (
     FROM grid g
     CROSS JOIN LATERAL (
         SELECT h.id FROM household h
-        WHERE ST_Intersects(g.geom, h.geom) {household_filter}
+        WHERE ST_Intersects(g.geom, h.geom) AND h.status = 'active' {household_filter}
         OFFSET 0
     ) h
     WHERE g.kind = 'map'
@@ -72,7 +73,7 @@ WITH covering AS (
 ), target AS (
     SELECT h.id, h.grid_id AS old_grid_id, c.grid_id AS new_grid_id
     FROM household h LEFT JOIN covering c ON c.id = h.id
-    WHERE TRUE {household_filter}
+    WHERE h.status = 'active' {household_filter}
 ), changed AS (
     UPDATE household h SET grid_id = t.new_grid_id, updated_at = now()
     FROM target t
@@ -123,4 +124,12 @@ def assign_near_grids(session: Session, grid_ids: list[int]) -> AssignResult:
         text(ASSIGN_SQL.format(household_filter=household_filter)),
         {"grid_ids": grid_ids},
     ).one()
+    return AssignResult(*row)
+
+
+def assign_households(session: Session, household_ids: list[int]) -> AssignResult:
+    """Re-assign the given households (an edited point, a household back from moved out).
+    Runs inside the caller's transaction."""
+    row = session.execute(text(ASSIGN_SQL.format(household_filter="AND h.id = ANY(:household_ids)")),
+                          {"household_ids": household_ids}).one()
     return AssignResult(*row)

@@ -5,7 +5,8 @@ chunk's grids are found by the in-memory twin of the assignment rule
 (gridmap.households.assignment.assign_points) while it is encoded, so the STRtree work of
 one chunk runs while the server ingests the previous one. New codes are copied straight
 into household (no staging table, no ON CONFLICT: the fast path for new data); codes that
-already exist go through a staging table and one UPDATE.
+already exist go through a staging table and one UPDATE (a new version of each, so a phone
+holding the old one gets a 409; a household moved out or merged stays without a grid).
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ EXISTING_CODES_SQL = "SELECT i.code FROM import_code i JOIN household h ON h.cod
 STAGING_DDL = "CREATE TEMP TABLE household_staging (LIKE household INCLUDING DEFAULTS) ON COMMIT DROP"
 UPDATE_SQL = """
 UPDATE household h SET
-    address = s.address, geom = s.geom, grid_id = s.grid_id, size = s.size, tags = s.tags,
-    risk_level = s.risk_level, head_name = s.head_name, phone = s.phone, updated_at = now()
+    address = s.address, geom = s.geom, grid_id = CASE WHEN h.status = 'active' THEN s.grid_id END,
+    size = s.size, tags = s.tags, risk_level = s.risk_level, head_name = s.head_name, phone = s.phone,
+    updated_at = now(), version = h.version + 1
 FROM household_staging s WHERE h.code = s.code
 """
 

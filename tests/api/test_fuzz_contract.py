@@ -100,7 +100,10 @@ def test_contract_as_grid_worker(case, worker_headers):
 def _stateful(api_schema, headers, role: str) -> None:
     """Scenarios along the document's links (a created resource read back, listed, deleted), with
     schemathesis's stateful checks (use after free, resource availability) besides the others."""
-    machine = api_schema.as_state_machine()
+    # POST /households takes the client's unique code: hypothesis replaying an example meets the row
+    # the first run made (409), so its bundle would differ between runs (a flaky state machine). The
+    # stateless phase fuzzes it; tests/api/test_household_edits.py follows a created household.
+    machine = api_schema.exclude(method="POST", path="/api/v1/households").as_state_machine()
 
     class Scenario(machine):
         def get_call_kwargs(self, case):

@@ -51,7 +51,8 @@ def test_the_grids_own_worker_is_let_in(client, db_session, path):
     assert response.status_code == 200, (path, response.status_code)
 
 
-LISTS = ["/api/v1/grids", "/api/v1/hazards", "/api/v1/checkins", "/api/v1/households/outside-grids"]
+LISTS = ["/api/v1/grids", "/api/v1/hazards", "/api/v1/checkins", "/api/v1/households/outside-grids",
+         "/api/v1/household-changes"]
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -106,6 +107,22 @@ def test_an_object_outside_the_callers_scope_is_404(client, db_session, path, ro
     token = f.token_for(db_session, role, scope)
     response = client.get(url, headers=f.auth(token))
     assert response.status_code == 404, (url, role, response.status_code)
+
+
+HOUSEHOLD_PATHS = sorted({op.path for op in OPERATIONS if op.method == "GET" and "<household:household_code>" in op.path})
+
+
+@pytest.mark.parametrize("path", HOUSEHOLD_PATHS)
+@pytest.mark.parametrize("role, scope", OUTSIDERS)
+def test_a_household_outside_the_callers_scope_is_404(client, db_session, path, role, scope):
+    if not _allowed(path, role):
+        pytest.skip(f"{role} may not call {path} at all (403, see test_access_control)")
+    _objects(db_session)
+    url = path.replace("<household:household_code>", "A1")
+    insider = f.token_for(db_session, role, f.GRID_A if role == "grid_worker" else f.STREET, username="insider")
+    assert client.get(url, headers=f.auth(insider)).status_code == 200, url  # the household is there
+    response = client.get(url, headers=f.auth(f.token_for(db_session, role, scope)))
+    assert (response.status_code, response.get_json()["error"]["code"]) == (404, "household_not_found"), url
 
 
 def _codes(body) -> set[str]:
@@ -245,7 +262,7 @@ def test_a_tile_shows_an_outsider_nothing_of_the_area(client, db_session, path):
 
 def test_every_area_read_has_an_outsider_case():
     covered = set(GRID_PATHS) | set(ID_PATHS) | set(LISTS) | set(OWN_CONTACT_READS) | set(OWN_RECORD_READS)
-    covered |= set(OGC_READS) | set(TILE_READS)
+    covered |= set(OGC_READS) | set(TILE_READS) | set(HOUSEHOLD_PATHS)
     declared = {op.path for op in OPERATIONS if op.method == "GET" and op.scope.startswith("area")}
     assert ID_PATHS and declared - covered == set(AREA_READS)
 

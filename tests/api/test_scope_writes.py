@@ -27,6 +27,7 @@ from gridmap.auth.roles import ADMIN
 from gridmap.auth.scope import AREA_RULES, OWN_ACCOUNT, OWN_TOKEN, Scope
 from gridmap.db import Base
 from gridmap.hazards import service as hazards
+from gridmap.households import edits as household_edits
 from gridmap.party import service as party
 from gridmap.places import service as places
 from tests import factories as f
@@ -186,6 +187,19 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ],
     ("DELETE", "/api/v1/party-members/<int:member_id>/households/<household_code>"): _each(
         (_GW, _SUP), _json("DELETE", "/api/v1/party-members/{member_a}/households/A1"), 404, "party_member_not_found"),
+    ("POST", "/api/v1/households"): _each(
+        (_GW, _SUP), _json("POST", "/api/v1/households", {"code": "A9", "lon": DEEP_IN_A[0], "lat": DEEP_IN_A[1]}),
+        422, "household_outside_scope", "a new household at a point in grid A"),
+    ("PATCH", "/api/v1/households/<household:household_code>"): [
+        *_each((_GW, _SUP), _json("PATCH", "/api/v1/households/A1", {"version": 1, "address": "别处"}),
+               404, "household_not_found"),
+        Case(_GW, _json("PATCH", "/api/v1/households/B1", {"version": 1, "lon": DEEP_IN_A[0], "lat": DEEP_IN_A[1]}),
+             422, "household_outside_scope", "own household moved into grid A"),
+    ],
+    ("POST", "/api/v1/households/<household:household_code>/changes/<int:change_id>/approve"): _each(
+        (_SUP,), _json("POST", "/api/v1/households/A1/changes/{change}/approve", {}), 404, "household_not_found"),
+    ("POST", "/api/v1/households/<household:household_code>/changes/<int:change_id>/reject"): _each(
+        (_SUP,), _json("POST", "/api/v1/households/A1/changes/{change}/reject", {}), 404, "household_not_found"),
     ("POST", "/api/v1/hazards"): _each(
         (_GW, _SUP), _json("POST", "/api/v1/hazards", {"category": "fire", "severity": "normal",
                                                        "description": "楼道堆放杂物", "lon": DEEP_IN_A[0],
@@ -242,8 +256,11 @@ def world(db_session):
                                     {"name": "城北小学", "kind": "school", "lon": 119.884, "lat": 28.453})
     hazard = hazards.report(db_session, everything, category="fire", severity="normal", description="消防通道堵塞",
                             lon=119.886, lat=28.456, crs=None)
+    worker_a = Scope(prefix=f.GRID_A, role="grid_worker", username="worker-a")
+    household_edits.update(db_session, worker_a, "A1", {"version": 1, "risk_level": "high"}, "phone")
+    change = db_session.scalar(text("SELECT id FROM household_change WHERE status = 'pending'"))
     return {"member_a": member_a, "member_b": member_b, "place": place["properties"]["id"],
-            "hazard": hazard["id"]}
+            "hazard": hazard["id"], "change": change}
 
 
 def _snapshot(db_session) -> dict[str, str]:

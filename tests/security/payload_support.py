@@ -2,7 +2,7 @@
 
 Every payload goes through every free-text field a user can write, through the same door a
 user would use: the API operations (hazards, actions, check-ins, key places, party members,
-grid staff, the planner's new grid), the import files (grids and communities, households),
+grid staff, the planner's new grid, new households), the import files (grids and communities, households),
 and the CLI's user creation (display names). Each planted value is the payload plus a short
 tag naming its field, so a page that shows it proves which field reached it.
 """
@@ -58,6 +58,9 @@ FIELDS: dict[str, tuple[str, int]] = {
     "ha_addr": ("household address (import)", 256),
     "hh": ("household head name (import)", 64),
     "hp": ("household phone (import)", 32),
+    "ea": ("household address (POST /households)", 256),
+    "eh": ("household head name (POST /households)", 64),
+    "ep": ("household phone (POST /households)", 32),
     "gn": ("grid name (area import)", 100),
     "cn": ("community name (area import)", 100),
     "ng": ("planner's new grid name (POST /communities/<code>/grids)", 100),
@@ -174,6 +177,9 @@ def plant(app, session) -> World:
         member = street.call("POST", "/api/v1/party-members", json={
             "name": tagged(i, "pn"), "phone": tagged(i, "pp"), "branch": tagged(i, "pb"), "lon": lon, "lat": 28.4545})
         member_ids.append(member["id"])
+        worker.call("POST", "/api/v1/households", json={
+            "code": f"PE-{i}", "address": tagged(i, "ea"), "head_name": tagged(i, "eh"), "phone": tagged(i, "ep"),
+            "lon": 119.8812 + i * 0.00045, "lat": 28.4522, "device": "payload-test"})
         Api(app, "p-planner").call("POST", f"/api/v1/communities/{world.new_communities[i]}/grids", json={
             "geometry": _box(119.9118 + i * 0.0035, 28.476, 119.9142 + i * 0.0035, 28.484),
             "name": tagged(i, "ng"), "reason": "新建"})
