@@ -236,10 +236,16 @@ MESSAGES: dict[str, str] = {
     "hazard_photo_not_found": "问题 {id} 没有第 {n} 张照片。",
     "holiday_year_mismatch": "日期 {day} 不属于 {year} 年。",
     # --- maps (gridmap.maps) ---
-    "map_no_grids": "当前范围内还没有网格",
     "map_grid_total": "共 {count} 个网格",
     "map_grid_households": "户数：{households}（目标 {target_min}–{target_max}，{status}）",
-    "map_no_hazards": "当前范围内没有问题隐患",
+    # --- empty map pages: what would appear there and how (templates/map_empty.html) ---
+    "empty_hazards": "{area}还没有问题隐患。网格员和街道、社区干部上报问题后，这里会显示问题的密度和未办结的问题。",
+    "empty_hazards_action": "上报问题",
+    "empty_patrol": "{area}{day}还没有巡查打卡。网格员在手机上打开“巡查打卡”页打卡后，这里会显示每人的轨迹和打卡点。",
+    "empty_patrol_action": "去巡查打卡",
+    "empty_grids": "{area}还没有网格。管理员导入网格边界（或规划人员在社区里划分网格）后，这里会按户数显示每个网格。",
+    "empty_grids_action": "划分网格",
+    "empty_households": "这个网格还没有住户。管理员导入住户名单（或网格员在走访中添加住户）后，这里会显示每户的位置、重点人员和党员联系户。",
     "map_worker_layer": "{name}（{points} 次打卡）",
     "map_worker_track": "{name} · {km} 公里",
     "map_accuracy": "±{metres} 米",

@@ -95,6 +95,21 @@ def page(
     return decorate
 
 
+def may_open(path: str, role: str) -> bool:
+    """Whether ``role`` may open the page declared at ``path`` (GET): a page asks before it links
+    to another, so it links only what opens for the viewer."""
+    for p in PAGES:
+        if p.path == path and "GET" in p.methods:
+            return p.roles == PUBLIC or role in p.roles
+    raise LookupError(f"no page GET {path}")
+
+
+def empty_state(text: str, *, action: str | None = None, link: str | None = None) -> dict[str, str | None]:
+    """What a map page shows over a map with nothing on it (template map_empty.html): the sentence
+    saying what would appear there and how, and the link to the page that would fill it, if any."""
+    return {"text": text, "action": action if link else None, "link": link}
+
+
 def map_parts(fmap: folium.Map) -> dict[str, str]:
     """A folium map split into what our page template embeds: the header with this response's
     nonce on its scripts, the body (no scripts), and the set-up script for the template's own
@@ -107,4 +122,4 @@ def map_parts(fmap: folium.Map) -> dict[str, str]:
     return parts
 
 
-__all__ = ["PAGES", "Page", "map_parts", "page"]
+__all__ = ["PAGES", "Page", "empty_state", "map_parts", "may_open", "page"]

@@ -126,6 +126,27 @@ def grid_fill_counts(session: Session, scope: Scope, within: str | None) -> dict
             "bounds": bounds}
 
 
+AREA_BOUNDS_SQL = text("""
+SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
+    SELECT ST_Extent(geom) AS e FROM (
+        SELECT geom FROM admin_unit WHERE code LIKE :prefix AND geom IS NOT NULL
+        UNION ALL
+        SELECT geom FROM grid WHERE code LIKE :prefix AND geom IS NOT NULL AND retired_at IS NULL
+    ) parts
+) x
+""")
+
+
+def area_bounds(session: Session, scope: Scope, within: str | None = None) -> Bbox | None:
+    """The extent (minLon, minLat, maxLon, maxLat, WGS-84) of the caller's area, or of ``within``
+    inside it: its admin units' and grids' outlines; None when nothing there has an outline."""
+    pattern = scope.like_pattern(within)
+    if pattern is None:
+        return None
+    row = session.execute(AREA_BOUNDS_SQL, {"prefix": pattern}).one()
+    return None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
 def grid_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
     scope.require(code, "grid_not_found")
     row = session.execute(_grid_select(scope, None, None).where(Grid.code == code)).first()

@@ -17,7 +17,7 @@ from gridmap.grid_sheet import service
 from gridmap.labels import label, labels
 from gridmap.maps.minqing import build_minqing_map
 from gridmap.messages import message
-from gridmap.pages import map_parts, page
+from gridmap.pages import empty_state, map_parts, page
 from gridmap.party.api import StaffRequest, UnmaskQuery
 from gridmap.party.service import replace_grid_staff
 from gridmap.printing import handbook, wallmap
@@ -48,7 +48,8 @@ def grid_map(user, scope, code: str, query: UnmaskQuery):
     return render_template(
         "minqing.html", title=message("minqing_title", name=props["name"]), grid=props, user=user,
         role_name=label(user.role, "role"), masked=data["masked"], may_unmask=user.role == SUPERVISOR,
-        members=data["counts"]["members"], **map_parts(fmap))
+        members=data["counts"]["members"], **map_parts(fmap),
+        empty=None if data["households"]["features"] else empty_state(message("empty_households")))
 
 
 def _wall_page(user, scope, code: str) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, url_for
 from pydantic import BaseModel, Field
 
+from gridmap.areas import service as areas
 from gridmap.auth.roles import ADMIN, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.clock import MONTH_PATTERN
@@ -13,10 +14,10 @@ from gridmap.hazard_stats.safety import area_options, safety_report
 from gridmap.hazards import service as hazards
 from gridmap.hazards.models import OPEN_STATUSES
 from gridmap.labels import label
-from gridmap.maps.display import display_crs
+from gridmap.maps.display import bounds_for_basemap, display_crs
 from gridmap.maps.hazards import build_hazard_map
 from gridmap.messages import message
-from gridmap.pages import map_parts, page
+from gridmap.pages import empty_state, map_parts, may_open, page
 from gridmap.web import get_session
 
 bp = Blueprint("hazard_stats_pages", __name__)
@@ -54,8 +55,17 @@ def heatmap_page(user, scope, query: HeatmapPageQuery):
     open_ones = hazards.list_hazards(session, scope, statuses=list(OPEN_STATUSES), category=category, limit=2000)
     tiles = current_app.config["GRIDMAP"].tiles
     title = message("title_hazard_heatmap")
-    fmap = build_hazard_map(cells["cells"], open_ones, title=title, tiles=tiles)
+    empty = not cells["cells"] and not open_ones["total"]
+    fmap = build_hazard_map(cells["cells"], open_ones, title=title, tiles=tiles,
+                            area_bounds=bounds_for_basemap(areas.area_bounds(session, scope), tiles) if empty else None)
     config = {**fmap.gridmap_layers, "category": category or "", "map_crs": display_crs(tiles)}
     return render_template("hazards_map.html", title=title, user=user, role_name=label(user.role, "role"),
                            heat_config=config, open_count=open_ones["total"], cell_count=len(cells["cells"]),
-                           category=category or "", categories=hazards.categories(session), **map_parts(fmap))
+                           category=category or "", categories=hazards.categories(session),
+                           empty=_empty_heatmap(session, user, scope) if empty else None, **map_parts(fmap))
+
+
+def _empty_heatmap(session, user, scope) -> dict:
+    link = url_for("hazard_pages.new") if may_open("/hazards/new", user.role) else None
+    return empty_state(message("empty_hazards", area=areas.area_label(session, scope.prefix)),
+                       action=message("empty_hazards_action"), link=link)

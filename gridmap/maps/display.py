@@ -58,3 +58,13 @@ def bbox_to_wgs84(bbox: tuple[float, float, float, float] | None,
                         np.array([bbox[1], bbox[1], bbox[3], bbox[3]]), crs)
     return (max(-180.0, float(lon.min())), max(-90.0, float(lat.min())),
             min(180.0, float(lon.max())), min(90.0, float(lat.max())))
+
+
+def bounds_for_basemap(bounds: tuple[float, float, float, float] | None,
+                       tiles: str | None) -> tuple[float, float, float, float] | None:
+    """A stored (WGS-84) extent (minLon, minLat, maxLon, maxLat) in the basemap's CRS (its corners shifted)."""
+    crs = display_crs(tiles)
+    if bounds is None or crs == "wgs84":
+        return bounds
+    lon, lat = from_wgs84(np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]]), crs)
+    return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))

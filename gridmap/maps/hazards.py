@@ -24,7 +24,10 @@ OVERDUE_COLOUR, OPEN_COLOUR = "#dc2626", "#2563eb"
 
 def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, title: str,
                      tiles: str | None = None, static_url: str = DEFAULT_STATIC_URL,
-                     link_template: str = "/hazards/{id}") -> folium.Map:
+                     link_template: str = "/hazards/{id}",
+                     area_bounds: tuple[float, float, float, float] | None = None) -> folium.Map:
+    """``area_bounds`` (minLon, minLat, maxLon, maxLat in the basemap's CRS): the viewer's area,
+    fitted when there is nothing to show (the page says why and what would fill it)."""
     cells = cells_for_display(cells, display_crs(tiles))
     features = [f for f in for_basemap(open_hazards or {}, tiles).get("features", []) if f.get("geometry")]
     points = [(c[0], c[1]) for c in cells] + [(f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0])
@@ -54,10 +57,7 @@ def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, 
         lats = [p[0] for p in points]
         lons = [p[1] for p in points]
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20), max_zoom=16)
-    else:
-        m.get_root().html.add_child(folium.Element(
-            f'<div class="gridmap-empty" role="status" style="position:absolute;top:45%;left:50%;'
-            f'transform:translate(-50%,-50%);z-index:1000;background:#fff;padding:12px 20px;border-radius:8px">'
-            f'{message("map_no_hazards")}</div>'))
+    elif area_bounds:
+        m.fit_bounds([[area_bounds[1], area_bounds[0]], [area_bounds[3], area_bounds[2]]], padding=(20, 20))
     folium.LayerControl(collapsed=True).add_to(m)
     return m

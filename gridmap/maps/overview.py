@@ -68,11 +68,11 @@ def _highlight(feature: dict) -> dict:
 
 
 class OverviewOverlay(MacroElement):
-    """Title, legend and empty-state blocks, moved into the map's container by script.
+    """Title and legend blocks (no legend without grids), moved into the map's container by script.
 
     The blocks are plain HTML in the page (readable without JS, and by tests); the
-    script puts the legend in a Leaflet control at the bottom right and the title and
-    empty-state message inside the map, so they stay over the map when a page
+    script puts the legend in a Leaflet control at the bottom right and the title
+    inside the map, so they stay over the map when a page
     template embeds it among its own header and navigation.
     """
 
@@ -97,17 +97,11 @@ class OverviewOverlay(MacroElement):
           .gridmap-legend .total { display: block; border-top: 1px solid #e5e7eb; margin-top: 4px;
             padding-top: 2px; }
           .gridmap-legend .total .count { margin: 0; padding: 0; }
-          .gridmap-empty { position: absolute; top: 50%; left: 50%; transform: translate(-50%, -50%);
-            z-index: 1000; background: rgba(255,255,255,.95); padding: 16px 24px; border-radius: 8px;
-            box-shadow: 0 1px 6px rgba(0,0,0,.3); font: 16px/1.5 "Noto Sans CJK SC", "Microsoft YaHei",
-            "PingFang SC", sans-serif; color: #374151; }
         </style>
         {% endmacro %}
         {% macro html(this, kwargs) %}
         <div id="{{ this.get_name() }}_title" class="gridmap-title">{{ this.title }}</div>
-        {% if this.empty %}
-        <div id="{{ this.get_name() }}_empty" class="gridmap-empty" role="status">{{ this.empty_message }}</div>
-        {% else %}
+        {% if not this.empty %}
         <div id="{{ this.get_name() }}_legend" class="gridmap-legend" aria-label="{{ this.words.legend }}">
           <h4>{{ this.words.grid_households }}</h4>
           <ul>
@@ -125,7 +119,7 @@ class OverviewOverlay(MacroElement):
         (function () {
             var map = {{ this._parent.get_name() }};
             var box = map.getContainer();
-            ["_title", "_empty"].forEach(function (suffix) {
+            ["_title"].forEach(function (suffix) {
                 var el = document.getElementById("{{ this.get_name() }}" + suffix);
                 if (el) { L.DomEvent.disableClickPropagation(el); box.appendChild(el); }
             });
@@ -151,7 +145,6 @@ class OverviewOverlay(MacroElement):
         self.rows = [(c, counts.get(c.key, 0)) for c in CLASSES]
         self.total = total
         self.empty = total == 0
-        self.empty_message = message("map_no_grids")
         self.words = labels("map_text")
         self.total_line = message("map_grid_total", count=f'<span class="count">{total}</span>')
 
@@ -172,6 +165,7 @@ def build_grid_overview(
     link_template: str = "/maps/grid/{code}",
     edit_template: str | None = None,
     static_url: str = DEFAULT_STATIC_URL,
+    area_bounds: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
     """Map of all grids in `grids`, coloured by households against [target_min, target_max].
 
@@ -180,7 +174,9 @@ def build_grid_overview(
     (lat, lon), used when there are no grids (otherwise the map fits the grids).
     `tiles` as for `offline_map`; with "gaode" the caller passes geometries already
     shifted to GCJ-02. `link_template` gets the URL-quoted grid code; `edit_template`
-    (for planners) the grid's `community_code`, linking to the boundary editor.
+    (for planners) the grid's `community_code`, linking to the boundary editor. `area_bounds`
+    (minLon, minLat, maxLon, maxLat, in the basemap's CRS): the viewer's area, fitted when there
+    are no grids (the page says what would fill the map).
     """
     if center is not None and not (-90 <= center[0] <= 90 and -180 <= center[1] <= 180):
         raise ValueError(f"center must be (lat, lon), got {center!r}")
@@ -261,6 +257,8 @@ def build_grid_overview(
             zoom_on_click=False,
         ).add_to(m)
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(20, 20))
+    elif area_bounds:
+        m.fit_bounds([[area_bounds[1], area_bounds[0]], [area_bounds[3], area_bounds[2]]], padding=(20, 20))
 
     OverviewOverlay(title, counts, len(out_features)).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)

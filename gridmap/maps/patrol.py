@@ -40,10 +40,12 @@ def _latlon(coords: list[float]) -> list[float]:
 
 
 def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], grids: dict[str, Any] | None = None, *,
-                     title: str, tiles: str | None = None, static_url: str = DEFAULT_STATIC_URL) -> folium.Map:
+                     title: str, tiles: str | None = None, static_url: str = DEFAULT_STATIC_URL,
+                     area_bounds: tuple[float, float, float, float] | None = None) -> folium.Map:
     """``tracks``: items of ``daily_tracks`` (``user``, ``display_name``, ``track`` GeoJSON…);
     ``checkins``: a FeatureCollection of Points with ``user``, ``recorded_at``, ``flags``…;
-    ``grids``: grid outlines for orientation. All already in the basemap's coordinates."""
+    ``grids``: grid outlines for orientation; ``area_bounds`` (minLon, minLat, maxLon, maxLat): the
+    viewer's area, fitted when no track is drawn. All in the basemap's coordinates."""
     colours = worker_colours(tracks)
     field = labels("map_field")
     m = offline_map(tiles=tiles, static_url=static_url, location=list(FALLBACK_CENTER), zoom_start=13)
@@ -108,6 +110,8 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
 
     if groups:
         folium.LayerControl(collapsed=True).add_to(m)
+    if area_bounds and not any(t.get("track") for t in tracks):
+        bounds = list(area_bounds)  # nothing patrolled: the viewer's whole area, not just outlined grids
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(20, 20))
     return m

@@ -11,11 +11,11 @@ from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, STAFF
 from gridmap.auth.scope import AREA
 from gridmap.config import tiles_are_gcj02
 from gridmap.labels import label
-from gridmap.maps.display import for_basemap
+from gridmap.maps.display import bounds_for_basemap, for_basemap
 from gridmap.maps.overview import build_grid_overview
 from gridmap.maps.tiled_overview import build_tiled_overview
 from gridmap.messages import message
-from gridmap.pages import map_parts, page
+from gridmap.pages import empty_state, map_parts, may_open, page
 from gridmap.web import get_session
 
 bp = Blueprint("overview_pages", __name__)
@@ -49,9 +49,21 @@ def area_map(user, scope, code: str):
                                grid_count=summary["total"], **map_parts(fmap))
     grids = areas.list_grids(session, scope, within, None, limit=20000, offset=0)
     editor = "/planner/{community_code}" if user.role in (ADMIN, PLANNER) else None
-    fmap = build_grid_overview(for_basemap(grids, tiles), title=title, tiles=tiles, edit_template=editor)
+    empty = None if grids["features"] else _empty_area(session, user, scope, within)
+    fmap = build_grid_overview(for_basemap(grids, tiles), title=title, tiles=tiles, edit_template=editor,
+                               area_bounds=bounds_for_basemap(empty["bounds"], tiles) if empty else None)
     return render_template("map_page.html", title=title, user=user, role_name=label(user.role, "role"),
-                           grid_count=grids["total"], **map_parts(fmap))
+                           grid_count=grids["total"], empty=empty, **map_parts(fmap))
+
+
+def _empty_area(session, user, scope, within: str | None) -> dict:
+    """No grids yet: the area's extent, and the planner's editor when the area is a community."""
+    code = within or scope.prefix
+    link = (url_for("planning_pages.editor", code=code)
+            if len(code) == 12 and may_open("/planner/<code>", user.role) else None)
+    return {**empty_state(message("empty_grids", area=areas.area_label(session, code)),
+                          action=message("empty_grids_action"), link=link),
+            "bounds": areas.area_bounds(session, scope, within)}
 
 
 def _tiled_overview(title: str, within: str | None, summary: dict, tiles: str):

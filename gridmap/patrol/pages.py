@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, render_template, send_file
+from flask import Blueprint, current_app, render_template, send_file, url_for
 from pydantic import BaseModel, Field
 
 from gridmap.apidoc import PUBLIC
+from gridmap.areas import service as areas
 from gridmap.auth.scope import ANYONE, AREA_OWN_RECORDS
 from gridmap.clock import DAY_PATTERN, day_or_today
 from gridmap.labels import label
-from gridmap.maps.display import for_basemap
+from gridmap.maps.display import bounds_for_basemap, for_basemap
 from gridmap.maps.patrol import build_patrol_map, worker_colours
 from gridmap.messages import message
-from gridmap.pages import map_parts, page
+from gridmap.pages import empty_state, map_parts, may_open, page
 from gridmap.patrol import tracks
 from gridmap.patrol.api import CHECKIN_ROLES
 from gridmap.web import get_session
@@ -48,18 +49,26 @@ def service_worker():
 def patrol_map(user, scope, query: PatrolMapQuery):
     """今日巡查：所辖区域每位网格员当天的轨迹和打卡（各用一种颜色，异常打卡标红），
     以及网格员列表（最后打卡时间、里程、覆盖率）。网格员只看到自己的。"""
-    settings = current_app.config["GRIDMAP"]
+    settings, session = current_app.config["GRIDMAP"], get_session()
     within = query.within or None
-    day = tracks.day_overview(get_session(), scope, within=within, day=day_or_today(query.date),
+    day = tracks.day_overview(session, scope, within=within, day=day_or_today(query.date),
                               rules=settings.patrol)
     workers, tiles = day["workers"], settings.tiles
     shifted = for_basemap({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": w["track"], "properties": {}} for w in workers]}, tiles)
     shown = [{**w, "track": f["geometry"]} for w, f in zip(workers, shifted["features"])]
     title = message("patrol_map_title", area=day["area_name"], day=day["date"])
+    empty = not workers and not day["checkins"]["features"]
+    area_bounds = bounds_for_basemap(areas.area_bounds(session, scope, within), tiles) if empty else None
     fmap = build_patrol_map(shown, for_basemap(day["checkins"], tiles), for_basemap(day["grids"], tiles),
-                            title=title, tiles=tiles)
+                            title=title, tiles=tiles, area_bounds=area_bounds)
     return render_template("patrol_map.html", title=title, user=user, role_name=label(user.role, "role"),
                            workers=workers, colours=worker_colours(workers), day=day["date"], within=within,
                            checkin_total=day["checkins"]["total"], radius=int(day["coverage_radius_m"]),
-                           **map_parts(fmap))
+                           empty=_empty_patrols(user, day) if empty else None, **map_parts(fmap))
+
+
+def _empty_patrols(user, day: dict) -> dict:
+    link = url_for("patrol_pages.patrol") if may_open("/patrol", user.role) else None
+    return empty_state(message("empty_patrol", area=day["area_name"], day=day["date"]),
+                       action=message("empty_patrol_action"), link=link)

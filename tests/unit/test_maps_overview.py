@@ -113,10 +113,17 @@ def test_fits_bounds_to_the_data():
 
 def test_empty_state():
     html = render_html(build_grid_overview(collection(), title="网格总览", center=(28.45, 119.92)))
-    assert "当前范围内还没有网格" in html
     assert "gridmap-legend" not in html.split("<body>", 1)[1].split("<script>", 1)[0]
     assert "fitBounds" not in html
     assert "[28.45, 119.92]" in html
+
+
+def test_empty_map_fits_the_area_bounds():
+    html = render_html(build_grid_overview(collection(), title="网格总览", area_bounds=(119.8, 28.3, 120.1, 28.6)))
+    assert "fitBounds" in html and "[[28.3, 119.8], [28.6, 120.1]]" in html
+    with_grids = render_html(build_grid_overview(collection(grid("330100001001001", 400, 119.9, 28.4)), title="网格总览",
+                                                 area_bounds=(119.8, 28.3, 120.1, 28.6)))
+    assert "[[28.3, 119.8], [28.6, 120.1]]" not in with_grids
     assert_offline(html)
 
 
