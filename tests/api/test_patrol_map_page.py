@@ -49,7 +49,7 @@ def test_supervisor_sees_every_worker_with_colour_last_seen_and_coverage(client,
     assert "11:00" in html and "异常 1 次" in html and "1/1 户" in html
     assert html.count("L.circleMarker(") == 4 and '"patrol-checkin flagged"' in html
     empty = client.get(f"/maps/patrol?date={DAY - timedelta(days=3)}").get_data(as_text=True)
-    assert "这一天还没有巡查打卡" in empty
+    assert "还没有巡查打卡" in empty and "id=\"map-empty\"" in empty
     assert client.get("/maps/patrol?within=331102002").status_code == 404
     assert client.get("/maps/patrol?date=yesterday").status_code == 400  # the query model refuses it, as the API does
 
@@ -59,4 +59,4 @@ def test_grid_worker_sees_only_their_own_patrol(client, db_session):
     _login(client, db_session, "wang2", "grid_worker", f.GRID_B)
     html = client.get(f"/maps/patrol?date={DAY}").get_data(as_text=True)
     assert 'data-user="li"' not in html and 'data-user="wang"' not in html
-    assert "这一天还没有巡查打卡" in html
+    assert "还没有巡查打卡" in html and "id=\"map-empty\"" in html
