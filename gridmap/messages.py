@@ -198,6 +198,7 @@ MESSAGES: dict[str, str] = {
     "household_not_found": "未找到户号为 {code} 的住户，或不在您的管辖范围内。",
     "household_code_taken": "户号 {code} 已存在。",
     "household_outside_scope": "该位置不在您管辖的网格内。",
+    "household_status_needs_supervisor": "该户有重点人员标签或风险等级，迁出或合并须由社区督导办理。",
     "household_version_stale": "住户 {code} 已被他人修改（现为第 {current} 版），您的修改尚未保存；请核对后再提交。",
     "merged_into_invalid": "并户须填写您辖区内另一住户的户号。",
     "household_change_not_found": "未找到编号为 {id} 的修改记录。",
@@ -218,7 +219,7 @@ MESSAGES: dict[str, str] = {
     # --- hazards and the closed loop ---
     "hazard_not_found": "未找到编号为 {id} 的问题。",
     "hazard_category_unknown": "问题类别“{category}”不在类别目录中。",
-    "hazard_outside_scope": "该位置所在网格 {code} 不在您的管辖范围内。",
+    "hazard_outside_scope": "该位置不在您管辖的网格内。",
     "hazard_action_not_allowed": "问题当前状态为“{status}”，不能执行“{action}”。",
     "hazard_action_forbidden": "您不能对该问题执行“{action}”。",
     "hazard_stale": "该问题已被他人处理（版本已变化），请刷新后重试。",

@@ -171,6 +171,10 @@ def install(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            # Pages, answers and exports may hold names and phones: no copy on a shared computer's
+            # disk or in a proxy. Routes that version their answers (tiles: ETag) say otherwise.
+            response.headers.setdefault("Cache-Control", "private, no-store")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

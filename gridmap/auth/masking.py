@@ -12,6 +12,8 @@ neither sensitive tags nor family risk levels.
 
 from __future__ import annotations
 
+import unicodedata
+
 import re
 from typing import Any
 
@@ -43,6 +45,19 @@ def mask_phone(phone: str | None) -> str | None:
 SENSITIVE_TAGS = frozenset({"社区矫正", "重点精神障碍", "刑满释放", "戒毒康复", "吸毒人员"})
 FOCUS_TAGS = SENSITIVE_TAGS | {"重点人员"}
 (MASKED_TAG,) = FOCUS_TAGS - SENSITIVE_TAGS
+# The sensitive tags in traditional characters: stored as the tag they name, so a look-alike
+# cannot carry a sensitive label past the rules that hold it (review, masking, counts).
+TRADITIONAL_SENSITIVE_TAGS = {"社區矯正": "社区矫正", "重點精神障礙": "重点精神障碍", "刑滿釋放": "刑满释放",
+                              "戒毒康復": "戒毒康复", "吸毒人員": "吸毒人员"}
+
+
+def normalise_tag(tag: str) -> str:
+    """One spelling per tag: NFKC (full-width forms), no invisible format characters (zero-width
+    spaces and joiners, BOM), no white space at the ends or inside, traditional sensitive tags as
+    their simplified tag. ``"社区\u200d矫正\u3000"`` and ``"社區矯正"`` are ``"社区矫正"``."""
+    text = unicodedata.normalize("NFKC", tag)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ch.isspace())
+    return TRADITIONAL_SENSITIVE_TAGS.get(text, text)
 
 
 def mask_tags(tags: list[str] | None, *, public: bool = False) -> list[str]:

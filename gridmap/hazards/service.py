@@ -224,7 +224,7 @@ def report(session: Session, scope: Scope, *, category: str, severity: str, desc
     if grid is None:
         raise Unprocessable("not_in_any_grid", details={"lon": lon, "lat": lat})
     if not scope.covers(grid.code):
-        raise Unprocessable("hazard_outside_scope", details={"grid": grid.code}, code=grid.code)
+        raise Unprocessable("hazard_outside_scope")
     accept, resolve = deadlines_for(session, cat.code, severity, now)
     calendar = FALLBACK if FALLBACK in (accept.calendar, resolve.calendar) else OFFICIAL
     with transaction(session):

@@ -120,8 +120,10 @@ def create_household(scope, body: NewHousehold):
 
 
 @operation(bp, "/households/<household:household_code>", "PATCH",
-           summary="修改住户信息（带 version；敏感字段须社区审核）", tag="households", scope=AREA, roles=EDITORS, body=HouseholdEdit, response=EditOut, errors=(404, 409, 422),
-           data_errors=("invalid_crs", "household_version_stale", "household_outside_scope", "merged_into_invalid"))
+           summary="修改住户信息（带 version；敏感字段须社区审核）", tag="households", scope=AREA, roles=EDITORS,
+           body=HouseholdEdit, response=EditOut, errors=(403, 404, 409, 422),
+           data_errors=("invalid_crs", "household_version_stale", "household_outside_scope", "merged_into_invalid",
+                        "household_status_needs_supervisor"))
 def update_household(scope, household_code: str, body: HouseholdEdit):
     fields = body.model_dump(exclude_unset=True)
     return edits.update(get_session(), scope, household_code, fields, _device(body))

@@ -23,12 +23,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.auth import audit
-from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS, sees_unmasked
+from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS, normalise_tag, sees_unmasked
 from gridmap.auth.roles import GRID_WORKER
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
-from gridmap.errors import Conflict, NotFound, Unprocessable
+from gridmap.errors import Conflict, Forbidden, NotFound, Unprocessable
 from gridmap.households.assignment import assign_households
 from gridmap.households.models import HouseholdChange
 from gridmap.households.service import household_json
@@ -55,6 +55,14 @@ DELETE FROM party_contact pc USING household h, party_member pm
  WHERE pc.household_id = h.id AND pm.id = pc.party_member_id AND h.id = :id
    AND (h.status <> 'active' OR pm.grid_id IS DISTINCT FROM h.grid_id)
 """)
+
+
+# A household's grid: the one it is assigned to, or (moved out) the map grid its point lies in.
+POINT_GRID_SQL = text("""
+SELECT h.status, coalesce(g.code, (SELECT p.code FROM grid p WHERE p.kind = 'map' AND ST_Intersects(p.geom, h.geom)
+                                   ORDER BY p.code LIMIT 1))
+  FROM household h LEFT JOIN grid g ON g.id = h.grid_id
+ WHERE h.id = :id""")
 
 
 def household_row(session: Session, scope: Scope, code: str, *, lock: bool = False) -> Any:
@@ -121,6 +129,15 @@ def _sensitive_part(scope: Scope, before: dict[str, Any], after: dict[str, Any])
     return held
 
 
+def _check_status_change(scope: Scope, before: dict[str, Any], values: dict[str, Any]) -> None:
+    """Moving out or merging takes a household off its grid's lists (五必访, contacts, counts): for
+    one with a sensitive tag or a risk level that is the community's decision, not a grid worker's."""
+    leaving = before["status"] == "active" and values.get("status", "active") != "active"
+    watched = before["risk_level"] is not None or any(t in SENSITIVE_TAGS for t in before["tags"])
+    if scope.role == GRID_WORKER and leaving and watched:
+        raise Forbidden("household_status_needs_supervisor")
+
+
 def _write(session: Session, household_id: int, values: dict[str, Any]) -> None:
     sets = [f"{k} = :{k}" for k in values if k in PERSON_FIELDS]
     params: dict[str, Any] = {k: v for k, v in values.items() if k in PERSON_FIELDS}
@@ -140,10 +157,9 @@ def _place(session: Session, scope: Scope, household_id: int, moved: bool) -> No
     """Re-assign a household whose point or status changed, and keep it in the caller's area."""
     if moved:
         assign_households(session, [household_id])
-    status, grid = session.execute(text("SELECT h.status, g.code FROM household h LEFT JOIN grid g ON g.id = h.grid_id"
-                                        " WHERE h.id = :id"), {"id": household_id}).one()
-    if status == "active" and not _covers(scope, grid):
-        raise Unprocessable("household_outside_scope", details={"grid": grid})
+    status, grid = session.execute(POINT_GRID_SQL, {"id": household_id}).one()
+    if (status == "active" or moved) and not _covers(scope, grid):
+        raise Unprocessable("household_outside_scope")
     session.execute(FOLLOW_CONTACTS_SQL, {"id": household_id})
 
 
@@ -161,7 +177,7 @@ def _target(fields: dict[str, Any]) -> dict[str, Any]:
     """The requested values in snapshot form (WGS-84 point, sorted tags)."""
     values = {k: fields[k] for k in PERSON_FIELDS if k in fields}
     if "tags" in values:
-        values["tags"] = sorted(set(values["tags"] or []))
+        values["tags"] = sorted({normalise_tag(t) for t in values["tags"] or []} - {""})
     if fields.get("lon") is not None:
         values["lon"], values["lat"] = point_to_wgs84(fields["lon"], fields["lat"], fields.get("crs"))
     if "status" in fields:
@@ -232,6 +248,7 @@ def _apply(session: Session, scope: Scope, row: Any, fields: dict[str, Any], dev
         values["tags"] = _split_tags(scope, before["tags"], values["tags"])
     if "status" in values:
         _merge_target(session, scope, code, values, fields.get("merged_into"))
+    _check_status_change(scope, before, values)
     held = _sensitive_part(scope, before, values)
     old, new = _diff(before, {k: v for k, v in values.items() if k != "merged_into_id"})
     if new:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
@@ -33,7 +33,8 @@ def _moment(text: str, end: bool) -> datetime | None:
     if len(text) > 19 and text[-6] == " ":  # a "+" in a query string not percent-encoded
         text = text[:-6] + "+" + text[-5:]
     moment = datetime.fromisoformat(text.replace("z", "Z"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
+    # In UTC: PostgreSQL takes no offset beyond ±15:59, RFC 3339 allows up to ±23:59.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=CHINA)).astimezone(UTC)
 
 
 def parse_interval(value: str) -> Interval:

@@ -142,7 +142,8 @@ def test_a_moved_point_is_reassigned_and_leaves_its_party_contact(client, db_ses
 
 def test_a_household_moved_out_leaves_its_grid_and_contacts_and_is_never_reassigned(client, db_session, world):
     worker = _token(db_session, "grid_worker", f.GRID_A)
-    answer = client.patch(f"{URL}/A1", json={"version": 1, "status": "moved_out"}, headers=worker).get_json()
+    supervisor = _token(db_session, "supervisor", f.COMMUNITY)
+    answer = client.patch(f"{URL}/A1", json={"version": 1, "status": "moved_out"}, headers=supervisor).get_json()
     assert (answer["status"], answer["grid"]) == ("moved_out", None)
     assert db_session.scalar(text("SELECT count(*) FROM party_contact")) == 0
     admin = _token(db_session, "admin")
@@ -152,7 +153,7 @@ def test_a_household_moved_out_leaves_its_grid_and_contacts_and_is_never_reassig
     assert [i["code"] for i in listed["items"]] == ["A2"]
     back = client.patch(f"{URL}/A1", json={"version": 2, "status": "active"}, headers=worker).get_json()
     assert back["grid"] == f.GRID_A  # the worker still reaches it by the grid it left
-    merged = client.patch(f"{URL}/A1", json={"version": 3, "status": "merged", "merged_into": "A2"}, headers=worker)
+    merged = client.patch(f"{URL}/A1", json={"version": 3, "status": "merged", "merged_into": "A2"}, headers=supervisor)
     assert merged.get_json()["merged_into"] == "A2"
     bad = client.patch(f"{URL}/A2", json={"version": 1, "status": "merged", "merged_into": "A2"}, headers=worker)
     assert (bad.status_code, bad.get_json()["error"]["code"]) == (422, "merged_into_invalid")
@@ -197,3 +198,33 @@ def test_bad_input_is_a_clear_4xx_and_changes_nothing(client, db_session, world)
         assert client.patch(f"{URL}/A1", json=body, headers=admin).status_code == 400, body
     assert client.post(URL, json={"code": "bad code", "lon": 119.886, "lat": 28.457}, headers=admin).status_code == 400
     assert db_session.scalar(text("SELECT count(*) FROM household_change")) == 0
+
+
+def test_a_grid_worker_may_not_take_a_watched_household_off_the_grid(client, db_session, world):
+    """A1 has 社区矫正 and a risk level: moving it out or merging it is the community's decision."""
+    worker = _token(db_session, "grid_worker", f.GRID_A)
+    for body in ({"status": "moved_out"}, {"status": "merged", "merged_into": "A2"}):
+        refused = client.patch(f"{URL}/A1", json={"version": 1, **body}, headers=worker)
+        assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, "household_status_needs_supervisor")
+    assert db_session.scalar(text("SELECT status || version FROM household WHERE code = 'A1'")) == "active1"
+    plain = client.patch(f"{URL}/A2", json={"version": 1, "status": "moved_out"}, headers=worker)
+    assert plain.status_code == 200  # a household nobody watches the worker may mark moved out
+
+
+def test_a_moved_out_point_stays_in_the_callers_area_and_refusals_name_no_grid(client, db_session, world):
+    worker = _token(db_session, "grid_worker", f.GRID_A)
+    assert client.patch(f"{URL}/A2", json={"version": 1, "status": "moved_out"}, headers=worker).status_code == 200
+    moved = client.patch(f"{URL}/A2", json={"version": 2, "lon": 119.895, "lat": 28.455}, headers=worker)
+    assert (moved.status_code, moved.get_json()["error"]["code"]) == (422, "household_outside_scope")
+    assert f.GRID_B not in moved.get_data(as_text=True)
+    created = client.post(URL, json={"code": "A7", "lon": 119.895, "lat": 28.455}, headers=worker)
+    assert created.status_code == 422 and f.GRID_B not in created.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("tag", ["社区矫正 ", " 社区矫正", "社区矫正\u200b", "社区\u200d矫正", "\ufeff社区矫正",
+                                 "社区矫正\u3000", "社区矫正\t", "社區矯正", "ｓ社区矫正"[1:]])
+def test_look_alike_sensitive_tags_are_the_tag_and_wait_for_approval(client, db_session, world, tag):
+    worker = _token(db_session, "grid_worker", f.GRID_A)
+    answer = client.patch(f"{URL}/A2", json={"version": 1, "tags": [tag]}, headers=worker)
+    assert answer.status_code == 200 and answer.get_json()["pending"] == ["sensitive_tags"], (tag, answer.get_json())
+    assert db_session.scalar(text("SELECT tags FROM household WHERE code = 'A2'")) in ([], None)
