@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from gridmap.areas import service as areas
 from gridmap.auth.roles import ADMIN, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA
-from gridmap.clock import MONTH_PATTERN
+from gridmap.clock import MONTH_PATTERN, add_months, this_month
 from gridmap.hazard_stats.heatmap import heatmap_cells
 from gridmap.hazard_stats.safety import area_options, safety_report
 from gridmap.hazards import service as hazards
@@ -24,7 +24,7 @@ bp = Blueprint("hazard_stats_pages", __name__)
 
 
 class SafetyPageQuery(BaseModel):
-    month: str = Field("", pattern=rf"^$|{MONTH_PATTERN}", description="月份 YYYY-MM（空：本月）")
+    month: str = Field("", pattern=rf"^$|{MONTH_PATTERN}", description="月份 YYYY-MM（空：上月，最近一个完整的月份）")
     within: str = Field("", pattern=r"^[0-9]{0,24}$", description="区域编码前缀（空：全部）")
 
 
@@ -37,7 +37,11 @@ def safety_report_page(user, scope, query: SafetyPageQuery):
     """平安报表：按月、按区域，网格/社区/街道的发现、办结、按期、超期、处置时长、巡查覆盖，红黄绿与排名。"""
     session = get_session()
     within = query.within or None
-    report = safety_report(session, scope, within=within, month=query.month or None,
+    # A month's report is read once the month is over: the page opens on the last whole month (in its
+    # first days the current month is red for want of patrols that are not due yet); the API's
+    # default stays this month, as API.md says.
+    month = query.month or f"{add_months(this_month(), -1):%Y-%m}"
+    report = safety_report(session, scope, within=within, month=month,
                            patrol_rules=current_app.config["GRIDMAP"].patrol,
                            configured=current_app.config["GRIDMAP"].safety_thresholds)
     link = f"month={report['month']}" + (f"&within={within}" if within else "")

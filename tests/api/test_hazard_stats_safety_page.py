@@ -50,11 +50,19 @@ def _login(client, name):
     client.post("/login", data={"username": name, "password": "pass-word-1", "csrf_token": token})
 
 
+def test_the_page_opens_on_the_last_whole_month(client, world):
+    from gridmap.clock import add_months, this_month
+
+    _login(client, "street-sup")
+    html = client.get("/reports/safety").get_data(as_text=True)
+    assert f'name="month" value="{add_months(this_month(), -1):%Y-%m}"' in html
+
+
 def test_safety_report_page(client, world):
     assert client.get("/reports/safety").status_code == 302
     _login(client, "street-sup")
     html = client.get(f"/reports/safety?month={DAY:%Y-%m}").get_data(as_text=True)
-    assert "平安报表" in html and f'type="month" name="month" value="{DAY:%Y-%m}"' in html
+    assert "平安报表" in html and f'name="month" value="{DAY:%Y-%m}"' in html
     rows = dict(re.findall(r'data-code="(\d+)" data-colour="(\w+)"', html))
     assert rows[f.GRID_A] == "red" and f.GRID_C not in rows and rows[f.STREET] == "red"
     assert f'href="/api/v1/reports/safety?month={DAY:%Y-%m}&format=xlsx"' in html
