@@ -227,8 +227,8 @@ def test_a_page_parses_its_query_and_answers_400(client, db_session, world, url)
 
 
 @pytest.mark.parametrize("url, service", [
-    (f"/maps/grid/{f.GRID_A}", "gridmap.grid_sheet.pages.grid_sheet"),
-    (f"/maps/grid/{f.GRID_A}/print", "gridmap.grid_sheet.pages.grid_sheet"),
+    (f"/maps/grid/{f.GRID_A}", "gridmap.grid_sheet.service.grid_sheet"),
+    (f"/maps/grid/{f.GRID_A}/print", "gridmap.grid_sheet.service.grid_sheet"),
     (f"/planner/{f.COMMUNITY}", "gridmap.planning.pages.editor_data"),
 ])
 def test_a_code_outside_the_callers_area_is_404_before_the_page_runs(client, db_session, world, monkeypatch, url,
