@@ -98,6 +98,16 @@ def query_data() -> dict[str, Any]:
     return data
 
 
+def _refuse_unknown_parameters(query: type[BaseModel] | None) -> None:
+    """A query parameter the operation does not declare is a 400 naming it, not silently ignored:
+    a misspelt ``within`` must not widen a list to the caller's whole area."""
+    known = set() if query is None else {f.alias or name for name, f in query.model_fields.items()} | set(
+        query.model_fields)
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        raise BadRequest("unknown_parameter", details={"parameters": unknown[:20]}, names="、".join(unknown[:5]))
+
+
 def _json_body() -> Any:
     if not request.data:
         raise BadRequest("invalid_json")
@@ -166,6 +176,7 @@ def operation(
                 kwargs["scope"] = require_user(allowed)
             if code_not_found is not None:
                 kwargs["scope"].require(kwargs["code"], code_not_found)
+            _refuse_unknown_parameters(query)
             if query is not None:
                 kwargs["query"] = parse_model(query, query_data())
             if body is not None:

@@ -11,6 +11,7 @@ MESSAGES: dict[str, str] = {
     "invalid_json": "请求体不是合法的 JSON。",
     "nul_character": "请求中含有不允许的空字符（\\0）。",
     "validation_failed": "请求参数不合法，请检查后重试。",
+    "unknown_parameter": "不认识的查询参数：{names}。",
     "unauthorized": "请先登录。",
     "invalid_credentials": "用户名或密码错误。",
     "token_expired": "登录已过期，请重新登录。",
