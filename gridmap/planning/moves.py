@@ -43,7 +43,8 @@ WITH g AS (SELECT CAST(:grid_id AS integer) AS id, CAST(:code AS text) AS code,
                   CAST(:community_id AS integer) AS community_id),
 n AS (SELECT ST_SetSRID(ST_GeomFromWKB(decode(:wkb, 'hex')), 4326) AS geom),
 inside AS (
-    SELECT h.id, h.code, h.grid_id, h.geom FROM household h, n WHERE ST_Intersects(n.geom, h.geom)
+    SELECT h.id, h.code, h.grid_id, h.geom FROM household h, n
+     WHERE ST_Intersects(n.geom, h.geom) AND h.status = 'active'  -- moved-out households have no grid
 ),
 moved_in AS (
     SELECT i.id, i.code, i.grid_id FROM inside i, g

@@ -33,7 +33,7 @@ SELECT id, code, name, ST_AsBinary(geom) AS wkb FROM admin_unit
 HOUSEHOLDS_SQL = text("""
 SELECT array_agg(ST_X(h.geom)) AS lon, array_agg(ST_Y(h.geom)) AS lat
   FROM household h JOIN admin_unit c ON ST_Intersects(c.geom, h.geom)
- WHERE c.id = :community_id
+ WHERE c.id = :community_id AND h.status = 'active'  -- moved-out households have no grid
 """)
 
 
@@ -98,7 +98,8 @@ WITH f AS (
 FEATURE_CHECK_SQL = text(FEATURES_CTE + """,
 covering AS (
     SELECT DISTINCT ON (h.id) h.id, f.i
-      FROM f CROSS JOIN LATERAL (SELECT h.id FROM household h WHERE ST_Intersects(f.geom, h.geom) OFFSET 0) h
+      FROM f CROSS JOIN LATERAL (SELECT h.id FROM household h WHERE ST_Intersects(f.geom, h.geom) AND h.status = 'active'
+                                   OFFSET 0) h
      ORDER BY h.id, f.i
 ), counts AS (SELECT i, count(*) AS n FROM covering GROUP BY i)
 SELECT f.i, coalesce(counts.n, 0) AS households,
@@ -106,7 +107,8 @@ SELECT f.i, coalesce(counts.n, 0) AS households,
        ST_Area(ST_Difference(f.geom, c.geom)::geography) AS outside_m2,
        ST_Area(f.geom::geography) AS area_m2, ST_Perimeter(f.geom::geography) AS perimeter_m,
        (SELECT count(*) FROM household h JOIN admin_unit u ON ST_Intersects(u.geom, h.geom)
-         WHERE u.id = ANY(CAST(:cids AS int[])) AND NOT EXISTS (SELECT 1 FROM covering v WHERE v.id = h.id))
+         WHERE u.id = ANY(CAST(:cids AS int[])) AND h.status = 'active'
+           AND NOT EXISTS (SELECT 1 FROM covering v WHERE v.id = h.id))
            AS uncovered
   FROM f JOIN admin_unit c ON c.id = f.community_id LEFT JOIN counts ON counts.i = f.i
  ORDER BY f.i

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyproj import Geod
 from shapely.geometry import box, mapping
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gridmap.areas.models import Grid, GridVersion
 from gridmap.auth.scope import Scope
@@ -66,6 +66,17 @@ def test_preview_matches_a_hand_count_and_writes_nothing(client, db_session, wor
     # Nothing written.
     assert db_session.scalar(select(Grid.version).where(Grid.code == f.GRID_A)) == 1
     assert db_session.scalar(select(Household.grid_id).where(Household.code == "X1")) is None
+
+
+def test_a_moved_out_household_never_moves_in(client, db_session, world, planner):
+    """A household marked moved out keeps its last point but belongs to no grid: a boundary drawn
+    over it takes nobody in (re-assignment would not move it either)."""
+    db_session.execute(text("UPDATE household SET status = 'moved_out', grid_id = NULL WHERE code = 'X1'"))
+    db_session.commit()
+    proposed = box(119.874, 28.450, 119.887, 28.460)  # takes in X1's point, gives up A2
+    body = client.post(f"/api/v1/grids/{f.GRID_A}/preview", json={"geometry": mapping(proposed)},
+                       headers=planner).get_json()
+    assert (body["moved_in"], body["moved_in_codes"], body["moved_out_codes"]) == (0, [], ["A2"])
 
 
 def test_preview_reports_overlap_in_square_metres_and_households_taken_from_a_neighbour(
