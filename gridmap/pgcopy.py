@@ -203,6 +203,14 @@ def temp_table(session: Session, name: str, ddl: str) -> None:
     session.execute(sql_text(ddl))
 
 
+def staged(session: Session, name: str, ddl: str, columns: dict[str, Column], sql: str):
+    """Rows through a fresh temporary table into their owner's table: ``ddl`` creates ``name``,
+    the columns are COPYed into it, and ``sql`` (an upsert from it) runs; its one result row."""
+    temp_table(session, name, ddl)
+    copy(session, name, columns)
+    return session.execute(sql_text(sql)).one()
+
+
 def copy(session: Session, table: str, columns: dict[str, Column]) -> None:
     """Binary COPY of whole columns (name → Column, all of one length) into ``table``."""
     names = tuple(columns)

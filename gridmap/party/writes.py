@@ -7,7 +7,6 @@ creates one. Rows arrive checked and placed (gridmap.imports.party).
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap import pgcopy
@@ -52,7 +51,5 @@ def write_party_members(session: Session, name: np.ndarray, phone: np.ndarray, b
         "household_id": pgcopy.int4(np.maximum(household_id, 0), null=household_id < 0),
     }
     with transaction(session):
-        pgcopy.temp_table(session, "party_member_staging", STAGING_DDL)
-        pgcopy.copy(session, "party_member_staging", columns)
-        created, updated = session.execute(text(UPSERT_SQL)).one()
+        created, updated = pgcopy.staged(session, "party_member_staging", STAGING_DDL, columns, UPSERT_SQL)
     return int(created), int(updated)

@@ -7,7 +7,6 @@ checked, placed in their grids and inside the caller's scope (gridmap.imports.pl
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap import pgcopy
@@ -39,7 +38,5 @@ def write_key_places(session: Session, grid_id: np.ndarray, name: np.ndarray, ki
         "geom": pgcopy.point(lon, lat, 4326), "address": pgcopy.text(address), "note": pgcopy.text(note),
     }
     with transaction(session):
-        pgcopy.temp_table(session, "key_place_staging", STAGING_DDL)
-        pgcopy.copy(session, "key_place_staging", columns)
-        created, updated = session.execute(text(UPSERT_SQL)).one()
+        created, updated = pgcopy.staged(session, "key_place_staging", STAGING_DDL, columns, UPSERT_SQL)
     return int(created), int(updated)
