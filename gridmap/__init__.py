@@ -15,7 +15,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(settings.to_flask())
     app.config["GRIDMAP"] = settings
     app.json.ensure_ascii = False
-    app.extensions["gridmap.db"] = Database(settings.database_url)
+    app.extensions["gridmap.db"] = Database(settings.database_url,
+                                              statement_cache=settings.db_pool_mode == "session")
 
     from gridmap import web
     from gridmap.labels import label, labels

@@ -97,6 +97,14 @@ def _visit_tags() -> tuple[str, ...]:
     return tuple(t.strip() for t in raw.replace("，", ",").split(",") if t.strip())
 
 
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when unset); anything else stops the app at start."""
+    raw = os.environ.get(name, "").strip() or choices[0]
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def _patrol_rules() -> PatrolRules:
     default = PatrolRules()
     return PatrolRules(
@@ -130,6 +138,10 @@ class Settings:
     # Above this many grids the area overview draws vector tiles (gridmap.tiles) instead of
     # putting every grid's GeoJSON in the page (README: City-scale maps).
     tile_threshold: int = field(default_factory=lambda: _int("GRIDMAP_TILE_THRESHOLD", 300))
+    # "session": each app connection is its own server session (direct, or PgBouncer in session
+    # mode); "transaction": behind PgBouncer in transaction mode, where consecutive transactions
+    # may run on different server sessions, so nothing may be kept in one (no PREPARE).
+    db_pool_mode: str = field(default_factory=lambda: _choice("GRIDMAP_DB_POOL_MODE", ("session", "transaction")))
     # Chromium renders (PDF, wall map) at once on this machine; beyond: 503 with Retry-After.
     max_renders: int = field(default_factory=lambda: _int("GRIDMAP_MAX_RENDERS", 2))
     # Where the render slots' lock files live: one directory for every worker of the machine.

@@ -39,12 +39,21 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+# Session.info key: may a statement be kept prepared in the server session (see ``Prepared``)?
+STATEMENT_CACHE = "gridmap.statement_cache"
+
+
 class Database:
-    def __init__(self, url: str, **engine_options: Any):
+    """``statement_cache=False`` behind a pooler in transaction mode: the app then keeps no
+    state in a server session beyond one transaction (no ``PREPARE``; ``SET`` only as
+    ``SET LOCAL``; no session advisory locks; temporary tables ``ON COMMIT DROP``)."""
+
+    def __init__(self, url: str, statement_cache: bool = True, **engine_options: Any):
         options = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
         options.update(engine_options)
         self.engine: Engine = create_engine(sqlalchemy_url(url), **options)
-        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.info = {STATEMENT_CACHE: statement_cache}
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, info=self.info)
 
     def session(self) -> Session:
         return self.sessionmaker()
@@ -54,7 +63,7 @@ class Database:
         """Route every session through ``connection``; commits become savepoints."""
         original = self.sessionmaker
         self.sessionmaker = sessionmaker(
-            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint", info=self.info
         )
         try:
             yield
@@ -113,8 +122,13 @@ class Prepared:
         #   check-ins at half speed right after a bulk load kept autovacuum busy.
         self.execute = text("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off; "
                             f"EXECUTE {name} (" + ", ".join(f"CAST(:{n} AS {types[n]})" for n in order) + ")")
+        # Behind a transaction-mode pooler: the statement itself, planned at every call.
+        self.unprepared = text("SET LOCAL enable_seqscan = off; "
+                               + re.sub(r"(?<![:\w]):(\w+)", lambda m: f"CAST(:{m.group(1)} AS {types[m.group(1)]})", sql))
 
     def __call__(self, session: Session, params: dict[str, Any]):
+        if not session.info.get(STATEMENT_CACHE, True):
+            return session.execute(self.unprepared, params)
         connection = session.connection()
         pooled = connection.connection
         key = ("gridmap.prepared", id(pooled.dbapi_connection))

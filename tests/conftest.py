@@ -30,13 +30,23 @@ def _fresh_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def app():
+def test_database() -> str:
+    """The test database, dropped and migrated once per session."""
     _fresh_database(TEST_DATABASE_URL)
-    settings = Settings(database_url=TEST_DATABASE_URL, secret_key="test-secret", tiles="none")
+    return TEST_DATABASE_URL
+
+
+def make_app(database_url: str, pool_mode: str = "session") -> Iterator:
+    settings = Settings(database_url=database_url, secret_key="test-secret", tiles="none", db_pool_mode=pool_mode)
     application = create_app(settings)
     application.config["TESTING"] = True
     yield application
     application.extensions["gridmap.db"].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(test_database):
+    yield from make_app(test_database)
 
 
 @contextmanager

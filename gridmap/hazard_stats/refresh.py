@@ -49,7 +49,7 @@ def refresh_daily(session: Session, since: date | None = None, until: date | Non
 
 
 ROLLUP_DAYS_SQL = text("""
-CREATE TEMPORARY TABLE heat_rollup_days AS
+CREATE TEMPORARY TABLE heat_rollup_days ON COMMIT DROP AS
 SELECT level, day, street, coalesce(cat, '') AS category_code, ix, iy, count(*)::int AS n
   FROM (SELECT l.level, (h.created_at AT TIME ZONE '{zone}')::date AS day,
                left(h.grid_code, {street}) AS street, h.category_code AS cat,

@@ -109,6 +109,7 @@ _gridmap_wanted_packages() {
     echo python3-venv
     echo poppler-utils  # pdftotext: the printing security tests read the text of printed PDFs
     echo gdal-bin  # ogrinfo: the OGC API test reads every feature through GDAL's OAPIF driver
+    echo pgbouncer  # the API suite runs through PgBouncer in transaction mode (tests/api/conftest.py)
 }
 
 # Install the Debian packages that are missing. With DATABASE_URL set the PostgreSQL

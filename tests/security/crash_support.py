@@ -35,10 +35,12 @@ def gridmap_env(database_url: str) -> dict[str, str]:
 class Server:
     """``scripts/gridmap serve`` (gunicorn, 2 workers x 4 threads) in its own process group."""
 
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, workers: int = 2):
         self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [str(GRIDMAP), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2", "--threads", "4"],
+            [str(GRIDMAP), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+             "--threads", "4"],
             env=gridmap_env(database_url), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         deadline = time.monotonic() + 60

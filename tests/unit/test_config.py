@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gridmap.config import DEFAULT_VISIT_TAGS, PatrolRules, Settings
 
 
@@ -25,6 +27,22 @@ def test_unset_patrol_rules_are_the_defaults(monkeypatch):
     settings = Settings()
     assert settings.patrol == PatrolRules() and settings.patrol.visit_tags == DEFAULT_VISIT_TAGS
     assert settings.chromium is None
+
+
+@pytest.mark.parametrize(("raw", "mode"), [(None, "session"), ("", "session"), ("transaction", "transaction"),
+                                          (" session ", "session")])
+def test_the_pool_mode_is_session_unless_set_to_transaction(monkeypatch, raw, mode):
+    if raw is None:
+        monkeypatch.delenv("GRIDMAP_DB_POOL_MODE", raising=False)
+    else:
+        monkeypatch.setenv("GRIDMAP_DB_POOL_MODE", raw)
+    assert Settings().db_pool_mode == mode
+
+
+def test_an_unknown_pool_mode_stops_the_app_at_start(monkeypatch):
+    monkeypatch.setenv("GRIDMAP_DB_POOL_MODE", "statement")
+    with pytest.raises(ValueError, match="GRIDMAP_DB_POOL_MODE"):
+        Settings()
 
 
 def test_readme_documents_every_variable_settings_reads():
