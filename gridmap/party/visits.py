@@ -169,14 +169,16 @@ def list_visits(session: Session, scope: Scope, *, within: str | None = None, mo
     return {"items": items, "total": int(total or 0), "masked": not unmasked}
 
 
-def last_visits(session: Session, household_codes: list[str]) -> dict[str, str]:
-    """Each household's last visit as its Beijing day (YYYY-MM-DD); households never visited left out."""
+def last_visits(session: Session, household_codes: list[str]) -> dict[str, dict[str, str]]:
+    """Each household's last visit: its Beijing day (YYYY-MM-DD) and note; households never visited left out."""
     if not household_codes:
         return {}
     rows = session.execute(text("""
-        SELECT h.code, (SELECT max(v.visited_at) FROM party_visit v WHERE v.household_id = h.id) AS last
-        FROM household h WHERE h.code = ANY(:codes)"""), {"codes": household_codes}).all()
-    return {code: as_local(last).date().isoformat() for code, last in rows if last is not None}
+        SELECT DISTINCT ON (h.code) h.code, v.visited_at, v.note
+        FROM household h JOIN party_visit v ON v.household_id = h.id
+        WHERE h.code = ANY(:codes)
+        ORDER BY h.code, v.visited_at DESC, v.id DESC"""), {"codes": household_codes}).all()
+    return {code: {"day": as_local(at).date().isoformat(), "note": note} for code, at, note in rows}
 
 
 # --- what is due, and the month's coverage ------------------------------------------------
@@ -249,12 +251,12 @@ def contact_coverage(session: Session, scope: Scope, *, within: str | None, mont
 
 def member_contacts(session: Session, scope: Scope, *, now: datetime | None = None) -> dict[str, Any]:
     """The phone page's list: a party member's contact households (as party.service shows them:
-    masked by role, unmasked reads audited), each with its last visit day and whether it was
-    visited this month."""
+    masked by role, unmasked reads audited), each with its last visit's day and note and whether
+    it was visited this month."""
     listing = member_households(session, scope, scope.party_member_id)
     codes = [i["code"] for i in listing["items"]]
     last = last_visits(session, codes)
     due = {d["code"] for d in households_due(session, scope, now=now)}
-    items = [{**i, "last_visit": last.get(i["code"]), "visited_this_month": i["code"] not in due}
-             for i in listing["items"]]
+    items = [{**i, "last_visit": last.get(i["code"], {}).get("day"), "last_note": last.get(i["code"], {}).get("note"),
+              "visited_this_month": i["code"] not in due} for i in listing["items"]]
     return {**listing, "items": items, "due": sum(1 for i in items if not i["visited_this_month"])}
