@@ -53,7 +53,8 @@ LABELS: dict[str, dict[str, str]] = {
     "safety_report_column": {
         "level_name": "层级", "code": "编码", "name": "名称", "found": "发现数", "closed": "办结数",
         "closure_rate": "办结率", "on_time_rate": "按期办结率", "overdue": "超期数",
-        "mean_handling_hours": "平均处置时长（小时）", "patrol_coverage": "巡查覆盖率", "colour_name": "预警",
+        "mean_handling_hours": "平均处置时长（小时）", "patrol_coverage": "巡查覆盖率", "party_visit_coverage": "党员走访覆盖率",
+        "colour_name": "预警",
         "rank": "排名",
     },
     # Upload formats, as a person calls them.
@@ -89,6 +90,7 @@ LABELS: dict[str, dict[str, str]] = {
         "place": "场所", "place_kind": "类型", "address": "地址", "note": "说明", "hazard_code": "编号",
         "category": "类别", "severity": "紧急程度", "deadline": "办结时限", "description": "描述", "time": "时间",
         "accuracy": "精度", "checkin_household": "住户", "checkin_note": "备注", "flags": "异常",
+        "last_visit": "最近走访",
     },
     # Legends, links and other words drawn on a map.
     "map_text": {
@@ -96,7 +98,7 @@ LABELS: dict[str, dict[str, str]] = {
         "member": "党员", "contacts": "联系户", "open_hazards": "未办结隐患", "key_places": "重点场所",
         "grid_households": "网格户数", "unassigned": "未分配", "search": "搜索户号或地址", "grid_detail": "查看网格详情",
         "edit_boundary": "调整边界", "hazard_detail": "查看详情", "outside_grids": "不在任何网格",
-        "search_grid": "搜索网格编码或名称",
+        "search_grid": "搜索网格编码或名称", "not_visited": "未走访",
     },
     # A household on the 民情地图: its risk level (fill) and the kind of its tags (outline).
     "household_risk": {"high": "高风险", "medium": "中风险", "low": "低风险", "none": "未评定", "hidden": "已隐藏"},
@@ -115,7 +117,7 @@ LABELS: dict[str, dict[str, str]] = {
     "nav": {
         "area_map": "网格总览", "grid_map": "民情地图", "patrol": "巡查打卡", "hazard_queue": "问题工单",
         "hazard_new": "上报问题", "patrol_map": "巡查轨迹", "heatmap": "问题热力图", "safety_report": "平安报表",
-        "planner": "网格规划", "audit_log": "审计日志",
+        "planner": "网格规划", "audit_log": "审计日志", "party_visits": "走访联系户",
     },
     # --- households, imports, key places ---
     # A household's family risk level.

@@ -205,6 +205,8 @@ MESSAGES: dict[str, str] = {
     "household_change_not_found": "未找到编号为 {id} 的修改记录。",
     "household_change_decided": "修改记录 {id} 已审核，不能重复审核。",
     "checkin_id_taken": "打卡编号 {id} 已被其他用户使用。",
+    "visit_id_taken": "走访编号 {id} 已被其他党员使用。",
+    "visit_in_future": "走访时间晚于当前时间，请检查手机时间。",
     "invalid_date": "日期格式应为 YYYY-MM-DD。",
     "invalid_month": "月份格式应为 YYYY-MM。",
     "checkin_items_not_objects": "items 中每条打卡应为对象",
@@ -212,10 +214,12 @@ MESSAGES: dict[str, str] = {
     "checkin_time_not_text": "打卡时间应为 ISO 8601 文本",
     "checkin_time_out_of_range": "打卡时间超出可表示的范围",
     # --- patrol: what POST /api/v1/checkins answers with 200 and 207 (API document) ---
+    "party_visit_answer_200": "重复提交：此前已保存的同一走访（client_id 相同），未重复记录",
     "checkins_answer_200": "批量：全部已保存或此前已保存；单条：重复提交（返回首次结果）；空批量：各计数为 0",
     "checkins_answer_207": "批量：部分条目被拒（每条附原因），其余已保存",
     # --- patrol pages ---
     "patrol_page_title": "巡查打卡",
+    "party_visits_title": "走访联系户",
     "patrol_map_title": "巡查轨迹 · {area} · {day}",
     # --- hazards and the closed loop ---
     "hazard_not_found": "未找到编号为 {id} 的问题。",

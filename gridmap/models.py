@@ -6,7 +6,7 @@ from gridmap.hazards.models import (  # noqa: F401
     Hazard, HazardCategory, HazardDeadlineRule, HazardDailyCell, HazardEvent, HazardPhoto,
     HazardHeatLevel, HazardHeatRollup, OfficialHoliday)
 from gridmap.households.models import Household
-from gridmap.party.models import PartyContact, PartyMember
+from gridmap.party.models import PartyContact, PartyMember, PartyVisit  # noqa: F401
 from gridmap.patrol.models import Checkin, CheckinKey  # noqa: F401
 from gridmap.places.models import KeyPlace  # noqa: F401
 

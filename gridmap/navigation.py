@@ -24,6 +24,8 @@ def navigation(user) -> list[tuple[str, str]]:
         link("grid_map", "grid_sheet_pages.grid_map", code=scope)
     if role == GRID_WORKER:
         link("patrol", "patrol_pages.patrol")
+    if role == PARTY_MEMBER:
+        link("party_visits", "party_pages.visits_page")
     if role in (ADMIN, SUPERVISOR, GRID_WORKER):
         link("hazard_queue", "hazard_pages.queue")
         link("hazard_new", "hazard_pages.new")

@@ -137,7 +137,8 @@ def _load_year(session: Session, district: District, residents: Residents, month
                      featured_units=[DISTRICT_CODE, FEATURED_STREET, FEATURED_COMMUNITY], now=now, months=months,
                      scale=scale, seed=SEED)
     echo(f"已生成：{year.first:%Y-%m-%d} 至 {year.last:%Y-%m-%d} 的 {year.hazards:,} 条问题隐患"
-         f"（{year.events:,} 条处置记录）、{year.checkins:,} 次巡查打卡（其中五必访走访 {year.visits:,} 次），"
+         f"（{year.events:,} 条处置记录）、{year.checkins:,} 次巡查打卡（其中五必访走访 {year.visits:,} 次）、"
+         f"党员走访联系户 {year.party_visits:,} 次，"
          f"用时 {year.seconds:.1f} 秒。")
 
 

@@ -5,8 +5,8 @@ Deterministic: the same seed, district and ``now`` give the same rows. Written s
 colleagues' accounts and the hazards with their events by INSERT … SELECT, the check-ins by
 binary COPY (gridmap.pgcopy) into the month partitions made beforehand; then the heatmap's daily
 cells and zoom pyramid are rebuilt for the period (gridmap.hazard_stats.refresh). The inserts
-commit with the daily cells. Not yet generated, since the features do not exist: party members'
-visits and 回访 answers.
+commit with the daily cells. The party members' visits to their contact households come from
+gridmap.demo.party_visits. Not yet generated, since the feature does not exist: 回访 answers.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap import pgcopy
-from gridmap.clock import add_months
+from gridmap.clock import add_months, day_bounds
 from gridmap.config import DEFAULT_VISIT_TAGS
 from gridmap.demo import hazard_places, patrols
 from gridmap.demo.colleagues import USERNAME_PATTERN, insert_colleagues, staff_of_grids
 from gridmap.demo.district import CITY_PREFIX, District
 from gridmap.demo.hazard_rows import deadline_rules, insert_hazards, monthly_rates, plan_hazards, year_of_hazards
 from gridmap.demo.hazard_story import TRAIT_SHARES
+from gridmap.demo.party_visits import insert_visits
 from gridmap.demo.residents import Residents
 from gridmap.hazard_stats.refresh import refresh_daily, refresh_rollup
 from gridmap.hazards.calendar import WorkCalendar
@@ -49,6 +50,7 @@ class YearSummary:
     checkins: int
     visits: int
     seconds: float
+    party_visits: int = 0
 
 
 def has_year(session: Session, prefix: str) -> bool:
@@ -68,6 +70,9 @@ def delete_year(session: Session, prefix: str) -> None:
            OR user_id IN (SELECT id FROM app_user WHERE scope_code LIKE :p AND role = 'grid_worker')
     """), params)
     session.execute(text("DELETE FROM hazard WHERE grid_code LIKE :p"), params)
+    session.execute(text("""
+        DELETE FROM party_visit WHERE household_id IN
+            (SELECT h.id FROM household h JOIN grid g ON g.id = h.grid_id WHERE g.code LIKE :p)"""), params)
     session.execute(text("DELETE FROM hazard_daily_cell WHERE grid_code LIKE :p"), params)
     session.execute(text("DELETE FROM app_user WHERE username ~ :pattern AND scope_code LIKE :p"), params)
 
@@ -203,16 +208,19 @@ def load_year(session: Session, district: District, residents: Residents, *, pre
                                        {"p": prefix + "%"}).all())
     household_ids = np.array([ids_by_code[code] for code in h.code])
     _copy_checkins(session, checkins, district.to_lonlat(checkins.xy), grid_ids, household_ids, rng)
+    party_visits = insert_visits(session, prefix=prefix, first=days[0], now=now, start=day_bounds(days[0])[0],
+                                 featured_grid=featured_grid, scale=scale)
 
     first, until = days[0], days[-1] + timedelta(days=1)
     refresh_daily(session, since=first, until=until)  # commits the whole year with the daily cells
     refresh_rollup(session, since=first, until=until)
     # Statistics for the new rows; of the check-ins only this month's partition (today's patrols),
     # autovacuum gets to the older months.
-    session.execute(text("ANALYZE hazard, hazard_event, app_user"))
+    session.execute(text("ANALYZE hazard, hazard_event, app_user, party_visit"))
     part = session.scalar(text("SELECT checkin_partition_name(:m)"), {"m": days[-1]})
     session.execute(text(f'ANALYZE checkin_part."{part}"'))
     session.commit()
     return YearSummary(first=days[0], last=days[-1], hazards=len(rows), events=events, checkins=len(checkins),
-                       visits=int((checkins.household >= 0).sum()), seconds=time.monotonic() - started)
+                       visits=int((checkins.household >= 0).sum()), seconds=time.monotonic() - started,
+                       party_visits=party_visits)
 

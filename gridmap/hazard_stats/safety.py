@@ -12,6 +12,9 @@ Definitions (month = Beijing calendar month):
 - patrol_coverage: 五必访 households visited in the month / those requiring a visit, from the
   patrol module's ``visit_coverage`` (``null`` where no household requires a visit; for a
   supervisor counted over the visit tags that are not sensitive, as that module shows them).
+- party_visit_coverage: contact households (党员联系户) visited by a party member at least once in
+  the month / contact households, from the party module's ``contact_coverage`` (``null`` where
+  there are none); shown, not coloured.
 
 The report carries codes (level, colour); pages and exports name them.
 """
@@ -110,6 +113,20 @@ def patrol_coverage(session: Session, scope: Scope, prefix: str, month: date,
     return {code: round(visited / required, 4) for code, (visited, required) in totals.items() if required}
 
 
+def party_visit_coverage(session: Session, scope: Scope, prefix: str, month: date) -> dict[str, float]:
+    """Share of party contact households visited in the month, per grid, community and street code,
+    summed from the party module's per-grid figures."""
+    from gridmap.party.visits import contact_coverage
+
+    totals: dict[str, list[int]] = {}
+    for grid in contact_coverage(session, scope, within=prefix or None, month=month):
+        for code in {grid["code"], grid["code"][:12], grid["code"][:9]}:
+            pair = totals.setdefault(code, [0, 0])
+            pair[0] += grid["visited"]
+            pair[1] += grid["contacts"]
+    return {code: round(visited / contacts, 4) for code, (visited, contacts) in totals.items() if contacts}
+
+
 def area_options(session: Session, scope: Scope) -> list[dict[str, str]]:
     """The streets and communities a user may filter the report by."""
     rows = session.execute(text(
@@ -142,6 +159,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
     rows = session.execute(_SQL, {"prefix": scope.like_pattern(within), "start": start, "end": end,
                                   "asof": asof}).mappings().all()
     coverage = patrol_coverage(session, scope, prefix, first, patrol_rules)
+    visits = party_visit_coverage(session, scope, prefix, first)
     codes = [r["code"] for r in rows]
     names = dict(session.execute(_NAMES, {"codes": codes}).all()) if codes else {}
     items = []
@@ -156,6 +174,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
             "overdue": r["overdue"],
             "mean_handling_hours": round(float(r["mean_hours"]), 1) if r["mean_hours"] is not None else None,
             "patrol_coverage": coverage.get(r["code"]),
+            "party_visit_coverage": visits.get(r["code"]),
         }
         item["colour"] = colour(item, limits)
         items.append(item)

@@ -118,6 +118,7 @@ def _households(collection: dict, masked: bool, focus_tags: frozenset[str]) -> t
             "q": f"{code} {address}", "n": html_text(p.get("head_name") or "—"), "t": html_text(p.get("phone") or "—"),
             "z": p.get("size") or "—", "g": html_text("、".join(p.get("tags") or []) or "—"), "k": risk.label,
             "m": html_text(p.get("member_name") or label("unassigned", "map_text")),
+            "v": html_text(p.get("last_visit") or (label("not_visited", "map_text") if p.get("member_id") else "—")),
             "_r": radius, "_f": risk.colour, "_s": kind.colour, "_w": weight,
         }})
     return features, risks, kinds
@@ -279,7 +280,8 @@ def build_minqing_map(
 
     `grid`: a GeoJSON Feature (properties name, code). `households`: FeatureCollection of
     points with code, address, size, tags, risk_level, head_name, phone (as the viewer may
-    see them), member_id, member_name. `members`: FeatureCollection of points with id,
+    see them), member_id, member_name, last_visit (the Beijing day of the last party visit, or
+    None). `members`: FeatureCollection of points with id,
     name, phone, branch, households. `hazards` / `key_places`: optional FeatureCollections
     (or lists of dicts with lon/lat) of open hazards (code, category, severity (normal |
     complex | urgent), status, overdue, deadline (ISO), description) and key places (name,
@@ -309,9 +311,9 @@ def build_minqing_map(
             {"type": "FeatureCollection", "features": features}, name=layer["households"],
             marker=folium.CircleMarker(radius=5, fill=True), style_function=_household_style,
             tooltip=folium.GeoJsonTooltip(fields=["q"], labels=False),
-            popup=folium.GeoJsonPopup(fields=["q", "n", "t", "z", "g", "k", "m"],
+            popup=folium.GeoJsonPopup(fields=["q", "n", "t", "z", "g", "k", "m", "v"],
                                       aliases=[field[k] for k in ("household", "head_name", "phone", "size", "tag_kind", "risk",
-                                                               "member")]),
+                                                               "member", "last_visit")]),
             zoom_on_click=False,
         ).add_to(m)
     else:

@@ -28,6 +28,7 @@ from gridmap.auth import audit
 from gridmap.auth.masking import household_person, sees_unmasked
 from gridmap.auth.roles import ADMIN, SUPERVISOR
 from gridmap.auth.scope import Scope
+from gridmap.clock import as_local
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
 from gridmap.errors import Forbidden, NotFound, Unprocessable
@@ -325,7 +326,8 @@ def replace_grid_staff(session: Session, scope: Scope, grid_code: str, staff: li
 
 _MAP_HOUSEHOLDS_SQL = """
 SELECT h.code, h.address, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, h.size, h.tags, h.risk_level,
-       h.head_name, h.phone, pc.party_member_id AS member_id, pm.name AS member_name, pm.phone AS member_phone
+       h.head_name, h.phone, pc.party_member_id AS member_id, pm.name AS member_name, pm.phone AS member_phone,
+       (SELECT max(v.visited_at) FROM party_visit v WHERE v.household_id = h.id) AS last_visit
 FROM household h
 LEFT JOIN party_contact pc ON pc.household_id = h.id
 LEFT JOIN party_member pm ON pm.id = pc.party_member_id
@@ -339,7 +341,8 @@ def grid_sheet(session: Session, scope: Scope, grid_code: str, *, unmask: bool =
     """Everything a grid's 民情地图 and printed handbook show, already masked for ``scope``.
 
     Returns plain data: ``grid`` (a GeoJSON Feature with name, code, community), ``households``
-    and ``members`` (FeatureCollections; households carry their party member), ``staff``,
+    and ``members`` (FeatureCollections; households carry their party member and the Beijing day
+    of their last party visit, ``last_visit``), ``staff``,
     and ``masked``. Unmasked reads are audited with the households shown. ``public`` (a wall
     map) masks whatever the viewer may see and leaves out sensitive tags and risk levels.
     """
@@ -355,6 +358,7 @@ def grid_sheet(session: Session, scope: Scope, grid_code: str, *, unmask: bool =
             "code": r.code, "address": r.address, "size": r.size,
             **household_person(r.tags, r.head_name, r.phone, r.risk_level, unmasked=unmasked, public=public),
             "member_id": r.member_id, "member_name": r.member_name, "member_phone": r.member_phone,
+            "last_visit": as_local(r.last_visit).date().isoformat() if r.last_visit else None,
         },
     } for r in rows]
     members = grid_members(session, scope, grid_code)["items"]

@@ -117,4 +117,4 @@ def test_scope_within_and_formats(client, world):
     sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
     assert sheet["A1"].value == "层级" and sheet.title == "平安报表 2026-03"
     rows = {r[1]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
-    assert rows[f.GRID_A][10] == "红"
+    assert rows[f.GRID_A][10] == "—" and rows[f.GRID_A][11] == "红"  # no party contacts: no visit coverage

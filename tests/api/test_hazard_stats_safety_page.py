@@ -42,7 +42,7 @@ def test_patrol_coverage_per_grid_community_and_street(client, world):
     assert items[f.GRID_C]["patrol_coverage"] is None and items[f.GRID_C]["colour"] == "green"
     assert items[f.GRID_A]["colour"] == "red" and body["thresholds"]["patrol_coverage"]["yellow"] == 0.7
     csv = client.get(f"/api/v1/reports/safety?month={DAY:%Y-%m}&format=csv", headers=world["admin"])
-    assert f"网格,{f.GRID_A},城北社区第1网格,0,0,—,—,0,—,50.0%,红," in csv.get_data().decode("utf-8-sig")
+    assert f"网格,{f.GRID_A},城北社区第1网格,0,0,—,—,0,—,50.0%,—,红," in csv.get_data().decode("utf-8-sig")
 
 
 def _login(client, name):

@@ -52,7 +52,7 @@ def test_the_grids_own_worker_is_let_in(client, db_session, path):
 
 
 LISTS = ["/api/v1/grids", "/api/v1/hazards", "/api/v1/checkins", "/api/v1/households/outside-grids",
-         "/api/v1/household-changes"]
+         "/api/v1/household-changes", "/api/v1/party-visits"]
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -68,11 +68,15 @@ def test_a_within_filter_outside_the_scope_lists_nothing(client, db_session, pat
 # --- objects named by id, and what each read declares (gridmap.auth.scope.RULES) ----------------
 
 def _objects(db_session) -> dict[str, str]:
-    """A hazard (with a photo), two party members and their contacts in grid A."""
+    """A hazard (with a photo), two party members and their contacts in grid A, each visited once."""
+    import uuid
+    from datetime import UTC, datetime
+
     from gridmap.auth.scope import Scope
     from gridmap.config import Settings
     from gridmap.hazards import photos, service as hazards
     from gridmap.party import service as party
+    from gridmap.party import visits
 
     grids = f.lishui(db_session)["grids"]
     f.household(db_session, "A1", 119.882, 28.455, grids[f.GRID_A], head_name="张三", phone="13800000001",
@@ -85,6 +89,9 @@ def _objects(db_session) -> dict[str, str]:
     other = party.create_member(db_session, everything, {"name": "党员乙", "household_code": "A2"})["id"]
     party.set_contact(db_session, everything, mine, "A1")
     party.set_contact(db_session, everything, other, "A2")
+    for member, code in ((mine, "A1"), (other, "A2")):
+        visits.record_visit(db_session, Scope(prefix=f.GRID_A, role="party_member", party_member_id=member),
+                            client_id=uuid.uuid4(), household_code=code, note="走访", visited_at=datetime.now(UTC))
     hazard = hazards.report(db_session, everything, category="fire", severity="normal", description="消防通道堵塞",
                             lon=119.886, lat=28.456, crs=None)["id"]
     photos.add_photos(db_session, everything, hazard, [f.png()], photos.PhotoLimits.of(Settings()))
@@ -140,6 +147,7 @@ OWN_CONTACT_READS = {
     "/api/v1/party-members/<int:member_id>/households": lambda get, ids: (
         _codes(get(f"/api/v1/party-members/{ids['member_id']}/households")) == {"A1"}
         and get(f"/api/v1/party-members/{ids['other_member']}/households", status=404)),
+    "/api/v1/party-visits": lambda get, ids: {i["household"] for i in get("/api/v1/party-visits")["items"]} == {"A1"},
     # hole found: every due household of the grid (address and 五必访 tags) showed
     "/api/v1/patrol/coverage": lambda get, ids: [
         {d["code"] for d in g["due"]} for g in get("/api/v1/patrol/coverage")["grids"]] == [{"A1"}],

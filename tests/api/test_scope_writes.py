@@ -37,7 +37,8 @@ WRITES = {(op.method, op.path): op for op in OPERATIONS if op.method in ("POST",
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEEP_IN_A = (119.882, 28.455)  # 800 m inside grid A's border with B
 # Each outsider has the role but not the area of grid A.
-OUTSIDER_SCOPE = {"grid_worker": f.GRID_B, "supervisor": f.OTHER_STREET, "planner": f.OTHER_STREET}
+OUTSIDER_SCOPE = {"grid_worker": f.GRID_B, "supervisor": f.OTHER_STREET, "planner": f.OTHER_STREET,
+                  "party_member": f.GRID_B}  # the party member of grid B (world's member_b)
 # Rows kept in these tables are what a refused write must leave alone (logins and
 # tokens change as the test logs its callers in).
 UNTOUCHED_TABLES = sorted(t.name for t in Base.metadata.sorted_tables
@@ -74,7 +75,7 @@ PROPOSAL = {"type": "Feature", "geometry": _square(119.872, 28.442), "properties
 CHECKIN = {"lon": DEEP_IN_A[0], "lat": DEEP_IN_A[1], "accuracy_m": 10, "household_code": "A1"}
 PLACES_CSV = f"名称,类型,经度,纬度\n城北加油站,gas_station,{DEEP_IN_A[0]},{DEEP_IN_A[1]}\n".encode()
 
-_GW, _SUP, _PL = "grid_worker", "supervisor", "planner"
+_GW, _SUP, _PL, _PM = "grid_worker", "supervisor", "planner", "party_member"
 
 
 def _each(roles, request, status, code, label=""):
@@ -87,6 +88,11 @@ CASES: dict[tuple[str, str], list[Case]] = {
                                 "json": {**CHECKIN, "id": str(uuid.uuid4()),
                                          "recorded_at": datetime.now(UTC).isoformat()}},
         422, "household_not_found", "a visit to a household of grid A"),
+    ("POST", "/api/v1/party-visits"): _each(
+        (_PM,), _json("POST", "/api/v1/party-visits", {"client_id": "6f1c2a4e-0000-4000-8000-000000000001",
+                                                       "household_code": "A1", "note": "走访",
+                                                       "lon": DEEP_IN_A[0], "lat": DEEP_IN_A[1]}),
+        404, "household_not_found", "a visit to member A's contact in grid A"),
     ("POST", "/api/v1/communities/<code>/grids"): [
         Case(_PL, _json("POST", f"/api/v1/communities/{f.COMMUNITY}/grids",
                         {"geometry": _square(119.871, 28.441), "reason": "新建"}), 404, "area_not_found"),
@@ -273,7 +279,8 @@ def _snapshot(db_session) -> dict[str, str]:
 @pytest.mark.parametrize("key, case", PARAMS,
                          ids=[f"{k[0]} {k[1]} as {c.role}{' (' + c.label + ')' if c.label else ''}" for k, c in PARAMS])
 def test_a_write_outside_the_callers_scope_is_refused_and_changes_nothing(client, db_session, world, key, case):
-    token = f.token_for(db_session, case.role, case.scope or OUTSIDER_SCOPE[case.role])
+    member = {"party_member_id": world["member_b"]} if case.role == _PM else {}
+    token = f.token_for(db_session, case.role, case.scope or OUTSIDER_SCOPE[case.role], **member)
     before = _snapshot(db_session)
     response = client.open(headers=f.auth(token), **case.request(world))
     body = response.get_json(silent=True) or {}

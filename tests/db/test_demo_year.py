@@ -53,6 +53,7 @@ def test_a_year_of_life(db_session, app):
     assert any("演示数据已存在" in line for line in out) and any("次巡查打卡" in line for line in out)
     _hazards_of_a_year(s)
     _patrols_and_visits_of_a_year(s)
+    _party_visits_of_a_year(s)
     _supervisor_views_show_the_year(s, app)
 
 
@@ -147,12 +148,34 @@ def _patrols_and_visits_of_a_year(s):
                          OR extract(hour FROM c.recorded_at AT TIME ZONE 'Asia/Shanghai') < 14""", tags=tags) == 0
 
 
+def _party_visits_of_a_year(s):
+    """Party members visit their own contacts every month, in daytime, up to now; the featured grid
+    (not thinned out) at its grid's rate, which lies between 55 % and 98 %."""
+    per_month = dict(_rows(s, """
+        SELECT date_trunc('month', visited_at AT TIME ZONE 'Asia/Shanghai')::date, count(*) FROM party_visit
+        GROUP BY 1"""))
+    assert sorted(per_month) == sorted(MONTHS) and all(n > 50 for n in per_month.values())
+    assert _one(s, """SELECT count(*) FROM party_visit v LEFT JOIN party_contact pc ON pc.household_id = v.household_id
+                      WHERE pc.party_member_id IS DISTINCT FROM v.party_member_id OR v.visited_at > :now
+                         OR v.received_at < v.visited_at
+                         OR extract(hour FROM v.visited_at AT TIME ZONE 'Asia/Shanghai') NOT BETWEEN 9 AND 19""") == 0
+    shares = [share for (share,) in _rows(s, """
+        SELECT count(v.id)::float / count(DISTINCT pc.household_id)
+        FROM party_contact pc JOIN household h ON h.id = pc.household_id JOIN grid g ON g.id = h.grid_id
+        LEFT JOIN party_visit v ON v.household_id = h.id AND v.visited_at >= :start AND v.visited_at < :end
+        WHERE g.code = :grid""", start=datetime(2026, 5, 1, tzinfo=CHINA), end=datetime(2026, 6, 1, tzinfo=CHINA),
+        grid=FEATURED_GRID)]
+    assert 0.5 < shares[0] < 1.0, shares
+
+
 def _supervisor_views_show_the_year(s, app):
     client = app.test_client()
     # 平安报表 of last month: red, yellow and green grids.
     report = safety_report(s, Scope(prefix=DISTRICT_CODE, role="supervisor"), within=None, month="2026-05",
                            patrol_rules=PatrolRules(), now=NOW)
     assert {i["colour"] for i in report["items"] if i["level"] == "grid"} == {"red", "yellow", "green"}
+    featured = next(i for i in report["items"] if i["code"] == FEATURED_GRID)
+    assert 0.5 < featured["party_visit_coverage"] < 1.0
 
     district = s.query(User).filter_by(username="district").one()
     token, _ = issue_token(s, district, 1)

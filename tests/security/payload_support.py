@@ -2,7 +2,7 @@
 
 Every payload goes through every free-text field a user can write, through the same door a
 user would use: the API operations (hazards, actions, check-ins, key places, party members,
-grid staff, the planner's new grid, new households), the import files (grids and communities, households),
+grid staff, the planner's new grid, new households, party visits), the import files (grids and communities, households),
 and the CLI's user creation (display names). Each planted value is the payload plus a short
 tag naming its field, so a page that shows it proves which field reached it.
 """
@@ -65,6 +65,7 @@ FIELDS: dict[str, tuple[str, int]] = {
     "cn": ("community name (area import)", 100),
     "ng": ("planner's new grid name (POST /communities/<code>/grids)", 100),
     "dn": ("user display name (create-user)", 64),
+    "vn": ("party visit note (POST /party-visits)", 1000),
 }
 
 ROLES: dict[str, tuple[str, str]] = {  # username → (role, scope)
@@ -189,4 +190,12 @@ def plant(app, session) -> World:
          "duty": tagged(i, "sd")} for i in range(n)]})
     create_user(session, "p-member", PASSWORD, "party_member", f.GRID_A, "p-member 测试", party_member_id=member_ids[0])
     session.commit()
+    # The party member looks after every imported household and visits each once, with a payload
+    # as the note: the phone page shows each household's last note.
+    member = Api(app, "p-member")
+    for i in range(n):
+        street.call("PUT", f"/api/v1/party-members/{member_ids[0]}/households/PL-{i}", json={"pinned": True})
+        member.call("POST", "/api/v1/party-visits", json={
+            "client_id": str(uuid.uuid4()), "household_code": f"PL-{i}", "note": tagged(i, "vn"),
+            "recorded_at": now.isoformat(), "lon": 119.8812 + i * 0.00045, "lat": 28.4532})
     return world

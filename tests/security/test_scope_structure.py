@@ -139,6 +139,7 @@ PAGE_STANDS_FOR = {
     ("GET", "/maps/hazards"): ("GET", "/hazards/heatmap"),
     ("GET", "/reports/safety"): ("GET", "/reports/safety"),
     ("GET", "/patrol"): ("POST", "/checkins"),
+    ("GET", "/party/visits"): ("POST", "/party-visits"),
     ("GET", "/maps/patrol"): ("GET", "/patrol/tracks"),
     ("GET", "/maps/area/<code>"): ("GET", "/grids"),
     ("GET", "/maps/grid/<code>"): ("GET", "/grids/<code>/households"),
