@@ -172,8 +172,8 @@ def hazard_duplicates(scope, query: DuplicateQuery):
 
 
 PHOTO_FORM = {"file": "file",
-              "client_id": {"type": "string", "format": "uuid",
-                            "description": "手机离线待发队列为这张照片生成的编号；重发同一编号不重复保存（每次一张）"}}
+              "client_id": dict(type="string", format="uuid",
+                                description="手机离线待发队列为这张照片生成的编号；重发同一编号不重复保存（每次一张）")}
 
 
 class PhotoList(BaseModel):
