@@ -119,8 +119,7 @@ class HolidayResponse(BaseModel):
     workdays: int
 
 
-@operation(bp, "/hazards", "POST", summary="上报问题隐患（落入所在网格，返回疑似重复；带 client_id 重发返回 200 与首次结果）",
-           tag="hazards", scope=AREA,
+@operation(bp, "/hazards", "POST", summary="上报问题隐患（落入所在网格，返回疑似重复）", tag="hazards", scope=AREA,
            roles=REPORTERS, body=ReportBody, response=ReportResponse, response_status=201, errors=(409, 422),
            also={200: message("client_replay_answer_200")},
            data_errors=("hazard_category_unknown", "invalid_crs", "not_in_any_grid", "hazard_outside_scope",
