@@ -5,9 +5,12 @@ states exactly what the code refuses."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import date, datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
@@ -139,3 +142,18 @@ class Feature(BaseModel):
 def described(schema: dict[str, Any], *, description: str) -> dict[str, Any]:
     """A hand-written JSON schema with its OpenAPI description (documentation, like ``summary=``)."""
     return {**schema, "description": description}
+
+
+# The id the phone's offline outbox gives a write (static/js/outbox.js): a UUID, so a re-sent
+# request is recognised. It belongs to its author: another user's request with it is a 409.
+ClientId = Annotated[UUID | None, Field(None, description="手机离线待发队列为这次提交生成的编号（UUID）；"
+                                                        "重发同一编号返回首次保存的结果，不重复保存")]
+
+
+def client_request(client_id: UUID | None, request: dict[str, Any]) -> tuple[str, str] | None:
+    """(client id, SHA-256 of the request) for a write sent with a client id, else None: the same
+    id re-sent with another request is refused, not answered with the first one."""
+    if client_id is None:
+        return None
+    canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return str(client_id), hashlib.sha256(canonical.encode()).hexdigest()

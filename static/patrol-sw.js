@@ -1,9 +1,9 @@
 /* Service worker of the patrol page: the page and its assets open with no network.
    Served as /patrol/sw.js (scope /patrol). API calls are never cached or answered here:
-   the page's own queue (IndexedDB) keeps check-ins until the server confirms them. */
+   the outbox (static/js/outbox.js, IndexedDB) keeps every write until the server confirms them. */
 "use strict";
-var CACHE = "gridmap-patrol-v1";
-var SHELL = ["/patrol", "/static/css/gridmap.css", "/static/js/patrol/queue.js", "/static/js/patrol/app.js"];
+var CACHE = "gridmap-patrol-v2";
+var SHELL = ["/patrol", "/static/css/gridmap.css", "/static/js/outbox.js", "/static/js/outbox-kinds.js", "/static/js/patrol/app.js"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) {

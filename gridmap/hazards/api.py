@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from uuid import UUID
 
 from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, Field, field_validator
@@ -10,11 +11,12 @@ from pydantic import BaseModel, Field, field_validator
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA, GLOBAL
+from gridmap.errors import BadRequest
 from gridmap.hazards import deadlines, photos, service
 from gridmap.hazards.models import SEVERITIES, STATUSES
 from gridmap.hazards.workflow import ACTIONS
 from gridmap.messages import message
-from gridmap.schemas import BboxFilter, Crs, Day, Lat, Lon, QueryMoment
+from gridmap.schemas import BboxFilter, ClientId, Crs, Day, Lat, Lon, QueryMoment, client_request
 from gridmap.web import get_session
 
 bp = Blueprint("hazards_api", __name__)
@@ -31,6 +33,7 @@ class ReportBody(BaseModel):
     lon: Lon
     lat: Lat
     crs: Crs = None
+    client_id: ClientId
 
 
 class ReportResponse(BaseModel):
@@ -41,6 +44,7 @@ class ReportResponse(BaseModel):
     deadlines: dict[str, str]
     calendar: str
     possible_duplicates: list[dict[str, Any]]
+    replayed: bool = Field(description="true：该 client_id 此前已保存，返回的是首次保存的问题（200）")
 
 
 class ActionBody(BaseModel):
@@ -116,13 +120,16 @@ class HolidayResponse(BaseModel):
 
 
 @operation(bp, "/hazards", "POST", summary="上报问题隐患（落入所在网格，返回疑似重复）", tag="hazards", scope=AREA,
-           roles=REPORTERS, body=ReportBody, response=ReportResponse, response_status=201, errors=(422,),
-           data_errors=("hazard_category_unknown", "invalid_crs", "not_in_any_grid", "hazard_outside_scope"),
+           roles=REPORTERS, body=ReportBody, response=ReportResponse, response_status=201, errors=(409, 422),
+           also={200: message("client_replay_answer_200")},
+           data_errors=("hazard_category_unknown", "invalid_crs", "not_in_any_grid", "hazard_outside_scope",
+                        "client_id_taken"),
            links={"GetHazard": {"operationId": "get_api_v1_hazards_hazard_id", "parameters": {"hazard_id": "$response.body#/id"}}})
 def report(scope, body: ReportBody):
+    client = client_request(body.client_id, body.model_dump(exclude={"client_id"}))
     result = service.report(get_session(), scope, category=body.category, severity=body.severity,
-                            description=body.description, lon=body.lon, lat=body.lat, crs=body.crs)
-    return result, 201
+                            description=body.description, lon=body.lon, lat=body.lat, crs=body.crs, client=client)
+    return result, 200 if result["replayed"] else 201
 
 
 @operation(bp, "/hazards", "GET", summary="问题列表（超期优先，按期限排序）", tag="hazards", scope=AREA, roles=STAFF,
@@ -163,7 +170,9 @@ def hazard_duplicates(scope, query: DuplicateQuery):
                                     crs=query.crs)
 
 
-PHOTO_FORM = {"file": "file"}
+PHOTO_FORM = {"file": "file",
+              "client_id": dict(type="string", format="uuid",
+                                description="手机离线待发队列为这张照片生成的编号；重发同一编号不重复保存（每次一张）")}
 
 
 class PhotoList(BaseModel):
@@ -188,10 +197,17 @@ def uploaded_photos(limits: photos.PhotoLimits) -> list[bytes]:
 @operation(bp, "/hazards/<int:hazard_id>/photos", "POST", summary="上传问题照片（JPEG/PNG，去除位置等 EXIF 信息）",
            tag="hazards", scope=AREA, roles=REPORTERS, form=PHOTO_FORM, response=PhotoList, response_status=201,
            errors=(404, 409, 413, 422), max_body=photo_body_limit,
-           data_errors=("hazard_photo_type", "hazard_photo_invalid", "hazard_photo_required", "hazard_photo_too_many"))
+           data_errors=("hazard_photo_type", "hazard_photo_invalid", "hazard_photo_required", "hazard_photo_too_many",
+                        "hazard_photo_client_id_one", "client_id_taken"))
 def add_hazard_photos(scope, hazard_id: int):
     limits = photo_limits()
-    return photos.add_photos(get_session(), scope, hazard_id, uploaded_photos(limits), limits), 201
+    client_id = request.form.get("client_id") or None
+    if client_id is not None:
+        try:
+            client_id = str(UUID(client_id))
+        except ValueError:
+            raise BadRequest("client_id_invalid", details={"field": "client_id"}) from None
+    return photos.add_photos(get_session(), scope, hazard_id, uploaded_photos(limits), limits, client_id), 201
 
 
 @operation(bp, "/hazards/<int:hazard_id>/photos/<int:n>", "GET", summary="问题照片（按问题的范围授权）",

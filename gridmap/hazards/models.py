@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmap.db import Base
@@ -104,6 +104,10 @@ class Hazard(Base):
     closed_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # The phone's id of the report (its offline outbox) and the SHA-256 of the request it came
+    # with: a re-sent report is answered with this one, the same id with another request refused.
+    client_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
+    client_digest: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         CheckConstraint(_in("severity", SEVERITIES), name="severity_known"),
@@ -118,6 +122,7 @@ class Hazard(Base):
         Index("ix_hazard_created_at", "created_at"),
         Index("ix_hazard_grid_id", "grid_id"),
         Index("ix_hazard_assignee_id", "assignee_id"),
+        Index("ux_hazard_client_id", "client_id", unique=True),
     )
 
 
@@ -175,9 +180,11 @@ class HazardPhoto(Base):
     height: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+    client_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))  # the phone's id of this upload
 
     __table_args__ = (
         UniqueConstraint("hazard_id", "n"),
+        Index("ux_hazard_photo_client_id", "hazard_id", "client_id", unique=True),
         UniqueConstraint("hazard_id", "original_sha256"),
         CheckConstraint("content_type IN ('image/jpeg', 'image/png')", name="content_type_known"),
         CheckConstraint("n > 0 AND size = octet_length(data) AND sha256 ~ '^[0-9a-f]{64}$'", name="consistent"),

@@ -125,15 +125,26 @@ def _json(photo: HazardPhoto) -> dict[str, Any]:
 
 
 def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[bytes],
-               limits: PhotoLimits) -> dict[str, Any]:
+               limits: PhotoLimits, client_id: str | None = None) -> dict[str, Any]:
     """Attach photos to a hazard, all or none. A photo already attached (same upload
-    checksum) is not stored twice; it is listed again with ``duplicate: true``."""
+    checksum) is not stored twice; it is listed again with ``duplicate: true``.
+
+    With ``client_id`` (the phone's outbox id of one photo) the upload is one photo, stored once
+    per (hazard, client id): a re-sent one answers with the stored photo, even once the hazard
+    is closed; the id with other bytes, or sent by another user, is a 409 ``client_id_taken``."""
     if not uploads:
         raise Unprocessable("hazard_photo_required", details={"field": "file"})
+    if client_id is not None and len(uploads) != 1:
+        raise Unprocessable("hazard_photo_client_id_one", details={"field": "file"})
     cleaned = [(hashlib.sha256(raw).hexdigest(), clean(raw, limits.max_bytes)) for raw in uploads]
     items: list[dict[str, Any]] = []
     with transaction(session):
         hazard = _hazard(session, scope, hazard_id, lock=True)  # serialises numbering per hazard
+        if client_id is not None and (sent := session.scalars(select(HazardPhoto).where(
+                HazardPhoto.hazard_id == hazard_id, HazardPhoto.client_id == client_id)).first()) is not None:
+            if sent.uploaded_by != scope.user_id or sent.original_sha256 != cleaned[0][0]:
+                raise Conflict("client_id_taken")
+            return {"items": [{**_json(sent), "duplicate": True}], "total": 1}
         if hazard.status in CLOSED:
             raise Conflict("hazard_photo_closed", details={"status": hazard.status})
         existing = {p.original_sha256: p for p in session.scalars(
@@ -152,7 +163,7 @@ def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[byt
             photo = HazardPhoto(hazard_id=hazard_id, n=last, content_type=image.content_type, data=image.data,
                                 size=len(image.data), sha256=hashlib.sha256(image.data).hexdigest(),
                                 original_sha256=original, width=image.width, height=image.height,
-                                uploaded_by=scope.user_id)
+                                uploaded_by=scope.user_id, client_id=client_id)
             session.add(photo)
             session.flush()
             existing[original] = photo

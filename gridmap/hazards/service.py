@@ -215,9 +215,35 @@ def check_duplicates(session: Session, scope: Scope, *, category: str, lon: floa
             "grid": {"code": grid.code, "name": grid.name} if grid is not None and scope.covers(grid.code) else None}
 
 
+def _stored_report(session: Session, scope: Scope, client: tuple[str, str]) -> dict[str, Any] | None:
+    """The report first sent with this client id, or None. Another author's id, or the same id
+    with another request, is a 409 that says nothing of the stored report."""
+    hazard = session.scalars(select(Hazard).where(Hazard.client_id == client[0])).first()
+    if hazard is None:
+        return None
+    if hazard.reporter_id != scope.user_id or hazard.client_digest != client[1] or not scope.covers(hazard.grid_code):
+        raise Conflict("client_id_taken")
+    grid = session.get(Grid, hazard.grid_id) if hazard.grid_id else None
+    lon, lat = session.execute(select(func.ST_X(Hazard.geom), func.ST_Y(Hazard.geom)).where(Hazard.id == hazard.id)).one()
+    return {
+        "id": hazard.id, "code": hazard.code, "grid": {"code": hazard.grid_code, "name": grid.name if grid else None},
+        "status": hazard.status, "level": hazard.level, "category": hazard.category_code, "severity": hazard.severity,
+        "lon": lon, "lat": lat, "calendar": hazard.calendar, "replayed": True,
+        "deadlines": {"accept_by": as_local(hazard.accept_by).isoformat(),
+                      "resolve_by": as_local(hazard.resolve_by).isoformat()},
+        "possible_duplicates": possible_duplicates(session, scope, hazard.category_code, lon, lat, hazard.id),
+    }
+
+
 def report(session: Session, scope: Scope, *, category: str, severity: str, description: str, lon: float,
-           lat: float, crs: str | None, now: datetime | None = None) -> dict[str, Any]:
+           lat: float, crs: str | None, client: tuple[str, str] | None = None,
+           now: datetime | None = None) -> dict[str, Any]:
+    """A new hazard in the grid at the point. With ``client`` (the phone's id and the request's
+    digest, gridmap.schemas.client_request) it is stored once: a re-sent report answers with the
+    stored one and ``replayed: true``."""
     now = now or clock_now()
+    if client is not None and (stored := _stored_report(session, scope, client)) is not None:
+        return stored
     lon, lat = point_to_wgs84(lon, lat, crs)
     cat = _category(session, category)
     grid = _grid_at(session, lon, lat)
@@ -228,6 +254,10 @@ def report(session: Session, scope: Scope, *, category: str, severity: str, desc
     accept, resolve = deadlines_for(session, cat.code, severity, now)
     calendar = FALLBACK if FALLBACK in (accept.calendar, resolve.calendar) else OFFICIAL
     with transaction(session):
+        if client is not None:  # two sends of one report at once: the second waits, then finds the first
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(client[0], 0))))
+            if (stored := _stored_report(session, scope, client)) is not None:
+                return stored
         duplicates = possible_duplicates(session, scope, cat.code, lon, lat)
         hazard_id = session.scalar(select(func.nextval(func.pg_get_serial_sequence("hazard", "id"))))
         code = f"HZ-{as_local(now):%Y%m%d}-{hazard_id:06d}"
@@ -236,6 +266,7 @@ def report(session: Session, scope: Scope, *, category: str, severity: str, desc
             geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), grid_id=grid.id, grid_version=grid.version,
             grid_code=grid.code, status="reported", level="grid", accept_by=accept.due, resolve_by=resolve.due,
             calendar=calendar, reporter_id=scope.user_id, created_at=now, updated_at=now,
+            client_id=client[0] if client else None, client_digest=client[1] if client else None,
         ))
         session.flush()
         session.add(HazardEvent(hazard_id=hazard_id, from_status=None, to_status="reported", action="report",
@@ -247,7 +278,7 @@ def report(session: Session, scope: Scope, *, category: str, severity: str, desc
         "id": hazard_id, "code": code, "grid": {"code": grid.code, "name": grid.name}, "status": "reported",
         "level": "grid", "category": cat.code, "severity": severity, "lon": lon, "lat": lat,
         "deadlines": {"accept_by": accept.due.isoformat(), "resolve_by": resolve.due.isoformat()},
-        "calendar": calendar, "possible_duplicates": duplicates,
+        "calendar": calendar, "possible_duplicates": duplicates, "replayed": False,
     }
 
 

@@ -14,7 +14,7 @@ from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.households import approvals, edits, history
 from gridmap.messages import message
-from gridmap.schemas import AreaFilter, Crs, Lat, ListResponse, Lon
+from gridmap.schemas import AreaFilter, ClientId, Crs, Lat, ListResponse, Lon, client_request
 from gridmap.web import get_session
 
 bp = Blueprint("household_edits_api", __name__)
@@ -51,6 +51,7 @@ class HouseholdFields(BaseModel):
     lat: Lat | None = None
     crs: Crs = Field(None, description="手机定位多为 gcj02")
     device: str | None = Field(None, max_length=128, description="设备标识（缺省时记录 User-Agent）")
+    client_id: ClientId
 
     @model_validator(mode="after")
     def _both_coordinates(self):
@@ -80,6 +81,7 @@ class HouseholdOut(BaseModel):
     version: int
     status: str
     grid: str | None
+    replayed: bool = Field(False, description="true：该 client_id 此前已保存，未再次修改，返回住户当前信息")
 
 
 class EditOut(HouseholdOut):
@@ -111,22 +113,30 @@ def _device(body: HouseholdFields) -> str:
     return body.device or request.headers.get("User-Agent", "")[:256]
 
 
+def _client(body: HouseholdFields, **where: str) -> tuple[str, str] | None:
+    return client_request(body.client_id, {**body.model_dump(exclude={"client_id", "device"}, exclude_unset=True),
+                                           **where})
+
+
 @operation(bp, "/households", "POST", summary="新增住户（网格员在本网格，督导在辖区）", tag="households", scope=AREA,
            roles=EDITORS, body=NewHousehold, response=HouseholdOut, response_status=201, errors=(409, 422),
-           data_errors=("invalid_crs", "household_code_taken", "household_outside_scope"))
+           also={200: message("client_replay_answer_200")},
+           data_errors=("invalid_crs", "household_code_taken", "household_outside_scope", "client_id_taken"))
 def create_household(scope, body: NewHousehold):
-    fields = body.model_dump(exclude_unset=True)
-    return edits.create(get_session(), scope, fields, _device(body)), 201
+    fields = body.model_dump(exclude_unset=True, exclude={"client_id"})
+    answer = edits.create(get_session(), scope, fields, _device(body), _client(body))
+    return answer, 200 if answer["replayed"] else 201
 
 
 @operation(bp, "/households/<household:household_code>", "PATCH",
            summary="修改住户信息（带 version；敏感字段须社区审核）", tag="households", scope=AREA, roles=EDITORS,
            body=HouseholdEdit, response=EditOut, errors=(403, 404, 409, 422),
            data_errors=("invalid_crs", "household_version_stale", "household_outside_scope", "merged_into_invalid",
-                        "household_status_needs_supervisor"))
+                        "household_status_needs_supervisor", "client_id_taken"))
 def update_household(scope, household_code: str, body: HouseholdEdit):
-    fields = body.model_dump(exclude_unset=True)
-    return edits.update(get_session(), scope, household_code, fields, _device(body))
+    fields = body.model_dump(exclude_unset=True, exclude={"client_id"})
+    return edits.update(get_session(), scope, household_code, fields, _device(body),
+                        _client(body, household=household_code))
 
 
 @operation(bp, "/households/<household:household_code>/history", "GET",

@@ -29,6 +29,7 @@ from gridmap.auth.scope import Scope
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
 from gridmap.errors import Conflict, Forbidden, NotFound, Unprocessable
+from gridmap.households import client_writes
 from gridmap.households.assignment import assign_households
 from gridmap.households.models import HouseholdChange
 from gridmap.households.service import household_json
@@ -198,10 +199,22 @@ def _merge_target(session: Session, scope: Scope, code: str, values: dict[str, A
     values["merged_into"], values["merged_into_id"] = target.code, target.id
 
 
-def create(session: Session, scope: Scope, fields: dict[str, Any], device: str) -> dict[str, Any]:
-    """A new household at a point of the caller's area (201); a taken code is a 409."""
+def _replayed(session: Session, scope: Scope, sent: Any) -> dict[str, Any]:
+    """The answer to a re-sent write (gridmap.households.client_writes): the household now."""
+    code = session.scalar(text("SELECT code FROM household WHERE id = :id"), {"id": sent.household_id})
+    session.commit()
+    row = household_row(session, scope, code)
+    return {**household_out(session, scope, row, "household_write"), "pending": list(sent.pending), "replayed": True}
+
+
+def create(session: Session, scope: Scope, fields: dict[str, Any], device: str,
+           client: client_writes.Client | None = None) -> dict[str, Any]:
+    """A new household at a point of the caller's area (201); a taken code is a 409. With
+    ``client`` a re-sent create answers with the household (``replayed: true``)."""
     values = _target(fields)
     with transaction(session):
+        if client is not None and (sent := client_writes.stored(session, scope, client, "create")) is not None:
+            return _replayed(session, scope, sent)
         taken = session.execute(text("INSERT INTO household (code, geom, status, version) VALUES "
                                      "(:code, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 'active', 0) "
                                      "ON CONFLICT (code) DO NOTHING RETURNING id"),
@@ -220,23 +233,31 @@ def create(session: Session, scope: Scope, fields: dict[str, Any], device: str) 
         if held:
             _record(session, scope, household_id, kind="create", status="pending", before={}, after=held,
                     grid_code=row.grid, device=device, version=None)
-    return household_out(session, scope, row, "household_write")
+        if client is not None:
+            client_writes.remember(session, scope, client, "create", household_id, 201, list(held))
+    return {**household_out(session, scope, row, "household_write"), "pending": sorted(held), "replayed": False}
 
 
-def update(session: Session, scope: Scope, code: str, fields: dict[str, Any], device: str) -> dict[str, Any]:
-    """Apply an edit made at ``fields["version"]``; see the module docstring."""
+def update(session: Session, scope: Scope, code: str, fields: dict[str, Any], device: str,
+           client: client_writes.Client | None = None) -> dict[str, Any]:
+    """Apply an edit made at ``fields["version"]``; see the module docstring. With ``client`` a
+    re-sent edit answers with the household now (``replayed: true``), never a 409 against itself."""
     held: dict[str, Any] = {}
     with transaction(session):
         row = household_row(session, scope, code, lock=True)
+        if client is not None and (sent := client_writes.stored(session, scope, client, "edit")) is not None:
+            return _replayed(session, scope, sent)
         stale = row.version != fields["version"]
         if not stale:
             row, held = _apply(session, scope, row, fields, device)
+            if client is not None:
+                client_writes.remember(session, scope, client, "edit", row.id, 200, list(held))
     if stale:  # the phone merges with what is stored now (shown as the caller may see it)
         current = household_out(session, scope, row, "household_conflict")
         raise Conflict("household_version_stale", details={"current_version": row.version, "household": current},
                        code=row.code, current=row.version)
     answer = household_out(session, scope, row, "household_write")
-    return {**answer, "pending": sorted(held)}
+    return {**answer, "pending": sorted(held), "replayed": False}
 
 
 def _apply(session: Session, scope: Scope, row: Any, fields: dict[str, Any], device: str) -> tuple[Any, dict]:

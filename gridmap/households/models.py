@@ -8,7 +8,7 @@ from geoalchemy2 import Geometry, WKBElement
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, func, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmap.db import Base
@@ -87,3 +87,22 @@ class HouseholdChange(Base):
         Index("ix_household_change_household_id", "household_id", "id"),
         Index("ix_household_change_pending", "grid_code", postgresql_where=text("status = 'pending'")),
     )
+
+
+class HouseholdClientWrite(Base):
+    """A household write the phone's offline outbox sent with a client id: whose it is, the
+    SHA-256 of the request, the status it was answered with and the fields it left pending.
+    A re-sent request is answered from here (and the household as it is now), not applied again."""
+
+    __tablename__ = "household_client_write"
+
+    client_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    pending: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("kind IN ('create', 'edit')", name="kind_known"),)

@@ -215,7 +215,7 @@ def held(result: dict, lost: int = 0) -> bool:
 
 
 def uuid7(at: datetime) -> str:
-    """A UUIDv7 made at ``at``, as the phone page makes its check-in ids (static/js/patrol/queue.js)."""
+    """A UUIDv7 made at ``at``, as the phone page makes its check-in ids (static/js/outbox.js)."""
     raw = bytearray(int(at.timestamp() * 1000).to_bytes(6, "big") + os.urandom(10))
     raw[6] = (raw[6] & 0x0F) | 0x70
     raw[8] = (raw[8] & 0x3F) | 0x80

@@ -1,5 +1,5 @@
 /* The report page /hazards/new: position from the phone or a click on the small offline map,
-   possible duplicates within 50 m before submitting, then the report and its photos. */
+   possible duplicates within 50 m before submitting, then the report and its photos through the outbox. */
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -89,7 +89,10 @@
   }
   $("category").addEventListener("change", checkDuplicates);
 
-  function json(r) { return r.json().then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); }
+  // The report goes into the outbox (static/js/outbox.js) with its photos: sent at once when the
+  // phone has a signal, else kept on the phone and sent when it returns.
+  function renderOutbox() { Outbox.render($("queue"), $("queued-count")); }
+  Outbox.onChange(function (status) { if (status) $("sync-status").textContent = status; renderOutbox(); });
 
   $("submit").addEventListener("click", function () {
     if (!here) { show("请先选择位置。"); return; }
@@ -97,28 +100,30 @@
     show("");
     var body = { category: $("category").value, severity: $("severity").value, description: $("description").value,
                  lon: here.lon, lat: here.lat, crs: here.crs };
-    fetch("/api/v1/hazards", { method: "POST", credentials: "same-origin",
-                               headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-                               body: JSON.stringify(body) })
-      .then(json)
-      .then(function (res) {
-        if (!res.ok) throw new Error(errorText(res.body, res.status));
-        var files = $("photo").files;
-        if (!files.length) return res.body;
-        var form = new FormData();
-        for (var i = 0; i < files.length; i++) form.append("file", files[i]);
-        return fetch("/api/v1/hazards/" + res.body.id + "/photos", { method: "POST", credentials: "same-origin",
-                                                                     headers: { "X-CSRF-Token": csrf }, body: form })
-          .then(json)
-          .then(function (up) {
-            if (!up.ok) throw new Error("问题已上报（" + res.body.code + "），但照片未保存：" + errorText(up.body, up.status) +
-                                        " 可在详情页重新上传。");
-            return res.body;
-          });
-      })
-      .then(function (created) { window.location.href = "/hazards/" + created.id + "?reported=1"; })
-      .catch(function (err) { $("submit").disabled = false; show(err.message || "提交失败，请稍后重试。"); });
+    var files = Array.prototype.slice.call($("photo").files);
+    Outbox.add("hazard", body, files).then(function (item) {
+      return Outbox.sync().then(function () {
+        return Promise.all([Outbox.done("hazard"), Outbox.waiting()]);
+      }).then(function (lists) {
+        var sent = lists[0].filter(function (i) { return i.client_id === item.client_id; })[0];
+        if (sent) { window.location.href = "/hazards/" + sent.answer.id + "?reported=1"; return; }
+        var left = lists[1].filter(function (i) { return i.client_id === item.client_id; })[0];
+        $("submit").disabled = false;
+        if (left && left.refused && !left.progress.hazard) {  // refused on the spot: correct the form and resend
+          show(left.refused.message);
+          return Outbox.discard(item.client_id);
+        }
+        if (left && left.refused) { show(left.refused.message); return; }
+        $("description").value = "";
+        $("photo").value = "";
+        show("");
+        $("sync-status").textContent = "已保存在手机上，联网后自动上传。";
+      });
+    }).catch(function (err) { $("submit").disabled = false; show("保存失败：" + (err && err.message || err)); });
   });
+
+  renderOutbox();
+  Outbox.sync();
 
   if (cfg.prefill && cfg.prefill.lon !== undefined) {
     var p = cfg.prefill;

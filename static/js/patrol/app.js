@@ -1,15 +1,14 @@
-/* The phone check-in page: position, grid, one-tap check-in, offline queue with retries. */
+/* The phone check-in page: position, grid, one-tap check-in; check-ins wait in the outbox
+   (static/js/outbox.js) with every other write of the phone until the server confirms them. */
 (function () {
   "use strict";
-  var Q = window.PatrolQueue;
+  var O = window.Outbox;
   var csrf = document.querySelector("meta[name=csrf-token]").content;
   var $ = function (id) { return document.getElementById(id); };
   var FLAG_NAMES = { outside_grid: "不在本网格", low_accuracy: "定位精度差", impossible_speed: "移动速度异常",
                      future_time: "时间超前", stale: "补传过晚" };
-  var BATCH = 100;
   var here = null;            // {lon, lat, accuracy}
   var lastLookup = null;      // where the grid and households were last asked for
-  var backoff = 0, retryTimer = null, flushing = false;
 
   function text(el, value) { el.textContent = value; }
   function hhmm(iso) { var d = new Date(iso); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
@@ -20,7 +19,7 @@
     $("net").className = "net " + (online ? "online" : "offline");
     text($("net"), online ? "在线" : "离线");
   }
-  window.addEventListener("online", function () { showNet(); backoff = 0; flush(); lookup(true); });
+  window.addEventListener("online", function () { showNet(); lookup(true); });
   window.addEventListener("offline", showNet);
 
   // --- position ------------------------------------------------------------------
@@ -85,101 +84,36 @@
   function checkIn() {
     if (!here) return;
     var item = {
-      id: Q.uuid(), lon: here.lon, lat: here.lat, crs: "wgs84",
+      id: O.uuid(), lon: here.lon, lat: here.lat, crs: "wgs84",
       accuracy_m: Math.round(here.accuracy * 10) / 10, recorded_at: new Date().toISOString(),
       note: $("note").value.trim()
     };
     if ($("household").value) item.household_code = $("household").value;
-    Q.add(item).then(function () {
+    O.add("checkin", item, [], item.id).then(function () {
       $("note").value = "";
       $("household").value = "";
       text($("last"), hhmm(item.recorded_at) + " 已打卡，已保存在手机上" + (navigator.onLine ? "，正在上传……" : "，联网后自动上传。"));
-      render();
-      backoff = 0;
-      flush();
+      O.sync();
     }).catch(function (e) { text($("last"), "保存失败：" + e); });
-  }
-
-  // --- upload with retries ----------------------------------------------------------
-  function schedule() {
-    if (retryTimer) return;
-    var delay = Math.min(300000, 2000 * Math.pow(2, backoff)) * (0.75 + Math.random() / 2);
-    backoff = Math.min(backoff + 1, 10);
-    text($("sync-status"), "上传失败，" + Math.round(delay / 1000) + " 秒后重试（联网后立即重试）。");
-    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, delay);
-  }
-
-  function payload(item) {
-    var out = { id: item.id, lon: item.lon, lat: item.lat, crs: item.crs, accuracy_m: item.accuracy_m,
-                recorded_at: item.recorded_at, note: item.note };
-    if (item.household_code) out.household_code = item.household_code;
-    return out;
-  }
-
-  function flush() {
-    if (flushing) return Promise.resolve();
-    return Q.all().then(function (items) {
-      var pending = items.filter(function (i) { return !i.rejected; }).slice(0, BATCH);
-      if (!pending.length) { text($("sync-status"), "全部已上传。"); return; }
-      flushing = true;
-      if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
-      return fetch("/api/v1/checkins", {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify({ items: pending.map(payload) })
-      }).then(function (r) {
-        if (r.status === 401) { text($("sync-status"), "登录已过期，请重新登录；打卡仍保存在手机上。"); throw new Error("401"); }
-        if (r.status !== 200 && r.status !== 207) throw new Error("HTTP " + r.status);
-        return r.json();
-      }).then(function (body) {
-        return Promise.all(body.items.map(function (result) {
-          var item = pending[result.index];
-          if (!item) return null;
-          if (result.status === "created" || result.status === "duplicate") return Q.confirm(item.id, result);
-          item.rejected = result.error;       // never sent again, never deleted: shown with its reason
-          return Q.update(item);
-        }));
-      }).then(function () {
-        flushing = false;
-        backoff = 0;
-        render();
-        if (pending.length === BATCH) return flush();
-        text($("sync-status"), "全部已上传。");
-      }).catch(function () {
-        flushing = false;
-        render();
-        schedule();
-      });
-    });
   }
 
   // --- lists ---------------------------------------------------------------------
   function describe(item) {
-    var parts = [hhmm(item.recorded_at)];
-    if (item.household_code) parts.push("住户 " + item.household_code);
-    if (item.note) parts.push(item.note.length > 20 ? item.note.slice(0, 20) + "…" : item.note);
+    var r = item.request, parts = [hhmm(r.recorded_at)];
+    if (r.household_code) parts.push("住户 " + r.household_code);
+    if (r.note) parts.push(r.note.length > 20 ? r.note.slice(0, 20) + "…" : r.note);
     return parts.join(" · ");
   }
 
   function render() {
-    return Promise.all([Q.all(), Q.done()]).then(function (lists) {
-      var queued = lists[0], done = lists[1].slice(0, 20);
-      text($("queued-count"), String(queued.length));
-      var ul = $("queue");
-      ul.replaceChildren();
-      queued.forEach(function (item) {
-        var li = document.createElement("li");
-        li.dataset.id = item.id;
-        li.textContent = describe(item) + (item.rejected ? " — 未被接受：" + item.rejected.message : " — 等待上传");
-        if (item.rejected) li.className = "bad";
-        ul.appendChild(li);
-      });
+    return Promise.all([O.render($("queue"), $("queued-count")), O.done("checkin")]).then(function (lists) {
+      var done = lists[1].slice(0, 20);
       var dl = $("done");
       dl.replaceChildren();
       done.forEach(function (item) {
         var li = document.createElement("li");
-        li.dataset.id = item.id;
-        li.textContent = describe(item) + " — " + (item.answer.grid_name || "不在任何网格") ;
+        li.dataset.id = item.client_id;
+        li.textContent = describe(item) + " — " + (item.answer.grid_name || "不在任何网格");
         (item.answer.flags || []).forEach(function (f) {
           var span = document.createElement("span");
           span.className = "flag";
@@ -191,11 +125,34 @@
     });
   }
 
+  // A check-in queued by this page before the outbox (IndexedDB "gridmap-patrol") moves into it once.
+  function adoptOldQueue() {
+    return new Promise(function (resolve) {
+      var request = indexedDB.open("gridmap-patrol");
+      request.onupgradeneeded = function () { request.transaction.abort(); };  // none: create nothing
+      request.onerror = function () { resolve([]); };
+      request.onsuccess = function () {
+        var db = request.result;
+        if (!db.objectStoreNames.contains("queue")) { db.close(); resolve([]); return; }
+        var get = db.transaction("queue", "readonly").objectStore("queue").getAll();
+        get.onsuccess = function () { db.close(); resolve(get.result || []); };
+        get.onerror = function () { db.close(); resolve([]); };
+      };
+    }).then(function (old) {
+      return Promise.all(old.filter(function (i) { return !i.rejected; }).map(function (i) {
+        var body = { id: i.id, lon: i.lon, lat: i.lat, crs: i.crs, accuracy_m: i.accuracy_m,
+                     recorded_at: i.recorded_at, note: i.note };
+        if (i.household_code) body.household_code = i.household_code;
+        return O.add("checkin", body, [], i.id);
+      })).then(function () { if (old.length) indexedDB.deleteDatabase("gridmap-patrol"); });
+    }).catch(function () { /* nothing to adopt */ });
+  }
+
   // --- start ---------------------------------------------------------------------
   showNet();
   $("checkin").addEventListener("click", checkIn);
-  render().then(flush);
-  setInterval(function () { if (navigator.onLine) flush(); }, 60000);
+  O.onChange(function (status) { if (status) text($("sync-status"), status); render(); });
+  adoptOldQueue().then(render).then(O.sync);
   if (navigator.geolocation) {
     navigator.geolocation.watchPosition(onPosition, onPositionError,
       { enableHighAccuracy: true, maximumAge: 10000, timeout: 30000 });
