@@ -29,7 +29,12 @@ LABELS: dict[str, dict[str, str]] = {
     "hazard_action": {
         "report": "上报", "accept": "受理", "assign": "指派", "start": "开始处置", "feedback": "反馈结果",
         "verify": "核查通过", "reject": "退回", "close": "办结", "escalate": "上报上级（吹哨）",
+        "on_the_spot": "就地解决", "reopen": "重新打开", "supervise": "督办",
     },
+    # How a closed hazard was solved when not along the loop.
+    "hazard_resolution": {"on_the_spot": "就地解决"},
+    # A photo of a problem solved on the spot: before or after the fix.
+    "photo_stage": {"before": "处置前", "after": "处置后"},
     "hazard_severity": {"normal": "一般", "complex": "复杂", "urgent": "紧急"},
     # 平安报表's traffic lights.
     "colour": {"red": "红", "yellow": "黄", "green": "绿"},
@@ -52,6 +57,7 @@ LABELS: dict[str, dict[str, str]] = {
     # 平安报表 exports: the columns (report fields) and their headings, in column order.
     "safety_report_column": {
         "level_name": "层级", "code": "编码", "name": "名称", "found": "发现数", "closed": "办结数",
+        "on_the_spot": "就地解决数",
         "closure_rate": "办结率", "on_time_rate": "按期办结率", "overdue": "超期数",
         "mean_handling_hours": "平均处置时长（小时）", "patrol_coverage": "巡查覆盖率", "colour_name": "预警",
         "rank": "排名",
