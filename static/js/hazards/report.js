@@ -97,6 +97,13 @@
     show("");
     var body = { category: $("category").value, severity: $("severity").value, description: $("description").value,
                  lon: here.lon, lat: here.lat, crs: here.crs };
+    // 现场已解决 (static/js/hazards/onspot.js): the fix and its photos go in one request instead.
+    if (window.gridmapOnSpot && window.gridmapOnSpot.active()) {
+      window.gridmapOnSpot.submit(body, csrf, errorText)
+        .then(function (created) { window.location.href = "/hazards/" + created.id + "?reported=1"; })
+        .catch(function (err) { $("submit").disabled = false; show(err.message || "提交失败，请稍后重试。"); });
+      return;
+    }
     fetch("/api/v1/hazards", { method: "POST", credentials: "same-origin",
                                headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
                                body: JSON.stringify(body) })
