@@ -57,10 +57,9 @@ LABELS: dict[str, dict[str, str]] = {
     # 平安报表 exports: the columns (report fields) and their headings, in column order.
     "safety_report_column": {
         "level_name": "层级", "code": "编码", "name": "名称", "found": "发现数", "closed": "办结数",
-        "on_the_spot": "就地解决数",
         "closure_rate": "办结率", "on_time_rate": "按期办结率", "overdue": "超期数",
         "mean_handling_hours": "平均处置时长（小时）", "patrol_coverage": "巡查覆盖率", "colour_name": "预警",
-        "rank": "排名",
+        "rank": "排名", "on_the_spot": "就地解决数",
     },
     # Upload formats, as a person calls them.
     "file_format": {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shapefile_zip": "Shapefile 压缩包", "kml": "KML",

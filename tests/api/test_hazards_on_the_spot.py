@@ -136,6 +136,10 @@ def test_a_supervisor_samples_and_reopens_a_fix_which_goes_back_into_the_loop(cl
     assert sample.status_code == 200
     drawn = sample.get_json()
     assert drawn["total"] == 3 and len(drawn["features"]) == 2 and {ft["id"] for ft in drawn["features"]} <= set(ids)
+    outsider = client.get("/api/v1/hazards?resolution=on_the_spot&sample=5", headers=f.auth(world["other_street"]))
+    assert outsider.get_json()["total"] == 0 and outsider.get_json()["features"] == []
+    assert client.get("/api/v1/hazards?resolution=loop", headers=f.auth(world["community"])).status_code == 400
+    assert client.get("/api/v1/hazards?sample=0", headers=f.auth(world["community"])).status_code == 400
     hazard_id = ids[0]
     # The worker who fixed it cannot reopen it; a note is required; another street does not see it.
     assert _act(client, world["worker"], hazard_id, "reopen", note="再看看").status_code == 403
@@ -200,3 +204,19 @@ def test_supervise_is_refused_for_the_worker_without_a_note_out_of_scope_and_whe
     assert done.status_code == 409
     notes = db_session.execute(text("SELECT count(*) FROM hazard_event WHERE action = 'supervise'")).scalar()
     assert notes == 1
+
+
+def test_photos_of_a_fix_lose_their_exif_like_any_hazard_photo(client, world):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif.get_ifd(0x8825).update({1: "N", 2: (28.0, 27.0, 18.0), 3: "E", 4: (119.0, 53.0, 6.0)})
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, format="JPEG", exif=exif.tobytes())
+    assert b"PhoneMaker" in out.getvalue()
+    body = _fix(client, world["worker"], before=(out.getvalue(),)).get_json()
+    served = client.get(body["photos"][0]["url"], headers=f.auth(world["worker"]))
+    assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    assert b"Exif" not in served.data and b"PhoneMaker" not in served.data
+    assert not Image.open(io.BytesIO(served.data)).getexif()
