@@ -298,7 +298,7 @@ def _error_statuses(op: Operation, has_path_params: bool) -> list[int]:
 
 def _form_schema(form: dict[str, str]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
-    required = ["file"]
+    required = [name for name, kind in form.items() if kind == "file"]
     for name, kind in form.items():
         if kind == "file":
             properties[name] = {"type": "string", "format": "binary"}

@@ -29,7 +29,12 @@ LABELS: dict[str, dict[str, str]] = {
     "hazard_action": {
         "report": "上报", "accept": "受理", "assign": "指派", "start": "开始处置", "feedback": "反馈结果",
         "verify": "核查通过", "reject": "退回", "close": "办结", "escalate": "上报上级（吹哨）",
+        "on_the_spot": "就地解决", "reopen": "重新打开", "supervise": "督办",
     },
+    # How a closed hazard was solved when not along the loop.
+    "hazard_resolution": {"on_the_spot": "就地解决"},
+    # A photo of a problem solved on the spot: before or after the fix.
+    "photo_stage": {"before": "处置前", "after": "处置后"},
     "hazard_severity": {"normal": "一般", "complex": "复杂", "urgent": "紧急"},
     # 平安报表's traffic lights.
     "colour": {"red": "红", "yellow": "黄", "green": "绿"},
@@ -55,7 +60,7 @@ LABELS: dict[str, dict[str, str]] = {
         "closure_rate": "办结率", "on_time_rate": "按期办结率", "overdue": "超期数",
         "mean_handling_hours": "平均处置时长（小时）", "patrol_coverage": "巡查覆盖率", "party_visit_coverage": "党员走访覆盖率",
         "colour_name": "预警",
-        "rank": "排名",
+        "rank": "排名", "on_the_spot": "就地解决数",
     },
     # Upload formats, as a person calls them.
     "file_format": {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shapefile_zip": "Shapefile 压缩包", "kml": "KML",

@@ -244,6 +244,8 @@ MESSAGES: dict[str, str] = {
     "hazard_photo_too_many": "每个问题最多上传 {max} 张照片。",
     "hazard_photo_closed": "问题已办结或不予受理，不能再上传照片。",
     "hazard_photo_not_found": "问题 {id} 没有第 {n} 张照片。",
+    "hazard_onspot_photo_required": "就地解决需要处置前和处置后的照片各至少一张（缺少：{stage}）。",
+    "hazard_onspot_photo_repeated": "处置前和处置后不能是同一张照片。",
     "holiday_year_mismatch": "日期 {day} 不属于 {year} 年。",
     # --- maps (gridmap.maps) ---
     "map_grid_total": "共 {count} 个网格",

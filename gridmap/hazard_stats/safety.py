@@ -5,6 +5,8 @@ thresholds and a ranking per level. One SQL statement (GROUPING SETS) does the c
 Definitions (month = Beijing calendar month):
 - found: hazards reported in the month (refused reports, ``rejected``, are not hazards);
 - closed: of those, closed before the month ended; closure_rate = closed / found;
+- on_the_spot: of the closed ones, those a grid worker solved on the spot (就地解决; a reopened
+  one no longer counts);
 - on_time_rate: of those found and resolved (verified) before the month ended, the share
   resolved by their resolve_by deadline;
 - overdue: hazards open at the month's end (or now, for the current month) past resolve_by;
@@ -71,7 +73,7 @@ _SQL = text("""
 WITH g AS (
     SELECT code FROM grid WHERE code LIKE :prefix
 ), h AS (
-    SELECT g.code AS grid_code, h.created_at, h.closed_at, h.resolved_at, h.resolve_by, h.status
+    SELECT g.code AS grid_code, h.created_at, h.closed_at, h.resolved_at, h.resolve_by, h.status, h.resolution
     FROM g LEFT JOIN hazard h
       ON h.grid_code = g.code AND h.status <> 'rejected' AND h.created_at < :end
      AND (h.created_at >= :start OR h.closed_at IS NULL OR h.closed_at >= :start)
@@ -81,6 +83,8 @@ SELECT CASE WHEN grouping(left(grid_code, 9)) = 0 THEN 'street'
        coalesce(left(grid_code, 9), left(grid_code, 12), grid_code) AS code,
        count(created_at) FILTER (WHERE created_at >= :start) AS found,
        count(*) FILTER (WHERE created_at >= :start AND status = 'closed' AND closed_at < :end) AS closed,
+       count(*) FILTER (WHERE created_at >= :start AND status = 'closed' AND closed_at < :end
+                          AND resolution = 'on_the_spot') AS on_the_spot,
        count(*) FILTER (WHERE created_at >= :start AND resolved_at < :end) AS resolved,
        count(*) FILTER (WHERE created_at >= :start AND resolved_at < :end AND resolved_at <= resolve_by) AS on_time,
        count(*) FILTER (WHERE (closed_at IS NULL OR closed_at > :asof) AND (resolved_at IS NULL OR resolved_at > :asof)
@@ -169,6 +173,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
         item = {
             "level": r["level"], "code": r["code"],
             "name": names.get(r["code"], r["code"]), "found": r["found"], "closed": r["closed"],
+            "on_the_spot": r["on_the_spot"],
             "closure_rate": round(r["closed"] / r["found"], 4) if r["found"] else None,
             "on_time_rate": round(r["on_time"] / r["resolved"], 4) if r["resolved"] else None,
             "overdue": r["overdue"],

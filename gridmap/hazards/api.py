@@ -8,15 +8,15 @@ from uuid import UUID
 from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, Field, field_validator
 
-from gridmap.apidoc import operation
+from gridmap.apidoc import NO_NUL, operation, parse_model
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA, GLOBAL
 from gridmap.errors import BadRequest
-from gridmap.hazards import deadlines, photos, service
+from gridmap.hazards import deadlines, onspot, photos, service
 from gridmap.hazards.models import SEVERITIES, STATUSES
 from gridmap.hazards.workflow import ACTIONS
 from gridmap.messages import message
-from gridmap.schemas import BboxFilter, ClientId, Crs, Day, Lat, Lon, QueryMoment, client_request
+from gridmap.schemas import CRS_PATTERN, BboxFilter, ClientId, Crs, Day, Lat, Lon, QueryMoment, client_request
 from gridmap.web import get_session
 
 bp = Blueprint("hazards_api", __name__)
@@ -61,6 +61,7 @@ class HazardResponse(BaseModel):
     level: str
     deadlines: dict[str, Any]
     allowed_actions: list[str]
+    resolution: str | None = Field(None, description="on_the_spot：就地解决（其余为空）")
     events: list[dict[str, Any]] = []
     photos: list[dict[str, Any]] = []
 
@@ -72,6 +73,8 @@ class HazardQuery(BboxFilter):
     overdue: bool | None = Field(None, description="true：只看已超期的")
     since: QueryMoment | None = Field(None, description="上报时间不早于（ISO 8601；无时区按北京时间）")
     until: QueryMoment | None = Field(None, description="上报时间早于（ISO 8601；无时区按北京时间）")
+    resolution: Literal["on_the_spot"] | None = Field(None, description="on_the_spot：只看就地解决的")
+    sample: int | None = Field(None, ge=1, le=100, description="随机抽取这么多件（抽查）；total 仍为全部件数")
 
     @field_validator("status")
     @classmethod
@@ -138,7 +141,7 @@ def hazards(scope, query: HazardQuery):
     return service.list_hazards(
         get_session(), scope, within=query.within, statuses=query.status.split(",") if query.status else None,
         category=query.category, overdue=query.overdue, bbox=query.bbox, since=query.since, until=query.until,
-        limit=query.limit, offset=query.offset)
+        resolution=query.resolution, sample=query.sample, limit=query.limit, offset=query.offset)
 
 
 @operation(bp, "/hazards/<int:hazard_id>", "GET", summary="问题详情（含全部流转记录）", tag="hazards", scope=AREA,
@@ -148,7 +151,7 @@ def hazard(scope, hazard_id: int):
 
 
 @operation(bp, "/hazards/<int:hazard_id>/actions", "POST",
-           summary="流转操作（受理、指派、处置、反馈、核查、办结、退回、上报）", tag="hazards", scope=AREA,
+           summary="流转操作（受理、指派、处置、反馈、核查、办结、退回、上报、重新打开、督办）", tag="hazards", scope=AREA,
            roles=REPORTERS, body=ActionBody, response=HazardResponse, errors=(403, 404, 409, 422),
            data_errors=("hazard_assignee_invalid", "hazard_assignee_required", "hazard_note_required"))
 def hazard_action(scope, hazard_id: int, body: ActionBody):
@@ -189,9 +192,9 @@ def photo_body_limit() -> int:
     return photo_limits().body
 
 
-def uploaded_photos(limits: photos.PhotoLimits) -> list[bytes]:
-    """Every ``file`` part with a file, each read to one byte past the limit (a 413 without reading more)."""
-    return [upload.stream.read(limits.max_bytes + 1) for upload in request.files.getlist("file") if upload]
+def uploaded_photos(limits: photos.PhotoLimits, field: str = "file") -> list[bytes]:
+    """Every ``field`` part with a file, each read to one byte past the limit (a 413 without reading more)."""
+    return [upload.stream.read(limits.max_bytes + 1) for upload in request.files.getlist(field) if upload]
 
 
 @operation(bp, "/hazards/<int:hazard_id>/photos", "POST", summary="上传问题照片（JPEG/PNG，去除位置等 EXIF 信息）",
@@ -238,3 +241,35 @@ def calendar_deadline(scope, query: DeadlineQuery):
 def load_holidays(scope, body: HolidayBody):
     return deadlines.load_holidays(get_session(), body.year, [(d.date, d.is_workday, d.name) for d in body.days],
                                    body.source or message("holiday_source_upload", username=scope.username))
+
+
+_REPORT_FIELDS = ReportBody.model_json_schema()["properties"]
+# The report's fields as multipart text (lon, lat as numbers in text), and the photos by stage.
+ONSPOT_FORM = {
+    "category": {**_REPORT_FIELDS["category"], "pattern": NO_NUL, "x-required": True},
+    "severity": _REPORT_FIELDS["severity"],
+    "description": {**_REPORT_FIELDS["description"], "pattern": NO_NUL},
+    "lon": {**_REPORT_FIELDS["lon"], "x-required": True},
+    "lat": {**_REPORT_FIELDS["lat"], "x-required": True},
+    "crs": {"type": "string", "pattern": CRS_PATTERN},
+    "before": "file",
+    "after": "file",
+}
+
+
+@operation(bp, "/hazards/on-the-spot", "POST",
+           summary="就地解决：网格员发现并当场处置的问题，附处置前、处置后照片（去除 EXIF），直接办结", tag="hazards",
+           scope=AREA, roles=(GRID_WORKER,), form=ONSPOT_FORM, response=HazardResponse, response_status=201,
+           errors=(413, 422), max_body=photo_body_limit,
+           data_errors=("hazard_category_unknown", "invalid_crs", "not_in_any_grid", "hazard_outside_scope",
+                        "hazard_photo_type", "hazard_photo_invalid", "hazard_photo_too_many",
+                        "hazard_onspot_photo_required", "hazard_onspot_photo_repeated"))
+def solve_on_the_spot(scope):
+    if any("\x00" in value for value in request.form.values()):
+        raise BadRequest("nul_character")
+    fields = parse_model(ReportBody, request.form.to_dict())
+    limits = photo_limits()
+    return onspot.record(get_session(), scope, category=fields.category, severity=fields.severity,
+                         description=fields.description, lon=fields.lon, lat=fields.lat, crs=fields.crs,
+                         before=uploaded_photos(limits, "before"), after=uploaded_photos(limits, "after"),
+                         limits=limits), 201

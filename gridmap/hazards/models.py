@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,6 +34,11 @@ SEVERITIES = ("normal", "complex", "urgent")
 STATUSES = ("reported", "accepted", "assigned", "in_progress", "feedback", "verified", "closed", "rejected")
 OPEN_STATUSES = ("reported", "accepted", "assigned", "in_progress", "feedback")
 LEVELS = ("grid", "community", "street", "district")
+# How a closed hazard was solved, when not along the loop: on_the_spot (就地解决) — found and
+# fixed in one step by a grid worker, with photos before and after.
+ON_THE_SPOT = "on_the_spot"
+RESOLUTIONS = (ON_THE_SPOT,)
+PHOTO_STAGES = ("before", "after")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -108,10 +114,14 @@ class Hazard(Base):
     # with: a re-sent report is answered with this one, the same id with another request refused.
     client_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
     client_digest: Mapped[str | None] = mapped_column(String(64))
+    # NULL along the loop; "on_the_spot" for a problem fixed where it was found (cleared on reopen).
+    resolution: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         CheckConstraint(_in("severity", SEVERITIES), name="severity_known"),
         CheckConstraint(_in("status", STATUSES), name="status_known"),
+        CheckConstraint(f"resolution IS NULL OR ({_in('resolution', RESOLUTIONS)} AND status = 'closed')",
+                        name="resolution_known"),
         CheckConstraint(_in("level", LEVELS), name="level_known"),
         CheckConstraint("calendar IN ('official', 'fallback')", name="calendar_known"),
         CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
@@ -123,11 +133,16 @@ class Hazard(Base):
         Index("ix_hazard_grid_id", "grid_id"),
         Index("ix_hazard_assignee_id", "assignee_id"),
         Index("ux_hazard_client_id", "client_id", unique=True),
+        # A supervisor's sample of the fixes made on the spot in their area.
+        Index("ix_hazard_on_the_spot", "grid_code", postgresql_ops={"grid_code": "varchar_pattern_ops"},
+              postgresql_where=text("resolution IS NOT NULL")),
     )
 
 
 class HazardEvent(Base):
-    """One step of the loop: who did what, when, from which status to which."""
+    """One step of the loop: who did what, when, from which status to which. A ``supervise``
+    (督办) row is a supervisor's note that changes no status (from = to); the inbox finds those
+    about the items assigned to a user by the partial index on (action, at)."""
 
     __tablename__ = "hazard_event"
 
@@ -141,7 +156,10 @@ class HazardEvent(Base):
     note: Mapped[str] = mapped_column(Text, server_default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
 
-    __table_args__ = (Index("ix_hazard_event_hazard_id_at", "hazard_id", "at"),)
+    __table_args__ = (
+        Index("ix_hazard_event_hazard_id_at", "hazard_id", "at"),
+        Index("ix_hazard_event_supervise_at", "at", "hazard_id", postgresql_where=text("action = 'supervise'")),
+    )
 
 
 class OfficialHoliday(Base):
@@ -181,10 +199,13 @@ class HazardPhoto(Base):
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
     client_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))  # the phone's id of this upload
+    # "before" / "after" the fix for a problem solved on the spot; NULL for other photos.
+    stage: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (
         UniqueConstraint("hazard_id", "n"),
         Index("ux_hazard_photo_client_id", "hazard_id", "client_id", unique=True),
+        CheckConstraint(f"stage IS NULL OR {_in('stage', PHOTO_STAGES)}", name="stage_known"),
         UniqueConstraint("hazard_id", "original_sha256"),
         CheckConstraint("content_type IN ('image/jpeg', 'image/png')", name="content_type_known"),
         CheckConstraint("n > 0 AND size = octet_length(data) AND sha256 ~ '^[0-9a-f]{64}$'", name="consistent"),

@@ -30,6 +30,8 @@ class QueueQuery(BaseModel):
     within: str = Field("", pattern=r"^[0-9]{0,24}$", description="区域编码前缀（空：全部）")
     category: str = Field("", max_length=32)
     overdue: bool = False
+    resolution: str = Field("", pattern="^(|on_the_spot)$", description="on_the_spot：只看就地解决的")
+    sample: str = Field("", pattern="^(|[1-9][0-9]?|100)$", description="随机抽取的件数（抽查；空：不抽查）")
 
 
 class NewHazardQuery(BaseModel):
@@ -58,9 +60,10 @@ def _basemap(tiles: str | None) -> dict:
 def queue(user, scope, query: QueueQuery):
     """The work queue: overdue first, then by the next deadline; filters by status, category, area."""
     result = service.work_queue(get_session(), scope, status=query.status, within=query.within,
-                                category=query.category, overdue=query.overdue)
+                                category=query.category, overdue=query.overdue, resolution=query.resolution,
+                                sample=int(query.sample) if query.sample else None)
     filters = {"status": query.status, "within": query.within, "category": query.category,
-               "overdue": query.overdue}
+               "overdue": query.overdue, "resolution": query.resolution, "sample": query.sample}
     return render_template("hazards.html", title=message("title_hazard_queue"), items=result["items"],
                            total=result["total"], categories=result["categories"], filters=filters,
                            calendar_note=_calendar_note(result["fallback_years"]), **_common(user))

@@ -120,8 +120,30 @@ def _hazard(session: Session, scope: Scope, hazard_id: int, lock: bool = False) 
 def _json(photo: HazardPhoto) -> dict[str, Any]:
     return {"n": photo.n, "content_type": photo.content_type, "size": photo.size, "sha256": photo.sha256,
             "width": photo.width, "height": photo.height,
-            "uploaded_at": photo.uploaded_at.isoformat() if photo.uploaded_at else None,
+            "uploaded_at": photo.uploaded_at.isoformat() if photo.uploaded_at else None, "stage": photo.stage,
             "url": f"/api/v1/hazards/{photo.hazard_id}/photos/{photo.n}"}
+
+
+def cleaned(uploads: list[bytes], limits: PhotoLimits) -> list[tuple[str, CleanImage]]:
+    """Each upload's checksum and its cleaned image; the first bad one refuses them all."""
+    return [(hashlib.sha256(raw).hexdigest(), clean(raw, limits.max_bytes)) for raw in uploads]
+
+
+def _row(hazard_id: int, n: int, original: str, image: CleanImage, user_id: int | None,
+         stage: str | None = None, client_id: str | None = None) -> HazardPhoto:
+    return HazardPhoto(hazard_id=hazard_id, n=n, content_type=image.content_type, data=image.data,
+                       size=len(image.data), sha256=hashlib.sha256(image.data).hexdigest(),
+                       original_sha256=original, width=image.width, height=image.height, uploaded_by=user_id,
+                       stage=stage, client_id=client_id)
+
+
+def attach_staged(session: Session, hazard_id: int, staged: list[tuple[str, str, CleanImage]],
+                  user_id: int | None) -> None:
+    """Store (stage, upload checksum, image) photos, numbered from 1, on a hazard just made in
+    the caller's transaction (a problem solved on the spot: its photos before and after)."""
+    for n, (stage, original, image) in enumerate(staged, start=1):
+        session.add(_row(hazard_id, n, original, image, user_id, stage))
+    session.flush()
 
 
 def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[bytes],
@@ -136,13 +158,13 @@ def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[byt
         raise Unprocessable("hazard_photo_required", details={"field": "file"})
     if client_id is not None and len(uploads) != 1:
         raise Unprocessable("hazard_photo_client_id_one", details={"field": "file"})
-    cleaned = [(hashlib.sha256(raw).hexdigest(), clean(raw, limits.max_bytes)) for raw in uploads]
+    images = cleaned(uploads, limits)
     items: list[dict[str, Any]] = []
     with transaction(session):
         hazard = _hazard(session, scope, hazard_id, lock=True)  # serialises numbering per hazard
         if client_id is not None and (sent := session.scalars(select(HazardPhoto).where(
                 HazardPhoto.hazard_id == hazard_id, HazardPhoto.client_id == client_id)).first()) is not None:
-            if sent.uploaded_by != scope.user_id or sent.original_sha256 != cleaned[0][0]:
+            if sent.uploaded_by != scope.user_id or sent.original_sha256 != images[0][0]:
                 raise Conflict("client_id_taken")
             return {"items": [{**_json(sent), "duplicate": True}], "total": 1}
         if hazard.status in CLOSED:
@@ -152,7 +174,7 @@ def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[byt
         count = len(existing)
         last = session.scalar(select(func.coalesce(func.max(HazardPhoto.n), 0))
                               .where(HazardPhoto.hazard_id == hazard_id))
-        for original, image in cleaned:
+        for original, image in images:
             if original in existing:
                 items.append({**_json(existing[original]), "duplicate": True})
                 continue
@@ -160,10 +182,7 @@ def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[byt
             if count > limits.max_count:
                 raise Unprocessable("hazard_photo_too_many", details={"max": limits.max_count}, max=limits.max_count)
             last += 1
-            photo = HazardPhoto(hazard_id=hazard_id, n=last, content_type=image.content_type, data=image.data,
-                                size=len(image.data), sha256=hashlib.sha256(image.data).hexdigest(),
-                                original_sha256=original, width=image.width, height=image.height,
-                                uploaded_by=scope.user_id, client_id=client_id)
+            photo = _row(hazard_id, last, original, image, scope.user_id, client_id=client_id)
             session.add(photo)
             session.flush()
             existing[original] = photo
@@ -175,7 +194,7 @@ def list_photos(session: Session, hazard_id: int) -> list[dict[str, Any]]:
     """Metadata only (no bytes); the caller has already checked the hazard's scope."""
     rows = session.execute(
         select(HazardPhoto.hazard_id, HazardPhoto.n, HazardPhoto.content_type, HazardPhoto.size,
-               HazardPhoto.sha256, HazardPhoto.width, HazardPhoto.height, HazardPhoto.uploaded_at)
+               HazardPhoto.sha256, HazardPhoto.width, HazardPhoto.height, HazardPhoto.uploaded_at, HazardPhoto.stage)
         .where(HazardPhoto.hazard_id == hazard_id).order_by(HazardPhoto.n)).all()
     return [_json(row) for row in rows]
 

@@ -62,7 +62,7 @@ def _actor(scope: Scope) -> workflow.Actor:
 
 def _state(hazard: Hazard) -> workflow.State:
     return workflow.State(status=hazard.status, level=hazard.level, grid_code=hazard.grid_code,
-                          assignee_id=hazard.assignee_id)
+                          assignee_id=hazard.assignee_id, resolution=hazard.resolution)
 
 
 def overdue_expr(now: datetime):
@@ -112,7 +112,7 @@ def _json(row: Any, scope: Scope) -> dict[str, Any]:
         "assignee": ({"username": row.assignee_username, "name": row.assignee_name}
                      if row.assignee_username else None),
         "created_at": _iso(h.created_at), "accepted_at": _iso(h.accepted_at), "resolved_at": _iso(h.resolved_at),
-        "closed_at": _iso(h.closed_at), "version": h.version,
+        "closed_at": _iso(h.closed_at), "version": h.version, "resolution": h.resolution,
         "allowed_actions": workflow.allowed_actions(_actor(scope), _state(h)),
     }
 
@@ -141,13 +141,18 @@ def get_hazard(session: Session, scope: Scope, hazard_id: int, now: datetime | N
 
 def list_hazards(session: Session, scope: Scope, *, within: str | None = None, statuses: list[str] | None = None,
                  category: str | None = None, overdue: bool | None = None, bbox: Bbox | None = None,
-                 since: datetime | None = None, until: datetime | None = None, limit: int = 100, offset: int = 0,
+                 since: datetime | None = None, until: datetime | None = None, resolution: str | None = None,
+                 sample: int | None = None, limit: int = 100, offset: int = 0,
                  now: datetime | None = None) -> dict[str, Any]:
-    """Scoped hazards, overdue first, then by the next deadline; a GeoJSON FeatureCollection."""
+    """Scoped hazards, overdue first, then by the next deadline; a GeoJSON FeatureCollection.
+    ``resolution``: only those closed that way (on_the_spot); ``sample``: that many of the
+    matching ones, drawn at random (抽查), ``total`` still counting them all."""
     now = now or clock_now()
     conditions = [scope.where(Hazard.grid_code, within)]
     if statuses:
         conditions.append(Hazard.status.in_(statuses))
+    if resolution:
+        conditions.append(Hazard.resolution == resolution)
     if category:
         conditions.append(or_(Hazard.category_code == category,
                               Hazard.category_code == select(HazardCategory.code)
@@ -161,9 +166,10 @@ def list_hazards(session: Session, scope: Scope, *, within: str | None = None, s
     if until is not None:
         conditions.append(Hazard.created_at < until)
     total = session.scalar(select(func.count()).select_from(Hazard).where(*conditions))
+    order = (func.random(),) if sample else (overdue_expr(now).desc(), next_deadline_expr(), Hazard.id)
     rows = session.execute(
-        _hazard_select(now).where(*conditions)
-        .order_by(overdue_expr(now).desc(), next_deadline_expr(), Hazard.id).limit(limit).offset(offset)
+        _hazard_select(now).where(*conditions).order_by(*order)
+        .limit(min(limit, sample) if sample else limit).offset(offset)
     ).all()
     features = []
     for row in rows:
@@ -235,6 +241,44 @@ def _stored_report(session: Session, scope: Scope, client: tuple[str, str]) -> d
     }
 
 
+def place_report(session: Session, scope: Scope, category: str, lon: float, lat: float,
+                 crs: str | None) -> tuple[HazardCategory, Any, float, float]:
+    """A report's category, grid and WGS-84 point, or the 422 that refuses them (no category,
+    no grid there, a grid outside the caller's scope)."""
+    lon, lat = point_to_wgs84(lon, lat, crs)
+    cat = _category(session, category)
+    grid = _grid_at(session, lon, lat)
+    if grid is None:
+        raise Unprocessable("not_in_any_grid", details={"lon": lon, "lat": lat})
+    if not scope.covers(grid.code):
+        raise Unprocessable("hazard_outside_scope")
+    return cat, grid, lon, lat
+
+
+def insert_hazard(session: Session, scope: Scope, cat: HazardCategory, grid: Any, lon: float, lat: float, *,
+                  severity: str, description: str, now: datetime, action: str = "report", status: str = "reported",
+                  detail: dict[str, Any] | None = None, **values: Any) -> Hazard:
+    """Insert a hazard and its first event (``action``, to ``status``) inside the caller's
+    transaction; ``values``: further columns (a hazard born closed carries its times)."""
+    accept, resolve = deadlines_for(session, cat.code, severity, now)
+    hazard_id = session.scalar(select(func.nextval(func.pg_get_serial_sequence("hazard", "id"))))
+    hazard = Hazard(
+        id=hazard_id, code=f"HZ-{as_local(now):%Y%m%d}-{hazard_id:06d}", category_code=cat.code, severity=severity,
+        description=description, geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), grid_id=grid.id,
+        grid_version=grid.version, grid_code=grid.code, status=status, level="grid", accept_by=accept.due,
+        resolve_by=resolve.due, calendar=FALLBACK if FALLBACK in (accept.calendar, resolve.calendar) else OFFICIAL,
+        reporter_id=scope.user_id, created_at=now, updated_at=now, **values,
+    )
+    session.add(hazard)
+    session.flush()
+    session.add(HazardEvent(hazard_id=hazard_id, from_status=None, to_status=status, action=action,
+                            actor_id=scope.user_id, at=now, note=description[:500],
+                            detail={"lon": lon, "lat": lat, "grid": grid.code, **(detail or {})}))
+    session.flush()
+    record_hazard(session, hazard_id)
+    return hazard
+
+
 def report(session: Session, scope: Scope, *, category: str, severity: str, description: str, lon: float,
            lat: float, crs: str | None, client: tuple[str, str] | None = None,
            now: datetime | None = None) -> dict[str, Any]:
@@ -244,40 +288,22 @@ def report(session: Session, scope: Scope, *, category: str, severity: str, desc
     now = now or clock_now()
     if client is not None and (stored := _stored_report(session, scope, client)) is not None:
         return stored
-    lon, lat = point_to_wgs84(lon, lat, crs)
-    cat = _category(session, category)
-    grid = _grid_at(session, lon, lat)
-    if grid is None:
-        raise Unprocessable("not_in_any_grid", details={"lon": lon, "lat": lat})
-    if not scope.covers(grid.code):
-        raise Unprocessable("hazard_outside_scope")
-    accept, resolve = deadlines_for(session, cat.code, severity, now)
-    calendar = FALLBACK if FALLBACK in (accept.calendar, resolve.calendar) else OFFICIAL
+    cat, grid, lon, lat = place_report(session, scope, category, lon, lat, crs)
     with transaction(session):
         if client is not None:  # two sends of one report at once: the second waits, then finds the first
             session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(client[0], 0))))
             if (stored := _stored_report(session, scope, client)) is not None:
                 return stored
         duplicates = possible_duplicates(session, scope, cat.code, lon, lat)
-        hazard_id = session.scalar(select(func.nextval(func.pg_get_serial_sequence("hazard", "id"))))
-        code = f"HZ-{as_local(now):%Y%m%d}-{hazard_id:06d}"
-        session.add(Hazard(
-            id=hazard_id, code=code, category_code=cat.code, severity=severity, description=description,
-            geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), grid_id=grid.id, grid_version=grid.version,
-            grid_code=grid.code, status="reported", level="grid", accept_by=accept.due, resolve_by=resolve.due,
-            calendar=calendar, reporter_id=scope.user_id, created_at=now, updated_at=now,
-            client_id=client[0] if client else None, client_digest=client[1] if client else None,
-        ))
-        session.flush()
-        session.add(HazardEvent(hazard_id=hazard_id, from_status=None, to_status="reported", action="report",
-                                actor_id=scope.user_id, at=now, note=description[:500],
-                                detail={"lon": lon, "lat": lat, "grid": grid.code}))
-        session.flush()
-        record_hazard(session, hazard_id)
+        hazard = insert_hazard(session, scope, cat, grid, lon, lat, severity=severity, description=description,
+                               now=now, client_id=client[0] if client else None,
+                               client_digest=client[1] if client else None)
+        hazard_id, code, calendar = hazard.id, hazard.code, hazard.calendar
+        accept_by, resolve_by = as_local(hazard.accept_by), as_local(hazard.resolve_by)
     return {
         "id": hazard_id, "code": code, "grid": {"code": grid.code, "name": grid.name}, "status": "reported",
         "level": "grid", "category": cat.code, "severity": severity, "lon": lon, "lat": lat,
-        "deadlines": {"accept_by": accept.due.isoformat(), "resolve_by": resolve.due.isoformat()},
+        "deadlines": {"accept_by": accept_by.isoformat(), "resolve_by": resolve_by.isoformat()},
         "calendar": calendar, "possible_duplicates": duplicates, "replayed": False,
     }
 
@@ -309,37 +335,53 @@ def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str =
         if version is not None and version != hazard.version:
             raise Conflict("hazard_stale", details={"version": hazard.version})
         decision = workflow.decide(_actor(scope), _state(hazard), action, note)
-        values: dict[str, Any] = {"status": decision.to_status, "level": decision.to_level,
-                                  "version": hazard.version + 1, "updated_at": now}
         detail: dict[str, Any] = {}
-        if action == "assign":
-            if assignee in (None, ""):
-                raise Unprocessable("hazard_assignee_required", details={"field": "assignee"})
-            user = _assignee(session, assignee, hazard.grid_code)
-            values["assignee_id"] = user.id
-            detail["assignee"] = user.username
-        if action == "accept":
-            values["accepted_at"] = now
-        if decision.to_status == "verified":
-            values["resolved_at"] = now
-        if decision.to_status in ("closed", "rejected"):
-            values["closed_at"] = now
-        if action == "reject" and decision.from_status == "assigned":
-            values["assignee_id"] = None
-        if action == "escalate":
-            accept, resolve = deadlines_for(session, hazard.category_code, hazard.severity, now)
-            values.update(assignee_id=None, accepted_at=None, accept_by=accept.due, resolve_by=resolve.due,
-                          calendar=FALLBACK if FALLBACK in (accept.calendar, resolve.calendar) else OFFICIAL)
-            detail.update(from_level=decision.from_level, to_level=decision.to_level)
-        updated = session.execute(
-            update(Hazard).where(Hazard.id == hazard_id, Hazard.version == hazard.version).values(**values)
-        ).rowcount
-        if updated != 1:
-            raise Conflict("hazard_stale")
+        if action in workflow.NOTE_ONLY:
+            if hazard.assignee_id is not None:  # whose inbox a 督办 note is for
+                detail["assignee_id"] = hazard.assignee_id
+        else:
+            _transition(session, hazard, decision, assignee, now, detail)
         session.add(HazardEvent(hazard_id=hazard_id, from_status=decision.from_status, to_status=decision.to_status,
                                 action=action, actor_id=scope.user_id, at=now, note=note, detail=detail))
     session.expire_all()
     return get_hazard(session, scope, hazard_id, now)
+
+
+def _transition(session: Session, hazard: Hazard, decision: workflow.Decision, assignee: str | int | None,
+                now: datetime, detail: dict[str, Any]) -> None:
+    """Write the decided change of status (and what goes with it) on the locked row; what the
+    event should remember goes into ``detail``."""
+    action = decision.action
+    values: dict[str, Any] = {"status": decision.to_status, "level": decision.to_level,
+                              "version": hazard.version + 1, "updated_at": now}
+    if action == "assign":
+        if assignee in (None, ""):
+            raise Unprocessable("hazard_assignee_required", details={"field": "assignee"})
+        user = _assignee(session, assignee, hazard.grid_code)
+        values["assignee_id"] = user.id
+        detail["assignee"] = user.username
+    if action == "accept":
+        values["accepted_at"] = now
+    if decision.to_status == "verified":
+        values["resolved_at"] = now
+    if decision.to_status in ("closed", "rejected"):
+        values["closed_at"] = now
+    if action == "reject" and decision.from_status == "assigned":
+        values["assignee_id"] = None
+    if action in ("escalate", "reopen"):  # back to "reported": the deadlines run from now
+        accept, resolve = deadlines_for(session, hazard.category_code, hazard.severity, now)
+        values.update(assignee_id=None, accepted_at=None, accept_by=accept.due, resolve_by=resolve.due,
+                      calendar=FALLBACK if FALLBACK in (accept.calendar, resolve.calendar) else OFFICIAL)
+    if action == "escalate":
+        detail.update(from_level=decision.from_level, to_level=decision.to_level)
+    if action == "reopen":  # a fix on the spot that did not hold: into the loop, no longer counted as one
+        values.update(resolution=None, resolved_at=None, closed_at=None)
+        detail["resolution"] = hazard.resolution
+    updated = session.execute(
+        update(Hazard).where(Hazard.id == hazard.id, Hazard.version == hazard.version).values(**values)
+    ).rowcount
+    if updated != 1:
+        raise Conflict("hazard_stale")
 
 
 def assignee_candidates(session: Session, grid_code: str) -> list[dict[str, Any]]:
@@ -379,13 +421,15 @@ def open_hazards_of_grid(session: Session, scope: Scope, grid_code: str, *, limi
 
 
 def work_queue(session: Session, scope: Scope, *, status: str, within: str | None, category: str | None,
-               overdue: bool, limit: int = 200) -> dict[str, Any]:
+               overdue: bool, resolution: str | None = None, sample: int | None = None,
+               limit: int = 200) -> dict[str, Any]:
     """The work queue: ``status`` is "open" (every open status), "all" or one status; overdue
-    first, then by the next deadline. ``fallback_years``: the years of its deadlines (and this
+    first, then by the next deadline (or ``sample`` of them at random: a supervisor's 抽查). ``fallback_years``: the years of its deadlines (and this
     one) without an official holiday list."""
     statuses = list(OPEN_STATUSES) if status == "open" else ([status] if status in STATUSES else None)
     result = list_hazards(session, scope, within=within or None, statuses=statuses, category=category or None,
-                          overdue=True if overdue else None, limit=limit)
+                          overdue=True if overdue else None, resolution=resolution or None, sample=sample,
+                          limit=limit)
     items = [feature["properties"] for feature in result["features"]]
     years = {today().year} | {int(i["deadlines"]["resolve_by"][:4]) for i in items}
     return {"items": items, "total": result["total"], "categories": categories(session),

@@ -2,8 +2,11 @@
 
 reported → accepted → assigned → in_progress → feedback → verified → closed, with
 ``reject`` (a report refused, an assignment handed back, a feedback returned for
-rework) and ``escalate`` (grid → community → street → district, 吹哨报到). Pure: no
-database, no Flask; the service locks the row and applies the decided transition.
+rework) and ``escalate`` (grid → community → street → district, 吹哨报到). A problem solved
+on the spot (就地解决) is born closed; a manager who samples it may ``reopen`` it, back to
+``reported`` at its level. ``supervise`` (督办) is a supervisor's note on an unfinished item
+that changes no status. Pure: no database, no Flask; the service locks the row and applies
+the decided transition.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from dataclasses import dataclass
 
 from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
 from gridmap.errors import Conflict, Forbidden, Unprocessable
+from gridmap.hazards.models import ON_THE_SPOT
 from gridmap.labels import label
 
-ACTIONS = ("accept", "assign", "start", "feedback", "verify", "reject", "close", "escalate")
+ACTIONS = ("accept", "assign", "start", "feedback", "verify", "reject", "close", "escalate", "reopen", "supervise")
 LEVEL_ORDER = ("grid", "community", "street", "district")
 # The longest scope code a supervisor may have to manage a hazard at this level: a
 # community supervisor (12 digits) manages grid- and community-level hazards, a street
@@ -23,6 +27,9 @@ LEVEL_SCOPE_LENGTH = {"grid": 12, "community": 12, "street": 9, "district": 6}
 
 
 MANAGER, ASSIGNEE, GRID_OWNER = "manager", "assignee", "grid_owner"
+# Any supervisor (or admin) whose scope covers the item, whatever its level: may send 督办 notes.
+OVERSEER = "overseer"
+UNFINISHED = ("reported", "accepted", "assigned", "in_progress", "feedback", "verified")
 
 # action → {from status: (to status, who may)}; escalate's target status is "reported" at the next level.
 RULES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
@@ -39,8 +46,12 @@ RULES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         "verified": ("in_progress", (MANAGER,)),
     },
     "escalate": {s: ("reported", (MANAGER, GRID_OWNER)) for s in ("reported", "accepted", "assigned", "in_progress")},
+    "reopen": {"closed": ("reported", (MANAGER,))},  # only a hazard closed on the spot (ONLY_WHEN)
+    "supervise": {s: (s, (OVERSEER,)) for s in UNFINISHED},  # a note; the status stays
 }
-NOTE_REQUIRED = ("reject", "escalate")
+NOTE_REQUIRED = ("reject", "escalate", "reopen", "supervise")
+# Actions that write an event and change nothing of the hazard (not even its version).
+NOTE_ONLY = ("supervise",)
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class State:
     level: str
     grid_code: str
     assignee_id: int | None
+    resolution: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,8 @@ def capacities(actor: Actor, state: State) -> set[str]:
     if (actor.role == SUPERVISOR and state.grid_code.startswith(actor.prefix)
             and len(actor.prefix) <= LEVEL_SCOPE_LENGTH[state.level]):
         held.add(MANAGER)
+    if actor.role in (ADMIN, SUPERVISOR) and state.grid_code.startswith(actor.prefix):
+        held.add(OVERSEER)
     if actor.user_id is not None and actor.user_id == state.assignee_id:
         held.add(ASSIGNEE)
     if actor.role == GRID_WORKER and actor.prefix == state.grid_code and state.level == "grid":
@@ -90,6 +104,8 @@ def capacities(actor: Actor, state: State) -> set[str]:
 def _possible(action: str, state: State) -> tuple[str, tuple[str, ...]] | None:
     rule = RULES[action].get(state.status)
     if rule is None or (action == "escalate" and next_level(state.level) is None):
+        return None
+    if action == "reopen" and state.resolution != ON_THE_SPOT:
         return None
     return rule
 

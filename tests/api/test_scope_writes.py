@@ -214,6 +214,12 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ("POST", "/api/v1/hazards/<int:hazard_id>/actions"): _each(
         (_GW, _SUP), _json("POST", "/api/v1/hazards/{hazard}/actions", {"action": "accept", "note": "受理"}),
         404, "hazard_not_found"),
+    ("POST", "/api/v1/hazards/on-the-spot"): _each(
+        (_GW,), lambda w: {"method": "POST", "path": "/api/v1/hazards/on-the-spot", "content_type": "multipart/form-data",
+                           "data": {"category": "fire", "description": "已当场清理", "lon": str(DEEP_IN_A[0]),
+                                    "lat": str(DEEP_IN_A[1]), "before": (io.BytesIO(f.png(8)), "before.png"),
+                                    "after": (io.BytesIO(f.png(12)), "after.png")}},
+        422, "hazard_outside_scope", "a fix at a point in grid A"),
     ("POST", "/api/v1/hazards/<int:hazard_id>/photos"): _each(
         (_GW, _SUP), _file("/api/v1/hazards/{hazard}/photos", "photo.png", lambda w: f.png()), 404, "hazard_not_found"),
 }

@@ -2,7 +2,7 @@
 
 Every payload goes through every free-text field a user can write, through the same door a
 user would use: the API operations (hazards, actions, check-ins, key places, party members,
-grid staff, the planner's new grid, new households, party visits), the import files (grids and communities, households),
+grid staff, the planner's new grid, new households, party visits, fixes on the spot, 督办 notes), the import files (grids and communities, households),
 and the CLI's user creation (display names). Each planted value is the payload plus a short
 tag naming its field, so a page that shows it proves which field reached it.
 """
@@ -44,6 +44,8 @@ PAYLOADS: tuple[tuple[str, str], ...] = (
 FIELDS: dict[str, tuple[str, int]] = {
     "hz": ("hazard description (POST /hazards)", 2000),
     "ha": ("hazard action note (POST /hazards/<id>/actions)", 2000),
+    "sv": ("supervise note (POST /hazards/<id>/actions, action supervise)", 2000),
+    "os": ("description of a fix on the spot (POST /hazards/on-the-spot, multipart)", 2000),
     "ci": ("check-in note (POST /checkins)", 1000),
     "kn": ("key place name (POST /grids/<code>/key-places)", 128),
     "ka": ("key place address", 256),
@@ -169,6 +171,12 @@ def plant(app, session) -> World:
             "category": "fire", "severity": "normal", "description": tagged(i, "hz"), "lon": lon, "lat": lat})
         world.hazards.append(hazard["id"])
         admin.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "accept", "note": tagged(i, "ha")})
+        street.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "supervise",
+                                                                             "note": tagged(i, "sv")})
+        fix = worker.call("POST", "/api/v1/hazards/on-the-spot", content_type="multipart/form-data", data={
+            "category": "fire", "description": tagged(i, "os"), "lon": str(lon), "lat": "28.4555",
+            "before": (io.BytesIO(f.png(8 + i)), "before.png"), "after": (io.BytesIO(f.png(40 + i)), "after.png")})
+        world.hazards.append(fix["id"])
         Api(app, f"p-dn{i}").call("POST", "/api/v1/checkins", json={
             "id": str(uuid.uuid4()), "lon": lon, "lat": 28.4575, "accuracy_m": 8,
             "recorded_at": now.isoformat(), "note": tagged(i, "ci")})

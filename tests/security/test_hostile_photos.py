@@ -139,3 +139,22 @@ def test_a_jpeg_carrying_html_is_stored_as_its_picture_alone(client, db_session,
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     assert not re.search(rb"<html|<script|<svg|onload", served.data)
     assert Image.open(io.BytesIO(served.data)).size == (32, 24)
+
+
+@pytest.mark.parametrize("stage", ["before", "after"])
+@pytest.mark.parametrize("case", IMPORT_CASES + IMAGE_CASES)
+def test_hostile_file_is_no_photo_of_a_fix_on_the_spot(client, db_session, case, stage):
+    """POST /hazards/on-the-spot (grid workers only): a hostile file in either stage refuses the
+    whole fix — no hazard, no event, no photo."""
+    f.lishui(db_session)
+    filename, data = {**catalogue(SECRET, 1), **image_catalogue()}[case]
+    good = ("good.jpg", _jpeg())
+    files = {"before": good, "after": good, stage: (filename, data)}
+    token = f.token_for(db_session, "grid_worker", ROLE_SCOPES["grid_worker"])
+    response = client.post("/api/v1/hazards/on-the-spot", headers=f.auth(token), content_type="multipart/form-data",
+                           data={"category": "fire", "lon": "119.885", "lat": "28.455",
+                                 **{k: (io.BytesIO(content), name) for k, (name, content) in files.items()}})
+    assert response.status_code in (400, 413, 422), (case, response.status_code, response.get_data(as_text=True)[:300])
+    counts = db_session.execute(text("SELECT (SELECT count(*) FROM hazard), (SELECT count(*) FROM hazard_event), "
+                                     "(SELECT count(*) FROM hazard_photo)")).one()
+    assert tuple(counts) == (0, 0, 0), case

@@ -100,6 +100,13 @@
     show("");
     var body = { category: $("category").value, severity: $("severity").value, description: $("description").value,
                  lon: here.lon, lat: here.lat, crs: here.crs };
+    // 现场已解决 (static/js/hazards/onspot.js): the fix and its photos go in one request instead.
+    if (window.gridmapOnSpot && window.gridmapOnSpot.active()) {
+      window.gridmapOnSpot.submit(body, csrf, errorText)
+        .then(function (created) { window.location.href = "/hazards/" + created.id + "?reported=1"; })
+        .catch(function (err) { $("submit").disabled = false; show(err.message || "提交失败，请稍后重试。"); });
+      return;
+    }
     var files = Array.prototype.slice.call($("photo").files);
     Outbox.add("hazard", body, files).then(function (item) {
       return Outbox.sync().then(function () {
