@@ -26,6 +26,7 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.imports.api import bp as imports_bp
     from gridmap.ogc.api import bp as ogc_bp
     from gridmap.patrol.api import bp as patrol_bp
+    from gridmap.patrol_plan.api import bp as patrol_plan_bp
     from gridmap.party.api import bp as party_bp
     from gridmap.party.visits_api import bp as party_visits_bp
     from gridmap.places.api import bp as places_bp
@@ -33,7 +34,7 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.tiles.api import bp as tiles_bp
 
     return (accounts_bp, areas_bp, households_bp, household_edits_bp, imports_bp, party_bp, party_visits_bp, places_bp,
-            patrol_bp, hazards_bp, hazard_stats_bp, planning_bp, spec_bp, ogc_bp, tiles_bp)
+            patrol_bp, patrol_plan_bp, hazards_bp, hazard_stats_bp, planning_bp, spec_bp, ogc_bp, tiles_bp)
 
 
 def register_api(app: Flask) -> None:

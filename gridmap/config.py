@@ -83,6 +83,8 @@ class PatrolRules:
     stale_hours: float = 72.0
     # coverage: a household counts as passed when the track comes this close.
     coverage_radius_m: float = 50.0
+    # patrol plans: a key place counts as visited by a check-in this close to it.
+    place_radius_m: float = 100.0
     # 五必访: household tags that require a visit every month.
     visit_tags: tuple[str, ...] = DEFAULT_VISIT_TAGS
     # Partitions: months kept (retention) and months prepared ahead.
@@ -113,6 +115,7 @@ def _patrol_rules() -> PatrolRules:
         future_tolerance_s=_float("GRIDMAP_PATROL_FUTURE_TOLERANCE_S", default.future_tolerance_s),
         stale_hours=_float("GRIDMAP_PATROL_STALE_HOURS", default.stale_hours),
         coverage_radius_m=_float("GRIDMAP_PATROL_COVERAGE_RADIUS_M", default.coverage_radius_m),
+        place_radius_m=_float("GRIDMAP_PATROL_PLACE_RADIUS_M", default.place_radius_m),
         visit_tags=_visit_tags(),
         retention_months=int(_float("GRIDMAP_PATROL_RETENTION_MONTHS", default.retention_months)),
         months_ahead=int(_float("GRIDMAP_PATROL_MONTHS_AHEAD", default.months_ahead)),

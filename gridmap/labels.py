@@ -86,6 +86,7 @@ LABELS: dict[str, dict[str, str]] = {
         "basemap": "底图", "gaode": "高德地图", "grids": "网格", "grid_boundary": "网格边界", "households": "住户",
         "member_lines": "党员联系线", "members": "党员", "key_places": "重点场所", "open_hazards": "未办结隐患",
         "hazard_density": "问题密度", "open_issues": "未办结问题",
+        "behind_places": "未按计划走访的重点场所",
     },
     # The fields of a map's tooltips and popups.
     "map_field": {
@@ -122,8 +123,12 @@ LABELS: dict[str, dict[str, str]] = {
     "nav": {
         "area_map": "网格总览", "grid_map": "民情地图", "patrol": "巡查打卡", "hazard_queue": "问题工单",
         "hazard_new": "上报问题", "patrol_map": "巡查轨迹", "heatmap": "问题热力图", "safety_report": "平安报表",
-        "planner": "网格规划", "audit_log": "审计日志", "party_visits": "走访联系户",
+        "planner": "网格规划", "audit_log": "审计日志", "party_visits": "走访联系户", "patrol_plans": "巡查计划",
     },
+    # Patrol plans: what a plan is about, its period, and the period as a unit of time.
+    "plan_subject": {"grid": "网格巡查", "place": "重点场所走访"},
+    "plan_period": {"day": "每天", "week": "每周", "month": "每月"},
+    "period_unit": {"day": "天", "week": "周", "month": "月"},
     # --- households, imports, key places ---
     # A household's family risk level.
     "risk_level": {"high": "高", "medium": "中", "low": "低"},

@@ -194,6 +194,14 @@ MESSAGES: dict[str, str] = {
     "month_format": "月份应为 YYYY-MM，{years}",
     "moment_format": "时间应为 ISO 8601（含时分），{years}",
     "crs_names": "坐标系：wgs84（默认）、gcj02、bd09、cgcs2000 等名称（不分大小写）或 EPSG:编号",
+    # --- patrol plans ---
+    "patrol_plan_not_found": "未找到编号为 {id} 的巡查计划。",
+    "patrol_plan_place_subject": "为单个重点场所设置计划时，对象须为“重点场所走访”。",
+    "patrol_plan_count_too_high": "该周期最多 {days} 天，不能要求 {count} 天。",
+    "patrol_plans_title": "巡查计划 · {area}",
+    "patrol_plan_saved": "巡查计划已保存。",
+    "patrol_plan_removed": "巡查计划已删除，改为继承上级。",
+    "map_behind_place": "{name}：本{period}已走访 {done}/{required} 天",
     # --- patrol ---
     "too_many_checkins": "一次最多提交 {limit} 条打卡，本次 {count} 条。",
     "household_not_found": "未找到户号为 {code} 的住户，或不在您的管辖范围内。",

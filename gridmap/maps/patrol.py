@@ -41,11 +41,14 @@ def _latlon(coords: list[float]) -> list[float]:
 
 def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], grids: dict[str, Any] | None = None, *,
                      title: str, tiles: str | None = None, static_url: str = DEFAULT_STATIC_URL,
-                     area_bounds: tuple[float, float, float, float] | None = None) -> folium.Map:
+                     area_bounds: tuple[float, float, float, float] | None = None,
+                     behind_places: dict[str, Any] | None = None) -> folium.Map:
     """``tracks``: items of ``daily_tracks`` (``user``, ``display_name``, ``track`` GeoJSON…);
     ``checkins``: a FeatureCollection of Points with ``user``, ``recorded_at``, ``flags``…;
     ``grids``: grid outlines for orientation; ``area_bounds`` (minLon, minLat, maxLon, maxLat): the
-    viewer's area, fitted when no track is drawn. All in the basemap's coordinates."""
+    viewer's area, fitted when no track is drawn; ``behind_places``: key places behind their patrol
+    plan (Points with ``place_name``, ``period``, ``done``, ``required``), a layer of their own. All in
+    the basemap's coordinates."""
     colours = worker_colours(tracks)
     field = labels("map_field")
     m = offline_map(tiles=tiles, static_url=static_url, location=list(FALLBACK_CENTER), zoom_start=13)
@@ -108,10 +111,33 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
             class_name="patrol-checkin flagged" if flags else "patrol-checkin",
         ).add_to(group)
 
-    if groups:
+    behind = _behind_places_layer(behind_places)
+    if behind is not None:
+        behind.add_to(m)
+    if groups or behind is not None:
         folium.LayerControl(collapsed=True).add_to(m)
     if area_bounds and not any(t.get("track") for t in tracks):
         bounds = list(area_bounds)  # nothing patrolled: the viewer's whole area, not just outlined grids
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(20, 20))
     return m
+
+
+BEHIND_COLOUR = "#b45309"
+
+
+def _behind_places_layer(places: dict[str, Any] | None) -> folium.FeatureGroup | None:
+    """Key places behind plan: a square-ish amber marker each, saying how far behind."""
+    features = (places or {}).get("features") or []
+    if not features:
+        return None
+    group = folium.FeatureGroup(name=label("behind_places", "map_layer"))
+    for feature in features:
+        props = feature["properties"]
+        lat, lon = _latlon(feature["geometry"]["coordinates"])
+        text = message("map_behind_place", name=props["place_name"], period=label(props["period"], "period_unit"),
+                       done=props["done"], required=props["required"])
+        folium.CircleMarker([lat, lon], radius=9, color=BEHIND_COLOUR, weight=3, fill=True, fill_color="#fde68a",
+                            fill_opacity=0.9, popup=Popup(html_text(text), max_width=260), tooltip=Tooltip(text),
+                            class_name="plan-behind-place").add_to(group)
+    return group

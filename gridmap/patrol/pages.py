@@ -18,6 +18,7 @@ from gridmap.messages import message
 from gridmap.pages import empty_state, map_parts, may_open, page
 from gridmap.patrol import tracks
 from gridmap.patrol.api import CHECKIN_ROLES
+from gridmap.patrol_plan.service import behind as behind_plan
 from gridmap.web import get_session
 
 bp = Blueprint("patrol_pages", __name__)
@@ -60,12 +61,24 @@ def patrol_map(user, scope, query: PatrolMapQuery):
     title = message("patrol_map_title", area=day["area_name"], day=day["date"])
     empty = not workers and not day["checkins"]["features"]
     area_bounds = bounds_for_basemap(areas.area_bounds(session, scope, within), tiles) if empty else None
+    behind = behind_plan(session, scope, radius_m=settings.patrol.place_radius_m, within=within, limit=BEHIND_ROWS)
     fmap = build_patrol_map(shown, for_basemap(day["checkins"], tiles), for_basemap(day["grids"], tiles),
-                            title=title, tiles=tiles, area_bounds=area_bounds)
+                            title=title, tiles=tiles, area_bounds=area_bounds,
+                            behind_places=for_basemap(_behind_places(behind["items"]), tiles))
     return render_template("patrol_map.html", title=title, user=user, role_name=label(user.role, "role"),
                            workers=workers, colours=worker_colours(workers), day=day["date"], within=within,
                            checkin_total=day["checkins"]["total"], radius=int(day["coverage_radius_m"]),
-                           empty=_empty_patrols(user, day) if empty else None, **map_parts(fmap))
+                           empty=_empty_patrols(user, day) if empty else None, behind=behind, **map_parts(fmap))
+
+
+BEHIND_ROWS = 200
+
+
+def _behind_places(items: list[dict]) -> dict:
+    """The key places among what is behind plan, as Points for the map's layer."""
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [i["lon"], i["lat"]]}, "properties": i}
+        for i in items if i["subject"] == "place"]}
 
 
 def _empty_patrols(user, day: dict) -> dict:

@@ -77,6 +77,7 @@ def _objects(db_session) -> dict[str, str]:
     from gridmap.hazards import photos, service as hazards
     from gridmap.party import service as party
     from gridmap.party import visits
+    from gridmap.patrol_plan import service as patrol_plans
 
     grids = f.lishui(db_session)["grids"]
     f.household(db_session, "A1", 119.882, 28.455, grids[f.GRID_A], head_name="张三", phone="13800000001",
@@ -95,6 +96,8 @@ def _objects(db_session) -> dict[str, str]:
     hazard = hazards.report(db_session, everything, category="fire", severity="normal", description="消防通道堵塞",
                             lon=119.886, lat=28.456, crs=None)["id"]
     photos.add_photos(db_session, everything, hazard, [f.png()], photos.PhotoLimits.of(Settings()))
+    patrol_plans.set_plan(db_session, everything, {"subject": "grid", "code": f.GRID_A, "place_id": None,
+                                                   "period": "day", "min_count": 1})
     return {"hazard_id": str(hazard), "n": "1", "member_id": str(mine), "other_member": str(other)}
 
 
@@ -214,6 +217,8 @@ AREA_READS = {
     "/api/v1/hazards/grid-density": ({}, lambda body: f.GRID_A in str(body)),
     "/api/v1/hazards/heatmap": ({"bbox": "119.80,28.40,120.00,28.50", "zoom": 13}, lambda body: body["total"] > 0),
     "/api/v1/patrol/households": ({"lon": 119.882, "lat": 28.455}, lambda body: "A1" in _codes(body)),
+    "/api/v1/patrol-plans": ({}, lambda body: f.GRID_A in _codes(body)),
+    "/api/v1/patrol-plans/behind": ({}, lambda body: f.GRID_A in {i["grid"] for i in body["items"]}),
     "/api/v1/reports/safety": ({}, lambda body: f.COMMUNITY in str(body)),
 }
 

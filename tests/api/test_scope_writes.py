@@ -29,6 +29,7 @@ from gridmap.db import Base
 from gridmap.hazards import service as hazards
 from gridmap.households import edits as household_edits
 from gridmap.party import service as party
+from gridmap.patrol_plan import service as patrol_plans
 from gridmap.places import service as places
 from tests import factories as f
 
@@ -206,6 +207,15 @@ CASES: dict[tuple[str, str], list[Case]] = {
         (_SUP,), _json("POST", "/api/v1/households/A1/changes/{change}/approve", {}), 404, "household_not_found"),
     ("POST", "/api/v1/households/<household:household_code>/changes/<int:change_id>/reject"): _each(
         (_SUP,), _json("POST", "/api/v1/households/A1/changes/{change}/reject", {}), 404, "household_not_found"),
+    ("PUT", "/api/v1/patrol-plans"): [
+        Case(_SUP, _json("PUT", "/api/v1/patrol-plans", {"subject": "grid", "code": f.GRID_A, "period": "day",
+                                                         "min_count": 1}), 404, "area_not_found", "grid A's plan"),
+        Case(_SUP, lambda w: {"method": "PUT", "path": "/api/v1/patrol-plans", "json": {
+            "subject": "place", "code": f.GRID_C, "place_id": w["place"], "period": "day", "min_count": 1}},
+             404, "key_place_not_found", "grid A's place through an own grid"),
+    ],
+    ("DELETE", "/api/v1/patrol-plans/<int:plan_id>"): _each(
+        (_SUP,), _json("DELETE", "/api/v1/patrol-plans/{plan}"), 404, "patrol_plan_not_found"),
     ("POST", "/api/v1/hazards"): _each(
         (_GW, _SUP), _json("POST", "/api/v1/hazards", {"category": "fire", "severity": "normal",
                                                        "description": "楼道堆放杂物", "lon": DEEP_IN_A[0],
@@ -271,8 +281,10 @@ def world(db_session):
     worker_a = Scope(prefix=f.GRID_A, role="grid_worker", username="worker-a")
     household_edits.update(db_session, worker_a, "A1", {"version": 1, "risk_level": "high"}, "phone")
     change = db_session.scalar(text("SELECT id FROM household_change WHERE status = 'pending'"))
+    plan = patrol_plans.set_plan(db_session, everything, {"subject": "grid", "code": f.GRID_A, "place_id": None,
+                                                         "period": "week", "min_count": 3})
     return {"member_a": member_a, "member_b": member_b, "place": place["properties"]["id"],
-            "hazard": hazard["id"], "change": change}
+            "hazard": hazard["id"], "change": change, "plan": plan["id"]}
 
 
 def _snapshot(db_session) -> dict[str, str]:

@@ -192,6 +192,9 @@ def plant(app, session) -> World:
         Api(app, "p-planner").call("POST", f"/api/v1/communities/{world.new_communities[i]}/grids", json={
             "geometry": _box(119.9118 + i * 0.0035, 28.476, 119.9142 + i * 0.0035, 28.484),
             "name": tagged(i, "ng"), "reason": "新建"})
+    for subject in ("grid", "place"):  # every key place (payload names) behind a daily plan on the patrol pages
+        street.call("PUT", "/api/v1/patrol-plans", json={"subject": subject, "code": f.STREET, "period": "day",
+                                                         "min_count": 1})
     street.call("POST", f"/api/v1/grids/{f.GRID_A}/party-contacts", json={"max_per_member": 10})
     street.call("PUT", f"/api/v1/grids/{f.GRID_A}/staff", json={"items": [
         {"role": "grid_worker", "name": tagged(i, "sn"), "phone": tagged(i, "sp"), "organisation": tagged(i, "so"),
