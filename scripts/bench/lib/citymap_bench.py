@@ -255,13 +255,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="warm calls per tile (median)")
     parser.add_argument("--zooms", default="10-14", help="tile zooms timed, FROM-TO")
     parser.add_argument("--port", type=int, default=5102)
+    parser.add_argument("--database", default=BENCH_DB, help="bench database on the DATABASE_URL server (fresh)")
     parser.add_argument("--quick", action="store_true", help="no crossover, no pans and zooms, tiles at 11-12 once")
     parser.add_argument("--seed", type=int, default=20260101)
     args = parser.parse_args()
     if args.quick:
         args.repeat, args.zooms = 1, "11-12"
     lo, hi = (int(v) for v in args.zooms.split("-"))
-    url = bench_url(os.environ["DATABASE_URL"], BENCH_DB)
+    url = bench_url(os.environ["DATABASE_URL"], args.database)
 
     log(f"loading a city of {args.grids:,} grids")
     shape = prepare(url, args.grids, args.households, args.seed)
