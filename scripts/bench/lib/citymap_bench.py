@@ -28,10 +28,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import (ROOT, bench_url, ensure_database, fresh_schema, load_city, log, machine_info,  # noqa: E402
-                      percentiles, raw_connect, verdict, write_json)
-from citydata import EXTENT, make_city  # noqa: E402
-from citymap_browser import launch, measure_page  # noqa: E402
+from benchlib import (
+    ROOT,
+    bench_url,
+    ensure_database,
+    fresh_schema,
+    load_city,
+    log,
+    machine_info,
+    percentiles,
+    raw_connect,
+    verdict,
+    write_json,
+)
+from citydata import EXTENT, make_city
+from citymap_browser import launch, measure_page
 
 BENCH_DB = "gridmap_bench_citymap"
 USER, PASSWORD = "bench-sup", "bench-password-1"
@@ -222,8 +233,8 @@ def report_pages(pages: dict) -> list[str]:
 
 def report_tiles(result: dict) -> list[str]:
     rows = result["tiles"]
-    lines = [f"{'zooms':10}{'tiles':>6}{'grids/tile':>12}{'kB p95':>8}{'cold p50/p95':>18}{'warm p50/p95':>18}"
-             f"{'count p50/p95':>18}{'warm/count':>12}{'304 p50':>10}"]
+    lines = [(f"{'zooms':10}{'tiles':>6}{'grids/tile':>12}{'kB p95':>8}{'cold p50/p95':>18}{'warm p50/p95':>18}"
+              f"{'count p50/p95':>18}{'warm/count':>12}{'304 p50':>10}")]
 
     def summary(label: str, sel: list[dict]) -> None:
         def p(key: str) -> dict:
@@ -278,8 +289,8 @@ def main() -> None:
 
     out = [f"city: {shape['grids']:,} grids, {shape['vertices']:,} vertices, {shape['households']:,} households",
            "", "whole-city overview (/maps/area/<district>, 1280×800)", *report_pages(pages),
-           "", "tile server time (gridmap.tiles.service.tile, supervisor's scope) against SELECT count(*) of the "
-               "grids in the same tile", *report_tiles(tiles)]
+           "", ("tile server time (gridmap.tiles.service.tile, supervisor's scope) against SELECT count(*) of the "
+                "grids in the same tile"), *report_tiles(tiles)]
     if crossover:
         out += ["", "crossover: settled map (first view bytes), tiles vs GeoJSON in the page",
                 f"{'grids':>8}{'vertices':>12}{'tiles':>24}{'GeoJSON':>26}   faster"]
