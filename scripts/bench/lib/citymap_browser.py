@@ -6,7 +6,7 @@ a settled map (performance.now(), from the navigation's start), bytes received (
 Network.loadingFinished encodedDataLength: headers and bodies as they came over the wire),
 then ten pans and zooms (each awaited until the map has settled again), the JS heap (CDP
 Performance.getMetrics) and the tab's memory (proportional set size of the context's
-renderer processes, read from /proc). A page that has not settled within ``cap`` seconds is
+renderer processes, read from /proc), both after the first view and after the moves. A page that has not settled within ``cap`` seconds is
 reported as ``> cap``.
 
 What "painted" and "settled" mean:
@@ -159,7 +159,8 @@ def measure_page(browser, base: str, username: str, password: str, path: str, ca
     except Exception as exc:  # playwright's TimeoutError: the page did not settle within the cap
         if "Timeout" not in type(exc).__name__:
             raise
-        out.update(settled=None, first_paint=None, bytes=received["bytes"], tab_pss_mb=renderer_pss_mb(),
+        pss = renderer_pss_mb()  # at the cap
+        out.update(settled=None, first_paint=None, bytes=received["bytes"], tab_pss_mb=pss, first_tab_pss_mb=pss,
                    blocked=len(blocked), errors=errors)
         context.close()
         return out
@@ -168,6 +169,8 @@ def measure_page(browser, base: str, username: str, password: str, path: str, ca
     page.wait_for_timeout(300)  # late responses of the first view (the basemap's blocked requests)
     out.update(first_paint=bench["firstPaint"] / 1000 if bench["firstPaint"] is not None else None,
                settled=bench["settled"] / 1000, tiles=bench["tiles"], bytes=received["bytes"])
+    heap = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}.get("JSHeapUsedSize", 0)
+    out.update(first_js_heap_mb=heap / 2 ** 20, first_tab_pss_mb=renderer_pss_mb())
     if moves:
         received["bytes"] = 0
         times = page.evaluate(MOVES_SCRIPT)
