@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, func
+from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, Integer, SmallInteger, String, Text, func
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,6 +61,14 @@ class Grid(Base):
     # history (check-ins and hazards keep the grid version they were made under); its
     # geometry becomes empty so no spatial query matches it any more.
     retired_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    # The outline in Web Mercator, simplified for vector tiles up to z11 / at z12-13 (half a
+    # tile unit): kept by PostgreSQL from geom, read by gridmap.tiles (migration 0031).
+    tile_geom_lo: Mapped[WKBElement | None] = mapped_column(
+        Geometry(srid=3857, spatial_index=False),
+        Computed("ST_SimplifyPreserveTopology(ST_Transform(geom, 3857), 2.39)", persisted=True), deferred=True)
+    tile_geom_mid: Mapped[WKBElement | None] = mapped_column(
+        Geometry(srid=3857, spatial_index=False),
+        Computed("ST_SimplifyPreserveTopology(ST_Transform(geom, 3857), 0.6)", persisted=True), deferred=True)
 
     community: Mapped[AdminUnit] = relationship()
 

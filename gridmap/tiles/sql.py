@@ -18,15 +18,23 @@ b AS (
 # a boundary (version, updated_at), a household count or an asked-for figure gives a new one.
 _TAG = "md5(coalesce(string_agg(concat_ws(':', {fields}), ',' ORDER BY code), ''))"
 
+# OFFSET 0 keeps the inner query whole: flattened, ST_AsMVTGeom ran twice per feature (once for
+# the IS NOT NULL filter, once for the tile).
 _MVT = f"""
 SELECT v.n, v.tag, CASE WHEN v.n = 0 OR v.tag = :known THEN NULL ELSE (
     SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom') FROM (
-        SELECT ST_AsMVTGeom(ST_Transform(ST_SimplifyPreserveTopology(r.geom, :tolerance), 3857), b.env,
-                            {EXTENT}, {BUFFER}, true) AS geom, {{columns}}
-          FROM rows r, b
+        SELECT ST_AsMVTGeom({{geom}}, b.env, {EXTENT}, {BUFFER}, true) AS geom, {{columns}}
+          FROM rows r, b OFFSET 0
     ) t WHERE t.geom IS NOT NULL
 ) END AS mvt
 FROM v"""
+# Areas are few: simplified (half a tile unit, :tolerance degrees) and projected per request.
+_AREA_GEOM = "ST_Transform(ST_SimplifyPreserveTopology(r.geom, :tolerance), 3857)"
+# Grids are many: their outlines come projected and simplified from the stored columns (migration
+# 0031) up to z13; past it a tile holds a few dozen grids, projected here (no simplification
+# needed: ST_AsMVTGeom snaps to the tile's 4096 units).
+_GRID_GEOM = "CASE WHEN :z <= 11 THEN g.tile_geom_lo WHEN :z <= 13 THEN g.tile_geom_mid " \
+             "ELSE ST_Transform(g.geom, 3857) END"
 
 GRID_COLUMNS = ("r.code, r.name, r.community, r.households, r.target_min, r.target_max, "
                 "CASE WHEN r.households = 0 THEN 'empty' WHEN r.households < r.target_min THEN 'under' "
@@ -39,14 +47,14 @@ PATROL_COLUMNS = ", r.visited, CASE WHEN r.households > 0 THEN round(r.visited::
 
 def grids_sql(hazards: bool, patrol: bool) -> str:
     """The grids layer; hazards in [:hz_lo, :hz_hi) and households visited in [:pt_lo, :pt_hi) when asked."""
-    parts = [_BOUNDS, """
+    parts = [_BOUNDS, f"""
 g AS MATERIALIZED (
-    SELECT g.id, g.code, g.name, g.version, g.updated_at, g.target_min, g.target_max, c.code AS community, g.geom
+    SELECT g.id, g.code, g.name, g.version, g.updated_at, g.target_min, g.target_max, c.code AS community,
+           {_GRID_GEOM} AS geom
       FROM grid g JOIN admin_unit c ON c.id = g.community_id, b
      WHERE g.code LIKE :prefix AND g.kind = 'map' AND g.retired_at IS NULL
        AND g.geom && b.box AND ST_Intersects(g.geom, b.box)
-)""", """
-hh AS (SELECT grid_id, count(*)::int AS n FROM household WHERE grid_id IN (SELECT id FROM g) GROUP BY grid_id)"""]
+)"""]
     extra_select, extra_join, fields, columns = "", "", ["code", "version", "extract(epoch FROM updated_at)",
                                                          "households"], GRID_COLUMNS
     if hazards:
@@ -69,11 +77,11 @@ pt AS (SELECT grid_id, count(DISTINCT household_id)::int AS n FROM checkin
     parts.append(f"""
 rows AS (
     SELECT g.*, coalesce(hh.n, 0) AS households{extra_select}
-      FROM g LEFT JOIN hh ON hh.grid_id = g.id{extra_join}
+      FROM g CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM household h WHERE h.grid_id = g.id) hh{extra_join}
 )""")
     parts.append(f"""
 v AS (SELECT count(*) AS n, {_TAG.format(fields=", ".join(fields))} AS tag FROM rows)""")
-    return "WITH" + ",".join(parts) + _MVT.format(columns=columns)
+    return "WITH" + ",".join(parts) + _MVT.format(geom="r.geom", columns=columns)
 
 
 AREAS_SQL = "WITH" + ",".join([_BOUNDS, """
@@ -83,4 +91,4 @@ rows AS MATERIALIZED (
        AND a.geom && b.box AND ST_Intersects(a.geom, b.box)
 )""", f"""
 v AS (SELECT count(*) AS n, {_TAG.format(fields="code, extract(epoch FROM updated_at)")} AS tag FROM rows)"""]) \
-    + _MVT.format(columns="r.code, r.name, r.level")
+    + _MVT.format(geom=_AREA_GEOM, columns="r.code, r.name, r.level")

@@ -191,3 +191,58 @@ def test_the_grid_list_searches_by_code_start_or_name(client, db_session, world)
     assert codes(f.GRID_A) == {f.GRID_A}
     assert codes("331102002") == set()  # grid C is outside the caller's street
     assert codes("%") == set()  # taken literally
+
+
+def corners_in_tile(z: int, west_lon: float, north_lat: float, east_lon: float, south_lat: float) -> list[float]:
+    """A box's bounds in the units of the tile holding (119.885, 28.455) at ``z``, clipped to its buffer."""
+    x0, y0 = (int(v) for v in tile_xy(119.885, 28.455, z))
+    west, north = tile_xy(west_lon, north_lat, z)
+    east, south = tile_xy(east_lon, south_lat, z)
+    return [max(-64, (west - x0) * EXTENT), max(-64, (north - y0) * EXTENT),
+            min(EXTENT + 64, (east - x0) * EXTENT), min(EXTENT + 64, (south - y0) * EXTENT)]
+
+
+@pytest.mark.parametrize("z", [8, 11, 12, 13, 14, 17])  # each stored outline (≤ 11, 12-13) and the projected one
+def test_grid_a_keeps_its_corners_at_every_zoom(client, db_session, world, z):
+    token = f.token_for(db_session, "supervisor", f.DISTRICT)
+    a = features(get(client, token, path=url("grids", 119.885, 28.455, z)))[f.GRID_A]
+    bounds = shape(a["geometry"]).bounds
+    expected = corners_in_tile(z, 119.880, 28.460, 119.890, 28.450)
+    assert all(abs(got_ - want) <= 1 for got_, want in zip(bounds, expected)), (bounds, expected)
+
+
+@pytest.mark.parametrize("z", [11, 13])
+def test_a_new_outline_reaches_the_stored_tile_outlines(client, db_session, world, z):
+    from sqlalchemy import text
+
+    token = f.token_for(db_session, "supervisor", f.DISTRICT)
+    path = url("grids", 119.885, 28.455, z)
+    before = get(client, token, path=path)
+    db_session.execute(text("UPDATE grid SET geom = ST_Multi(ST_MakeEnvelope(119.882, 28.452, 119.888, 28.458, 4326)),"
+                            " version = version + 1, updated_at = now() WHERE code = :code"), {"code": f.GRID_A})
+    db_session.commit()
+    after = get(client, token, path=path, etag=before.headers["ETag"])
+    bounds = shape(features(after)[f.GRID_A]["geometry"]).bounds
+    expected = corners_in_tile(z, 119.882, 28.458, 119.888, 28.452)
+    assert all(abs(got_ - want) <= 1 for got_, want in zip(bounds, expected)), (bounds, expected)
+
+
+def test_tiles_are_gzipped_for_clients_that_accept_it_with_a_weak_etag(client, db_session, world, monkeypatch):
+    import gzip
+
+    from gridmap.tiles import api
+
+    monkeypatch.setattr(api, "GZIP_MIN_BYTES", 1)  # the test grids' tile is small
+    token = f.token_for(db_session, "supervisor", f.DISTRICT)
+    plain = get(client, token)
+    assert "Content-Encoding" not in plain.headers and not plain.headers["ETag"].startswith("W/")
+    zipped = client.get(GRID_A_URL, headers={**f.auth(token), "Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["Vary"]
+    assert gzip.decompress(zipped.data) == plain.data
+    assert zipped.headers["ETag"] == "W/" + plain.headers["ETag"]
+    for etag in (zipped.headers["ETag"], plain.headers["ETag"]):  # either form of the tag is current
+        again = client.get(GRID_A_URL, headers={**f.auth(token), "Accept-Encoding": "gzip", "If-None-Match": etag})
+        assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == zipped.headers["ETag"]
+    monkeypatch.setattr(api, "GZIP_MIN_BYTES", 10 ** 6)
+    small = client.get(GRID_A_URL, headers={**f.auth(token), "Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in small.headers and small.data == plain.data
