@@ -6,14 +6,14 @@ most of a city-wide tile's time (scripts/bench/citymap). PostgreSQL recomputes t
 ``geom`` changes, so they can never disagree with it.
 
 Revision ID: 0031
-Revises: 0024
+Revises: 0027
 """
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 
 revision = '0031'
-down_revision = '0024'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
