@@ -7,7 +7,6 @@ parameter wherever time matters, so tests can stand on any day of the calendar.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -28,10 +27,10 @@ from gridmap.hazards.calendar import FALLBACK, OFFICIAL
 from gridmap.hazards.daily_cells import record_hazard
 from gridmap.hazards.deadlines import deadlines_for, fallback_years
 from gridmap.hazards.models import OPEN_STATUSES, STATUSES, Hazard, HazardCategory, HazardEvent
+from gridmap.hazards.nearby import grid_at, possible_duplicates
 from gridmap.hazards.photos import list_photos
 from gridmap.labels import label
 
-DUPLICATE_RADIUS_M = 50.0
 Bbox = tuple[float, float, float, float]
 
 
@@ -183,39 +182,12 @@ def list_hazards(session: Session, scope: Scope, *, within: str | None = None, s
 # --------------------------------------------------------------------------- reporting
 
 
-def _grid_at(session: Session, lon: float, lat: float):
-    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    return session.execute(
-        select(Grid.id, Grid.code, Grid.name, Grid.version)
-        .where(Grid.kind == "map", func.ST_Intersects(Grid.geom, point)).order_by(Grid.code).limit(1)
-    ).first()
-
-
-def possible_duplicates(session: Session, scope: Scope, category: str, lon: float, lat: float,
-                        exclude_id: int | None = None) -> list[dict[str, Any]]:
-    """Open hazards of the same category within 50 m (GiST box prefilter, exact metres on geography)."""
-    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    # A box a little wider than 50 m in degrees so the GiST index does the first cut.
-    pad = DUPLICATE_RADIUS_M * 1.2 / (111_320 * max(math.cos(math.radians(lat)), 0.1))
-    distance = func.ST_Distance(func.geography(Hazard.geom), func.geography(point))
-    rows = session.execute(
-        select(Hazard.id, Hazard.code, Hazard.status, Hazard.description, distance.label("distance"))
-        .where(Hazard.geom.op("&&")(func.ST_Expand(point, pad)),
-               func.ST_DWithin(func.geography(Hazard.geom), func.geography(point), DUPLICATE_RADIUS_M),
-               Hazard.category_code == category, Hazard.status.in_(OPEN_STATUSES),
-               Hazard.id != (exclude_id or 0), scope.where(Hazard.grid_code))
-        .order_by(distance).limit(20)
-    ).all()
-    return [{"id": r.id, "code": r.code, "status": r.status, "description": r.description,
-             "distance_m": round(r.distance, 1)} for r in rows]
-
-
 def check_duplicates(session: Session, scope: Scope, *, category: str, lon: float, lat: float,
                      crs: str | None) -> dict[str, Any]:
     """What a report here would be shown as possible duplicates, before it is made."""
     lon, lat = point_to_wgs84(lon, lat, crs)
     cat = _category(session, category)
-    grid = _grid_at(session, lon, lat)
+    grid = grid_at(session, lon, lat)
     items = possible_duplicates(session, scope, cat.code, lon, lat)
     return {"items": items, "total": len(items), "lon": lon, "lat": lat,
             "grid": {"code": grid.code, "name": grid.name} if grid is not None and scope.covers(grid.code) else None}
@@ -247,7 +219,7 @@ def place_report(session: Session, scope: Scope, category: str, lon: float, lat:
     no grid there, a grid outside the caller's scope)."""
     lon, lat = point_to_wgs84(lon, lat, crs)
     cat = _category(session, category)
-    grid = _grid_at(session, lon, lat)
+    grid = grid_at(session, lon, lat)
     if grid is None:
         raise Unprocessable("not_in_any_grid", details={"lon": lon, "lat": lat})
     if not scope.covers(grid.code):
