@@ -20,6 +20,7 @@ from gridmap.config import tiles_are_gcj02
 from gridmap.escape import html_text, json_in_html
 from gridmap.labels import label, labels
 from gridmap.maps.assets import DEFAULT_STATIC_URL
+from gridmap.maps.overview import CLASSES
 from gridmap.messages import message
 
 VECTORGRID_JS = "vendor/leaflet.vectorgrid/1.3.0/dist/Leaflet.VectorGrid.bundled.min.js"
@@ -62,6 +63,45 @@ def layer_config(*, url: str, colour: dict[str, Any], popup: str, link: str | No
     return {"url": url, "colour": colour, "popup": popup, "link": link, "names": names or {},
             "percent": list(percent), "bounds": list(bounds) if bounds else None, "search": search,
             "skip": skip, "max_native_zoom": max_native_zoom, "words": layer_words()}
+
+
+def fill_layer(url: str, **options: Any) -> dict[str, Any]:
+    """A grids layer coloured by households against target (the overview's classes and popup)."""
+    words = labels("map_field")
+    popup = popup_template(grid_popup_head(), html_text(words["households"]) + "：{households}（"
+                           + html_text(words["target"]) + " {target_min}–{target_max}，{fill}）")
+    return layer_config(url=url, colour={"property": "fill", "classes": {c.key: c.colour for c in CLASSES}},
+                        popup=popup, names={"fill": {c.key: c.label for c in CLASSES}}, **options)
+
+
+class StepLegend(MacroElement):
+    """A tile layer's legend at the bottom right: a title and (colour, words) rows."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "gridmap-legend tiled-legend");
+                div.style.cssText = "background:#fff;padding:6px 8px;border-radius:4px;font-size:12px;line-height:1.6";
+                div.innerHTML = {{ this.html_json }};
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, rows: list[tuple[str, str, str]]) -> None:
+        """``rows``: (key, colour, words) from the highest class down."""
+        super().__init__()
+        self._name = "StepLegend"
+        html = f"<b>{html_text(title)}</b><ul style=\"list-style:none;margin:0;padding:0\">" + "".join(
+            f'<li data-class="{html_text(key)}"><i style="display:inline-block;width:12px;height:12px;'
+            f'background:{html_text(colour)}"></i> {html_text(words)}</li>' for key, colour, words in rows) + "</ul>"
+        self.html_json = json_in_html(html)
 
 
 class TiledGrids(JSCSSMixin, MacroElement):

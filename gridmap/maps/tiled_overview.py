@@ -13,10 +13,9 @@ from collections import Counter
 import folium
 
 from gridmap.escape import html_text
-from gridmap.labels import labels
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
-from gridmap.maps.overview import CLASSES, FALLBACK_CENTER, OverviewOverlay
-from gridmap.maps.tiled import GRID_LINK, TiledGrids, grid_popup_head, layer_config, popup_template
+from gridmap.maps.overview import FALLBACK_CENTER, OverviewOverlay
+from gridmap.maps.tiled import GRID_LINK, TiledGrids, fill_layer
 
 
 def build_tiled_overview(
@@ -39,12 +38,8 @@ def build_tiled_overview(
     ``tiles`` is the basemap as for ``offline_map`` (a WGS-84 one: vector tiles are not shifted)."""
     m = offline_map(tiles=tiles, static_url=static_url, location=list(FALLBACK_CENTER), zoom_start=5)
     m.get_root().title = html_text(title)
-    words = labels("map_field")
-    popup = popup_template(grid_popup_head(), html_text(words["households"]) + "：{households}（"
-                           + html_text(words["target"]) + " {target_min}–{target_max}，{fill}）")
-    config = layer_config(url=tile_url, colour={"property": "fill", "classes": {c.key: c.colour for c in CLASSES}},
-                          popup=popup, link=link_template, names={"fill": {c.key: c.label for c in CLASSES}},
-                          bounds=bounds, search=search_url, max_native_zoom=max_native_zoom)
+    config = fill_layer(tile_url, link=link_template, bounds=bounds, search=search_url,
+                        max_native_zoom=max_native_zoom)
     if total:
         TiledGrids(config, static_url).add_to(m)
     OverviewOverlay(title, Counter(counts), total).add_to(m)

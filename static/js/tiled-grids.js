@@ -7,6 +7,7 @@
      link        URL template with {code} (the grid's 民情地图), a link in the popup
      skip        {property, value}: features with that value are not drawn (e.g. the edited community)
      search      URL the typed text is appended to, answering a grid FeatureCollection (optional)
+     extra       function(latlng) → HTML appended to a clicked grid's popup (optional)
    window.gridmapTiledGrids(map, cfg) adds the layer and returns it; layer.gridmapSetUrl(url) reloads. */
 (function () {
   "use strict";
@@ -57,13 +58,12 @@
     };
     var layer = L.vectorGrid.protobuf(cfg.url, {
       rendererFactory: L.canvas.tile, interactive: true, maxNativeZoom: cfg.max_native_zoom || 18,
-      getFeatureId: function (f) { return f.properties.code; }, vectorTileLayerStyles: styles,
-      pane: cfg.pane || "overlayPane"
+      getFeatureId: function (f) { return f.properties.code; }, vectorTileLayerStyles: styles
     }).addTo(map);
     layer.on("click", function (e) {
-      if (e.originalEvent) L.DomEvent.stop(e.originalEvent);
       map.gridmapTileClick = Date.now();  // the map's own click handler may ask whether a grid took it
-      L.popup().setLatLng(e.latlng).setContent(popup(e.layer.properties)).openOn(map);
+      var html = popup(e.layer.properties) + (cfg.extra ? "<br>" + cfg.extra(e.latlng) : "");
+      L.popup().setLatLng(e.latlng).setContent(html).openOn(map);
     });
     layer.gridmapSetUrl = function (url) { layer.setUrl(url); };
     layer.gridmapPopup = popup;
