@@ -32,7 +32,7 @@ class TileQuery(BaseModel):
     patrol_day: Day | None = Field(None, description="巡查日期 YYYY-MM-DD：同上，按当天统计（与 patrol_month 二选一）")
 
     @model_validator(mode="after")
-    def _one_patrol_period(self) -> "TileQuery":
+    def _one_patrol_period(self) -> TileQuery:
         if self.patrol_month is not None and self.patrol_day is not None:
             raise ValueError("patrol_month and patrol_day exclude each other")
         return self

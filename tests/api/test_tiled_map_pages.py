@@ -40,7 +40,7 @@ def threshold(app, monkeypatch):
 
 
 def _planner_config(html: str) -> dict:
-    return json.loads(re.search(r'id="planner-config" type="application/json">(.*?)</script>', html, re.S).group(1))
+    return json.loads(re.search(r'id="planner-config" type="application/json">(.*?)</script>', html, re.DOTALL).group(1))
 
 
 def test_use_tiles_above_the_threshold_and_never_over_gcj02():
