@@ -96,7 +96,7 @@ LABELS: dict[str, dict[str, str]] = {
         "place": "场所", "place_kind": "类型", "address": "地址", "note": "说明", "hazard_code": "编号",
         "category": "类别", "severity": "紧急程度", "deadline": "办结时限", "description": "描述", "time": "时间",
         "accuracy": "精度", "checkin_household": "住户", "checkin_note": "备注", "flags": "异常",
-        "last_visit": "最近走访",
+        "last_visit": "最近走访", "visited": "走访户数", "coverage": "覆盖率",
     },
     # Legends, links and other words drawn on a map.
     "map_text": {
@@ -104,8 +104,10 @@ LABELS: dict[str, dict[str, str]] = {
         "member": "党员", "contacts": "联系户", "open_hazards": "未办结隐患", "key_places": "重点场所",
         "grid_households": "网格户数", "unassigned": "未分配", "search": "搜索户号或地址", "grid_detail": "查看网格详情",
         "edit_boundary": "调整边界", "hazard_detail": "查看详情", "outside_grids": "不在任何网格",
-        "search_grid": "搜索网格编码或名称", "not_visited": "未走访",
+        "search_grid": "搜索网格编码或名称", "not_visited": "未走访", "patrol_coverage": "网格走访覆盖率（当天）",
     },
+    # A grid's households visited on the patrol map's day (its colours by coverage).
+    "patrol_coverage": {"most": "80% 及以上", "half": "50% 至 80%", "some": "50% 以下", "none": "未走访", "empty": "无住户"},
     # A household on the 民情地图: its risk level (fill) and the kind of its tags (outline).
     "household_risk": {"high": "高风险", "medium": "中风险", "low": "低风险", "none": "未评定", "hidden": "已隐藏"},
     "household_kind": {"focus": "重点人员", "care": "关爱对象", "rental": "出租房/流动人口", "plain": "一般住户"},

@@ -9,13 +9,14 @@ from gridmap.areas import service as areas
 from gridmap.auth.roles import ADMIN, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.clock import MONTH_PATTERN, add_months, this_month
-from gridmap.hazard_stats.heatmap import heatmap_cells
+from gridmap.hazard_stats.heatmap import category_code, heatmap_cells
 from gridmap.hazard_stats.safety import area_options, safety_report
 from gridmap.hazards import service as hazards
 from gridmap.hazards.models import OPEN_STATUSES
 from gridmap.labels import label
 from gridmap.maps.display import bounds_for_basemap, display_crs
 from gridmap.maps.hazards import build_hazard_map
+from gridmap.maps.tiled import grid_tile_url, layer_config, use_tiles
 from gridmap.messages import message
 from gridmap.pages import empty_state, map_parts, may_open, page
 from gridmap.web import get_session
@@ -57,16 +58,26 @@ def heatmap_page(user, scope, query: HeatmapPageQuery):
     category = query.category or None
     cells = heatmap_cells(session, scope, bbox=None, zoom=13, category=category)
     open_ones = hazards.list_hazards(session, scope, statuses=list(OPEN_STATUSES), category=category, limit=2000)
-    tiles = current_app.config["GRIDMAP"].tiles
+    settings = current_app.config["GRIDMAP"]
+    tiles = settings.tiles
     title = message("title_hazard_heatmap")
     empty = not cells["cells"] and not open_ones["total"]
-    fmap = build_hazard_map(cells["cells"], open_ones, title=title, tiles=tiles,
+    # Many grids: the 每千户 choropleth comes from vector tiles (the page script sets the period).
+    tiled = use_tiles(areas.grid_fill_counts(session, scope, None)["total"], settings.tile_threshold, tiles)
+    fmap = build_hazard_map(cells["cells"], open_ones, title=title, tiles=tiles, grid_tiles=tiled,
                             area_bounds=bounds_for_basemap(areas.area_bounds(session, scope), tiles) if empty else None)
-    config = {**fmap.gridmap_layers, "category": category or "", "map_crs": display_crs(tiles)}
+    config = {**fmap.gridmap_layers, "category": category or "", "map_crs": display_crs(tiles),
+              "grid_tiles": _choropleth_tiles(category_code(session, category)) if tiled else None}
     return render_template("hazards_map.html", title=title, user=user, role_name=label(user.role, "role"),
                            heat_config=config, open_count=open_ones["total"], cell_count=len(cells["cells"]),
                            category=category or "", categories=hazards.categories(session),
                            empty=_empty_heatmap(session, user, scope) if empty else None, **map_parts(fmap))
+
+
+def _choropleth_tiles(category: str) -> dict:
+    """The tile layer of the 每千户 choropleth; heatmap.js adds the period, colours and popup."""
+    return layer_config(url=grid_tile_url(hazards="true", hazards_category=category or None),
+                        colour={"property": "per_1000", "steps": []}, popup="")
 
 
 def _empty_heatmap(session, user, scope) -> dict:

@@ -17,6 +17,7 @@ from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
 from gridmap.maps.display import cells_for_display, display_crs, for_basemap
 from gridmap.maps.overview import FALLBACK_CENTER
 from gridmap.maps.popups import Popup, Tooltip
+from gridmap.maps.tiled import TiledGrids
 from gridmap.messages import message
 
 OVERDUE_COLOUR, OPEN_COLOUR = "#dc2626", "#2563eb"
@@ -25,9 +26,11 @@ OVERDUE_COLOUR, OPEN_COLOUR = "#dc2626", "#2563eb"
 def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, title: str,
                      tiles: str | None = None, static_url: str = DEFAULT_STATIC_URL,
                      link_template: str = "/hazards/{id}",
-                     area_bounds: tuple[float, float, float, float] | None = None) -> folium.Map:
+                     area_bounds: tuple[float, float, float, float] | None = None,
+                     grid_tiles: bool = False) -> folium.Map:
     """``area_bounds`` (minLon, minLat, maxLon, maxLat in the basemap's CRS): the viewer's area,
-    fitted when there is nothing to show (the page says why and what would fill it)."""
+    fitted when there is nothing to show (the page says why and what would fill it).
+    ``grid_tiles``: the page's choropleth draws the grids from vector tiles (loads the tile layer's scripts)."""
     cells = cells_for_display(cells, display_crs(tiles))
     features = [f for f in for_basemap(open_hazards or {}, tiles).get("features", []) if f.get("geometry")]
     points = [(c[0], c[1]) for c in cells] + [(f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0])
@@ -39,6 +42,8 @@ def build_hazard_map(cells: list[list[float]], open_hazards: dict[str, Any], *, 
     heat = HeatMap([[c[0], c[1], c[2] / top] for c in cells], name=label("hazard_density", "map_layer"), radius=22, blur=16,
                    min_opacity=0.35, max_zoom=16).add_to(m)
     m.gridmap_layers = {"map": m.get_name(), "heat": heat.get_name()}
+    if grid_tiles:
+        TiledGrids(static_url=static_url).add_to(m)
     if features:
         cluster = MarkerCluster(name=label("open_issues", "map_layer")).add_to(m)
         for feature in features:

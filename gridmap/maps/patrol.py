@@ -18,12 +18,35 @@ from gridmap.labels import label, labels
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
 from gridmap.messages import message
 from gridmap.maps.popups import Popup, Tooltip
+from gridmap.maps.tiled import StepLegend, TiledGrids, grid_popup_head, layer_config, popup_template
 
 # Distinct on a light background, readable by most colour-blind people (Tableau 10).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#7f7f7f", "#393b79", "#637939", "#8c6d31")
 FLAG_RING = "#d62728"
 FALLBACK_CENTER = (28.45, 119.91)
+# A grid's share of households visited (the tile's ``coverage``), from the highest class down;
+# a grid without households has no coverage.
+COVERAGE_STEPS = (("most", 0.8, "#15803d"), ("half", 0.5, "#84cc16"), ("some", 1e-9, "#facc15"),
+                  ("none", 0.0, "#f87171"))
+NO_COVERAGE = ("empty", "#d1d5db")
+
+
+def coverage_layer(tile_url: str) -> dict[str, Any]:
+    """The grids layer from ``tile_url`` (asking ``patrol_day``) coloured by coverage."""
+    field = labels("map_field")
+    popup = popup_template(grid_popup_head(), html_text(field["visited"]) + "：{visited}/{households}",
+                           html_text(field["coverage"]) + "：{coverage}")
+    return layer_config(url=tile_url, popup=popup, percent=("coverage",),
+                        colour={"property": "coverage", "steps": [[lo, colour] for _k, lo, colour in COVERAGE_STEPS],
+                                "none": NO_COVERAGE[1]})
+
+
+def coverage_legend() -> StepLegend:
+    words = labels("patrol_coverage")
+    rows = [(key, colour, words[key]) for key, _lo, colour in COVERAGE_STEPS] + [(NO_COVERAGE[0], NO_COVERAGE[1],
+                                                                                  words[NO_COVERAGE[0]])]
+    return StepLegend(label("patrol_coverage", "map_text"), rows)
 
 
 def colour_for(index: int) -> str:
@@ -42,13 +65,15 @@ def _latlon(coords: list[float]) -> list[float]:
 def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], grids: dict[str, Any] | None = None, *,
                      title: str, tiles: str | None = None, static_url: str = DEFAULT_STATIC_URL,
                      area_bounds: tuple[float, float, float, float] | None = None,
-                     behind_places: dict[str, Any] | None = None) -> folium.Map:
+                     behind_places: dict[str, Any] | None = None,
+                     grid_tiles: dict[str, Any] | None = None) -> folium.Map:
     """``tracks``: items of ``daily_tracks`` (``user``, ``display_name``, ``track`` GeoJSON…);
     ``checkins``: a FeatureCollection of Points with ``user``, ``recorded_at``, ``flags``…;
     ``grids``: grid outlines for orientation; ``area_bounds`` (minLon, minLat, maxLon, maxLat): the
     viewer's area, fitted when no track is drawn; ``behind_places``: key places behind their patrol
     plan (Points with ``place_name``, ``period``, ``done``, ``required``), a layer of their own. All in
-    the basemap's coordinates."""
+    the basemap's coordinates. ``grid_tiles``: instead of ``grids``, the grid layer from vector tiles
+    (``coverage_layer``), with its legend."""
     colours = worker_colours(tracks)
     field = labels("map_field")
     m = offline_map(tiles=tiles, static_url=static_url, location=list(FALLBACK_CENTER), zoom_start=13)
@@ -60,6 +85,9 @@ def build_patrol_map(tracks: list[dict[str, Any]], checkins: dict[str, Any], gri
         bounds = [minx, miny, maxx, maxy] if bounds is None else [
             min(bounds[0], minx), min(bounds[1], miny), max(bounds[2], maxx), max(bounds[3], maxy)]
 
+    if grid_tiles:
+        TiledGrids(grid_tiles, static_url).add_to(m)
+        coverage_legend().add_to(m)
     outlines = [f for f in (grids or {}).get("features", []) if f.get("geometry")]
     if outlines:
         folium.GeoJson(

@@ -9,10 +9,10 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from gridmap.areas import service as areas
 from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, STAFF
 from gridmap.auth.scope import AREA
-from gridmap.config import tiles_are_gcj02
 from gridmap.labels import label
 from gridmap.maps.display import bounds_for_basemap, for_basemap
 from gridmap.maps.overview import build_grid_overview
+from gridmap.maps.tiled import grid_tile_url, use_tiles
 from gridmap.maps.tiled_overview import build_tiled_overview
 from gridmap.messages import message
 from gridmap.pages import empty_state, map_parts, may_open, page
@@ -42,7 +42,7 @@ def area_map(user, scope, code: str):
     settings = current_app.config["GRIDMAP"]
     tiles = settings.tiles
     summary = areas.grid_fill_counts(session, scope, within)
-    if summary["total"] > settings.tile_threshold and not tiles_are_gcj02(tiles):
+    if use_tiles(summary["total"], settings.tile_threshold, tiles):
         # Too many grids for GeoJSON in the page: vector tiles (WGS-84, so not over a GCJ-02 basemap).
         fmap = _tiled_overview(title, within, summary, tiles)
         return render_template("map_page.html", title=title, user=user, role_name=label(user.role, "role"),
@@ -69,6 +69,6 @@ def _empty_area(session, user, scope, within: str | None) -> dict:
 def _tiled_overview(title: str, within: str | None, summary: dict, tiles: str):
     area = {"within": within} if within else {}
     return build_tiled_overview(
-        title=title, tile_url="/tiles/grids/{z}/{x}/{y}.pbf" + (f"?{urlencode(area)}" if area else ""),
+        title=title, tile_url=grid_tile_url(within=within),
         counts=summary["counts"], total=summary["total"], bounds=summary["bounds"], tiles=tiles,
         search_url=f"/api/v1/grids?{urlencode({**area, 'limit': 5})}&q=")

@@ -13,7 +13,8 @@ from gridmap.auth.scope import ANYONE, AREA_OWN_RECORDS
 from gridmap.clock import DAY_PATTERN, day_or_today
 from gridmap.labels import label
 from gridmap.maps.display import bounds_for_basemap, for_basemap
-from gridmap.maps.patrol import build_patrol_map, worker_colours
+from gridmap.maps.patrol import build_patrol_map, coverage_layer, worker_colours
+from gridmap.maps.tiled import grid_tile_url, use_tiles
 from gridmap.messages import message
 from gridmap.pages import empty_state, map_parts, may_open, page
 from gridmap.patrol import tracks
@@ -51,19 +52,23 @@ def patrol_map(user, scope, query: PatrolMapQuery):
     """今日巡查：所辖区域每位网格员当天的轨迹和打卡（各用一种颜色，异常打卡标红），
     以及网格员列表（最后打卡时间、里程、覆盖率）。网格员只看到自己的。"""
     settings, session = current_app.config["GRIDMAP"], get_session()
-    within = query.within or None
+    within, tiles = query.within or None, settings.tiles
+    # Many grids: the grid layer comes from vector tiles, coloured by the day's coverage.
+    tiled = use_tiles(areas.grid_fill_counts(session, scope, within)["total"], settings.tile_threshold, tiles)
     day = tracks.day_overview(session, scope, within=within, day=day_or_today(query.date),
-                              rules=settings.patrol)
-    workers, tiles = day["workers"], settings.tiles
+                              rules=settings.patrol, outlines=not tiled)
+    workers = day["workers"]
+    grid_tiles = coverage_layer(grid_tile_url(within=within, patrol_day=day["date"])) if tiled else None
     shifted = for_basemap({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": w["track"], "properties": {}} for w in workers]}, tiles)
     shown = [{**w, "track": f["geometry"]} for w, f in zip(workers, shifted["features"])]
     title = message("patrol_map_title", area=day["area_name"], day=day["date"])
     empty = not workers and not day["checkins"]["features"]
-    area_bounds = bounds_for_basemap(areas.area_bounds(session, scope, within), tiles) if empty else None
+    # Fitted when no track is drawn (without outlines in the page, tiles have no extent of their own).
+    area_bounds = bounds_for_basemap(areas.area_bounds(session, scope, within), tiles) if empty or tiled else None
     behind = behind_plan(session, scope, radius_m=settings.patrol.place_radius_m, within=within, limit=BEHIND_ROWS)
     fmap = build_patrol_map(shown, for_basemap(day["checkins"], tiles), for_basemap(day["grids"], tiles),
-                            title=title, tiles=tiles, area_bounds=area_bounds,
+                            title=title, tiles=tiles, area_bounds=area_bounds, grid_tiles=grid_tiles,
                             behind_places=for_basemap(_behind_places(behind["items"]), tiles))
     return render_template("patrol_map.html", title=title, user=user, role_name=label(user.role, "role"),
                            workers=workers, colours=worker_colours(workers), day=day["date"], within=within,

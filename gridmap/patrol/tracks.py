@@ -157,15 +157,16 @@ DAY_ROWS_MAX = 20000
 
 
 def day_overview(session: Session, scope: Scope, *, within: str | None, day: date,
-                 rules: PatrolRules) -> dict[str, Any]:
+                 rules: PatrolRules, outlines: bool = True) -> dict[str, Any]:
     """What the patrol map shows of ``day``: every worker's track (``daily_tracks`` items),
-    the day's check-ins, the grid outlines and the area's name. 404 for a ``within``
-    outside the caller's area."""
+    the day's check-ins, the grid outlines (none unless ``outlines``: the map draws them from
+    tiles) and the area's name. 404 for a ``within`` outside the caller's area."""
     if within is not None and scope.narrow(within) is None:
         raise NotFound("area_not_found", code=within)
     workers = daily_tracks(session, scope, within=within, username=None, day=day, rules=rules)["items"]
     checkins = list_checkins(session, scope, within=within, username=None, day=day, limit=DAY_ROWS_MAX, offset=0)
-    grids = areas.list_grids(session, scope, within, None, limit=DAY_ROWS_MAX, offset=0)
+    grids = (areas.list_grids(session, scope, within, None, limit=DAY_ROWS_MAX, offset=0) if outlines
+             else {"type": "FeatureCollection", "features": [], "total": 0})
     if len(grids["features"]) > OUTLINED_GRIDS_MAX:
         patrolled = {w["grid"] for w in workers if w["grid"]}
         grids = {**grids, "features": [g for g in grids["features"] if g["properties"]["code"] in patrolled]}

@@ -205,3 +205,18 @@ def editor_data(session: Session, scope: Scope, code: str) -> dict[str, Any]:
         "grids": areas.list_grids(session, scope, code, None, limit=1000, offset=0),
         "households": session.execute(EDITOR_HOUSEHOLDS_SQL, {"id": community.id}).scalar_one(),
     }
+
+
+STREET_DIGITS = 9  # a community's code starts with its street's
+
+
+def street_of(community_code: str) -> str:
+    return community_code[:STREET_DIGITS]
+
+
+def neighbour_grids(session: Session, scope: Scope, code: str, limit: int) -> dict[str, Any]:
+    """The grids of the community's street outside the community (read-only context around the
+    edited grids), within the caller's area; at most ``limit``."""
+    grids = areas.list_grids(session, scope, street_of(code), None, limit=limit, offset=0)
+    features = [g for g in grids["features"] if not g["properties"]["code"].startswith(code)]
+    return {"type": "FeatureCollection", "features": features, "total": len(features)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 
 from flask import Blueprint, Response, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.apidoc import operation
 from gridmap.auth.scope import AREA
@@ -30,7 +30,16 @@ class TileQuery(BaseModel):
     hazards: bool = Field(False, description="网格图层附带隐患数 hazards 与每千户隐患 per_1000")
     hazards_since: Day | None = Field(None, description="隐患统计起始日（含），给出即附带隐患数")
     hazards_until: Day | None = Field(None, description="隐患统计截止日（含），给出即附带隐患数")
+    hazards_category: str | None = Field(None, pattern=r"^[A-Za-z0-9_]{1,32}$",
+                                         description="隐患类别编码：只统计该类别，给出即附带隐患数")
     patrol_month: Month | None = Field(None, description="巡查月份 YYYY-MM：附带走访户数 visited 与覆盖率 coverage")
+    patrol_day: Day | None = Field(None, description="巡查日期 YYYY-MM-DD：同上，按当天统计（与 patrol_month 二选一）")
+
+    @model_validator(mode="after")
+    def _one_patrol_period(self) -> TileQuery:
+        if self.patrol_month is not None and self.patrol_day is not None:
+            raise ValueError("patrol_month and patrol_day exclude each other")
+        return self
 
 
 @operation(bp, "/tiles/<layer>/<int:z>/<int:x>/<int:y>.pbf", "GET", prefix=TILES_PREFIX,
@@ -38,10 +47,12 @@ class TileQuery(BaseModel):
            query=TileQuery, content_types=(MVT,), errors=(404,), also={304: label("304", "http_status")},
            data_errors=("tile_not_found",))
 def vector_tile(scope, query: TileQuery, layer: str, z: int, x: int, y: int):
-    asked_hazards = query.hazards or query.hazards_since is not None or query.hazards_until is not None
+    asked_hazards = query.hazards or any(v is not None for v in (query.hazards_since, query.hazards_until,
+                                                                 query.hazards_category))
     req = TileRequest(layer=layer, z=z, x=x, y=y, within=query.within, hazards=asked_hazards,
                       hazards_since=query.hazards_since, hazards_until=query.hazards_until,
-                      patrol_month=query.patrol_month)
+                      patrol_month=query.patrol_month, hazards_category=query.hazards_category,
+                      patrol_day=query.patrol_day)
     result = tile(get_session(), scope, req, request.headers.get("If-None-Match"))
     response = Response(status=304) if result.body is None else Response(result.body, mimetype=MVT)
     response.headers["ETag"] = result.etag

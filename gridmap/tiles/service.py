@@ -39,6 +39,8 @@ class TileRequest:
     hazards_since: date | None = None
     hazards_until: date | None = None  # inclusive
     patrol_month: str | None = None
+    hazards_category: str | None = None  # a category code: only its hazards count
+    patrol_day: date | None = None  # instead of patrol_month: the households visited that day
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def check_tile(layer: str, z: int, x: int, y: int) -> None:
 
 def _key(scope: Scope, req: TileRequest) -> str:
     parts = (req.layer, req.z, req.x, req.y, scope.prefix, scope.role, req.within, req.hazards,
-             req.hazards_since, req.hazards_until, req.patrol_month)
+             req.hazards_since, req.hazards_until, req.patrol_month, req.hazards_category, req.patrol_day)
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
@@ -85,9 +87,14 @@ def _statement(req: TileRequest, params: dict[str, Any]) -> str:
     if req.hazards:
         params["hz_lo"] = day_bounds(req.hazards_since)[0] if req.hazards_since else day_bounds(date(2000, 1, 1))[0]
         params["hz_hi"] = day_bounds(req.hazards_until or date(2100, 12, 31))[1]
+    if req.hazards and req.hazards_category:
+        params["hz_category"] = req.hazards_category
     if req.patrol_month:
         params["pt_lo"], params["pt_hi"] = month_bounds(parse_month(req.patrol_month))
-    return grids_sql(req.hazards, bool(req.patrol_month))
+    elif req.patrol_day:
+        params["pt_lo"], params["pt_hi"] = day_bounds(req.patrol_day)
+    return grids_sql(req.hazards, bool(req.patrol_month or req.patrol_day),
+                     category=bool(req.hazards and req.hazards_category))
 
 
 def tile(session: Session, scope: Scope, req: TileRequest, if_none_match: str | None = None) -> Tile:

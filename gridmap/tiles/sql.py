@@ -45,8 +45,9 @@ PATROL_COLUMNS = ", r.visited, CASE WHEN r.households > 0 THEN round(r.visited::
                  " AS coverage"
 
 
-def grids_sql(hazards: bool, patrol: bool) -> str:
-    """The grids layer; hazards in [:hz_lo, :hz_hi) and households visited in [:pt_lo, :pt_hi) when asked."""
+def grids_sql(hazards: bool, patrol: bool, category: bool = False) -> str:
+    """The grids layer; hazards in [:hz_lo, :hz_hi) (of category :hz_category when ``category``) and
+    households visited in [:pt_lo, :pt_hi) when asked."""
     parts = [_BOUNDS, f"""
 g AS MATERIALIZED (
     SELECT g.id, g.code, g.name, g.version, g.updated_at, g.target_min, g.target_max, c.code AS community,
@@ -60,7 +61,8 @@ g AS MATERIALIZED (
     if hazards:
         parts.append("""
 hz AS (SELECT grid_code, count(*)::int AS n FROM hazard
-        WHERE grid_code IN (SELECT code FROM g) AND created_at >= :hz_lo AND created_at < :hz_hi GROUP BY grid_code)""")
+        WHERE grid_code IN (SELECT code FROM g) AND created_at >= :hz_lo AND created_at < :hz_hi"""
+                     + (" AND category_code = :hz_category" if category else "") + " GROUP BY grid_code)")
         extra_select += ", coalesce(hz.n, 0) AS hazards"
         extra_join += " LEFT JOIN hz ON hz.grid_code = g.code"
         fields.append("hazards")

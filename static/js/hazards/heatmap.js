@@ -1,6 +1,7 @@
 /* /maps/hazards: refetch the database's heat cells for the visible bbox and zoom on every
    move, category and date filters, a week-by-week slider (since/until on the API), a
-   choropleth of hazards per 1,000 households by grid, and a click → prefilled report. */
+   choropleth of hazards per 1,000 households by grid (from vector tiles when the page says
+   `grid_tiles`: many grids), and a click → prefilled report. */
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -63,12 +64,59 @@
     if ($("heat-choropleth").checked) drawChoropleth();
   }
 
+  var STEPS = [[20, "#7f1d1d"], [10, "#b91c1c"], [5, "#ef4444"], [2, "#f59e0b"], [1e-9, "#fde68a"], [0, "#ecfdf5"]];
+  var NONE = "#cbd2d9";
   function colour(v) {
-    return v === null ? "#cbd2d9" : v >= 20 ? "#7f1d1d" : v >= 10 ? "#b91c1c" : v >= 5 ? "#ef4444" :
-           v >= 2 ? "#f59e0b" : v > 0 ? "#fde68a" : "#ecfdf5";
+    if (v === null || v === undefined) return NONE;
+    for (var i = 0; i < STEPS.length; i++) { if (v >= STEPS[i][0]) return STEPS[i][1]; }
+    return NONE;
+  }
+
+  function addDays(day, n) { return ymd(new Date(new Date(day + "T00:00:00").getTime() + n * DAY)); }
+
+  function tileUrl() {  // the period as whole Beijing days, the last one included
+    var r = range(), url = cfg.grid_tiles.url;
+    if (r.since) url += "&hazards_since=" + r.since.slice(0, 10);
+    if (r.until) url += "&hazards_until=" + addDays(r.until.slice(0, 10), -1);
+    return url;
+  }
+
+  function drawTiledChoropleth() {
+    if (choropleth) {  // a move keeps the tiles; a new period or category reloads them
+      if (choropleth._url !== tileUrl()) choropleth.gridmapSetUrl(tileUrl());
+      if (!map.hasLayer(choropleth)) choropleth.addTo(map);
+    }
+    else {
+      var layer = {};
+      for (var k in cfg.grid_tiles) layer[k] = cfg.grid_tiles[k];
+      layer.url = tileUrl();
+      layer.colour = { property: "per_1000", steps: STEPS, none: NONE };
+      layer.popup = "<b>{name}</b>（{code}）<br>{hazards} 件 / {households} 户，每千户 {per_1000} 件";
+      layer.extra = reportLink;
+      choropleth = window.gridmapTiledGrids(map, layer);
+      window.gridmapTiles = choropleth;
+    }
+    choropleth.bringToBack();
+    showLegend();
+  }
+
+  function showLegend() {
+    if (!legend) {
+      legend = L.control({ position: "bottomright" });
+      legend.onAdd = function () {
+        var div = L.DomUtil.create("div", "heat-legend");
+        div.style.cssText = "background:#fff;padding:6px 8px;border-radius:4px;font-size:12px;line-height:1.5";
+        div.innerHTML = "<b>每千户问题数</b><br>" + [[20, "≥ 20"], [10, "10–20"], [5, "5–10"], [2, "2–5"], [0.1, "< 2"], [0, "0"]]
+          .map(function (x) { return '<i style="display:inline-block;width:12px;height:12px;background:' + colour(x[0]) + '"></i> ' + x[1]; })
+          .join("<br>");
+        return div;
+      };
+    }
+    legend.addTo(map);
   }
 
   function drawChoropleth() {
+    if (cfg.grid_tiles) { drawTiledChoropleth(); return; }
     var ask = { zoom: Math.round(map.getZoom()) };
     if (cfg.map_crs === "gcj02") ask.display = "gcj02";  // Gaode basemap: grid outlines in GCJ-02
     fetch("/api/v1/hazards/grid-density?" + query(ask), { credentials: "same-origin" })
@@ -85,18 +133,7 @@
           }
         }).addTo(map);
         choropleth.bringToBack();
-        if (!legend) {
-          legend = L.control({ position: "bottomright" });
-          legend.onAdd = function () {
-            var div = L.DomUtil.create("div", "heat-legend");
-            div.style.cssText = "background:#fff;padding:6px 8px;border-radius:4px;font-size:12px;line-height:1.5";
-            div.innerHTML = "<b>每千户问题数</b><br>" + [[20, "≥ 20"], [10, "10–20"], [5, "5–10"], [2, "2–5"], [0.1, "< 2"], [0, "0"]]
-              .map(function (x) { return '<i style="display:inline-block;width:12px;height:12px;background:' + colour(x[0]) + '"></i> ' + x[1]; })
-              .join("<br>");
-            return div;
-          };
-        }
-        legend.addTo(map);
+        showLegend();
       });
   }
 
@@ -108,10 +145,13 @@
     if (this.checked) drawChoropleth();
     else { if (choropleth) map.removeLayer(choropleth); if (legend) legend.remove(); }
   });
+  function reportLink(latlng) {
+    var href = "/hazards/new?lon=" + latlng.lng.toFixed(7) + "&lat=" + latlng.lat.toFixed(7) + "&crs=" + cfg.map_crs;
+    return '<a class="report-here" href="' + href + '" target="_top">在此处上报问题</a>';
+  }
   map.on("click", function (e) {
-    var href = "/hazards/new?lon=" + e.latlng.lng.toFixed(7) + "&lat=" + e.latlng.lat.toFixed(7) + "&crs=" + cfg.map_crs;
-    L.popup().setLatLng(e.latlng)
-      .setContent('<a class="report-here" href="' + href + '" target="_top">在此处上报问题</a>').openOn(map);
+    if (map.gridmapTileClick && Date.now() - map.gridmapTileClick < 300) return;  // a grid's popup has the link
+    L.popup().setLatLng(e.latlng).setContent(reportLink(e.latlng)).openOn(map);
   });
   range();
   refresh();

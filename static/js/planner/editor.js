@@ -334,6 +334,16 @@
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
   L.geoJSON(config.outline, { pmIgnore: true, interactive: false,
                               style: { color: "#264653", weight: 2, dashArray: "4 4" } }).addTo(map);
+  // The street's other grids, read-only (snapped to, never edited); from vector tiles when many.
+  if (config.neighbours) {
+    L.geoJSON(config.neighbours, { pmIgnore: true, style: { color: "#6b7280", weight: 1, fillOpacity: 0.08 },
+      onEachFeature: function (f, layer) {
+        var p = f.properties, link = document.createElement("a");
+        link.href = "/maps/grid/" + encodeURIComponent(p.code); link.target = "_top";
+        link.className = "gridmap-grid-link"; link.textContent = "查看网格详情";
+        layer.bindPopup(window.gridmapText(p.name + "（" + p.code + "，" + p.households + " 户）") + "<br>" + link.outerHTML);
+      } }).addTo(map);
+  }
   var homes = L.layerGroup().addTo(map);
   config.households.forEach(function (h) {
     L.circleMarker([h[1], h[0]], { radius: 2, weight: 0, fillOpacity: 0.7, fillColor: "#555",
