@@ -25,6 +25,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests import factories as f
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+# Every operation, valid and invalid inputs: a role's pass takes minutes and grows with the API.
+pytestmark = pytest.mark.timeout(1200)
 # Requests sent per operation and role, reported at the end of the run (tests/conftest.py).
 REQUESTS: dict[str, int] = {}
 SETTINGS = settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))

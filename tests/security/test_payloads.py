@@ -18,7 +18,9 @@ from tests import factories as f
 from tests.browser.conftest import Offline, artifacts, browser, live_db, live_server  # noqa: F401 (fixtures)
 from tests.security.payload_support import FIELDS, PASSWORD, PAYLOADS, ROLES, planted, plant
 
-pytestmark = pytest.mark.browser
+# Every page for every role: minutes, not seconds, and it grows with each page (the suite's 300 s per test
+# is too tight for it on a loaded machine).
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(1200)]
 
 INIT = """
 window.__pwnedCalls = [];
