@@ -9,6 +9,7 @@ from gridmap.households.models import Household
 from gridmap.party.models import PartyContact, PartyMember
 from gridmap.patrol.models import Checkin, CheckinKey  # noqa: F401
 from gridmap.places.models import KeyPlace  # noqa: F401
+from gridmap.public.models import PublicChallengeUsed, PublicHit, PublicReport  # noqa: F401
 
 __all__ = [
     "AdminUnit", "ApiToken", "AuditLog", "LoginFailure", "Grid", "GridVersion", "Household", "PartyContact",

@@ -21,9 +21,10 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.overview.pages import bp as overview_pages
     from gridmap.patrol.pages import bp as patrol_pages
     from gridmap.planning.pages import bp as planning_pages
+    from gridmap.public.pages import bp as public_pages
 
     return (accounts_pages, overview_pages, hazard_pages, hazard_stats_pages, patrol_pages, grid_sheet_pages,
-            planning_pages)
+            planning_pages, public_pages)
 
 
 def register_pages(app: Flask) -> None:

@@ -33,6 +33,7 @@ SEVERITIES = ("normal", "complex", "urgent")
 STATUSES = ("reported", "accepted", "assigned", "in_progress", "feedback", "verified", "closed", "rejected")
 OPEN_STATUSES = ("reported", "accepted", "assigned", "in_progress", "feedback")
 LEVELS = ("grid", "community", "street", "district")
+SOURCES = ("staff", "resident")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -104,10 +105,13 @@ class Hazard(Base):
     closed_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # Who reported it: grid staff, or a resident through the public form (gridmap.public).
+    source: Mapped[str] = mapped_column(String(16), server_default="staff")
 
     __table_args__ = (
         CheckConstraint(_in("severity", SEVERITIES), name="severity_known"),
         CheckConstraint(_in("status", STATUSES), name="status_known"),
+        CheckConstraint(_in("source", SOURCES), name="source_known"),
         CheckConstraint(_in("level", LEVELS), name="level_known"),
         CheckConstraint("calendar IN ('official', 'fallback')", name="calendar_known"),
         CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),

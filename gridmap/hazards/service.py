@@ -8,6 +8,7 @@ parameter wherever time matters, so tests can stand on any day of the calendar.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -108,7 +109,7 @@ def _json(row: Any, scope: Scope) -> dict[str, Any]:
         "level": h.level, "level_name": label(h.level, "level"),
         "deadlines": {"accept_by": _iso(h.accept_by), "resolve_by": _iso(h.resolve_by)},
         "next_deadline": _iso(row.next_deadline), "calendar": h.calendar, "overdue": bool(row.overdue),
-        "reporter": row.reporter_name,
+        "reporter": row.reporter_name, "source": h.source,
         "assignee": ({"username": row.assignee_username, "name": row.assignee_name}
                      if row.assignee_username else None),
         "created_at": _iso(h.created_at), "accepted_at": _iso(h.accepted_at), "resolved_at": _iso(h.resolved_at),
@@ -216,7 +217,10 @@ def check_duplicates(session: Session, scope: Scope, *, category: str, lon: floa
 
 
 def report(session: Session, scope: Scope, *, category: str, severity: str, description: str, lon: float,
-           lat: float, crs: str | None, now: datetime | None = None) -> dict[str, Any]:
+           lat: float, crs: str | None, now: datetime | None = None, source: str = "staff",
+           attach: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Report a hazard at a point of the caller's area. ``source``: staff, or a resident (the
+    public form); ``attach(hazard_id)`` adds what the caller keeps with it in the same transaction."""
     now = now or clock_now()
     lon, lat = point_to_wgs84(lon, lat, crs)
     cat = _category(session, category)
@@ -235,7 +239,7 @@ def report(session: Session, scope: Scope, *, category: str, severity: str, desc
             id=hazard_id, code=code, category_code=cat.code, severity=severity, description=description,
             geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), grid_id=grid.id, grid_version=grid.version,
             grid_code=grid.code, status="reported", level="grid", accept_by=accept.due, resolve_by=resolve.due,
-            calendar=calendar, reporter_id=scope.user_id, created_at=now, updated_at=now,
+            calendar=calendar, reporter_id=scope.user_id, created_at=now, updated_at=now, source=source,
         ))
         session.flush()
         session.add(HazardEvent(hazard_id=hazard_id, from_status=None, to_status="reported", action="report",
@@ -243,6 +247,8 @@ def report(session: Session, scope: Scope, *, category: str, severity: str, desc
                                 detail={"lon": lon, "lat": lat, "grid": grid.code}))
         session.flush()
         record_hazard(session, hazard_id)
+        if attach is not None:
+            attach(hazard_id)
     return {
         "id": hazard_id, "code": code, "grid": {"code": grid.code, "name": grid.name}, "status": "reported",
         "level": "grid", "category": cat.code, "severity": severity, "lon": lon, "lat": lat,
