@@ -136,9 +136,10 @@ def test_forged_expired_and_unsolved_challenges_are_refused(client, db_session, 
     forged = challenge.issue("another-secret", 16, 600)["challenge"]
     old = challenge.issue("test-secret", 16, 600, now=datetime.now(UTC) - timedelta(seconds=601))["challenge"]
     easy = challenge.issue("test-secret", 1, 600)["challenge"]
+    tampered = issued[:-1] + ("1" if issued.endswith("0") else "0")  # the signature's last digit
     unsolved = next(str(n) for n in range(1000) if solve(issued, 16) != str(n))
     for token, nonce in ((forged, solve(forged, 16)), (old, solve(old, 16)), (easy, solve(easy, 1)),
-                         (issued, unsolved), (issued[:-1] + "0", solve(issued, 16))):
+                         (issued, unsolved), (tampered, solve(tampered, 16))):
         response = report(client, f.GRID_A, challenge=token, nonce=nonce)
         assert response.status_code == 422 and response.get_json()["error"]["code"] == "challenge_invalid", token
     assert db_session.scalar(select(func.count()).select_from(Hazard)) == 0
@@ -217,3 +218,12 @@ def test_a_public_post_needs_no_session_and_a_session_changes_nothing(client, db
     response = report(client, f.GRID_A, headers=f.auth(token))
     assert response.status_code == 201
     assert db_session.scalars(select(Hazard.reporter_id)).all() == [None, None]
+
+
+def test_the_wall_map_and_handbook_carry_the_residents_qr_at_the_public_base_url(client, db_session, world, settings):
+    settings(public_base_url="https://wg.example.cn")
+    token = f.token_for(db_session, "grid_worker", f.GRID_A)
+    for path in (f"/maps/grid/{f.GRID_A}/wall", f"/maps/grid/{f.GRID_A}/print"):
+        html = client.get(path, headers=f.auth(token)).get_data(as_text=True)
+        assert "居民扫码反映问题" in html and f"https://wg.example.cn/r/{f.GRID_A}" in html, path
+        assert 'class="qr resident-qr"' in html or 'class="resident-qr"' in html

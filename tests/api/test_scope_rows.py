@@ -207,6 +207,7 @@ AREA_READS = {
     "/api/v1/hazards/heatmap": ({"bbox": "119.80,28.40,120.00,28.50", "zoom": 13}, lambda body: body["total"] > 0),
     "/api/v1/patrol/households": ({"lon": 119.882, "lat": 28.455}, lambda body: "A1" in _codes(body)),
     "/api/v1/reports/safety": ({}, lambda body: f.COMMUNITY in str(body)),
+    "/api/v1/addresses": ({"q": "中山街A1号"}, lambda body: f.GRID_A in str(body)),
 }
 
 
