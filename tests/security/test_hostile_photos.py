@@ -139,3 +139,17 @@ def test_a_jpeg_carrying_html_is_stored_as_its_picture_alone(client, db_session,
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     assert not re.search(rb"<html|<script|<svg|onload", served.data)
     assert Image.open(io.BytesIO(served.data)).size == (32, 24)
+
+
+@pytest.mark.parametrize("case", IMPORT_CASES + IMAGE_CASES)
+def test_hostile_file_through_the_residents_form_is_no_report(client, db_session, case):
+    """The residents' form (POST /api/v1/public/reports, no login): the same files are refused and
+    the report is not made either (one transaction)."""
+    from tests.public_support import report
+
+    f.lishui(db_session)
+    filename, data = {**catalogue(SECRET, 1), **image_catalogue()}[case]
+    response = report(client, f.GRID_A, files=[(io.BytesIO(_jpeg()), "good.jpg"), (io.BytesIO(data), filename)])
+    assert response.status_code in (400, 413, 422), (case, response.status_code, response.get_data(as_text=True)[:300])
+    assert db_session.execute(text("SELECT count(*) FROM hazard")).scalar() == 0, case
+    assert db_session.execute(text("SELECT count(*) FROM hazard_photo")).scalar() == 0, case
