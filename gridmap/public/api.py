@@ -50,8 +50,15 @@ class ReportForm(BaseModel):
         return "".join(ch for ch in value if ch.isdigit()) if value else None
 
 
-REPORT_FORM = {"file": "file", **{name: {"type": "string", "x-required": field.is_required()}
-                                  for name, field in ReportForm.model_fields.items()}}
+def _form_field(prop: dict) -> dict:
+    """A form field's schema as the model states it (the null branch of an optional one dropped)."""
+    branches = [b for b in prop.get("anyOf", [prop]) if b != {"type": "null"}]
+    return {**{k: v for k, v in prop.items() if k not in ("anyOf", "default", "title")}, **branches[0]}
+
+
+_REPORT_SCHEMA = ReportForm.model_json_schema()
+REPORT_FORM = {"file": "file", **{name: {**_form_field(prop), "x-required": name in _REPORT_SCHEMA["required"]}
+                                  for name, prop in _REPORT_SCHEMA["properties"].items()}}
 
 
 class Deadlines(BaseModel):
