@@ -17,6 +17,7 @@ def openapi():
 
 def api_blueprints() -> tuple[Blueprint, ...]:
     """Every JSON blueprint; importing them registers their operations (gridmap.apidoc)."""
+    from gridmap.addresses.api import bp as addresses_bp
     from gridmap.areas.api import bp as areas_bp
     from gridmap.accounts.api import bp as accounts_bp
     from gridmap.hazard_stats.api import bp as hazard_stats_bp
@@ -31,10 +32,12 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.party.visits_api import bp as party_visits_bp
     from gridmap.places.api import bp as places_bp
     from gridmap.planning.api import bp as planning_bp
+    from gridmap.public.api import bp as public_bp
     from gridmap.tiles.api import bp as tiles_bp
 
     return (accounts_bp, areas_bp, households_bp, household_edits_bp, imports_bp, party_bp, party_visits_bp, places_bp,
-            patrol_bp, patrol_plan_bp, hazards_bp, hazard_stats_bp, planning_bp, spec_bp, ogc_bp, tiles_bp)
+            patrol_bp, patrol_plan_bp, hazards_bp, hazard_stats_bp, planning_bp, addresses_bp, public_bp, spec_bp,
+            ogc_bp, tiles_bp)
 
 
 def register_api(app: Flask) -> None:

@@ -162,6 +162,16 @@ class Settings:
     safety_thresholds: dict = field(default_factory=lambda: _json("GRIDMAP_SAFETY_THRESHOLDS"))
     # Check-in judgement, coverage, 五必访 tags and partitions (GRIDMAP_PATROL_*).
     patrol: PatrolRules = field(default_factory=_patrol_rules)
+    # The residents' form (居民吹哨, gridmap.public): the address its QR codes point at (empty: the
+    # address the page was asked for), reports per client address and per phone in a window, the
+    # proof-of-work difficulty (leading zero bits of SHA-256) and a challenge's lifetime, photos.
+    public_base_url: str = field(default_factory=lambda: os.environ.get("GRIDMAP_PUBLIC_BASE_URL", "").rstrip("/"))
+    public_reports_per_address: int = field(default_factory=lambda: _int("GRIDMAP_PUBLIC_REPORTS_PER_ADDRESS", 10))
+    public_reports_per_phone: int = field(default_factory=lambda: _int("GRIDMAP_PUBLIC_REPORTS_PER_PHONE", 3))
+    public_window_minutes: int = field(default_factory=lambda: _int("GRIDMAP_PUBLIC_WINDOW_MINUTES", 60))
+    public_pow_bits: int = field(default_factory=lambda: _int("GRIDMAP_PUBLIC_POW_BITS", 16))
+    public_pow_ttl_s: int = field(default_factory=lambda: _int("GRIDMAP_PUBLIC_POW_TTL_S", 600))
+    public_photo_max_count: int = field(default_factory=lambda: _int("GRIDMAP_PUBLIC_PHOTO_MAX_COUNT", 3))
     # The Chromium that prints PDFs and wall maps; None: the first of chromium, chromium-browser,
     # google-chrome on PATH.
     chromium: str | None = field(default_factory=lambda: os.environ.get("GRIDMAP_CHROMIUM") or None)

@@ -23,9 +23,10 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.patrol.pages import bp as patrol_pages
     from gridmap.patrol_plan.pages import bp as patrol_plan_pages
     from gridmap.planning.pages import bp as planning_pages
+    from gridmap.public.pages import bp as public_pages
 
     return (accounts_pages, overview_pages, hazard_pages, hazard_stats_pages, patrol_pages, grid_sheet_pages,
-            planning_pages, party_pages, patrol_plan_pages)
+            planning_pages, party_pages, patrol_plan_pages, public_pages)
 
 
 def register_pages(app: Flask) -> None:

@@ -28,9 +28,12 @@ GLOBAL = "global"
 AREA = "area"
 AREA_OWN_RECORDS = "area/own-records"
 AREA_OWN_CONTACTS = "area/own-contacts"
+PUBLIC_RULE = "public"
 
 RULES = {
     ANYONE: "no login; reaches no rows",
+    PUBLIC_RULE: "no login (the residents' form, gridmap.public): one grid named in the path or form, a report "
+                 "by its tracking code; answers carry no person's data (no name, phone or description)",
     OWN_TOKEN: "the caller's own token only",
     OWN_ACCOUNT: "the caller's own account only",
     GLOBAL: "reference data or a whole-database job: no per-area rows (admin-only when it writes)",

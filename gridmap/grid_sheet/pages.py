@@ -22,6 +22,7 @@ from gridmap.party.api import StaffRequest, UnmaskQuery
 from gridmap.party.service import replace_grid_staff
 from gridmap.printing import handbook, wallmap
 from gridmap.printing.slots import print_in_slot
+from gridmap.public.service import public_url
 from gridmap.web import check_csrf, get_session
 
 bp = Blueprint("grid_sheet_pages", __name__)
@@ -59,7 +60,13 @@ def _wall_page(user, scope, code: str) -> str:
     props = data["grid"]["properties"]
     return render_template("wall.html", title=message("minqing_title", name=props["name"]), grid=props, user=user,
                            today=today().isoformat(), page_mm=wallmap.PAGE_MM, page_px=wallmap.PAGE_PX,
-                           **data["counts"], **map_parts(fmap))
+                           **_resident_qr(code), **data["counts"], **map_parts(fmap))
+
+
+def _resident_qr(code: str) -> dict[str, str]:
+    """The residents' form of the grid (居民吹哨, gridmap.public) as a QR code and its address."""
+    url = public_url(current_app.config["GRIDMAP"].public_base_url, request.url_root, code)
+    return {"public_qr": handbook.qr_svg(url), "public_url": url}
 
 
 @page(bp, "/maps/grid/<code>/wall", summary="民情地图上墙版（A3 横向）", scope=AREA_OWN_CONTACTS)
@@ -91,7 +98,7 @@ def _print_context(user, scope, code: str, *, for_pdf: bool, unmask: bool) -> di
     return {
         **data, "title": message("handbook_title", name=data["grid"]["name"]), "user": user,
         "role_name": label(user.role, "role"), "staff_roles": labels("staff_role"),
-        "qr": handbook.qr_svg(map_url), "map_url": map_url, "for_pdf": for_pdf,
+        "qr": handbook.qr_svg(map_url), "map_url": map_url, "for_pdf": for_pdf, **_resident_qr(code),
         "inline_css": PRINT_CSS.read_text(encoding="utf-8") if for_pdf else None,
         "unmask_query": "?unmask=1" if unmask else "",
     }

@@ -39,6 +39,7 @@ LEVELS = ("grid", "community", "street", "district")
 ON_THE_SPOT = "on_the_spot"
 RESOLUTIONS = (ON_THE_SPOT,)
 PHOTO_STAGES = ("before", "after")
+SOURCES = ("staff", "resident")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -116,12 +117,15 @@ class Hazard(Base):
     client_digest: Mapped[str | None] = mapped_column(String(64))
     # NULL along the loop; "on_the_spot" for a problem fixed where it was found (cleared on reopen).
     resolution: Mapped[str | None] = mapped_column(String(16))
+    # Who reported it: grid staff, or a resident through the public form (gridmap.public).
+    source: Mapped[str] = mapped_column(String(16), server_default="staff")
 
     __table_args__ = (
         CheckConstraint(_in("severity", SEVERITIES), name="severity_known"),
         CheckConstraint(_in("status", STATUSES), name="status_known"),
         CheckConstraint(f"resolution IS NULL OR ({_in('resolution', RESOLUTIONS)} AND status = 'closed')",
                         name="resolution_known"),
+        CheckConstraint(_in("source", SOURCES), name="source_known"),
         CheckConstraint(_in("level", LEVELS), name="level_known"),
         CheckConstraint("calendar IN ('official', 'fallback')", name="calendar_known"),
         CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),

@@ -7,6 +7,7 @@ parameter wherever time matters, so tests can stand on any day of the calendar.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -107,7 +108,7 @@ def _json(row: Any, scope: Scope) -> dict[str, Any]:
         "level": h.level, "level_name": label(h.level, "level"),
         "deadlines": {"accept_by": _iso(h.accept_by), "resolve_by": _iso(h.resolve_by)},
         "next_deadline": _iso(row.next_deadline), "calendar": h.calendar, "overdue": bool(row.overdue),
-        "reporter": row.reporter_name,
+        "reporter": row.reporter_name, "source": h.source,
         "assignee": ({"username": row.assignee_username, "name": row.assignee_name}
                      if row.assignee_username else None),
         "created_at": _iso(h.created_at), "accepted_at": _iso(h.accepted_at), "resolved_at": _iso(h.resolved_at),
@@ -253,10 +254,12 @@ def insert_hazard(session: Session, scope: Scope, cat: HazardCategory, grid: Any
 
 def report(session: Session, scope: Scope, *, category: str, severity: str, description: str, lon: float,
            lat: float, crs: str | None, client: tuple[str, str] | None = None,
-           now: datetime | None = None) -> dict[str, Any]:
+           now: datetime | None = None, source: str = "staff",
+           attach: Callable[[int], None] | None = None) -> dict[str, Any]:
     """A new hazard in the grid at the point. With ``client`` (the phone's id and the request's
     digest, gridmap.schemas.client_request) it is stored once: a re-sent report answers with the
-    stored one and ``replayed: true``."""
+    stored one and ``replayed: true``. ``source``: staff, or a resident (the public form);
+    ``attach(hazard_id)`` adds what the caller keeps with it in the same transaction."""
     now = now or clock_now()
     if client is not None and (stored := _stored_report(session, scope, client)) is not None:
         return stored
@@ -268,10 +271,12 @@ def report(session: Session, scope: Scope, *, category: str, severity: str, desc
                 return stored
         duplicates = possible_duplicates(session, scope, cat.code, lon, lat)
         hazard = insert_hazard(session, scope, cat, grid, lon, lat, severity=severity, description=description,
-                               now=now, client_id=client[0] if client else None,
+                               now=now, source=source, client_id=client[0] if client else None,
                                client_digest=client[1] if client else None)
         hazard_id, code, calendar = hazard.id, hazard.code, hazard.calendar
         accept_by, resolve_by = as_local(hazard.accept_by), as_local(hazard.resolve_by)
+        if attach is not None:
+            attach(hazard_id)
     return {
         "id": hazard_id, "code": code, "grid": {"code": grid.code, "name": grid.name}, "status": "reported",
         "level": "grid", "category": cat.code, "severity": severity, "lon": lon, "lat": lat,

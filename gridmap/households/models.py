@@ -53,6 +53,9 @@ class Household(Base):
         Index("ix_household_geom", "geom", postgresql_using="gist"),
         Index("ix_household_grid_id", "grid_id"),
         Index("ix_household_tags", "tags", postgresql_using="gin"),
+        # Address search (gridmap.addresses): trigram similarity, pg_trgm.
+        Index("ix_household_address_trgm", "address", postgresql_using="gin",
+              postgresql_ops={"address": "gin_trgm_ops"}),
     )
 
 

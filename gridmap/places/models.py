@@ -34,4 +34,6 @@ class KeyPlace(Base):
         CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")", name="kind_known"),
         CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
         Index("ix_key_place_geom", "geom", postgresql_using="gist"),
+        Index("ix_key_place_address_trgm", "address", postgresql_using="gin",
+              postgresql_ops={"address": "gin_trgm_ops"}),
     )

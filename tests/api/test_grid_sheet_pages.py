@@ -91,7 +91,9 @@ def test_print_handbook_and_cards(client, db_session, world):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "网格干部联系手册" in html and "陈警官" in html and "网格民警" in html
-    assert html.count('class="pm-card"') == 2 and html.count("<svg") == 3
+    # the staff map's QR and the residents' form's (gridmap.public) on the handbook and on each card
+    assert html.count('class="pm-card"') == 2 and html.count("<svg") == 6
+    assert html.count("扫码反映问题") == 3 and f"/r/{f.GRID_A}" in html
     assert "丽景花园1幢" in html and "丽景花园2幢" in html and "欧阳00" in html
     assert f"/maps/grid/{f.GRID_A}" in html
     assert_offline(html)

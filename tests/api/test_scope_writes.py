@@ -242,6 +242,8 @@ NO_OBJECT = {
     ("POST", "/api/v1/assign"): "admin only, whole database: an admin's scope is everything",
     ("POST", "/api/v1/imports/households"): "admin only: an admin's scope is everything",
     ("POST", "/api/v1/imports/party-members"): "admin only: an admin's scope is everything",
+    ("POST", "/api/v1/public/reports"): "the residents' form, no login: the point must lie in the grid it names "
+                                        "(tests/api/test_public_reports.py)",
 }
 
 PARAMS = [(key, case) for key, cases in CASES.items() for case in cases]

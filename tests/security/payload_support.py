@@ -68,6 +68,8 @@ FIELDS: dict[str, tuple[str, int]] = {
     "ng": ("planner's new grid name (POST /communities/<code>/grids)", 100),
     "dn": ("user display name (create-user)", 64),
     "vn": ("party visit note (POST /party-visits)", 1000),
+    "rd": ("resident's report description (POST /public/reports, no login)", 1000),
+    "ra": ("resident's report address (POST /public/reports)", 200),
 }
 
 ROLES: dict[str, tuple[str, str]] = {  # username → (role, scope)
@@ -96,6 +98,7 @@ class World:
     hazards: list[int] = field(default_factory=list)
     new_grids: list[str] = field(default_factory=list)
     new_communities: list[str] = field(default_factory=list)
+    tracking_codes: list[str] = field(default_factory=list)
 
 
 class Api:
@@ -121,6 +124,23 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> dict:
 def _upload(api: Api, path: str, name: str, data: bytes, **form) -> dict:
     return api.call("POST", path, data={"file": (io.BytesIO(data), name), **form},
                     content_type="multipart/form-data")
+
+
+def _resident_reports(app, session, world: World, n: int) -> None:
+    """Residents' reports (gridmap.public, no login), each from its own address (rate limits)."""
+    from sqlalchemy import select
+
+    from gridmap.public.models import PublicReport
+    from tests.public_support import form, solved
+
+    client = app.test_client()
+    for i in range(n):
+        answer = client.post("/api/v1/public/reports", environ_base={"REMOTE_ADDR": f"10.77.0.{i + 1}"}, data={
+            **form(f.GRID_A, description=tagged(i, "rd"), address=tagged(i, "ra"),
+                   lon=f"{119.8815 + i * 0.00045:.6f}", lat="28.4555"), **solved(client)})
+        assert answer.status_code == 201, answer.get_json()
+        world.tracking_codes.append(answer.get_json()["tracking_code"])
+    world.hazards += session.scalars(select(PublicReport.hazard_id).order_by(PublicReport.id)).all()
 
 
 def plant(app, session) -> World:
@@ -195,6 +215,7 @@ def plant(app, session) -> World:
     for subject in ("grid", "place"):  # every key place (payload names) behind a daily plan on the patrol pages
         street.call("PUT", "/api/v1/patrol-plans", json={"subject": subject, "code": f.STREET, "period": "day",
                                                          "min_count": 1})
+    _resident_reports(app, session, world, n)
     street.call("POST", f"/api/v1/grids/{f.GRID_A}/party-contacts", json={"max_per_member": 10})
     street.call("PUT", f"/api/v1/grids/{f.GRID_A}/staff", json={"items": [
         {"role": "grid_worker", "name": tagged(i, "sn"), "phone": tagged(i, "sp"), "organisation": tagged(i, "so"),

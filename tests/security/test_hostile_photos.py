@@ -158,3 +158,17 @@ def test_hostile_file_is_no_photo_of_a_fix_on_the_spot(client, db_session, case,
     counts = db_session.execute(text("SELECT (SELECT count(*) FROM hazard), (SELECT count(*) FROM hazard_event), "
                                      "(SELECT count(*) FROM hazard_photo)")).one()
     assert tuple(counts) == (0, 0, 0), case
+
+
+@pytest.mark.parametrize("case", IMPORT_CASES + IMAGE_CASES)
+def test_hostile_file_through_the_residents_form_is_no_report(client, db_session, case):
+    """The residents' form (POST /api/v1/public/reports, no login): the same files are refused and
+    the report is not made either (one transaction)."""
+    from tests.public_support import report
+
+    f.lishui(db_session)
+    filename, data = {**catalogue(SECRET, 1), **image_catalogue()}[case]
+    response = report(client, f.GRID_A, files=[(io.BytesIO(_jpeg()), "good.jpg"), (io.BytesIO(data), filename)])
+    assert response.status_code in (400, 413, 422), (case, response.status_code, response.get_data(as_text=True)[:300])
+    assert db_session.execute(text("SELECT count(*) FROM hazard")).scalar() == 0, case
+    assert db_session.execute(text("SELECT count(*) FROM hazard_photo")).scalar() == 0, case

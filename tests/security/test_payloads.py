@@ -79,7 +79,8 @@ TEXT = """
 # The GET routes that answer HTML, and the exports; a new route fails test_every_route_is_visited.
 HTML_RULES = {"/", "/account/password", "/admin/audit", "/hazards", "/hazards/<int:hazard_id>", "/hazards/new", "/login",
               "/maps/area/<code>", "/maps/grid/<code>", "/maps/grid/<code>/print", "/maps/grid/<code>/wall",
-              "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", "/planner/<code>", "/reports/safety"}
+              "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", "/planner/<code>",
+              "/reports/safety", "/r/<grid_code>", "/r/status/<tracking_code>"}
 EXPORT_RULES = {"/maps/grid/<code>/print.pdf", "/maps/grid/<code>/wall.png", "/maps/grid/<code>/wall.pdf",
                 "/api/v1/reports/safety"}
 NOT_PAGES = {"/healthz", "/patrol/sw.js", "/static/<path:filename>"}
@@ -97,6 +98,8 @@ def _pages(world, role: str) -> list[str]:
              "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", f"/planner/{f.COMMUNITY}", f"/planner/{community_new}",
              "/reports/safety"]
     pages += [f"/hazards/{h}" for h in hazards]
+    # the residents' pages (no login; a payload-named grid's form, a status page)
+    pages += [f"/r/{f.GRID_A}", f"/r/{grid_new}", f"/r/status/{world.tracking_codes[0]}"]
     for grid in (f.GRID_A, grid_new):
         pages += [f"/maps/grid/{grid}", f"/maps/grid/{grid}/print", f"/maps/grid/{grid}/wall"]
     if role == "admin":

@@ -1,0 +1,157 @@
+"""The residents' API (no login): a proof-of-work challenge, a report, a report's status by its
+tracking code, and one grid's address search. Declared with the ``public`` scope rule.
+
+CSRF: these routes never read the session cookie, so a forged cross-site POST acts as nobody,
+exactly as the resident's own; what stands in for a CSRF token is the challenge, which only a
+reader of GET /public/challenge has, and which is spent by the report."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from pydantic import BaseModel, Field, field_validator
+
+from gridmap.addresses.service import search_grid
+from gridmap.apidoc import PUBLIC, operation, parse_model
+from gridmap.auth.scope import ANYONE, PUBLIC_RULE
+from gridmap.config import MiB
+from gridmap.public import challenge as pow_challenge
+from gridmap.public import service, throttle
+from gridmap.schemas import Crs, Lat, Lon
+from gridmap.web import get_session
+
+bp = Blueprint("public_api", __name__)
+
+GRID_CODE = r"^[0-9]{15}$"
+PHONE_PATTERN = r"^\+?[0-9][0-9 -]{5,18}[0-9]$"
+DESCRIPTION_MAX = 1000
+
+
+class ReportForm(BaseModel):
+    grid: str = Field(pattern=GRID_CODE, description="网格编码（二维码所指的网格）")
+    category: str = Field(min_length=1, max_length=32, description="问题类别（代码或中文名）")
+    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX, pattern=r"\S", description="问题描述")
+    lon: Lon
+    lat: Lat
+    crs: Crs = None
+    address: str | None = Field(None, max_length=200, description="地址（可从地址检索中选）")
+    phone: str | None = Field(None, pattern=PHONE_PATTERN, description="联系电话（可不填，仅供回访）")
+    challenge: str = Field(min_length=1, max_length=200, description="GET /public/challenge 取得的挑战")
+    nonce: str = Field(min_length=1, max_length=pow_challenge.NONCE_MAX_LENGTH, pattern=r"^[0-9a-zA-Z]+$",
+                       description="工作量证明的解")
+
+    @field_validator("phone", "address", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value):
+        return value or None
+
+    @field_validator("phone")
+    @classmethod
+    def _digits(cls, value: str | None) -> str | None:
+        return "".join(ch for ch in value if ch.isdigit()) if value else None
+
+
+def _form_field(prop: dict) -> dict:
+    """A form field's schema as the model states it (the null branch of an optional one dropped)."""
+    branches = [b for b in prop.get("anyOf", [prop]) if b != {"type": "null"}]
+    return {**{k: v for k, v in prop.items() if k not in ("anyOf", "default", "title")}, **branches[0]}
+
+
+_REPORT_SCHEMA = ReportForm.model_json_schema()
+REPORT_FORM = {"file": "file", **{name: {**_form_field(prop), "x-required": name in _REPORT_SCHEMA["required"]}
+                                  for name, prop in _REPORT_SCHEMA["properties"].items()}}
+
+
+class Deadlines(BaseModel):
+    accept_by: str
+    resolve_by: str
+
+
+class PublicStatus(BaseModel):
+    tracking_code: str
+    category: str
+    category_name: str
+    grid_name: str | None
+    status: str
+    status_name: str
+    reply: str
+    reported_at: str
+    deadlines: Deadlines
+    overdue: bool
+    closed_at: str | None
+
+
+class PublicReportResponse(PublicStatus):
+    similar_reports: int
+
+
+class ChallengeResponse(BaseModel):
+    challenge: str
+    bits: int
+    expires_in_s: int
+
+
+class AddressQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=64, pattern=r"\S", description="地址中的文字")
+
+
+class PublicAddress(BaseModel):
+    address: str
+    lon: float
+    lat: float
+
+
+class PublicAddressList(BaseModel):
+    items: list[PublicAddress]
+    total: int
+
+
+def rules() -> service.Rules:
+    settings = current_app.config["GRIDMAP"]
+    return service.Rules(secret=settings.secret_key, pow_bits=settings.public_pow_bits,
+                         pow_ttl_s=settings.public_pow_ttl_s, limits=throttle.Limits.of(settings),
+                         photo_max_bytes=int(settings.hazard_photo_max_mb * MiB),
+                         photo_max_count=settings.public_photo_max_count)
+
+
+def body_limit() -> int:
+    settings = current_app.config["GRIDMAP"]
+    return int(settings.hazard_photo_max_mb * MiB) * settings.public_photo_max_count + MiB
+
+
+@operation(bp, "/public/challenge", "GET", summary="居民上报前的工作量证明挑战（代替验证码）", tag="public",
+           scope=ANYONE, roles=PUBLIC, response=ChallengeResponse)
+def public_challenge():
+    settings = current_app.config["GRIDMAP"]
+    return pow_challenge.issue(settings.secret_key, settings.public_pow_bits, settings.public_pow_ttl_s)
+
+
+@operation(bp, "/public/reports", "POST", summary="居民吹哨：匿名反映问题（落入网格问题队列，返回查询码）",
+           tag="public", scope=PUBLIC_RULE, roles=PUBLIC, form=REPORT_FORM, response=PublicReportResponse,
+           response_status=201, errors=(404, 409, 413, 422, 429), max_body=body_limit,
+           data_errors=("challenge_invalid", "challenge_used", "public_grid_not_found", "public_place_outside_grid",
+                        "public_rate_limited", "hazard_category_unknown", "invalid_crs", "hazard_photo_type",
+                        "hazard_photo_invalid", "hazard_photo_too_many"))
+def public_report():
+    form = parse_model(ReportForm, request.form.to_dict())
+    limits = rules()
+    uploads = [upload.stream.read(limits.photo_max_bytes + 1) for upload in request.files.getlist("file") if upload]
+    result = service.submit(
+        get_session(), limits, grid_code=form.grid, category=form.category, description=form.description,
+        lon=form.lon, lat=form.lat, crs=form.crs, address=form.address, phone=form.phone,
+        challenge_token=form.challenge, nonce=form.nonce, uploads=uploads, client_address=request.remote_addr or "")
+    return result, 201
+
+
+@operation(bp, "/public/reports/<tracking_code>", "GET", summary="居民凭查询码查看办理进度（不含任何个人信息）",
+           tag="public", scope=PUBLIC_RULE, roles=PUBLIC, response=PublicStatus, errors=(404,))
+def public_report_status(tracking_code: str):
+    return service.status(get_session(), tracking_code)
+
+
+@operation(bp, "/public/grids/<grid_code>/addresses", "GET", summary="本网格地址检索（只有地址和位置）",
+           tag="public", scope=PUBLIC_RULE, roles=PUBLIC, query=AddressQuery, response=PublicAddressList,
+           errors=(404,))
+def public_addresses(grid_code: str, query: AddressQuery):
+    session = get_session()
+    service.grid(session, grid_code)
+    return search_grid(session, grid_code, query.q)
