@@ -18,12 +18,13 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.grid_sheet.pages import bp as grid_sheet_pages
     from gridmap.hazard_stats.pages import bp as hazard_stats_pages
     from gridmap.hazards.pages import bp as hazard_pages
+    from gridmap.households.pages import bp as household_pages
     from gridmap.overview.pages import bp as overview_pages
     from gridmap.patrol.pages import bp as patrol_pages
     from gridmap.planning.pages import bp as planning_pages
 
     return (accounts_pages, overview_pages, hazard_pages, hazard_stats_pages, patrol_pages, grid_sheet_pages,
-            planning_pages)
+            planning_pages, household_pages)
 
 
 def register_pages(app: Flask) -> None:
