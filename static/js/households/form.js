@@ -20,8 +20,8 @@
   var outlines = L.geoJSON(cfg.grids, { style: { color: "#b71c1c", weight: 1.5, fillOpacity: 0.04 }, interactive: false }).addTo(map);
   var focus = outlines.getLayers().filter(function (l) { return l.feature.properties.code === cfg.focus_grid; });
   if (cfg.drawn) {
-    marker = L.circleMarker([cfg.drawn[1], cfg.drawn[0]], { radius: 8, color: "#1d4ed8", fillOpacity: 0.8 }).addTo(map);
     map.setView([cfg.drawn[1], cfg.drawn[0]], 17);
+    marker = L.circleMarker([cfg.drawn[1], cfg.drawn[0]], { radius: 8, color: "#1d4ed8", fillOpacity: 0.8 }).addTo(map);
   } else if (focus.length) map.fitBounds(focus[0].getBounds(), { maxZoom: 17 });
   else if (outlines.getLayers().length) map.fitBounds(outlines.getBounds(), { maxZoom: 17 });
   else map.setView([30, 115], 5);
