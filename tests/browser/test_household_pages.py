@@ -86,6 +86,7 @@ def test_an_edit_that_meets_a_newer_version_is_merged_and_saved(offline, world, 
     tab.log_in("hh-worker", "/households/HB-1/edit")
     page.wait_for_function("() => window.householdSend && window.L")
     assert page.locator("#version").inner_text() == "1"
+    assert not page.locator("#merged-into-row").is_visible()  # only with 已并户
     page.fill("#address", "解放街1号东单元")  # this phone's edit, made on version 1
     # meanwhile another phone saves version 2 (a new phone number and a new size)
     other = page.evaluate("""() => window.householdSend('PATCH', '/api/v1/households/HB-1',
