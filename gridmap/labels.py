@@ -126,6 +126,7 @@ LABELS: dict[str, dict[str, str]] = {
         "area_map": "网格总览", "grid_map": "民情地图", "patrol": "巡查打卡", "hazard_queue": "问题工单",
         "hazard_new": "上报问题", "patrol_map": "巡查轨迹", "heatmap": "问题热力图", "safety_report": "平安报表",
         "planner": "网格规划", "audit_log": "审计日志", "party_visits": "走访联系户", "patrol_plans": "巡查计划",
+        "household_approvals": "住户审核",
     },
     # Patrol plans: what a plan is about, its period, and the period as a unit of time.
     "plan_subject": {"grid": "网格巡查", "place": "重点场所走访"},
@@ -141,6 +142,15 @@ LABELS: dict[str, dict[str, str]] = {
         "tags": "标签", "risk_level": "风险等级", "member_name": "姓名", "place_name": "名称",
         "place_kind": "类型", "area_code": "编码", "area_name": "名称",
     },
+    # A household's form and history (基础信息采集): its fields, statuses and changes.
+    "household_field": {
+        "address": "地址", "head_name": "户主", "phone": "电话", "size": "人数", "tags": "标签",
+        "risk_level": "风险等级", "sensitive_tags": "重点人员标签", "lon": "经度", "lat": "纬度", "grid": "所在网格",
+        "status": "状态", "merged_into": "并入户号", "location": "位置", "code": "户号", "version": "版本",
+    },
+    "household_status": {"active": "在住", "moved_out": "已迁出", "merged": "已并户"},
+    "household_change_kind": {"create": "新增", "edit": "修改"},
+    "household_change_status": {"applied": "已生效", "pending": "待审核", "approved": "已通过", "rejected": "已驳回"},
     # The stages of a long import (the CLI draws a progress bar per stage).
     "import_stage": {
         "validate": "校验", "match_existing": "比对已有住户", "assign_and_write": "分配网格并写入",

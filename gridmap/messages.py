@@ -287,6 +287,10 @@ MESSAGES: dict[str, str] = {
     "holiday_csv_bad_flag": "第 {row} 行：上班/放假“{flag}”应为 1/0、是/否、班/休",
     # --- hazards: pages and the CLI ---
     "title_hazard_queue": "问题工作台",
+    "title_household_new": "新增住户",
+    "title_household_edit": "修改住户 {code}",
+    "title_household_history": "住户 {code} 的修改记录",
+    "title_household_approvals": "住户信息修改审核",
     "title_hazard_new": "上报问题",
     "title_hazard_detail": "问题 {code}",
     "cli_help_holiday_source": "来源，如国务院办公厅通知文号",

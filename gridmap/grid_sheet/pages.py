@@ -17,7 +17,7 @@ from gridmap.grid_sheet import service
 from gridmap.labels import label, labels
 from gridmap.maps.minqing import build_minqing_map
 from gridmap.messages import message
-from gridmap.pages import empty_state, map_parts, page
+from gridmap.pages import empty_state, map_parts, may_open, page
 from gridmap.party.api import StaffRequest, UnmaskQuery
 from gridmap.party.service import replace_grid_staff
 from gridmap.printing import handbook, wallmap
@@ -49,8 +49,14 @@ def grid_map(user, scope, code: str, query: UnmaskQuery):
     return render_template(
         "minqing.html", title=message("minqing_title", name=props["name"]), grid=props, user=user,
         role_name=label(user.role, "role"), masked=data["masked"], may_unmask=user.role == SUPERVISOR,
-        members=data["counts"]["members"], **map_parts(fmap),
+        members=data["counts"]["members"], **map_parts(fmap), **_household_links(user),
         empty=None if data["households"]["features"] else empty_state(message("empty_households")))
+
+
+def _household_links(user) -> dict[str, bool]:
+    """Whether the sheet links to the household form (基础信息采集) and to the approvals."""
+    return {"may_edit_households": may_open("/households/new", user.role),
+            "may_approve_households": may_open("/households/approvals", user.role)}
 
 
 def _wall_page(user, scope, code: str) -> str:
@@ -108,7 +114,7 @@ def _print_context(user, scope, code: str, *, for_pdf: bool, unmask: bool) -> di
       query=PrintQuery)
 def grid_print(user, scope, code: str, query: PrintQuery):
     return render_template("print.html", **_print_context(user, scope, code, for_pdf=False, unmask=query.unmask),
-                           may_edit_staff=user.role in STAFF_EDITORS, staff_saved=query.saved)
+                           may_edit_staff=user.role in STAFF_EDITORS, staff_saved=query.saved, **_household_links(user))
 
 
 STAFF_EDITORS = (ADMIN, SUPERVISOR)

@@ -2,7 +2,8 @@
 
 Every payload goes through every free-text field a user can write, through the same door a
 user would use: the API operations (hazards, actions, check-ins, key places, party members,
-grid staff, the planner's new grid, new households, party visits, fixes on the spot, 督办 notes), the import files (grids and communities, households),
+grid staff, the planner's new grid, new households and their edits and decisions, party visits, fixes on the spot,
+督办 notes), the import files (grids and communities, households),
 and the CLI's user creation (display names). Each planted value is the payload plus a short
 tag naming its field, so a page that shows it proves which field reached it.
 """
@@ -63,6 +64,8 @@ FIELDS: dict[str, tuple[str, int]] = {
     "ea": ("household address (POST /households)", 256),
     "eh": ("household head name (POST /households)", 64),
     "ep": ("household phone (POST /households)", 32),
+    "dv": ("household change device (PATCH /households/<code>)", 128),
+    "hr": ("household change decision note (POST .../changes/<id>/reject)", 500),
     "gn": ("grid name (area import)", 100),
     "cn": ("community name (area import)", 100),
     "ng": ("planner's new grid name (POST /communities/<code>/grids)", 100),
@@ -209,6 +212,12 @@ def plant(app, session) -> World:
         worker.call("POST", "/api/v1/households", json={
             "code": f"PE-{i}", "address": tagged(i, "ea"), "head_name": tagged(i, "eh"), "phone": tagged(i, "ep"),
             "lon": 119.8812 + i * 0.00045, "lat": 28.4522, "device": "payload-test"})
+        held = worker.call("PATCH", f"/api/v1/households/PE-{i}", json={  # a sensitive edit waits, then is rejected
+            "version": 1, "tags": ["社区矫正"], "device": tagged(i, "dv")})
+        change = admin.call("GET", f"/api/v1/households/PE-{i}/history")["items"][0]["id"]
+        assert held["pending"] == ["sensitive_tags"], held
+        street.call("POST", f"/api/v1/households/PE-{i}/changes/{change}/reject", json={"note": tagged(i, "hr") or ""})
+        worker.call("PATCH", f"/api/v1/households/PE-{i}", json={"version": 1, "risk_level": "high"})  # left pending
         Api(app, "p-planner").call("POST", f"/api/v1/communities/{world.new_communities[i]}/grids", json={
             "geometry": _box(119.9118 + i * 0.0035, 28.476, 119.9142 + i * 0.0035, 28.484),
             "name": tagged(i, "ng"), "reason": "新建"})

@@ -78,9 +78,10 @@ TEXT = """
 
 # The GET routes that answer HTML, and the exports; a new route fails test_every_route_is_visited.
 HTML_RULES = {"/", "/account/password", "/admin/audit", "/hazards", "/hazards/<int:hazard_id>", "/hazards/new", "/login",
-              "/maps/area/<code>", "/maps/grid/<code>", "/maps/grid/<code>/print", "/maps/grid/<code>/wall",
-              "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", "/planner/<code>",
-              "/reports/safety", "/r/<grid_code>", "/r/status/<tracking_code>"}
+              "/households/new", "/households/approvals", "/households/<household_code>/edit",
+              "/households/<household_code>/history", "/maps/area/<code>", "/maps/grid/<code>", "/maps/grid/<code>/print",
+              "/maps/grid/<code>/wall", "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans",
+              "/planner/<code>", "/reports/safety", "/r/<grid_code>", "/r/status/<tracking_code>"}
 EXPORT_RULES = {"/maps/grid/<code>/print.pdf", "/maps/grid/<code>/wall.png", "/maps/grid/<code>/wall.pdf",
                 "/api/v1/reports/safety"}
 NOT_PAGES = {"/healthz", "/patrol/sw.js", "/static/<path:filename>"}
@@ -100,6 +101,8 @@ def _pages(world, role: str) -> list[str]:
     pages += [f"/hazards/{h}" for h in hazards]
     # the residents' pages (no login; a payload-named grid's form, a status page)
     pages += [f"/r/{f.GRID_A}", f"/r/{grid_new}", f"/r/status/{world.tracking_codes[0]}"]
+    pages += ["/households/new", "/households/approvals", "/households/PE-0/edit"]
+    pages += [f"/households/PE-{i}/history" for i in (range(len(PAYLOADS)) if role == "admin" else range(1))]
     for grid in (f.GRID_A, grid_new):
         pages += [f"/maps/grid/{grid}", f"/maps/grid/{grid}/print", f"/maps/grid/{grid}/wall"]
     if role == "admin":
