@@ -28,7 +28,7 @@
   var DB_NAME = "gridmap-outbox";
   var STORES = ["items", "blobs", "done"];
   var KEEP_DONE = 50;
-  var kinds = {}, listeners = [], opening = null;
+  var kinds = {}, listeners = [], opening = null, lastCreated = 0;
   var backoff = 0, retryTimer = null, syncing = null, status = "";
   var csrfMeta = document.querySelector("meta[name=csrf-token]");
 
@@ -157,7 +157,11 @@
   // ``clientId`` when the request already carries its id (a check-in's ``id``), else a new UUIDv7.
   function add(kind, request, photos, clientId) {
     if (!kinds[kind]) return Promise.reject(new Error("unknown outbox kind " + kind));
-    var item = { client_id: clientId || uuid(), kind: kind, created_at: new Date().toISOString(),
+    // Items are sent in the order they were made: two made in one millisecond still get distinct,
+    // increasing times (their ids are random within the millisecond).
+    var at = Math.max(Date.now(), lastCreated + 1);
+    lastCreated = at;
+    var item = { client_id: clientId || uuid(), kind: kind, created_at: new Date(at).toISOString(),
                  request: request, progress: {}, photos: [] };
     var blobs = (photos || []).map(function (blob) {
       var entry = { client_id: uuid(), name: blob.name || "photo", type: blob.type, done: false };

@@ -35,6 +35,11 @@ def _household(live_db, code):
                                 "LEFT JOIN grid g ON g.id = h.grid_id WHERE h.code = :c"), {"c": code}).first()
 
 
+def _client_writes(live_db, code):
+    return live_db.execute(text("SELECT count(*) FROM household_client_write w JOIN household h "
+                                "ON h.id = w.household_id WHERE h.code = :c"), {"c": code}).scalar_one()
+
+
 def _clean(tab):
     assert tab.blocked == [], tab.blocked
     # a refused request (the 400 and 409 these tests provoke, counted in tab.failed) is its only console error
@@ -141,3 +146,24 @@ def test_a_supervisor_approves_a_pending_sensitive_change(offline, world, live_d
     for t in (worker, tab):
         _clean(t)
         assert t.failed == [], t.failed
+
+
+def test_an_edit_made_without_signal_waits_in_the_outbox_and_is_stored_once(offline, world, live_db):
+    tab = offline(**PHONE)
+    page = tab.page
+    tab.log_in("hh-worker", "/households/HB-2/edit")
+    page.wait_for_function("() => window.Outbox && document.getElementById('submit')")
+    before, writes_before = _household(live_db, "HB-2"), _client_writes(live_db, "HB-2")
+    page.context.set_offline(True)
+    page.fill("#address", "解放街2号之一")
+    page.click("#submit")
+    page.wait_for_function("() => document.getElementById('queued-count').textContent === '1'")
+    assert "已保存在手机上" in page.locator("#sync-status").inner_text()
+    assert _household(live_db, "HB-2").address == before.address
+    page.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_function("() => document.getElementById('queued-count').textContent === '0'", timeout=20000)
+    stored = _household(live_db, "HB-2")
+    assert (stored.address, stored.version) == ("解放街2号之一", before.version + 1)
+    assert _client_writes(live_db, "HB-2") == writes_before + 1  # one client id, stored once
+    _clean(tab)

@@ -161,17 +161,30 @@
       body.code = $("code").value.trim();
     }
     $("submit").disabled = true;
-    window.householdSend(method, url, body).then(function (res) {
+    // Sent at once while there is signal (a refusal is shown here, a 409 merged here); without
+    // signal the same write, with the same client id, waits in the outbox (static/js/outbox.js).
+    var clientId = Outbox.uuid();
+    var request = { method: method, code: mode === "edit" ? base.code : body.code, body: body };
+    var queue = function () {
+      return Outbox.add("household", request, [], clientId).then(function () {
+        $("submit").disabled = true;
+        show("");
+        $("sync-status").textContent = "没有网络：已保存在手机上，联网后自动上传。";
+      });
+    };
+    if (!navigator.onLine) { queue(); return; }
+    window.householdSend(method, url, Object.assign({ client_id: clientId }, body)).then(function (res) {
       $("submit").disabled = false;
       if (!res.ok) { refused(res); return; }
       var pending = (res.body.pending || []).join(",");
       window.location.href = "/households/" + encodeURIComponent(res.body.code) + "/edit?saved=1" +
         (pending ? "&pending=" + pending : "");
-    }).catch(function () {
-      $("submit").disabled = false;
-      show("网络不通，修改尚未保存；请联网后再提交。");
-    });
+    }).catch(queue);
   }
+  function renderOutbox() { Outbox.render($("queue"), $("queued-count")); }
+  Outbox.onChange(function (status) { if (status) $("sync-status").textContent = status; renderOutbox(); });
+  renderOutbox();
+  Outbox.sync();
   $("submit").addEventListener("click", submit);
 
   // --- 409: the current version beside the user's values, field by field ---
