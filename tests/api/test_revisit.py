@@ -171,3 +171,13 @@ def test_the_revisit_page_shows_the_phone_to_whoever_calls_back(client, db_sessi
     assert page.status_code == 200 and "13911112222" in page.get_data(as_text=True)
     detail = client.get(f"/hazards/{hazard_id}", headers=f.auth(world["tokens"]["community"])).get_data(as_text=True)
     assert f'/hazards/{hazard_id}/revisit' in detail and "13911112222" not in detail
+
+
+def test_outsiders_reach_nothing(client, db_session, world):
+    code, hazard_id = _verified(client, db_session, world)
+    other = world["tokens"]["other"]
+    assert _act(client, other, hazard_id, "revisit", expect=404, answer="dissatisfied")["error"]["code"] == \
+        "hazard_not_found"
+    assert client.get(f"/hazards/{hazard_id}/revisit", headers=f.auth(other)).status_code == 404
+    assert db_session.scalars(select(HazardRevisit)).all() == []
+    assert client.get(f"/api/v1/public/reports/{code}").get_json()["satisfaction"]["can_answer"] is True
