@@ -181,3 +181,21 @@ def test_outsiders_reach_nothing(client, db_session, world):
     assert client.get(f"/hazards/{hazard_id}/revisit", headers=f.auth(other)).status_code == 404
     assert db_session.scalars(select(HazardRevisit)).all() == []
     assert client.get(f"/api/v1/public/reports/{code}").get_json()["satisfaction"]["can_answer"] is True
+
+
+def test_hazard_retention_clears_the_reply_the_comment_and_the_note(client, db_session, world):
+    from datetime import datetime
+
+    from gridmap.hazards.models import HazardEvent
+    from gridmap.hazards.retention import redact_finished
+
+    code, hazard_id = _verified(client, db_session, world, reply="已清理，联系人张三 13900000000")
+    assert _answer(client, code, answer="satisfied", comment="李四很满意").status_code == 200
+    _act(client, world["tokens"]["community"], hazard_id, "close", reply="办结，谢谢张三")
+    redact_finished(db_session, 36, now=datetime.now().astimezone() + timedelta(days=365 * 4))
+    db_session.expire_all()
+    assert db_session.get(Hazard, hazard_id).public_reply is None
+    assert db_session.scalar(select(HazardRevisit.note).where(HazardRevisit.hazard_id == hazard_id)) == ""
+    events = db_session.scalars(select(HazardEvent).where(HazardEvent.hazard_id == hazard_id)).all()
+    assert all(e.note == "" and "reply" not in e.detail for e in events)
+    assert db_session.scalar(select(HazardRevisit.answer).where(HazardRevisit.hazard_id == hazard_id)) == "satisfied"
