@@ -160,6 +160,8 @@ class Settings:
     # The 平安报表's red/yellow/green bands over the defaults, as JSON:
     # {"closure_rate": {"green": 0.9, "yellow": 0.8}, "overdue": {"green": 0, "yellow": 2}, ...}.
     safety_thresholds: dict = field(default_factory=lambda: _json("GRIDMAP_SAFETY_THRESHOLDS"))
+    # 平安报表: the 回访 satisfaction rate's target (a share; at or above it green, below it red).
+    satisfaction_target: float = field(default_factory=lambda: _float("GRIDMAP_SATISFACTION_TARGET", 0.95))
     # Check-in judgement, coverage, 五必访 tags and partitions (GRIDMAP_PATROL_*).
     patrol: PatrolRules = field(default_factory=_patrol_rules)
     # The residents' form (居民吹哨, gridmap.public): the address its QR codes point at (empty: the

@@ -30,7 +30,11 @@ LABELS: dict[str, dict[str, str]] = {
         "report": "上报", "accept": "受理", "assign": "指派", "start": "开始处置", "feedback": "反馈结果",
         "verify": "核查通过", "reject": "退回", "close": "办结", "escalate": "上报上级（吹哨）",
         "on_the_spot": "就地解决", "reopen": "重新打开", "supervise": "督办",
+        "revisit": "回访",
     },
+    # 回访: the reporter's answer after verification, and how it was given.
+    "revisit_answer": {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"},
+    "revisit_channel": {"phone": "电话回访", "status_page": "居民在查询页评价"},
     # How a closed hazard was solved when not along the loop.
     "hazard_resolution": {"on_the_spot": "就地解决"},
     # A photo of a problem solved on the spot: before or after the fix.
@@ -61,6 +65,7 @@ LABELS: dict[str, dict[str, str]] = {
         "mean_handling_hours": "平均处置时长（小时）", "patrol_coverage": "巡查覆盖率", "party_visit_coverage": "党员走访覆盖率",
         "colour_name": "预警",
         "rank": "排名", "on_the_spot": "就地解决数",
+        "satisfaction_answered": "回访数", "satisfaction_rate": "回访满意率",
     },
     # Upload formats, as a person calls them.
     "file_format": {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shapefile_zip": "Shapefile 压缩包", "kml": "KML",

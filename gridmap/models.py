@@ -4,7 +4,7 @@ from gridmap.areas.models import AdminUnit, Grid, GridVersion
 from gridmap.auth.models import ApiToken, AuditLog, LoginFailure, User
 from gridmap.hazards.models import (  # noqa: F401
     Hazard, HazardCategory, HazardDeadlineRule, HazardDailyCell, HazardEvent, HazardPhoto,
-    HazardHeatLevel, HazardHeatRollup, OfficialHoliday)
+    HazardHeatLevel, HazardHeatRollup, HazardRevisit, OfficialHoliday)
 from gridmap.households.models import Household
 from gridmap.party.models import PartyContact, PartyMember, PartyVisit  # noqa: F401
 from gridmap.patrol.models import Checkin, CheckinKey  # noqa: F401

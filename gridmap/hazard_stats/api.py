@@ -61,6 +61,7 @@ class SafetyResponse(BaseModel):
     month: str
     within: str
     thresholds: dict[str, dict[str, float]]
+    satisfaction_target: float
     items: list[dict[str, Any]]
 
 
@@ -87,7 +88,8 @@ def hazard_grid_density(scope, query: GridDensityQuery):
 def safety_report_api(scope, query: SafetyQuery):
     result = safety_report(get_session(), scope, within=query.within, month=query.month,
                            patrol_rules=current_app.config["GRIDMAP"].patrol,
-                           configured=current_app.config["GRIDMAP"].safety_thresholds)
+                           configured=current_app.config["GRIDMAP"].safety_thresholds,
+                           satisfaction_target=current_app.config["GRIDMAP"].satisfaction_target)
     if query.format == "json":
         return export.named(result)
     name = f"safety-{result['month']}-{result['within'] or 'all'}"

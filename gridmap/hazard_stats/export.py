@@ -12,7 +12,7 @@ from gridmap.escape import spreadsheet_cell
 from gridmap.labels import label, labels
 from gridmap.messages import message
 
-RATES = ("closure_rate", "on_time_rate", "patrol_coverage", "party_visit_coverage")
+RATES = ("closure_rate", "on_time_rate", "patrol_coverage", "party_visit_coverage", "satisfaction_rate")
 FILLS = {"red": "F8D7DA", "yellow": "FFF3CD", "green": "D4EDDA"}
 WIDTHS = (6, 18, 18, 8, 8, 9, 11, 8, 18, 11, 13, 6, 6, 10)
 

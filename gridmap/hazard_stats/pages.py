@@ -44,7 +44,8 @@ def safety_report_page(user, scope, query: SafetyPageQuery):
     month = query.month or f"{add_months(this_month(), -1):%Y-%m}"
     report = safety_report(session, scope, within=within, month=month,
                            patrol_rules=current_app.config["GRIDMAP"].patrol,
-                           configured=current_app.config["GRIDMAP"].safety_thresholds)
+                           configured=current_app.config["GRIDMAP"].safety_thresholds,
+                           satisfaction_target=current_app.config["GRIDMAP"].satisfaction_target)
     link = f"month={report['month']}" + (f"&within={within}" if within else "")
     return render_template("safety_report.html", title=message("title_safety_report", month=report["month"]),
                            report=report, within=within or "", areas=area_options(session, scope), query=link,

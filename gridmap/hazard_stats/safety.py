@@ -17,6 +17,9 @@ Definitions (month = Beijing calendar month):
 - party_visit_coverage: contact households (党员联系户) visited by a party member at least once in
   the month / contact households, from the party module's ``contact_coverage`` (``null`` where
   there are none); shown, not coloured.
+- satisfaction_answered / satisfaction_rate / satisfaction_colour: the month's 回访 answers and
+  (满意 + 基本满意) / answered against the target (hazard_stats/satisfaction.py); its own colour,
+  not part of the row's.
 
 The report carries codes (level, colour); pages and exports name them.
 """
@@ -34,6 +37,8 @@ from gridmap.auth.scope import Scope
 from gridmap.clock import month_bounds, parse_month, this_month, today
 from gridmap.clock import now as clock_now
 from gridmap.config import PatrolRules
+from gridmap.hazard_stats.satisfaction import columns as satisfaction_columns
+from gridmap.hazard_stats.satisfaction import satisfaction
 
 DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     # A rate at or above "green" is green, at or above "yellow" is yellow, else red.
@@ -148,15 +153,17 @@ def _rank_key(item: dict[str, Any]) -> tuple:
 
 
 def safety_report(session: Session, scope: Scope, *, within: str | None, month: str | None,
-                  patrol_rules: PatrolRules, now: datetime | None = None, configured: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  patrol_rules: PatrolRules, now: datetime | None = None, configured: Mapping[str, Any] | None = None,
+                  satisfaction_target: float = 0.95) -> dict[str, Any]:
     """The month's report (this month by default) for the area ``within`` of the caller's scope;
-    ``configured``: the threshold bands of the settings."""
+    ``configured``: the threshold bands of the settings; ``satisfaction_target``: the 回访 target."""
     now = now or clock_now()
     first = parse_month(month) if month else this_month(today(now))
     start, end = month_bounds(first)
     limits = thresholds(configured)
     prefix = scope.narrow(within)
-    result: dict[str, Any] = {"month": f"{first:%Y-%m}", "within": prefix or "", "thresholds": limits, "items": []}
+    result: dict[str, Any] = {"month": f"{first:%Y-%m}", "within": prefix or "", "thresholds": limits, "items": [],
+                              "satisfaction_target": satisfaction_target}
     if prefix is None:
         return result
     asof = min(now, end)
@@ -164,6 +171,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
                                   "asof": asof}).mappings().all()
     coverage = patrol_coverage(session, scope, prefix, first, patrol_rules)
     visits = party_visit_coverage(session, scope, prefix, first)
+    answers = satisfaction(session, scope.like_pattern(within), start, end)
     codes = [r["code"] for r in rows]
     names = dict(session.execute(_NAMES, {"codes": codes}).all()) if codes else {}
     items = []
@@ -181,6 +189,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
             "patrol_coverage": coverage.get(r["code"]),
             "party_visit_coverage": visits.get(r["code"]),
         }
+        item.update(satisfaction_columns(answers.get(r["code"]), satisfaction_target))
         item["colour"] = colour(item, limits)
         items.append(item)
     items.sort(key=_rank_key)

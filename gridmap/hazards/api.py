@@ -13,7 +13,7 @@ from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA, GLOBAL
 from gridmap.errors import BadRequest
 from gridmap.hazards import deadlines, onspot, photos, service
-from gridmap.hazards.models import SEVERITIES, STATUSES
+from gridmap.hazards.models import ANSWERS, SEVERITIES, STATUSES
 from gridmap.hazards.workflow import ACTIONS
 from gridmap.messages import message
 from gridmap.schemas import CRS_PATTERN, BboxFilter, ClientId, Crs, Day, Lat, Lon, QueryMoment, client_request
@@ -52,6 +52,10 @@ class ActionBody(BaseModel):
     note: str = Field("", max_length=2000)
     assignee: str | int | None = Field(None, description="承办人用户名或编号（assign 时必填）")
     version: int | None = Field(None, description="读取时的版本号；已变化时返回 409")
+    answer: Literal[ANSWERS] | None = Field(  # type: ignore[valid-type]
+        None, description="回访（revisit）时必填：satisfied 满意、basically_satisfied 基本满意、dissatisfied 不满意（退回处置）")
+    reply: str | None = Field(None, max_length=1000, pattern=NO_NUL,
+                              description="给居民的答复（居民反映的问题核查通过或办结时填写，查询页显示）")
 
 
 class HazardResponse(BaseModel):
@@ -151,11 +155,13 @@ def hazard(scope, hazard_id: int):
 
 
 @operation(bp, "/hazards/<int:hazard_id>/actions", "POST",
-           summary="流转操作（受理、指派、处置、反馈、核查、办结、退回、上报、重新打开、督办）", tag="hazards", scope=AREA,
+           summary="流转操作（受理、指派、处置、反馈、核查、办结、退回、上报、重新打开、督办、回访）", tag="hazards", scope=AREA,
            roles=REPORTERS, body=ActionBody, response=HazardResponse, errors=(403, 404, 409, 422),
-           data_errors=("hazard_assignee_invalid", "hazard_assignee_required", "hazard_note_required"))
+           data_errors=("hazard_assignee_invalid", "hazard_assignee_required", "hazard_note_required",
+                        "hazard_revisit_answer_required", "hazard_reply_not_allowed"))
 def hazard_action(scope, hazard_id: int, body: ActionBody):
-    return service.act(get_session(), scope, hazard_id, body.action, body.note, body.assignee, body.version)
+    return service.act(get_session(), scope, hazard_id, body.action, body.note, body.assignee, body.version,
+                       answer=body.answer, reply=body.reply)
 
 
 class DuplicateQuery(BaseModel):

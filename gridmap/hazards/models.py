@@ -40,6 +40,10 @@ ON_THE_SPOT = "on_the_spot"
 RESOLUTIONS = (ON_THE_SPOT,)
 PHOTO_STAGES = ("before", "after")
 SOURCES = ("staff", "resident")
+# 回访: the reporter's answer after verification, and how it was given.
+ANSWERS = ("satisfied", "basically_satisfied", "dissatisfied")
+SATISFIED = ("satisfied", "basically_satisfied")
+CHANNELS = ("phone", "status_page")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -119,6 +123,10 @@ class Hazard(Base):
     resolution: Mapped[str | None] = mapped_column(String(16))
     # Who reported it: grid staff, or a resident through the public form (gridmap.public).
     source: Mapped[str] = mapped_column(String(16), server_default="staff")
+    # A resident who left a phone waits for a 回访 answer before the item closes (gridmap.public sets it).
+    revisit_required: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # The community's reply to a resident, written at verification or closing; the status page shows it.
+    public_reply: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint(_in("severity", SEVERITIES), name="severity_known"),
@@ -163,6 +171,30 @@ class HazardEvent(Base):
     __table_args__ = (
         Index("ix_hazard_event_hazard_id_at", "hazard_id", "at"),
         Index("ix_hazard_event_supervise_at", "at", "hazard_id", postgresql_where=text("action = 'supervise'")),
+    )
+
+
+class HazardRevisit(Base):
+    """One 回访 answer: the reporter's 满意 / 基本满意 / 不满意 to the verification made at
+    ``verified_at`` (one answer per verification: unique), by a staff phone call or on the
+    resident's status page (no actor), with the note or the resident's comment."""
+
+    __tablename__ = "hazard_revisit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard.id", ondelete="CASCADE"))
+    verified_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True))
+    answer: Mapped[str] = mapped_column(String(24))
+    channel: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("hazard_id", "verified_at"),
+        CheckConstraint(_in("answer", ANSWERS), name="answer_known"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
+        Index("ix_hazard_revisit_at", "at"),
     )
 
 

@@ -46,7 +46,8 @@ def _calendar_note(years: list[int]) -> str | None:
 
 def _common(user) -> dict:
     return {"user": user, "role_name": label(user.role, "role"), "status_names": labels("hazard_status"),
-            "action_names": labels("hazard_action"), "level_names": labels("level")}
+            "action_names": labels("hazard_action"), "level_names": labels("level"),
+            "answer_names": labels("revisit_answer")}
 
 
 def _basemap(tiles: str | None) -> dict:
@@ -103,7 +104,8 @@ def act(user, scope, hazard_id: int):
     version = request.form.get("version", "")
     try:
         service.act(get_session(), scope, hazard_id, request.form.get("action", ""), request.form.get("note", ""),
-                    request.form.get("assignee") or None, int(version) if version.isdigit() else None)
+                    request.form.get("assignee") or None, int(version) if version.isdigit() else None,
+                    answer=request.form.get("answer") or None, reply=request.form.get("reply", "").strip()[:1000] or None)
     except NotFound:
         raise
     except AppError as error:

@@ -21,18 +21,23 @@ REDACT_SQL = """
 WITH expired AS (
     SELECT id FROM hazard
     WHERE status IN ('closed', 'rejected') AND coalesce(closed_at, updated_at) < :cutoff
-      AND (description <> '' OR reporter_id IS NOT NULL OR assignee_id IS NOT NULL
+      AND (description <> '' OR reporter_id IS NOT NULL OR assignee_id IS NOT NULL OR public_reply IS NOT NULL
+           OR EXISTS (SELECT 1 FROM hazard_revisit r WHERE r.hazard_id = hazard.id AND r.note <> '')
            OR EXISTS (SELECT 1 FROM hazard_photo p WHERE p.hazard_id = hazard.id)
            OR EXISTS (SELECT 1 FROM hazard_event e WHERE e.hazard_id = hazard.id AND e.note <> ''))
 ), photos AS (
     DELETE FROM hazard_photo p USING expired x WHERE p.hazard_id = x.id RETURNING p.id
 ), notes AS (
-    UPDATE hazard_event e SET note = '' FROM expired x WHERE e.hazard_id = x.id AND e.note <> '' RETURNING e.id
+    UPDATE hazard_event e SET note = '', detail = e.detail - 'reply' FROM expired x
+    WHERE e.hazard_id = x.id AND (e.note <> '' OR e.detail ->> 'reply' IS NOT NULL) RETURNING e.id
+), revisits AS (  -- call-back notes and residents' comments
+    UPDATE hazard_revisit r SET note = '' FROM expired x WHERE r.hazard_id = x.id AND r.note <> '' RETURNING r.id
 ), redacted AS (
-    UPDATE hazard h SET description = '', reporter_id = NULL, assignee_id = NULL
+    UPDATE hazard h SET description = '', reporter_id = NULL, assignee_id = NULL, public_reply = NULL
     FROM expired x WHERE h.id = x.id RETURNING h.id
 )
-SELECT (SELECT count(*) FROM redacted), (SELECT count(*) FROM photos), (SELECT count(*) FROM notes)
+SELECT (SELECT count(*) FROM redacted), (SELECT count(*) FROM photos),
+       (SELECT count(*) FROM notes) + (SELECT count(*) FROM revisits)
 """
 
 

@@ -23,7 +23,7 @@ from gridmap.clock import now as clock_now
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
 from gridmap.errors import Conflict, Unprocessable
-from gridmap.hazards import workflow
+from gridmap.hazards import revisit, workflow
 from gridmap.hazards.calendar import FALLBACK, OFFICIAL
 from gridmap.hazards.daily_cells import record_hazard
 from gridmap.hazards.deadlines import deadlines_for, fallback_years
@@ -60,9 +60,12 @@ def _actor(scope: Scope) -> workflow.Actor:
     return workflow.Actor(role=scope.role, prefix=scope.prefix, user_id=scope.user_id)
 
 
-def _state(hazard: Hazard) -> workflow.State:
+def _state(hazard: Hazard, session: Session | None = None) -> workflow.State:
+    """The hazard as the workflow sees it; with ``session``, whether its verification has its 回访 answer."""
     return workflow.State(status=hazard.status, level=hazard.level, grid_code=hazard.grid_code,
-                          assignee_id=hazard.assignee_id, resolution=hazard.resolution)
+                          assignee_id=hazard.assignee_id, resolution=hazard.resolution, source=hazard.source,
+                          revisit_required=hazard.revisit_required,
+                          answered=session is not None and revisit.answered(session, hazard))
 
 
 def overdue_expr(now: datetime):
@@ -97,7 +100,7 @@ def _hazard_select(now: datetime):
     )
 
 
-def _json(row: Any, scope: Scope) -> dict[str, Any]:
+def _json(row: Any, scope: Scope, session: Session | None = None) -> dict[str, Any]:
     h: Hazard = row.Hazard
     return {
         "id": h.id, "code": h.code, "category": h.category_code, "category_name": row.category_name,
@@ -113,7 +116,8 @@ def _json(row: Any, scope: Scope) -> dict[str, Any]:
                      if row.assignee_username else None),
         "created_at": _iso(h.created_at), "accepted_at": _iso(h.accepted_at), "resolved_at": _iso(h.resolved_at),
         "closed_at": _iso(h.closed_at), "version": h.version, "resolution": h.resolution,
-        "allowed_actions": workflow.allowed_actions(_actor(scope), _state(h)),
+        "public_reply": h.public_reply, "revisit_required": h.revisit_required,
+        "allowed_actions": workflow.allowed_actions(_actor(scope), _state(h, session)),
     }
 
 
@@ -133,7 +137,7 @@ def events(session: Session, hazard_id: int) -> list[dict[str, Any]]:
 def get_hazard(session: Session, scope: Scope, hazard_id: int, now: datetime | None = None) -> dict[str, Any]:
     row = session.execute(_hazard_select(now or clock_now()).where(Hazard.id == hazard_id)).first()
     scope.require(row.Hazard.grid_code if row else None, "hazard_not_found", id=hazard_id)
-    result = _json(row, scope)
+    result = _json(row, scope, session)
     result["events"] = events(session, hazard_id)
     result["photos"] = list_photos(session, hazard_id)
     return result
@@ -173,7 +177,7 @@ def list_hazards(session: Session, scope: Scope, *, within: str | None = None, s
     ).all()
     features = []
     for row in rows:
-        props = _json(row, scope)
+        props = _json(row, scope, session if row.Hazard.status == "verified" else None)
         features.append({"type": "Feature", "id": props["id"],
                          "geometry": {"type": "Point", "coordinates": [props["lon"], props["lat"]]},
                          "properties": props})
@@ -301,9 +305,11 @@ def _assignee(session: Session, value: str | int, grid_code: str) -> User:
 
 
 def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str = "",
-        assignee: str | int | None = None, version: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+        assignee: str | int | None = None, version: int | None = None, now: datetime | None = None,
+        answer: str | None = None, reply: str | None = None) -> dict[str, Any]:
     """Apply one action. The row is locked (SELECT … FOR UPDATE) and the UPDATE checks the
-    version it read, so of two concurrent actions on one hazard only one can win."""
+    version it read, so of two concurrent actions on one hazard only one can win. ``answer``:
+    the reporter's 回访 answer (revisit); ``reply``: the public reply (verify or close of a resident's item)."""
     now = now or clock_now()
     note = (note or "").strip()
     with transaction(session):
@@ -311,13 +317,18 @@ def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str =
         scope.require(hazard.grid_code if hazard else None, "hazard_not_found", id=hazard_id)
         if version is not None and version != hazard.version:
             raise Conflict("hazard_stale", details={"version": hazard.version})
-        decision = workflow.decide(_actor(scope), _state(hazard), action, note)
+        decision = workflow.decide(_actor(scope), _state(hazard, session), action, note)
         detail: dict[str, Any] = {}
+        if reply and (action not in ("verify", "close") or hazard.source != workflow.RESIDENT):
+            raise Unprocessable("hazard_reply_not_allowed", details={"field": "reply"})
+        if action == "revisit":
+            decision = revisit.record(session, hazard, decision, answer=answer, channel="phone", note=note,
+                                      actor_id=scope.user_id, now=now, detail=detail)
         if action in workflow.NOTE_ONLY:
             if hazard.assignee_id is not None:  # whose inbox a 督办 note is for
                 detail["assignee_id"] = hazard.assignee_id
         else:
-            _transition(session, hazard, decision, assignee, now, detail)
+            _transition(session, hazard, decision, assignee, now, detail, reply)
         session.add(HazardEvent(hazard_id=hazard_id, from_status=decision.from_status, to_status=decision.to_status,
                                 action=action, actor_id=scope.user_id, at=now, note=note, detail=detail))
     session.expire_all()
@@ -325,7 +336,7 @@ def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str =
 
 
 def _transition(session: Session, hazard: Hazard, decision: workflow.Decision, assignee: str | int | None,
-                now: datetime, detail: dict[str, Any]) -> None:
+                now: datetime, detail: dict[str, Any], reply: str | None = None) -> None:
     """Write the decided change of status (and what goes with it) on the locked row; what the
     event should remember goes into ``detail``."""
     action = decision.action
@@ -339,7 +350,7 @@ def _transition(session: Session, hazard: Hazard, decision: workflow.Decision, a
         detail["assignee"] = user.username
     if action == "accept":
         values["accepted_at"] = now
-    if decision.to_status == "verified":
+    if decision.to_status == "verified" != decision.from_status:
         values["resolved_at"] = now
     if decision.to_status in ("closed", "rejected"):
         values["closed_at"] = now
@@ -349,6 +360,10 @@ def _transition(session: Session, hazard: Hazard, decision: workflow.Decision, a
         accept, resolve = deadlines_for(session, hazard.category_code, hazard.severity, now)
         values.update(assignee_id=None, accepted_at=None, accept_by=accept.due, resolve_by=resolve.due,
                       calendar=FALLBACK if FALLBACK in (accept.calendar, resolve.calendar) else OFFICIAL)
+    if action == "revisit" and decision.to_status != decision.from_status:  # 不满意: back into the loop
+        values.update(revisit.reopen_values(session, hazard, now))
+    if reply:
+        values["public_reply"] = detail["reply"] = reply
     if action == "escalate":
         detail.update(from_level=decision.from_level, to_level=decision.to_level)
     if action == "reopen":  # a fix on the spot that did not hold: into the loop, no longer counted as one

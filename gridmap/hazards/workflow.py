@@ -5,7 +5,9 @@ reported → accepted → assigned → in_progress → feedback → verified →
 rework) and ``escalate`` (grid → community → street → district, 吹哨报到). A problem solved
 on the spot (就地解决) is born closed; a manager who samples it may ``reopen`` it, back to
 ``reported`` at its level. ``supervise`` (督办) is a supervisor's note on an unfinished item
-that changes no status. Pure: no database, no Flask; the service locks the row and applies
+that changes no status. ``revisit`` (回访) records a resident reporter's answer to a verified
+item: 不满意 sends it back to ``in_progress``; a reporter who left a phone must have answered
+before it may close (see ``State``). Pure: no database, no Flask; the service locks the row and applies
 the decided transition.
 """
 
@@ -18,7 +20,7 @@ from gridmap.errors import Conflict, Forbidden, Unprocessable
 from gridmap.hazards.models import ON_THE_SPOT
 from gridmap.labels import label
 
-ACTIONS = ("accept", "assign", "start", "feedback", "verify", "reject", "close", "escalate", "reopen", "supervise")
+ACTIONS = ("accept", "assign", "start", "feedback", "verify", "reject", "close", "escalate", "reopen", "supervise", "revisit")
 LEVEL_ORDER = ("grid", "community", "street", "district")
 # The longest scope code a supervisor may have to manage a hazard at this level: a
 # community supervisor (12 digits) manages grid- and community-level hazards, a street
@@ -29,6 +31,7 @@ LEVEL_SCOPE_LENGTH = {"grid": 12, "community": 12, "street": 9, "district": 6}
 MANAGER, ASSIGNEE, GRID_OWNER = "manager", "assignee", "grid_owner"
 # Any supervisor (or admin) whose scope covers the item, whatever its level: may send 督办 notes.
 OVERSEER = "overseer"
+RESIDENT = "resident"
 UNFINISHED = ("reported", "accepted", "assigned", "in_progress", "feedback", "verified")
 
 # action → {from status: (to status, who may)}; escalate's target status is "reported" at the next level.
@@ -48,7 +51,11 @@ RULES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     "escalate": {s: ("reported", (MANAGER, GRID_OWNER)) for s in ("reported", "accepted", "assigned", "in_progress")},
     "reopen": {"closed": ("reported", (MANAGER,))},  # only a hazard closed on the spot (ONLY_WHEN)
     "supervise": {s: (s, (OVERSEER,)) for s in UNFINISHED},  # a note; the status stays
+    # 回访 by phone: any supervisor (community, street, district) or admin over the item; a resident
+    # item only, once per verification. 不满意 reopens it: REVISIT_REOPENS_TO.
+    "revisit": {"verified": ("verified", (OVERSEER,))},
 }
+REVISIT_REOPENS_TO = "in_progress"
 NOTE_REQUIRED = ("reject", "escalate", "reopen", "supervise")
 # Actions that write an event and change nothing of the hazard (not even its version).
 NOTE_ONLY = ("supervise",)
@@ -68,6 +75,15 @@ class State:
     grid_code: str
     assignee_id: int | None
     resolution: str | None = None
+    # 回访: a resident's item (source), whether close waits for an answer (a phone was left), and
+    # whether this verification has its answer.
+    source: str = "staff"
+    revisit_required: bool = False
+    answered: bool = False
+
+    @property
+    def awaits_revisit(self) -> bool:
+        return self.status == "verified" and self.source == RESIDENT and not self.answered
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,9 @@ def _possible(action: str, state: State) -> tuple[str, tuple[str, ...]] | None:
         return None
     if action == "reopen" and state.resolution != ON_THE_SPOT:
         return None
+    if (action == "revisit" and not state.awaits_revisit) or \
+            (action == "close" and state.revisit_required and state.awaits_revisit):
+        return None
     return rule
 
 
@@ -133,6 +152,8 @@ def decide(actor: Actor, state: State, action: str, note: str = "") -> Decision:
     if rule is None:
         if action == "escalate" and next_level(state.level) is None and state.status in RULES["escalate"]:
             raise Conflict("hazard_top_level", details=details)
+        if action == "close" and state.status == "verified":
+            raise Conflict("hazard_revisit_required", details=details)
         raise Conflict("hazard_action_not_allowed", details=details, status=label(state.status, "hazard_status"),
                        action=label(action, "hazard_action"))
     if action not in allowed:

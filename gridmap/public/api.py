@@ -8,14 +8,18 @@ reader of GET /public/challenge has, and which is spent by the report."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
+from typing import Literal
+
 from pydantic import BaseModel, Field, field_validator
 
 from gridmap.addresses.service import search_grid
-from gridmap.apidoc import PUBLIC, operation, parse_model
-from gridmap.auth.scope import ANYONE, PUBLIC_RULE
+from gridmap.apidoc import NO_NUL, PUBLIC, operation, parse_model
+from gridmap.auth.roles import ADMIN, SUPERVISOR
+from gridmap.auth.scope import ANYONE, AREA, PUBLIC_RULE
 from gridmap.config import MiB
+from gridmap.hazards.models import ANSWERS
 from gridmap.public import challenge as pow_challenge
-from gridmap.public import service, throttle
+from gridmap.public import callback, service, throttle
 from gridmap.schemas import Crs, Lat, Lon
 from gridmap.web import get_session
 
@@ -61,6 +65,20 @@ REPORT_FORM = {"file": "file", **{name: {**_form_field(prop), "x-required": name
                                   for name, prop in _REPORT_SCHEMA["properties"].items()}}
 
 
+class SatisfactionBody(BaseModel):
+    answer: Literal[ANSWERS] = Field(description="satisfied 满意、basically_satisfied 基本满意、dissatisfied 不满意")  # type: ignore[valid-type]
+    comment: str = Field("", max_length=500, pattern=NO_NUL, description="意见（可不填）")
+    challenge: str = Field(min_length=1, max_length=200, description="GET /public/challenge 取得的挑战")
+    nonce: str = Field(min_length=1, max_length=pow_challenge.NONCE_MAX_LENGTH, pattern=r"^[0-9a-zA-Z]+$",
+                       description="工作量证明的解")
+
+
+class Satisfaction(BaseModel):
+    can_answer: bool
+    answer: str | None
+    answer_name: str | None
+
+
 class Deadlines(BaseModel):
     accept_by: str
     resolve_by: str
@@ -74,6 +92,8 @@ class PublicStatus(BaseModel):
     status: str
     status_name: str
     reply: str
+    public_reply: str | None
+    satisfaction: Satisfaction
     reported_at: str
     deadlines: Deadlines
     overdue: bool
@@ -148,6 +168,16 @@ def public_report_status(tracking_code: str):
     return service.status(get_session(), tracking_code)
 
 
+@operation(bp, "/public/reports/<tracking_code>/satisfaction", "POST",
+           summary="居民回访评价：核查通过后凭查询码评价一次（满意、基本满意、不满意；不满意将重新办理）", tag="public",
+           scope=PUBLIC_RULE, roles=PUBLIC, body=SatisfactionBody, response=PublicStatus, errors=(404, 409, 422, 429),
+           data_errors=("challenge_invalid", "challenge_used", "public_report_not_found", "satisfaction_not_open",
+                        "satisfaction_already_answered", "public_rate_limited"))
+def public_satisfaction(tracking_code: str, body: SatisfactionBody):
+    return service.answer(get_session(), rules(), tracking_code, answer=body.answer, comment=body.comment,
+                          challenge_token=body.challenge, nonce=body.nonce, client_address=request.remote_addr or "")
+
+
 @operation(bp, "/public/grids/<grid_code>/addresses", "GET", summary="本网格地址检索（只有地址和位置）",
            tag="public", scope=PUBLIC_RULE, roles=PUBLIC, query=AddressQuery, response=PublicAddressList,
            errors=(404,))
@@ -155,3 +185,17 @@ def public_addresses(grid_code: str, query: AddressQuery):
     session = get_session()
     service.grid(session, grid_code)
     return search_grid(session, grid_code, query.q)
+
+
+class ReporterPhone(BaseModel):
+    hazard_id: int
+    phone: str | None
+    masked: bool
+
+
+@operation(bp, "/hazards/<int:hazard_id>/reporter-phone", "GET",
+           summary="回访电话：居民留下的电话（待回访时对可回访的人员显示完整号码并记入审计，否则打码）", tag="hazards",
+           scope=AREA, roles=(ADMIN, SUPERVISOR), response=ReporterPhone, errors=(404,))
+def reporter_phone(scope, hazard_id: int):
+    shown = callback.reporter_phone(get_session(), scope, hazard_id)
+    return {"hazard_id": hazard_id, "phone": shown["phone"], "masked": shown["masked"]}

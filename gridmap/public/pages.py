@@ -6,13 +6,15 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from gridmap.apidoc import PUBLIC
-from gridmap.auth.scope import PUBLIC_RULE
+from gridmap.auth.roles import ADMIN, SUPERVISOR
+from gridmap.auth.scope import AREA, PUBLIC_RULE
 from gridmap.hazards.pages import _basemap
 from gridmap.hazards.service import categories
+from gridmap.labels import labels
 from gridmap.maps.display import for_basemap
 from gridmap.messages import message
 from gridmap.pages import page
-from gridmap.public import service
+from gridmap.public import callback, service
 from gridmap.public.api import DESCRIPTION_MAX
 from gridmap.web import get_session
 
@@ -33,4 +35,14 @@ def report_form(grid_code: str):
 @page(bp, "/r/status/<tracking_code>", summary="居民凭查询码查看办理进度（免登录）", scope=PUBLIC_RULE, roles=PUBLIC)
 def report_status(tracking_code: str):
     report = service.status(get_session(), tracking_code)
-    return render_template("public_status.html", title=message("public_status_title"), report=report)
+    return render_template("public_status.html", title=message("public_status_title"), report=report,
+                           answer_names=labels("revisit_answer"))
+
+
+@page(bp, "/hazards/<int:hazard_id>/revisit", summary="回访：居民的电话与答复记录（社区及以上人员）", scope=AREA,
+      roles=(ADMIN, SUPERVISOR))
+def revisit_page(user, scope, hazard_id: int):
+    shown = callback.reporter_phone(get_session(), scope, hazard_id)
+    return render_template("hazard_revisit.html", title=message("title_hazard_revisit", code=shown["hazard"]["code"]),
+                           user=user, hazard=shown["hazard"], phone=shown["phone"], masked=shown["masked"],
+                           answer_names=labels("revisit_answer"))

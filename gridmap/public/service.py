@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gridmap.areas.models import Grid
@@ -25,9 +25,10 @@ from gridmap.clock import as_local
 from gridmap.clock import now as clock_now
 from gridmap.coordinates import point_to_wgs84
 from gridmap.errors import NotFound, Unprocessable
-from gridmap.hazards import photos
+from gridmap.hazards import photos, revisit
 from gridmap.hazards import service as hazards
 from gridmap.hazards.models import OPEN_STATUSES, Hazard, HazardCategory, HazardPhoto
+from gridmap.hazards.nearby import grid_at
 from gridmap.labels import label
 from gridmap.messages import message
 from gridmap.public import challenge, throttle
@@ -98,7 +99,7 @@ def submit(session: Session, rules: Rules, *, grid_code: str, category: str, des
     cleaned = [(hashlib.sha256(raw).hexdigest(), photos.clean(raw, rules.photo_max_bytes)) for raw in uploads]
     throttle.check(session, rules.limits, client_address, phone)
     wgs_lon, wgs_lat = point_to_wgs84(lon, lat, crs)
-    here = hazards._grid_at(session, wgs_lon, wgs_lat)
+    here = grid_at(session, wgs_lon, wgs_lat)
     if here is None or here.code != grid_code:
         raise Unprocessable("public_place_outside_grid", details={"field": "lon"})
     category_code = session.scalar(select(HazardCategory.code).where(
@@ -115,6 +116,8 @@ def submit(session: Session, rules: Rules, *, grid_code: str, category: str, des
         throttle.check(session, rules.limits, client_address, phone)
         throttle.record(session, rules.limits, client_address, phone)
         session.add(PublicReport(tracking_code=code, hazard_id=hazard_id, phone=phone, created_at=now))
+        if phone:  # someone to call back: the item waits for the 回访 answer before it closes
+            session.execute(update(Hazard).where(Hazard.id == hazard_id).values(revisit_required=True))
         for n, (original, image) in enumerate(dict(cleaned).items(), start=1):
             session.add(HazardPhoto(hazard_id=hazard_id, n=n, content_type=image.content_type, data=image.data,
                                     size=len(image.data), sha256=hashlib.sha256(image.data).hexdigest(),
@@ -128,11 +131,13 @@ def submit(session: Session, rules: Rules, *, grid_code: str, category: str, des
 
 
 def status(session: Session, tracking_code: str, now: datetime | None = None) -> dict[str, Any]:
-    """What a tracking code shows: category, status, deadlines, times and the progress sentence."""
+    """What a tracking code shows: category, status, deadlines, times, the progress sentence, the
+    community's reply and the 回访 answer (whether the resident may give it now, which was given)."""
     now = now or clock_now()
     row = session.execute(
         select(PublicReport.tracking_code, Hazard.category_code, HazardCategory.name.label("category_name"),
                Hazard.status, Hazard.accept_by, Hazard.resolve_by, Hazard.created_at, Hazard.closed_at,
+               Hazard.public_reply, Hazard.id.label("hazard_id"),
                Grid.name.label("grid_name"), hazards.overdue_expr(now).label("overdue"))
         .join(Hazard, Hazard.id == PublicReport.hazard_id)
         .join(HazardCategory, HazardCategory.code == Hazard.category_code)
@@ -140,13 +145,41 @@ def status(session: Session, tracking_code: str, now: datetime | None = None) ->
         .where(PublicReport.tracking_code == tracking_code.strip().upper())).first()
     if row is None:
         raise NotFound("public_report_not_found")
+    hazard = session.get(Hazard, row.hazard_id)
+    can_answer = row.status == "verified" and not revisit.answered(session, hazard)
+    answer = revisit.last_answer(session, row.hazard_id)
     return {
         "tracking_code": row.tracking_code, "category": row.category_code, "category_name": row.category_name,
         "grid_name": row.grid_name, "status": row.status, "status_name": label(row.status, "hazard_status"),
-        "reply": message(f"public_reply_{row.status}"),
+        "reply": message("public_reply_awaiting_revisit" if can_answer else f"public_reply_{row.status}"),
+        "public_reply": row.public_reply,
+        "satisfaction": {"can_answer": can_answer, "answer": answer,
+                         "answer_name": label(answer, "revisit_answer") if answer else None},
         "reported_at": as_local(row.created_at).isoformat(),
         "deadlines": {"accept_by": as_local(row.accept_by).isoformat(),
                       "resolve_by": as_local(row.resolve_by).isoformat()},
         "overdue": bool(row.overdue),
         "closed_at": as_local(row.closed_at).isoformat() if row.closed_at else None,
     }
+
+
+def answer(session: Session, rules: Rules, tracking_code: str, *, answer: str, comment: str, challenge_token: str,
+           nonce: str, client_address: str, now: datetime | None = None) -> dict[str, Any]:
+    """The resident's 回访 answer on the status page: the proof of work first, then the tracking
+    code (404), then once per verification (409); the challenge is spent and the client address
+    counted (the reports' per-address limit) in the answer's transaction."""
+    now = now or clock_now()
+    challenge_id, expires_at = challenge.verify(rules.secret, challenge_token, nonce, bits=rules.pow_bits,
+                                                ttl_s=rules.pow_ttl_s)
+    code = tracking_code.strip().upper()
+    hazard_id = session.scalar(select(PublicReport.hazard_id).where(PublicReport.tracking_code == code))
+    if hazard_id is None:
+        raise NotFound("public_report_not_found")
+    throttle.check(session, rules.limits, client_address, None)
+
+    def before_write() -> None:
+        challenge.spend(session, challenge_id, expires_at)
+        throttle.record(session, rules.limits, client_address, None)
+
+    revisit.resident_answer(session, hazard_id, answer, comment.strip(), now, before_write)
+    return status(session, code, now=now)

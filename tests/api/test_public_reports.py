@@ -21,6 +21,7 @@ from tests import factories as f
 from tests.public_support import IN_A, report, solve, solved
 
 STATUS_KEYS = {"tracking_code", "category", "category_name", "grid_name", "status", "status_name", "reply",
+               "public_reply", "satisfaction",
                "reported_at", "deadlines", "overdue", "closed_at"}
 PLANTED = ("王网格员", "gw-planted", "赵网格长", "钱住户", "13911112222", "13800000001")
 
@@ -96,6 +97,7 @@ def test_the_status_shows_no_persons_data(client, db_session, world):
     assert api.status_code == 200
     body = api.get_json()
     assert set(body) == STATUS_KEYS and set(body["deadlines"]) == {"accept_by", "resolve_by"}
+    assert set(body["satisfaction"]) == {"can_answer", "answer", "answer_name"}
     assert body["status"] == "assigned"
     page = client.get(f"/r/status/{code}")
     assert page.status_code == 200

@@ -244,6 +244,9 @@ NO_OBJECT = {
     ("POST", "/api/v1/imports/party-members"): "admin only: an admin's scope is everything",
     ("POST", "/api/v1/public/reports"): "the residents' form, no login: the point must lie in the grid it names "
                                         "(tests/api/test_public_reports.py)",
+    ("POST", "/api/v1/public/reports/<tracking_code>/satisfaction"):
+        "the resident's 回访 answer, no login: the tracking code is the secret; a wrong one is 404 and writes "
+        "nothing (tests/api/test_revisit.py)",
 }
 
 PARAMS = [(key, case) for key, cases in CASES.items() for case in cases]

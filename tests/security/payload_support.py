@@ -73,6 +73,9 @@ FIELDS: dict[str, tuple[str, int]] = {
     "vn": ("party visit note (POST /party-visits)", 1000),
     "rd": ("resident's report description (POST /public/reports, no login)", 1000),
     "ra": ("resident's report address (POST /public/reports)", 200),
+    "rp": ("reply to the resident (POST /hazards/<id>/actions, verify with reply)", 1000),
+    "sc": ("resident's 回访 comment (POST /public/reports/<code>/satisfaction, no login)", 500),
+    "rv": ("回访 note of a phone call (POST /hazards/<id>/actions, action revisit)", 2000),
 }
 
 ROLES: dict[str, tuple[str, str]] = {  # username → (role, scope)
@@ -102,6 +105,7 @@ class World:
     new_grids: list[str] = field(default_factory=list)
     new_communities: list[str] = field(default_factory=list)
     tracking_codes: list[str] = field(default_factory=list)
+    resident_hazards: list[int] = field(default_factory=list)
 
 
 class Api:
@@ -143,7 +147,22 @@ def _resident_reports(app, session, world: World, n: int) -> None:
                    lon=f"{119.8815 + i * 0.00045:.6f}", lat="28.4555"), **solved(client)})
         assert answer.status_code == 201, answer.get_json()
         world.tracking_codes.append(answer.get_json()["tracking_code"])
-    world.hazards += session.scalars(select(PublicReport.hazard_id).order_by(PublicReport.id)).all()
+    resident_hazards = session.scalars(select(PublicReport.hazard_id).order_by(PublicReport.id)).all()
+    world.hazards += resident_hazards
+    world.resident_hazards = list(resident_hazards)
+    admin = Api(app, "p-admin")
+    for i, (hazard_id, code) in enumerate(zip(resident_hazards, world.tracking_codes)):
+        # verified with a payload reply; the resident is not satisfied (a payload comment), the item is
+        # reworked and verified again, and a phone call records the answer with a payload note
+        for action, extra in (("accept", {}), ("assign", {"assignee": "p-worker"}), ("start", {}), ("feedback", {}),
+                              ("verify", {"reply": tagged(i, "rp")})):
+            admin.call("POST", f"/api/v1/hazards/{hazard_id}/actions", json={"action": action, **extra})
+        answer = client.post(f"/api/v1/public/reports/{code}/satisfaction", environ_base={"REMOTE_ADDR": f"10.77.0.{i + 1}"},
+                             json={"answer": "dissatisfied", "comment": tagged(i, "sc"), **solved(client)})
+        assert answer.status_code == 200, answer.get_json()
+        for action, extra in (("feedback", {}), ("verify", {}),
+                              ("revisit", {"answer": "satisfied", "note": tagged(i, "rv")})):
+            admin.call("POST", f"/api/v1/hazards/{hazard_id}/actions", json={"action": action, **extra})
 
 
 def plant(app, session) -> World:

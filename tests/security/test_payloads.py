@@ -81,7 +81,8 @@ HTML_RULES = {"/", "/account/password", "/admin/audit", "/hazards", "/hazards/<i
               "/households/new", "/households/approvals", "/households/<household_code>/edit",
               "/households/<household_code>/history", "/maps/area/<code>", "/maps/grid/<code>", "/maps/grid/<code>/print",
               "/maps/grid/<code>/wall", "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans",
-              "/planner/<code>", "/reports/safety", "/r/<grid_code>", "/r/status/<tracking_code>"}
+              "/planner/<code>", "/reports/safety", "/r/<grid_code>", "/r/status/<tracking_code>",
+              "/hazards/<int:hazard_id>/revisit"}
 EXPORT_RULES = {"/maps/grid/<code>/print.pdf", "/maps/grid/<code>/wall.png", "/maps/grid/<code>/wall.pdf",
                 "/api/v1/reports/safety"}
 NOT_PAGES = {"/healthz", "/patrol/sw.js", "/static/<path:filename>"}
@@ -103,6 +104,9 @@ def _pages(world, role: str) -> list[str]:
     pages += [f"/r/{f.GRID_A}", f"/r/{grid_new}", f"/r/status/{world.tracking_codes[0]}"]
     pages += ["/households/new", "/households/approvals", "/households/PE-0/edit"]
     pages += [f"/households/PE-{i}/history" for i in (range(len(PAYLOADS)) if role == "admin" else range(1))]
+    # the replies on every status page, and the 回访 page (phone, reply, description) of a resident's item
+    pages += [f"/r/status/{code}" for code in world.tracking_codes[1:]] if role == "admin" else []
+    pages += [f"/hazards/{world.resident_hazards[0]}/revisit"]
     for grid in (f.GRID_A, grid_new):
         pages += [f"/maps/grid/{grid}", f"/maps/grid/{grid}/print", f"/maps/grid/{grid}/wall"]
     if role == "admin":
