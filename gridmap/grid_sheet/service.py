@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.apidoc import may_call
 from gridmap.auth.scope import Scope
-from gridmap.hazards.service import open_hazards_of_grid
+from gridmap.hazards.views import open_hazards_of_grid
 from gridmap.maps.display import for_basemap
 from gridmap.party.service import grid_sheet
 from gridmap.places.service import list_key_places

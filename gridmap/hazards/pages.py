@@ -7,12 +7,12 @@ from pydantic import BaseModel, Field
 
 from gridmap.auth.roles import ADMIN, GRID_WORKER, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA
+from gridmap.config import GAODE_SUBDOMAINS, GAODE_TILES, tiles_are_gcj02
 from gridmap.errors import AppError, NotFound
-from gridmap.hazards import photos, service
+from gridmap.hazards import photos, service, views
 from gridmap.hazards.api import photo_body_limit, photo_limits, uploaded_photos
 from gridmap.hazards.models import STATUSES
 from gridmap.labels import label, labels
-from gridmap.config import GAODE_SUBDOMAINS, GAODE_TILES, tiles_are_gcj02
 from gridmap.maps.display import display_crs, for_basemap
 from gridmap.messages import message
 from gridmap.pages import page
@@ -60,7 +60,7 @@ def _basemap(tiles: str | None) -> dict:
 @page(bp, "/hazards", summary="问题工作台", scope=AREA, roles=READERS, query=QueueQuery)
 def queue(user, scope, query: QueueQuery):
     """The work queue: overdue first, then by the next deadline; filters by status, category, area."""
-    result = service.work_queue(get_session(), scope, status=query.status, within=query.within,
+    result = views.work_queue(get_session(), scope, status=query.status, within=query.within,
                                 category=query.category, overdue=query.overdue, resolution=query.resolution,
                                 sample=int(query.sample) if query.sample else None)
     filters = {"status": query.status, "within": query.within, "category": query.category,
@@ -73,7 +73,7 @@ def queue(user, scope, query: QueueQuery):
 @page(bp, "/hazards/new", summary="上报问题", scope=AREA, roles=HANDLERS, query=NewHazardQuery)
 def new(user, scope, query: NewHazardQuery):
     """上报问题（手机可用）：当前位置或在小地图上点选，类别、紧急程度、描述、照片；提交前显示 50 米内疑似重复。"""
-    form = service.report_form(get_session(), scope)
+    form = views.report_form(get_session(), scope)
     tiles = current_app.config["GRIDMAP"].tiles
     prefill = {}
     if query.lon is not None and query.lat is not None:
@@ -85,7 +85,7 @@ def new(user, scope, query: NewHazardQuery):
 
 
 def _detail(user, scope, hazard_id: int, error: str | None = None, status: int = 200):
-    shown = service.hazard_page(get_session(), scope, hazard_id)
+    shown = views.hazard_page(get_session(), scope, hazard_id)
     hazard = shown["hazard"]
     return render_template("hazard_detail.html", title=message("title_hazard_detail", code=hazard["code"]),
                            hazard=hazard, error=error, candidates=shown["candidates"],

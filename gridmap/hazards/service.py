@@ -15,10 +15,9 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from gridmap.areas.models import Grid
-from gridmap.areas.service import list_grids
 from gridmap.auth.models import User
 from gridmap.auth.scope import Scope
-from gridmap.clock import as_local, today
+from gridmap.clock import as_local
 from gridmap.clock import now as clock_now
 from gridmap.coordinates import point_to_wgs84
 from gridmap.db import transaction
@@ -26,8 +25,8 @@ from gridmap.errors import Conflict, Unprocessable
 from gridmap.hazards import revisit, workflow
 from gridmap.hazards.calendar import FALLBACK, OFFICIAL
 from gridmap.hazards.daily_cells import record_hazard
-from gridmap.hazards.deadlines import deadlines_for, fallback_years
-from gridmap.hazards.models import OPEN_STATUSES, STATUSES, Hazard, HazardCategory, HazardEvent
+from gridmap.hazards.deadlines import deadlines_for
+from gridmap.hazards.models import OPEN_STATUSES, Hazard, HazardCategory, HazardEvent
 from gridmap.hazards.nearby import grid_at, possible_duplicates
 from gridmap.hazards.photos import list_photos
 from gridmap.labels import label
@@ -79,7 +78,7 @@ def next_deadline_expr():
                 else_=Hazard.resolve_by)
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     return as_local(value).isoformat() if value is not None else None
 
 
@@ -109,13 +108,13 @@ def _json(row: Any, scope: Scope, session: Session | None = None) -> dict[str, A
         "grid": {"code": h.grid_code, "name": row.grid_name}, "grid_version": h.grid_version,
         "status": h.status, "status_name": label(h.status, "hazard_status"),
         "level": h.level, "level_name": label(h.level, "level"),
-        "deadlines": {"accept_by": _iso(h.accept_by), "resolve_by": _iso(h.resolve_by)},
-        "next_deadline": _iso(row.next_deadline), "calendar": h.calendar, "overdue": bool(row.overdue),
+        "deadlines": {"accept_by": iso(h.accept_by), "resolve_by": iso(h.resolve_by)},
+        "next_deadline": iso(row.next_deadline), "calendar": h.calendar, "overdue": bool(row.overdue),
         "reporter": row.reporter_name, "source": h.source,
         "assignee": ({"username": row.assignee_username, "name": row.assignee_name}
                      if row.assignee_username else None),
-        "created_at": _iso(h.created_at), "accepted_at": _iso(h.accepted_at), "resolved_at": _iso(h.resolved_at),
-        "closed_at": _iso(h.closed_at), "version": h.version, "resolution": h.resolution,
+        "created_at": iso(h.created_at), "accepted_at": iso(h.accepted_at), "resolved_at": iso(h.resolved_at),
+        "closed_at": iso(h.closed_at), "version": h.version, "resolution": h.resolution,
         "public_reply": h.public_reply, "revisit_required": h.revisit_required,
         "allowed_actions": workflow.allowed_actions(_actor(scope), _state(h, session)),
     }
@@ -129,7 +128,7 @@ def events(session: Session, hazard_id: int) -> list[dict[str, Any]]:
     ).all()
     return [{
         "action": e.action, "action_name": label(e.action, "hazard_action"),
-        "from_status": e.from_status, "to_status": e.to_status, "actor": name, "at": _iso(e.at),
+        "from_status": e.from_status, "to_status": e.to_status, "actor": name, "at": iso(e.at),
         "note": e.note, "detail": e.detail,
     } for e, name in rows]
 
@@ -374,76 +373,3 @@ def _transition(session: Session, hazard: Hazard, decision: workflow.Decision, a
     ).rowcount
     if updated != 1:
         raise Conflict("hazard_stale")
-
-
-def assignee_candidates(session: Session, grid_code: str) -> list[dict[str, Any]]:
-    """Active staff whose scope covers the grid: its grid workers first, then supervisors by level."""
-    rows = session.execute(
-        select(User.username, User.display_name, User.role, User.scope_code)
-        .where(User.active.is_(True), User.role.in_(("grid_worker", "supervisor")),
-               func.strpos(grid_code, User.scope_code) == 1)
-        .order_by(User.role, func.length(User.scope_code).desc(), User.username).limit(200)
-    ).all()
-    return [{"username": u, "name": n, "role": r, "scope": s} for u, n, r, s in rows]
-
-
-def open_hazards_of_grid(session: Session, scope: Scope, grid_code: str, *, limit: int = 500,
-                         now: datetime | None = None) -> dict[str, Any]:
-    """The hazards of one grid not yet closed or rejected (verified ones still await closing),
-    for a map layer: a GeoJSON FeatureCollection, overdue first, with codes (status, severity),
-    the category's name, ``overdue`` and the resolve-by deadline (ISO, Beijing time); the map
-    names the codes. Scoped: a grid outside the caller's scope yields no features."""
-    now = now or clock_now()
-    rows = session.execute(
-        select(Hazard.code, Hazard.severity, Hazard.status, Hazard.description, Hazard.resolve_by,
-               HazardCategory.name, func.ST_X(Hazard.geom), func.ST_Y(Hazard.geom), overdue_expr(now))
-        .join(HazardCategory, HazardCategory.code == Hazard.category_code)
-        .where(Hazard.grid_code == grid_code, scope.where(Hazard.grid_code), Hazard.status.not_in(("closed", "rejected")))
-        .order_by(overdue_expr(now).desc(), Hazard.resolve_by, Hazard.id).limit(limit)
-    ).all()
-    features = [{
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-        "properties": {"code": code, "category": category, "severity": severity, "status": status,
-                       "description": description, "overdue": bool(overdue), "deadline": _iso(resolve_by)},
-    } for code, severity, status, description, resolve_by, category, lon, lat, overdue in rows]
-    return {"type": "FeatureCollection", "features": features, "total": len(features)}
-
-
-# --------------------------------------------------------------------------- what the pages show
-
-
-def work_queue(session: Session, scope: Scope, *, status: str, within: str | None, category: str | None,
-               overdue: bool, resolution: str | None = None, sample: int | None = None,
-               limit: int = 200) -> dict[str, Any]:
-    """The work queue: ``status`` is "open" (every open status), "all" or one status; overdue
-    first, then by the next deadline (or ``sample`` of them at random: a supervisor's 抽查). ``fallback_years``: the years of its deadlines (and this
-    one) without an official holiday list."""
-    statuses = list(OPEN_STATUSES) if status == "open" else ([status] if status in STATUSES else None)
-    result = list_hazards(session, scope, within=within or None, statuses=statuses, category=category or None,
-                          overdue=True if overdue else None, resolution=resolution or None, sample=sample,
-                          limit=limit)
-    items = [feature["properties"] for feature in result["features"]]
-    years = {today().year} | {int(i["deadlines"]["resolve_by"][:4]) for i in items}
-    return {"items": items, "total": result["total"], "categories": categories(session),
-            "fallback_years": fallback_years(session, years)}
-
-
-def hazard_page(session: Session, scope: Scope, hazard_id: int) -> dict[str, Any]:
-    """A hazard with its timeline and photos, whom it may be assigned to (when the caller may
-    assign it), and the years of its deadlines counted without an official holiday list."""
-    hazard = get_hazard(session, scope, hazard_id)
-    years = {int(hazard["deadlines"]["accept_by"][:4]), int(hazard["deadlines"]["resolve_by"][:4])}
-    return {"hazard": hazard,
-            "candidates": (assignee_candidates(session, hazard["grid"]["code"])
-                           if "assign" in hazard["allowed_actions"] else []),
-            "fallback_years": fallback_years(session, years) if hazard["calendar"] == FALLBACK else []}
-
-
-def report_form(session: Session, scope: Scope) -> dict[str, Any]:
-    """What the report form offers: the active categories and the outlines (code, name) of the
-    grids in the caller's scope, a report's possible places."""
-    grids = list_grids(session, scope, None, None, limit=2000, offset=0)
-    outlines = [{"type": "Feature", "geometry": g["geometry"],
-                 "properties": {"code": g["properties"]["code"], "name": g["properties"]["name"]}}
-                for g in grids["features"] if g.get("geometry")]
-    return {"categories": categories(session), "grids": {"type": "FeatureCollection", "features": outlines}}

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from gridmap.auth.scope import Scope
 from gridmap.auth.service import create_user
-from gridmap.hazards import service
+from gridmap.hazards import service, views
 from gridmap.hazards.models import Hazard
 from tests import factories as f
 from tests.api.test_pages import _login
@@ -29,13 +29,13 @@ def test_open_hazards_of_grid_are_scoped_and_open_only(db_session):
     _report(db_session, "fire", "normal", "隔壁网格", 119.895)
     db_session.execute(update(Hazard).where(Hazard.id == closed["id"]).values(status="closed"))
     db_session.execute(update(Hazard).where(Hazard.id == rejected["id"]).values(status="rejected"))
-    layer = service.open_hazards_of_grid(db_session, Scope(prefix=f.GRID_A, role="grid_worker"), f.GRID_A)
+    layer = views.open_hazards_of_grid(db_session, Scope(prefix=f.GRID_A, role="grid_worker"), f.GRID_A)
     assert [h["properties"]["code"] for h in layer["features"]] == [open_one["code"]]
     props = layer["features"][0]["properties"]
     assert props["severity"] == "urgent" and props["status"] == "reported"  # codes: the map names them
     assert props["category"] == "消防" and props["deadline"].endswith("+08:00") and not props["overdue"]
     assert layer["features"][0]["geometry"]["coordinates"] == [119.885, 28.455]
-    outside = service.open_hazards_of_grid(db_session, Scope(prefix=f.GRID_B, role="grid_worker"), f.GRID_A)
+    outside = views.open_hazards_of_grid(db_session, Scope(prefix=f.GRID_B, role="grid_worker"), f.GRID_A)
     assert outside["features"] == []
 
 
