@@ -12,7 +12,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request, sess
 from markupsafe import Markup
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -111,9 +111,10 @@ def _remember_write(response: Any) -> Any:
     if db_session is None or not db_session.info.pop(COMMITTED_WRITE, False):
         return response
     try:
+        db_session.rollback()  # whatever the request left open ends here anyway (teardown)
         lsn = db_session.execute(text("SELECT CAST(pg_current_wal_insert_lsn() AS text)"),
                                  bind_arguments={"bind": database().engine}).scalar()
-    except DBAPIError:
+    except SQLAlchemyError:
         log.exception("could not read the primary's WAL position")
         return response
     response.headers[LSN_HEADER] = lsn

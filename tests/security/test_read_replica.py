@@ -73,7 +73,8 @@ def pair() -> Iterator[Pair]:
         with database.session() as session:
             grids = f.lishui(session)["grids"]
             pair.tokens = {"writer": f.token_for(session, "grid_worker", f.GRID_A, username="writer"),
-                           "other": f.token_for(session, "grid_worker", f.GRID_A, username="other")}
+                           "other": f.token_for(session, "grid_worker", f.GRID_A, username="other"),
+                           "revoked": f.token_for(session, "grid_worker", f.GRID_A, username="revoked")}
             f.household(session, "H-REPLICA-1", IN_A[0], IN_A[1], grids[f.GRID_A], head_name="张三",
                         phone="13800000000")
             session.commit()
@@ -160,6 +161,18 @@ def test_the_writer_reads_its_write_while_the_replica_has_not_replayed_it(app, p
     # Replayed: the writer reads from the replica again, and finds its hazard there.
     mine, read_from, standby = _request(app, "GET", "/api/v1/hazards", pair.tokens["writer"], lsn=lsn)
     assert (read_from, standby) == ("replica", True) and new_id in _hazard_ids(mine)
+
+
+def test_a_revoked_token_stops_at_once_while_the_replica_lags(app, pair):
+    pair.caught_up()
+    pair.pause()
+    try:
+        assert _request(app, "DELETE", "/api/v1/auth/token", pair.tokens["revoked"])[0].status_code in (200, 204)
+        # Not sending the revocation's position back: authentication reads the primary anyway.
+        refused, _, _ = _request(app, "GET", "/api/v1/hazards", pair.tokens["revoked"])
+        assert refused.status_code == 401
+    finally:
+        pair.resume()
 
 
 def test_a_browser_keeps_its_write_position_in_the_session_cookie(app, pair):
