@@ -59,43 +59,59 @@ READ_REPLICA = "gridmap.read_replica"
 WRITING = "gridmap.writing"
 COMMITTED_WRITE = "gridmap.committed_write"
 
-# Is the standby streaming, has it replayed the caller's last write (:lsn), and is it at most
-# :max_lag seconds behind (nothing received is left to replay, or the last transaction it
-# replayed committed that recently on the primary)?
-_REPLICA_READY = text("""
+# Is the standby streaming and at most :max_lag seconds behind (nothing received is left to
+# replay, or the last transaction it replayed committed that recently on the primary), and how
+# far has it replayed?
+_REPLICA_STATE = text("""
     SELECT COALESCE(pg_is_in_recovery()
         AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
-        AND pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)
         AND (pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
-             OR now() - pg_last_xact_replay_timestamp() <= make_interval(secs => :max_lag)), false)
+             OR now() - pg_last_xact_replay_timestamp() <= make_interval(secs => :max_lag)), false),
+        CAST(pg_last_wal_replay_lsn() AS text)
 """)
 
 
-class Replica:
-    """A streaming read replica. ``ready_for(lsn)`` asks it whether it can serve a read that must
-    see the write at ``lsn``; an unreachable replica answers no, and is not asked again for
-    ``retry_s`` seconds (no connect timeout per request while it is down)."""
+def lsn_value(lsn: str) -> int:
+    """A WAL position ``X/Y`` (hex) as a number, for comparing."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) | int(low, 16)
 
-    def __init__(self, url: str, max_lag_s: float, retry_s: float = 5.0):
+
+class Replica:
+    """A streaming read replica. ``ready_for(lsn)``: can it serve a read that must see the write
+    at ``lsn``? Its state is asked at most every ``cache_s`` seconds per process (a replay
+    position known a moment ago only under-states how far it has got: read-your-writes holds);
+    an unreachable replica answers no, and is not asked again for ``retry_s`` seconds."""
+
+    def __init__(self, url: str, max_lag_s: float, retry_s: float = 5.0, cache_s: float = 0.1):
         self.engine: Engine = create_engine(sqlalchemy_url(url), pool_size=5, max_overflow=10,
                                             connect_args={"connect_timeout": 2})
         self.max_lag_s = max_lag_s
         self.retry_s = retry_s
+        self.cache_s = cache_s
         self._down_until = 0.0
+        self._state: tuple[float, bool, int] = (0.0, False, 0)  # asked at, keeping up, replayed up to
 
     def ready_for(self, lsn: str) -> bool:
-        if time.monotonic() < self._down_until:
+        now = time.monotonic()
+        if now < self._down_until:
             return False
-        try:
-            with self.engine.connect() as connection:
-                return bool(connection.execute(_REPLICA_READY, {"lsn": lsn, "max_lag": self.max_lag_s}).scalar())
-        except DBAPIError as error:
-            self.mark_down(error)
-            return False
+        asked, keeping_up, replayed = self._state
+        if now - asked >= self.cache_s or replayed < lsn_value(lsn):
+            try:
+                with self.engine.connect() as connection:
+                    keeping_up, position = connection.execute(_REPLICA_STATE, {"max_lag": self.max_lag_s}).one()
+            except DBAPIError as error:
+                self.mark_down(error)
+                return False
+            replayed = lsn_value(position) if position else 0
+            self._state = (now, bool(keeping_up), replayed)
+        return keeping_up and replayed >= lsn_value(lsn)
 
     def mark_down(self, error: BaseException) -> None:
         log.warning("read replica unavailable, reading from the primary for %ss: %s", self.retry_s, error)
         self._down_until = time.monotonic() + self.retry_s
+        self._state = (0.0, False, 0)
 
 
 class RoutedSession(Session):

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gridmap.config import GAODE_TILES, MiB
-from gridmap.db import COMMITTED_WRITE, READ_REPLICA, WRITING, Database
+from gridmap.db import COMMITTED_WRITE, READ_REPLICA, WRITING, Database, lsn_value
 from gridmap.escape import json_in_html
 from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable, Unprocessable
 
@@ -52,18 +52,13 @@ _READ_ONLY_REFUSAL = "25006"  # read_only_sql_transaction: a write reached the s
 T = TypeVar("T")
 
 
-def _lsn_value(lsn: str) -> int:
-    high, low = lsn.split("/")
-    return (int(high, 16) << 32) | int(low, 16)
-
-
 def _caller_lsn() -> str | None:
     """The latest write this caller made that a read must see ("0/0": none known); None when
     the caller sent a malformed one (then it reads from the primary)."""
     known = [lsn for lsn in (session.get("lsn"), request.headers.get(LSN_HEADER)) if lsn]
     if not all(isinstance(lsn, str) and _LSN.fullmatch(lsn) for lsn in known):
         return None
-    return max(known, key=_lsn_value, default="0/0")
+    return max(known, key=lsn_value, default="0/0")
 
 
 def _read_from_replica(allowed: bool) -> None:
