@@ -176,18 +176,28 @@ def test_a_revoked_token_stops_at_once_while_the_replica_lags(app, pair):
 
 
 def test_a_browser_keeps_its_write_position_in_the_session_cookie(app, pair):
-    # A cookie naming a position the replica has not reached keeps a page on the primary ...
-    with app.test_client() as client:
-        with client.session_transaction() as cookie:
-            cookie["lsn"] = pair.on_primary("SELECT CAST(pg_current_wal_insert_lsn() + 1000000 AS text)")
-        client.get("/api/v1/hazards", headers=f.auth(pair.tokens["other"]))
-        assert g.read_from == "primary"
-    # ... and a write by the browser's caller stores the write's position there.
-    with app.test_client() as client:
-        created = client.post("/api/v1/hazards", json=REPORT, headers=f.auth(pair.tokens["writer"]))
-        assert created.status_code == 201
-        with client.session_transaction() as cookie:
-            assert "lsn" not in cookie  # a bearer-token caller gets the header only
+    pair.caught_up()
+    pair.pause()
+    try:
+        with app.test_client() as browser:
+            with browser.session_transaction() as cookie:  # logged in: the cookie carries a token
+                cookie["token"], cookie["csrf"] = pair.tokens["writer"], "csrf-1"
+            created = browser.post("/api/v1/hazards", json=REPORT, headers={"X-CSRF-Token": "csrf-1"})
+            assert created.status_code == 201, created.get_data(as_text=True)
+            with browser.session_transaction() as cookie:
+                assert cookie["lsn"] == created.headers[LSN_HEADER]
+            # Its next page, with no header: the cookie keeps it on the primary while replay waits.
+            assert browser.get("/hazards").status_code == 200
+            assert g.routed == ("primary", False)
+        # Someone else meanwhile: the replica.
+        assert _request(app, "GET", "/hazards", pair.tokens["other"])[1:] == ("replica", True)
+        # A bearer-token caller gets the header, never a cookie.
+        with app.test_client() as client:
+            created = client.post("/api/v1/hazards", json=REPORT, headers=f.auth(pair.tokens["writer"]))
+            assert created.status_code == 201 and LSN_HEADER in created.headers
+            assert "Set-Cookie" not in created.headers
+    finally:
+        pair.resume()
 
 
 def test_an_audited_get_reads_the_replica_and_writes_its_audit_row_on_the_primary(app, pair):
