@@ -16,7 +16,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["GRIDMAP"] = settings
     app.json.ensure_ascii = False
     app.extensions["gridmap.db"] = Database(settings.database_url,
-                                              statement_cache=settings.db_pool_mode == "session")
+                                              statement_cache=settings.db_pool_mode == "session",
+                                              replica_url=settings.database_replica_url,
+                                              replica_max_lag_s=settings.replica_max_lag_s)
 
     from gridmap import web
     from gridmap.labels import label, labels

@@ -55,6 +55,8 @@ class Operation:
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Where its blueprint is mounted: API_PREFIX, "/ogc", or "" (the site's root: the vector tiles).
     mount: str = API_PREFIX
+    # A GET that may read from the read replica (gridmap.web.run_view); writes never do.
+    replica_reads: bool = False
 
 
 OPERATIONS: list[Operation] = []
@@ -138,6 +140,7 @@ def operation(
     data_errors: Iterable[str] = (),
     links: dict[str, dict[str, Any]] | None = None,
     prefix: str = API_PREFIX,
+    replica_reads: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``rule`` on ``bp`` (mounted at ``prefix``: /api/v1, or /ogc for OGC API – Features)
     and describe it in that prefix's OpenAPI document.
@@ -146,7 +149,9 @@ def operation(
     ``max_body`` (bytes, or a function giving them at request time) raises the request
     body limit for this operation only; without it a body over ``config.BODY_LIMIT`` is a 413.
     ``prefix`` is where ``bp`` is mounted (gridmap.api): /api/v1, or "" for a route at the root
-    such as the vector tiles.
+    such as the vector tiles. ``replica_reads=False`` keeps a GET on the primary; by default a
+    GET reads from the read replica when there is one (its caller authenticated on the primary,
+    its writes sent to the primary, its caller's own writes seen: gridmap.web.run_view).
     """
     allowed = tuple(roles)
     if scope not in RULES:
@@ -161,6 +166,7 @@ def operation(
         query=query, body=body, form=form or {}, response=response, response_status=response_status,
         errors=tuple(errors), content_types=tuple(content_types), max_body=max_body, also=also or {},
         data_errors=tuple(data_errors), links=links or {}, mount=prefix,
+        replica_reads=replica_reads and method.upper() == "GET",
     )
     OPERATIONS.append(op)
 
@@ -168,7 +174,7 @@ def operation(
         @wraps(fn)
         def view(**kwargs: Any) -> Any:
             from gridmap.auth.current import require_user
-            from gridmap.web import limit_body
+            from gridmap.web import limit_body, run_view
 
             if max_body is not None:
                 limit_body(max_body)  # before anything (the session's CSRF check included) reads it
@@ -184,7 +190,7 @@ def operation(
                 kwargs["body"] = parse_model(body, _json_body())
                 if b"\x00" in request.data or b"\\u0000" in request.data:  # (UTF-16/32 hold zero bytes)
                     _refuse_nul(kwargs["body"].model_dump())
-            return fn(**kwargs)
+            return run_view(op.replica_reads, lambda: fn(**kwargs))
 
         # An area code is digits: /grids/merge is never /grids/<code>, and its Allow lists POST only.
         bp.add_url_rule(rule.replace("<code>", "<code:code>"), endpoint=fn.__name__, view_func=view,

@@ -127,6 +127,10 @@ class Settings:
     database_url: str = field(
         default_factory=lambda: os.environ.get("DATABASE_URL", "postgresql://gridmap@127.0.0.1:54320/gridmap")
     )
+    # A streaming replica of DATABASE_URL (scripts/db replica): GET reads go there when it has
+    # replayed the caller's last write and lags at most replica_max_lag_s (README: How it grows).
+    database_replica_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_REPLICA_URL") or None)
+    replica_max_lag_s: float = field(default_factory=lambda: _float("GRIDMAP_REPLICA_MAX_LAG_S", 10.0))
     secret_key: str = field(default_factory=lambda: os.environ.get("SECRET_KEY") or secrets.token_hex(32))
     # "none" (plain background, works on any intranet), a WGS-84 tile URL template, or "gaode".
     tiles: str = field(default_factory=lambda: os.environ.get("GRIDMAP_TILES", "none"))

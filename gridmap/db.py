@@ -4,18 +4,28 @@ One ``Database`` per app. Request handlers get a session from ``get_session()``;
 services take that session as a plain argument and own the transaction through
 ``transaction()``; ``Prepared`` runs a statement worth planning once per connection. Tests bind the session factory to an outer connection so
 every test rolls back (see tests/conftest.py).
+
+With a read replica (``DATABASE_REPLICA_URL``) sessions are ``RoutedSession``s: they start on
+the primary, and gridmap.web switches a request's reads to the replica (``Replica.ready_for``)
+when its route allows it; every write still goes to the primary.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
+
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -43,17 +53,112 @@ def sqlalchemy_url(url: str) -> str:
 STATEMENT_CACHE = "gridmap.statement_cache"
 
 
+# Session.info keys of a RoutedSession: the replica engine its reads go to (None: the primary),
+# whether its open transaction wrote on the primary, and whether a transaction that did committed.
+READ_REPLICA = "gridmap.read_replica"
+WRITING = "gridmap.writing"
+COMMITTED_WRITE = "gridmap.committed_write"
+
+# Is the standby streaming and at most :max_lag seconds behind (nothing received is left to
+# replay, or the last transaction it replayed committed that recently on the primary), and how
+# far has it replayed?
+_REPLICA_STATE = text("""
+    SELECT COALESCE(pg_is_in_recovery()
+        AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
+        AND (pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+             OR now() - pg_last_xact_replay_timestamp() <= make_interval(secs => :max_lag)), false),
+        CAST(pg_last_wal_replay_lsn() AS text)
+""")
+
+
+def lsn_value(lsn: str) -> int:
+    """A WAL position ``X/Y`` (hex) as a number, for comparing."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
+class Replica:
+    """A streaming read replica. ``ready_for(lsn)``: can it serve a read that must see the write
+    at ``lsn``? Its state is asked at most every ``cache_s`` seconds per process (a replay
+    position known a moment ago only under-states how far it has got: read-your-writes holds);
+    an unreachable replica answers no, and is not asked again for ``retry_s`` seconds."""
+
+    def __init__(self, url: str, max_lag_s: float, retry_s: float = 5.0, cache_s: float = 0.1):
+        self.engine: Engine = create_engine(sqlalchemy_url(url), pool_size=5, max_overflow=10,
+                                            connect_args={"connect_timeout": 2})
+        self.max_lag_s = max_lag_s
+        self.retry_s = retry_s
+        self.cache_s = cache_s
+        self._down_until = 0.0
+        self._state: tuple[float, bool, int] = (0.0, False, 0)  # asked at, keeping up, replayed up to
+
+    def ready_for(self, lsn: str) -> bool:
+        now = time.monotonic()
+        if now < self._down_until:
+            return False
+        asked, keeping_up, replayed = self._state
+        if now - asked >= self.cache_s or replayed < lsn_value(lsn):
+            try:
+                with self.engine.connect() as connection:
+                    keeping_up, position = connection.execute(_REPLICA_STATE, {"max_lag": self.max_lag_s}).one()
+            except DBAPIError as error:
+                self.mark_down(error)
+                return False
+            replayed = lsn_value(position) if position else 0
+            self._state = (now, bool(keeping_up), replayed)
+        return keeping_up and replayed >= lsn_value(lsn)
+
+    def mark_down(self, error: BaseException) -> None:
+        log.warning("read replica unavailable, reading from the primary for %ss: %s", self.retry_s, error)
+        self._down_until = time.monotonic() + self.retry_s
+        self._state = (0.0, False, 0)
+
+
+class RoutedSession(Session):
+    """A session that reads from ``info[READ_REPLICA]`` while that is set. Any write — a flush,
+    an INSERT/UPDATE/DELETE — goes to the primary and turns the rest of the session's reads to
+    the primary too; ``info[WRITING]`` notes a statement on the primary that may have written
+    (anything but a plain SELECT), so gridmap.web remembers the commit's LSN for the caller."""
+
+    def get_bind(self, mapper: Any = None, *, clause: Any = None, bind: Any = None, **kw: Any):
+        if bind is not None:
+            return bind
+        replica = self.info.get(READ_REPLICA)
+        if replica is not None:
+            if not (self._flushing or isinstance(clause, UpdateBase)):
+                return replica
+            self.info[READ_REPLICA] = None
+        if self._flushing or not getattr(clause, "is_select", False):
+            self.info[WRITING] = True
+        return super().get_bind(mapper, clause=clause, **kw)
+
+
+@event.listens_for(RoutedSession, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(WRITING, False):
+        session.info[COMMITTED_WRITE] = True
+
+
+@event.listens_for(RoutedSession, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(WRITING, None)
+
+
 class Database:
     """``statement_cache=False`` behind a pooler in transaction mode: the app then keeps no
     state in a server session beyond one transaction (no ``PREPARE``; ``SET`` only as
-    ``SET LOCAL``; no session advisory locks; temporary tables ``ON COMMIT DROP``)."""
+    ``SET LOCAL``; no session advisory locks; temporary tables ``ON COMMIT DROP``).
+    ``replica_url``: a streaming replica whose engine ``RoutedSession``s may read from."""
 
-    def __init__(self, url: str, statement_cache: bool = True, **engine_options: Any):
+    def __init__(self, url: str, statement_cache: bool = True, replica_url: str | None = None,
+                 replica_max_lag_s: float = 10.0, **engine_options: Any):
         options = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
         options.update(engine_options)
         self.engine: Engine = create_engine(sqlalchemy_url(url), **options)
         self.info = {STATEMENT_CACHE: statement_cache}
-        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, info=self.info)
+        self.replica = Replica(replica_url, replica_max_lag_s) if replica_url else None
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, info=self.info,
+                                         class_=RoutedSession if self.replica else Session)
 
     def session(self) -> Session:
         return self.sessionmaker()

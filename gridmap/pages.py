@@ -8,7 +8,8 @@ the declared pydantic model (400 page with every field error). It records the pa
 README's access table lists pages beside operations and tests call every page as every
 role it does not declare. ``max_body`` (bytes, or a function of the app's settings) bounds
 the request body before anything reads it (413 beyond; the app's small default otherwise).
-The view receives ``user`` and ``scope`` (and ``query``).
+The view receives ``user`` and ``scope`` (and ``query``). With a read replica, a GET reads
+from it unless declared ``replica_reads=False`` (gridmap.web.run_view).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from gridmap.auth.roles import ALL_ROLES
 from gridmap.auth.scope import AREA_RULES, RULES
 from gridmap.errors import Forbidden
 from gridmap.maps.assets import assert_offline
-from gridmap.web import limit_body, nonce_scripts
+from gridmap.web import limit_body, nonce_scripts, run_view
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Page:
     roles: tuple[str, ...]
     scope: str
     query: type[BaseModel] | None = None
+    replica_reads: bool = True
 
 
 PAGES: list[Page] = []
@@ -55,10 +57,12 @@ def page(
     code_not_found: str = "grid_not_found",
     whole_area: str | None = None,
     max_body: int | Callable[[], int] | None = None,
+    replica_reads: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the page ``rule`` on ``bp``. ``scope`` is one of gridmap.auth.scope.RULES; under
     an area rule a ``<code>`` in the path is checked (404 ``code_not_found`` outside the caller's
-    area), except the ``whole_area`` word, which names the caller's own area (e.g. ``all``)."""
+    area), except the ``whole_area`` word, which names the caller's own area (e.g. ``all``).
+    ``replica_reads=False`` keeps its GET on the primary (default: gridmap.web.run_view decides)."""
     allowed = tuple(roles)
     verbs = tuple(m.upper() for m in methods)
     if scope not in RULES:
@@ -66,7 +70,8 @@ def page(
     if allowed == PUBLIC and (scope in AREA_RULES or query is not None):
         raise ValueError(f"page {rule}: a public page has no caller's area to check")
     check_code = scope in AREA_RULES and "<code>" in rule
-    PAGES.append(Page(methods=verbs, path=rule, summary=summary, roles=allowed, scope=scope, query=query))
+    PAGES.append(Page(methods=verbs, path=rule, summary=summary, roles=allowed, scope=scope, query=query,
+                      replica_reads=replica_reads))
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(fn)
@@ -87,7 +92,7 @@ def page(
                     kwargs["scope"].require(kwargs["code"], code_not_found)
             if query is not None:
                 kwargs["query"] = parse_model(query, query_data())
-            return fn(**kwargs)
+            return run_view(replica_reads, lambda: fn(**kwargs))
 
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=list(verbs))
         return view

@@ -6,17 +6,19 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, jsonify, render_template, request, session
 from markupsafe import Markup
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gridmap.config import GAODE_TILES, MiB
-from gridmap.db import Database
+from gridmap.db import COMMITTED_WRITE, READ_REPLICA, WRITING, Database, lsn_value
 from gridmap.escape import json_in_html
 from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable, Unprocessable
 
@@ -31,9 +33,89 @@ def database() -> Database:
 
 
 def get_session() -> Session:
+    """This request's session. It reads from the primary until ``run_view`` lets a GET of a
+    route that allows it read from the replica (gridmap.db.RoutedSession); writes always go
+    to the primary."""
     if "db_session" not in g:
         g.db_session = database().session()
+        g.read_from = "primary"
     return g.db_session
+
+
+# Read-your-writes: the primary's WAL insert position after a request's committed write. A
+# browser keeps it in the signed session cookie; a bearer-token client gets it in this header
+# and sends it back on its reads (README: How it grows).
+LSN_HEADER = "X-Gridmap-LSN"
+_LSN = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}", re.I)
+_READ_METHODS = ("GET", "HEAD")
+_READ_ONLY_REFUSAL = "25006"  # read_only_sql_transaction: a write reached the standby
+T = TypeVar("T")
+
+
+def _caller_lsn() -> str | None:
+    """The latest write this caller made that a read must see ("0/0": none known); None when
+    the caller sent a malformed one (then it reads from the primary)."""
+    known = [lsn for lsn in (session.get("lsn"), request.headers.get(LSN_HEADER)) if lsn]
+    if not all(isinstance(lsn, str) and _LSN.fullmatch(lsn) for lsn in known):
+        return None
+    return max(known, key=lsn_value, default="0/0")
+
+
+def _read_from_replica(allowed: bool) -> None:
+    replica = database().replica
+    if replica is None or not allowed or request.method not in _READ_METHODS:
+        return
+    db_session = get_session()
+    lsn = _caller_lsn()
+    if db_session.info.get(WRITING) or lsn is None or not replica.ready_for(lsn):
+        return
+    db_session.commit()  # the caller's authentication, read on the primary, ends here
+    db_session.info[READ_REPLICA] = replica.engine
+    g.read_from = "replica"
+
+
+def run_view(replica_reads: bool, view: Callable[[], T]) -> T:
+    """Run a declared route's view (gridmap.apidoc, gridmap.pages) after its caller was
+    authenticated on the primary. A GET of a route declaring ``replica_reads`` reads from the
+    replica when it is up, lags at most GRIDMAP_REPLICA_MAX_LAG_S and has replayed the caller's
+    last write. Should the replica fail or refuse a write mid-way, the view runs again on the
+    primary: nothing was written (the standby writes nothing; ORM writes go to the primary)."""
+    _read_from_replica(replica_reads)
+    try:
+        return view()
+    except DBAPIError as error:
+        db_session = g.get("db_session")
+        if db_session is None or db_session.info.get(READ_REPLICA) is None:
+            raise
+        if isinstance(error, OperationalError):
+            database().replica.mark_down(error)
+        elif getattr(error.orig, "pgcode", None) != _READ_ONLY_REFUSAL:
+            raise
+        else:
+            log.warning("%s wrote while reading from the replica; run again on the primary", request.endpoint)
+        db_session.rollback()
+        db_session.info[READ_REPLICA] = None
+        g.read_from = "primary"
+        return view()
+
+
+def _remember_write(response: Any) -> Any:
+    """After a request whose write committed: the primary's WAL insert position, for the
+    caller's next reads (header, and the session cookie unless it is a bearer-token call)."""
+    db_session = g.get("db_session")
+    if db_session is None or not db_session.info.pop(COMMITTED_WRITE, False):
+        return response
+    try:
+        db_session.rollback()  # whatever the request left open ends here anyway (teardown)
+        lsn = db_session.execute(text("SELECT CAST(pg_current_wal_insert_lsn() AS text)"),
+                                 bind_arguments={"bind": database().engine}).scalar()
+    except SQLAlchemyError:
+        log.exception("could not read the primary's WAL position")
+        return response
+    response.headers[LSN_HEADER] = lsn
+    if not request.headers.get("Authorization", "").startswith("Bearer "):
+        session["lsn"] = lsn
+    return response
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -114,6 +196,8 @@ def install(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.session_interface = _SessionInterface()
     app.teardown_appcontext(_close_session)
+    if app.extensions["gridmap.db"].replica is not None:
+        app.after_request(_remember_write)
     # Liveness without the database, for load balancers and as the benchmarks' baseline.
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.jinja_env.globals["csrf_token"] = csrf_token
