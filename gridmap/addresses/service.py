@@ -2,8 +2,8 @@
 substring or trigram word similarity (``pg_trgm``; GIN indexes on both address columns).
 
 Staff search their scope and see where each address is (kind, grid, point, a household's code or
-a key place's name) but no person; the public form searches one grid and gets only distinct
-address texts and a point."""
+a key place's name) but no person; the public form searches one grid and gets only door plates (building or
+house number, never the unit or room) and a point."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from gridmap.addresses.parts import door_plate
 from gridmap.areas.models import Grid
 from gridmap.auth.scope import Scope
 from gridmap.households.models import Household
@@ -51,10 +52,15 @@ def search(session: Session, scope: Scope, text: str, *, within: str | None = No
 
 
 def search_grid(session: Session, grid_code: str, text: str, limit: int = 10) -> dict[str, Any]:
-    """The public form's search: one grid's distinct addresses and a point of each, nothing else."""
+    """The public form's search: one grid's door plates (a building, or a street and house number:
+    never a unit or room, so nobody learns which flats are lived in) and a point of each."""
     found = _matches(text.strip(), Grid.code == grid_code)
-    best = (select(found.c.address, func.max(found.c.score).label("score"), func.min(found.c.lon).label("lon"),
-                   func.min(found.c.lat).label("lat")).group_by(found.c.address).subquery())
-    rows = session.execute(select(best).order_by(best.c.score.desc(), best.c.address).limit(limit)).all()
-    items = [{"address": r.address, "lon": round(r.lon, 7), "lat": round(r.lat, 7)} for r in rows]
+    rows = session.execute(select(found.c.address, found.c.lon, found.c.lat)
+                           .order_by(found.c.score.desc(), found.c.address).limit(limit * 20)).all()
+    plates: dict[str, tuple[float, float]] = {}
+    for row in rows:
+        plate = door_plate(row.address)
+        if plate and plate not in plates and len(plates) < limit:
+            plates[plate] = (row.lon, row.lat)
+    items = [{"address": plate, "lon": round(lon, 7), "lat": round(lat, 7)} for plate, (lon, lat) in plates.items()]
     return {"items": items, "total": len(items)}

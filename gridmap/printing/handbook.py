@@ -13,19 +13,9 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 
-from gridmap.messages import message
+from gridmap.addresses.parts import ADDRESS_ALIASES, split_address
 from gridmap.printing.chromium import render
 
-# The words a Chinese address names its parts with (what an address is split at), as an
-# import's column-name aliases are the words a header names a field with.
-ADDRESS_ALIASES = {
-    "numeral": "一二三四五六七八九十百",  # a building numbered in words: 三幢
-    "building": ("幢", "栋", "号楼", "座"),
-    "house_number": "号",  # 中山街12号
-    "region": "市区县",  # the end of the city's, district's or county's name
-}
-_BUILDING = re.compile(rf"^(.*?(?:\d+|[{ADDRESS_ALIASES['numeral']}]+)(?:{'|'.join(ADDRESS_ALIASES['building'])}))(.*)$")
-_TRAILING_NUMBER = re.compile(rf"^(.*?)(\d+{ADDRESS_ALIASES['house_number']}.*)$")
 CARD_HOUSEHOLDS_MAX = 12  # a card lists this many; more are summarised (a member has ~10)
 
 
@@ -33,19 +23,6 @@ CARD_HOUSEHOLDS_MAX = 12  # a card lists this many; more are summarised (a membe
 class Building:
     name: str
     rows: list[dict[str, Any]] = field(default_factory=list)
-
-
-def split_address(address: str) -> tuple[str, str]:
-    """(building, the rest): '…丽景花园3幢2单元301' → ('…丽景花园3幢', '2单元301'); a house
-    number address groups by its street: '…中山街12号' → ('…中山街', '12号')."""
-    address = address or ""
-    match = _BUILDING.match(address)
-    if match:
-        return match.group(1), match.group(2) or "—"
-    match = _TRAILING_NUMBER.match(address)
-    if match and match.group(1):
-        return match.group(1), match.group(2)
-    return address or message("handbook_no_address"), "—"
 
 
 def _common_prefix(names: list[str]) -> str:
