@@ -125,6 +125,11 @@ LABELS: dict[str, dict[str, str]] = {
         "hazard_new": "上报问题", "patrol_map": "巡查轨迹", "heatmap": "问题热力图", "safety_report": "平安报表",
         "planner": "网格规划", "audit_log": "审计日志", "party_visits": "走访联系户", "patrol_plans": "巡查计划",
     },
+    # The inbox's sections (gridmap.inbox.service).
+    "inbox_section": {
+        "overdue": "已超期", "due_soon": "24 小时内到期", "assigned": "指派给我", "supervised": "督办",
+        "approvals": "待审核的住户修改", "visits_due": "本月五必访待访", "behind": "落后于巡查计划",
+    },
     # Patrol plans: what a plan is about, its period, and the period as a unit of time.
     "plan_subject": {"grid": "网格巡查", "place": "重点场所走访"},
     "plan_period": {"day": "每天", "week": "每周", "month": "每月"},
