@@ -95,7 +95,7 @@ def hazard_counts(session: Session, scope: Scope, *, now: datetime) -> dict[str,
                .where(HazardEvent.action == "supervise", HazardEvent.at >= now - timedelta(days=SUPERVISE_DAYS),
                       HazardEvent.detail["assignee_id"].astext == str(me),
                       Hazard.assignee_id == me, Hazard.status.in_(OPEN_STATUSES), scope.where(Hazard.grid_code))
-               .scalar_subquery().label("supervised"))
+               .correlate(None).scalar_subquery().label("supervised"))
         .select_from(Hazard).where(Hazard.status.in_(OPEN_STATUSES), scope.where(Hazard.grid_code))
     ).one()
     return {kind: int(getattr(row, kind)) for kind in HAZARD_KINDS}
