@@ -22,9 +22,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from gridmap import web
     from gridmap.labels import label, labels
-    from gridmap.navigation import navigation
+    from gridmap.navigation import inbox_badge, navigation
     web.install(app)
     app.add_template_global(navigation, "navigation")
+    app.add_template_global(inbox_badge, "inbox_badge")
     app.add_template_filter(label, "label")
     app.add_template_global(labels, "labels")
 

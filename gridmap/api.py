@@ -25,6 +25,7 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.households.api import bp as households_bp
     from gridmap.households.edit_api import bp as household_edits_bp
     from gridmap.imports.api import bp as imports_bp
+    from gridmap.inbox.api import bp as inbox_bp
     from gridmap.ogc.api import bp as ogc_bp
     from gridmap.patrol.api import bp as patrol_bp
     from gridmap.patrol_plan.api import bp as patrol_plan_bp
@@ -36,8 +37,8 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.tiles.api import bp as tiles_bp
 
     return (accounts_bp, areas_bp, households_bp, household_edits_bp, imports_bp, party_bp, party_visits_bp, places_bp,
-            patrol_bp, patrol_plan_bp, hazards_bp, hazard_stats_bp, planning_bp, addresses_bp, public_bp, spec_bp,
-            ogc_bp, tiles_bp)
+            patrol_bp, patrol_plan_bp, hazards_bp, hazard_stats_bp, planning_bp, addresses_bp, public_bp, inbox_bp,
+            spec_bp, ogc_bp, tiles_bp)
 
 
 def register_api(app: Flask) -> None:

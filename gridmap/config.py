@@ -145,6 +145,9 @@ class Settings:
     # Above this many grids the area overview draws vector tiles (gridmap.tiles) instead of
     # putting every grid's GeoJSON in the page (README: City-scale maps).
     tile_threshold: int = field(default_factory=lambda: _int("GRIDMAP_TILE_THRESHOLD", 300))
+    # Seconds between two looks of the top bar's 待办 badge at GET /api/v1/inbox/count (1–30:
+    # what waits shows within 30 seconds; paused while the tab is hidden).
+    inbox_poll_s: int = field(default_factory=lambda: min(30, max(1, _int("GRIDMAP_INBOX_POLL_S", 30))))
     # "session": each app connection is its own server session (direct, or PgBouncer in session
     # mode); "transaction": behind PgBouncer in transaction mode, where consecutive transactions
     # may run on different server sessions, so nothing may be kept in one (no PREPARE).

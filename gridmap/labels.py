@@ -133,6 +133,11 @@ LABELS: dict[str, dict[str, str]] = {
         "planner": "网格规划", "audit_log": "审计日志", "party_visits": "走访联系户", "patrol_plans": "巡查计划",
         "household_approvals": "住户审核",
     },
+    # The inbox's sections (gridmap.inbox.service).
+    "inbox_section": {
+        "overdue": "已超期", "due_soon": "24 小时内到期", "assigned": "指派给我", "supervised": "督办",
+        "approvals": "待审核的住户修改", "visits_due": "本月五必访待访", "behind": "落后于巡查计划",
+    },
     # Patrol plans: what a plan is about, its period, and the period as a unit of time.
     "plan_subject": {"grid": "网格巡查", "place": "重点场所走访"},
     "plan_period": {"day": "每天", "week": "每周", "month": "每月"},

@@ -19,6 +19,7 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.hazard_stats.pages import bp as hazard_stats_pages
     from gridmap.hazards.pages import bp as hazard_pages
     from gridmap.households.pages import bp as household_pages
+    from gridmap.inbox.pages import bp as inbox_pages
     from gridmap.overview.pages import bp as overview_pages
     from gridmap.party.pages import bp as party_pages
     from gridmap.patrol.pages import bp as patrol_pages
@@ -27,7 +28,7 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.public.pages import bp as public_pages
 
     return (accounts_pages, overview_pages, hazard_pages, hazard_stats_pages, patrol_pages, grid_sheet_pages,
-            planning_pages, party_pages, patrol_plan_pages, public_pages, household_pages)
+            planning_pages, party_pages, patrol_plan_pages, public_pages, household_pages, inbox_pages)
 
 
 def register_pages(app: Flask) -> None:

@@ -151,6 +151,10 @@ OWN_CONTACT_READS = {
         _codes(get(f"/api/v1/party-members/{ids['member_id']}/households")) == {"A1"}
         and get(f"/api/v1/party-members/{ids['other_member']}/households", status=404)),
     "/api/v1/party-visits": lambda get, ids: {i["household"] for i in get("/api/v1/party-visits")["items"]} == {"A1"},
+    # the inbox: a party member's only section is their own contacts due a visit (A1, visited)
+    "/api/v1/inbox": lambda get, ids: [s["kind"] for s in get("/api/v1/inbox")["sections"]] == ["visits_due"]
+    and not {i["household"] for s in get("/api/v1/inbox")["sections"] for i in s["items"]} - {"A1"},
+    "/api/v1/inbox/count": lambda get, ids: get("/api/v1/inbox/count") == {"total": 0, "sections": {"visits_due": 0}},
     # hole found: every due household of the grid (address and 五必访 tags) showed
     "/api/v1/patrol/coverage": lambda get, ids: [
         {d["code"] for d in g["due"]} for g in get("/api/v1/patrol/coverage")["grids"]] == [{"A1"}],

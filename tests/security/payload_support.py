@@ -213,6 +213,8 @@ def plant(app, session) -> World:
             "category": "fire", "severity": "normal", "description": tagged(i, "hz"), "lon": lon, "lat": lat})
         world.hazards.append(hazard["id"])
         admin.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "accept", "note": tagged(i, "ha")})
+        # assigned to the grid worker: the 督办 note and the description wait in their inbox (/inbox)
+        admin.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "assign", "assignee": "p-worker"})
         street.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "supervise",
                                                                              "note": tagged(i, "sv")})
         fix = worker.call("POST", "/api/v1/hazards/on-the-spot", content_type="multipart/form-data", data={

@@ -77,7 +77,7 @@ TEXT = """
 """
 
 # The GET routes that answer HTML, and the exports; a new route fails test_every_route_is_visited.
-HTML_RULES = {"/", "/account/password", "/admin/audit", "/hazards", "/hazards/<int:hazard_id>", "/hazards/new", "/login",
+HTML_RULES = {"/", "/account/password", "/admin/audit", "/hazards", "/hazards/<int:hazard_id>", "/hazards/new", "/inbox", "/login",
               "/households/new", "/households/approvals", "/households/<household_code>/edit",
               "/households/<household_code>/history", "/maps/area/<code>", "/maps/grid/<code>", "/maps/grid/<code>/print",
               "/maps/grid/<code>/wall", "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans",
@@ -96,7 +96,7 @@ def world(app, live_db):
 def _pages(world, role: str) -> list[str]:
     hazards = world.hazards if role == "admin" else world.hazards[:1]
     grid_new, community_new = world.new_grids[0], world.new_communities[0]
-    pages = ["/", "/account/password", "/admin/audit", "/hazards", "/hazards/new", "/login", "/maps/area/all", f"/maps/area/{f.STREET}",
+    pages = ["/", "/account/password", "/admin/audit", "/hazards", "/hazards/new", "/inbox", "/login", "/maps/area/all", f"/maps/area/{f.STREET}",
              "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", f"/planner/{f.COMMUNITY}", f"/planner/{community_new}",
              "/reports/safety"]
     pages += [f"/hazards/{h}" for h in hazards]
