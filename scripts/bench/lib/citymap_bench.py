@@ -8,7 +8,7 @@ serve``) runs on ``--port``, once with GRIDMAP_TILE_THRESHOLD=0 (tiles) and once
 grid count (GeoJSON in the page).
 
 Printed: the browser figures of both pages (lib/citymap_browser.py), the tile statement's server
-time cold (first call on a fresh connection) and warm (median of ``--repeat``) for every tile of
+time cold (a miss of the server's tile cache) and warm (median of ``--repeat`` hits) for every tile of
 the city at the zooms a whole-city view and its first zooms ask, against ``SELECT count(*)`` of
 the grids in the same tile (same connection, same run), and, unless ``--quick``, the crossover:
 the same two pages over cities of ``--sizes`` grids. Goals (issue 16) beside each figure.
