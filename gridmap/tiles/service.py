@@ -21,6 +21,7 @@ from gridmap.auth.scope import Scope
 from gridmap.clock import day_bounds, month_bounds, parse_month
 from gridmap.db import transaction
 from gridmap.errors import NotFound
+from gridmap.tiles import cache
 from gridmap.tiles.sql import AREAS_SQL, EXTENT, grids_sql
 
 LAYERS = ("grids", "areas")
@@ -80,6 +81,14 @@ def _known_tag(key: str, if_none_match: str | None) -> str | None:
     return None
 
 
+def _sources(req: TileRequest) -> tuple[str, ...]:
+    """The tables whose writes may change the tile ``req`` (tile_change.source)."""
+    if req.layer == "areas":
+        return ("admin_unit",)
+    return ("admin_unit", "grid", "household") + (("hazard",) if req.hazards else ()) \
+        + (("checkin",) if req.patrol_month or req.patrol_day else ())
+
+
 def _statement(req: TileRequest, params: dict[str, Any]) -> str:
     if req.layer == "areas":
         params["levels"] = list(area_levels(req.z))
@@ -110,8 +119,12 @@ def tile(session: Session, scope: Scope, req: TileRequest, if_none_match: str | 
     params: dict[str, Any] = {"z": req.z, "x": req.x, "y": req.y, "prefix": pattern, "layer": req.layer,
                               "tolerance": tolerance, "known": _known_tag(key, if_none_match)}
     with transaction(session):
+        hit = cache.lookup(session, key, _sources(req), params["known"])
+        if hit is not None:
+            return Tile(etag=f'"{key}.{hit.tag}"', body=hit.body, features=hit.features)
         row = session.execute(text(_statement(req, params)), params).one()
-    etag = f'"{key}.{row.tag}"'
-    if row.tag == params["known"]:
-        return Tile(etag=etag, body=None, features=row.n)
-    return Tile(etag=etag, body=bytes(row.mvt) if row.mvt is not None else b"", features=row.n)
+        if row.tag == params["known"]:  # not built: nothing to keep
+            return Tile(etag=f'"{key}.{row.tag}"', body=None, features=row.n)
+        body = bytes(row.mvt) if row.mvt is not None else b""
+        cache.store(session, key, row.tag, row.n, body, row.snap)
+    return Tile(etag=f'"{key}.{row.tag}"', body=body, features=row.n)

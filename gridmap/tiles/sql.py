@@ -21,7 +21,7 @@ _TAG = "md5(coalesce(string_agg(concat_ws(':', {fields}), ',' ORDER BY code), ''
 # OFFSET 0 keeps the inner query whole: flattened, ST_AsMVTGeom ran twice per feature (once for
 # the IS NOT NULL filter, once for the tile).
 _MVT = f"""
-SELECT v.n, v.tag, CASE WHEN v.n = 0 OR v.tag = :known THEN NULL ELSE (
+SELECT v.n, v.tag, pg_current_snapshot()::text AS snap, CASE WHEN v.n = 0 OR v.tag = :known THEN NULL ELSE (
     SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom') FROM (
         SELECT ST_AsMVTGeom({{geom}}, b.env, {EXTENT}, {BUFFER}, true) AS geom, {{columns}}
           FROM rows r, b OFFSET 0
@@ -76,10 +76,13 @@ pt AS (SELECT grid_id, count(DISTINCT household_id)::int AS n FROM checkin
         extra_join += " LEFT JOIN pt ON pt.grid_id = g.id"
         fields.append("visited")
         columns += PATROL_COLUMNS
+    # Households per grid: the sum of its deltas (gridmap.tiles.models.TileGridHouseholds), about one
+    # row, read per grid from the index (a join lets the planner, which expects one row of g, rescan
+    # the whole aggregate per grid).
     parts.append(f"""
 rows AS (
     SELECT g.*, coalesce(hh.n, 0) AS households{extra_select}
-      FROM g CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM household h WHERE h.grid_id = g.id) hh{extra_join}
+      FROM g CROSS JOIN LATERAL (SELECT sum(d.n)::int AS n FROM tile_grid_households d WHERE d.grid_id = g.id) hh{extra_join}
 )""")
     parts.append(f"""
 v AS (SELECT count(*) AS n, {_TAG.format(fields=", ".join(fields))} AS tag FROM rows)""")

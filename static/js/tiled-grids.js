@@ -56,8 +56,16 @@
       return {fill: true, fillColor: colourOf(cfg.colour, p), fillOpacity: cfg.opacity || 0.55,
               color: "#374151", weight: 1};
     };
+    // Fit the area first: a layer added at the page's starting view (zoom 5) would ask for tiles
+    // holding every grid of the city, wasted once the map jumps to the area (scripts/bench/citymap).
+    if (cfg.bounds) {
+      map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], {padding: [20, 20]});
+    }
+    // Canvas tiles; none asked for mid-zoom, none kept beyond the view (Leaflet keeps two rows): a
+    // city-wide tile holds thousands of grids, so every tile kept costs the tab memory.
     var layer = L.vectorGrid.protobuf(cfg.url, {
       rendererFactory: L.canvas.tile, interactive: true, maxNativeZoom: cfg.max_native_zoom || 18,
+      updateWhenZooming: false, keepBuffer: 0,
       getFeatureId: function (f) { return f.properties.code; }, vectorTileLayerStyles: styles
     }).addTo(map);
     layer.on("click", function (e) {
@@ -67,9 +75,6 @@
     });
     layer.gridmapSetUrl = function (url) { layer.setUrl(url); };
     layer.gridmapPopup = popup;
-    if (cfg.bounds) {
-      map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], {padding: [20, 20]});
-    }
     if (cfg.search) addSearch(map, cfg, popup);
     return layer;
   };

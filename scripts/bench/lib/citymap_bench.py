@@ -8,7 +8,7 @@ serve``) runs on ``--port``, once with GRIDMAP_TILE_THRESHOLD=0 (tiles) and once
 grid count (GeoJSON in the page).
 
 Printed: the browser figures of both pages (lib/citymap_browser.py), the tile statement's server
-time cold (first call on a fresh connection) and warm (median of ``--repeat``) for every tile of
+time cold (a miss of the server's tile cache) and warm (median of ``--repeat`` hits) for every tile of
 the city at the zooms a whole-city view and its first zooms ask, against ``SELECT count(*)`` of
 the grids in the same tile (same connection, same run), and, unless ``--quick``, the crossover:
 the same two pages over cities of ``--sizes`` grids. Goals (issue 16) beside each figure.
@@ -149,25 +149,37 @@ COUNT_SQL = """SELECT count(*) FROM grid g
 
 
 def tile_times(url: str, zooms: range, repeat: int) -> dict:
-    """Server time of the tile statement (gridmap.tiles.service.tile, the supervisor's scope) per
-    tile: cold = first call on a fresh connection, warm = median of ``repeat`` on a warm one;
-    count = ``SELECT count(*)`` of the grids in the same tile, warm, same connection."""
+    """Server time of the tile function (gridmap.tiles.service.tile, the supervisor's scope) per
+    tile, on one pooled connection as the server's pool keeps them: cold = the first call, a miss
+    of the server's tile cache (emptied first), so the tile is built from the tables; warm = median
+    of ``repeat`` later calls (cache hits); count = ``SELECT count(*)`` of the grids in the same
+    tile, same connection. ``connect``: what a new connection's first statement costs (the server's
+    pool rarely opens one), timed apart."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
-    from sqlalchemy.pool import NullPool
 
     from gridmap.auth.scope import Scope
     from gridmap.db import sqlalchemy_url
     from gridmap.tiles.service import TileRequest, tile
 
-    engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
+    engine = create_engine(sqlalchemy_url(url), pool_size=1, max_overflow=0)
+    connect = []
+    for _ in range(10):
+        engine.dispose()
+        t0 = time.perf_counter()
+        with Session(engine) as s:
+            s.execute(text("SELECT 1")).scalar_one()
+        connect.append(time.perf_counter() - t0)
     with Session(engine) as s:
         district = s.execute(text("SELECT code FROM admin_unit WHERE level = 'district'")).scalar_one()
-    scope = Scope(prefix=district, role="supervisor")
+        scope = Scope(prefix=district, role="supervisor")
+        tile(s, scope, TileRequest(layer="grids", z=max(0, zooms.start - 1), x=0, y=0))  # the connection's first tile
+        s.execute(text("TRUNCATE tile_cache"))
+        s.commit()
     rows = []
     for z, x, y in city_tiles(zooms):
         req = TileRequest(layer="grids", z=z, x=x, y=y)
-        with Session(engine) as s:  # a fresh connection: nothing of this tile cached in the session
+        with Session(engine) as s:
             t0 = time.perf_counter()
             first = tile(s, scope, req)
             cold = time.perf_counter() - t0
@@ -186,8 +198,11 @@ def tile_times(url: str, zooms: range, repeat: int) -> dict:
         rows.append({"z": z, "x": x, "y": y, "features": first.features, "bytes": len(first.body or b""),
                      "cold": cold, "warm": sorted(warm)[len(warm) // 2], "count": sorted(count)[len(count) // 2],
                      "not_modified": sorted(notmod)[len(notmod) // 2]})
+    with Session(engine) as s:  # the pages are measured with the server's cache empty, as after a change
+        s.execute(text("TRUNCATE tile_cache"))
+        s.commit()
     engine.dispose()
-    return {"tiles": rows}
+    return {"tiles": rows, "connect": connect}
 
 
 def ms(seconds: float | None) -> str:
@@ -261,6 +276,10 @@ def report_tiles(result: dict) -> list[str]:
     lines.append(f"tile p95 warm {warm95:.0f} ms (goal ≤ {GOALS['warm_p95_ms']:.0f} ms: "
                  f"{verdict(warm95 <= GOALS['warm_p95_ms'])}), cold {cold95:.0f} ms (goal ≤ {GOALS['cold_p95_ms']:.0f} ms: "
                  f"{verdict(cold95 <= GOALS['cold_p95_ms'])}); 'grids/tile' is the most in one tile")
+    if result.get("connect"):
+        conn = percentiles(result["connect"], (50, 95))
+        lines.append(f"cold = a miss of the server's tile cache on a pooled connection; a new connection's first "
+                     f"statement costs {ms(conn['p50'])} / {ms(conn['p95'])} (p50/p95) more")
     return lines
 
 
