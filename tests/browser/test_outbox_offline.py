@@ -85,12 +85,18 @@ def test_offline_writes_of_every_kind_sync_once_and_a_refusal_says_why(offline, 
                                                       body: {version: 1, address: "中山街1号之一"}})
         .then(() => new Promise(r => setTimeout(r, 5)))
         .then(() => Outbox.add("household", {method: "PATCH", code: "OB-1", body: {version: 1, size: 4}}))""")
+    # A colleague's check-in left on this phone: never sent under this user's name.
+    report.evaluate("""() => { const id = Outbox.uuid();
+        return Outbox.add("checkin", {id: id, lon: 119.885, lat: 28.455, accuracy_m: 5,
+                                      recorded_at: new Date().toISOString(), note: "别人的打卡"}, [], id)
+          .then(item => { item.author = "999999"; return Outbox.io.save(item); }); }""")
     report.close()
     patrol.reload()  # offline: the page from the service worker's cache, the outbox from IndexedDB
-    patrol.wait_for_function(WAITING.format(n=5))
+    patrol.wait_for_function(WAITING.format(n=6))
     waiting = patrol.eval_on_selector_all("#queue li", "els => els.map(e => [e.dataset.kind, e.textContent])")
-    assert [k for k, _ in waiting] == ["checkin", "hazard", "fix", "household", "household"]
-    assert all("等待上传" in t for _, t in waiting) and "照片 1 张" in waiting[1][1]
+    assert [k for k, _ in waiting] == ["checkin", "hazard", "fix", "household", "household", "checkin"]
+    assert all("等待上传" in t for _, t in waiting[:5]) and "照片 1 张" in waiting[1][1]
+    assert "另一用户的记录" in waiting[5][1]
     assert "就地解决" in waiting[2][1] and "照片 2 张" in waiting[2][1]
     patrol.screenshot(path=str(artifacts / "outbox-offline.png"), full_page=True)
     assert live_db.scalar(text("SELECT count(*) FROM checkin WHERE user_id = :u"), {"u": worker}) == 0
@@ -117,7 +123,7 @@ def test_offline_writes_of_every_kind_sync_once_and_a_refusal_says_why(offline, 
     tab.context.set_offline(False)
     phone.context.set_offline(False)
     visits.wait_for_function(WAITING.format(n=0), timeout=30000)
-    patrol.wait_for_function(WAITING.format(n=1), timeout=30000)
+    patrol.wait_for_function(WAITING.format(n=2), timeout=30000)
     refused = patrol.locator("#queue li.refused")
     assert "已被他人修改，请打开合并" in refused.inner_text()
     assert refused.locator("a").get_attribute("href") == "/households/OB-1/edit"
@@ -125,6 +131,7 @@ def test_offline_writes_of_every_kind_sync_once_and_a_refusal_says_why(offline, 
 
     assert live_db.scalar(text("SELECT count(*) FROM checkin WHERE user_id = :u AND note = '离线打卡'"),
                           {"u": worker}) == 1
+    assert live_db.scalar(text("SELECT count(*) FROM checkin WHERE note = '别人的打卡'")) == 0
     hazards = live_db.execute(text("SELECT id, client_id FROM hazard WHERE reporter_id = :u AND resolution IS NULL"),
                               {"u": worker}).all()
     assert len(hazards) == 1 and hazards[0].client_id is not None
@@ -142,7 +149,7 @@ def test_offline_writes_of_every_kind_sync_once_and_a_refusal_says_why(offline, 
     assert live_db.scalar(text("SELECT count(*) FROM household_client_write WHERE author_id = :u"), {"u": worker}) == 1
     # Discarded by the person who read why: gone from the phone, nothing sent.
     refused.locator("button.discard").click()
-    patrol.wait_for_function(WAITING.format(n=0))
+    patrol.wait_for_function(WAITING.format(n=1))
     assert tab.blocked == [] and phone.blocked == [], (tab.blocked, phone.blocked)
     errors = [e for e in phone.console_errors if "ERR_INTERNET_DISCONNECTED" not in e]  # the offline send
     assert phone.failed == [] and errors == [], (phone.failed, phone.console_errors)
