@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
 from uuid import UUID
 
@@ -258,24 +259,34 @@ ONSPOT_FORM = {
     "lon": {**_REPORT_FIELDS["lon"], "x-required": True},
     "lat": {**_REPORT_FIELDS["lat"], "x-required": True},
     "crs": {"type": "string", "pattern": CRS_PATTERN},
+    "client_id": {"type": "string", "format": "uuid", "description": _REPORT_FIELDS["client_id"]["description"]},
     "before": "file",
     "after": "file",
 }
 
 
+class FixResponse(HazardResponse):
+    replayed: bool = Field(description="true：该 client_id 此前已保存，返回的是已保存的问题（200）")
+
+
 @operation(bp, "/hazards/on-the-spot", "POST",
            summary="就地解决：网格员发现并当场处置的问题，附处置前、处置后照片（去除 EXIF），直接办结", tag="hazards",
-           scope=AREA, roles=(GRID_WORKER,), form=ONSPOT_FORM, response=HazardResponse, response_status=201,
-           errors=(413, 422), max_body=photo_body_limit,
+           scope=AREA, roles=(GRID_WORKER,), form=ONSPOT_FORM, response=FixResponse, response_status=201,
+           errors=(409, 413, 422), max_body=photo_body_limit, also={200: message("client_replay_answer_200")},
            data_errors=("hazard_category_unknown", "invalid_crs", "not_in_any_grid", "hazard_outside_scope",
                         "hazard_photo_type", "hazard_photo_invalid", "hazard_photo_too_many",
-                        "hazard_onspot_photo_required", "hazard_onspot_photo_repeated"))
+                        "hazard_onspot_photo_required", "hazard_onspot_photo_repeated", "client_id_taken"))
 def solve_on_the_spot(scope):
     if any("\x00" in value for value in request.form.values()):
         raise BadRequest("nul_character")
     fields = parse_model(ReportBody, request.form.to_dict())
     limits = photo_limits()
-    return onspot.record(get_session(), scope, category=fields.category, severity=fields.severity,
-                         description=fields.description, lon=fields.lon, lat=fields.lat, crs=fields.crs,
-                         before=uploaded_photos(limits, "before"), after=uploaded_photos(limits, "after"),
-                         limits=limits), 201
+    before, after = uploaded_photos(limits, "before"), uploaded_photos(limits, "after")
+    # The digest covers the photos too: the same id re-sent with other photos is another request.
+    sent = {**fields.model_dump(exclude={"client_id"}),
+            "before": [hashlib.sha256(b).hexdigest() for b in before],
+            "after": [hashlib.sha256(b).hexdigest() for b in after]}
+    result = onspot.record(get_session(), scope, category=fields.category, severity=fields.severity,
+                           description=fields.description, lon=fields.lon, lat=fields.lat, crs=fields.crs,
+                           before=before, after=after, limits=limits, client=client_request(fields.client_id, sent))
+    return result, 200 if result["replayed"] else 201

@@ -197,14 +197,21 @@ def check_duplicates(session: Session, scope: Scope, *, category: str, lon: floa
             "grid": {"code": grid.code, "name": grid.name} if grid is not None and scope.covers(grid.code) else None}
 
 
-def _stored_report(session: Session, scope: Scope, client: tuple[str, str]) -> dict[str, Any] | None:
-    """The report first sent with this client id, or None. Another author's id, or the same id
-    with another request, is a 409 that says nothing of the stored report."""
+def stored_by_client(session: Session, scope: Scope, client: tuple[str, str]) -> Hazard | None:
+    """The hazard first sent with this client id (a report or a fix on the spot), or None. Another
+    author's id, or the same id with another request, is a 409 that says nothing of the stored one."""
     hazard = session.scalars(select(Hazard).where(Hazard.client_id == client[0])).first()
+    if hazard is not None and (hazard.reporter_id != scope.user_id or hazard.client_digest != client[1]
+                               or not scope.covers(hazard.grid_code)):
+        raise Conflict("client_id_taken")
+    return hazard
+
+
+def _stored_report(session: Session, scope: Scope, client: tuple[str, str]) -> dict[str, Any] | None:
+    """The report first sent with this client id, answered as then (with ``replayed: true``), or None."""
+    hazard = stored_by_client(session, scope, client)
     if hazard is None:
         return None
-    if hazard.reporter_id != scope.user_id or hazard.client_digest != client[1] or not scope.covers(hazard.grid_code):
-        raise Conflict("client_id_taken")
     grid = session.get(Grid, hazard.grid_id) if hazard.grid_id else None
     lon, lat = session.execute(select(func.ST_X(Hazard.geom), func.ST_Y(Hazard.geom)).where(Hazard.id == hazard.id)).one()
     return {

@@ -91,4 +91,43 @@
       return io.send("PATCH", "/api/v1/households/" + encodeURIComponent(r.code), body);
     }
   });
+
+  // Party members' visits: one request, stored once per client_id (a re-send answers 200 with the
+  // visit stored first). request: the visit as POST /api/v1/party-visits takes it, without client_id.
+  Outbox.register("visit", {
+    label: "走访",
+    describe: function (item) {
+      var r = item.request;
+      return "住户 " + r.household_code + (r.note ? " · " + cut(r.note, 20) : "");
+    },
+    send: function (item, io) {
+      return io.post("/api/v1/party-visits", Object.assign({}, item.request, { client_id: item.client_id }));
+    }
+  });
+
+  // Solved on the spot (就地解决): the fix and both stages' photos in one multipart request, stored
+  // once per client_id (the server's digest covers the photos, so the same blobs are re-sent until
+  // a 2xx). request: {fields, before: how many of the photos come before the fix}.
+  Outbox.register("fix", {
+    label: "就地解决",
+    describe: function (item) {
+      var n = (item.photos || []).length;
+      return cut(item.request.fields.description, 20) + "（照片 " + n + " 张）";
+    },
+    send: function (item, io) {
+      var form = new FormData(), fields = item.request.fields;
+      Object.keys(fields).forEach(function (key) {
+        if (fields[key] !== null && fields[key] !== undefined) form.append(key, String(fields[key]));
+      });
+      form.append("client_id", item.client_id);
+      return item.photos.reduce(function (chain, photo, k) {
+        return chain.then(function () {
+          return io.blob(photo.client_id).then(function (blob) {
+            if (!blob) throw io.refuse("照片已不在手机上");
+            form.append(k < item.request.before ? "before" : "after", blob, photo.name);
+          });
+        });
+      }, Promise.resolve()).then(function () { return io.post("/api/v1/hazards/on-the-spot", form); });
+    }
+  });
 })(window.Outbox);

@@ -5,6 +5,9 @@
    and is sent in the order it was made: on the page's start, on the "online" event, right after
    it is added, and every 60 s while something waits, with backoff (2 s doubling to 5 min) after a
    failure. The server stores each client_id once (a re-send answers with what was stored).
+   The outbox is the browser's, not the user's: each item keeps its author (the panel's
+   data-author, the logged-in user's id) and is sent only from a page of that user, so a phone
+   passed to a colleague never sends one person's writes under another's name.
 
    What an answer means (Outbox.send):
      2xx                    confirmed: out of the outbox, into "done" (photo blobs deleted)
@@ -31,6 +34,9 @@
   var kinds = {}, listeners = [], opening = null, lastCreated = 0;
   var backoff = 0, retryTimer = null, syncing = null, status = "";
   var csrfMeta = document.querySelector("meta[name=csrf-token]");
+  var panel = document.getElementById("outbox");
+  var author = panel && panel.dataset.author ? panel.dataset.author : null;
+  function ours(item) { return !item.author || item.author === author; }
 
   function open() {
     if (opening) return opening;
@@ -162,7 +168,7 @@
     var at = Math.max(Date.now(), lastCreated + 1);
     lastCreated = at;
     var item = { client_id: clientId || uuid(), kind: kind, created_at: new Date(at).toISOString(),
-                 request: request, progress: {}, photos: [] };
+                 author: author, request: request, progress: {}, photos: [] };
     var blobs = (photos || []).map(function (blob) {
       var entry = { client_id: uuid(), name: blob.name || "photo", type: blob.type, done: false };
       item.photos.push(entry);
@@ -195,7 +201,7 @@
   // The next run to send: the first waiting item, with the items of its kind right after it
   // when that kind sends in batches.
   function nextRun(items) {
-    var pending = items.filter(function (i) { return !i.refused && kinds[i.kind]; });
+    var pending = items.filter(function (i) { return !i.refused && kinds[i.kind] && ours(i); });
     if (!pending.length) return [];
     var spec = kinds[pending[0].kind], run = [pending[0]];
     if (spec.batch) {
@@ -269,7 +275,8 @@
         var li = document.createElement("li");
         li.dataset.id = item.client_id;
         li.dataset.kind = item.kind;
-        li.textContent = describe(item) + (item.refused ? " — 未被接受：" + item.refused.message : " — 等待上传");
+        li.textContent = describe(item) + (item.refused ? " — 未被接受：" + item.refused.message
+          : ours(item) ? " — 等待上传" : " — 另一用户的记录，待其登录后上传");
         if (item.refused) {
           li.className = "bad refused";
           if (item.refused.link) {

@@ -148,3 +148,45 @@ def test_a_replayed_household_addition_is_stored_once(client, db_session, world)
     assert (taken.status_code, taken.get_json()["error"]["code"]) == (409, "household_code_taken")
     assert _count(db_session, "SELECT count(*) FROM household WHERE code = 'A9'") == 1
     assert _count(db_session, "SELECT count(*) FROM household_client_write") == 1
+
+
+def _fix(client, headers, client_id, before=None, after=None, **fields):
+    data = {"category": "fire", "severity": "normal", "description": "楼道杂物已当场清理", "lon": "119.885",
+            "lat": "28.455", "client_id": client_id, **fields,
+            "before": [(io.BytesIO(before or _jpeg()), "before.jpg")],
+            "after": [(io.BytesIO(after or _jpeg((20, 160, 40))), "after.jpg")]}
+    return client.post("/api/v1/hazards/on-the-spot", data=data, content_type="multipart/form-data", headers=headers)
+
+
+def test_a_replayed_fix_on_the_spot_is_stored_once_with_its_photos(client, db_session, world):
+    client_id = str(uuid.uuid4())
+    first = _fix(client, world["worker"], client_id)
+    assert first.status_code == 201, first.get_json()
+    again = _fix(client, world["worker"], client_id)  # the answer was lost: the outbox sends it again
+    assert again.status_code == 200, again.get_json()
+    a, b = first.get_json(), again.get_json()
+    assert (a.pop("replayed"), b.pop("replayed")) == (False, True)
+    assert a == b and a["resolution"] == "on_the_spot" and [p["stage"] for p in a["photos"]] == ["before", "after"]
+    assert _count(db_session, "SELECT count(*) FROM hazard WHERE client_id = :c", c=client_id) == 1
+    assert _count(db_session, "SELECT count(*) FROM hazard_photo WHERE hazard_id = :h", h=a["id"]) == 2
+    assert _count(db_session, "SELECT count(*) FROM hazard_event WHERE hazard_id = :h", h=a["id"]) == 1
+    other = _fix(client, world["worker"], str(uuid.uuid4()))
+    assert other.status_code == 201 and other.get_json()["id"] != a["id"]
+
+
+def test_a_fix_client_id_reused_or_someone_elses_is_refused_without_data(client, db_session, world):
+    client_id = str(uuid.uuid4())
+    assert _fix(client, world["worker"], client_id).status_code == 201
+    changed = _fix(client, world["worker"], client_id, description="另一件事")
+    other_photo = _fix(client, world["worker"], client_id, after=_jpeg((20, 30, 200)))
+    stolen = _fix(client, world["colleague"], client_id)
+    # a report's id is not a fix's: the same id on the other route is another request
+    as_report = client.post("/api/v1/hazards", json={**HAZARD, "client_id": client_id}, headers=world["worker"])
+    for answer in (changed, other_photo, stolen, as_report):
+        body = answer.get_json()
+        assert (answer.status_code, body["error"]["code"]) == (409, "client_id_taken"), body
+        assert "HZ-" not in answer.get_data(as_text=True) and set(body) == {"error"}
+    bad = _fix(client, world["worker"], "not-a-uuid")
+    assert bad.status_code == 400 and "client_id" in bad.get_data(as_text=True)
+    assert _count(db_session, "SELECT count(*) FROM hazard") == 1
+    assert _count(db_session, "SELECT count(*) FROM hazard_photo") == 2

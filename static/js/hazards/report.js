@@ -1,10 +1,10 @@
 /* The report page /hazards/new: position from the phone or a click on the small offline map,
-   possible duplicates within 50 m before submitting, then the report and its photos through the outbox. */
+   possible duplicates within 50 m before submitting, then the report and its photos (or a fix on the
+   spot with its photos before and after) through the outbox. */
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var cfg = JSON.parse($("report-config").textContent);
-  var csrf = document.querySelector("meta[name=csrf-token]").content;
   var here = null;  // {lon, lat, crs}
   var marker = null, dupTimer = null;
 
@@ -100,17 +100,16 @@
     show("");
     var body = { category: $("category").value, severity: $("severity").value, description: $("description").value,
                  lon: here.lon, lat: here.lat, crs: here.crs };
-    // 现场已解决 (static/js/hazards/onspot.js): the fix and its photos go in one request instead.
+    var kind = "hazard", request = body, files = Array.prototype.slice.call($("photo").files);
+    // 现场已解决 (static/js/hazards/onspot.js): the fix and both stages' photos as one item instead.
     if (window.gridmapOnSpot && window.gridmapOnSpot.active()) {
-      window.gridmapOnSpot.submit(body, csrf, errorText)
-        .then(function (created) { window.location.href = "/hazards/" + created.id + "?reported=1"; })
-        .catch(function (err) { $("submit").disabled = false; show(err.message || "提交失败，请稍后重试。"); });
-      return;
+      var fix = window.gridmapOnSpot.item(body);
+      if (fix.error) { $("submit").disabled = false; show(fix.error); return; }
+      kind = "fix"; request = fix.request; files = fix.photos;
     }
-    var files = Array.prototype.slice.call($("photo").files);
-    Outbox.add("hazard", body, files).then(function (item) {
+    Outbox.add(kind, request, files).then(function (item) {
       return Outbox.sync().then(function () {
-        return Promise.all([Outbox.done("hazard"), Outbox.waiting()]);
+        return Promise.all([Outbox.done(kind), Outbox.waiting()]);
       }).then(function (lists) {
         var sent = lists[0].filter(function (i) { return i.client_id === item.client_id; })[0];
         if (sent) { window.location.href = "/hazards/" + sent.answer.id + "?reported=1"; return; }
@@ -123,6 +122,7 @@
         if (left && left.refused) { show(left.refused.message); return; }
         $("description").value = "";
         $("photo").value = "";
+        if ($("after-photo")) $("after-photo").value = "";
         show("");
         $("sync-status").textContent = "已保存在手机上，联网后自动上传。";
       });

@@ -1,35 +1,51 @@
 /* The party member's visit page (/party/visits): pick a contact household, write a note, save.
-   Every visit carries a client_id (UUID) and goes through submitVisit() alone, so the phone's
-   offline outbox can take its place without touching the rest of the page. User text is put in
-   with textContent only. */
+   Every visit goes through gridmapVisits.submit alone, into the phone's outbox (static/js/outbox.js,
+   kind "visit" in outbox-kinds.js): sent at once with a signal, else kept in IndexedDB with its
+   client_id and sent in order when the signal returns (listed in the page's outbox panel). User text
+   is put in with textContent only. */
 (function () {
   "use strict";
-  var csrf = document.querySelector("meta[name=csrf-token]").content;
   var here = null;   // the phone's last position (WGS-84, as browsers report it)
   var chosen = null; // the household button the form is open for
 
   function $(id) { return document.getElementById(id); }
   function text(el, value) { el.textContent = value; }
+  function mine(items, item) { return items.filter(function (i) { return i.client_id === item.client_id; })[0]; }
 
-  function uuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
-
-  // The one way a visit leaves the page: resolves to {status, body} (the server's answer).
+  // The one way a visit leaves the page. Resolves to {sent: the stored visit}, {refused: the API's
+  // reason} (dropped from the outbox: the form is still open to correct it) or {queued: true} while
+  // it waits on the phone for a signal.
   function submitVisit(visit) {
-    return fetch("/api/v1/party-visits", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(visit)
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (body) { return { status: r.status, body: body }; });
+    return Outbox.add("visit", visit).then(function (item) {
+      return Outbox.sync().then(function () {
+        return Promise.all([Outbox.done("visit"), Outbox.waiting()]);
+      }).then(function (lists) {
+        var sent = mine(lists[0], item), left = mine(lists[1], item);
+        if (sent) return { sent: sent.answer };
+        if (left && left.refused) {
+          return Outbox.discard(item.client_id).then(function () { return { refused: left.refused.message }; });
+        }
+        return { queued: true };
+      });
     });
   }
-  window.gridmapVisits = { submit: submitVisit, uuid: uuid };
+  window.gridmapVisits = { submit: submitVisit };
+
+  function renderOutbox() { Outbox.render($("queue"), $("queued-count")); }
+  Outbox.onChange(function (status) { if (status) text($("sync-status"), status); renderOutbox(); });
+
+  // The household's card after a visit was stored (or is waiting on the phone).
+  function visited(button, day, waiting) {
+    var last = button.parentNode.querySelector(".last-visit");
+    if (last.classList.contains("due")) {
+      var due = $("due-count");
+      text(due, String(Math.max(0, parseInt(due.textContent, 10) - 1)));
+    }
+    text(last, day + (waiting ? "（待上传）" : "（本月已走访）"));
+    last.className = "value last-visit done";
+    $("visit-form").hidden = true;
+    chosen = null;
+  }
 
   function open(button) {
     chosen = button;
@@ -45,7 +61,7 @@
   function save() {
     if (!chosen) return;
     var button = chosen;
-    var visit = { client_id: uuid(), household_code: button.dataset.code, note: $("visit-note").value.trim(),
+    var visit = { household_code: button.dataset.code, note: $("visit-note").value.trim(),
                   recorded_at: new Date().toISOString() };
     if (here) {
       visit.lon = here.lon; visit.lat = here.lat; visit.crs = "wgs84";
@@ -54,25 +70,21 @@
     $("visit-submit").disabled = true;
     text($("visit-status"), "正在保存……");
     gridmapVisits.submit(visit).then(function (answer) {
-      if (answer.status === 201 || answer.status === 200) {
-        var day = answer.body.visited_at.slice(0, 10);
-        var last = button.parentNode.querySelector(".last-visit");
-        if (last.classList.contains("due")) {
-          var due = $("due-count");
-          text(due, String(Math.max(0, parseInt(due.textContent, 10) - 1)));
-        }
-        text(last, day + "（本月已走访）");
-        last.className = "value last-visit done";
-        $("visit-form").hidden = true;
+      if (answer.sent) {
+        var day = answer.sent.visited_at.slice(0, 10);
+        visited(button, day);
         text($("visit-status"), "已保存：" + button.dataset.address + " " + day);
-        chosen = null;
-        return;
+      } else if (answer.queued) {
+        var now = new Date();  // the phone's own day (Beijing on a phone in China)
+        visited(button, now.getFullYear() + "-" + ("0" + (now.getMonth() + 1)).slice(-2) + "-" +
+                        ("0" + now.getDate()).slice(-2), true);
+        text($("visit-status"), "已保存在手机上，联网后自动上传：" + button.dataset.address);
+      } else {
+        text($("visit-status"), "保存失败：" + answer.refused);
+        $("visit-submit").disabled = false;
       }
-      var error = (answer.body && answer.body.error) || {};
-      text($("visit-status"), "保存失败：" + (error.message || ("HTTP " + answer.status)));
-      $("visit-submit").disabled = false;
-    }).catch(function () {
-      text($("visit-status"), "网络不通，未保存，请稍后再试。");
+    }).catch(function (err) {
+      text($("visit-status"), "保存失败：" + (err && err.message || err));
       $("visit-submit").disabled = false;
     });
   }
@@ -82,6 +94,8 @@
   });
   $("visit-submit").addEventListener("click", save);
   $("visit-cancel").addEventListener("click", function () { $("visit-form").hidden = true; chosen = null; });
+  renderOutbox();
+  Outbox.sync();
 
   if (navigator.geolocation) {
     navigator.geolocation.watchPosition(function (p) {
