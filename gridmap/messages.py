@@ -32,6 +32,8 @@ MESSAGES: dict[str, str] = {
     # --- areas and grids ---
     "area_not_found": "未找到编码为 {code} 的区域。",
     "grid_not_found": "未找到编码为 {code} 的网格。",
+    "list_separator": "、",
+    "handover_not_found": "未找到编号为 {id} 的交接记录。",
     "map_search_no_grid": "没有找到该网格。",
     "tile_not_found": "没有瓦片 {layer}/{z}/{x}/{y}（图层为 grids 或 areas，级别 0–22，行列号小于 2 的级别次方）。",
     "invalid_scope": "管辖范围 {code} 无效：须为空（全部区域）或一个区域的编码（市 4 位、区县 6 位、街道 9 位、社区 12 位、网格 15 位）；网格员和党员须为其网格的 15 位编码。",
@@ -301,6 +303,7 @@ MESSAGES: dict[str, str] = {
     "title_safety_report": "平安报表 {month}",
     "safety_report_sheet": "平安报表 {month}",
     "title_safety_trend": "平安报表趋势",
+    "handover_title": "网格责任交接单 {code}",
     "cli_help_since_day": "起始日期（含），默认全部",
     "cli_help_until_day": "截止日期（不含），默认全部",
     "heatmap_refreshed": "热力图按日预聚合已重建：{cells} 个格网日（删除旧的 {deleted} 个）；分级汇总（按年、月、日）{rows} 行。",

@@ -220,6 +220,7 @@ AREA_READS = {
     "/api/v1/patrol-plans": ({}, lambda body: f.GRID_A in _codes(body)),
     "/api/v1/patrol-plans/behind": ({}, lambda body: f.GRID_A in {i["grid"] for i in body["items"]}),
     "/api/v1/reports/safety": ({}, lambda body: f.COMMUNITY in str(body)),
+    "/api/v1/reports/safety/trend": ({"count": 1}, lambda body: f.COMMUNITY in str(body)),
 }
 
 
