@@ -32,7 +32,6 @@ MESSAGES: dict[str, str] = {
     # --- areas and grids ---
     "area_not_found": "未找到编码为 {code} 的区域。",
     "grid_not_found": "未找到编码为 {code} 的网格。",
-    "list_separator": "、",
     "handover_not_found": "未找到编号为 {id} 的交接记录。",
     "map_search_no_grid": "没有找到该网格。",
     "tile_not_found": "没有瓦片 {layer}/{z}/{x}/{y}（图层为 grids 或 areas，级别 0–22，行列号小于 2 的级别次方）。",

@@ -20,11 +20,13 @@ from gridmap.db import transaction
 from gridmap.errors import NotFound
 from gridmap.handover import snapshot
 from gridmap.handover.models import GridHandover
-from gridmap.messages import message
+
+
+NAME_SEPARATOR = "\u3001"  # 、 between names
 
 
 def _names(people: list[tuple[str, str | None]]) -> str:
-    return message("list_separator").join(name for name, _ in people)
+    return NAME_SEPARATOR.join(name for name, _ in people)
 
 
 def _add(session: Session, scope: Scope, grid_code: str, *, reason: str, before: list[dict[str, Any]],

@@ -133,3 +133,27 @@ def test_taken_on_request_and_refused_outside_the_scope(client, db_session, worl
     assert client.get(f"/api/v1/grids/{f.GRID_A}/handovers/999999", headers=world["admin"]).status_code == 404
     assert _handovers(client, world, "grid_worker")["total"] == 1
     assert db_session.scalars(select(GridHandover)).all()[0].grid_code == f.GRID_A
+
+
+def test_the_print_page_lists_handovers_and_takes_one(client, db_session, world):
+    import re
+
+    from gridmap.auth.service import create_user
+
+    create_user(db_session, "handover-page", "pass-word-1", "supervisor", f.STREET, "督导")
+    db_session.commit()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": "handover-page", "password": "pass-word-1", "csrf_token": token})
+    html = client.get(f"/maps/grid/{f.GRID_A}/print").get_data(as_text=True)
+    assert 'id="handovers"' in html and "暂无交接记录" in html
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert client.post(f"/maps/grid/{f.GRID_A}/handovers", data={}).status_code in (400, 403)  # no CSRF token
+    made = client.post(f"/maps/grid/{f.GRID_A}/handovers", data={"csrf_token": csrf})
+    assert made.status_code == 303
+    html = client.get(f"/maps/grid/{f.GRID_A}/print").get_data(as_text=True)
+    hid = _handovers(client, world)["items"][0]["id"]
+    assert f'href="/maps/grid/{f.GRID_A}/handovers/{hid}.pdf"' in html
+    # The staff form changes the worker: a handover of its own.
+    client.post(f"/maps/grid/{f.GRID_A}/staff", data={"csrf_token": csrf, "role": ["grid_worker"],
+                                                      "name": ["赵接班"], "phone": ["13800000002"]})
+    assert _handovers(client, world)["items"][0]["incoming"] == "赵接班"

@@ -152,3 +152,34 @@ def test_trend_default_and_scope(client, world):
     assert client.get("/api/v1/reports/safety/trend", headers=world["worker"]).status_code == 403
     outside = client.get(f"/api/v1/reports/safety/trend?within={f.GRID_C}", headers=world["street"]).get_json()
     assert outside["areas"] == [] and outside["within"] == ""  # as the report: nothing outside the scope
+
+
+def _login(client, db_session, username="report-sv"):
+    import re
+
+    from gridmap.auth.service import create_user
+
+    create_user(db_session, username, "pass-word-1", "supervisor", f.STREET, "督导")
+    db_session.commit()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": username, "password": "pass-word-1", "csrf_token": token})
+
+
+def test_the_report_page_by_period(client, db_session, world):
+    _login(client, db_session)
+    html = client.get("/reports/safety?period=2026-W10").get_data(as_text=True)
+    assert "2026年第10周（2026-03-02 至 2026-03-08）" in html
+    assert 'href="/api/v1/reports/safety?period=2026-W10&format=csv"' in html
+    assert 'id="period-previous" href="?period=2026-W09' in html and 'id="period-next" href="?period=2026-W11' in html
+    assert f'data-code="{f.GRID_A}" data-colour="red"' in html
+    assert "2026年第1季度" in client.get("/reports/safety?period=2026-Q1").get_data(as_text=True)
+    assert client.get("/reports/safety?period=2026-Q5").status_code == 400
+
+
+def test_the_trend_page_draws_a_table_and_lines(client, db_session, world):
+    _login(client, db_session)
+    html = client.get("/reports/safety/trend?kind=quarter&count=3").get_data(as_text=True)
+    assert html.count("<th data-period=") == 3
+    assert f'<tr class="level-grid" data-code="{f.GRID_A}">' in html and "<polyline points=" in html
+    assert "<script src=\"http" not in html
+    assert client.get("/reports/safety/trend?count=99").status_code == 400
