@@ -138,9 +138,11 @@ def test_taken_on_request_and_refused_outside_the_scope(client, db_session, worl
 def test_the_print_page_lists_handovers_and_takes_one(client, db_session, world):
     import re
 
+    from gridmap.auth.passwords import hash_password
     from gridmap.auth.service import create_user
 
-    create_user(db_session, "handover-page", "pass-word-1", "supervisor", f.STREET, "督导")
+    user = create_user(db_session, "handover-page", "pass-word-1", "supervisor", f.STREET, "督导")
+    user.password_hash = hash_password("pass-word-1")  # the fixture skips hashing for token users
     db_session.commit()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     client.post("/login", data={"username": "handover-page", "password": "pass-word-1", "csrf_token": token})

@@ -157,9 +157,11 @@ def test_trend_default_and_scope(client, world):
 def _login(client, db_session, username="report-sv"):
     import re
 
+    from gridmap.auth.passwords import hash_password
     from gridmap.auth.service import create_user
 
-    create_user(db_session, username, "pass-word-1", "supervisor", f.STREET, "督导")
+    user = create_user(db_session, username, "pass-word-1", "supervisor", f.STREET, "督导")
+    user.password_hash = hash_password("pass-word-1")  # the fixture skips hashing for token users
     db_session.commit()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     client.post("/login", data={"username": username, "password": "pass-word-1", "csrf_token": token})
