@@ -80,7 +80,7 @@ HTML_RULES = {"/", "/account/password", "/admin/audit", "/hazards", "/hazards/<i
               "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", "/planner/<code>", "/reports/safety",
               "/reports/safety/trend"}
 EXPORT_RULES = {"/maps/grid/<code>/print.pdf", "/maps/grid/<code>/wall.png", "/maps/grid/<code>/wall.pdf",
-                "/api/v1/reports/safety"}
+                "/maps/grid/<code>/handovers/<int:handover_id>.pdf", "/api/v1/reports/safety"}
 NOT_PAGES = {"/healthz", "/patrol/sw.js", "/static/<path:filename>"}
 
 
@@ -179,7 +179,10 @@ def test_printed_exports_render_with_the_payloads(app, world):
     from tests.security.payload_support import Api
 
     admin = Api(app, "p-admin")
-    for path, magic in ((f"/maps/grid/{f.GRID_A}/print.pdf", b"%PDF"), (f"/maps/grid/{f.GRID_A}/wall.png", b"\x89PNG")):
+    # 责任交接单: a snapshot of the planted grid (staff, households, hazards, contacts), printed.
+    handover = admin.client.post(f"/api/v1/grids/{f.GRID_A}/handovers", headers=admin.headers).get_json()["id"]
+    for path, magic in ((f"/maps/grid/{f.GRID_A}/print.pdf", b"%PDF"), (f"/maps/grid/{f.GRID_A}/wall.png", b"\x89PNG"),
+                        (f"/maps/grid/{f.GRID_A}/handovers/{handover}.pdf", b"%PDF")):
         answer = admin.client.get(path, headers=admin.headers)
         assert answer.status_code == 200 and answer.data.startswith(magic), (path, answer.status_code)
 
