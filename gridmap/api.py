@@ -21,6 +21,7 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.areas.api import bp as areas_bp
     from gridmap.accounts.api import bp as accounts_bp
     from gridmap.hazard_stats.api import bp as hazard_stats_bp
+    from gridmap.handover.api import bp as handover_bp
     from gridmap.hazards.api import bp as hazards_bp
     from gridmap.households.api import bp as households_bp
     from gridmap.households.edit_api import bp as household_edits_bp
@@ -38,7 +39,7 @@ def api_blueprints() -> tuple[Blueprint, ...]:
 
     return (accounts_bp, areas_bp, households_bp, household_edits_bp, imports_bp, party_bp, party_visits_bp, places_bp,
             patrol_bp, patrol_plan_bp, hazards_bp, hazard_stats_bp, planning_bp, addresses_bp, public_bp, inbox_bp,
-            spec_bp, ogc_bp, tiles_bp)
+            spec_bp, ogc_bp, tiles_bp, handover_bp)
 
 
 def register_api(app: Flask) -> None:

@@ -10,6 +10,7 @@ It imports nothing of the product but its errors.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -98,3 +99,91 @@ def day_or_today(value: date | str | None) -> date:
 def month_or_this(value: date | str | None) -> date:
     """``parse_month`` of a given value; this month in Beijing when none is given."""
     return parse_month(value) if value else this_month()
+
+
+# --- report periods: a Beijing week (Monday–Sunday, ISO 8601 numbering), month, quarter or year ---
+
+PERIOD_KINDS = ("week", "month", "quarter", "year")
+PERIOD_PATTERN = rf"^{_YEAR}(?:-W(?:0[1-9]|[1-4][0-9]|5[0-3])|-(?:0[1-9]|1[0-2])|-Q[1-4])?$"
+_PERIOD_RE = re.compile(PERIOD_PATTERN)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A report period: its ``first`` day and the first day after it (Beijing calendar days)."""
+
+    first: date
+    after: date
+    kind: str
+
+    @property
+    def label(self) -> str:
+        """``2026-W49``, ``2026-11``, ``2026-Q4`` or ``2026`` (an ISO week takes its ISO year)."""
+        if self.kind == "week":
+            year, week, _ = self.first.isocalendar()
+            return f"{year}-W{week:02d}"
+        if self.kind == "month":
+            return f"{self.first:%Y-%m}"
+        if self.kind == "quarter":
+            return f"{self.first.year}-Q{(self.first.month - 1) // 3 + 1}"
+        return f"{self.first.year}"
+
+    @property
+    def last(self) -> date:
+        """The period's last day."""
+        return date.fromordinal(self.after.toordinal() - 1)
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The moments the period starts and the next one starts, in Beijing."""
+        return datetime.combine(self.first, time(0), CHINA), datetime.combine(self.after, time(0), CHINA)
+
+    def months(self) -> list[date]:
+        """The first days of the calendar months the period touches, in order."""
+        out, month = [], self.first.replace(day=1)
+        while month < self.after:
+            out.append(month)
+            month = add_months(month, 1)
+        return out
+
+
+def period_of(kind: str, day: date) -> Period:
+    """The period of ``kind`` that holds the Beijing ``day``."""
+    if kind == "week":
+        first = date.fromordinal(day.toordinal() - day.weekday())
+        return Period(first, date.fromordinal(first.toordinal() + 7), kind)
+    months = {"month": 1, "quarter": 3, "year": 12}[kind]
+    first = date(day.year, 1, 1) if kind == "year" else date(day.year, (day.month - 1) // months * months + 1, 1)
+    return Period(first, add_months(first, months), kind)
+
+
+def shift_period(period: Period, n: int) -> Period:
+    """The period ``n`` periods after ``period`` (before it when negative), of the same kind."""
+    if period.kind == "week":
+        return period_of("week", date.fromordinal(period.first.toordinal() + 7 * n))
+    months = {"month": 1, "quarter": 3, "year": 12}[period.kind]
+    return period_of(period.kind, add_months(period.first, months * n))
+
+
+def last_periods(kind: str, count: int, until: Period | None = None, moment: datetime | None = None) -> list[Period]:
+    """``count`` periods of ``kind`` ending with ``until`` (the current one by default), oldest first."""
+    last = until or period_of(kind, today(moment))
+    return [shift_period(last, n) for n in range(1 - count, 1)]
+
+
+def parse_period(value: str) -> Period:
+    """A period from its label (``2026-W49``, ``2026-11``, ``2026-Q4``, ``2026``), 422 otherwise
+    (also a week 53 in a year of 52 ISO weeks)."""
+    if not isinstance(value, str) or not _PERIOD_RE.match(value):
+        raise Unprocessable("invalid_period", details={"period": str(value)})
+    year = int(value[:4])
+    if "-W" in value:
+        try:
+            monday = date.fromisocalendar(year, int(value[6:]), 1)
+        except ValueError:
+            raise Unprocessable("invalid_period", details={"period": value}) from None
+        return period_of("week", monday)
+    if "-Q" in value:
+        return period_of("quarter", date(year, int(value[6:]) * 3 - 2, 1))
+    if len(value) == 4:
+        return period_of("year", date(year, 1, 1))
+    return period_of("month", date(year, int(value[5:]), 1))

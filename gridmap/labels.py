@@ -42,6 +42,8 @@ LABELS: dict[str, dict[str, str]] = {
     "hazard_severity": {"normal": "一般", "complex": "复杂", "urgent": "紧急"},
     # 平安报表's traffic lights.
     "colour": {"red": "红", "yellow": "黄", "green": "绿"},
+    "handover_reason": {"staff_change": "网格员变更时自动生成", "manual": "手动生成"},
+    "period_kind": {"week": "周", "month": "月", "quarter": "季度", "year": "年"},
     # Why a check-in was flagged.
     "checkin_flag": {
         "outside_grid": "不在本网格",

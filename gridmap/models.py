@@ -2,6 +2,7 @@
 
 from gridmap.areas.models import AdminUnit, Grid, GridVersion
 from gridmap.auth.models import ApiToken, AuditLog, LoginFailure, User
+from gridmap.handover.models import GridHandover  # noqa: F401
 from gridmap.hazards.models import (  # noqa: F401
     Hazard, HazardCategory, HazardDeadlineRule, HazardDailyCell, HazardEvent, HazardPhoto,
     HazardHeatLevel, HazardHeatRollup, HazardRevisit, OfficialHoliday)

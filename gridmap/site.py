@@ -16,6 +16,7 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     """Every page blueprint; importing them registers their pages (gridmap.pages)."""
     from gridmap.accounts.pages import bp as accounts_pages
     from gridmap.grid_sheet.pages import bp as grid_sheet_pages
+    from gridmap.handover.pages import bp as handover_pages
     from gridmap.hazard_stats.pages import bp as hazard_stats_pages
     from gridmap.hazards.pages import bp as hazard_pages
     from gridmap.households.pages import bp as household_pages
@@ -28,7 +29,8 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.public.pages import bp as public_pages
 
     return (accounts_pages, overview_pages, hazard_pages, hazard_stats_pages, patrol_pages, grid_sheet_pages,
-            planning_pages, party_pages, patrol_plan_pages, public_pages, household_pages, inbox_pages)
+            planning_pages, party_pages, patrol_plan_pages, public_pages, household_pages, inbox_pages,
+            handover_pages)
 
 
 def register_pages(app: Flask) -> None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from pydantic import Field
 
-from gridmap.apidoc import parse_model
+from gridmap.apidoc import may_call, parse_model
 from gridmap.auth.masking import FOCUS_TAGS
 from gridmap.auth.roles import ADMIN, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
 from gridmap.clock import today
 from gridmap.config import STATIC_DIR
 from gridmap.grid_sheet import service
+from gridmap.handover.service import list_handovers, staff_change_hook
 from gridmap.labels import label, labels
 from gridmap.maps.minqing import build_minqing_map
 from gridmap.messages import message
@@ -113,8 +114,11 @@ def _print_context(user, scope, code: str, *, for_pdf: bool, unmask: bool) -> di
 @page(bp, "/maps/grid/<code>/print", summary="网格干部联系手册和党员联系卡", scope=AREA_OWN_CONTACTS,
       query=PrintQuery)
 def grid_print(user, scope, code: str, query: PrintQuery):
+    handovers = list_handovers(get_session(), scope, code)["items"] \
+        if may_call("GET", "/grids/<code>/handovers", user.role) else None
     return render_template("print.html", **_print_context(user, scope, code, for_pdf=False, unmask=query.unmask),
-                           may_edit_staff=user.role in STAFF_EDITORS, staff_saved=query.saved, **_household_links(user))
+                           may_edit_staff=user.role in STAFF_EDITORS, staff_saved=query.saved, handovers=handovers,
+                           **_household_links(user))
 
 
 STAFF_EDITORS = (ADMIN, SUPERVISOR)
@@ -131,7 +135,9 @@ def grid_staff_form(user, scope, code: str):
     rows = [{name: (columns[name][i] if i < len(columns[name]) else "").strip() or None for name in STAFF_FIELDS}
             for i in range(len(columns["name"]))]
     body = parse_model(StaffRequest, {"items": [r for r in rows if r["name"]]})
-    replace_grid_staff(get_session(), scope, code, [p.model_dump() for p in body.items])
+    session = get_session()
+    hook = staff_change_hook(session, scope, code, visit_tags=current_app.config["GRIDMAP"].patrol.visit_tags)
+    replace_grid_staff(session, scope, code, [p.model_dump() for p in body.items], on_change=hook)
     return redirect(url_for("grid_sheet_pages.grid_print", code=code, saved=1), code=303)
 
 

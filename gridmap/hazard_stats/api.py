@@ -11,10 +11,12 @@ from pydantic import BaseModel, Field
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA
+from gridmap.clock import PERIOD_PATTERN
 from gridmap.hazard_stats import export
 from gridmap.hazard_stats.density import grid_density
 from gridmap.hazard_stats.heatmap import heatmap_cells
 from gridmap.hazard_stats.safety import safety_report
+from gridmap.hazard_stats.trend import MAX_COUNT, safety_trend
 from gridmap.hazards.api import HazardList
 from gridmap.maps.display import bbox_to_wgs84, cells_for_display, for_display
 from gridmap.schemas import CODE_PATTERN, BboxFilter, Month, QueryMoment
@@ -53,16 +55,36 @@ class GridDensityQuery(BaseModel):
 
 class SafetyQuery(BaseModel):
     within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀")
-    month: Month | None = Field(None, description="月份 YYYY-MM（默认本月）")
+    month: Month | None = Field(None, description="月份 YYYY-MM（默认本月；与 period 二选一）")
+    period: str | None = Field(None, pattern=PERIOD_PATTERN,
+                               description="周期：2026-W49（ISO 周，周一至周日）、2026-11（月）、2026-Q4（季度）、2026（年）")
     format: Literal["json", "csv", "xlsx"] = "json"
 
 
 class SafetyResponse(BaseModel):
-    month: str
+    period: str
+    kind: str
+    month: str | None
+    first_day: str
+    last_day: str
     within: str
     thresholds: dict[str, dict[str, float]]
     satisfaction_target: float
     items: list[dict[str, Any]]
+
+
+class TrendQuery(BaseModel):
+    within: str | None = Field(None, pattern=CODE_PATTERN, description="区域编码前缀")
+    kind: Literal["week", "month", "quarter", "year"] = Field("month", description="周期类型")
+    count: int = Field(6, ge=1, le=MAX_COUNT, description="期数（最近若干期，含 until 所在一期）")
+    until: str | None = Field(None, pattern=PERIOD_PATTERN, description="最后一期（与 kind 同类的周期；默认当前一期）")
+
+
+class TrendResponse(BaseModel):
+    kind: str
+    periods: list[str]
+    within: str
+    areas: list[dict[str, Any]]
 
 
 @operation(bp, "/hazards/heatmap", "GET", summary="问题隐患热力格网（数据库聚合）", tag="hazards", scope=AREA,
@@ -84,18 +106,27 @@ def hazard_grid_density(scope, query: GridDensityQuery):
 
 @operation(bp, "/reports/safety", "GET", summary="平安报表（网格、社区、街道；红黄绿三色预警；CSV/XLSX）",
            tag="reports", scope=AREA, roles=(ADMIN, SUPERVISOR), query=SafetyQuery, response=SafetyResponse,
-           content_types=("application/json", "text/csv", XLSX))
+           errors=(422,), content_types=("application/json", "text/csv", XLSX))
 def safety_report_api(scope, query: SafetyQuery):
-    result = safety_report(get_session(), scope, within=query.within, month=query.month,
+    result = safety_report(get_session(), scope, within=query.within, month=query.month, period=query.period,
                            patrol_rules=current_app.config["GRIDMAP"].patrol,
                            configured=current_app.config["GRIDMAP"].safety_thresholds,
                            satisfaction_target=current_app.config["GRIDMAP"].satisfaction_target)
     if query.format == "json":
         return export.named(result)
-    name = f"safety-{result['month']}-{result['within'] or 'all'}"
+    name = f"safety-{result['period']}-{result['within'] or 'all'}"
     if query.format == "csv":
         body, mimetype = export.to_csv(result), "text/csv; charset=utf-8"
     else:
         body, mimetype = export.to_xlsx(result), XLSX
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f"attachment; filename={name}.{query.format}"})
+
+
+@operation(bp, "/reports/safety/trend", "GET", summary="平安报表趋势（最近若干周/月/季/年，各区域办结率、超期与三色）",
+           tag="reports", scope=AREA, roles=(ADMIN, SUPERVISOR), query=TrendQuery, response=TrendResponse,
+           errors=(422,))
+def safety_trend_api(scope, query: TrendQuery):
+    settings = current_app.config["GRIDMAP"]
+    return safety_trend(get_session(), scope, within=query.within, kind=query.kind, count=query.count,
+                        until=query.until, patrol_rules=settings.patrol, configured=settings.safety_thresholds)

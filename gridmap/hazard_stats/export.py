@@ -56,7 +56,7 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = message("safety_report_sheet", month=report["month"])
+    sheet.title = message("safety_report_sheet", month=report["period"])
     sheet.append(_headings())
     for cell in sheet[1]:
         cell.font = Font(bold=True)

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, current_app, render_template, url_for
 from pydantic import BaseModel, Field
 
 from gridmap.areas import service as areas
 from gridmap.auth.roles import ADMIN, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA
-from gridmap.clock import MONTH_PATTERN, add_months, this_month
+from gridmap.clock import (
+    MONTH_PATTERN,
+    PERIOD_KINDS,
+    PERIOD_PATTERN,
+    add_months,
+    parse_period,
+    period_of,
+    shift_period,
+    this_month,
+    today,
+)
 from gridmap.hazard_stats.heatmap import category_code, heatmap_cells
 from gridmap.hazard_stats.safety import area_options, safety_report
+from gridmap.hazard_stats.trend import MAX_COUNT, SPARK_HEIGHT, SPARK_WIDTH, safety_trend
 from gridmap.hazards import service as hazards
 from gridmap.hazards.models import OPEN_STATUSES
 from gridmap.labels import label
@@ -26,6 +39,13 @@ bp = Blueprint("hazard_stats_pages", __name__)
 
 class SafetyPageQuery(BaseModel):
     month: str = Field("", pattern=rf"^$|{MONTH_PATTERN}", description="月份 YYYY-MM（空：上月，最近一个完整的月份）")
+    period: str = Field("", pattern=rf"^$|{PERIOD_PATTERN}", description="周期 2026-W49、2026-11、2026-Q4、2026（与月份二选一）")
+    within: str = Field("", pattern=r"^[0-9]{0,24}$", description="区域编码前缀（空：全部）")
+
+
+class TrendPageQuery(BaseModel):
+    kind: Literal["week", "month", "quarter", "year"] = "month"
+    count: int = Field(6, ge=1, le=MAX_COUNT)
     within: str = Field("", pattern=r"^[0-9]{0,24}$", description="区域编码前缀（空：全部）")
 
 
@@ -41,15 +61,33 @@ def safety_report_page(user, scope, query: SafetyPageQuery):
     # A month's report is read once the month is over: the page opens on the last whole month (in its
     # first days the current month is red for want of patrols that are not due yet); the API's
     # default stays this month, as API.md says.
-    month = query.month or f"{add_months(this_month(), -1):%Y-%m}"
-    report = safety_report(session, scope, within=within, month=month,
+    month = query.month or (None if query.period else f"{add_months(this_month(), -1):%Y-%m}")
+    report = safety_report(session, scope, within=within, month=month, period=query.period or None,
                            patrol_rules=current_app.config["GRIDMAP"].patrol,
                            configured=current_app.config["GRIDMAP"].safety_thresholds,
                            satisfaction_target=current_app.config["GRIDMAP"].satisfaction_target)
-    link = f"month={report['month']}" + (f"&within={within}" if within else "")
-    return render_template("safety_report.html", title=message("title_safety_report", month=report["month"]),
+    span = parse_period(report["period"])
+    link = (f"month={report['month']}" if report["month"] else f"period={report['period']}") + \
+        (f"&within={within}" if within else "")
+    # Each kind's last whole period, and this report's neighbours.
+    kinds = {kind: shift_period(period_of(kind, today()), -1).label for kind in PERIOD_KINDS}
+    steps = {"previous": shift_period(span, -1).label, "next": shift_period(span, 1).label}
+    return render_template("safety_report.html", title=message("title_safety_report", month=report["period"]),
                            report=report, within=within or "", areas=area_options(session, scope), query=link,
-                           user=user, role_name=label(user.role, "role"))
+                           kinds=kinds, steps=steps, user=user, role_name=label(user.role, "role"))
+
+
+@page(bp, "/reports/safety/trend", summary="平安报表趋势", scope=AREA, roles=(ADMIN, SUPERVISOR),
+      query=TrendPageQuery)
+def safety_trend_page(user, scope, query: TrendPageQuery):
+    """平安报表趋势：最近若干期（周、月、季、年），各区域每期的办结率、超期数与红黄绿，附折线（可打印）。"""
+    session = get_session()
+    settings = current_app.config["GRIDMAP"]
+    trend = safety_trend(session, scope, within=query.within or None, kind=query.kind, count=query.count,
+                         until=None, patrol_rules=settings.patrol, configured=settings.safety_thresholds)
+    return render_template("safety_trend.html", title=message("title_safety_trend"), trend=trend,
+                           within=query.within, count=query.count, areas=area_options(session, scope),
+                           spark=(SPARK_WIDTH, SPARK_HEIGHT), user=user, role_name=label(user.role, "role"))
 
 
 @page(bp, "/maps/hazards", summary="问题隐患热力图", scope=AREA, roles=STAFF, query=HeatmapPageQuery)

@@ -1,8 +1,8 @@
-"""平安报表: per grid, community and street for a month — found, closed, closure rate,
+"""平安报表: per grid, community and street for a period (week, month, quarter, year) — found, closed, closure rate,
 on-time rate, overdue, mean handling time — with red/yellow/green by configurable
 thresholds and a ranking per level. One SQL statement (GROUPING SETS) does the counting.
 
-Definitions (month = Beijing calendar month):
+Definitions (period = a Beijing week Monday–Sunday, calendar month, quarter or year; below "month"):
 - found: hazards reported in the month (refused reports, ``rejected``, are not hazards);
 - closed: of those, closed before the month ended; closure_rate = closed / found;
 - on_the_spot: of the closed ones, those a grid worker solved on the spot (就地解决; a reopened
@@ -13,7 +13,9 @@ Definitions (month = Beijing calendar month):
 - mean_handling_hours: report → close, over the closed ones.
 - patrol_coverage: 五必访 households visited in the month / those requiring a visit, from the
   patrol module's ``visit_coverage`` (``null`` where no household requires a visit; for a
-  supervisor counted over the visit tags that are not sensitive, as that module shows them).
+  supervisor counted over the visit tags that are not sensitive, as that module shows them);
+  over a quarter or year household-months (each month's visits against that month's duty), for
+  a week the month it ends in so far (shown, not coloured: the duty is monthly).
 - party_visit_coverage: contact households (党员联系户) visited by a party member at least once in
   the month / contact households, from the party module's ``contact_coverage`` (``null`` where
   there are none); shown, not coloured.
@@ -34,9 +36,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.auth.scope import Scope
-from gridmap.clock import month_bounds, parse_month, this_month, today
+from gridmap.clock import Period, month_bounds, parse_month, parse_period, period_of, today
 from gridmap.clock import now as clock_now
 from gridmap.config import PatrolRules
+from gridmap.errors import Unprocessable
 from gridmap.hazard_stats.satisfaction import columns as satisfaction_columns
 from gridmap.hazard_stats.satisfaction import satisfaction
 
@@ -106,34 +109,54 @@ UNION ALL SELECT code, name FROM grid WHERE code = ANY(:codes)
 """)
 
 
-def patrol_coverage(session: Session, scope: Scope, prefix: str, month: date,
+def coverage_months(period: Period, asof: datetime) -> list[tuple[date, datetime | None]]:
+    """The months whose visits a period's coverage counts, each with the moment it is counted up to
+    (None: the whole month). A month, quarter or year counts its months begun by ``asof``
+    (household-months); a week, the month it ends in, up to the week's end (the month so far)."""
+    if period.kind == "week":
+        return [(period.months()[-1], min(period.bounds()[1], asof))]
+    return [(month, None) for month in period.months() if month_bounds(month)[0] < asof]
+
+
+def _shares(rows: list[dict[str, Any]], done: str, due: str) -> dict[str, float]:
+    """``done / due`` summed over per-grid rows, per grid, community and street code."""
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        for code in {row["code"], row["code"][:12], row["code"][:9]}:
+            pair = totals.setdefault(code, [0, 0])
+            pair[0] += row[done]
+            pair[1] += row[due]
+    return {code: round(a / b, 4) for code, (a, b) in totals.items() if b}
+
+
+def patrol_coverage(session: Session, scope: Scope, prefix: str, months: list[tuple[date, datetime | None]],
                     patrol_rules: PatrolRules) -> dict[str, float]:
-    """Share of 五必访 households visited in the month, per grid, community and street code,
-    summed from the patrol module's per-grid figures (one query there, a pass over grids here)."""
+    """Share of 五必访 households visited over ``months`` (coverage_months), per grid, community and
+    street code, summed from the patrol module's per-grid figures (one query a month there)."""
     from gridmap.patrol.tracks import visit_coverage
 
-    grids = visit_coverage(session, scope, within=prefix or None, month=month, rules=patrol_rules)["grids"]
-    totals: dict[str, list[int]] = {}
-    for grid in grids:
-        for code in {grid["code"], grid["code"][:12], grid["code"][:9]}:
-            pair = totals.setdefault(code, [0, 0])
-            pair[0] += grid["visited"]
-            pair[1] += grid["required"]
-    return {code: round(visited / required, 4) for code, (visited, required) in totals.items() if required}
+    return _shares([grid for month, until in months for grid in visit_coverage(
+        session, scope, within=prefix or None, month=month, rules=patrol_rules, until=until)["grids"]],
+        "visited", "required")
 
 
-def party_visit_coverage(session: Session, scope: Scope, prefix: str, month: date) -> dict[str, float]:
-    """Share of party contact households visited in the month, per grid, community and street code,
-    summed from the party module's per-grid figures."""
+def party_visit_coverage(session: Session, scope: Scope, prefix: str,
+                         months: list[tuple[date, datetime | None]]) -> dict[str, float]:
+    """Share of party contact households visited over ``months`` (each month counted on its own), per
+    grid, community and street code, summed from the party module's per-grid figures."""
     from gridmap.party.visits import contact_coverage
 
-    totals: dict[str, list[int]] = {}
-    for grid in contact_coverage(session, scope, within=prefix or None, month=month):
-        for code in {grid["code"], grid["code"][:12], grid["code"][:9]}:
-            pair = totals.setdefault(code, [0, 0])
-            pair[0] += grid["visited"]
-            pair[1] += grid["contacts"]
-    return {code: round(visited / contacts, 4) for code, (visited, contacts) in totals.items() if contacts}
+    return _shares([grid for month, until in months for grid in contact_coverage(
+        session, scope, within=prefix or None, month=month, until=until)], "visited", "contacts")
+
+
+def report_period(month: str | None, period: str | None, now: datetime) -> Period:
+    """The period asked for: ``period`` (a label), else ``month``, else this month."""
+    if period and month:
+        raise Unprocessable("period_and_month", details={"period": period, "month": month})
+    if period:
+        return parse_period(period)
+    return period_of("month", parse_month(month) if month else today(now))
 
 
 def area_options(session: Session, scope: Scope) -> list[dict[str, str]]:
@@ -154,23 +177,29 @@ def _rank_key(item: dict[str, Any]) -> tuple:
 
 def safety_report(session: Session, scope: Scope, *, within: str | None, month: str | None,
                   patrol_rules: PatrolRules, now: datetime | None = None, configured: Mapping[str, Any] | None = None,
-                  satisfaction_target: float = 0.95) -> dict[str, Any]:
-    """The month's report (this month by default) for the area ``within`` of the caller's scope;
-    ``configured``: the threshold bands of the settings; ``satisfaction_target``: the 回访 target."""
+                  period: str | None = None, satisfaction_target: float = 0.95) -> dict[str, Any]:
+    """The report of a period (``period``: a week, month, quarter or year label; or ``month``;
+    this month by default) for the area ``within`` of the caller's scope; ``configured``: the
+    threshold bands of the settings; ``satisfaction_target``: the 回访 target. A week's colour
+    leaves out patrol coverage (a monthly duty)."""
     now = now or clock_now()
-    first = parse_month(month) if month else this_month(today(now))
-    start, end = month_bounds(first)
+    span = report_period(month, period, now)
+    start, end = span.bounds()
     limits = thresholds(configured)
     prefix = scope.narrow(within)
-    result: dict[str, Any] = {"month": f"{first:%Y-%m}", "within": prefix or "", "thresholds": limits, "items": [],
+    result: dict[str, Any] = {"period": span.label, "kind": span.kind,
+                              "month": span.label if span.kind == "month" else None,
+                              "first_day": span.first.isoformat(), "last_day": span.last.isoformat(),
+                              "within": prefix or "", "thresholds": limits, "items": [],
                               "satisfaction_target": satisfaction_target}
     if prefix is None:
         return result
     asof = min(now, end)
     rows = session.execute(_SQL, {"prefix": scope.like_pattern(within), "start": start, "end": end,
                                   "asof": asof}).mappings().all()
-    coverage = patrol_coverage(session, scope, prefix, first, patrol_rules)
-    visits = party_visit_coverage(session, scope, prefix, first)
+    months = coverage_months(span, asof)
+    coverage = patrol_coverage(session, scope, prefix, months, patrol_rules)
+    visits = party_visit_coverage(session, scope, prefix, months)
     answers = satisfaction(session, scope.like_pattern(within), start, end)
     codes = [r["code"] for r in rows]
     names = dict(session.execute(_NAMES, {"codes": codes}).all()) if codes else {}
@@ -190,7 +219,7 @@ def safety_report(session: Session, scope: Scope, *, within: str | None, month: 
             "party_visit_coverage": visits.get(r["code"]),
         }
         item.update(satisfaction_columns(answers.get(r["code"]), satisfaction_target))
-        item["colour"] = colour(item, limits)
+        item["colour"] = colour({**item, "patrol_coverage": None} if span.kind == "week" else item, limits)
         items.append(item)
     items.sort(key=_rank_key)
     for level in LEVEL_ORDER:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.apidoc import operation
 from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
+from gridmap.handover.service import staff_change_hook
 from gridmap.messages import message
 from gridmap.party import service
 from gridmap.schemas import Crs, Lat, ListResponse, Lon
@@ -174,4 +175,7 @@ def grid_staff(scope, code: str):
 @operation(bp, "/grids/<code>/staff", "PUT", summary="设置网格干部名单", tag="party", scope=AREA,
            roles=(ADMIN, SUPERVISOR), body=StaffRequest, response=ListResponse, errors=(404,))
 def replace_grid_staff(scope, code: str, body: StaffRequest):
-    return service.replace_grid_staff(get_session(), scope, code, [p.model_dump() for p in body.items])
+    """A change of the grid workers also takes the grid's 责任交接 snapshot (gridmap.handover)."""
+    session = get_session()
+    hook = staff_change_hook(session, scope, code, visit_tags=current_app.config["GRIDMAP"].patrol.visit_tags)
+    return service.replace_grid_staff(session, scope, code, [p.model_dump() for p in body.items], on_change=hook)

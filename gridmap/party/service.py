@@ -16,6 +16,7 @@ only their own households.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -311,14 +312,23 @@ def grid_staff(session: Session, scope: Scope, grid_code: str) -> dict[str, Any]
     return {"items": items, "total": len(items)}
 
 
-def replace_grid_staff(session: Session, scope: Scope, grid_code: str, staff: list[dict[str, Any]]) -> dict[str, Any]:
+def replace_grid_staff(session: Session, scope: Scope, grid_code: str, staff: list[dict[str, Any]], *,
+                       on_change: Callable[[list[dict[str, Any]]], Any] | None = None) -> dict[str, Any]:
+    """The whole list at once; ``on_change(before)`` runs in the same transaction once the new list
+    is written (the caller's 责任交接: gridmap.handover.service.on_staff_change)."""
     grid = _grid(session, scope, grid_code)
     with transaction(session):
+        old = session.scalars(select(GridStaff).where(GridStaff.grid_id == grid.id)
+                              .order_by(GridStaff.sort_order, GridStaff.id)).all()
+        before = [{"role": s.role, "name": s.name, "phone": s.phone} for s in old]
         session.query(GridStaff).filter(GridStaff.grid_id == grid.id).delete()
         for i, person in enumerate(staff):
             session.add(GridStaff(grid_id=grid.id, role=person["role"], name=person["name"],
                                   phone=person.get("phone"), organisation=person.get("organisation") or "",
                                   duty=person.get("duty") or "", sort_order=i))
+        if on_change is not None:
+            session.flush()
+            on_change(before)
     return grid_staff(session, scope, grid_code)
 
 

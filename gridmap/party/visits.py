@@ -238,13 +238,15 @@ GROUP BY g.code
 """)
 
 
-def contact_coverage(session: Session, scope: Scope, *, within: str | None, month: date) -> list[dict[str, Any]]:
+def contact_coverage(session: Session, scope: Scope, *, within: str | None, month: date,
+                     until: datetime | None = None) -> list[dict[str, Any]]:
     """Per grid of the area with contact households: how many there are and how many were visited
     at least once in the Beijing ``month``. Grids without contact households are not listed."""
     pattern = scope.like_pattern(within)
     if pattern is None:
         return []
     start, end = month_bounds(month)
+    end = min(end, until) if until else end  # the month so far, up to ``until``
     rows = session.execute(_COVERAGE_SQL, {"pattern": pattern, "start": start, "end": end}).all()
     return [{"code": code, "contacts": contacts, "visited": visited} for code, contacts, visited in rows]
 

@@ -199,7 +199,7 @@ SELECT req.grid_code, req.grid_name, count(*) AS required, count(v.household_id)
 
 
 def visit_coverage(session: Session, scope: Scope, *, within: str | None, month: date,
-                   rules: PatrolRules) -> dict[str, Any]:
+                   rules: PatrolRules, until: datetime | None = None) -> dict[str, Any]:
     """五必访 for ``month``: per grid the households whose tags require a monthly visit,
     how many were visited (a check-in naming the household) and the list still due;
     per grid worker the same for their grid, with the visits they made themselves.
@@ -208,6 +208,7 @@ def visit_coverage(session: Session, scope: Scope, *, within: str | None, month:
     (gridmap.auth.masking.visit_tags_shown), so no figure or list reveals 社区矫正."""
     pattern = scope.like_pattern(within)
     lo, hi = month_bounds(month)
+    hi = min(hi, until) if until else hi  # the month so far, up to ``until``
     tags = visit_tags_shown(rules.visit_tags, unmasked=sees_unmasked(scope, False))
     result: dict[str, Any] = {"month": f"{month:%Y-%m}", "tags": tags, "grids": [],
                               "workers": [], "required": 0, "visited": 0}

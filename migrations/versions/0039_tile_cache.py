@@ -13,12 +13,12 @@ write. Statement triggers cost one row per writing statement, not per row (a COP
 households writes one), and take no lock another writer waits for.
 
 Revision ID: 0039
-Revises: 0029
+Revises: 0040
 """
 from alembic import op
 
 revision = '0039'
-down_revision = '0029'
+down_revision = '0040'
 branch_labels = None
 depends_on = None
 

@@ -173,6 +173,8 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ("PUT", "/api/v1/grids/<code>/staff"): _each(
         (_SUP,), _json("PUT", f"/api/v1/grids/{f.GRID_A}/staff", {"items": [{"role": "police", "name": "张警官"}]}),
         404, "grid_not_found"),
+    ("POST", "/api/v1/grids/<code>/handovers"): _each(
+        (_SUP,), _json("POST", f"/api/v1/grids/{f.GRID_A}/handovers"), 404, "grid_not_found"),
     ("POST", "/api/v1/party-members"): [
         *_each((_GW, _SUP), _json("POST", "/api/v1/party-members",
                                   {"name": "王党员", "lon": DEEP_IN_A[0], "lat": DEEP_IN_A[1]}),

@@ -31,7 +31,7 @@ SCOPES = {"admin": "", "supervisor": f.DISTRICT, "planner": f.COMMUNITY, "grid_w
           "party_member": f.GRID_A}
 # Printed, not browsed: A3/A4 layouts and their files.
 PRINT_ONLY = {"/maps/grid/<code>/wall", "/maps/grid/<code>/wall.png", "/maps/grid/<code>/wall.pdf",
-              "/maps/grid/<code>/print.pdf", "/patrol/sw.js"}
+              "/maps/grid/<code>/print.pdf", "/maps/grid/<code>/handovers/<int:handover_id>.pdf", "/patrol/sw.js"}
 CODES = {"/maps/area/<code>": "all", "/planner/<code>": f.COMMUNITY}
 
 page_blueprints()  # registers every page

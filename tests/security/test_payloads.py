@@ -81,10 +81,10 @@ HTML_RULES = {"/", "/account/password", "/admin/audit", "/hazards", "/hazards/<i
               "/households/new", "/households/approvals", "/households/<household_code>/edit",
               "/households/<household_code>/history", "/maps/area/<code>", "/maps/grid/<code>", "/maps/grid/<code>/print",
               "/maps/grid/<code>/wall", "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans",
-              "/planner/<code>", "/reports/safety", "/r/<grid_code>", "/r/status/<tracking_code>",
+              "/planner/<code>", "/reports/safety", "/reports/safety/trend", "/r/<grid_code>", "/r/status/<tracking_code>",
               "/hazards/<int:hazard_id>/revisit"}
 EXPORT_RULES = {"/maps/grid/<code>/print.pdf", "/maps/grid/<code>/wall.png", "/maps/grid/<code>/wall.pdf",
-                "/api/v1/reports/safety"}
+                "/maps/grid/<code>/handovers/<int:handover_id>.pdf", "/api/v1/reports/safety"}
 NOT_PAGES = {"/healthz", "/patrol/sw.js", "/static/<path:filename>"}
 
 
@@ -98,7 +98,7 @@ def _pages(world, role: str) -> list[str]:
     grid_new, community_new = world.new_grids[0], world.new_communities[0]
     pages = ["/", "/account/password", "/admin/audit", "/hazards", "/hazards/new", "/inbox", "/login", "/maps/area/all", f"/maps/area/{f.STREET}",
              "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", f"/planner/{f.COMMUNITY}", f"/planner/{community_new}",
-             "/reports/safety"]
+             "/reports/safety", "/reports/safety/trend?count=2"]
     pages += [f"/hazards/{h}" for h in hazards]
     # the residents' pages (no login; a payload-named grid's form, a status page)
     pages += [f"/r/{f.GRID_A}", f"/r/{grid_new}", f"/r/status/{world.tracking_codes[0]}"]
@@ -190,7 +190,10 @@ def test_printed_exports_render_with_the_payloads(app, world):
     from tests.security.payload_support import Api
 
     admin = Api(app, "p-admin")
-    for path, magic in ((f"/maps/grid/{f.GRID_A}/print.pdf", b"%PDF"), (f"/maps/grid/{f.GRID_A}/wall.png", b"\x89PNG")):
+    # 责任交接单: a snapshot of the planted grid (staff, households, hazards, contacts), printed.
+    handover = admin.client.post(f"/api/v1/grids/{f.GRID_A}/handovers", headers=admin.headers).get_json()["id"]
+    for path, magic in ((f"/maps/grid/{f.GRID_A}/print.pdf", b"%PDF"), (f"/maps/grid/{f.GRID_A}/wall.png", b"\x89PNG"),
+                        (f"/maps/grid/{f.GRID_A}/handovers/{handover}.pdf", b"%PDF")):
         answer = admin.client.get(path, headers=admin.headers)
         assert answer.status_code == 200 and answer.data.startswith(magic), (path, answer.status_code)
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from gridmap.auth.scope import Scope
 from gridmap.auth.service import create_user
+from gridmap.handover import service as handovers
 from gridmap.printing import handbook, wallmap
 from gridmap.printing.chromium import RenderError, render
 from gridmap.printing.page_server import PageServer
@@ -182,6 +184,7 @@ def printer(app, client, db_session, tmp_path, monkeypatch):
     that announces each start and writes its output once ``release`` exists."""
     f.lishui(db_session)
     create_user(db_session, "printer", "pass-word-1", "grid_worker", f.GRID_A, "周晓燕")
+    handover = handovers.create(db_session, Scope.everything(), f.GRID_A, visit_tags=("孤寡老人",))["id"]
     db_session.commit()
     _login(client, "printer", "pass-word-1")
     started, release = tmp_path / "started", tmp_path / "release"
@@ -191,7 +194,7 @@ def printer(app, client, db_session, tmp_path, monkeypatch):
     settings = dataclasses.replace(app.config["GRIDMAP"], max_renders=2, render_slot_dir=str(tmp_path / "slots"),
                                    chromium=str(script))
     monkeypatch.setitem(app.config, "GRIDMAP", settings)
-    return {"started": started, "release": release, "slots": tmp_path / "slots"}
+    return {"started": started, "release": release, "slots": tmp_path / "slots", "handover": handover}
 
 
 def test_beyond_max_renders_a_print_is_503_with_retry_after(app, client, printer):
@@ -212,7 +215,7 @@ def test_beyond_max_renders_a_print_is_503_with_retry_after(app, client, printer
             time.sleep(0.1)
         assert printer["started"].exists()
         for path in (f"/maps/grid/{f.GRID_A}/wall.png", f"/maps/grid/{f.GRID_A}/wall.pdf",
-                     f"/maps/grid/{f.GRID_A}/print.pdf"):
+                     f"/maps/grid/{f.GRID_A}/print.pdf", f"/maps/grid/{f.GRID_A}/handovers/{printer['handover']}.pdf"):
             busy = client.get(path, headers={"Accept": "application/json"})
             assert busy.status_code == 503 and busy.headers["Retry-After"] == "10", path
             error = busy.get_json()["error"]
@@ -229,3 +232,22 @@ def test_beyond_max_renders_a_print_is_503_with_retry_after(app, client, printer
     assert results == [b"%PDF-1.4 fake\n"]
     done = client.get(f"/maps/grid/{f.GRID_A}/wall.pdf")  # slots given back
     assert done.status_code == 200 and done.data == b"%PDF-1.4 fake\n"
+
+
+@real_chromium
+def test_the_handover_pdf_is_printed_for_signing_and_masked(app, client, db_session, tmp_path):
+    """责任交接单: Chromium prints the grid's code, the snapshot and the signature lines; a
+    supervisor's copy carries household heads masked."""
+    grids = f.lishui(db_session)["grids"]
+    f.household(db_session, "P1", 119.882, 28.455, grids[f.GRID_A], head_name="欧阳锋", phone="13912345678",
+                tags=["孤寡老人"])
+    create_user(db_session, "handover-sv", "pass-word-1", "supervisor", f.STREET, "督导")
+    handover = handovers.create(db_session, Scope.everything(), f.GRID_A, visit_tags=("孤寡老人",))["id"]
+    db_session.commit()
+    _login(client, "handover-sv", "pass-word-1")
+    answer = client.get(f"/maps/grid/{f.GRID_A}/handovers/{handover}.pdf")
+    assert answer.status_code == 200 and answer.data.startswith(b"%PDF"), answer.get_data(as_text=True)[:300]
+    text = pdf_text(answer.data, tmp_path)
+    assert f.GRID_A in text and "网格责任交接单" in text
+    assert "移交人（签字）" in text and "接收人（签字）" in text
+    assert "欧**" in text and "欧阳锋" not in text and "13912345678" not in text

@@ -17,6 +17,8 @@ from tests import factories as f
     # the red team's, as a grid worker on the demo (each was a 500)
     "/api/v1/patrol/tracks?date=9999-12-31", "/api/v1/checkins?date=9999-12-31", "/api/v1/patrol/coverage?month=9999-12",
     "/api/v1/calendar/deadline?start=9999-12-31&working_days=5",
+    "/api/v1/reports/safety?period=0000-Q1", "/api/v1/reports/safety?period=9999-W01",
+    "/api/v1/reports/safety/trend?until=2101-01", "/api/v1/reports/safety/trend?kind=year&until=1999",
 ])
 def test_out_of_range_dates_are_400(client, db_session, query):
     token = f.token_for(db_session, "admin")

@@ -138,6 +138,7 @@ PAGE_STANDS_FOR = {
     ("POST", "/hazards/<int:hazard_id>/photos"): ("POST", "/hazards/<int:hazard_id>/photos"),
     ("GET", "/maps/hazards"): ("GET", "/hazards/heatmap"),
     ("GET", "/reports/safety"): ("GET", "/reports/safety"),
+    ("GET", "/reports/safety/trend"): ("GET", "/reports/safety/trend"),
     ("GET", "/patrol"): ("POST", "/checkins"),
     ("GET", "/party/visits"): ("POST", "/party-visits"),
     ("GET", "/maps/patrol"): ("GET", "/patrol/tracks"),
@@ -166,7 +167,8 @@ def test_every_page_lets_in_no_role_its_api_refuses():
 # Who is refused (403, not a 404 that hides the rule, nor the page): the roles the API refuses.
 REFUSED = [("party_member", "/hazards"), ("party_member", "/hazards/new"), ("planner", "/hazards/new"),
            ("party_member", "/maps/hazards"), ("grid_worker", "/reports/safety"), ("planner", "/reports/safety"),
-           ("party_member", "/reports/safety"), ("party_member", f"/maps/area/{f.GRID_A}"),
+           ("party_member", "/reports/safety"), ("grid_worker", "/reports/safety/trend"),
+           ("party_member", "/reports/safety/trend"), ("party_member", f"/maps/area/{f.GRID_A}"),
            ("supervisor", f"/planner/{f.COMMUNITY}"), ("grid_worker", f"/planner/{f.COMMUNITY}"),
            ("party_member", "/maps/patrol"), ("planner", "/patrol")]
 
