@@ -18,6 +18,7 @@ def openapi():
 def api_blueprints() -> tuple[Blueprint, ...]:
     """Every JSON blueprint; importing them registers their operations (gridmap.apidoc)."""
     from gridmap.areas.api import bp as areas_bp
+    from gridmap.departments.api import bp as departments_bp
     from gridmap.accounts.api import bp as accounts_bp
     from gridmap.hazard_stats.api import bp as hazard_stats_bp
     from gridmap.hazards.api import bp as hazards_bp
@@ -34,7 +35,8 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.tiles.api import bp as tiles_bp
 
     return (accounts_bp, areas_bp, households_bp, household_edits_bp, imports_bp, party_bp, party_visits_bp, places_bp,
-            patrol_bp, patrol_plan_bp, hazards_bp, hazard_stats_bp, planning_bp, spec_bp, ogc_bp, tiles_bp)
+            patrol_bp, patrol_plan_bp, hazards_bp, hazard_stats_bp, planning_bp, spec_bp, ogc_bp, tiles_bp,
+            departments_bp)
 
 
 def register_api(app: Flask) -> None:

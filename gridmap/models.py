@@ -10,6 +10,7 @@ from gridmap.party.models import PartyContact, PartyMember, PartyVisit  # noqa: 
 from gridmap.patrol.models import Checkin, CheckinKey  # noqa: F401
 from gridmap.places.models import KeyPlace  # noqa: F401
 from gridmap.patrol_plan.models import PatrolPlan  # noqa: F401
+from gridmap.departments.models import Department, DepartmentRoute, HazardAssignment  # noqa: F401
 
 __all__ = [
     "AdminUnit", "ApiToken", "AuditLog", "LoginFailure", "Grid", "GridVersion", "Household", "PartyContact",

@@ -15,6 +15,7 @@ from gridmap.pages import PAGES
 def page_blueprints() -> tuple[Blueprint, ...]:
     """Every page blueprint; importing them registers their pages (gridmap.pages)."""
     from gridmap.accounts.pages import bp as accounts_pages
+    from gridmap.departments.pages import bp as department_pages
     from gridmap.grid_sheet.pages import bp as grid_sheet_pages
     from gridmap.hazard_stats.pages import bp as hazard_stats_pages
     from gridmap.hazards.pages import bp as hazard_pages
@@ -25,7 +26,7 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     from gridmap.planning.pages import bp as planning_pages
 
     return (accounts_pages, overview_pages, hazard_pages, hazard_stats_pages, patrol_pages, grid_sheet_pages,
-            planning_pages, party_pages, patrol_plan_pages)
+            planning_pages, party_pages, patrol_plan_pages, department_pages)
 
 
 def register_pages(app: Flask) -> None:

@@ -307,6 +307,9 @@ def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str =
         if version is not None and version != hazard.version:
             raise Conflict("hazard_stale", details={"version": hazard.version})
         decision = workflow.decide(_actor(scope), _state(hazard), action, note)
+        if action in workflow.DEPARTMENT_ACTIONS:  # 吹哨 creates the departments' assignments there
+            raise Unprocessable("hazard_action_elsewhere", details={"field": "action"},
+                                action=label(action, "hazard_action"))
         detail: dict[str, Any] = {}
         if action in workflow.NOTE_ONLY:
             if hazard.assignee_id is not None:  # whose inbox a 督办 note is for
