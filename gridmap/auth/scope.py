@@ -40,7 +40,7 @@ RULES = {
     AREA_OWN_RECORDS: "area, and grid workers and party members only their own check-ins and tracks "
                       "(a check-in is recorded as the caller; its household must be in the area)",
     AREA_OWN_CONTACTS: "area, and a party member only themself and the households they look after",
-    AREA_DEPARTMENT: "area, and a department user only the items sent to its department (吹哨) in the categories "
+    AREA_DEPARTMENT: "area, and a department user only the items whistled to its department in the categories "
                      "it owns: 404 for any other",
 }
 # Rules under which a ``<code>`` in the path must lie inside the caller's prefix.

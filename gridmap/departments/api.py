@@ -123,13 +123,13 @@ def _limits() -> PhotoLimits:
     return PhotoLimits.of(current_app.config["GRIDMAP"])
 
 
-FEEDBACK_FORM = {"note": {"type": "string", "maxLength": 2000, "pattern": NO_NUL, "x-required": True,
-                          "description": "办理情况"},
-                 "file": "file"}
-
-
 class FeedbackForm(BaseModel):
-    note: str = Field(max_length=2000)
+    note: str = Field(max_length=2000, description="办理情况")
+
+
+FEEDBACK_FORM = {"note": {"type": "string", "maxLength": 2000, "pattern": NO_NUL, "x-required": True,
+                          "description": FeedbackForm.model_fields["note"].description},
+                 "file": "file"}
 
 
 @operation(bp, "/department/assignments/<int:assignment_id>/feedback", "POST",
