@@ -129,7 +129,7 @@ LABELS: dict[str, dict[str, str]] = {
         "area_map": "网格总览", "grid_map": "民情地图", "patrol": "巡查打卡", "hazard_queue": "问题工单",
         "hazard_new": "上报问题", "patrol_map": "巡查轨迹", "heatmap": "问题热力图", "safety_report": "平安报表",
         "planner": "网格规划", "audit_log": "审计日志", "party_visits": "走访联系户", "patrol_plans": "巡查计划",
-        "department_queue": "部门报到",
+        "department_queue": "部门报到", "department_routes": "交办规则",
     },
     # Patrol plans: what a plan is about, its period, and the period as a unit of time.
     "plan_subject": {"grid": "网格巡查", "place": "重点场所走访"},

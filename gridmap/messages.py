@@ -295,6 +295,7 @@ MESSAGES: dict[str, str] = {
     "assignment_already_fed_back": "已经反馈",
     "assignment_feedback_required": "请填写办理情况",
     "title_department_queue": "部门报到 · {department}",
+    "title_department_routes": "分类归口交办规则",
     "empty_department_queue": "{department}暂无交办事项",
     "duty_swept": "{count} 件部门报到已超期，已记入问题流转记录",
     "hazard_status_unknown": "未知状态：{statuses}（可选 {choices}）",

@@ -34,6 +34,7 @@ def navigation(user) -> list[tuple[str, str]]:
         link("heatmap", "hazard_stats_pages.heatmap_page")
         link("safety_report", "hazard_stats_pages.safety_report_page")
         link("patrol_plans", "patrol_plan_pages.plans_page")
+        link("department_routes", "department_pages.routes")
     if role == PLANNER and len(scope) == 12:
         link("planner", "planning_pages.editor", code=scope)
     if role == DEPARTMENT:

@@ -1,5 +1,5 @@
-"""Pages: a department's queue /department (报到 and feedback forms), and the 吹哨 form's target
-on a hazard's page."""
+"""Pages: a department's queue /department (报到 and feedback forms), the routing rules
+/department-routes (read-only; the API edits them), and the 吹哨 form's target on a hazard's page."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from pydantic import BaseModel, Field
 
 from gridmap.auth.roles import ADMIN, DEPARTMENT, SUPERVISOR
-from gridmap.auth.scope import AREA, AREA_DEPARTMENT
-from gridmap.departments import service
+from gridmap.auth.scope import AREA, AREA_DEPARTMENT, GLOBAL
+from gridmap.departments import routing, service
 from gridmap.errors import AppError, NotFound
 from gridmap.hazards.photos import PhotoLimits
 from gridmap.labels import label
@@ -80,3 +80,12 @@ def whistle(user, scope, hazard_id: int):
                     version=int(version) if version.isdigit() else None,
                     default_days=current_app.config["GRIDMAP"].duty_report_working_days)
     return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
+
+
+@page(bp, "/department-routes", summary="分类归口交办规则（只读；接口 PUT /api/v1/department-routes 修改）", scope=GLOBAL,
+      roles=(ADMIN, SUPERVISOR))
+def routes(user, scope):
+    session = get_session()
+    return render_template("department_routes.html", title=message("title_department_routes"), user=user,
+                           role_name=label(user.role, "role"), routes=routing.list_routes(session)["items"],
+                           departments=routing.departments(session))

@@ -77,7 +77,8 @@ TEXT = """
 # The GET routes that answer HTML, and the exports; a new route fails test_every_route_is_visited.
 HTML_RULES = {"/", "/account/password", "/admin/audit", "/hazards", "/hazards/<int:hazard_id>", "/hazards/new", "/login",
               "/maps/area/<code>", "/maps/grid/<code>", "/maps/grid/<code>/print", "/maps/grid/<code>/wall",
-              "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", "/planner/<code>", "/reports/safety"}
+              "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", "/planner/<code>", "/reports/safety",
+              "/department", "/department-routes"}
 EXPORT_RULES = {"/maps/grid/<code>/print.pdf", "/maps/grid/<code>/wall.png", "/maps/grid/<code>/wall.pdf",
                 "/api/v1/reports/safety"}
 NOT_PAGES = {"/healthz", "/patrol/sw.js", "/static/<path:filename>"}
@@ -93,7 +94,7 @@ def _pages(world, role: str) -> list[str]:
     grid_new, community_new = world.new_grids[0], world.new_communities[0]
     pages = ["/", "/account/password", "/admin/audit", "/hazards", "/hazards/new", "/login", "/maps/area/all", f"/maps/area/{f.STREET}",
              "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", f"/planner/{f.COMMUNITY}", f"/planner/{community_new}",
-             "/reports/safety"]
+             "/reports/safety", "/department", "/department?done=1", "/department-routes"]
     pages += [f"/hazards/{h}" for h in hazards]
     for grid in (f.GRID_A, grid_new):
         pages += [f"/maps/grid/{grid}", f"/maps/grid/{grid}/print", f"/maps/grid/{grid}/wall"]
