@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 from gridmap.areas import service as areas
 from gridmap.auth.roles import ADMIN, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA
-from gridmap.clock import MONTH_PATTERN, add_months, this_month
+from gridmap.clock import MONTH_PATTERN, add_months, month_bounds, parse_month, this_month
+from gridmap.departments.ranking import department_ranking
 from gridmap.hazard_stats.heatmap import heatmap_cells
 from gridmap.hazard_stats.safety import area_options, safety_report
 from gridmap.hazards import service as hazards
@@ -47,7 +48,14 @@ def safety_report_page(user, scope, query: SafetyPageQuery):
     link = f"month={report['month']}" + (f"&within={within}" if within else "")
     return render_template("safety_report.html", title=message("title_safety_report", month=report["month"]),
                            report=report, within=within or "", areas=area_options(session, scope), query=link,
-                           user=user, role_name=label(user.role, "role"))
+                           user=user, role_name=label(user.role, "role"),
+                           department_ranking=_department_ranking(session, scope, within, report["month"]))
+
+
+def _department_ranking(session, scope, within: str | None, month: str) -> list[dict]:
+    """The 部门报到 ranking for the report's month (gridmap.departments.ranking; its own table)."""
+    start, end = month_bounds(parse_month(month))
+    return department_ranking(session, scope, within=within, start=start, end=end)
 
 
 @page(bp, "/maps/hazards", summary="问题隐患热力图", scope=AREA, roles=STAFF, query=HeatmapPageQuery)
