@@ -274,3 +274,11 @@ def test_events_of_the_departments_are_in_the_catalogue(db_session, world):
     _whistle(db_session, hazard)
     event = db_session.scalar(select(HazardEvent).where(HazardEvent.action == "whistle"))
     assert event.detail["departments"][0]["name"] == "消防"
+
+
+def test_a_department_user_starts_at_their_queue_and_finds_it_empty(client, db_session, world):
+    token = f.department_token(db_session, "xiaofang", f.STREET)
+    home = client.get("/", headers=f.auth(token))
+    assert home.status_code == 302 and home.headers["Location"].endswith("/department")
+    page = client.get("/department", headers=f.auth(token))
+    assert page.status_code == 200 and "消防暂无交办事项" in page.get_data(as_text=True)
