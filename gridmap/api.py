@@ -19,6 +19,7 @@ def api_blueprints() -> tuple[Blueprint, ...]:
     """Every JSON blueprint; importing them registers their operations (gridmap.apidoc)."""
     from gridmap.addresses.api import bp as addresses_bp
     from gridmap.areas.api import bp as areas_bp
+    from gridmap.departments.api import bp as departments_bp
     from gridmap.accounts.api import bp as accounts_bp
     from gridmap.hazard_stats.api import bp as hazard_stats_bp
     from gridmap.handover.api import bp as handover_bp
@@ -39,7 +40,7 @@ def api_blueprints() -> tuple[Blueprint, ...]:
 
     return (accounts_bp, areas_bp, households_bp, household_edits_bp, imports_bp, party_bp, party_visits_bp, places_bp,
             patrol_bp, patrol_plan_bp, hazards_bp, hazard_stats_bp, planning_bp, addresses_bp, public_bp, inbox_bp,
-            spec_bp, ogc_bp, tiles_bp, handover_bp)
+            spec_bp, ogc_bp, tiles_bp, handover_bp, departments_bp)
 
 
 def register_api(app: Flask) -> None:

@@ -20,7 +20,7 @@ from flask import Blueprint, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.routing import BaseConverter
 
-from gridmap.auth.roles import ALL_ROLES
+from gridmap.auth.roles import GRID_ROLES
 from gridmap.auth.scope import AREA_RULES, RULES
 from gridmap.errors import BadRequest
 from gridmap.labels import label, labels
@@ -127,7 +127,7 @@ def operation(
     summary: str,
     tag: str,
     scope: str,
-    roles: Iterable[str] = ALL_ROLES,
+    roles: Iterable[str] = GRID_ROLES,
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
     form: dict[str, Any] | None = None,

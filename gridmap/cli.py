@@ -72,16 +72,22 @@ def db_upgrade(revision: str) -> None:
 @click.command("create-user")
 @with_appcontext
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "planner", "grid_worker", "party_member"]))
+@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "planner", "grid_worker", "party_member",
+                                                         "department"]))
 @click.option("--scope", "scope_code", default="", help=message("cli_scope_help"))
 @click.option("--name", "display_name", default="")
+@click.option("--department", "department_code", default="", help=message("cli_department_help"))
 @click.option("--password-stdin", is_flag=True, help=message("cli_password_stdin_help"))
-def create_user_command(username: str, role: str, scope_code: str, display_name: str, password_stdin: bool) -> None:
+def create_user_command(username: str, role: str, scope_code: str, display_name: str, department_code: str,
+                        password_stdin: bool) -> None:
     """Create or update a user (updating one ends its sessions and tokens)."""
     from gridmap.auth.service import create_user
+    from gridmap.departments.routing import department_id
 
     try:
-        create_user(_session(), username, _read_password(password_stdin), role, scope_code, display_name)
+        department = department_id(_session(), department_code) if department_code else None
+        create_user(_session(), username, _read_password(password_stdin), role, scope_code, display_name,
+                    department_id=department)
     except AppError as error:
         _fail(error)
     click.echo(message("cli_user_saved", username=username, role=role,
@@ -340,6 +346,7 @@ def access_table_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from gridmap.departments.cli import duty_sweep_command
     from gridmap.hazard_stats.cli import heatmap_refresh_command
     from gridmap.hazards.cli import hazard_retention_command, load_holidays_command
     from gridmap.sharding.cli import shard_sim_command
@@ -348,5 +355,5 @@ def register_cli(app: Flask) -> None:
                     import_areas_command, import_households_command, import_party_members_command, assign_command, demo_data_command, serve_command,
                     backup_command, restore_command, load_holidays_command, hazard_retention_command,
                     heatmap_refresh_command, patrol_partitions_command, patrol_retention_command,
-                    auth_retention_command, access_table_command, shard_sim_command):
+                    auth_retention_command, access_table_command, shard_sim_command, duty_sweep_command):
         app.cli.add_command(command)

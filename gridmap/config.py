@@ -162,6 +162,8 @@ class Settings:
     # A hazard photo's size (413 above) and how many a hazard may have.
     hazard_photo_max_mb: float = field(default_factory=lambda: _float("GRIDMAP_HAZARD_PHOTO_MAX_MB", 8.0))
     hazard_photo_max_count: int = field(default_factory=lambda: _int("GRIDMAP_HAZARD_PHOTO_MAX_COUNT", 9))
+    # Working days a department has to 报到 for an item whistled to it, unless its routing rule says.
+    duty_report_working_days: int = field(default_factory=lambda: _int("GRIDMAP_DUTY_REPORT_WORKING_DAYS", 1))
     # Months a finished hazard keeps its free text, photos and people (`hazard-retention`).
     hazard_retention_months: int = field(default_factory=lambda: _int("GRIDMAP_HAZARD_RETENTION_MONTHS", 36))
     # The 平安报表's red/yellow/green bands over the defaults, as JSON:

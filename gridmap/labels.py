@@ -18,23 +18,28 @@ LABELS: dict[str, dict[str, str]] = {
         "planner": "网格规划员",
         "grid_worker": "网格员",
         "party_member": "党员",
+        "department": "职能部门",
     },
     # Administrative levels, and the levels a hazard is handled at (escalation climbs them).
     "level": {"city": "市", "district": "区县", "street": "街道", "community": "社区", "grid": "网格"},
     # A hazard's closed loop.
     "hazard_status": {
         "reported": "待受理", "accepted": "已受理", "assigned": "已指派", "in_progress": "处置中",
-        "feedback": "已反馈", "verified": "已核查", "closed": "已办结", "rejected": "不予受理",
+        "whistled": "部门办理中", "feedback": "已反馈", "verified": "已核查", "closed": "已办结", "rejected": "不予受理",
     },
     "hazard_action": {
         "report": "上报", "accept": "受理", "assign": "指派", "start": "开始处置", "feedback": "反馈结果",
         "verify": "核查通过", "reject": "退回", "close": "办结", "escalate": "上报上级（吹哨）",
         "on_the_spot": "就地解决", "reopen": "重新打开", "supervise": "督办",
         "revisit": "回访",
+        "whistle": "吹哨（交办部门）", "report_for_duty": "部门报到", "duty_feedback": "部门反馈",
+        "duty_overdue": "部门报到超期",
     },
     # 回访: the reporter's answer after verification, and how it was given.
     "revisit_answer": {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"},
     "revisit_channel": {"phone": "电话回访", "status_page": "居民在查询页评价"},
+    # A department's part in an item sent to it (吹哨报到).
+    "duty_state": {"waiting": "待报到", "reported": "已报到", "fed_back": "已反馈"},
     # How a closed hazard was solved when not along the loop.
     "hazard_resolution": {"on_the_spot": "就地解决"},
     # A photo of a problem solved on the spot: before or after the fix.
@@ -133,7 +138,7 @@ LABELS: dict[str, dict[str, str]] = {
         "area_map": "网格总览", "grid_map": "民情地图", "patrol": "巡查打卡", "hazard_queue": "问题工单",
         "hazard_new": "上报问题", "patrol_map": "巡查轨迹", "heatmap": "问题热力图", "safety_report": "平安报表",
         "planner": "网格规划", "audit_log": "审计日志", "party_visits": "走访联系户", "patrol_plans": "巡查计划",
-        "household_approvals": "住户审核",
+        "household_approvals": "住户审核", "department_queue": "部门报到", "department_routes": "交办规则",
     },
     # The inbox's sections (gridmap.inbox.service).
     "inbox_section": {

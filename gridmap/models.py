@@ -13,6 +13,7 @@ from gridmap.places.models import KeyPlace  # noqa: F401
 from gridmap.patrol_plan.models import PatrolPlan  # noqa: F401
 from gridmap.public.models import PublicChallengeUsed, PublicHit, PublicReport  # noqa: F401
 from gridmap.tiles.models import TileCache, TileChange, TileGridHouseholds  # noqa: F401
+from gridmap.departments.models import Department, DepartmentRoute, HazardAssignment  # noqa: F401
 
 __all__ = [
     "AdminUnit", "ApiToken", "AuditLog", "LoginFailure", "Grid", "GridVersion", "Household", "PartyContact",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
-from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
+from gridmap.auth.roles import ADMIN, DEPARTMENT, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
 from gridmap.labels import label
 
 
@@ -35,8 +35,11 @@ def navigation(user) -> list[tuple[str, str]]:
         link("safety_report", "hazard_stats_pages.safety_report_page")
         link("patrol_plans", "patrol_plan_pages.plans_page")
         link("household_approvals", "household_pages.approvals_page")
+        link("department_routes", "department_pages.routes")
     if role == PLANNER and len(scope) == 12:
         link("planner", "planning_pages.editor", code=scope)
+    if role == DEPARTMENT:
+        link("department_queue", "department_pages.queue")
     if role == ADMIN:
         link("audit_log", "accounts_pages.audit_log")
     return links

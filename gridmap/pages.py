@@ -24,7 +24,7 @@ from flask import Blueprint, redirect, request, url_for
 from pydantic import BaseModel
 
 from gridmap.apidoc import PUBLIC, parse_model, query_data
-from gridmap.auth.roles import ALL_ROLES
+from gridmap.auth.roles import GRID_ROLES
 from gridmap.auth.scope import AREA_RULES, RULES
 from gridmap.errors import Forbidden
 from gridmap.maps.assets import assert_offline
@@ -51,7 +51,7 @@ def page(
     *,
     summary: str,
     scope: str,
-    roles: Iterable[str] = ALL_ROLES,
+    roles: Iterable[str] = GRID_ROLES,
     methods: Iterable[str] = ("GET",),
     query: type[BaseModel] | None = None,
     code_not_found: str = "grid_not_found",

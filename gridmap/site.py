@@ -15,6 +15,7 @@ from gridmap.pages import PAGES
 def page_blueprints() -> tuple[Blueprint, ...]:
     """Every page blueprint; importing them registers their pages (gridmap.pages)."""
     from gridmap.accounts.pages import bp as accounts_pages
+    from gridmap.departments.pages import bp as department_pages
     from gridmap.grid_sheet.pages import bp as grid_sheet_pages
     from gridmap.handover.pages import bp as handover_pages
     from gridmap.hazard_stats.pages import bp as hazard_stats_pages
@@ -30,7 +31,7 @@ def page_blueprints() -> tuple[Blueprint, ...]:
 
     return (accounts_pages, overview_pages, hazard_pages, hazard_stats_pages, patrol_pages, grid_sheet_pages,
             planning_pages, party_pages, patrol_plan_pages, public_pages, household_pages, inbox_pages,
-            handover_pages)
+            handover_pages, department_pages)
 
 
 def register_pages(app: Flask) -> None:

@@ -103,3 +103,14 @@ def png(size: int = 8) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (size, size), (200, 30, 30)).save(out, "PNG")
     return out.getvalue()
+
+
+def department_token(session: Session, department: str, scope: str, username: str | None = None) -> str:
+    """A bearer token for a user of the seeded department ``department`` (城管 chengguan, 住建 zhujian…)."""
+    from sqlalchemy import select
+
+    from gridmap.departments.models import Department
+
+    department_id = session.scalar(select(Department.id).where(Department.code == department))
+    return token_for(session, "department", scope, username=username or f"{department}-{scope}",
+                     department_id=department_id)

@@ -12,6 +12,7 @@ from gridmap.apidoc import PUBLIC, operation
 from gridmap.accounts.service import MIN_PASSWORD_LENGTH, change_password
 from gridmap.auth.current import current_user
 from gridmap.auth.models import User
+from gridmap.auth.roles import ALL_ROLES
 from gridmap.auth.scope import ANYONE, OWN_ACCOUNT, OWN_TOKEN
 from gridmap.auth.service import authenticate, issue_token, revoke_token, user_json
 from gridmap.web import get_session
@@ -42,7 +43,7 @@ def _new_token(user: User) -> dict[str, object]:
     return {"token": value, "expires_at": expires_at.isoformat(), "user": user_json(user)}
 
 
-@operation(bp, "/auth/token", "DELETE", summary="注销当前访问令牌", tag="auth", scope=OWN_TOKEN, response_status=204)
+@operation(bp, "/auth/token", "DELETE", summary="注销当前访问令牌", tag="auth", scope=OWN_TOKEN, roles=ALL_ROLES, response_status=204)
 def revoke(scope):
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -56,7 +57,7 @@ class PasswordChange(BaseModel):
 
 
 @operation(bp, "/auth/password", "POST", summary="修改本人密码（本人所有登录和令牌随即失效，返回新令牌）", tag="auth",
-           scope=OWN_ACCOUNT, body=PasswordChange, response=TokenResponse, errors=(403, 429))
+           scope=OWN_ACCOUNT, roles=ALL_ROLES, body=PasswordChange, response=TokenResponse, errors=(403, 429))
 def password(scope, body: PasswordChange):
     user = current_user()
     change_password(get_session(), user, body.old_password, body.new_password, request.remote_addr or "")

@@ -13,7 +13,7 @@ from gridmap.apidoc import PUBLIC
 from gridmap.auth import audit
 from gridmap.accounts.service import MIN_PASSWORD_LENGTH, change_password
 from gridmap.auth.current import begin_browser_session, end_browser_session
-from gridmap.auth.roles import ADMIN
+from gridmap.auth.roles import ADMIN, ALL_ROLES
 from gridmap.auth.scope import ANYONE, GLOBAL, OWN_ACCOUNT
 from gridmap.auth.service import authenticate
 from gridmap.errors import AppError, RateLimited, Unauthorized, Unprocessable
@@ -74,7 +74,7 @@ def logout():
     return redirect(url_for("accounts_pages.login"))
 
 
-@page(bp, "/account/password", summary="修改密码", scope=OWN_ACCOUNT, methods=("GET", "POST"))
+@page(bp, "/account/password", summary="修改密码", scope=OWN_ACCOUNT, roles=ALL_ROLES, methods=("GET", "POST"))
 def account_password(user, scope):
     """The user changes their own password (the old one first). Every other session and token
     of the user ends; this browser goes on with a new session."""

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmap.db import Base
 
-ROLES = ("admin", "supervisor", "planner", "grid_worker", "party_member")
+ROLES = ("admin", "supervisor", "planner", "grid_worker", "party_member", "department")
 
 
 class User(Base):
@@ -25,18 +25,23 @@ class User(Base):
     scope_code: Mapped[str] = mapped_column(String(24), server_default="")
     display_name: Mapped[str] = mapped_column(Text, server_default="")
     party_member_id: Mapped[int | None] = mapped_column(ForeignKey("party_member.id", ondelete="SET NULL"))
+    # A department user's department (gridmap.departments): its categories bound what they see.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="RESTRICT"))
     active: Mapped[bool] = mapped_column(Boolean, server_default="true")
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
 
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin', 'supervisor', 'planner', 'grid_worker', 'party_member')", name="role_known"
+            "role IN ('admin', 'supervisor', 'planner', 'grid_worker', 'party_member', 'department')",
+            name="role_known"
         ),
         # "" or one area's code (gridmap.areas.codes); a grid worker's or party member's a grid's
         CheckConstraint("scope_code ~ '^([0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15})?$'", name="scope_digits"),
         CheckConstraint("role NOT IN ('grid_worker', 'party_member') OR length(scope_code) = 15",
                         name="grid_roles_scope_grid"),
         CheckConstraint("role <> 'party_member' OR party_member_id IS NOT NULL", name="party_member_linked"),
+        CheckConstraint("(role = 'department') = (department_id IS NOT NULL)", name="department_linked"),
+        CheckConstraint("role <> 'department' OR length(scope_code) IN (6, 9)", name="department_scope_area"),
     )
 
 

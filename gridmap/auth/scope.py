@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, true
 
-from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER
+from gridmap.auth.roles import ADMIN, DEPARTMENT, GRID_WORKER, PARTY_MEMBER
 from gridmap.errors import NotFound
 
 
@@ -29,6 +29,7 @@ AREA = "area"
 AREA_OWN_RECORDS = "area/own-records"
 AREA_OWN_CONTACTS = "area/own-contacts"
 PUBLIC_RULE = "public"
+AREA_DEPARTMENT = "area/department"
 
 RULES = {
     ANYONE: "no login; reaches no rows",
@@ -42,9 +43,11 @@ RULES = {
     AREA_OWN_RECORDS: "area, and grid workers and party members only their own check-ins and tracks "
                       "(a check-in is recorded as the caller; its household must be in the area)",
     AREA_OWN_CONTACTS: "area, and a party member only themself and the households they look after",
+    AREA_DEPARTMENT: "area, and a department user only the items whistled to its department in the categories "
+                     "it owns: 404 for any other",
 }
 # Rules under which a ``<code>`` in the path must lie inside the caller's prefix.
-AREA_RULES = (AREA, AREA_OWN_RECORDS, AREA_OWN_CONTACTS)
+AREA_RULES = (AREA, AREA_OWN_RECORDS, AREA_OWN_CONTACTS, AREA_DEPARTMENT)
 
 # A user's scope: "" (everything), a city's 4 digits (province 2 + city 2: ``3311`` 丽水市, the
 # level above the districts gridmap keeps as units, for a city-wide supervisor or planner) or one
@@ -53,11 +56,14 @@ AREA_RULES = (AREA, AREA_OWN_RECORDS, AREA_OWN_CONTACTS)
 SCOPE_PATTERN = re.compile(r"(?:[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15})?")
 GRID_SCOPE_PATTERN = re.compile(r"[0-9]{15}")
 GRID_SCOPED_ROLES = (GRID_WORKER, PARTY_MEMBER)
+# A department user's area: a district or a street.
+DEPARTMENT_SCOPE_PATTERN = re.compile(r"[0-9]{6}|[0-9]{9}")
 
 
 def valid_scope(role: str, code: str) -> bool:
     """Whether ``code`` may be the scope of a user with ``role``."""
-    pattern = GRID_SCOPE_PATTERN if role in GRID_SCOPED_ROLES else SCOPE_PATTERN
+    pattern = (GRID_SCOPE_PATTERN if role in GRID_SCOPED_ROLES
+               else DEPARTMENT_SCOPE_PATTERN if role == DEPARTMENT else SCOPE_PATTERN)
     return pattern.fullmatch(code) is not None
 
 
@@ -68,6 +74,7 @@ class Scope:
     user_id: int | None = None
     username: str = "system"
     party_member_id: int | None = None
+    department_id: int | None = None  # a department user's department
 
     @classmethod
     def everything(cls) -> Scope:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from gridmap.auth import throttle
 from gridmap.auth.models import ApiToken, User
 from gridmap.auth.passwords import hash_password, verify_password
-from gridmap.auth.roles import ALL_ROLES, PARTY_MEMBER
+from gridmap.auth.roles import ALL_ROLES, DEPARTMENT, PARTY_MEMBER
 from gridmap.auth.scope import Scope, valid_scope
 from gridmap.db import transaction
 from gridmap.errors import BadRequest, Unauthorized
@@ -23,7 +23,7 @@ _DUMMY_HASH = hash_password(secrets.token_hex(8))
 
 def scope_of(user: User) -> Scope:
     return Scope(prefix=user.scope_code, role=user.role, user_id=user.id, username=user.username,
-                 party_member_id=user.party_member_id)
+                 party_member_id=user.party_member_id, department_id=user.department_id)
 
 
 def user_json(user: User) -> dict[str, object]:
@@ -32,13 +32,15 @@ def user_json(user: User) -> dict[str, object]:
 
 
 def create_user(session: Session, username: str, password: str, role: str, scope_code: str = "",
-                display_name: str = "", party_member_id: int | None = None) -> User:
+                display_name: str = "", party_member_id: int | None = None, department_id: int | None = None) -> User:
     if role not in ALL_ROLES:
         raise BadRequest("bad_request", reason=f"role {role}")
     if not valid_scope(role, scope_code):
         raise BadRequest("invalid_scope", code=scope_code)
     if role == PARTY_MEMBER and party_member_id is None:
         raise BadRequest("party_member_unlinked")
+    if role == DEPARTMENT and department_id is None:
+        raise BadRequest("department_unlinked")
     with transaction(session):
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
@@ -51,6 +53,7 @@ def create_user(session: Session, username: str, password: str, role: str, scope
         user.scope_code = scope_code
         user.display_name = display_name or username
         user.party_member_id = party_member_id
+        user.department_id = department_id if role == DEPARTMENT else None
         user.active = True
     return user
 

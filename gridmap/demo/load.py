@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import gridmap.models  # noqa: F401  (every table in the metadata before the ORM flushes a user)
-from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
+from gridmap.auth.roles import ADMIN, DEPARTMENT, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
 from gridmap.auth.service import create_user
 from gridmap.clock import now as clock_now
 from gridmap.db import raw_cursor
@@ -74,6 +74,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
              "本网格的民情地图、住户（含姓名电话）、巡查打卡"),
     DemoUser("partymember", "demo-party-2026", PARTY_MEMBER, "党员", FEATURED_GRID, "党员",
              "自己联系的住户（府前社区第1网格）"),
+    DemoUser("department", "demo-dept-2026", DEPARTMENT, "职能部门", DISTRICT_CODE, "莲都区消防救援大队",
+             "吹哨交办给消防的本区事项：报到、反馈（不见住户信息）"),
 )
 DEMO_USERNAMES = [u.username for u in DEMO_USERS]
 
@@ -285,8 +287,10 @@ def _ensure_users(session: Session) -> None:
             if member is None:
                 raise RuntimeError("the demo grid has no party member to link the demo party-member user to")
             party_member_id, display_name = member[0], f"党员 {member[1]}"
+        department_id = (session.scalar(text("SELECT id FROM department WHERE code = 'xiaofang'"))
+                         if user.role == DEPARTMENT else None)
         create_user(session, user.username, user.password, user.role, user.scope, display_name,
-                    party_member_id=party_member_id)
+                    party_member_id=party_member_id, department_id=department_id)
 
 
 def _width(s: str) -> int:

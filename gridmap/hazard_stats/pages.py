@@ -21,6 +21,7 @@ from gridmap.clock import (
     this_month,
     today,
 )
+from gridmap.departments.ranking import department_ranking
 from gridmap.hazard_stats.heatmap import category_code, heatmap_cells
 from gridmap.hazard_stats.safety import area_options, safety_report
 from gridmap.hazard_stats.trend import MAX_COUNT, SPARK_HEIGHT, SPARK_WIDTH, safety_trend
@@ -74,7 +75,14 @@ def safety_report_page(user, scope, query: SafetyPageQuery):
     steps = {"previous": shift_period(span, -1).label, "next": shift_period(span, 1).label}
     return render_template("safety_report.html", title=message("title_safety_report", month=report["period"]),
                            report=report, within=within or "", areas=area_options(session, scope), query=link,
-                           kinds=kinds, steps=steps, user=user, role_name=label(user.role, "role"))
+                           kinds=kinds, steps=steps, user=user, role_name=label(user.role, "role"),
+                           department_ranking=_department_ranking(session, scope, within, span))
+
+
+def _department_ranking(session, scope, within: str | None, span) -> list[dict]:
+    """The 部门报到 ranking for the report's period (gridmap.departments.ranking; its own table)."""
+    start, end = span.bounds()
+    return department_ranking(session, scope, within=within, start=start, end=end)
 
 
 @page(bp, "/reports/safety/trend", summary="平安报表趋势", scope=AREA, roles=(ADMIN, SUPERVISOR),

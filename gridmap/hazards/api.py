@@ -15,7 +15,7 @@ from gridmap.auth.scope import AREA, GLOBAL
 from gridmap.errors import BadRequest
 from gridmap.hazards import deadlines, onspot, photos, service
 from gridmap.hazards.models import ANSWERS, SEVERITIES, STATUSES
-from gridmap.hazards.workflow import ACTIONS
+from gridmap.hazards.workflow import LOOP_ACTIONS
 from gridmap.messages import message
 from gridmap.schemas import CRS_PATTERN, BboxFilter, ClientId, Crs, Day, Lat, Lon, QueryMoment, client_request
 from gridmap.web import get_session
@@ -49,7 +49,7 @@ class ReportResponse(BaseModel):
 
 
 class ActionBody(BaseModel):
-    action: Literal[ACTIONS]  # type: ignore[valid-type]
+    action: Literal[LOOP_ACTIONS]  # type: ignore[valid-type]
     note: str = Field("", max_length=2000)
     assignee: str | int | None = Field(None, description="承办人用户名或编号（assign 时必填）")
     version: int | None = Field(None, description="读取时的版本号；已变化时返回 409")

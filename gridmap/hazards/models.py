@@ -31,8 +31,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from gridmap.db import Base
 
 SEVERITIES = ("normal", "complex", "urgent")
-STATUSES = ("reported", "accepted", "assigned", "in_progress", "feedback", "verified", "closed", "rejected")
-OPEN_STATUSES = ("reported", "accepted", "assigned", "in_progress", "feedback")
+# whistled: sent to the owning departments (吹哨, gridmap.departments), until all of them fed back.
+STATUSES = ("reported", "accepted", "assigned", "in_progress", "whistled", "feedback", "verified", "closed",
+            "rejected")
+OPEN_STATUSES = ("reported", "accepted", "assigned", "in_progress", "whistled", "feedback")
 LEVELS = ("grid", "community", "street", "district")
 # How a closed hazard was solved, when not along the loop: on_the_spot (就地解决) — found and
 # fixed in one step by a grid worker, with photos before and after.

@@ -159,7 +159,6 @@ def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[byt
     if client_id is not None and len(uploads) != 1:
         raise Unprocessable("hazard_photo_client_id_one", details={"field": "file"})
     images = cleaned(uploads, limits)
-    items: list[dict[str, Any]] = []
     with transaction(session):
         hazard = _hazard(session, scope, hazard_id, lock=True)  # serialises numbering per hazard
         if client_id is not None and (sent := session.scalars(select(HazardPhoto).where(
@@ -169,25 +168,34 @@ def add_photos(session: Session, scope: Scope, hazard_id: int, uploads: list[byt
             return {"items": [{**_json(sent), "duplicate": True}], "total": 1}
         if hazard.status in CLOSED:
             raise Conflict("hazard_photo_closed", details={"status": hazard.status})
-        existing = {p.original_sha256: p for p in session.scalars(
-            select(HazardPhoto).where(HazardPhoto.hazard_id == hazard_id))}
-        count = len(existing)
-        last = session.scalar(select(func.coalesce(func.max(HazardPhoto.n), 0))
-                              .where(HazardPhoto.hazard_id == hazard_id))
-        for original, image in images:
-            if original in existing:
-                items.append({**_json(existing[original]), "duplicate": True})
-                continue
-            count += 1
-            if count > limits.max_count:
-                raise Unprocessable("hazard_photo_too_many", details={"max": limits.max_count}, max=limits.max_count)
-            last += 1
-            photo = _row(hazard_id, last, original, image, scope.user_id, client_id=client_id)
-            session.add(photo)
-            session.flush()
-            existing[original] = photo
-            items.append({**_json(photo), "duplicate": False})
+        items = append_cleaned(session, hazard_id, images, scope.user_id, limits, client_id)
     return {"items": items, "total": len(items)}
+
+
+def append_cleaned(session: Session, hazard_id: int, images: list[tuple[str, CleanImage]], user_id: int | None,
+                   limits: PhotoLimits, client_id: str | None = None) -> list[dict[str, Any]]:
+    """Number and store cleaned photos after the hazard's last one, in the caller's transaction
+    (the hazard's row locked): a photo already attached is listed with ``duplicate: true``;
+    beyond the per-hazard limit, 422 ``hazard_photo_too_many``."""
+    items: list[dict[str, Any]] = []
+    existing = {p.original_sha256: p for p in session.scalars(
+        select(HazardPhoto).where(HazardPhoto.hazard_id == hazard_id))}
+    count = len(existing)
+    last = session.scalar(select(func.coalesce(func.max(HazardPhoto.n), 0)).where(HazardPhoto.hazard_id == hazard_id))
+    for original, image in images:
+        if original in existing:
+            items.append({**_json(existing[original]), "duplicate": True})
+            continue
+        count += 1
+        if count > limits.max_count:
+            raise Unprocessable("hazard_photo_too_many", details={"max": limits.max_count}, max=limits.max_count)
+        last += 1
+        photo = _row(hazard_id, last, original, image, user_id, client_id=client_id)
+        session.add(photo)
+        session.flush()
+        existing[original] = photo
+        items.append({**_json(photo), "duplicate": False})
+    return items
 
 
 def list_photos(session: Session, hazard_id: int) -> list[dict[str, Any]]:

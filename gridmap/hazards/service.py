@@ -324,6 +324,9 @@ def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str =
         if version is not None and version != hazard.version:
             raise Conflict("hazard_stale", details={"version": hazard.version})
         decision = workflow.decide(_actor(scope), _state(hazard, session), action, note)
+        if action in workflow.DEPARTMENT_ACTIONS:  # 吹哨 creates the departments' assignments there
+            raise Unprocessable("hazard_action_elsewhere", details={"field": "action"},
+                                action=label(action, "hazard_action"))
         detail: dict[str, Any] = {}
         if reply and (action not in ("verify", "close") or hazard.source != workflow.RESIDENT):
             raise Unprocessable("hazard_reply_not_allowed", details={"field": "reply"})

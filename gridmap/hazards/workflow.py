@@ -7,8 +7,12 @@ on the spot (就地解决) is born closed; a manager who samples it may ``reopen
 ``reported`` at its level. ``supervise`` (督办) is a supervisor's note on an unfinished item
 that changes no status. ``revisit`` (回访) records a resident reporter's answer to a verified
 item: 不满意 sends it back to ``in_progress``; a reporter who left a phone must have answered
-before it may close (see ``State``). Pure: no database, no Flask; the service locks the row and applies
-the decided transition.
+before it may close (see ``State``). ``whistle`` (吹哨, 分类归口交办) sends an item to the
+departments that own its category in its area: it waits ``whistled`` while each of them 报到s and
+feeds back, and moves on to ``feedback`` (the manager's verification) when the last one has
+(gridmap.departments owns those steps and applies this transition; the generic action route does
+not take ``whistle``). Pure: no database, no Flask; the service locks the row and applies the
+decided transition.
 """
 
 from __future__ import annotations
@@ -20,7 +24,11 @@ from gridmap.errors import Conflict, Forbidden, Unprocessable
 from gridmap.hazards.models import ON_THE_SPOT
 from gridmap.labels import label
 
-ACTIONS = ("accept", "assign", "start", "feedback", "verify", "reject", "close", "escalate", "reopen", "supervise", "revisit")
+ACTIONS = ("accept", "assign", "start", "whistle", "feedback", "verify", "reject", "close", "escalate", "reopen",
+           "supervise", "revisit")
+# Actions applied by another room (gridmap.departments), not by POST /hazards/<id>/actions.
+DEPARTMENT_ACTIONS = ("whistle",)
+LOOP_ACTIONS = tuple(a for a in ACTIONS if a not in DEPARTMENT_ACTIONS)
 LEVEL_ORDER = ("grid", "community", "street", "district")
 # The longest scope code a supervisor may have to manage a hazard at this level: a
 # community supervisor (12 digits) manages grid- and community-level hazards, a street
@@ -32,13 +40,14 @@ MANAGER, ASSIGNEE, GRID_OWNER = "manager", "assignee", "grid_owner"
 # Any supervisor (or admin) whose scope covers the item, whatever its level: may send 督办 notes.
 OVERSEER = "overseer"
 RESIDENT = "resident"
-UNFINISHED = ("reported", "accepted", "assigned", "in_progress", "feedback", "verified")
+UNFINISHED = ("reported", "accepted", "assigned", "in_progress", "whistled", "feedback", "verified")
 
 # action → {from status: (to status, who may)}; escalate's target status is "reported" at the next level.
 RULES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     "accept": {"reported": ("accepted", (MANAGER,))},
     "assign": {"accepted": ("assigned", (MANAGER,)), "assigned": ("assigned", (MANAGER,))},
     "start": {"assigned": ("in_progress", (ASSIGNEE, MANAGER))},
+    "whistle": {s: ("whistled", (MANAGER,)) for s in ("accepted", "assigned", "in_progress")},
     "feedback": {"in_progress": ("feedback", (ASSIGNEE, MANAGER))},
     "verify": {"feedback": ("verified", (MANAGER,))},
     "close": {"verified": ("closed", (MANAGER,))},

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, redirect, render_template, url_for
 
 from gridmap.areas import service as areas
-from gridmap.auth.roles import ADMIN, GRID_WORKER, PARTY_MEMBER, PLANNER, STAFF
+from gridmap.auth.roles import ADMIN, ALL_ROLES, DEPARTMENT, GRID_WORKER, PARTY_MEMBER, PLANNER, STAFF
 from gridmap.auth.scope import AREA
 from gridmap.labels import label
 from gridmap.maps.display import bounds_for_basemap, for_basemap
@@ -21,9 +21,11 @@ from gridmap.web import get_session
 bp = Blueprint("overview_pages", __name__)
 
 
-@page(bp, "/", summary="首页（按角色跳转）", scope=AREA)
+@page(bp, "/", summary="首页（按角色跳转）", scope=AREA, roles=ALL_ROLES)
 def home(user, scope):
-    """Grid workers and party members start at their grid's 民情地图; others at their area."""
+    """Grid workers and party members start at their grid's 民情地图, departments at their queue; others at their area."""
+    if user.role == DEPARTMENT:
+        return redirect(url_for("department_pages.queue"))
     if user.role in (GRID_WORKER, PARTY_MEMBER):
         return redirect(url_for("grid_sheet_pages.grid_map", code=user.scope_code))
     return redirect(url_for("overview_pages.area_map", code=user.scope_code or ALL))

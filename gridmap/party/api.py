@@ -8,7 +8,7 @@ from flask import Blueprint, current_app
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.apidoc import operation
-from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
+from gridmap.auth.roles import ADMIN, GRID_ROLES, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_OWN_CONTACTS
 from gridmap.handover.service import staff_change_hook
 from gridmap.messages import message
@@ -118,7 +118,7 @@ def party_contacts(scope, code: str, body: ContactListRequest):
 
 
 @operation(bp, "/grids/<code>/party-members", "GET", summary="网格内党员", tag="party", scope=AREA_OWN_CONTACTS,
-           roles=ALL_ROLES, response=ListResponse, errors=(404,))
+           roles=GRID_ROLES, response=ListResponse, errors=(404,))
 def grid_party_members(scope, code: str):
     return service.grid_members(get_session(), scope, code)
 
@@ -134,7 +134,7 @@ def create_party_member(scope, body: NewMember):
 
 
 @operation(bp, "/party-members/<int:member_id>", "GET", summary="党员详情", tag="party", scope=AREA_OWN_CONTACTS,
-           roles=ALL_ROLES, response=Member, errors=(404,))
+           roles=GRID_ROLES, response=Member, errors=(404,))
 def party_member(scope, member_id: int):
     return service.get_member(get_session(), scope, member_id)
 
@@ -147,7 +147,7 @@ def update_party_member(scope, member_id: int, body: MemberFields):
 
 
 @operation(bp, "/party-members/<int:member_id>/households", "GET", summary="党员联系的住户（按角色脱敏）", tag="party",
-           scope=AREA_OWN_CONTACTS, roles=ALL_ROLES, query=UnmaskQuery, response=MemberHouseholdsResponse,
+           scope=AREA_OWN_CONTACTS, roles=GRID_ROLES, query=UnmaskQuery, response=MemberHouseholdsResponse,
            errors=(404,))
 def party_member_households(scope, member_id: int, query: UnmaskQuery):
     return service.member_households(get_session(), scope, member_id, unmask=query.unmask)
@@ -167,7 +167,7 @@ def remove_party_contact(scope, member_id: int, household_code: str):
 
 
 @operation(bp, "/grids/<code>/staff", "GET", summary="网格干部（网格长、网格员、民警、部门人员）", tag="party",
-           scope=AREA, roles=ALL_ROLES, response=ListResponse, errors=(404,))
+           scope=AREA, roles=GRID_ROLES, response=ListResponse, errors=(404,))
 def grid_staff(scope, code: str):
     return service.grid_staff(get_session(), scope, code)
 

@@ -7,7 +7,7 @@ from flask import Blueprint
 from pydantic import BaseModel, Field
 
 from gridmap.apidoc import operation
-from gridmap.auth.roles import ADMIN, ALL_ROLES, GRID_WORKER, SUPERVISOR
+from gridmap.auth.roles import ADMIN, GRID_ROLES, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.labels import label
 from gridmap.places import service
@@ -40,7 +40,7 @@ class KeyPlaceList(BaseModel):
 
 
 @operation(bp, "/grids/<code>/key-places", "GET", summary="网格重点场所（GeoJSON）", tag="places", scope=AREA,
-           roles=ALL_ROLES, response=KeyPlaceList, errors=(404,))
+           roles=GRID_ROLES, response=KeyPlaceList, errors=(404,))
 def grid_key_places(scope, code: str):
     return service.list_key_places(get_session(), scope, code)
 

@@ -47,8 +47,10 @@ def tokens(db_session):
     db_session.flush()
     scopes = {"admin": "", "supervisor": f.DISTRICT, "planner": f.DISTRICT, "grid_worker": f.GRID_A,
               "party_member": f.GRID_A}
-    return {role: f.token_for(db_session, role, scope, **({"party_member_id": member.id} if role == "party_member" else {}))
-            for role, scope in scopes.items()}
+    tokens = {role: f.token_for(db_session, role, scope,
+                                **({"party_member_id": member.id} if role == "party_member" else {}))
+              for role, scope in scopes.items()}
+    return {**tokens, "department": f.department_token(db_session, "chengguan", f.DISTRICT)}
 
 
 @pytest.mark.parametrize("op, role", CASES, ids=[f"{op.method} {op.path} as {role}" for op, role in CASES])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import text
 
 from gridmap.api import api_blueprints
 from gridmap.apidoc import OPERATIONS
@@ -98,11 +99,16 @@ def _objects(db_session) -> dict[str, str]:
     hazard = hazards.report(db_session, everything, category="fire", severity="normal", description="消防通道堵塞",
                             lon=119.886, lat=28.456, crs=None)["id"]
     photos.add_photos(db_session, everything, hazard, [f.png()], photos.PhotoLimits.of(Settings()))
+    from gridmap.departments import service as departments
+
+    hazards.act(db_session, everything, hazard, "accept")
+    departments.whistle(db_session, everything, hazard, note="", default_days=1)  # to 消防 (seeded rule)
+    assignment = db_session.scalar(text("SELECT id FROM hazard_assignment WHERE hazard_id = :h"), {"h": hazard})
     patrol_plans.set_plan(db_session, everything, {"subject": "grid", "code": f.GRID_A, "place_id": None,
                                                    "period": "day", "min_count": 1})
     handover = handovers.create(db_session, everything, f.GRID_A, visit_tags=("孤寡老人",))["id"]
     return {"hazard_id": str(hazard), "n": "1", "member_id": str(mine), "other_member": str(other),
-            "handover_id": str(handover)}
+            "handover_id": str(handover), "assignment_id": str(assignment)}
 
 
 ID_PATHS = sorted({op.path for op in OPERATIONS if op.method == "GET" and "<int:" in op.path
@@ -230,7 +236,36 @@ AREA_READS = {
     "/api/v1/reports/safety": ({}, lambda body: f.COMMUNITY in str(body)),
     "/api/v1/addresses": ({"q": "中山街A1号"}, lambda body: f.GRID_A in str(body)),
     "/api/v1/reports/safety/trend": ({"count": 1}, lambda body: f.COMMUNITY in str(body)),
+    "/api/v1/reports/departments": ({}, lambda body: [i["code"] for i in body["items"]] == ["xiaofang"]),
 }
+
+
+# Reads declared ``area/department``: per read, the URL (from the objects' ids) and what shows grid A's
+# item whistled to 消防. Outsiders: 消防 of another street, and 派出所 (another department) of the district.
+DEPARTMENT_READS = {
+    "/api/v1/department/queue": (lambda ids: "/api/v1/department/queue",
+                                 lambda r: r.status_code == 200 and bool(r.get_json()["items"])),
+    "/api/v1/department/assignments/<int:assignment_id>/photos/<int:n>": (
+        lambda ids: f"/api/v1/department/assignments/{ids['assignment_id']}/photos/1",
+        lambda r: r.status_code == 200 and r.data[:4] == b"\x89PNG"),
+}
+
+
+def test_every_department_read_has_a_case():
+    declared = {op.path for op in OPERATIONS if op.method == "GET" and op.scope == "area/department"}
+    assert declared == set(DEPARTMENT_READS)
+
+
+@pytest.mark.parametrize("path", sorted(DEPARTMENT_READS))
+def test_a_department_reads_only_its_own_items_in_its_area(client, db_session, path):
+    ids = _objects(db_session)
+    url, shows = DEPARTMENT_READS[path]
+    insider = f.department_token(db_session, "xiaofang", f.STREET)
+    assert shows(client.get(url(ids), headers=f.auth(insider))), path
+    for token in (f.department_token(db_session, "xiaofang", f.OTHER_STREET),
+                  f.department_token(db_session, "paichusuo", f.DISTRICT)):
+        response = client.get(url(ids), headers=f.auth(token))
+        assert response.status_code in (200, 404) and not shows(response), path
 
 
 # OGC API – Features (/ogc): per declared read, URLs that show grid A's data to an insider.
@@ -285,7 +320,7 @@ def test_a_tile_shows_an_outsider_nothing_of_the_area(client, db_session, path):
 
 def test_every_area_read_has_an_outsider_case():
     covered = set(GRID_PATHS) | set(ID_PATHS) | set(LISTS) | set(OWN_CONTACT_READS) | set(OWN_RECORD_READS)
-    covered |= set(OGC_READS) | set(TILE_READS) | set(HOUSEHOLD_PATHS)
+    covered |= set(OGC_READS) | set(TILE_READS) | set(HOUSEHOLD_PATHS) | set(DEPARTMENT_READS)
     declared = {op.path for op in OPERATIONS if op.method == "GET" and op.scope.startswith("area")}
     assert ID_PATHS and declared - covered == set(AREA_READS)
 

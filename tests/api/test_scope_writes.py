@@ -26,6 +26,7 @@ from gridmap.apidoc import OPERATIONS
 from gridmap.auth.roles import ADMIN
 from gridmap.auth.scope import AREA_RULES, OWN_ACCOUNT, OWN_TOKEN, Scope
 from gridmap.db import Base
+from gridmap.departments import service as departments
 from gridmap.hazards import service as hazards
 from gridmap.households import edits as household_edits
 from gridmap.party import service as party
@@ -39,7 +40,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEEP_IN_A = (119.882, 28.455)  # 800 m inside grid A's border with B
 # Each outsider has the role but not the area of grid A.
 OUTSIDER_SCOPE = {"grid_worker": f.GRID_B, "supervisor": f.OTHER_STREET, "planner": f.OTHER_STREET,
-                  "party_member": f.GRID_B}  # the party member of grid B (world's member_b)
+                  "party_member": f.GRID_B,  # the party member of grid B (world's member_b)
+                  "department": f.OTHER_STREET}  # 消防 of the other street
 # Rows kept in these tables are what a refused write must leave alone (logins and
 # tokens change as the test logs its callers in).
 UNTOUCHED_TABLES = sorted(t.name for t in Base.metadata.sorted_tables
@@ -76,7 +78,7 @@ PROPOSAL = {"type": "Feature", "geometry": _square(119.872, 28.442), "properties
 CHECKIN = {"lon": DEEP_IN_A[0], "lat": DEEP_IN_A[1], "accuracy_m": 10, "household_code": "A1"}
 PLACES_CSV = f"名称,类型,经度,纬度\n城北加油站,gas_station,{DEEP_IN_A[0]},{DEEP_IN_A[1]}\n".encode()
 
-_GW, _SUP, _PL, _PM = "grid_worker", "supervisor", "planner", "party_member"
+_GW, _SUP, _PL, _PM, _DEP = "grid_worker", "supervisor", "planner", "party_member", "department"
 
 
 def _each(roles, request, status, code, label=""):
@@ -232,6 +234,16 @@ CASES: dict[tuple[str, str], list[Case]] = {
                                     "lat": str(DEEP_IN_A[1]), "before": (io.BytesIO(f.png(8)), "before.png"),
                                     "after": (io.BytesIO(f.png(12)), "after.png")}},
         422, "hazard_outside_scope", "a fix at a point in grid A"),
+    ("POST", "/api/v1/hazards/<int:hazard_id>/whistle"): _each(
+        (_SUP,), _json("POST", "/api/v1/hazards/{hazard}/whistle", {"note": "吹哨"}), 404, "hazard_not_found"),
+    ("POST", "/api/v1/department/assignments/<int:assignment_id>/report"): _each(
+        (_DEP,), _json("POST", "/api/v1/department/assignments/{assignment}/report"), 404, "assignment_not_found",
+        "grid A's item whistled to 消防"),
+    ("POST", "/api/v1/department/assignments/<int:assignment_id>/feedback"): _each(
+        (_DEP,), lambda w: {"method": "POST", "path": f"/api/v1/department/assignments/{w['assignment']}/feedback",
+                            "content_type": "multipart/form-data",
+                            "data": {"note": "已处理", "file": (io.BytesIO(f.png()), "after.png")}},
+        404, "assignment_not_found", "grid A's item whistled to 消防"),
     ("POST", "/api/v1/hazards/<int:hazard_id>/photos"): _each(
         (_GW, _SUP), _file("/api/v1/hazards/{hazard}/photos", "photo.png", lambda w: f.png()), 404, "hazard_not_found"),
 }
@@ -241,6 +253,8 @@ NO_OBJECT = {
     ("DELETE", "/api/v1/auth/token"): "revokes the caller's own token only",
     ("POST", "/api/v1/auth/password"): "changes the caller's own password only",
     ("POST", "/api/v1/calendar/holidays"): "the official calendar is reference data for every area (admin only)",
+    ("PUT", "/api/v1/department-routes"): "routing rules are reference data for every area (admin only)",
+    ("DELETE", "/api/v1/department-routes/<int:route_id>"): "routing rules are reference data (admin only)",
     ("POST", "/api/v1/assign"): "admin only, whole database: an admin's scope is everything",
     ("POST", "/api/v1/imports/households"): "admin only: an admin's scope is everything",
     ("POST", "/api/v1/imports/party-members"): "admin only: an admin's scope is everything",
@@ -288,10 +302,13 @@ def world(db_session):
     worker_a = Scope(prefix=f.GRID_A, role="grid_worker", username="worker-a")
     household_edits.update(db_session, worker_a, "A1", {"version": 1, "risk_level": "high"}, "phone")
     change = db_session.scalar(text("SELECT id FROM household_change WHERE status = 'pending'"))
+    hazards.act(db_session, everything, hazard["id"], "accept")
+    departments.whistle(db_session, everything, hazard["id"], note="", default_days=1)  # to 消防 (seeded rule)
+    assignment = db_session.scalar(text("SELECT id FROM hazard_assignment"))
     plan = patrol_plans.set_plan(db_session, everything, {"subject": "grid", "code": f.GRID_A, "place_id": None,
                                                          "period": "week", "min_count": 3})
     return {"member_a": member_a, "member_b": member_b, "place": place["properties"]["id"],
-            "hazard": hazard["id"], "change": change, "plan": plan["id"]}
+            "hazard": hazard["id"], "change": change, "plan": plan["id"], "assignment": assignment}
 
 
 def _snapshot(db_session) -> dict[str, str]:
@@ -304,8 +321,11 @@ def _snapshot(db_session) -> dict[str, str]:
 @pytest.mark.parametrize("key, case", PARAMS,
                          ids=[f"{k[0]} {k[1]} as {c.role}{' (' + c.label + ')' if c.label else ''}" for k, c in PARAMS])
 def test_a_write_outside_the_callers_scope_is_refused_and_changes_nothing(client, db_session, world, key, case):
-    member = {"party_member_id": world["member_b"]} if case.role == _PM else {}
-    token = f.token_for(db_session, case.role, case.scope or OUTSIDER_SCOPE[case.role], **member)
+    if case.role == _DEP:
+        token = f.department_token(db_session, "xiaofang", case.scope or OUTSIDER_SCOPE[case.role])
+    else:
+        member = {"party_member_id": world["member_b"]} if case.role == _PM else {}
+        token = f.token_for(db_session, case.role, case.scope or OUTSIDER_SCOPE[case.role], **member)
     before = _snapshot(db_session)
     response = client.open(headers=f.auth(token), **case.request(world))
     body = response.get_json(silent=True) or {}

@@ -154,7 +154,10 @@ def test_demo_district_is_consistent(db_session):
         row = authenticate(s, user.username, user.password)
         assert (row.role, row.scope_code) == (user.role, user.scope)
         assert user.username in "\n".join(out) and user.password in "\n".join(out)
-    assert {u.role for u in DEMO_USERS} == {"admin", "supervisor", "planner", "grid_worker", "party_member"}
+    assert {u.role for u in DEMO_USERS} == {"admin", "supervisor", "planner", "grid_worker", "party_member",
+                                            "department"}
+    assert _one(s, "SELECT d.code FROM app_user u JOIN department d ON d.id = u.department_id "
+                   "WHERE u.username = 'department'") == "xiaofang"
     party_user = authenticate(s, "partymember", "demo-party-2026")
     assert _one(s, "SELECT g.code FROM party_member pm JOIN grid g ON g.id = pm.grid_id WHERE pm.id = :i",
                 i=party_user.party_member_id) == FEATURED_GRID

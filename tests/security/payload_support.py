@@ -3,7 +3,7 @@
 Every payload goes through every free-text field a user can write, through the same door a
 user would use: the API operations (hazards, actions, check-ins, key places, party members,
 grid staff, the planner's new grid, new households and their edits and decisions, party visits, fixes on the spot,
-督办 notes), the import files (grids and communities, households),
+督办 notes, 吹哨 notes, departments' feedback, routing rule names), the import files (grids and communities, households),
 and the CLI's user creation (display names). Each planted value is the payload plus a short
 tag naming its field, so a page that shows it proves which field reached it.
 """
@@ -15,6 +15,8 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from sqlalchemy import text
 
 from gridmap.auth.service import create_user
 from tests import factories as f
@@ -76,6 +78,9 @@ FIELDS: dict[str, tuple[str, int]] = {
     "rp": ("reply to the resident (POST /hazards/<id>/actions, verify with reply)", 1000),
     "sc": ("resident's 回访 comment (POST /public/reports/<code>/satisfaction, no login)", 500),
     "rv": ("回访 note of a phone call (POST /hazards/<id>/actions, action revisit)", 2000),
+    "wn": ("whistle note (POST /hazards/<id>/whistle)", 2000),
+    "df": ("department feedback note (POST /department/assignments/<id>/feedback, multipart)", 2000),
+    "rn": ("routing rule name (PUT /department-routes)", 200),
 }
 
 ROLES: dict[str, tuple[str, str]] = {  # username → (role, scope)
@@ -86,6 +91,7 @@ ROLES: dict[str, tuple[str, str]] = {  # username → (role, scope)
     "p-planner": ("planner", f.DISTRICT),
     "p-worker": ("grid_worker", f.GRID_A),
     "p-member": ("party_member", f.GRID_A),
+    "p-dept": ("department", f.STREET),  # 消防 (xiaofang): the items whistled to it
 }
 
 
@@ -173,7 +179,10 @@ def plant(app, session) -> World:
     f.lishui(session)
     n = len(PAYLOADS)
     for username, (role, scope) in ROLES.items():
-        if role != "party_member":
+        if role == "department":
+            xiaofang = session.scalar(text("SELECT id FROM department WHERE code = 'xiaofang'"))
+            create_user(session, username, PASSWORD, role, scope, f"{username} 测试", department_id=xiaofang)
+        elif role != "party_member":
             create_user(session, username, PASSWORD, role, scope, f"{username} 测试")
     for i in range(n):  # one grid worker per payload, named by it; each checks in once
         create_user(session, f"p-dn{i}", PASSWORD, "grid_worker", f.GRID_A, tagged(i, "dn"))
@@ -217,6 +226,16 @@ def plant(app, session) -> World:
         admin.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "assign", "assignee": "p-worker"})
         street.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "supervise",
                                                                              "note": tagged(i, "sv")})
+        # 吹哨 to 消防 (the seeded rule), which 报到s and feeds back
+        street.call("POST", f"/api/v1/hazards/{hazard['id']}/whistle", json={"note": tagged(i, "wn")})
+        department = Api(app, "p-dept")
+        assignment = department.call("GET", "/api/v1/department/queue")["items"][0]["id"]
+        department.call("POST", f"/api/v1/department/assignments/{assignment}/report")
+        department.call("POST", f"/api/v1/department/assignments/{assignment}/feedback",
+                        content_type="multipart/form-data", data={"note": tagged(i, "df")})
+        admin.call("PUT", "/api/v1/department-routes", json={
+            "category": "sanitation", "area": world.new_communities[i], "departments": ["chengguan"],
+            "name": tagged(i, "rn")})
         fix = worker.call("POST", "/api/v1/hazards/on-the-spot", content_type="multipart/form-data", data={
             "category": "fire", "description": tagged(i, "os"), "lon": str(lon), "lat": "28.4555",
             "before": (io.BytesIO(f.png(8 + i)), "before.png"), "after": (io.BytesIO(f.png(40 + i)), "after.png")})

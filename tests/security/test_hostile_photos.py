@@ -172,3 +172,23 @@ def test_hostile_file_through_the_residents_form_is_no_report(client, db_session
     assert response.status_code in (400, 413, 422), (case, response.status_code, response.get_data(as_text=True)[:300])
     assert db_session.execute(text("SELECT count(*) FROM hazard")).scalar() == 0, case
     assert db_session.execute(text("SELECT count(*) FROM hazard_photo")).scalar() == 0, case
+
+
+@pytest.mark.parametrize("case", IMPORT_CASES + IMAGE_CASES)
+def test_hostile_file_is_no_department_feedback_photo(client, db_session, hazard_id, case):
+    """A department's feedback (POST /department/assignments/<id>/feedback) takes photos through the
+    same pipeline: a hostile file refuses the whole feedback — no photo, the assignment still open."""
+    from gridmap.departments import service as departments
+
+    filename, data = {**catalogue(SECRET, 1), **image_catalogue()}[case]
+    service.act(db_session, Scope.everything(), hazard_id, "accept")
+    departments.whistle(db_session, Scope.everything(), hazard_id, note="", default_days=1)  # to 消防
+    assignment = db_session.scalar(text("SELECT id FROM hazard_assignment WHERE hazard_id = :h"), {"h": hazard_id})
+    token = f.department_token(db_session, "xiaofang", f.STREET)
+    assert client.post(f"/api/v1/department/assignments/{assignment}/report", headers=f.auth(token)).status_code == 200
+    response = client.post(f"/api/v1/department/assignments/{assignment}/feedback", headers=f.auth(token),
+                           data={"note": "已处理", "file": [(io.BytesIO(data), filename)]},
+                           content_type="multipart/form-data")
+    assert response.status_code in (400, 413, 422), (case, response.status_code, response.get_data(as_text=True)[:300])
+    assert _photo_rows(db_session, hazard_id) == 0, case
+    assert db_session.scalar(text("SELECT fed_back_at FROM hazard_assignment WHERE id = :a"), {"a": assignment}) is None

@@ -82,7 +82,7 @@ HTML_RULES = {"/", "/account/password", "/admin/audit", "/hazards", "/hazards/<i
               "/households/<household_code>/history", "/maps/area/<code>", "/maps/grid/<code>", "/maps/grid/<code>/print",
               "/maps/grid/<code>/wall", "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans",
               "/planner/<code>", "/reports/safety", "/reports/safety/trend", "/r/<grid_code>", "/r/status/<tracking_code>",
-              "/hazards/<int:hazard_id>/revisit"}
+              "/hazards/<int:hazard_id>/revisit", "/department", "/department-routes"}
 EXPORT_RULES = {"/maps/grid/<code>/print.pdf", "/maps/grid/<code>/wall.png", "/maps/grid/<code>/wall.pdf",
                 "/maps/grid/<code>/handovers/<int:handover_id>.pdf", "/api/v1/reports/safety"}
 NOT_PAGES = {"/healthz", "/patrol/sw.js", "/static/<path:filename>"}
@@ -98,7 +98,7 @@ def _pages(world, role: str) -> list[str]:
     grid_new, community_new = world.new_grids[0], world.new_communities[0]
     pages = ["/", "/account/password", "/admin/audit", "/hazards", "/hazards/new", "/inbox", "/login", "/maps/area/all", f"/maps/area/{f.STREET}",
              "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", f"/planner/{f.COMMUNITY}", f"/planner/{community_new}",
-             "/reports/safety", "/reports/safety/trend?count=2"]
+             "/reports/safety", "/reports/safety/trend?count=2", "/department", "/department?done=1", "/department-routes"]
     pages += [f"/hazards/{h}" for h in hazards]
     # the residents' pages (no login; a payload-named grid's form, a status page)
     pages += [f"/r/{f.GRID_A}", f"/r/{grid_new}", f"/r/status/{world.tracking_codes[0]}"]

@@ -147,6 +147,13 @@ PAGE_STANDS_FOR = {
     ("GET", "/maps/grid/<code>/print"): ("GET", "/grids/<code>/households"),
     ("POST", "/maps/grid/<code>/staff"): ("PUT", "/grids/<code>/staff"),
     ("GET", "/planner/<code>"): ("PUT", "/grids/<code>/geometry"),
+    ("GET", "/department"): ("GET", "/department/queue"),
+    ("POST", "/department/assignments/<int:assignment_id>/report"):
+        ("POST", "/department/assignments/<int:assignment_id>/report"),
+    ("POST", "/department/assignments/<int:assignment_id>/feedback"):
+        ("POST", "/department/assignments/<int:assignment_id>/feedback"),
+    ("POST", "/hazards/<int:hazard_id>/whistle"): ("POST", "/hazards/<int:hazard_id>/whistle"),
+    ("GET", "/department-routes"): ("GET", "/department-routes"),
 }
 
 
