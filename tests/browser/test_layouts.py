@@ -82,7 +82,7 @@ def world(live_db):
 
 
 def _pages(role: str, world) -> list[str]:
-    values = {"code": f.GRID_A, "hazard_id": str(world["hazard_id"])}
+    values = {"code": f.GRID_A, "hazard_id": str(world["hazard_id"]), "household_code": "LY-000"}
     urls = []
     for p in PAGES:
         if "GET" not in p.methods or p.path in PRINT_ONLY or p.roles == PUBLIC or role not in p.roles:
