@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
-from gridmap.auth.roles import ADMIN, DEPARTMENT, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
+from gridmap.auth.roles import ADMIN, DEPARTMENT, GRID_ROLES, GRID_WORKER, PARTY_MEMBER, PLANNER, SUPERVISOR
 from gridmap.labels import label
 
 
@@ -48,7 +48,7 @@ def navigation(user) -> list[tuple[str, str]]:
 def inbox_badge(user) -> dict[str, object] | None:
     """The top bar's 待办 badge for a logged-in user: the inbox page, the count it polls
     (static/js/inbox-badge.js) and every how many seconds (``GRIDMAP_INBOX_POLL_S``)."""
-    if user is None:
+    if user is None or user.role not in GRID_ROLES:  # a department's work waits on /department
         return None
     return {"page": url_for("inbox_pages.inbox_page"), "count": url_for("inbox_api.inbox_count"),
             "poll_s": current_app.config["GRIDMAP"].inbox_poll_s}
