@@ -62,7 +62,8 @@ def _hazards_of_a_year(s):
                                  FROM hazard WHERE grid_code LIKE :p GROUP BY 1"""))
     assert sorted(per_month) == sorted(MONTHS) and min(per_month.values()) >= 3
     assert _one(s, "SELECT count(DISTINCT category_code) FROM hazard") >= 8
-    assert {r[0] for r in _rows(s, "SELECT DISTINCT status FROM hazard")} == set(STATUSES)
+    # Every status of the loop but 部门办理中: the year's story has no department step yet.
+    assert {r[0] for r in _rows(s, "SELECT DISTINCT status FROM hazard")} == set(STATUSES) - {"whistled"}
     assert {"grid", "community"} <= {r[0] for r in _rows(s, "SELECT DISTINCT level FROM hazard")}
     # Inside their grids, reported before now, clustered: many share a ~50 m cell with another
     # (spread evenly over their grids, about 2% would at this scale).
