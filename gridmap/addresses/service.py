@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from gridmap.addresses.parts import door_plate
@@ -51,16 +52,33 @@ def search(session: Session, scope: Scope, text: str, *, within: str | None = No
     return {"items": items, "total": len(items)}
 
 
+_GRID_ADDRESSES = """
+SELECT h.address, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat FROM household h JOIN grid g ON g.id = h.grid_id
+ WHERE g.code = :grid AND h.status = 'active' AND h.address <> ''
+UNION ALL
+SELECT p.address, ST_X(p.geom), ST_Y(p.geom) FROM key_place p JOIN grid g ON g.id = p.grid_id
+ WHERE g.code = :grid AND p.address <> ''
+"""
+_RANK_PLATES = """
+SELECT plate FROM unnest(CAST(:plates AS text[])) AS plate
+ WHERE plate ILIKE :pattern OR plate %> :text
+ ORDER BY word_similarity(:text, plate) DESC, plate LIMIT :limit
+"""
+
+
 def search_grid(session: Session, grid_code: str, text: str, limit: int = 10) -> dict[str, Any]:
-    """The public form's search: one grid's door plates (a building, or a street and house number:
-    never a unit or room, so nobody learns which flats are lived in) and a point of each."""
-    found = _matches(text.strip(), Grid.code == grid_code)
-    rows = session.execute(select(found.c.address, found.c.lon, found.c.lat)
-                           .order_by(found.c.score.desc(), found.c.address).limit(limit * 20)).all()
-    plates: dict[str, tuple[float, float]] = {}
-    for row in rows:
+    """The public form's search: one grid's door plates (a building, or a street and house number)
+    matching the text, each at the middle of what it holds. Never a unit or room, nor one
+    household's point, and the unit typed does not change what is found: nobody learns which
+    flats are lived in, or where."""
+    points: dict[str, list[tuple[float, float]]] = {}
+    for row in session.execute(sql_text(_GRID_ADDRESSES), {"grid": grid_code}):
         plate = door_plate(row.address)
-        if plate and plate not in plates and len(plates) < limit:
-            plates[plate] = (row.lon, row.lat)
-    items = [{"address": plate, "lon": round(lon, 7), "lat": round(lat, 7)} for plate, (lon, lat) in plates.items()]
+        if plate:
+            points.setdefault(plate, []).append((row.lon, row.lat))
+    query = door_plate(text) or text.strip()  # a typed unit or room is not searched for
+    ranked = session.execute(sql_text(_RANK_PLATES), {"plates": list(points), "pattern": _like(query), "text": query,
+                                                      "limit": limit}).scalars().all() if points else []
+    items = [{"address": plate, "lon": round(sum(p[0] for p in points[plate]) / len(points[plate]), 6),
+              "lat": round(sum(p[1] for p in points[plate]) / len(points[plate]), 6)} for plate in ranked]
     return {"items": items, "total": len(items)}

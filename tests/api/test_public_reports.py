@@ -230,3 +230,12 @@ def test_the_wall_map_and_handbook_carry_the_residents_qr_at_the_public_base_url
         html = client.get(path, headers=f.auth(token)).get_data(as_text=True)
         assert "居民扫码反映问题" in html and f"https://wg.example.cn/r/{f.GRID_A}" in html, path
         assert 'class="qr resident-qr"' in html or 'class="resident-qr"' in html
+
+
+def test_the_public_address_search_gives_a_building_not_a_flat(client, db_session, world):
+    grid = world["grids"][f.GRID_A]
+    f.household(db_session, "SUN-1", 119.8830, 28.4540, grid, address="阳光苑5幢1单元101")
+    f.household(db_session, "SUN-2", 119.8840, 28.4560, grid, address="阳光苑5幢2单元202")
+    answers = [client.get(f"/api/v1/public/grids/{f.GRID_A}/addresses", query_string={"q": q}).get_json()["items"]
+               for q in ("阳光苑5幢1单元101", "阳光苑5幢2单元202", "阳光苑5")]
+    assert answers[0] == answers[1] == answers[2] == [{"address": "阳光苑5幢", "lon": 119.8835, "lat": 28.455}]
