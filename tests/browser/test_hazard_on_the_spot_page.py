@@ -49,8 +49,8 @@ def test_a_fix_on_the_spot_from_the_phone_then_reopened_by_a_supervisor(offline,
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     # Without the photo after the fix the page says so and sends nothing.
     page.click("#submit")
-    page.wait_for_selector("#error:not([hidden])")
-    assert "处置后" in page.locator("#error").inner_text()
+    page.wait_for_function("() => !document.getElementById('error').hidden"
+                           " && document.getElementById('error').textContent.includes('处置后')")
     page.set_input_files("#after-photo", after)
     page.screenshot(path=str(artifacts / "hazard-on-the-spot-360.png"), full_page=True)
     page.click("#submit")
