@@ -73,20 +73,6 @@
     }, 200);
   });
 
-  function solve(challenge, bits) {
-    // Tries nonces in slices so the page stays responsive; resolves with the first that fits.
-    return new Promise(function (resolve) {
-      var nonce = 0;
-      (function slice() {
-        for (var end = nonce + 2000; nonce < end; nonce++) {
-          var n = nonce.toString(36);
-          if (gridmapLeadingZeroBits(gridmapSha256(challenge + ":" + n)) >= bits) { resolve(n); return; }
-        }
-        setTimeout(slice, 0);
-      })();
-    });
-  }
-
   $("form").addEventListener("submit", function (event) {
     event.preventDefault();
     show("");
@@ -99,7 +85,7 @@
     fetch("/api/v1/public/challenge").then(json)
       .then(function (res) {
         if (!res.ok) throw new Error(errorText(res.body, res.status));
-        return solve(res.body.challenge, res.body.bits).then(function (nonce) {
+        return gridmapSolve(res.body.challenge, res.body.bits).then(function (nonce) {
           var form = new FormData();
           form.append("grid", cfg.grid);
           form.append("category", $("category").value);

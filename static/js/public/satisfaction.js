@@ -11,18 +11,6 @@
     return response.json().then(function (body) { return { ok: response.ok, status: response.status, body: body }; },
       function () { return { ok: response.ok, status: response.status, body: {} }; });
   }
-  function solve(challenge, bits) {
-    return new Promise(function (resolve) {
-      var nonce = 0;
-      (function slice() {
-        for (var end = nonce + 2000; nonce < end; nonce++) {
-          var n = nonce.toString(36);
-          if (gridmapLeadingZeroBits(gridmapSha256(challenge + ":" + n)) >= bits) { resolve(n); return; }
-        }
-        setTimeout(slice, 0);
-      })();
-    });
-  }
   function fail(res) {
     return new Error((res.body && res.body.error && res.body.error.message) || "提交失败，请稍后重试。");
   }
@@ -35,7 +23,7 @@
     $("satisfaction-error").textContent = "";
     fetch("/api/v1/public/challenge").then(json).then(function (res) {
       if (!res.ok) throw fail(res);
-      return solve(res.body.challenge, res.body.bits).then(function (nonce) {
+      return gridmapSolve(res.body.challenge, res.body.bits).then(function (nonce) {
         return fetch("/api/v1/public/reports/" + encodeURIComponent(code) + "/satisfaction", {
           method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ answer: chosen.value, comment: $("satisfaction-comment").value,

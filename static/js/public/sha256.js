@@ -1,6 +1,7 @@
 /* SHA-256 of a string (UTF-8) for the proof of work on the residents' form. Plain JavaScript:
    crypto.subtle exists only on HTTPS or localhost, and an intranet often serves plain HTTP.
-   gridmapSha256(text) gives the 32-byte digest as an array of numbers. */
+   gridmapSha256(text) gives the 32-byte digest as an array of numbers; gridmapSolve(challenge, bits)
+   resolves with the first nonce whose hash of "challenge:nonce" starts with ``bits`` zero bits. */
 (function (global) {
   "use strict";
   var K = [
@@ -52,7 +53,7 @@
     return out;
   };
 
-  global.gridmapLeadingZeroBits = function (digest) {
+  function leadingZeroBits(digest) {
     var bits = 0;
     for (var i = 0; i < digest.length; i++) {
       if (digest[i] === 0) { bits += 8; continue; }
@@ -60,5 +61,19 @@
       break;
     }
     return bits;
+  }
+
+  // Tries nonces in slices so the page stays responsive.
+  global.gridmapSolve = function (challenge, bits) {
+    return new Promise(function (resolve) {
+      var nonce = 0;
+      (function slice() {
+        for (var end = nonce + 2000; nonce < end; nonce++) {
+          var n = nonce.toString(36);
+          if (leadingZeroBits(global.gridmapSha256(challenge + ":" + n)) >= bits) { resolve(n); return; }
+        }
+        setTimeout(slice, 0);
+      })();
+    });
   };
 })(window);
