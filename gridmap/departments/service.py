@@ -23,10 +23,10 @@ from gridmap.db import transaction
 from gridmap.departments.models import Department, HazardAssignment
 from gridmap.departments.routing import route_for
 from gridmap.errors import Conflict, NotFound, Unprocessable
-from gridmap.hazards import photos, workflow
+from gridmap.hazards import photos
 from gridmap.hazards.deadlines import work_calendar
 from gridmap.hazards.models import Hazard, HazardCategory, HazardEvent
-from gridmap.hazards.service import get_hazard
+from gridmap.hazards.service import decide_locked, get_hazard
 from gridmap.labels import label
 
 
@@ -41,14 +41,7 @@ def whistle(session: Session, scope: Scope, hazard_id: int, *, note: str, defaul
     now = now or clock_now()
     note = (note or "").strip()
     with transaction(session):
-        hazard = session.scalars(select(Hazard).where(Hazard.id == hazard_id).with_for_update()).first()
-        scope.require(hazard.grid_code if hazard else None, "hazard_not_found", id=hazard_id)
-        if version is not None and version != hazard.version:
-            raise Conflict("hazard_stale", details={"version": hazard.version})
-        actor = workflow.Actor(role=scope.role, prefix=scope.prefix, user_id=scope.user_id)
-        state = workflow.State(status=hazard.status, level=hazard.level, grid_code=hazard.grid_code,
-                               assignee_id=hazard.assignee_id, resolution=hazard.resolution)
-        decision = workflow.decide(actor, state, "whistle", note)
+        hazard, decision = decide_locked(session, scope, hazard_id, "whistle", note, version)
         routed = route_for(session, hazard.category_code, hazard.grid_code)
         if not routed:
             category = session.get(HazardCategory, hazard.category_code)

@@ -310,6 +310,17 @@ def _assignee(session: Session, value: str | int, grid_code: str) -> User:
     return user
 
 
+def decide_locked(session: Session, scope: Scope, hazard_id: int, action: str, note: str,
+                  version: int | None) -> tuple[Hazard, workflow.Decision]:
+    """Inside the caller's transaction: the hazard locked (SELECT … FOR UPDATE; 404 outside the
+    scope), the version it was read at checked (409), and the workflow's decision on ``action``."""
+    hazard = session.scalars(select(Hazard).where(Hazard.id == hazard_id).with_for_update()).first()
+    scope.require(hazard.grid_code if hazard else None, "hazard_not_found", id=hazard_id)
+    if version is not None and version != hazard.version:
+        raise Conflict("hazard_stale", details={"version": hazard.version})
+    return hazard, workflow.decide(_actor(scope), _state(hazard, session), action, note)
+
+
 def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str = "",
         assignee: str | int | None = None, version: int | None = None, now: datetime | None = None,
         answer: str | None = None, reply: str | None = None) -> dict[str, Any]:
@@ -319,11 +330,7 @@ def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str =
     now = now or clock_now()
     note = (note or "").strip()
     with transaction(session):
-        hazard = session.scalars(select(Hazard).where(Hazard.id == hazard_id).with_for_update()).first()
-        scope.require(hazard.grid_code if hazard else None, "hazard_not_found", id=hazard_id)
-        if version is not None and version != hazard.version:
-            raise Conflict("hazard_stale", details={"version": hazard.version})
-        decision = workflow.decide(_actor(scope), _state(hazard, session), action, note)
+        hazard, decision = decide_locked(session, scope, hazard_id, action, note, version)
         if action in workflow.DEPARTMENT_ACTIONS:  # 吹哨 creates the departments' assignments there
             raise Unprocessable("hazard_action_elsewhere", details={"field": "action"},
                                 action=label(action, "hazard_action"))
