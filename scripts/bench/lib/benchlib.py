@@ -7,9 +7,12 @@ measured in the same run (never absolute timed assertions).
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -251,3 +254,31 @@ def write_json(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS_DIR / f"{name}-{stamp}.json"
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=float) + "\n", encoding="utf-8")
     return path
+
+
+def start_server(url: str, port: int, *serve_args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``flask serve`` (gunicorn) on 127.0.0.1:``port`` against ``url``, in its own process group,
+    once /healthz answers; ``serve_args`` and ``env`` add to the command and the environment."""
+    environ = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "gridmap", "serve", "--host", "127.0.0.1",
+                             "--port", str(port), *serve_args], cwd=ROOT, env=environ, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    stop_server(proc)
+    raise SystemExit(f"error: the server did not start on port {port}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)

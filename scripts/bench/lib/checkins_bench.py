@@ -39,7 +39,6 @@ import io
 import json
 import os
 import queue
-import signal
 import socket
 import subprocess
 import sys
@@ -56,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from benchlib import bench_url, checkpoint, ensure_database, log, verdict  # noqa: E402
+from benchlib import bench_url, checkpoint, ensure_database, log, start_server, stop_server, verdict  # noqa: E402
 from gridmap.db import sqlalchemy_url  # noqa: E402
 from gridmap.migrate import upgrade  # noqa: E402
 
@@ -107,33 +106,6 @@ def prepare(url: str, phones: int = 0) -> tuple[str, list[str]]:
     session.close()
     app.extensions["gridmap.db"].engine.dispose()
     return token, phone_tokens
-
-
-def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "gridmap", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--threads", str(threads)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/healthz")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise SystemExit("error: the server did not start")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def open_loop(port: int, rate: float, seconds: float, make_request, connections: int = 64) -> dict:
@@ -551,7 +523,7 @@ def run(args: argparse.Namespace, url: str) -> None:
     service = Service(url)
     past = datetime.now(UTC) - timedelta(days=2)
     port = free_port()
-    server = start_server(url, port, workers, threads)
+    server = start_server(url, port, "--workers", str(workers), "--threads", str(threads))
     try:
         if "single" in parts:
             warm_up(port, token)

@@ -17,11 +17,8 @@ the same two pages over cities of ``--sizes`` grids. Goals (issue 16) beside eac
 from __future__ import annotations
 
 import argparse
-import http.client
 import math
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +35,8 @@ from benchlib import (
     machine_info,
     percentiles,
     raw_connect,
+    start_server,
+    stop_server,
     verdict,
     write_json,
 )
@@ -82,39 +81,13 @@ def prepare(url: str, grids: int, households: int, seed: int) -> dict:
     return {"grids": grids, "households": int(n_households), "vertices": int(vertices), "district": city.district[0]}
 
 
-def start_server(url: str, port: int, threshold: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "GRIDMAP_TILE_THRESHOLD": str(threshold)}
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "gridmap", "serve", "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/healthz")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise SystemExit(f"error: the server did not start on port {port}")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
 def both_pages(url: str, args, shape: dict, moves: bool = True) -> dict:
     """The overview from tiles and the overview as GeoJSON, each in its own browser."""
     from playwright.sync_api import sync_playwright
 
     path, out = f"/maps/area/{shape['district']}", {}
     for name, threshold in (("tiles", 0), ("geojson", shape["grids"] + 1)):
-        server = start_server(url, args.port, threshold)
+        server = start_server(url, args.port, env={"GRIDMAP_TILE_THRESHOLD": str(threshold)})
         try:
             with sync_playwright() as playwright:
                 browser = launch(playwright)
