@@ -185,6 +185,8 @@ def operation(
             _refuse_unknown_parameters(query)
             if query is not None:
                 kwargs["query"] = parse_model(query, query_data())
+            if form and any("\x00" in value for value in request.form.values()):
+                raise BadRequest("nul_character")  # a form's fields reach PostgreSQL text, which holds no NUL
             if body is not None:
                 # NUL is refused in what the operation keeps, not in members it ignores.
                 kwargs["body"] = parse_model(body, _json_body())

@@ -13,7 +13,6 @@ from gridmap.auth.roles import ADMIN, DEPARTMENT, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_DEPARTMENT, GLOBAL
 from gridmap.clock import month_bounds, parse_month, this_month, today
 from gridmap.departments import ranking, routing, service
-from gridmap.errors import BadRequest
 from gridmap.hazards.photos import PhotoLimits
 from gridmap.schemas import CODE_PATTERN, Month
 from gridmap.web import get_session
@@ -140,8 +139,6 @@ FEEDBACK_FORM = {"note": {"type": "string", "maxLength": 2000, "pattern": NO_NUL
            data_errors=("hazard_photo_type", "hazard_photo_invalid", "hazard_photo_too_many",
                         "assignment_feedback_required"))
 def feedback(scope, assignment_id: int):
-    if any("\x00" in value for value in request.form.values()):
-        raise BadRequest("nul_character")
     fields = parse_model(FeedbackForm, {"note": request.form.get("note", "")})
     limits = _limits()
     uploads = [u.stream.read(limits.max_bytes + 1) for u in request.files.getlist("file") if u]

@@ -277,8 +277,6 @@ class FixResponse(HazardResponse):
                         "hazard_photo_type", "hazard_photo_invalid", "hazard_photo_too_many",
                         "hazard_onspot_photo_required", "hazard_onspot_photo_repeated", "client_id_taken"))
 def solve_on_the_spot(scope):
-    if any("\x00" in value for value in request.form.values()):
-        raise BadRequest("nul_character")
     fields = parse_model(ReportBody, request.form.to_dict())
     limits = photo_limits()
     before, after = uploaded_photos(limits, "before"), uploaded_photos(limits, "after")

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from gridmap.auth.scope import Scope
 from gridmap.hazards import service as hazards
@@ -239,3 +239,10 @@ def test_the_public_address_search_gives_a_building_not_a_flat(client, db_sessio
     answers = [client.get(f"/api/v1/public/grids/{f.GRID_A}/addresses", query_string={"q": q}).get_json()["items"]
                for q in ("阳光苑5幢1单元101", "阳光苑5幢2单元202", "阳光苑5")]
     assert answers[0] == answers[1] == answers[2] == [{"address": "阳光苑5幢", "lon": 119.8835, "lat": 28.455}]
+
+
+@pytest.mark.parametrize("field", ["description", "address", "category", "phone"])
+def test_a_nul_character_in_the_form_is_a_400_and_no_report(client, db_session, world, field):
+    response = report(client, f.GRID_A, **{field: "楼道\x00堆物"})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "nul_character"
+    assert db_session.execute(text("SELECT count(*) FROM hazard")).scalar() == 0
