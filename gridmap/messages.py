@@ -400,6 +400,7 @@ MESSAGES: dict[str, str] = {
     "public_reply_accepted": "已受理，正在安排处理。",
     "public_reply_assigned": "已交办，正在处理。",
     "public_reply_in_progress": "正在处理。",
+    "public_reply_whistled": "已交由职能部门办理。",
     "public_reply_feedback": "已处理，正在核查。",
     "public_reply_verified": "已处理并核查，即将办结。",
     "public_reply_closed": "已办结，感谢您的反映。",

@@ -29,3 +29,9 @@ def test_every_message_is_chinese_and_its_template_parses():
 def test_missing_parameters_never_raise():
     assert message("invalid_code") == MESSAGES["invalid_code"]
     assert message("no-such-code") == MESSAGES["unprocessable"]
+
+
+def test_the_residents_status_page_has_a_sentence_for_every_status():
+    from gridmap.hazards.models import STATUSES
+
+    assert [s for s in STATUSES if f"public_reply_{s}" not in MESSAGES] == []
