@@ -153,15 +153,20 @@ def list_visits(session: Session, scope: Scope, *, within: str | None = None, mo
     rows = session.execute(text(
         "SELECT v.id, v.client_id, v.visited_at, v.received_at, v.note, v.accuracy_m, ST_X(v.geom) AS lon, "
         "ST_Y(v.geom) AS lat, h.code AS household, h.address, h.tags, h.head_name, h.phone, h.risk_level, "
-        "g.code AS grid, pm.id AS member_id, pm.name AS member_name " + sql
+        "g.code AS grid, pm.id AS member_id, pm.name AS member_name, EXISTS (SELECT 1 FROM party_contact pc "
+        "WHERE pc.household_id = h.id AND pc.party_member_id = v.party_member_id) AS contact " + sql
         + " ORDER BY v.visited_at DESC, v.id DESC LIMIT :limit OFFSET :offset"),
         {**params, "limit": limit, "offset": offset}).all()
-    items = []
+    items, shown = [], set()
     for r in rows:
-        person = household_person(r.tags, r.head_name, r.phone, r.risk_level, unmasked=unmasked)
+        # A party member sees a household's person only while it is still theirs to look after.
+        open_row = unmasked and (r.contact or not scope.is_party_member)
+        person = household_person(r.tags, r.head_name, r.phone, r.risk_level, unmasked=open_row)
         items.append({**_visit_json(r), "address": r.address, "head_name": person["head_name"],
                       "phone": person["phone"], "member": {"id": r.member_id, "name": r.member_name}})
-    shown = sorted({i["household"] for i in items})
+        if open_row:
+            shown.add(r.household)
+    shown = sorted(shown)
     if unmasked and shown:
         with transaction(session):
             audit.record(session, scope, "read_unmasked", "party_visits", within or scope.prefix or "all",

@@ -141,6 +141,19 @@ def test_the_list_pages_filters_by_month_and_masks_by_role(client, db_session, w
     assert get(worker, within=f.GRID_B)["total"] == 0
     audited = db_session.scalar(text("SELECT count(*) FROM audit_log WHERE object_type = 'party_visits'"))
     assert audited >= 1  # the grid worker's and party member's unmasked reads
+    readers = {r[0] for r in db_session.execute(text(
+        "SELECT u.role FROM audit_log a JOIN app_user u ON u.id = a.actor_id WHERE a.object_type = 'party_visits'"))}
+    assert readers == {"grid_worker", "party_member"}  # each unmasked read audited; the masked ones not
+
+
+def test_a_party_member_no_longer_sees_the_person_of_a_household_taken_off_their_list(client, db_session, world):
+    _log(db_session, world, "A2", datetime(2026, 4, 3, 2, tzinfo=UTC))
+    party.remove_contact(db_session, ADMIN, world["mine"], "A2")
+    items = client.get("/api/v1/party-visits", headers=f.auth(world["me"])).get_json()["items"]
+    assert [(i["household"], i["head_name"]) for i in items] == [("A2", "李*")]
+    assert "13800000002" not in str(items)
+    audited = db_session.scalar(text("SELECT count(*) FROM audit_log WHERE object_type = 'party_visits'"))
+    assert audited == 0  # nothing was shown unmasked
 
 
 def test_households_due_this_month(db_session, world):
