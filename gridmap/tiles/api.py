@@ -45,7 +45,9 @@ class TileQuery(BaseModel):
 @operation(bp, "/tiles/<layer>/<int:z>/<int:x>/<int:y>.pbf", "GET", prefix=TILES_PREFIX,
            summary="矢量瓦片（Mapbox Vector Tile；图层 grids 网格、areas 行政区划）", tag="tiles", scope=AREA,
            query=TileQuery, content_types=(MVT,), errors=(404,), also={304: label("304", "http_status")},
-           data_errors=("tile_not_found",))
+           data_errors=("tile_not_found",),
+           # The tile cache (UNLOGGED, so a standby cannot read it) is written on a miss and read on a hit.
+           replica_reads=False)
 def vector_tile(scope, query: TileQuery, layer: str, z: int, x: int, y: int):
     asked_hazards = query.hazards or any(v is not None for v in (query.hazards_since, query.hazards_until,
                                                                  query.hazards_category))

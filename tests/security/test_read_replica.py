@@ -140,6 +140,11 @@ def test_gets_read_the_replica_and_writes_go_to_the_primary(app, pair):
     assert LSN_HEADER in created.headers
 
 
+def test_vector_tiles_stay_on_the_primary_where_their_cache_is(app, pair):
+    tile, read_from, standby = _request(app, "GET", "/tiles/grids/14/13647/6748.pbf", pair.tokens["other"])
+    assert tile.status_code == 200 and (read_from, standby) == ("primary", False)
+
+
 def test_the_writer_reads_its_write_while_the_replica_has_not_replayed_it(app, pair):
     pair.caught_up()
     pair.pause()
