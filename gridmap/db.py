@@ -133,6 +133,16 @@ class RoutedSession(Session):
         return super().get_bind(mapper, clause=clause, **kw)
 
 
+@event.listens_for(RoutedSession, "before_commit")
+def _before_commit(session: Session) -> None:
+    """A statement on the primary that was not a plain SELECT (raw SQL is never one to SQLAlchemy)
+    may only have read: the caller's LSN moves only when this transaction really wrote."""
+    if session.info.get(WRITING):
+        session.flush()
+        wrote = session.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")).scalar()
+        session.info[WRITING] = bool(wrote)
+
+
 @event.listens_for(RoutedSession, "after_commit")
 def _after_commit(session: Session) -> None:
     if session.info.pop(WRITING, False):

@@ -143,6 +143,9 @@ def test_gets_read_the_replica_and_writes_go_to_the_primary(app, pair):
 def test_vector_tiles_stay_on_the_primary_where_their_cache_is(app, pair):
     tile, read_from, standby = _request(app, "GET", "/tiles/grids/14/13647/6748.pbf", pair.tokens["other"])
     assert tile.status_code == 200 and (read_from, standby) == ("primary", False)
+    again, read_from, _ = _request(app, "GET", "/tiles/grids/14/13647/6748.pbf", pair.tokens["other"])
+    assert again.status_code == 200 and read_from == "primary"
+    assert "X-Gridmap-LSN" not in again.headers  # a cache hit only read: nothing for the caller to wait for
 
 
 def test_the_writer_reads_its_write_while_the_replica_has_not_replayed_it(app, pair):
