@@ -102,8 +102,8 @@ def _section(session: Session, scope: Scope, kind: str, *, rules: PatrolRules, r
         rows, total = household_sections.approvals(session, scope, limit=limit, offset=offset)
         return [_approval_item(r) for r in rows], total
     if kind == "behind":
-        found = inbox_behind(session, scope, radius_m=radius_m, now=now)
-        return [_behind_item(scope.role, r) for r in found["items"][offset:offset + limit]], found["total"]
+        found = inbox_behind(session, scope, radius_m=radius_m, limit=limit, offset=offset, now=now)
+        return [_behind_item(scope.role, r) for r in found["items"]], found["total"]
     return _visits(session, scope, rules=rules, limit=limit, offset=offset, now=now)
 
 

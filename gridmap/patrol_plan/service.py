@@ -126,10 +126,11 @@ def behind(session: Session, scope: Scope, *, radius_m: float, within: str | Non
     return {"items": items, "total": total}
 
 
-def inbox_behind(session: Session, scope: Scope, *, radius_m: float, now: datetime | None = None) -> dict[str, Any]:
+def inbox_behind(session: Session, scope: Scope, *, radius_m: float, limit: int = INBOX_LIMIT, offset: int = 0,
+                 now: datetime | None = None) -> dict[str, Any]:
     """For the inbox: what is behind plan now among this user's grids and places (a grid worker's
-    grid and its places, a supervisor's area), most short first, at most ``INBOX_LIMIT``."""
-    return behind(session, scope, radius_m=radius_m, limit=INBOX_LIMIT, now=now)
+    grid and its places, a supervisor's area), most short first, a page of ``limit`` from ``offset``."""
+    return behind(session, scope, radius_m=radius_m, limit=limit, offset=offset, now=now)
 
 
 _TARGETS_SQL = text("""

@@ -221,3 +221,16 @@ def test_the_inbox_page_and_the_badge(client, db_session, world):
     other = client.get("/hazards", headers=f.auth(token)).get_data(as_text=True)
     assert 'id="inbox-badge"' in other and 'data-poll-s="30"' in other and "js/inbox-badge.js" in other
     assert 'id="inbox-badge"' not in client.get("/login").get_data(as_text=True)
+
+
+def test_the_behind_section_pages_like_every_section(client, db_session, world):
+    from gridmap.patrol_plan import service as plans
+
+    for grid in (f.GRID_A, f.GRID_B):
+        plans.set_plan(db_session, Scope.everything(), {"subject": "grid", "code": grid, "place_id": None,
+                                                        "period": "day", "min_count": 1})
+    pages = [next(s for s in _inbox(client, world["tokens"]["street"], section="behind", limit=1, offset=offset)
+                  ["sections"] if s["kind"] == "behind") for offset in (0, 1, 2)]
+    assert [p["total"] for p in pages[:2]] == [2, 2]
+    assert [len(p["items"]) for p in pages] == [1, 1, 0]
+    assert pages[0]["items"][0]["title"] != pages[1]["items"][0]["title"]
