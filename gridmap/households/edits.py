@@ -200,9 +200,9 @@ def _merge_target(session: Session, scope: Scope, code: str, values: dict[str, A
 
 
 def _replayed(session: Session, scope: Scope, sent: Any) -> dict[str, Any]:
-    """The answer to a re-sent write (gridmap.households.client_writes): the household now."""
+    """The answer to a re-sent write (gridmap.households.client_writes): the household now (read
+    after the write's transaction has ended)."""
     code = session.scalar(text("SELECT code FROM household WHERE id = :id"), {"id": sent.household_id})
-    session.commit()
     row = household_row(session, scope, code)
     return {**household_out(session, scope, row, "household_write"), "pending": list(sent.pending), "replayed": True}
 
@@ -213,28 +213,30 @@ def create(session: Session, scope: Scope, fields: dict[str, Any], device: str,
     ``client`` a re-sent create answers with the household (``replayed: true``)."""
     values = _target(fields)
     with transaction(session):
-        if client is not None and (sent := client_writes.stored(session, scope, client, "create")) is not None:
-            return _replayed(session, scope, sent)
-        taken = session.execute(text("INSERT INTO household (code, geom, status, version) VALUES "
-                                     "(:code, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 'active', 0) "
-                                     "ON CONFLICT (code) DO NOTHING RETURNING id"),
-                                {"code": fields["code"], "lon": values["lon"], "lat": values["lat"]}).first()
-        if taken is None:
-            raise Conflict("household_code_taken", details={"code": fields["code"]}, code=fields["code"])
-        household_id = taken.id
-        empty = {"address": "", "head_name": None, "phone": None, "size": None, "tags": [], "risk_level": None}
-        after = {**empty, **values}
-        held = _sensitive_part(scope, {**empty, "status": "active"}, after)
-        _write(session, household_id, {k: after.get(k, empty[k]) for k in PERSON_FIELDS})  # version 0 → 1
-        _place(session, scope, household_id, moved=True)
-        row = household_row(session, Scope.everything(), fields["code"])
-        _record(session, scope, household_id, kind="create", status="applied", before={}, after=snapshot(row),
-                grid_code=row.grid, device=device, version=1)
-        if held:
-            _record(session, scope, household_id, kind="create", status="pending", before={}, after=held,
-                    grid_code=row.grid, device=device, version=None)
-        if client is not None:
-            client_writes.remember(session, scope, client, "create", household_id, 201, list(held))
+        sent = client_writes.stored(session, scope, client, "create") if client is not None else None
+        if sent is None:
+            taken = session.execute(text("INSERT INTO household (code, geom, status, version) VALUES "
+                                         "(:code, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 'active', 0) "
+                                         "ON CONFLICT (code) DO NOTHING RETURNING id"),
+                                    {"code": fields["code"], "lon": values["lon"], "lat": values["lat"]}).first()
+            if taken is None:
+                raise Conflict("household_code_taken", details={"code": fields["code"]}, code=fields["code"])
+            household_id = taken.id
+            empty = {"address": "", "head_name": None, "phone": None, "size": None, "tags": [], "risk_level": None}
+            after = {**empty, **values}
+            held = _sensitive_part(scope, {**empty, "status": "active"}, after)
+            _write(session, household_id, {k: after.get(k, empty[k]) for k in PERSON_FIELDS})  # version 0 → 1
+            _place(session, scope, household_id, moved=True)
+            row = household_row(session, Scope.everything(), fields["code"])
+            _record(session, scope, household_id, kind="create", status="applied", before={}, after=snapshot(row),
+                    grid_code=row.grid, device=device, version=1)
+            if held:
+                _record(session, scope, household_id, kind="create", status="pending", before={}, after=held,
+                        grid_code=row.grid, device=device, version=None)
+            if client is not None:
+                client_writes.remember(session, scope, client, "create", household_id, 201, list(held))
+    if sent is not None:
+        return _replayed(session, scope, sent)
     return {**household_out(session, scope, row, "household_write"), "pending": sorted(held), "replayed": False}
 
 
@@ -245,13 +247,14 @@ def update(session: Session, scope: Scope, code: str, fields: dict[str, Any], de
     held: dict[str, Any] = {}
     with transaction(session):
         row = household_row(session, scope, code, lock=True)
-        if client is not None and (sent := client_writes.stored(session, scope, client, "edit")) is not None:
-            return _replayed(session, scope, sent)
-        stale = row.version != fields["version"]
-        if not stale:
+        sent = client_writes.stored(session, scope, client, "edit") if client is not None else None
+        stale = sent is None and row.version != fields["version"]
+        if sent is None and not stale:
             row, held = _apply(session, scope, row, fields, device)
             if client is not None:
                 client_writes.remember(session, scope, client, "edit", row.id, 200, list(held))
+    if sent is not None:
+        return _replayed(session, scope, sent)
     if stale:  # the phone merges with what is stored now (shown as the caller may see it)
         current = household_out(session, scope, row, "household_conflict")
         raise Conflict("household_version_stale", details={"current_version": row.version, "household": current},
