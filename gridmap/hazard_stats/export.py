@@ -14,7 +14,10 @@ from gridmap.messages import message
 
 RATES = ("closure_rate", "on_time_rate", "patrol_coverage", "party_visit_coverage", "satisfaction_rate")
 FILLS = {"red": "F8D7DA", "yellow": "FFF3CD", "green": "D4EDDA"}
-WIDTHS = (6, 18, 18, 8, 8, 9, 11, 8, 18, 11, 13, 6, 6, 10)
+# Each column's width in the XLSX (characters), by its key in ``safety_report_column``.
+WIDTHS = {"level_name": 6, "code": 18, "name": 18, "found": 8, "closed": 8, "closure_rate": 9, "on_time_rate": 11,
+          "overdue": 8, "mean_handling_hours": 18, "patrol_coverage": 11, "party_visit_coverage": 13,
+          "colour_name": 6, "rank": 6, "on_the_spot": 10, "satisfaction_answered": 10, "satisfaction_rate": 12}
 
 
 def named(report: dict[str, Any]) -> dict[str, Any]:
@@ -65,8 +68,8 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
         fill = PatternFill("solid", fgColor=FILLS[item["colour"]])
         for cell in sheet[sheet.max_row]:
             cell.fill = fill
-    for index, width in enumerate(WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
+    for index, key in enumerate(labels("safety_report_column"), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = WIDTHS[key]
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridmap.hazards.models import SATISFIED
+
 _SQL = text("""
-SELECT coalesce(left(h.grid_code, 9), left(h.grid_code, 12), h.grid_code) AS code,
-       grouping(left(h.grid_code, 9)) = 0 AS is_street, grouping(left(h.grid_code, 12)) = 0 AS is_community,
-       count(*) AS answered,
-       count(*) FILTER (WHERE r.answer IN ('satisfied', 'basically_satisfied')) AS satisfied
+SELECT coalesce(left(h.grid_code, 9), left(h.grid_code, 12), h.grid_code) AS code, count(*) AS answered,
+       count(*) FILTER (WHERE r.answer = ANY(:satisfied)) AS satisfied
 FROM hazard_revisit r JOIN hazard h ON h.id = r.hazard_id
 WHERE h.grid_code LIKE :prefix AND r.at >= :start AND r.at < :end
 GROUP BY GROUPING SETS ((left(h.grid_code, 9)), (left(h.grid_code, 12)), (h.grid_code))
@@ -25,8 +25,9 @@ GROUP BY GROUPING SETS ((left(h.grid_code, 9)), (left(h.grid_code, 12)), (h.grid
 
 def satisfaction(session: Session, like_pattern: str, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
     """{area code: (answered, satisfied)} for the month's answers in the area."""
-    rows = session.execute(_SQL, {"prefix": like_pattern, "start": start, "end": end}).all()
-    return {code: (answered, satisfied) for code, _s, _c, answered, satisfied in rows}
+    rows = session.execute(_SQL, {"prefix": like_pattern, "start": start, "end": end,
+                                  "satisfied": list(SATISFIED)}).all()
+    return {code: (answered, satisfied) for code, answered, satisfied in rows}
 
 
 def columns(counts: tuple[int, int] | None, target: float) -> dict[str, Any]:

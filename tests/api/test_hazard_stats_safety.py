@@ -115,6 +115,11 @@ def test_scope_within_and_formats(client, world):
     from openpyxl import load_workbook
 
     sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
+    sized = set(sheet.column_dimensions)  # the columns the file gives a width (before any lookup adds one)
     assert sheet["A1"].value == "层级" and sheet.title == "平安报表 2026-03"
     rows = {r[1]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows[f.GRID_A][10] == "—" and rows[f.GRID_A][11] == "红"  # no party contacts: no visit coverage
+    from gridmap.labels import labels
+
+    assert sheet.max_column == len(labels("safety_report_column"))
+    assert [c.column_letter for c in sheet[1] if c.column_letter not in sized] == []  # every column has its width
