@@ -20,7 +20,7 @@ from gridmap.db import transaction
 from gridmap.errors import NotFound
 from gridmap.handover import snapshot
 from gridmap.handover.models import GridHandover
-
+from gridmap.handover.view import households_shown, shown
 
 NAME_SEPARATOR = "\u3001"  # 、 between names
 
@@ -87,7 +87,6 @@ def list_handovers(session: Session, scope: Scope, grid_code: str) -> dict[str, 
 
 def read(session: Session, scope: Scope, grid_code: str, handover_id: int, *, unmask: bool) -> dict[str, Any]:
     """One handover with its snapshot as the viewer may see it; an unmasked read is audited."""
-    from gridmap.handover.view import shown
 
     scope.require(grid_code, "grid_not_found")
     handover = session.get(GridHandover, handover_id)
@@ -97,5 +96,7 @@ def read(session: Session, scope: Scope, grid_code: str, handover_id: int, *, un
     result = {**_summary(handover), "snapshot": shown(handover.snapshot, unmasked=unmasked)}
     if unmasked:
         with transaction(session):
-            audit.record(session, scope, "read_unmasked", "grid_handover", str(handover.id), {"grid": grid_code})
+            codes = households_shown(handover.snapshot)
+            audit.record(session, scope, "read_unmasked", "grid_handover", str(handover.id),
+                         {"grid": grid_code, "households": codes, "count": len(codes)})
     return result

@@ -36,3 +36,10 @@ def shown(snapshot: dict[str, Any], *, unmasked: bool) -> dict[str, Any]:
         "contacts_due": [_household(h) for h in snapshot["contacts_due"]],
         "contacts": [{**m, "households": [_household(h) for h in m["households"]]} for m in snapshot["contacts"]],
     }
+
+
+def households_shown(snapshot: dict[str, Any]) -> list[str]:
+    """The codes of the households a snapshot names with their people (what an unmasked read shows)."""
+    rows = [*snapshot["visits_due"], *snapshot["contacts_due"],
+            *(h for member in snapshot["contacts"] for h in member["households"])]
+    return sorted({row["code"] for row in rows if row.get("code")})

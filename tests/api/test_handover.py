@@ -115,6 +115,8 @@ def test_masked_for_a_supervisor_unless_asked_and_audited(client, db_session, wo
     assert _audits(db_session) == 0
     unmasked = client.get(url + "?unmask=1", headers=world["supervisor"]).get_data(as_text=True)
     assert NAME in unmasked and _audits(db_session) == 1
+    detail = db_session.scalars(select(AuditLog.detail).where(AuditLog.object_type == "grid_handover")).one()
+    assert {"S1", "S2", "S3"} <= set(detail["households"]) and detail["count"] == len(detail["households"])
     assert client.get(url, headers=world["grid_worker"]).get_json()["snapshot"]["masked"] is False
     assert _audits(db_session) == 2
 
