@@ -9,6 +9,7 @@ to ``in_progress`` with a fresh resolve deadline, the answer in its history (the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -52,11 +53,11 @@ def reopen_values(session: Session, hazard: Hazard, now: datetime) -> dict[str, 
 
 
 def resident_answer(session: Session, hazard_id: int, answer: str, comment: str, now: datetime,
-                    before_write=None) -> str:
+                    before_write: Callable[[], None]) -> None:
     """The resident's own answer on the status page: only while the item is verified and this
     verification has no answer (409 ``satisfaction_not_open`` / ``satisfaction_already_answered``).
     ``before_write()`` runs inside the transaction first (the public side spends its challenge
-    there). Returns the hazard's status after it."""
+    there). The answer is a change of the item like any action: its version moves on."""
     with transaction(session):
         hazard = session.scalars(select(Hazard).where(Hazard.id == hazard_id).with_for_update()).first()
         if hazard is None:
@@ -65,19 +66,17 @@ def resident_answer(session: Session, hazard_id: int, answer: str, comment: str,
             raise Conflict("satisfaction_not_open", details={"status": hazard.status})
         if answered(session, hazard):
             raise Conflict("satisfaction_already_answered")
-        if before_write is not None:
-            before_write()
+        before_write()
         decision = workflow.Decision("revisit", "verified", "verified", hazard.level, hazard.level)
         detail: dict[str, Any] = {}
         decision = record(session, hazard, decision, answer=answer, channel="status_page", note=comment,
                           actor_id=None, now=now, detail=detail)
-        values: dict[str, Any] = {"updated_at": now}
+        values: dict[str, Any] = {"updated_at": now, "version": hazard.version + 1}
         if decision.to_status != hazard.status:
-            values.update(status=decision.to_status, version=hazard.version + 1, **reopen_values(session, hazard, now))
+            values.update(status=decision.to_status, **reopen_values(session, hazard, now))
         session.execute(update(Hazard).where(Hazard.id == hazard.id).values(**values))
         session.add(HazardEvent(hazard_id=hazard.id, from_status="verified", to_status=decision.to_status,
                                 action="revisit", actor_id=None, at=now, note=comment, detail=detail))
-        return decision.to_status
 
 
 def last_answer(session: Session, hazard_id: int) -> str | None:

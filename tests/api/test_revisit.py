@@ -115,8 +115,11 @@ def test_the_resident_answers_once_on_the_status_page(client, db_session, world)
     assert "杂物已清走" in status.get_data(as_text=True) and 'id="satisfaction-form"' in status.get_data(as_text=True)
     assert _answer(client, "AAAAAAAAAAAAAAAA").status_code == 404
     assert _answer(client, code, answer="great").status_code == 400
+    version = db_session.scalar(select(Hazard.version).where(Hazard.id == hazard_id))
     first = _answer(client, code.lower(), answer="satisfied", comment="谢谢社区")
     assert first.status_code == 200, first.get_json()
+    db_session.expire_all()
+    assert db_session.scalar(select(Hazard.version).where(Hazard.id == hazard_id)) == version + 1  # staff see a change
     body = first.get_json()
     assert body["satisfaction"] == {"can_answer": False, "answer": "satisfied", "answer_name": "满意"}
     assert body["public_reply"] == "杂物已清走，消防通道已畅通。" and body["status"] == "verified"
