@@ -18,7 +18,7 @@ REASONS = ("staff_change", "manual")
 class GridHandover(Base):
     __tablename__ = "grid_handover"
     __table_args__ = (
-        CheckConstraint("reason IN ('staff_change', 'manual')", name="reason_known"),
+        CheckConstraint(f"reason IN {REASONS}", name="reason_known"),
         Index("ix_grid_handover_grid_code", "grid_code", "created_at"),
     )
 

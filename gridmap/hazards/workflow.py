@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
 from gridmap.errors import Conflict, Forbidden, Unprocessable
-from gridmap.hazards.models import ON_THE_SPOT
+from gridmap.hazards.models import ON_THE_SPOT, OPEN_STATUSES
 from gridmap.labels import label
 
 ACTIONS = ("accept", "assign", "start", "whistle", "feedback", "verify", "reject", "close", "escalate", "reopen",
@@ -40,7 +40,7 @@ MANAGER, ASSIGNEE, GRID_OWNER = "manager", "assignee", "grid_owner"
 # Any supervisor (or admin) whose scope covers the item, whatever its level: may send 督办 notes.
 OVERSEER = "overseer"
 RESIDENT = "resident"
-UNFINISHED = ("reported", "accepted", "assigned", "in_progress", "whistled", "feedback", "verified")
+UNFINISHED = (*OPEN_STATUSES, "verified")
 
 # action → {from status: (to status, who may)}; escalate's target status is "reported" at the next level.
 RULES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {

@@ -38,9 +38,10 @@ class PatrolPlan(Base):
     updated_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
 
     __table_args__ = (
-        CheckConstraint("subject IN ('grid', 'place')", name="subject_known"),
-        CheckConstraint("period IN ('day', 'week', 'month')", name="period_known"),
-        CheckConstraint("min_count >= 0 AND min_count <= CASE period WHEN 'day' THEN 1 WHEN 'week' THEN 7 ELSE 31 END",
+        CheckConstraint(f"subject IN {SUBJECTS}", name="subject_known"),
+        CheckConstraint(f"period IN {PERIODS}", name="period_known"),
+        CheckConstraint("min_count >= 0 AND min_count <= CASE period "
+                        + " ".join(f"WHEN '{period}' THEN {days}" for period, days in PERIOD_DAYS.items()) + " END",
                         name="min_count_fits_period"),
         CheckConstraint("subject = 'place' OR key_place_id IS NULL", name="place_plan_names_place"),
         CheckConstraint("area_code ~ '^([0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15})$'", name="area_code_digits"),

@@ -12,7 +12,7 @@ never counts.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -30,10 +30,7 @@ _METRES_PER_DEGREE_FLOOR = 60_000.0
 def period_bounds(now: datetime) -> dict[str, tuple[datetime, datetime]]:
     """The Beijing day, week (from Monday 00:00) and month that hold ``now``."""
     day = clock.today(now)
-    monday = day - timedelta(days=day.weekday())
-    return {"day": clock.day_bounds(day),
-            "week": (clock.day_bounds(monday)[0], clock.day_bounds(monday + timedelta(days=6))[1]),
-            "month": clock.month_bounds(day)}
+    return {"day": clock.day_bounds(day), **{kind: clock.period_of(kind, day).bounds() for kind in ("week", "month")}}
 
 
 _PREFIXES = "ARRAY[left({code}, 6), left({code}, 9), left({code}, 12), {code}]"
