@@ -221,6 +221,13 @@ def test_a_public_post_needs_no_session_and_a_session_changes_nothing(client, db
     response = report(client, f.GRID_A, headers=f.auth(token))
     assert response.status_code == 201
     assert db_session.scalars(select(Hazard.reporter_id)).all() == [None, None]
+    # the same with a login cookie (the session whose CSRF token a staff form would need)
+    from tests.security.sessions_support import logged_in
+
+    browser = logged_in(client.application, db_session, "public-csrf", role="grid_worker", scope=f.GRID_A)
+    assert browser.get("/api/v1/areas").status_code == 200  # signed in by cookie
+    assert report(browser, f.GRID_A).status_code == 201
+    assert db_session.scalars(select(Hazard.reporter_id)).all() == [None, None, None]
 
 
 def test_the_wall_map_and_handbook_carry_the_residents_qr_at_the_public_base_url(client, db_session, world, settings):
