@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gridmap.auth.scope import Scope
+from gridmap.hazard_stats.trend import SPARK_HEIGHT, SPARK_WIDTH
 from gridmap.hazards import service
 from tests import factories as f
 
@@ -184,4 +185,9 @@ def test_the_trend_page_draws_a_table_and_lines(client, db_session, world):
     assert html.count("<th data-period=") == 3
     assert f'<tr class="level-grid" data-code="{f.GRID_A}">' in html and "<polyline points=" in html
     assert "<script src=\"http" not in html
+    import re
+
+    points = re.findall(r'<polyline points="([^"]*)"', html)
+    pairs = [tuple(map(float, xy.split(","))) for p in points for xy in p.split()]
+    assert pairs and all(0 <= x <= SPARK_WIDTH and 0 <= y <= SPARK_HEIGHT for x, y in pairs)  # drawn here, in its box
     assert client.get("/reports/safety/trend?count=99").status_code == 400
