@@ -274,6 +274,10 @@ def test_events_of_the_departments_are_in_the_catalogue(db_session, world):
     _whistle(db_session, hazard)
     event = db_session.scalar(select(HazardEvent).where(HazardEvent.action == "whistle"))
     assert event.detail["departments"][0]["name"] == "消防"
+    from gridmap.labels import LABELS
+
+    assert {"whistle", "report_for_duty", "duty_feedback", "duty_overdue"} <= set(LABELS["hazard_action"])
+    assert set(LABELS["duty_state"]) == {"waiting", "reported", "fed_back"}
 
 
 def test_a_department_user_starts_at_their_queue_and_finds_it_empty(client, db_session, world):
