@@ -52,7 +52,7 @@ def test_a_household_written_in_sql_reaches_the_cached_tile(client, db_session):
     token = f.token_for(db_session, "supervisor", f.DISTRICT)
     _fresh_log(db_session)
     assert features(get(client, token))[f.GRID_A]["properties"]["households"] == 0
-    _mark_cached(db_session)
+    assert _mark_cached(db_session) == 1
     f.household(db_session, "A1", 119.882, 28.455, world["grids"][f.GRID_A])
     db_session.commit()
     assert features(get(client, token))[f.GRID_A]["properties"]["households"] == 1
