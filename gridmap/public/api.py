@@ -7,9 +7,9 @@ reader of GET /public/challenge has, and which is spent by the report."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
 from typing import Literal
 
+from flask import Blueprint, current_app, request
 from pydantic import BaseModel, Field, field_validator
 
 from gridmap.addresses.service import search_grid
@@ -17,9 +17,11 @@ from gridmap.apidoc import NO_NUL, PUBLIC, operation, parse_model
 from gridmap.auth.roles import ADMIN, SUPERVISOR
 from gridmap.auth.scope import ANYONE, AREA, PUBLIC_RULE
 from gridmap.config import MiB
+from gridmap.hazards import photos
+from gridmap.hazards.api import uploaded_photos
 from gridmap.hazards.models import ANSWERS
-from gridmap.public import challenge as pow_challenge
 from gridmap.public import callback, service, throttle
+from gridmap.public import challenge as pow_challenge
 from gridmap.schemas import Crs, Lat, Lon
 from gridmap.web import get_session
 
@@ -129,13 +131,12 @@ def rules() -> service.Rules:
     settings = current_app.config["GRIDMAP"]
     return service.Rules(secret=settings.secret_key, pow_bits=settings.public_pow_bits,
                          pow_ttl_s=settings.public_pow_ttl_s, limits=throttle.Limits.of(settings),
-                         photo_max_bytes=int(settings.hazard_photo_max_mb * MiB),
-                         photo_max_count=settings.public_photo_max_count)
+                         photos=photos.PhotoLimits(int(settings.hazard_photo_max_mb * MiB),
+                                                   settings.public_photo_max_count))
 
 
 def body_limit() -> int:
-    settings = current_app.config["GRIDMAP"]
-    return int(settings.hazard_photo_max_mb * MiB) * settings.public_photo_max_count + MiB
+    return rules().photos.body
 
 
 @operation(bp, "/public/challenge", "GET", summary="居民上报前的工作量证明挑战（代替验证码）", tag="public",
@@ -154,7 +155,7 @@ def public_challenge():
 def public_report():
     form = parse_model(ReportForm, request.form.to_dict())
     limits = rules()
-    uploads = [upload.stream.read(limits.photo_max_bytes + 1) for upload in request.files.getlist("file") if upload]
+    uploads = uploaded_photos(limits.photos)
     result = service.submit(
         get_session(), limits, grid_code=form.grid, category=form.category, description=form.description,
         lon=form.lon, lat=form.lat, crs=form.crs, address=form.address, phone=form.phone,

@@ -8,7 +8,6 @@ tracking code reads holds no person: no staff name, no reporter, no phone, no de
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import math
 import secrets
@@ -27,14 +26,14 @@ from gridmap.coordinates import point_to_wgs84
 from gridmap.errors import NotFound, Unprocessable
 from gridmap.hazards import photos, revisit
 from gridmap.hazards import service as hazards
-from gridmap.hazards.models import OPEN_STATUSES, Hazard, HazardCategory, HazardPhoto
+from gridmap.hazards.models import OPEN_STATUSES, Hazard, HazardCategory
 from gridmap.hazards.nearby import grid_at
+from gridmap.hazards.workflow import RESIDENT
 from gridmap.labels import label
 from gridmap.messages import message
 from gridmap.public import challenge, throttle
 from gridmap.public.models import PublicReport
 
-RESIDENT = "resident"
 # "已有人反映": open reports of the same category in the grid this close, this recent.
 SIMILAR_RADIUS_M = 100.0
 SIMILAR_DAYS = 7
@@ -48,8 +47,7 @@ class Rules:
     pow_bits: int
     pow_ttl_s: int
     limits: throttle.Limits
-    photo_max_bytes: int
-    photo_max_count: int
+    photos: photos.PhotoLimits
 
 
 def public_url(base_url: str, url_root: str, grid_code: str) -> str:
@@ -93,10 +91,10 @@ def submit(session: Session, rules: Rules, *, grid_code: str, category: str, des
     challenge_id, expires_at = challenge.verify(rules.secret, challenge_token, nonce, bits=rules.pow_bits,
                                                 ttl_s=rules.pow_ttl_s)
     grid(session, grid_code)
-    if len(uploads) > rules.photo_max_count:
-        raise Unprocessable("hazard_photo_too_many", details={"max": rules.photo_max_count},
-                            max=rules.photo_max_count)
-    cleaned = [(hashlib.sha256(raw).hexdigest(), photos.clean(raw, rules.photo_max_bytes)) for raw in uploads]
+    if len(uploads) > rules.photos.max_count:
+        raise Unprocessable("hazard_photo_too_many", details={"max": rules.photos.max_count},
+                            max=rules.photos.max_count)
+    cleaned = photos.cleaned(uploads, rules.photos)
     throttle.check(session, rules.limits, client_address, phone)
     wgs_lon, wgs_lat = point_to_wgs84(lon, lat, crs)
     here = grid_at(session, wgs_lon, wgs_lat)
@@ -118,11 +116,8 @@ def submit(session: Session, rules: Rules, *, grid_code: str, category: str, des
         session.add(PublicReport(tracking_code=code, hazard_id=hazard_id, phone=phone, created_at=now))
         if phone:  # someone to call back: the item waits for the 回访 answer before it closes
             session.execute(update(Hazard).where(Hazard.id == hazard_id).values(revisit_required=True))
-        for n, (original, image) in enumerate(dict(cleaned).items(), start=1):
-            session.add(HazardPhoto(hazard_id=hazard_id, n=n, content_type=image.content_type, data=image.data,
-                                    size=len(image.data), sha256=hashlib.sha256(image.data).hexdigest(),
-                                    original_sha256=original, width=image.width, height=image.height))
-        session.flush()
+        photos.attach_staged(session, hazard_id, [(None, original, image) for original, image in dict(cleaned).items()],
+                             None)
 
     hazards.report(session, Scope(prefix=grid_code, role=RESIDENT, username=RESIDENT), category=category,
                    severity="normal", description=text, lon=wgs_lon, lat=wgs_lat, crs=None, now=now,
