@@ -350,10 +350,12 @@ def register_cli(app: Flask) -> None:
     from gridmap.hazard_stats.cli import heatmap_refresh_command
     from gridmap.hazards.cli import hazard_retention_command, load_holidays_command
     from gridmap.sharding.cli import shard_sim_command
+    from gridmap.tiles.cli import tile_cache_prune_command
 
     for command in (db_group, create_user_command, set_password_command, deactivate_user_command,
                     import_areas_command, import_households_command, import_party_members_command, assign_command, demo_data_command, serve_command,
                     backup_command, restore_command, load_holidays_command, hazard_retention_command,
                     heatmap_refresh_command, patrol_partitions_command, patrol_retention_command,
-                    auth_retention_command, access_table_command, shard_sim_command, duty_sweep_command):
+                    auth_retention_command, access_table_command, shard_sim_command, duty_sweep_command,
+                    tile_cache_prune_command):
         app.cli.add_command(command)

@@ -321,6 +321,7 @@ MESSAGES: dict[str, str] = {
     "title_department_queue": "部门报到 · {department}",
     "title_department_routes": "分类归口交办规则",
     "empty_department_queue": "{department}暂无交办事项",
+    "tile_cache_pruned": "已清理 {count} 个过期的瓦片缓存",
     "duty_swept": "{count} 件部门报到已超期，已记入问题流转记录",
     "hazard_status_unknown": "未知状态：{statuses}（可选 {choices}）",
     "hazard_overdue_mark": "（已超期）",

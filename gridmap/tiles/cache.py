@@ -7,7 +7,8 @@ snapshot: the check reads the cache row by its key and the change log's index fr
 ``xmin`` on, so a warm tile costs two index lookups whatever its size. A tile built in an older
 snapshot than a concurrent one may overwrite a newer entry; that only costs a rebuild.
 
-Upkeep, on each build: the household deltas are folded (``COMPACT_SQL``); entries older than
+Upkeep, on each build and daily by ``tile-cache-prune`` (so the change log does not grow while
+nobody opens a map): the household deltas are folded (``COMPACT_SQL``); entries older than
 ``MAX_AGE`` go; change rows older than ``CHANGE_AGE`` go, and with them every entry whose snapshot
 may not have seen them (``snap_xmin`` at or below the newest pruned ``xid``). A change written by a transaction that stayed open longer than
 ``CHANGE_AGE`` could be pruned before a concurrent build stores its tile; transactions that long
@@ -68,8 +69,15 @@ def lookup(session: Session, key: str, sources: tuple[str, ...], known: str | No
     return Cached(tag=row.tag, features=row.features, body=bytes(row.body) if row.body is not None else None)
 
 
+def upkeep(session: Session) -> int:
+    """Prune old change rows and the entries that may not have seen them, fold the household
+    deltas; returns how many cache entries went."""
+    gone = session.execute(PRUNE_SQL).rowcount
+    session.execute(COMPACT_SQL)
+    return gone
+
+
 def store(session: Session, key: str, tag: str, features: int, body: bytes, snap: str) -> None:
     """Keep a tile built in snapshot ``snap`` (text of ``pg_current_snapshot()``) under ``key``."""
-    session.execute(PRUNE_SQL)
-    session.execute(COMPACT_SQL)
+    upkeep(session)
     session.execute(STORE_SQL, {"key": key, "tag": tag, "features": features, "body": body, "snap": snap})

@@ -99,3 +99,19 @@ def test_pruning_the_change_log_drops_the_entries_that_may_not_have_seen_it(clie
     keys = db_session.execute(text("SELECT count(*) FROM tile_cache")).scalar_one()
     assert keys == 1  # the grids tile is gone with the change it had not seen; the new one stays
 
+
+def test_the_daily_prune_drops_old_changes_and_the_tiles_that_had_not_seen_them(app, client, db_session):
+    f.lishui(db_session)
+    token = f.token_for(db_session, "supervisor", f.DISTRICT)
+    _fresh_log(db_session)
+    get(client, token)
+    db_session.execute(text("UPDATE grid SET id = id WHERE false"))
+    db_session.execute(text("UPDATE tile_change SET at = now() - interval '2 days'"))
+    db_session.execute(text("UPDATE grid SET id = id WHERE false"))  # a fresh change: it stays
+    before = db_session.execute(text("SELECT count(*) FROM tile_change")).scalar_one()
+    result = app.test_cli_runner().invoke(args=["tile-cache-prune"])
+    assert result.exit_code == 0, result.output
+    assert "1 个" in result.output
+    assert db_session.execute(text("SELECT count(*) FROM tile_cache")).scalar_one() == 0
+    assert before == 2
+    assert db_session.execute(text("SELECT count(*) FROM tile_change")).scalar_one() == 1
