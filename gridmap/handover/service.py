@@ -81,6 +81,8 @@ def list_handovers(session: Session, scope: Scope, grid_code: str) -> dict[str, 
     scope.require(grid_code, "grid_not_found")
     rows = session.scalars(select(GridHandover).where(GridHandover.grid_code == grid_code)
                            .order_by(GridHandover.created_at.desc(), GridHandover.id.desc())).all()
+    if not rows and not snapshot.grid_exists(session, grid_code):  # a removed grid keeps its history
+        raise NotFound("grid_not_found", code=grid_code)
     items = [_summary(h) for h in rows]
     return {"items": items, "total": len(items)}
 

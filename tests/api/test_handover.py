@@ -134,6 +134,10 @@ def test_taken_on_request_and_refused_outside_the_scope(client, db_session, worl
     assert client.get(f"/api/v1/grids/{f.GRID_B}/handovers/{hid}", headers=world["admin"]).status_code == 404
     assert client.get(f"/api/v1/grids/{f.GRID_A}/handovers/999999", headers=world["admin"]).status_code == 404
     assert _handovers(client, world, "grid_worker")["total"] == 1
+    # A grid in the scope with no handover yet lists none; a code that is no grid is a 404.
+    assert client.get(f"/api/v1/grids/{f.GRID_B}/handovers", headers=world["admin"]).get_json()["total"] == 0
+    missing = client.get(f"/api/v1/grids/{f.GRID_A[:-3]}999/handovers", headers=world["supervisor"])
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "grid_not_found"
     assert db_session.scalars(select(GridHandover)).all()[0].grid_code == f.GRID_A
 
 
