@@ -31,7 +31,7 @@ WHERE h.grid_id = :grid_id GROUP BY t.tag ORDER BY count(*) DESC, t.tag
 """)
 _HAZARDS = text("""
 SELECT h.code, coalesce(c.name, h.category_code) AS category, h.severity, h.status, h.description,
-       h.created_at, h.resolve_by
+       h.created_at, h.resolve_by, count(*) OVER () AS total
 FROM hazard h LEFT JOIN hazard_category c ON c.code = h.category_code
 WHERE h.grid_code = :code AND h.status = ANY(:open)
 ORDER BY h.created_at LIMIT :limit
@@ -85,11 +85,11 @@ def take(session: Session, grid_code: str, *, visit_tags: tuple[str, ...] | list
     """The snapshot of ``grid_code`` at ``now`` (the caller has checked its scope)."""
     grid = session.execute(_GRID, {"code": grid_code, "sensitive": sorted(SENSITIVE_TAGS)}).one()
     start, end = month_bounds(this_month(today(now)))
+    rows = session.execute(_HAZARDS, {"code": grid_code, "open": list(OPEN_STATUSES), "limit": HAZARDS_MAX}).all()
     hazards = [{"code": r.code, "category": r.category, "severity": r.severity, "status": r.status,
                 "description": r.description, "reported_at": _day(r.created_at), "resolve_by": _day(r.resolve_by),
                 "overdue": r.resolve_by is not None and r.resolve_by < now}
-               for r in session.execute(_HAZARDS, {"code": grid_code, "open": list(OPEN_STATUSES),
-                                                   "limit": HAZARDS_MAX})]
+               for r in rows]
     due = [dict(r._mapping) for r in session.execute(
         _VISITS_DUE, {"grid_id": grid.id, "tags": list(visit_tags), "start": start, "end": end})]
     members: dict[int, dict[str, Any]] = {}
@@ -104,6 +104,7 @@ def take(session: Session, grid_code: str, *, visit_tags: tuple[str, ...] | list
         "households": {"total": grid.households, "flagged": grid.flagged,
                        "by_tag": {tag: n for tag, n in session.execute(_TAGS, {"grid_id": grid.id})}},
         "open_hazards": hazards,
+        "open_hazards_total": rows[0].total if rows else 0,  # the list stops at HAZARDS_MAX
         "visits_due": due,
         "contacts_due": [{"member": m["name"], **h} for m in members.values() for h in m["households"]
                          if not h["visited"]],

@@ -165,3 +165,18 @@ def test_the_print_page_lists_handovers_and_takes_one(client, db_session, world)
     client.post(f"/maps/grid/{f.GRID_A}/staff", data={"csrf_token": csrf, "role": ["grid_worker"],
                                                       "name": ["赵接班"], "phone": ["13800000002"]})
     assert _handovers(client, world)["items"][0]["incoming"] == "赵接班"
+
+
+def test_a_long_hazard_list_is_cut_and_says_so(app, client, db_session, world, monkeypatch):
+    from flask import render_template
+
+    monkeypatch.setattr("gridmap.handover.snapshot.HAZARDS_MAX", 1)
+    hazards.report(db_session, Scope.everything(), category="fire", severity="normal", description="电动车楼道充电",
+                   lon=119.884, lat=28.455, crs=None, now=datetime(2026, 3, 3, 1, tzinfo=UTC))
+    made = client.post(f"/api/v1/grids/{f.GRID_A}/handovers", headers=world["supervisor"]).get_json()
+    snap = client.get(f"/api/v1/grids/{f.GRID_A}/handovers/{made['id']}", headers=world["admin"]).get_json()["snapshot"]
+    assert snap["open_hazards_total"] == 2
+    assert [h["description"] for h in snap["open_hazards"]] == ["楼道堆放杂物"]  # the oldest first
+    with app.test_request_context():
+        html = render_template("handover.html", title="t", handover=made, snap=snap, user=None, staff_roles={})
+    assert "（2 件，列出最早的 1 件）" in html
