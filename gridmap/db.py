@@ -269,8 +269,11 @@ class Prepared:
         #   (a new month, or autovacuum busy elsewhere) would otherwise read the whole
         #   partition for every batch; scripts/bench/checkins --big-table caught single
         #   check-ins at half speed right after a bulk load kept autovacuum busy.
-        self.execute = text("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off; "
-                            f"EXECUTE {name} (" + ", ".join(f"CAST(:{n} AS {types[n]})" for n in order) + ")")
+        settings = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off; "
+        self.execute = text(settings + f"EXECUTE {name} (" + ", ".join(f"CAST(:{n} AS {types[n]})" for n in order) + ")")
+        # What is sent: the same in the driver's own parameter style (psycopg2's %(name)s), so that
+        # SQLAlchemy does not compile a statement at each call.
+        self.driver_sql = settings + f"EXECUTE {name} (" + ", ".join(f"CAST(%({n})s AS {types[n]})" for n in order) + ")"
         # Behind a transaction-mode pooler: the statement itself, planned at every call.
         self.unprepared = text("SET LOCAL enable_seqscan = off; "
                                + re.sub(r"(?<![:\w]):(\w+)", lambda m: f"CAST(:{m.group(1)} AS {types[m.group(1)]})", sql))
@@ -286,4 +289,4 @@ class Prepared:
             with pooled.dbapi_connection.cursor() as cursor:  # no parameters: no %-formatting
                 cursor.execute(self.prepare)
             done.add(self.name)
-        return session.execute(self.execute, params)
+        return connection.exec_driver_sql(self.driver_sql, params)
