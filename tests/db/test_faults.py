@@ -11,7 +11,6 @@ from gridmap.config import Settings
 from gridmap.db import sqlalchemy_url
 from tests.conftest import TEST_DATABASE_URL
 
-
 OTHERS = ("FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
           " AND backend_type = 'client backend'")
 

@@ -32,7 +32,7 @@ def raw_request(method: str, path: str, body: bytes | str | None, headers: dict[
 
 
 class _Connection:
-    __slots__ = ("sock", "buffer", "scheduled")
+    __slots__ = ("buffer", "scheduled", "sock")
 
     def __init__(self, port: int):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
