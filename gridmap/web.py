@@ -255,10 +255,13 @@ def install(app: Flask) -> None:
         return _render_error(AppError())
 
     tiles = app.config["GRIDMAP"].tiles
+    without_nonce = content_security_policy(tiles)  # every answer without an inline script (the API's)
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("Content-Security-Policy", content_security_policy(tiles, g.get("csp_nonce")))
+        nonce = g.get("csp_nonce")
+        response.headers.setdefault("Content-Security-Policy",
+                                    content_security_policy(tiles, nonce) if nonce else without_nonce)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
