@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import logging
 import re
+import select
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -154,6 +156,35 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(WRITING, None)
 
 
+# A pooled connection is checked before use (a round trip, "SELECT 1") only when it may be
+# dead: the server closed it or sent something unasked (its socket is readable: a terminated
+# backend's FATAL message and EOF), or it sat unused for PING_AFTER_IDLE_S. A connection in
+# constant use is not pinged at every checkout (SQLAlchemy's pool_pre_ping did that: one round
+# trip in five of a single check-in, scripts/bench/checkins).
+PING_AFTER_IDLE_S = 1.0
+_CHECKED_IN = "gridmap.checked_in"
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_doubtful(dialect: Any, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    checked_in = record.info.get(_CHECKED_IN)
+    if checked_in is None:
+        return  # just connected
+    try:
+        readable = bool(select.select([dbapi_connection.fileno()], [], [], 0)[0])
+    except (OSError, ValueError):
+        readable = True
+    if not readable and time.monotonic() - checked_in < PING_AFTER_IDLE_S:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except Exception as error:  # any failure: the pool replaces the connection and tries again
+        raise DisconnectionError(str(error)) from error
+
+
 class Database:
     """``statement_cache=False`` behind a pooler in transaction mode: the app then keeps no
     state in a server session beyond one transaction (no ``PREPARE``; ``SET`` only as
@@ -162,9 +193,12 @@ class Database:
 
     def __init__(self, url: str, statement_cache: bool = True, replica_url: str | None = None,
                  replica_max_lag_s: float = 10.0, **engine_options: Any):
-        options = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+        options = {"pool_size": 5, "max_overflow": 10}
         options.update(engine_options)
         self.engine: Engine = create_engine(sqlalchemy_url(url), **options)
+        if not options.get("pool_pre_ping"):
+            event.listen(self.engine, "checkout", partial(_ping_if_doubtful, self.engine.dialect))
+            event.listen(self.engine, "checkin", _note_checkin)
         self.info = {STATEMENT_CACHE: statement_cache}
         self.replica = Replica(replica_url, replica_max_lag_s) if replica_url else None
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, info=self.info,
@@ -235,8 +269,11 @@ class Prepared:
         #   (a new month, or autovacuum busy elsewhere) would otherwise read the whole
         #   partition for every batch; scripts/bench/checkins --big-table caught single
         #   check-ins at half speed right after a bulk load kept autovacuum busy.
-        self.execute = text("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off; "
-                            f"EXECUTE {name} (" + ", ".join(f"CAST(:{n} AS {types[n]})" for n in order) + ")")
+        settings = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off; "
+        self.execute = text(settings + f"EXECUTE {name} (" + ", ".join(f"CAST(:{n} AS {types[n]})" for n in order) + ")")
+        # What is sent: the same in the driver's own parameter style (psycopg2's %(name)s), so that
+        # SQLAlchemy does not compile a statement at each call.
+        self.driver_sql = settings + f"EXECUTE {name} (" + ", ".join(f"CAST(%({n})s AS {types[n]})" for n in order) + ")"
         # Behind a transaction-mode pooler: the statement itself, planned at every call.
         self.unprepared = text("SET LOCAL enable_seqscan = off; "
                                + re.sub(r"(?<![:\w]):(\w+)", lambda m: f"CAST(:{m.group(1)} AS {types[m.group(1)]})", sql))
@@ -252,4 +289,4 @@ class Prepared:
             with pooled.dbapi_connection.cursor() as cursor:  # no parameters: no %-formatting
                 cursor.execute(self.prepare)
             done.add(self.name)
-        return session.execute(self.execute, params)
+        return connection.exec_driver_sql(self.driver_sql, params)

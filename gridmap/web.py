@@ -167,6 +167,13 @@ class _SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
+    def open_session(self, app: Flask, request: Any) -> Any:
+        # No cookie (an API call with a bearer token): an empty session, without building the
+        # signing serializer first as Flask does for every request.
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
 
 def csp_nonce() -> str:
     """This response's script nonce (made on first use): the Content-Security-Policy runs an
@@ -248,10 +255,13 @@ def install(app: Flask) -> None:
         return _render_error(AppError())
 
     tiles = app.config["GRIDMAP"].tiles
+    without_nonce = content_security_policy(tiles)  # every answer without an inline script (the API's)
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("Content-Security-Policy", content_security_policy(tiles, g.get("csp_nonce")))
+        nonce = g.get("csp_nonce")
+        response.headers.setdefault("Content-Security-Policy",
+                                    content_security_policy(tiles, nonce) if nonce else without_nonce)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -9,36 +9,55 @@ all the user's tokens (gridmap.accounts.service); a deactivated user's tokens al
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import current_app, g, request, session
+from sqlalchemy.orm import Session
 
 from gridmap.auth.models import User
 from gridmap.auth.scope import Scope
-from gridmap.auth.service import issue_token, revoke_token, scope_of, user_for_token
+from gridmap.auth.service import issue_token, revoke_token, scope_for_token, scope_of, user_for_token
 from gridmap.errors import Forbidden, Unauthorized
 from gridmap.web import check_csrf, get_session
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _COOKIE_TOKEN = "token"
+T = TypeVar("T")
+
+
+def _authenticate(lookup: Callable[[Session, str], T]) -> T | None:
+    """``lookup`` of the caller's token: the bearer token, else the login cookie's (then a write
+    needs the CSRF token too); None when neither is sent or the cookie's token no longer works."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return lookup(get_session(), header[len("Bearer "):].strip())
+    if not session.get(_COOKIE_TOKEN):
+        return None
+    try:
+        found = lookup(get_session(), session[_COOKIE_TOKEN])
+    except Unauthorized:  # logged out, password changed, deactivated or expired
+        session.clear()
+        return None
+    if request.method not in SAFE_METHODS:
+        # A browser sends the cookie on any site's behalf: writes need the CSRF token too.
+        check_csrf()
+    return found
 
 
 def current_user() -> User | None:
+    if "current_user" not in g:
+        g.current_user = _authenticate(user_for_token)
+    return g.current_user
+
+
+def _caller_scope() -> Scope | None:
+    """The caller's scope, looked up as one plain row (no User object) unless the user is known."""
     if "current_user" in g:
-        return g.current_user
-    user = None
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        user = user_for_token(get_session(), header[len("Bearer "):].strip())
-    elif session.get(_COOKIE_TOKEN):
-        try:
-            user = user_for_token(get_session(), session[_COOKIE_TOKEN])
-        except Unauthorized:  # logged out, password changed, deactivated or expired
-            session.clear()
-        else:
-            if request.method not in SAFE_METHODS:
-                # A browser sends the cookie on any site's behalf: writes need the CSRF token too.
-                check_csrf()
-    g.current_user = user
-    return user
+        return scope_of(g.current_user) if g.current_user is not None else None
+    if "caller_scope" not in g:
+        g.caller_scope = _authenticate(scope_for_token)
+    return g.caller_scope
 
 
 def begin_browser_session(user: User) -> None:
@@ -49,6 +68,7 @@ def begin_browser_session(user: User) -> None:
     token, _ = issue_token(get_session(), user, max(hours, 1))
     session[_COOKIE_TOKEN] = token
     g.current_user = user
+    g.pop("caller_scope", None)
 
 
 def end_browser_session() -> None:
@@ -58,13 +78,14 @@ def end_browser_session() -> None:
         revoke_token(get_session(), token)
     session.clear()
     g.pop("current_user", None)
+    g.pop("caller_scope", None)
 
 
 def require_user(roles: tuple[str, ...]) -> Scope:
     """The caller's scope; 401 when not logged in, 403 when the role may not do this."""
-    user = current_user()
-    if user is None:
+    scope = _caller_scope()
+    if scope is None:
         raise Unauthorized("unauthorized")
-    if user.role not in roles:
+    if scope.role not in roles:
         raise Forbidden("forbidden")
-    return scope_of(user)
+    return scope

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import create_engine, text
 
 from gridmap import create_app
@@ -9,13 +11,23 @@ from gridmap.config import Settings
 from gridmap.db import sqlalchemy_url
 from tests.conftest import TEST_DATABASE_URL
 
+OTHERS = ("FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+          " AND backend_type = 'client backend'")
+
 
 def _terminate_other_connections() -> int:
+    """Terminate the other sessions and wait until they are gone (pg_terminate_backend only
+    signals them; the app's pool sees a connection dead once its backend has exited)."""
     engine = create_engine(sqlalchemy_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        killed = connection.scalar(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"))
+        pids = connection.scalars(text(f"SELECT pid {OTHERS}")).all()
+        killed = connection.scalar(text(f"SELECT count(pg_terminate_backend(pid)) {OTHERS}"))
+        for _ in range(100):
+            alive = connection.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                                      {"pids": list(pids)})
+            if not alive:
+                break
+            time.sleep(0.05)
     engine.dispose()
     return killed
 
