@@ -49,12 +49,16 @@ def _rules() -> PatrolRules:
     return current_app.config["GRIDMAP"].patrol
 
 
+KEPT = frozenset(CheckinItem.model_fields)
+
+
 def _kept(item: Any) -> Any:
     """A check-in's members the code reads; the rest (which may hold anything, NUL included)
-    never reaches PostgreSQL and is dropped before the NUL check."""
-    if not isinstance(item, dict):
+    never reaches PostgreSQL and is dropped before the NUL check. An item holding no other
+    member (the phone's) is kept as it is."""
+    if not isinstance(item, dict) or item.keys() <= KEPT:
         return item
-    return {key: value for key, value in item.items() if key in CheckinItem.model_fields}
+    return {key: value for key, value in item.items() if key in KEPT}
 
 
 class CheckinRequest(RootModel[dict[str, Any]]):
