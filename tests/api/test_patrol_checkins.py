@@ -234,3 +234,18 @@ def test_checkin_roles_and_openapi(client, db_session):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "post" in spec["paths"]["/api/v1/checkins"]
     assert "CheckinItem" in spec["components"]["schemas"]
+
+
+def test_checkin_answers_are_written_as_jsonify_writes_them(app, client, db_session):
+    """The answers are written by orjson (a batch's 500 cost jsonify 8 µs each): the same bytes
+    as Flask's jsonify — keys sorted, Chinese as UTF-8, compact, a final newline."""
+    _, headers = _worker(db_session)
+    single = client.post("/api/v1/checkins", json=_item(note="巡查"), headers=headers)
+    batch = client.post("/api/v1/checkins", json={"items": [_item(), _item(lon="x")]}, headers=headers)
+    error = client.post("/api/v1/checkins", json=_item(crs="EPSG:9999"), headers=headers)
+    assert (single.status_code, batch.status_code, error.status_code) == (201, 207, 422)
+    assert "网格".encode() in single.data and b"\\u" not in single.data
+    with app.app_context():
+        for response in (single, batch, error):
+            assert response.mimetype == "application/json"
+            assert response.data == app.json.response(response.get_json()).data
