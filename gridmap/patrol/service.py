@@ -137,7 +137,7 @@ def _validation_details(exc: ValidationError) -> dict[str, Any]:
 #   a scan as it grows (until the next ANALYZE).
 CHECKIN_SQL = """
 WITH t AS (
-    SELECT t.idx, t.id, CAST(t.at AS timestamptz) AS rec, t.at AS rec_text, t.lon, t.lat, t.acc, t.household_id,
+    SELECT t.idx, t.id, CAST(t.at AS timestamptz) AS rec, t.lon, t.lat, t.acc, t.household_id,
            t.household_code, t.note, t.low, t.future, t.stale
       FROM json_to_recordset(CAST(:items AS json))
            AS t(idx int, id uuid, at text, lon float8, lat float8, acc float8, household_id int,
@@ -167,7 +167,7 @@ WITH t AS (
               -- previous position is the one just before it, the stored one on a tie
               FROM (SELECT t.*, false AS stored FROM t
                     UNION ALL
-                    SELECT NULL, NULL, s.rec, NULL, s.lon, s.lat, s.acc, NULL, NULL, NULL, NULL, NULL, NULL, true
+                    SELECT NULL, NULL, s.rec, s.lon, s.lat, s.acc, NULL, NULL, NULL, NULL, NULL, NULL, true
                       FROM s) t
             WINDOW w AS (ORDER BY t.rec, t.stored, t.idx)) line
      WHERE NOT line.stored
@@ -341,8 +341,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         with transaction(session):
             rows = orjson.loads(CHECKIN(session, {
                 # one JSON document for the whole batch: cheaper to build, send and parse than
-                # a dozen adapted arrays (rec is sent as the phone's own ISO text, offset kept);
-                # orjson writes it ten times faster than json.dumps
+                # a dozen adapted arrays; orjson writes it ten times faster than json.dumps
                 "items": orjson.dumps([{
                     "idx": k, "id": ids[k], "at": at[k], "lon": wgs[i][0], "lat": wgs[i][1],
                     "acc": acc[k], "household_id": households.get(items[i].household_code) if items[i].household_code
