@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import REAL, ForeignKey, Index, Integer, Text, func, text
+from sqlalchemy import REAL, ForeignKey, Index, Integer, SmallInteger, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,7 +50,8 @@ class Checkin(Base):
 
 
 class CheckinKey(Base):
-    """One row per client UUID ever accepted: the database's idempotency decision."""
+    """One row per client UUID ever accepted: the database's idempotency decision, and what
+    the first answer said (a re-send gets it again: gridmap.patrol.service.answer)."""
 
     __tablename__ = "checkin_key"
 
@@ -58,7 +59,15 @@ class CheckinKey(Base):
     # No foreign key: the check-in row written with it carries the same user_id and checks it.
     user_id: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True))
-    answer: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The first answer as a document: keys stored before migration 0041 (NULL since, the
+    # columns below hold it: building a JSONB document cost a sixth of the insert)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
+    # 0 inside one of the worker's grids, 1 near one, 2 inside another grid, 3 none
+    rank: Mapped[int | None] = mapped_column(SmallInteger)
+    grid: Mapped[str | None] = mapped_column(Text)  # code and name as answered then
+    grid_name: Mapped[str | None] = mapped_column(Text)
+    flags: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    household_code: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_checkin_key_recorded_at", "recorded_at", postgresql_using="brin"),)

@@ -54,3 +54,29 @@ def test_prepared_checkin_statement_reads_no_key_and_prunes_months_at_start(db_s
     # planned while the month is nearly empty (as here), the plan is kept as it grows:
     # never a sequential scan of a month
     assert "Seq Scan on checkin" not in plan, plan
+
+
+def test_prepared_checkin_statement_is_never_jit_compiled(db_session):
+    """LLVM compiles a plan whose estimate passes jit_above_cost at every run (~100 ms, a
+    batch of 500 runs in ~15 ms): the check-in statement turns JIT off for itself, even
+    where the server would compile every plan."""
+    f.lishui(db_session)
+    f.token_for(db_session, "grid_worker", f.GRID_A, username="jit-worker")
+    user_id = db_session.scalar(text("SELECT id FROM app_user WHERE username = 'jit-worker'"))
+    db_session.execute(text("SET LOCAL jit = on"))
+    db_session.execute(text("SET LOCAL jit_above_cost = 0"))
+    statement = Prepared("test_checkin_jit", CHECKIN_SQL, CHECKIN_TYPES)
+    db_session.execute(text(statement.prepare.replace(":", r"\:")))
+    *settings, execute = statement.execute.text.split("; ")
+    for setting in settings:
+        db_session.execute(text(setting))
+    now = datetime.now(UTC)
+    items = [{"idx": 0, "id": str(uuid.uuid4()), "at": now.isoformat(), "lon": 119.885,
+              "lat": 28.455, "acc": 10.0, "household_id": None, "household_code": None, "note": "",
+              "low": False, "future": False, "stale": False}]
+    # EXPLAIN shows JIT with the costs only
+    plan = "\n".join(db_session.scalars(text("EXPLAIN (ANALYZE) " + execute), {
+        "items": json.dumps(items), "own": f.GRID_A, "max_speed_ms": 33.3, "user_id": user_id,
+        "first": now, "since": now - timedelta(days=7), "until": now, "now": now}))
+    db_session.execute(text("DEALLOCATE test_checkin_jit"))
+    assert "Insert on checkin" in plan and "JIT" not in plan, plan
