@@ -147,6 +147,21 @@ def _fuzz_requests() -> dict[str, int]:
     return dict(fuzz.REQUESTS) if fuzz is not None else {}
 
 
+# The order modules are handed to xdist workers: folders of long tests (one live server and
+# browser world per module, throwaway clusters, whole-demo loads) first, the many short unit
+# tests last, so the run does not end with one worker idle while the other runs a long module.
+FOLDER_ORDER = ("security", "browser", "db", "api", "unit")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item) -> int:
+        parts = item.nodeid.split("/")
+        folder = parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
+        return FOLDER_ORDER.index(folder) if folder in FOLDER_ORDER else len(FOLDER_ORDER)
+
+    items.sort(key=rank)  # stable: each folder keeps its own order
+
+
 def pytest_sessionfinish(session):
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand the counts to the controller
