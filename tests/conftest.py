@@ -147,13 +147,16 @@ def _fuzz_requests() -> dict[str, int]:
     return dict(fuzz.REQUESTS) if fuzz is not None else {}
 
 
-# The order modules are handed to xdist workers: folders of long tests (one live server and
+# The order xdist workers collect, and so are handed, the modules in: folders of long tests (one live server and
 # browser world per module, throwaway clusters, whole-demo loads) first, the many short unit
 # tests last, so the run does not end with one worker idle while the other runs a long module.
 FOLDER_ORDER = ("security", "browser", "db", "api", "unit")
 
 
 def pytest_collection_modifyitems(session, config, items):
+    if not WORKER:
+        return  # one process: the usual order, unit tests first
+
     def rank(item) -> int:
         parts = item.nodeid.split("/")
         folder = parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
