@@ -7,7 +7,6 @@ between threads. Every request that leaves 127.0.0.1 is aborted and counted.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,8 +17,6 @@ from werkzeug.serving import make_server
 from tests.conftest import rolled_back_session
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"]
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +36,9 @@ def live_server(app, live_db):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = os.environ.get("GRIDMAP_CHROMIUM") or "/usr/bin/chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(chromium):
+    """The session's chromium (tests/conftest.py), launched once, not once per module."""
+    return chromium
 
 
 class Offline:
