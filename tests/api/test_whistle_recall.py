@@ -140,3 +140,28 @@ def test_who_may_recall(client, db_session, world):
     assert getattr(elsewhere.value, "code", "") == "hazard_action_elsewhere"
     assert _status(db_session, hazard) == "whistled"
     assert service.recall(db_session, COMMUNITY, hazard, note="撤回")["status"] == "accepted"
+
+
+def test_the_item_page_offers_the_recall_button_until_a_department_reports(client, db_session, world):
+    f.department_token(db_session, "zhujian", f.DISTRICT, username="zj")
+    cg = f.department_token(db_session, "chengguan", f.STREET, username="cg")
+    hazard = _hazard(db_session)
+    supervisor = f.token_for(db_session, "supervisor", f.COMMUNITY, username="sup-page")
+    _whistle(client, supervisor, hazard)
+    page = client.get(f"/hazards/{hazard}", headers=f.auth(supervisor)).get_data(as_text=True)
+    form = re.search(r'<form method="post" action="/hazards/\d+/recall"[^>]*data-action="recall">(.*?)</form>', page,
+                     re.S)
+    assert form and "撤回吹哨" in form.group(1) and 'name="note"' in form.group(1) and "required" in form.group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    version = re.search(r'name="version" value="(\d+)"', form.group(1)).group(1)
+    posted = client.post(f"/hazards/{hazard}/recall", headers=f.auth(supervisor),
+                         data={"note": "交办有误", "version": version, **({"csrf_token": csrf.group(1)} if csrf else {})})
+    assert posted.status_code == 302 and _status(db_session, hazard) == "accepted"
+    page = client.get(f"/hazards/{hazard}", headers=f.auth(supervisor)).get_data(as_text=True)
+    assert "从 城管、住建 撤回" in page and "交办有误" in page
+    _whistle(client, supervisor, hazard)
+    assignment = db_session.scalar(text("SELECT a.id FROM hazard_assignment a JOIN department d ON d.id = a.department_id"
+                                        " WHERE d.code = 'chengguan'"))
+    client.post(f"/api/v1/department/assignments/{assignment}/report", headers=f.auth(cg))
+    page = client.get(f"/hazards/{hazard}", headers=f.auth(supervisor)).get_data(as_text=True)
+    assert 'class="hazard-action" data-action="recall"' not in page and 'data-action="report_for_duty"' in page
