@@ -33,7 +33,7 @@ LABELS: dict[str, dict[str, str]] = {
         "on_the_spot": "就地解决", "reopen": "重新打开", "supervise": "督办",
         "revisit": "回访",
         "whistle": "吹哨（交办部门）", "report_for_duty": "部门报到", "duty_feedback": "部门反馈",
-        "duty_overdue": "部门报到超期",
+        "duty_overdue": "部门报到超期", "recall": "撤回吹哨",
     },
     # 回访: the reporter's answer after verification, and how it was given.
     "revisit_answer": {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"},

@@ -313,6 +313,9 @@ MESSAGES: dict[str, str] = {
     "department_route_not_found": "未找到编号为 {id} 的交办规则",
     "department_route_area_unknown": "未知区域编码：{code}",
     "department_no_route": "类别“{category}”在 {area} 没有归口部门，请管理员先设置交办规则",
+    "department_no_user": "{departments}在 {area} 没有可以报到的部门账号（本辖区、负责该类别），吹哨后无人接收；"
+                          "请管理员先为其开通账号或调整交办规则",
+    "whistle_recall_reported": "{departments}已经报到，不能撤回；请等待部门反馈",
     "assignment_not_found": "未找到编号为 {id} 的部门交办",
     "assignment_already_reported": "已经报到",
     "assignment_not_reported": "请先报到再反馈",

@@ -1,6 +1,7 @@
-"""The demo's other staff: a grid worker for every grid and a supervisor for every community and
-street besides the demo logins', so every grid has someone who patrols it and every hazard
-someone who handles it. Their accounts cannot log in (no password: the hash ``!`` matches
+"""The demo's other staff: a grid worker for every grid, a supervisor for every community and
+street besides the demo logins', and a district-wide account for every department (``dp-<code>``,
+who 报到s where no demo login of its department does), so every grid has someone who patrols it,
+every hazard someone who handles it and every whistle someone who 报到s. Their accounts cannot log in (no password: the hash ``!`` matches
 nothing); only the printed demo logins can. Names: the grid's 专职网格员 from its handbook
 staff (gridmap.demo.handbook), the unit's name with 督导 for supervisors. One INSERT … SELECT
 each; existing accounts are kept.
@@ -14,8 +15,9 @@ from sqlalchemy.orm import Session
 from gridmap.demo.hazard_story import Person, Staff
 
 NO_PASSWORD = "!"
-# Usernames of the colleagues (gw-<grid code>, sv-<street or community code>): how reset finds them.
-USERNAME_PATTERN = "^(gw|sv)-[0-9]+$"
+# Usernames of the colleagues (gw-<grid code>, sv-<street or community code>, dp-<department code>):
+# how reset finds them.
+USERNAME_PATTERN = "^((gw|sv)-[0-9]+|dp-[a-z][a-z0-9_]*)$"
 
 _WORKERS_SQL = """
 INSERT INTO app_user (username, password_hash, role, scope_code, display_name)
@@ -36,6 +38,14 @@ ON CONFLICT (username) DO NOTHING
 """
 
 
+_DEPARTMENTS_SQL = """
+INSERT INTO app_user (username, password_hash, role, scope_code, display_name, department_id)
+SELECT 'dp-' || d.code, :nopass, 'department', :district, :district_name || d.name, d.id
+FROM department d WHERE d.active ORDER BY d.sort_order, d.code
+ON CONFLICT (username) DO NOTHING
+"""
+
+
 def insert_colleagues(session: Session, prefix: str, featured_grid: str, featured_units: list[str]) -> None:
     """Accounts for the grids, communities and streets under ``prefix`` (a code) other than the
     featured ones, whose demo logins already exist."""
@@ -43,6 +53,11 @@ def insert_colleagues(session: Session, prefix: str, featured_grid: str, feature
               "featured_units": featured_units}
     session.execute(text(_WORKERS_SQL), params)
     session.execute(text(_SUPERVISORS_SQL), params)
+    district = session.execute(text("SELECT code, name FROM admin_unit WHERE code = :p AND level = 'district'"),
+                               {"p": prefix}).first()
+    if district is not None:
+        session.execute(text(_DEPARTMENTS_SQL), {"nopass": NO_PASSWORD, "district": district.code,
+                                                 "district_name": district.name})
 
 
 def staff_of_grids(session: Session, grid_codes: list[str], district: str) -> list[Staff]:

@@ -142,3 +142,12 @@ FEEDBACK_NOTES = ("已现场处置完毕，照片留存", "已联系物业清理
                   "已约谈当事人，双方达成一致", "已报修，维修人员已修复", "已督促整改，当事人已自行拆除")
 REWORK_NOTES = ("现场复核未整改到位，请继续处置", "居民反映问题仍然存在，请再次处理")
 VERIFY_NOTES = ("现场核查，已整改到位", "回访居民，表示满意")
+WHISTLE_NOTES = ("属部门职责，请按期报到并到场处置", "社区已现场劝导无效，请部门依法处置", "请部门到场核查，反馈处置结果")
+DUTY_FEEDBACK_NOTES = ("已到场依法处置，现场已整改", "已立案查处，责令限期整改", "已联合社区现场处置完毕",
+                       "已约谈当事人，问题已消除")
+# 回访: the community's reply to a resident, the call's note, the resident's comment on the status page.
+RESIDENT_REPLIES = ("您反映的问题已处理完毕，感谢您的监督。", "已安排人员现场整改到位，欢迎继续反映。",
+                    "问题已交相关部门处置完毕，请您查看。")
+REVISIT_NOTES = ("电话回访，居民确认已整改", "电话回访居民，听取意见")
+RESIDENT_COMMENTS = {"satisfied": ("处理很及时，谢谢", "", "点赞"), "basically_satisfied": ("基本解决了", ""),
+                     "dissatisfied": ("问题还在，请再看看", "只处理了一半")}

@@ -8,14 +8,19 @@ closed by the manager, with refused reports, work returned for rework and escala
 hour), workers from 07:00 to 21:00. How fast depends on the grid's ``trait``: most grids
 are quick, some steady, a few slow, which is what colours the 平安报表. A ``stop`` leaves a
 hazard stuck in a status (a case waiting for a demolition order, a worker on leave): the
-open and overdue ones of today. Deadlines come from the working-day calendar and the
+open and overdue ones of today. Some items the manager whistles to the departments that own them
+(``whistle``: gridmap.demo.duty_story tells their 报到 and feedback). Some are residents' reports
+from the public form (``resident``): after each verification (with a reply to the resident) the
+reporter answers the 回访 — on the status page, or on the phone when the community calls one who
+left a number (close waits for it) —; 不满意 sends the item back to work. Deadlines come from the working-day calendar and the
 deadline rules, as the service computes them, and are recomputed at each escalation.
 Every step is checked against ``workflow.RULES``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
 import numpy as np
@@ -24,6 +29,7 @@ from gridmap.clock import CHINA, as_local
 from gridmap.demo import hazard_places as text
 from gridmap.hazards import workflow
 from gridmap.hazards.calendar import Deadline, WorkCalendar, combined_calendar
+from gridmap.hazards.models import ANSWERS, SATISFIED
 
 # Median hours of each wait by the grid's trait (log-normal around it).
 TRAIT_SHARES = {"fast": 0.55, "steady": 0.30, "slow": 0.15}
@@ -38,6 +44,10 @@ P_REWORK = 0.06
 P_ASSIGN_LATER = 0.2
 P_ESCALATE = {"grid": {"normal": 0.04, "complex": 0.18, "urgent": 0.08}, "community": 0.25, "street": 0.1,
               "district": 0.0}
+# 回访: who answers and what (a second answer, after rework, is never 不满意 again).
+P_CALLED = 0.6  # of the reporters who left a phone, those the community calls (the rest answer online)
+P_ANSWERS_ONLINE = 0.6  # of those who left none, those who answer on the status page before it closes
+ANSWER_SHARES = {"satisfied": 0.8, "basically_satisfied": 0.13, "dissatisfied": 0.07}
 OFFICE = (time(8, 30), time(17, 30))
 AWAKE = (time(7, 0), time(21, 0))
 
@@ -69,11 +79,19 @@ class Staff:
 
 
 @dataclass(frozen=True)
+class Resident:
+    """A resident who reported on the public form: the tracking code, and the phone left (if any)."""
+
+    tracking_code: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
 class Step:
     action: str
     from_status: str | None
     to_status: str
-    actor: Person
+    actor: Person | None  # None: the system (the overdue sweep)
     at: datetime
     level: str
     assignee: Person | None
@@ -121,6 +139,8 @@ class Story:
         self.grid_code = grid_code
         self.steps: list[Step] = []
         self.status, self.level, self.assignee = "reported", "grid", None
+        self.resident: Resident | None = None
+        self.answered = False  # this verification has its 回访 answer
 
     def wait(self, t: datetime, kind: str, factor: float = 1.0) -> datetime:
         return t + timedelta(hours=float(self.hours[kind] * factor * self.rng.lognormal(0.0, 0.6)))
@@ -146,8 +166,13 @@ class Story:
     def act(self, action: str, actor: Person, at: datetime, note: str = "", assignee: Person | None = None,
             **detail) -> datetime:
         """One step, decided by the workflow itself (it raises if the actor may not take it)."""
-        state = workflow.State(self.status, self.level, self.grid_code, self.assignee.id if self.assignee else None)
+        state = workflow.State(self.status, self.level, self.grid_code, self.assignee.id if self.assignee else None,
+                               source=workflow.RESIDENT if self.resident else "staff",
+                               revisit_required=bool(self.resident and self.resident.phone), answered=self.answered)
         decision = workflow.decide(workflow.Actor(actor.role, actor.scope, actor.id), state, action, note)
+        if action == "revisit" and detail["answer"] not in SATISFIED:
+            decision = replace(decision, to_status=workflow.REVISIT_REOPENS_TO)
+        self.answered = action == "revisit"
         if action == "escalate" or (action == "reject" and decision.from_status == "assigned"):
             self.assignee = None
             if action == "escalate":
@@ -164,13 +189,59 @@ class Story:
         return str(self.rng.choice(choices))
 
 
+# The departments' part once the manager whistles: (story, when, manager) → when the last one fed back.
+Whistle = Callable[["Story", datetime, Person], datetime]
+# Events that leave the hazard's version alone (as the services write them).
+UNVERSIONED = ("report_for_duty", "duty_overdue")
+
+
+def _revisit(s: Story, t: datetime, manager: Person, again: bool) -> tuple[datetime, bool]:
+    """The reporter's 回访 answer after a verification; (when, whether 不满意 reopened it). Someone who
+    left no phone may not answer at all (then close does not wait)."""
+    rng, resident = s.rng, s.resident
+    shares = {a: ANSWER_SHARES[a] for a in ANSWERS if not (again and a not in SATISFIED)}
+    answer = str(rng.choice(list(shares), p=np.array(list(shares.values())) / sum(shares.values())))
+    if resident.phone and rng.random() < P_CALLED:
+        t = s.act("revisit", manager, s.office(s.wait(t, "verify", 0.5)), s.note(text.REVISIT_NOTES),
+                  answer=answer, channel="phone")
+    elif resident.phone or rng.random() < P_ANSWERS_ONLINE:
+        t = s.awake(t + timedelta(hours=float(6 * rng.lognormal(0.0, 0.8))))
+        to = "verified" if answer in SATISFIED else workflow.REVISIT_REOPENS_TO
+        comment = s.note(text.RESIDENT_COMMENTS[answer])
+        s.steps.append(Step("revisit", s.status, to, None, t, s.level, s.assignee, comment,
+                            {"answer": answer, "channel": "status_page"}))
+        s.status, s.answered = to, True
+    return t, s.status != "verified"
+
+
+def _verify_and_close(s: Story, t: datetime, manager: Person, assignee: Person, work: float) -> None:
+    """Verification (with a reply to a resident), the 回访 of a resident's item, close; a 不满意
+    sends it back to the assignee, who feeds back again."""
+    again = False
+    while True:
+        reply = {"reply": s.note(text.RESIDENT_REPLIES)} if s.resident else {}
+        t = s.act("verify", manager, s.office(s.wait(t, "verify")), s.note(text.VERIFY_NOTES), **reply)
+        if s.resident is not None:
+            t, reopened = _revisit(s, t, manager, again)
+            if reopened:
+                again = True
+                t = s.act("feedback", assignee, s.awake(s.wait(t, "work", 0.5 * work)), s.note(text.FEEDBACK_NOTES))
+                continue
+        s.act("close", manager, s.office(t + timedelta(hours=float(s.rng.uniform(0.1, 6)))))
+        return
+
+
 def write_story(t0: datetime, category: str, severity: str, staff: Staff, trait: str, calendar: WorkCalendar,
-                rng: np.random.Generator, stop: str | None = None) -> list[Step]:
+                rng: np.random.Generator, stop: str | None = None, whistle: Whistle | None = None,
+                resident: Resident | None = None) -> list[Step]:
     """The whole history of a hazard reported at ``t0`` (events after today are cut by ``outcome``);
-    ``stop``: the status it gets stuck in, the first time it gets there."""
+    ``stop``: the status it gets stuck in, the first time it gets there; ``whistle``: the manager
+    whistles it to its departments once it is in progress (gridmap.demo.duty_story); ``resident``:
+    a resident reported it on the public form (no staff reporter) and answers the 回访."""
     s = Story(calendar, rng, trait, severity, staff.worker.scope)
+    s.resident = resident
     work = WORK_BY_SEVERITY[severity]
-    s.steps.append(Step("report", None, "reported", staff.worker, t0, "grid", None))
+    s.steps.append(Step("report", None, "reported", None if resident else staff.worker, t0, "grid", None))
     if stop is None and rng.random() < P_REFUSED:
         s.act("reject", staff.manager("grid"), s.office(s.wait(t0, "accept")), s.note(text.REJECT_NOTES))
         return s.steps
@@ -183,6 +254,11 @@ def write_story(t0: datetime, category: str, severity: str, staff: Staff, trait:
         t = s.act("assign", manager, s.office(s.wait(t, "accept")) if later else
                   t + timedelta(minutes=float(rng.uniform(5, 60))), assignee=assignee)
         t = s.act("start", assignee, s.awake(s.wait(t, "start", 0.3 if severity == "urgent" else 1.0)))
+        if whistle is not None:
+            t = whistle(s, t, manager)
+            if s.status == "feedback":  # else a department never 报到'd: the item waits with them
+                _verify_and_close(s, t, manager, assignee, work)
+            return _stopped(s.steps, stop)
         p = P_ESCALATE[level]
         if workflow.next_level(level) and rng.random() < (p[severity] if isinstance(p, dict) else p):
             by = staff.worker if level == "grid" else manager
@@ -193,11 +269,15 @@ def write_story(t0: datetime, category: str, severity: str, staff: Staff, trait:
         if rng.random() < P_REWORK:
             t = s.act("reject", manager, s.office(s.wait(t, "verify")), s.note(text.REWORK_NOTES))
             t = s.act("feedback", assignee, s.awake(s.wait(t, "work", 0.5 * work)), s.note(text.FEEDBACK_NOTES))
-        t = s.act("verify", manager, s.office(s.wait(t, "verify")), s.note(text.VERIFY_NOTES))
-        s.act("close", manager, s.office(t + timedelta(hours=float(rng.uniform(0.1, 6)))))
-        if stop is not None:
-            return s.steps[:next(i for i, step in enumerate(s.steps) if step.to_status == stop) + 1]
-        return s.steps
+        _verify_and_close(s, t, manager, assignee, work)
+        return _stopped(s.steps, stop)
+
+
+def _stopped(steps: list[Step], stop: str | None) -> list[Step]:
+    """The steps up to the first that reaches ``stop`` (all of them without one)."""
+    if stop is None:
+        return steps
+    return steps[:next(i for i, step in enumerate(steps) if step.to_status == stop) + 1]
 
 
 def fit_before(steps: list[Step], now: datetime) -> list[Step]:
@@ -224,11 +304,21 @@ def outcome(steps: list[Step], category: str, severity: str, now: datetime, cale
             accepted_at = None
         elif step.action == "accept":
             accepted_at = step.at
-        if step.to_status == "verified":
+        elif step.action == "revisit" and step.to_status != step.from_status:  # 不满意: a fresh resolve deadline
+            resolve = deadlines(calendar, rules, category, severity, step.at)[1]
+            resolved_at = None
+        if step.to_status == "verified" != step.from_status:
             resolved_at = step.at
         if step.to_status in ("closed", "rejected"):
             closed_at = step.at
     return Outcome(status=last.to_status, level=last.level,
                    assignee_id=last.assignee.id if last.assignee else None, accept_by=accept.due,
                    resolve_by=resolve.due, calendar=combined_calendar(accept, resolve), accepted_at=accepted_at,
-                   resolved_at=resolved_at, closed_at=closed_at, updated_at=last.at, version=len(kept), steps=kept)
+                   resolved_at=resolved_at, closed_at=closed_at, updated_at=last.at,
+                   version=sum(1 for st in kept if versioned(st)), steps=kept)
+
+
+def versioned(step: Step) -> bool:
+    """Whether the step moves the hazard's version on (a department's 报到, an overdue sweep and a
+    feedback that is not the last do not)."""
+    return step.action not in UNVERSIONED and not (step.action == "duty_feedback" and step.from_status == step.to_status)

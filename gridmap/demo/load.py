@@ -57,6 +57,7 @@ class DemoUser:
     scope: str
     display_name: str
     sees: str
+    department: str = ""  # a department user's department (its code)
 
 
 DEMO_USERS: tuple[DemoUser, ...] = (
@@ -75,7 +76,11 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("partymember", "demo-party-2026", PARTY_MEMBER, "党员", FEATURED_GRID, "党员",
              "自己联系的住户（府前社区第1网格）"),
     DemoUser("department", "demo-dept-2026", DEPARTMENT, "职能部门", DISTRICT_CODE, "莲都区消防救援大队",
-             "吹哨交办给消防的本区事项：报到、反馈（不见住户信息）"),
+             "吹哨交办给消防的本区事项：报到、反馈（不见住户信息）", "xiaofang"),
+    DemoUser("chengguan", "demo-chengguan-2026", DEPARTMENT, "职能部门", DISTRICT_CODE, "莲都区综合行政执法局",
+             "吹哨交办给城管的本区事项（乱搭乱建、占道经营、环境卫生）：报到、反馈", "chengguan"),
+    DemoUser("paichusuo", "demo-police-2026", DEPARTMENT, "职能部门", FEATURED_STREET, "万象派出所",
+             "吹哨交办给派出所的万象街道事项（治安、纠纷、噪声）：报到、反馈", "paichusuo"),
 )
 DEMO_USERNAMES = [u.username for u in DEMO_USERS]
 
@@ -287,7 +292,7 @@ def _ensure_users(session: Session) -> None:
             if member is None:
                 raise RuntimeError("the demo grid has no party member to link the demo party-member user to")
             party_member_id, display_name = member[0], f"党员 {member[1]}"
-        department_id = (session.scalar(text("SELECT id FROM department WHERE code = 'xiaofang'"))
+        department_id = (session.scalar(text("SELECT id FROM department WHERE code = :c"), {"c": user.department})
                          if user.role == DEPARTMENT else None)
         create_user(session, user.username, user.password, user.role, user.scope, display_name,
                     party_member_id=party_member_id, department_id=department_id)

@@ -6,7 +6,9 @@ colleagues' accounts and the hazards with their events by INSERT … SELECT, the
 binary COPY (gridmap.pgcopy) into the month partitions made beforehand; then the heatmap's daily
 cells and zoom pyramid are rebuilt for the period (gridmap.hazard_stats.refresh). The inserts
 commit with the daily cells. The party members' visits to their contact households come from
-gridmap.demo.party_visits. Not yet generated, since the feature does not exist: 回访 answers.
+gridmap.demo.party_visits. Items whistled to departments carry their assignments
+(gridmap.demo.duty_rows), residents' reports their tracking codes and 回访 answers
+(gridmap.demo.resident_rows).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from gridmap.config import DEFAULT_VISIT_TAGS
 from gridmap.demo import hazard_places, patrols
 from gridmap.demo.colleagues import USERNAME_PATTERN, insert_colleagues, staff_of_grids
 from gridmap.demo.district import CITY_PREFIX, District
+from gridmap.demo.duty_rows import duty_lookup, insert_assignments
 from gridmap.demo.hazard_rows import deadline_rules, insert_hazards, monthly_rates, plan_hazards, year_of_hazards
 from gridmap.demo.hazard_story import TRAIT_SHARES
 from gridmap.demo.party_visits import insert_visits
+from gridmap.demo.resident_rows import insert_residents
 from gridmap.demo.residents import Residents
 from gridmap.hazard_stats.refresh import refresh_daily, refresh_rollup
 from gridmap.hazards.calendar import WorkCalendar
@@ -186,12 +190,14 @@ def load_year(session: Session, district: District, residents: Residents, *, pre
             [h.address[i] for i in mine], roads, CITY_PREFIX, rng))
     plan = plan_hazards(monthly_rates(households, has_market, rng), days, workdays, scale, rng)
     rows = year_of_hazards(grids, anchors, staff, traits, plan, index.get(featured_grid), now, calendar,
-                           deadline_rules(session), rng)
+                           deadline_rules(session), rng, duty_lookup(session, codes))
     hazard_lonlat = district.to_lonlat(np.array([r.xy for r in rows]).reshape(-1, 2))
     # The zoom pyramid is rebuilt below for the whole period: its per-statement trigger would
     # only do the same work twice (as scripts/bench does for its bulk loads).
     session.execute(text(f"ALTER TABLE hazard DISABLE TRIGGER {ROLLUP_INSERT_TRIGGER}"))
-    events = insert_hazards(session, rows, codes, hazard_lonlat)
+    events, hazard_ids = insert_hazards(session, rows, codes, hazard_lonlat)
+    insert_assignments(session, hazard_ids, [row.result.steps for row in rows])
+    insert_residents(session, hazard_ids, rows)
     session.execute(text(f"ALTER TABLE hazard ENABLE TRIGGER {ROLLUP_INSERT_TRIGGER}"))
 
     # Patrols and visits.

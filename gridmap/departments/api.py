@@ -100,10 +100,24 @@ def delete_route(scope, route_id: int):
 @operation(bp, "/hazards/<int:hazard_id>/whistle", "POST",
            summary="吹哨：按类别和区域交办归口部门（各部门限期报到）", tag="departments", scope=AREA, roles=MANAGERS,
            body=WhistleBody, response=WhistleResponse, errors=(403, 404, 409, 422),
-           data_errors=("department_no_route",))
+           data_errors=("department_no_route", "department_no_user"))
 def whistle(scope, hazard_id: int, body: WhistleBody):
     return service.whistle(get_session(), scope, hazard_id, note=body.note, version=body.version,
                            default_days=current_app.config["GRIDMAP"].duty_report_working_days)
+
+
+class RecallBody(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="撤回原因（必填）")
+    version: int | None = Field(None, description="读取时的版本号；已变化时返回 409")
+
+
+@operation(bp, "/hazards/<int:hazard_id>/recall", "POST",
+           summary="撤回吹哨：尚无部门报到时收回交办，事项回到吹哨前的状态", tag="departments", scope=AREA,
+           roles=MANAGERS, body=RecallBody, response=WhistleResponse, errors=(403, 404, 409, 422),
+           data_errors=("whistle_recall_reported",))
+def recall(scope, hazard_id: int, body: RecallBody):
+    return {**service.recall(get_session(), scope, hazard_id, note=body.note, version=body.version),
+            "assignments": []}
 
 
 @operation(bp, "/department/queue", "GET", summary="本部门的交办事项（报到期限、超期优先）", tag="departments",

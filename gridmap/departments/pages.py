@@ -1,5 +1,6 @@
 """Pages: a department's queue /department (报到 and feedback forms), the routing rules
-/department-routes (read-only; the API edits them), and the 吹哨 form's target on a hazard's page."""
+/department-routes (read-only; the API edits them), and the targets of the 吹哨 and 撤回 forms on a
+hazard's page (a refusal is shown on that page)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from gridmap.auth.roles import ADMIN, DEPARTMENT, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_DEPARTMENT, GLOBAL
 from gridmap.departments import routing, service
 from gridmap.errors import AppError, NotFound
+from gridmap.hazards.pages import detail_page as hazard_page
 from gridmap.hazards.photos import PhotoLimits
 from gridmap.labels import label
 from gridmap.messages import message
@@ -76,9 +78,29 @@ def feedback(user, scope, assignment_id: int):
 def whistle(user, scope, hazard_id: int):
     check_csrf()
     version = request.form.get("version", "")
-    service.whistle(get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000],
-                    version=int(version) if version.isdigit() else None,
-                    default_days=current_app.config["GRIDMAP"].duty_report_working_days)
+    try:
+        service.whistle(get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000],
+                        version=int(version) if version.isdigit() else None,
+                        default_days=current_app.config["GRIDMAP"].duty_report_working_days)
+    except NotFound:
+        raise
+    except AppError as error:  # no route, no department user, a stale page: said on the item's page
+        return hazard_page(user, scope, hazard_id, error=error.message, status=error.status)
+    return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
+
+
+@page(bp, "/hazards/<int:hazard_id>/recall", summary="撤回吹哨（问题详情页表单）", scope=AREA,
+      roles=(ADMIN, SUPERVISOR), methods=("POST",))
+def recall(user, scope, hazard_id: int):
+    check_csrf()
+    version = request.form.get("version", "")
+    try:
+        service.recall(get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000],
+                       version=int(version) if version.isdigit() else None)
+    except NotFound:
+        raise
+    except AppError as error:
+        return hazard_page(user, scope, hazard_id, error=error.message, status=error.status)
     return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
 
 

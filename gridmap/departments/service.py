@@ -6,6 +6,9 @@ sweep (``duty-sweep``) has seen it, a ``duty_overdue`` entry in the item's histo
 
 Department users reach an assignment only when it is their department's, its grid lies in
 their area and its category is one their department owns: 404 ``assignment_not_found`` else.
+So that no item waits for a department nobody can 报到 for, a whistle is refused (422
+``department_no_user``) unless every routed department has an active user whose area covers the
+item. While no department has 报到'd, the manager may take the item back (``recall``, 撤回).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from gridmap.auth.models import User
+from gridmap.auth.roles import DEPARTMENT
 from gridmap.auth.scope import Scope
 from gridmap.clock import as_local
 from gridmap.clock import now as clock_now
@@ -47,6 +52,7 @@ def whistle(session: Session, scope: Scope, hazard_id: int, *, note: str, defaul
             category = session.get(HazardCategory, hazard.category_code)
             raise Unprocessable("department_no_route", details={"field": "category"},
                                 category=category.name if category else hazard.category_code, area=hazard.grid_code)
+        _require_users(session, [department for department, _ in routed], hazard.grid_code)
         calendar = work_calendar(session)
         sent = []
         for department, days in routed:
@@ -61,6 +67,53 @@ def whistle(session: Session, scope: Scope, hazard_id: int, *, note: str, defaul
                                 detail={"departments": sent}))
     session.expire_all()
     return {**get_hazard(session, scope, hazard_id, now), "assignments": sent}
+
+
+def _require_users(session: Session, routed: list[Department], grid_code: str) -> None:
+    """422 ``department_no_user`` naming the routed departments without an active user whose area
+    covers the grid (the route already guarantees each owns the category)."""
+    covered = set(session.scalars(select(User.department_id).where(
+        User.role == DEPARTMENT, User.active.is_(True), User.department_id.in_([d.id for d in routed]),
+        func.strpos(grid_code, User.scope_code) == 1)))
+    missing = [d for d in routed if d.id not in covered]
+    if missing:
+        raise Unprocessable("department_no_user", details={"field": "category",
+                                                           "departments": [d.code for d in missing]},
+                            departments="、".join(d.name for d in missing), area=grid_code)
+
+
+def recall(session: Session, scope: Scope, hazard_id: int, *, note: str, version: int | None = None,
+           now: datetime | None = None) -> dict[str, Any]:
+    """撤回: take a whistled item back from its departments while none has 报到'd (409
+    ``whistle_recall_reported`` naming those that have): its assignments of that whistle go, the
+    item returns to the status it was whistled from, and the history keeps who, when, why and from
+    which departments (the ``recall`` event)."""
+    now = now or clock_now()
+    note = (note or "").strip()
+    with transaction(session):
+        locked = session.scalars(select(Hazard).where(Hazard.id == hazard_id).with_for_update()).first()
+        scope.require(locked.grid_code if locked else None, "hazard_not_found", id=hazard_id)
+        whistle_event = session.scalars(select(HazardEvent).where(HazardEvent.hazard_id == hazard_id,
+                                                                  HazardEvent.action == "whistle")
+                                        .order_by(HazardEvent.id.desc()).limit(1)).first()
+        rows = session.execute(
+            select(HazardAssignment, Department).join(Department, Department.id == HazardAssignment.department_id)
+            .where(HazardAssignment.hazard_id == hazard_id,
+                   HazardAssignment.whistled_at == (whistle_event.at if whistle_event else None))
+            .order_by(Department.sort_order, Department.code).with_for_update(of=HazardAssignment)).all()
+        reported = [d.name for a, d in rows if a.reported_at is not None]
+        if locked.status == "whistled" and reported:
+            raise Conflict("whistle_recall_reported", details={"status": locked.status}, departments="、".join(reported))
+        hazard, decision = decide_locked(session, scope, hazard_id, "recall", note, version)
+        back_to = whistle_event.from_status if whistle_event and whistle_event.from_status else decision.to_status
+        taken = [{"department": d.code, "name": d.name, "report_by": _iso(a.report_by)} for a, d in rows]
+        session.execute(delete(HazardAssignment).where(HazardAssignment.id.in_([a.id for a, _ in rows])))
+        _move(session, hazard, back_to, now)
+        session.add(HazardEvent(hazard_id=hazard_id, from_status=decision.from_status, to_status=back_to,
+                                action="recall", actor_id=scope.user_id, at=now, note=note,
+                                detail={"departments": taken}))
+    session.expire_all()
+    return get_hazard(session, scope, hazard_id, now)
 
 
 def _move(session: Session, hazard: Hazard, status: str, now: datetime) -> None:

@@ -84,7 +84,8 @@ def new(user, scope, query: NewHazardQuery):
                            config=config, **_common(user))
 
 
-def _detail(user, scope, hazard_id: int, error: str | None = None, status: int = 200):
+def detail_page(user, scope, hazard_id: int, error: str | None = None, status: int = 200):
+    """A hazard's page, with ``error`` (a refused action) said on it; also the departments' forms'."""
     shown = views.hazard_page(get_session(), scope, hazard_id)
     hazard = shown["hazard"]
     return render_template("hazard_detail.html", title=message("title_hazard_detail", code=hazard["code"]),
@@ -94,7 +95,7 @@ def _detail(user, scope, hazard_id: int, error: str | None = None, status: int =
 
 @page(bp, "/hazards/<int:hazard_id>", summary="问题详情（时间线、可做的操作、照片）", scope=AREA, roles=READERS)
 def detail(user, scope, hazard_id: int):
-    return _detail(user, scope, hazard_id)
+    return detail_page(user, scope, hazard_id)
 
 
 @page(bp, "/hazards/<int:hazard_id>/actions", summary="问题流转操作（详情页表单）", scope=AREA, roles=HANDLERS,
@@ -109,7 +110,7 @@ def act(user, scope, hazard_id: int):
     except NotFound:
         raise
     except AppError as error:
-        return _detail(user, scope, hazard_id, error=error.message, status=error.status)
+        return detail_page(user, scope, hazard_id, error=error.message, status=error.status)
     return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
 
 
@@ -124,5 +125,5 @@ def add_photos(user, scope, hazard_id: int):
     except NotFound:
         raise
     except AppError as error:
-        return _detail(user, scope, hazard_id, error=error.message, status=error.status)
+        return detail_page(user, scope, hazard_id, error=error.message, status=error.status)
     return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))

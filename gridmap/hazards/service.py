@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from gridmap.areas.models import Grid
@@ -59,12 +59,23 @@ def _actor(scope: Scope) -> workflow.Actor:
     return workflow.Actor(role=scope.role, prefix=scope.prefix, user_id=scope.user_id)
 
 
+def duty_reported(session: Session, hazard_id: int) -> bool:
+    """Whether a department has 报到'd since the item was last whistled (its history says so)."""
+    last_whistle = select(func.max(HazardEvent.id)).where(HazardEvent.hazard_id == hazard_id,
+                                                          HazardEvent.action == "whistle").scalar_subquery()
+    return bool(session.scalar(select(exists().where(
+        HazardEvent.hazard_id == hazard_id, HazardEvent.action == "report_for_duty", HazardEvent.id > last_whistle))))
+
+
 def _state(hazard: Hazard, session: Session | None = None) -> workflow.State:
-    """The hazard as the workflow sees it; with ``session``, whether its verification has its 回访 answer."""
+    """The hazard as the workflow sees it; with ``session``, whether its verification has its 回访 answer
+    and whether a department has 报到'd on its whistle."""
     return workflow.State(status=hazard.status, level=hazard.level, grid_code=hazard.grid_code,
                           assignee_id=hazard.assignee_id, resolution=hazard.resolution, source=hazard.source,
                           revisit_required=hazard.revisit_required,
-                          answered=session is not None and revisit.answered(session, hazard))
+                          answered=session is not None and revisit.answered(session, hazard),
+                          duty_reported=(session is not None and hazard.status == "whistled"
+                                         and duty_reported(session, hazard.id)))
 
 
 def overdue_expr(now: datetime):
@@ -176,7 +187,7 @@ def list_hazards(session: Session, scope: Scope, *, within: str | None = None, s
     ).all()
     features = []
     for row in rows:
-        props = _json(row, scope, session if row.Hazard.status == "verified" else None)
+        props = _json(row, scope, session if row.Hazard.status in ("verified", "whistled") else None)
         features.append({"type": "Feature", "id": props["id"],
                          "geometry": {"type": "Point", "coordinates": [props["lon"], props["lat"]]},
                          "properties": props})

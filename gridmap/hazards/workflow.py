@@ -11,7 +11,9 @@ before it may close (see ``State``). ``whistle`` (吹哨, 分类归口交办) se
 departments that own its category in its area: it waits ``whistled`` while each of them 报到s and
 feeds back, and moves on to ``feedback`` (the manager's verification) when the last one has
 (gridmap.departments owns those steps and applies this transition; the generic action route does
-not take ``whistle``). Pure: no database, no Flask; the service locks the row and applies the
+not take ``whistle``). ``recall`` (撤回) takes a whistled item back from its departments while none
+of them has 报到'd yet (``State.duty_reported``): back to the status it was whistled from, which the
+departments' service restores. Pure: no database, no Flask; the service locks the row and applies the
 decided transition.
 """
 
@@ -25,9 +27,9 @@ from gridmap.hazards.models import ON_THE_SPOT, OPEN_STATUSES
 from gridmap.labels import label
 
 ACTIONS = ("accept", "assign", "start", "whistle", "feedback", "verify", "reject", "close", "escalate", "reopen",
-           "supervise", "revisit")
+           "supervise", "revisit", "recall")
 # Actions applied by another room (gridmap.departments), not by POST /hazards/<id>/actions.
-DEPARTMENT_ACTIONS = ("whistle",)
+DEPARTMENT_ACTIONS = ("whistle", "recall")
 LOOP_ACTIONS = tuple(a for a in ACTIONS if a not in DEPARTMENT_ACTIONS)
 LEVEL_ORDER = ("grid", "community", "street", "district")
 # The longest scope code a supervisor may have to manage a hazard at this level: a
@@ -41,13 +43,16 @@ MANAGER, ASSIGNEE, GRID_OWNER = "manager", "assignee", "grid_owner"
 OVERSEER = "overseer"
 RESIDENT = "resident"
 UNFINISHED = (*OPEN_STATUSES, "verified")
+WHISTLED_FROM = ("accepted", "assigned", "in_progress")
 
 # action → {from status: (to status, who may)}; escalate's target status is "reported" at the next level.
 RULES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     "accept": {"reported": ("accepted", (MANAGER,))},
     "assign": {"accepted": ("assigned", (MANAGER,)), "assigned": ("assigned", (MANAGER,))},
     "start": {"assigned": ("in_progress", (ASSIGNEE, MANAGER))},
-    "whistle": {s: ("whistled", (MANAGER,)) for s in ("accepted", "assigned", "in_progress")},
+    "whistle": {s: ("whistled", (MANAGER,)) for s in WHISTLED_FROM},
+    # 撤回: to the status it was whistled from (the departments' service reads it from the whistle event)
+    "recall": {"whistled": ("accepted", (MANAGER,))},
     "feedback": {"in_progress": ("feedback", (ASSIGNEE, MANAGER))},
     "verify": {"feedback": ("verified", (MANAGER,))},
     "close": {"verified": ("closed", (MANAGER,))},
@@ -65,7 +70,7 @@ RULES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     "revisit": {"verified": ("verified", (OVERSEER,))},
 }
 REVISIT_REOPENS_TO = "in_progress"
-NOTE_REQUIRED = ("reject", "escalate", "reopen", "supervise")
+NOTE_REQUIRED = ("reject", "escalate", "reopen", "supervise", "recall")
 # Actions that write an event and change nothing of the hazard (not even its version).
 NOTE_ONLY = ("supervise",)
 
@@ -89,6 +94,8 @@ class State:
     source: str = "staff"
     revisit_required: bool = False
     answered: bool = False
+    # 吹哨: whether a department has 报到'd since the item was last whistled (it can no longer be recalled)
+    duty_reported: bool = False
 
     @property
     def awaits_revisit(self) -> bool:
@@ -130,7 +137,7 @@ def _possible(action: str, state: State) -> tuple[str, tuple[str, ...]] | None:
     rule = RULES[action].get(state.status)
     if rule is None or (action == "escalate" and next_level(state.level) is None):
         return None
-    if action == "reopen" and state.resolution != ON_THE_SPOT:
+    if (action == "reopen" and state.resolution != ON_THE_SPOT) or (action == "recall" and state.duty_reported):
         return None
     if (action == "revisit" and not state.awaits_revisit) or \
             (action == "close" and state.revisit_required and state.awaits_revisit):

@@ -35,7 +35,10 @@ def _put(client, token, **body):
 
 @pytest.fixture
 def world(db_session):
-    return f.lishui(db_session)
+    w = f.lishui(db_session)
+    for code in db_session.scalars(text("SELECT code FROM department")):  # someone to 报到 for each, district-wide
+        f.department_token(db_session, code, f.DISTRICT, username=f"duty-{code}")
+    return w
 
 
 def test_the_most_specific_area_wins(client, db_session, world):
@@ -276,7 +279,7 @@ def test_events_of_the_departments_are_in_the_catalogue(db_session, world):
     assert event.detail["departments"][0]["name"] == "消防"
     from gridmap.labels import LABELS
 
-    assert {"whistle", "report_for_duty", "duty_feedback", "duty_overdue"} <= set(LABELS["hazard_action"])
+    assert {"whistle", "report_for_duty", "duty_feedback", "duty_overdue", "recall"} <= set(LABELS["hazard_action"])
     assert set(LABELS["duty_state"]) == {"waiting", "reported", "fed_back"}
 
 

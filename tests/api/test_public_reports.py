@@ -185,6 +185,16 @@ def test_an_oversized_body_is_413_and_too_many_photos_422(client, db_session, wo
     assert db_session.scalar(select(func.count()).select_from(Hazard)) == 0
 
 
+def test_one_photo_over_its_limit_is_413_and_spends_neither_challenge_nor_quota(client, db_session, world, settings):
+    settings(hazard_photo_max_mb=0.01, public_photo_max_count=3, public_reports_per_address=1)
+    proof = solved(client)
+    big = report(client, f.GRID_A, files=[(io.BytesIO(b"\xff\xd8\xff" + b"0" * 20 * 1024), "big.jpg")], **proof)
+    assert (big.status_code, big.get_json()["error"]["code"]) == (413, "hazard_photo_too_large")
+    assert db_session.scalar(select(func.count()).select_from(Hazard)) == 0
+    assert report(client, f.GRID_A, **proof).status_code == 201  # refused: the challenge and the quota unspent
+    assert report(client, f.GRID_A).status_code == 429  # the one accepted report spent the address's quota
+
+
 def test_a_similar_report_nearby_is_hinted(client, world):
     assert report(client, f.GRID_A).get_json()["similar_reports"] == 0
     assert report(client, f.GRID_A, lon="119.8842").get_json()["similar_reports"] == 1  # ~20 m away

@@ -6,6 +6,7 @@ it closes; staff-reported items skip it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -139,6 +140,34 @@ def test_a_replayed_challenge_cannot_answer_twice(client, db_session, world):
     assert _answer(client, code, **proof).status_code == 200
     assert _answer(client, other, **proof).get_json()["error"]["code"] == "challenge_used"
     assert not db_session.scalars(select(HazardRevisit).where(HazardRevisit.hazard_id == other_id)).all()
+
+
+def test_a_challenge_spent_on_a_report_cannot_answer_a_revisit(client, db_session, world):
+    code, hazard_id = _verified(client, db_session, world)
+    proof = solved(client)
+    assert report(client, f.GRID_A, **proof).status_code == 201
+    replayed = _answer(client, code, **proof)
+    assert (replayed.status_code, replayed.get_json()["error"]["code"]) == (409, "challenge_used")
+    assert not db_session.scalars(select(HazardRevisit).where(HazardRevisit.hazard_id == hazard_id)).all()
+
+
+def test_the_answers_share_the_reports_limit_per_address(client, db_session, world, app, monkeypatch):
+    code, hazard_id = _verified(client, db_session, world)  # one report from 127.0.0.1 counted
+    monkeypatch.setitem(app.config, "GRIDMAP", replace(app.config["GRIDMAP"], public_reports_per_address=1))
+    limited = _answer(client, code)
+    assert (limited.status_code, limited.get_json()["error"]["code"]) == (429, "public_rate_limited")
+    assert limited.headers["Retry-After"]
+    assert not db_session.scalars(select(HazardRevisit).where(HazardRevisit.hazard_id == hazard_id)).all()
+    elsewhere = client.post(f"/api/v1/public/reports/{code}/satisfaction",
+                            json={"answer": "satisfied", **solved(client)}, environ_base={"REMOTE_ADDR": "10.0.0.5"})
+    assert elsewhere.status_code == 200, elsewhere.get_json()
+
+
+def test_an_oversized_comment_is_a_400_and_no_answer(client, db_session, world):
+    code, hazard_id = _verified(client, db_session, world)
+    assert _answer(client, code, comment="长" * 501).status_code == 400
+    assert not db_session.scalars(select(HazardRevisit).where(HazardRevisit.hazard_id == hazard_id)).all()
+    assert client.get(f"/api/v1/public/reports/{code}").get_json()["satisfaction"]["can_answer"] is True
 
 
 def test_a_resident_without_phone_may_answer_but_close_does_not_wait(client, db_session, world):

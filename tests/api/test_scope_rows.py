@@ -102,6 +102,7 @@ def _objects(db_session) -> dict[str, str]:
     from gridmap.departments import service as departments
 
     hazards.act(db_session, everything, hazard, "accept")
+    f.department_token(db_session, "xiaofang", f.STREET, username="on-duty")  # a 消防 user of grid A's street: someone to 报到
     departments.whistle(db_session, everything, hazard, note="", default_days=1)  # to 消防 (seeded rule)
     assignment = db_session.scalar(text("SELECT id FROM hazard_assignment WHERE hazard_id = :h"), {"h": hazard})
     patrol_plans.set_plan(db_session, everything, {"subject": "grid", "code": f.GRID_A, "place_id": None,

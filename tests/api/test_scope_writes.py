@@ -236,6 +236,8 @@ CASES: dict[tuple[str, str], list[Case]] = {
         422, "hazard_outside_scope", "a fix at a point in grid A"),
     ("POST", "/api/v1/hazards/<int:hazard_id>/whistle"): _each(
         (_SUP,), _json("POST", "/api/v1/hazards/{hazard}/whistle", {"note": "吹哨"}), 404, "hazard_not_found"),
+    ("POST", "/api/v1/hazards/<int:hazard_id>/recall"): _each(
+        (_SUP,), _json("POST", "/api/v1/hazards/{hazard}/recall", {"note": "撤回"}), 404, "hazard_not_found"),
     ("POST", "/api/v1/department/assignments/<int:assignment_id>/report"): _each(
         (_DEP,), _json("POST", "/api/v1/department/assignments/{assignment}/report"), 404, "assignment_not_found",
         "grid A's item whistled to 消防"),
@@ -303,6 +305,7 @@ def world(db_session):
     household_edits.update(db_session, worker_a, "A1", {"version": 1, "risk_level": "high"}, "phone")
     change = db_session.scalar(text("SELECT id FROM household_change WHERE status = 'pending'"))
     hazards.act(db_session, everything, hazard["id"], "accept")
+    f.department_token(db_session, "xiaofang", f.STREET, username="on-duty")  # a 消防 user of grid A's street: someone to 报到
     departments.whistle(db_session, everything, hazard["id"], note="", default_days=1)  # to 消防 (seeded rule)
     assignment = db_session.scalar(text("SELECT id FROM hazard_assignment"))
     plan = patrol_plans.set_plan(db_session, everything, {"subject": "grid", "code": f.GRID_A, "place_id": None,

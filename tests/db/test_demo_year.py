@@ -15,7 +15,8 @@ from gridmap.auth.scope import Scope
 from gridmap.auth.service import issue_token
 from gridmap.clock import CHINA, add_months
 from gridmap.config import PatrolRules
-from gridmap.demo.district import DISTRICT_CODE, FEATURED_GRID
+from gridmap.demo.district import DISTRICT_CODE, FEATURED_GRID, FEATURED_STREET
+from gridmap.departments.ranking import department_ranking
 from gridmap.demo.load import load_demo
 from gridmap.hazard_stats.heatmap import heatmap_cells
 from gridmap.hazard_stats.safety import safety_report
@@ -54,6 +55,8 @@ def test_a_year_of_life(db_session, app):
     _hazards_of_a_year(s)
     _patrols_and_visits_of_a_year(s)
     _party_visits_of_a_year(s)
+    _departments_of_a_year(s, app)
+    _residents_of_a_year(s, app)
     _supervisor_views_show_the_year(s, app)
 
 
@@ -62,8 +65,8 @@ def _hazards_of_a_year(s):
                                  FROM hazard WHERE grid_code LIKE :p GROUP BY 1"""))
     assert sorted(per_month) == sorted(MONTHS) and min(per_month.values()) >= 3
     assert _one(s, "SELECT count(DISTINCT category_code) FROM hazard") >= 8
-    # Every status of the loop but 部门办理中: the year's story has no department step yet.
-    assert {r[0] for r in _rows(s, "SELECT DISTINCT status FROM hazard")} == set(STATUSES) - {"whistled"}
+    # Every status of the loop, 部门办理中 (whistled to departments) included.
+    assert {r[0] for r in _rows(s, "SELECT DISTINCT status FROM hazard")} == set(STATUSES)
     assert {"grid", "community"} <= {r[0] for r in _rows(s, "SELECT DISTINCT level FROM hazard")}
     # Inside their grids, reported before now, clustered: many share a ~50 m cell with another
     # (spread evenly over their grids, about 2% would at this scale).
@@ -83,19 +86,29 @@ def _hazards_of_a_year(s):
                       WHERE from_status IS DISTINCT FROM previous OR (n = 1) <> (from_status IS NULL)
                          OR at > :now""") == 0
     assert _one(s, """SELECT count(*) FROM hazard h JOIN LATERAL (
-                          SELECT count(*) AS n, (array_agg(to_status ORDER BY at DESC, id DESC))[1] AS last
+                          -- a department's 报到, the overdue sweep and a feedback that is not the last leave
+                          -- the version alone, as the services do
+                          SELECT count(*) FILTER (WHERE action NOT IN ('report_for_duty', 'duty_overdue')
+                                                    AND NOT (action = 'duty_feedback' AND from_status = to_status)) AS v,
+                                 (array_agg(to_status ORDER BY at DESC, id DESC))[1] AS last
                           FROM hazard_event WHERE hazard_id = h.id) e ON true
-                      WHERE e.n <> h.version OR e.last <> h.status""") == 0
+                      WHERE e.v <> h.version OR e.last <> h.status""") == 0
     actions = dict(_rows(s, "SELECT action, count(*) FROM hazard_event GROUP BY 1"))
-    assert {"report", "accept", "assign", "start", "feedback", "verify", "close", "reject", "escalate"} <= set(actions)
+    assert {"report", "accept", "assign", "start", "feedback", "verify", "close", "reject", "escalate", "whistle",
+            "report_for_duty", "duty_overdue", "duty_feedback"} <= set(actions)
     assert _one(s, "SELECT count(*) FROM hazard WHERE status = 'closed' AND closed_at IS NULL") == 0
 
-    # Deadlines as the service computes them: from the report, or from the last escalation.
+    # Deadlines as the service computes them: from the report, or from the last escalation; the resolve
+    # deadline afresh from a resident's 不满意 (the revisit that reopened it).
     rows = _rows(s, """SELECT h.category_code, h.severity, coalesce(
                            (SELECT max(at) FROM hazard_event e WHERE e.hazard_id = h.id AND e.action = 'escalate'),
+                           h.created_at), coalesce(
+                           (SELECT max(at) FROM hazard_event e WHERE e.hazard_id = h.id AND (e.action = 'escalate'
+                               OR (e.action = 'revisit' AND e.to_status <> e.from_status))),
                            h.created_at), h.accept_by, h.resolve_by FROM hazard h""")
-    for category, severity, start, accept_by, resolve_by in rows:
-        accept, resolve = deadlines_for(s, category, severity, start)
+    for category, severity, start, resolve_start, accept_by, resolve_by in rows:
+        accept, _ = deadlines_for(s, category, severity, start)
+        _, resolve = deadlines_for(s, category, severity, resolve_start)
         assert (accept.due, resolve.due) == (accept_by, resolve_by)
 
     # Closed on time and late; a few open and overdue today, the featured worker's among them.
@@ -107,7 +120,7 @@ def _hazards_of_a_year(s):
     assert 2 <= len(overdue) <= 0.1 * sum(per_month.values()) and (FEATURED_GRID,) in overdue
     queue = {r[0] for r in _rows(s, """SELECT h.status FROM hazard h WHERE h.grid_code = :g AND h.status = ANY(:open)""",
                                  g=FEATURED_GRID, open=list(OPEN_STATUSES))}
-    assert queue == set(OPEN_STATUSES) - {"whistled"}  # no department step in the story yet
+    assert queue == set(OPEN_STATUSES)
 
     # The heatmap's daily cells and zoom pyramid count every hazard once.
     total = _one(s, "SELECT count(*) FROM hazard")
@@ -167,6 +180,89 @@ def _party_visits_of_a_year(s):
         WHERE g.code = :grid""", start=datetime(2026, 5, 1, tzinfo=CHINA), end=datetime(2026, 6, 1, tzinfo=CHINA),
         grid=FEATURED_GRID)]
     assert 0.5 < shares[0] < 1.0, shares
+
+
+def _departments_of_a_year(s, app):
+    """Items whistled to their departments by the routing rules, each 报到'd by a user of that
+    department whose area covers it — on time, late (escalated by the sweep) or not yet —, fed back;
+    the assignments agree with the histories; the 部门报到排名 of last month and the logins' queues."""
+    per = _rows(s, """SELECT d.code, count(*), count(a.reported_at) FILTER (WHERE a.reported_at <= a.report_by),
+                             count(a.reported_at) FILTER (WHERE a.reported_at > a.report_by),
+                             count(*) FILTER (WHERE a.reported_at IS NULL), count(a.escalated_at), count(a.fed_back_at)
+                      FROM hazard_assignment a JOIN department d ON d.id = a.department_id GROUP BY 1""")
+    assert {"chengguan", "zhujian", "xiaofang", "paichusuo"} <= {r[0] for r in per}
+    sent, on_time, late, waiting, escalated, fed_back = (sum(r[i] for r in per) for i in range(1, 7))
+    assert on_time > 2 * late > 0 and waiting > 0 and escalated >= late and fed_back > sent / 2
+    # each routed as the rules say, to a department owning the category, 报到'd and fed back by its own users
+    assert _one(s, """SELECT count(*) FROM hazard_assignment a JOIN hazard h ON h.id = a.hazard_id
+                      JOIN department d ON d.id = a.department_id
+                      LEFT JOIN department_route r ON r.category_code = h.category_code AND r.department_id = d.id
+                      WHERE r.id IS NULL OR NOT h.category_code = ANY(d.categories)""") == 0
+    assert _one(s, """SELECT count(*) FROM hazard_assignment a JOIN hazard h ON h.id = a.hazard_id
+                      JOIN app_user u ON u.id IN (a.reported_by, a.fed_back_by)
+                      WHERE u.role <> 'department' OR u.department_id <> a.department_id
+                         OR left(h.grid_code, length(u.scope_code)) <> u.scope_code""") == 0
+    assert _one(s, """SELECT count(*) FROM hazard_assignment a JOIN app_user u ON u.id = a.reported_by
+                      JOIN hazard h ON h.id = a.hazard_id
+                      WHERE u.username = 'paichusuo' AND h.grid_code NOT LIKE :street || '%'""",
+                street=FEATURED_STREET) == 0
+    # the assignments agree with the histories: one whistle event each, the 报到 deadline in working days
+    assert _one(s, """SELECT count(*) FROM hazard_assignment a WHERE NOT EXISTS (
+                          SELECT 1 FROM hazard_event e WHERE e.hazard_id = a.hazard_id AND e.action = 'whistle'
+                            AND e.at = a.whistled_at AND e.actor_id = a.whistled_by)
+                         OR a.report_by <= a.whistled_at OR a.reported_at > :now OR a.fed_back_at < a.reported_at""") == 0
+    assert _one(s, "SELECT count(*) FROM hazard_event WHERE action = 'duty_overdue'") == escalated
+    assert _one(s, "SELECT count(*) FROM hazard_event WHERE action = 'report_for_duty'") == on_time + late
+    assert _one(s, """SELECT count(*) FROM hazard h WHERE h.status = 'whistled' AND NOT EXISTS (
+                          SELECT 1 FROM hazard_assignment a WHERE a.hazard_id = h.id AND a.fed_back_at IS NULL)""") == 0
+    rows = department_ranking(s, Scope(prefix=DISTRICT_CODE, role="supervisor"), within=None,
+                              start=datetime(2026, 5, 1, tzinfo=CHINA), end=datetime(2026, 6, 1, tzinfo=CHINA), now=NOW)
+    assert rows and all(r["sent"] >= r["on_time"] for r in rows) and sum(r["closed"] for r in rows) > 0
+    # the logins: 消防's queue has the featured grid's item waiting; 城管 has fed back this year
+    client = app.test_client()
+    for username, password, done, expect in (("department", "demo-dept-2026", False, FEATURED_GRID),
+                                             ("chengguan", "demo-chengguan-2026", True, None)):
+        user = s.query(User).filter_by(username=username).one()
+        token, _ = issue_token(s, user, 1)
+        items = client.get("/api/v1/department/queue", query_string={"done": str(done).lower()},
+                           headers={"Authorization": f"Bearer {token}"}).get_json()["items"]
+        assert items and (expect is None or expect in {i["grid"] for i in items}), username
+
+
+def _residents_of_a_year(s, app):
+    """Residents' reports from the public form (no staff reporter, a tracking code, a phone left by
+    some), their 回访 answers by phone and on the status page — 不满意 reopening the item —, close
+    waiting for the answer of a resident who left a phone; the 平安报表's satisfaction rate."""
+    residents, with_phone = _rows(s, """SELECT count(*), count(*) FILTER (WHERE h.revisit_required) FROM hazard h
+                                        JOIN public_report p ON p.hazard_id = h.id AND h.source = 'resident'""")[0]
+    assert residents == _one(s, "SELECT count(*) FROM hazard WHERE source = 'resident'") > 0 and 0 < with_phone < residents
+    assert _one(s, """SELECT count(*) FROM hazard h JOIN public_report p ON p.hazard_id = h.id
+                      WHERE h.reporter_id IS NOT NULL OR h.revisit_required <> (p.phone IS NOT NULL)
+                         OR p.tracking_code !~ '^[A-Z2-7]{16}$' OR p.created_at <> h.created_at""") == 0
+    answers = dict(_rows(s, "SELECT answer || '/' || channel, count(*) FROM hazard_revisit GROUP BY 1"))
+    assert {"satisfied/phone", "satisfied/status_page"} <= set(answers) and any(a.startswith("dissatisfied") for a in answers)
+    # each answer is an event of its item, answers a verification of it, by staff on the phone or the resident
+    assert _one(s, """SELECT count(*) FROM hazard_revisit r WHERE NOT EXISTS (
+                          SELECT 1 FROM hazard_event e WHERE e.hazard_id = r.hazard_id AND e.action = 'revisit'
+                            AND e.at = r.at AND e.detail ->> 'answer' = r.answer AND e.actor_id IS NOT DISTINCT FROM r.actor_id)
+                         OR NOT EXISTS (SELECT 1 FROM hazard_event e WHERE e.hazard_id = r.hazard_id
+                                          AND e.action = 'verify' AND e.at = r.verified_at)
+                         OR (r.channel = 'phone') <> (r.actor_id IS NOT NULL)""") == 0
+    assert _one(s, """SELECT count(*) FROM hazard_event WHERE action = 'revisit' AND to_status = 'in_progress'
+                      AND detail ->> 'answer' = 'dissatisfied'""") == answers.get("dissatisfied/phone", 0) + \
+        answers.get("dissatisfied/status_page", 0)
+    assert _one(s, """SELECT count(*) FROM hazard h WHERE h.status = 'closed' AND h.revisit_required AND NOT EXISTS (
+                          SELECT 1 FROM hazard_revisit r WHERE r.hazard_id = h.id AND r.verified_at = h.resolved_at)""") == 0
+    assert _one(s, "SELECT count(*) FROM hazard WHERE source = 'resident' AND status = 'closed' AND public_reply IS NULL") == 0
+    report = safety_report(s, Scope(prefix=DISTRICT_CODE, role="supervisor"), within=None, month="2026-05",
+                           patrol_rules=PatrolRules(), now=NOW)
+    assert any(i["satisfaction_answered"] for i in report["items"])
+    rates = [i["satisfaction_rate"] for i in report["items"] if i["satisfaction_answered"]]
+    assert rates and all(0 <= r <= 1 for r in rates)
+    assert {i["satisfaction_colour"] for i in report["items"] if i["satisfaction_answered"]} <= {"green", "red"}
+    code = _one(s, "SELECT tracking_code FROM public_report ORDER BY created_at LIMIT 1")
+    status = app.test_client().get(f"/api/v1/public/reports/{code}").get_json()
+    assert status["status"] in STATUSES and status["tracking_code"] == code
 
 
 def _supervisor_views_show_the_year(s, app):

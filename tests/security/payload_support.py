@@ -3,7 +3,7 @@
 Every payload goes through every free-text field a user can write, through the same door a
 user would use: the API operations (hazards, actions, check-ins, key places, party members,
 grid staff, the planner's new grid, new households and their edits and decisions, party visits, fixes on the spot,
-督办 notes, 吹哨 notes, departments' feedback, routing rule names), the import files (grids and communities, households),
+督办 notes, 吹哨 notes and 撤回 reasons, departments' feedback, routing rule names), the import files (grids and communities, households),
 and the CLI's user creation (display names). Each planted value is the payload plus a short
 tag naming its field, so a page that shows it proves which field reached it.
 """
@@ -79,6 +79,7 @@ FIELDS: dict[str, tuple[str, int]] = {
     "sc": ("resident's 回访 comment (POST /public/reports/<code>/satisfaction, no login)", 500),
     "rv": ("回访 note of a phone call (POST /hazards/<id>/actions, action revisit)", 2000),
     "wn": ("whistle note (POST /hazards/<id>/whistle)", 2000),
+    "rc": ("recall reason of a whistle (POST /hazards/<id>/recall)", 2000),
     "df": ("department feedback note (POST /department/assignments/<id>/feedback, multipart)", 2000),
     "rn": ("routing rule name (PUT /department-routes)", 200),
 }
@@ -227,6 +228,9 @@ def plant(app, session) -> World:
         street.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "supervise",
                                                                              "note": tagged(i, "sv")})
         # 吹哨 to 消防 (the seeded rule), which 报到s and feeds back
+        # 吹哨, 撤回 with a reason, 吹哨 again
+        street.call("POST", f"/api/v1/hazards/{hazard['id']}/whistle", json={"note": tagged(i, "wn")})
+        street.call("POST", f"/api/v1/hazards/{hazard['id']}/recall", json={"note": tagged(i, "rc")})
         street.call("POST", f"/api/v1/hazards/{hazard['id']}/whistle", json={"note": tagged(i, "wn")})
         department = Api(app, "p-dept")
         assignment = department.call("GET", "/api/v1/department/queue")["items"][0]["id"]

@@ -182,9 +182,9 @@ def test_hostile_file_is_no_department_feedback_photo(client, db_session, hazard
 
     filename, data = {**catalogue(SECRET, 1), **image_catalogue()}[case]
     service.act(db_session, Scope.everything(), hazard_id, "accept")
+    token = f.department_token(db_session, "xiaofang", f.STREET)  # before the whistle: someone to 报到
     departments.whistle(db_session, Scope.everything(), hazard_id, note="", default_days=1)  # to 消防
     assignment = db_session.scalar(text("SELECT id FROM hazard_assignment WHERE hazard_id = :h"), {"h": hazard_id})
-    token = f.department_token(db_session, "xiaofang", f.STREET)
     assert client.post(f"/api/v1/department/assignments/{assignment}/report", headers=f.auth(token)).status_code == 200
     response = client.post(f"/api/v1/department/assignments/{assignment}/feedback", headers=f.auth(token),
                            data={"note": "已处理", "file": [(io.BytesIO(data), filename)]},
