@@ -52,7 +52,7 @@ def test_failed_load_restores_indexes_and_writes_nothing(db_session, tmp_path, s
     def broken_copy(*args, **kwargs):
         raise RuntimeError("connection lost half-way")
 
-    monkeypatch.setattr(pgcopy, "copy_chunks", broken_copy)
+    monkeypatch.setattr(pgcopy.Pipe, "send", broken_copy)
     with pytest.raises(RuntimeError):
         importer.import_households(db_session, str(path), "h.csv")
     assert _index_names(db_session) == before
