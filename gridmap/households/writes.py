@@ -18,6 +18,8 @@ or the staging table's unique code — and the importer then reports the rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +62,19 @@ FROM household_staging s WHERE h.code = s.code
 
 class DuplicateCode(Exception):
     """A code written by an earlier part of this import came again."""
+
+
+@contextmanager
+def _unique_codes() -> Iterator[None]:
+    """A unique code violated by a COPY (household's or the staging table's) is a DuplicateCode."""
+    try:
+        yield
+    except pg_errors.UniqueViolation:
+        raise DuplicateCode() from None
+    except IntegrityError as error:
+        if isinstance(error.orig, pg_errors.UniqueViolation):
+            raise DuplicateCode() from None
+        raise
 
 
 @dataclass
@@ -163,16 +178,19 @@ class HouseholdWriter:
         return self
 
     def __exit__(self, kind, error, trace) -> None:
-        try:
+        with _unique_codes():
             self.pipe.__exit__(kind, error, trace)
-        except pg_errors.UniqueViolation:
-            raise DuplicateCode() from None
 
     def write(self, values: dict[str, Any], good: np.ndarray, rows_read: int) -> None:
         """The ``good`` rows of one part (``values`` as gridmap.imports.households makes them).
         ``rows_read``: the file's rows read so far, for the progress callback."""
-        rows = _rows(values, good, self.grids)
-        existing = self._existing(values["code"].to_numpy()[good]) if self.lookup else None
+        with _unique_codes():
+            self._write(_rows(values, good, self.grids), values["code"].to_numpy()[good])
+        self.done = rows_read
+        self.progress("assign_and_write", rows_read, max(self.total, rows_read))
+
+    def _write(self, rows: _Rows, codes: np.ndarray) -> None:
+        existing = self._existing(codes) if self.lookup else None
         if existing is not None and existing.any():
             self._stage(rows.subset(existing))  # before the COPY below: they share the connection
         new = rows if existing is None else rows.subset(~existing)
@@ -180,22 +198,17 @@ class HouseholdWriter:
             self.pipe.send(new.encode(0, len(new)))
             self.created += len(new)
             self.assigned += int((new.assigned >= 0).sum())
-        self.done = rows_read
-        self.progress("assign_and_write", rows_read, max(self.total, rows_read))
 
     def finish(self) -> dict[str, int]:
         """Wait for the last COPY, rebuild what was dropped, update the existing households."""
-        self.pipe.wait()
+        with _unique_codes():
+            self.pipe.wait()
         steps = [f'ALTER TABLE household ADD CONSTRAINT "{name}" {definition}'
                  for name, definition in self.constraints]
         steps += [definition for _, definition in self.indexes]
         for done, statement in enumerate(steps, 1):
-            try:
+            with _unique_codes():
                 self.session.execute(text(statement))
-            except IntegrityError as error:
-                if isinstance(error.orig, pg_errors.UniqueViolation):
-                    raise DuplicateCode() from None
-                raise
             self.progress("rebuild_indexes", done, len(steps))
         if self.staging:
             self.session.execute(text(UPDATE_SQL))
@@ -226,9 +239,6 @@ class HouseholdWriter:
             pgcopy.temp_table(self.session, "household_staging", STAGING_DDL)
             self.session.execute(text(STAGING_KEY))
             self.staging = True
-        try:
-            rows.copy_into(self.session, "household_staging", self.progress, "update_existing")
-        except pg_errors.UniqueViolation:
-            raise DuplicateCode() from None
+        rows.copy_into(self.session, "household_staging", self.progress, "update_existing")
         self.updated += len(rows)
         self.assigned += int((rows.assigned >= 0).sum())
