@@ -30,7 +30,6 @@ import io
 import json
 import os
 import pstats
-import resource
 import shutil
 import subprocess
 import sys
@@ -188,8 +187,8 @@ def product_child(url: str, csv_path: str, profile_path: str) -> None:
            "rebuild_steps": [b - a for a, b in zip([e[3] for e in events if e[0] != "rebuild_indexes"][-1:] + rebuilds,
                                                    rebuilds)],
            "result": {k: v for k, v in result.items() if k != "errors"},
-           "memory": {"before_mb": before["VmRSS"], "samples": samples,
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}
+           # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child's would be the bench's own peak
+           "memory": {"before_mb": before["VmRSS"], "samples": samples, "peak_mb": memory_mb()["VmHWM"]}}
     if profiler:
         profiler.dump_stats(profile_path)
         buf = io.StringIO()
