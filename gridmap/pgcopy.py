@@ -196,6 +196,42 @@ def copy_chunks(session: Session, table: str, names: tuple[str, ...], total: int
                 progress(stage, bounds[index], total)
 
 
+class Pipe:
+    """Binary COPY streams sent one after another into ``table``, each in a thread while the
+    caller builds the next (psycopg2 releases the GIL while it waits for the server): at most
+    one stream in flight. ``wait`` before using the session for anything else; leave the
+    ``with`` block (it waits) before the transaction ends."""
+
+    def __init__(self, session: Session, table: str, names: tuple[str, ...]):
+        self.statement = f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)"
+        self.cursor = raw_cursor(session)
+        self.sender = ThreadPoolExecutor(max_workers=1)
+        self.pending = None
+
+    def send(self, stream: memoryview) -> None:
+        self.wait()
+        self.pending = self.sender.submit(self.cursor.copy_expert, self.statement, io.BytesIO(stream),
+                                          size=len(stream))
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> Pipe:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            elif self.pending is not None:
+                self.pending.exception()  # the error already raised wins; the stream's is dropped
+        finally:
+            self.sender.shutdown()
+            self.cursor.close()
+
+
 def temp_table(session: Session, name: str, ddl: str) -> None:
     """Create the temporary table ``name`` by ``ddl`` (``ON COMMIT DROP``), dropping one an
     earlier statement of this transaction left."""

@@ -12,7 +12,7 @@ extension raises :class:`FileFormatError`. Both carry a ``gridmap.messages`` cod
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 
@@ -21,7 +21,8 @@ from gridmap.geo.file_errors import EmptyFileError, FileFormatError, FileReadErr
 from gridmap.geo.readers import csv, geojson, gpkg, kml, shapefile, xlsx
 from gridmap.geo.readers.common import FeatureTable
 
-__all__ = ["FEATURE_FORMATS", "FORMATS", "TABLE_FORMATS", "detect_format", "read_features", "read_table"]
+__all__ = ["FEATURE_FORMATS", "FORMATS", "TABLE_FORMATS", "detect_format", "read_features", "read_table",
+           "read_table_parts"]
 
 FORMATS: dict[str, str] = {
     ".geojson": "geojson",
@@ -113,6 +114,29 @@ def read_table(path: str, filename: str) -> pd.DataFrame:
         raise EmptyFileError()
     frame.attrs["header_row"] = header_row
     return frame
+
+
+def read_table_parts(path: str, filename: str) -> Iterator[pd.DataFrame]:
+    """``read_table`` a part at a time: a CSV in parts of a few megabytes (never whole in
+    memory; gridmap.geo.readers.csv.read_parts), an XLSX as one part. Each part's index
+    continues the previous one's, so row numbers are as ``read_table`` gives them; parts
+    left empty by blank rows are skipped, and a file with no row at all raises EmptyFileError."""
+    fmt = detect_format(filename)
+    if fmt != "csv":
+        yield read_table(path, filename)
+        return
+    try:
+        safe_open.check_content(path, os.path.splitext(filename)[1])
+        found = False
+        for frame in csv.read_parts(path):
+            frame = _drop_blank_rows(frame)
+            if len(frame):
+                found = True
+                yield frame
+    except OSError as exc:
+        raise _unopenable(exc) from exc
+    if not found:
+        raise EmptyFileError()
 
 
 def _drop_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:

@@ -3,7 +3,7 @@ and the all-or-nothing rule (``on_error=skip`` imports the good rows instead).""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,14 @@ import shapely
 
 from gridmap.errors import Unprocessable
 from gridmap.geo.crs import to_wgs84
-from gridmap.geo.io import FileFormatError, FileReadError, detect_format, read_features, read_table
+from gridmap.geo.io import (
+    FileFormatError,
+    FileReadError,
+    detect_format,
+    read_features,
+    read_table,
+    read_table_parts,
+)
 from gridmap.geo.validate import check_points
 from gridmap.labels import label
 from gridmap.messages import message
@@ -44,6 +51,10 @@ class Upload:
     geometry_problems: np.ndarray | None = None
     file_crs: str | None = None
     spatial: bool = False
+    file_rows_about: int = 0  # read in parts: about how many rows the whole file holds (else this part's)
+
+    def __post_init__(self) -> None:
+        self.file_rows_about = self.file_rows_about or len(self.columns)
 
     def row_label(self) -> str:
         return "feature" if self.spatial else "row"
@@ -81,6 +92,32 @@ def read_upload(path: str, filename: str) -> Upload:
         if fmt != "csv" or _file_has_nul(path):  # a CSV is checked by a fast byte scan first
             frame = _storable_text(frame)
         return Upload(frame.reset_index(drop=True), rows)
+    except (FileFormatError, FileReadError) as error:
+        raise Unprocessable(error.code, details={"filename": filename}, **error.params) from None
+
+
+def _lines(path: str) -> tuple[int, bool]:
+    """Line ends in the file, and whether it holds a NUL byte (one fast byte scan)."""
+    lines, nul = 0, False
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            lines += block.count(b"\n")
+            nul = nul or b"\x00" in block
+    return lines, nul
+
+
+def read_upload_parts(path: str, filename: str) -> Iterator[Upload]:
+    """``read_upload`` a part at a time: a CSV in parts of a few megabytes (never whole in
+    memory), any other format as one part. Row numbers are the file's, as ``read_upload``'s."""
+    try:
+        if detect_format(filename) != "csv":
+            yield read_upload(path, filename)
+            return
+        lines, nul = _lines(path)
+        for frame in read_table_parts(path, filename):
+            rows = frame.index.to_numpy() + frame.attrs.get("header_row", 1) + 1
+            frame = _storable_text(frame) if nul else frame
+            yield Upload(frame.reset_index(drop=True), rows, file_rows_about=max(lines - 1, len(frame)))
     except (FileFormatError, FileReadError) as error:
         raise Unprocessable(error.code, details={"filename": filename}, **error.params) from None
 
@@ -141,10 +178,26 @@ class RowErrors:
     def reject_unless(self, skip: bool) -> None:
         """All or nothing: any bad row rejects the whole file unless the caller asked to skip."""
         if self.count and not skip:
-            raise Unprocessable(
-                "import_rejected", count=self.count,
-                details={"errors": self.as_list(), "error_count": self.count},
-            )
+            raise rejection(self.count, self.as_list())
+
+
+def rejection(count: int, errors: list[dict[str, Any]]) -> Unprocessable:
+    return Unprocessable("import_rejected", count=count, details={"errors": errors, "error_count": count})
+
+
+@dataclass
+class PartErrors:
+    """Row errors of a file read in parts (in file order): their count, and the first
+    MAX_LISTED_ERRORS by row — the same list RowErrors gives for the whole file."""
+
+    count: int = 0
+    listed: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, errors: RowErrors) -> None:
+        self.count += errors.count
+        room = MAX_LISTED_ERRORS - len(self.listed)
+        if errors.count and room > 0:
+            self.listed += errors.as_list()[:room]
 
 
 def text_column(frame: pd.DataFrame, name: str | None) -> pd.Series:

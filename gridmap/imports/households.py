@@ -1,6 +1,13 @@
-"""Bulk household import: read the file, validate every row, convert the CRS, then hand the
-good rows to gridmap.households.writes (binary COPY, each row assigned to its grid by the
-in-memory twin of the assignment rule on the way).
+"""Bulk household import: read the file a part at a time (a CSV in parts of a few megabytes:
+memory does not grow with the file), validate each part's rows, convert the CRS, and hand
+the good rows to gridmap.households.writes (binary COPY in the import's one transaction,
+each row assigned to its grid by the in-memory twin of the assignment rule on the way).
+
+All or nothing: the first bad row stops the write and rolls it back; the file is then read
+again, writing nothing, to report every bad row. A code repeated across parts is found by
+the database (nothing keeps the codes in memory): while writing, by household's unique code
+and the writer's checks (gridmap.households.writes.DuplicateCode); when reporting, and
+before writing with ``skip_errors``, by numbering every row's code in a temporary table.
 
 Everything is vectorised: pandas/numpy checks per column, each distinct value of a
 repeating column (tags, sizes, risk levels) parsed once.
@@ -8,23 +15,33 @@ repeating column (tags, sizes, risk levels) parsed once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridmap import pgcopy
+
 from gridmap.coordinates import declared_crs
+from gridmap.db import transaction
 from gridmap.errors import Unprocessable
-from gridmap.households.writes import write_households
+from gridmap.households.writes import DuplicateCode, HouseholdWriter
 from gridmap.imports.common import (
+    PartErrors,
     RowErrors,
+    Upload,
     duplicated_mask,
     field_name,
     no_progress,
     per_distinct,
     pick_column,
     points,
-    read_upload,
+    read_upload_parts,
+    rejection,
     text_column,
     text_lengths,
 )
@@ -52,16 +69,32 @@ FIELDS = {"code": "household_code", "address": "address", "lon": "lon", "lat": "
           "phone": "phone", "size": "size", "tags": "tags", "risk_level": "risk_level"}
 
 
-def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[str, Any]]:
-    cols = {f: pick_column(frame, None, aliases) for f, aliases in ALIASES.items()}
+# Every row's non-empty code with its file row; the second and later rows of a code.
+ROW_CODES_DDL = "CREATE TEMP TABLE import_row_code (code text, file_row int) ON COMMIT DROP"
+REPEATED_ROWS_SQL = """
+SELECT file_row FROM (
+    SELECT file_row, row_number() OVER (PARTITION BY code ORDER BY file_row) AS n FROM import_row_code
+) numbered WHERE n > 1 ORDER BY file_row
+"""
+
+
+class _Rejected(Exception):
+    """A bad row with skip_errors off: the write stops, and the file is read again to report."""
+
+
+def _validate(upload: Upload, cols: dict[str, str | None], crs: str,
+              repeated: np.ndarray | None) -> tuple[RowErrors, dict[str, Any]]:
+    """One part's checks. ``repeated``: the file rows whose code came earlier in the file
+    (None: look for repeats within this part only)."""
+    frame = upload.columns
     errors = RowErrors(upload)
     name = {key: field_name(f) for key, f in FIELDS.items()}
     code = text_column(frame, cols["code"])
     errors.add((code == "").to_numpy(), name["code"], "missing_field", lambda i: {"field": name["code"]})
     errors.add(text_lengths(code) > 64, name["code"], "value_too_long",
                lambda i: {"field": name["code"], "limit": 64})
-    errors.add(duplicated_mask(code), name["code"], "duplicate_code", lambda i: {"code": code.iat[i]})
-
+    duplicate = duplicated_mask(code) if repeated is None else np.isin(upload.file_rows, repeated)
+    errors.add(duplicate, name["code"], "duplicate_code", lambda i: {"code": code.iat[i]})
     lon, lat = points(upload, cols["lon"], cols["lat"], crs, errors)
 
     size_text = text_column(frame, cols["size"])
@@ -90,29 +123,81 @@ def _validate(frame: pd.DataFrame, upload, crs: str) -> tuple[RowErrors, dict[st
     return errors, values
 
 
-def import_households(session: Session, path: str, filename: str, *, crs: str | None = None,
-                      skip_errors: bool = False, progress: Progress = no_progress) -> dict[str, Any]:
-    declared_crs(crs)  # a bad CRS is refused before the file is read
-    upload = read_upload(path, filename)
-    crs = declared_crs(upload.crs(crs))
+def _columns(upload: Upload) -> dict[str, str | None]:
     frame = upload.columns
-    if pick_column(frame, None, ALIASES["code"]) is None:
+    cols = {f: pick_column(frame, None, aliases) for f, aliases in ALIASES.items()}
+    if cols["code"] is None:
         code = field_name("household_code")
         raise Unprocessable("missing_field", details={"field": code}, field=f"{code} / code")
-    if not upload.spatial and (pick_column(frame, None, ALIASES["lon"]) is None
-                               or pick_column(frame, None, ALIASES["lat"]) is None):
+    if not upload.spatial and (cols["lon"] is None or cols["lat"] is None):
         point = field_name("point")
         raise Unprocessable("missing_field", details={"field": point}, field=f"{point} (lon/lat)")
-    progress("validate", 0, len(frame))
-    errors, values = _validate(frame, upload, crs)
-    progress("validate", len(frame), len(frame))
-    errors.reject_unless(skip_errors)
+    return cols
 
-    good = ~errors.bad
-    written = write_households(session, values, good, progress)
+
+def _repeated_rows(session: Session, parts: Iterator[Upload], code_column: str) -> np.ndarray:
+    """The file rows whose code an earlier row has (all codes numbered in the database)."""
+    pgcopy.temp_table(session, "import_row_code", ROW_CODES_DDL)
+    for upload in parts:
+        code = text_column(upload.columns, code_column).to_numpy()
+        keep = code != ""
+        pgcopy.copy(session, "import_row_code", {"code": pgcopy.text(code[keep]),
+                                                 "file_row": pgcopy.int4(upload.file_rows[keep])})
+    rows = np.array(session.scalars(text(REPEATED_ROWS_SQL)).all(), dtype=np.int64)
+    session.execute(text("DROP TABLE import_row_code"))
+    return rows
+
+
+def _write(session: Session, parts: Iterator[Upload], cols: dict[str, str | None], crs: str, total: int,
+           repeated: np.ndarray | None, progress: Progress) -> dict[str, Any]:
+    """Validate and write part after part; a bad row stops it (``_Rejected``) unless
+    ``repeated`` is given (skip_errors: the bad rows are left out)."""
+    report = PartErrors()
+    done = 0
+    with HouseholdWriter(session, total, progress) as writer:
+        for upload in parts:
+            errors, values = _validate(upload, cols, crs, repeated)
+            done += len(upload.columns)
+            progress("validate", done, max(total, done))
+            if errors.count and repeated is None:
+                raise _Rejected()
+            report.add(errors)
+            writer.write(values, ~errors.bad, done)
+        written = writer.finish()
     imported = written["created"] + written["updated"]
     return {
         "imported": imported, "created": written["created"], "updated": written["updated"],
         "assigned": written["assigned"], "outside_grids": imported - written["assigned"],
-        "errors": errors.as_list(), "error_count": errors.count,
+        "errors": report.listed, "error_count": report.count,
     }
+
+
+def _report(session: Session, path: str, filename: str, cols: dict[str, str | None], crs: str) -> Unprocessable:
+    """Every bad row of the file (read again, nothing written), as the import's refusal."""
+    report = PartErrors()
+    try:
+        repeated = _repeated_rows(session, read_upload_parts(path, filename), cols["code"])
+    finally:
+        session.rollback()
+    for upload in read_upload_parts(path, filename):
+        report.add(_validate(upload, cols, crs, repeated)[0])
+    return rejection(report.count, report.listed)
+
+
+def import_households(session: Session, path: str, filename: str, *, crs: str | None = None,
+                      skip_errors: bool = False, progress: Progress = no_progress) -> dict[str, Any]:
+    declared_crs(crs)  # a bad CRS is refused before the file is read
+    parts = read_upload_parts(path, filename)
+    first = next(parts)
+    crs = declared_crs(first.crs(crs))
+    cols = _columns(first)
+    total = first.file_rows_about
+    progress("validate", 0, total)
+    try:
+        with transaction(session):
+            repeated = _repeated_rows(session, read_upload_parts(path, filename), cols["code"]) if skip_errors else None
+            return _write(session, chain([first], parts), cols, crs, total, repeated, progress)
+    except (_Rejected, DuplicateCode):
+        if skip_errors:
+            raise
+    raise _report(session, path, filename, cols, crs)

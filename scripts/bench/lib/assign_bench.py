@@ -2,9 +2,10 @@
 
 Measured in one run, on one database (gridmap_bench, migrated fresh):
 
-* product   gridmap.imports.households.import_households on a GCJ-02 CSV (crs="gcj02"):
-            read, validate, convert to WGS-84, STRtree assignment of each chunk overlapped
-            with the binary COPY of the previous one into household (first large load:
+* product   gridmap.imports.households.import_households on a GCJ-02 CSV (crs="gcj02"), in a
+            child process whose peak memory (VmHWM) is the import's: the CSV read a part at a
+            time, each part validated, converted to WGS-84, assigned (STRtree) and encoded
+            while the previous part's binary COPY into household runs (first large load:
             secondary indexes, unique code and foreign key rebuilt after the COPY), commit.
 * floor     the least work that gives the same rows: pandas.read_csv of the WGS-84 CSV,
             shapely STRtree point-in-polygon, raw COPY into an UNLOGGED table, no indexes.
@@ -26,9 +27,11 @@ import argparse
 import cProfile
 import gc
 import io
+import json
 import os
 import pstats
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +42,7 @@ import citydata
 import numpy as np
 import pandas as pd
 import shapely
-from benchlib import ROOT, StageClock, Stopwatch, Table, log, verdict
+from benchlib import ROOT, Stopwatch, Table, log, verdict
 from sqlalchemy import create_engine, text
 
 from gridmap.areas.service import locate
@@ -51,7 +54,8 @@ from gridmap.households.assignment import assign_all, assign_points, load_grid_p
 from gridmap.imports.households import import_households
 
 SEED = 20260101
-GOAL_FLOOR = 1.5
+GOAL_FLOOR = 1.3
+GOAL_PEAK_MB = 1536
 GOAL_GEOPANDAS = 1.0
 GOAL_LOCATE = 3.0
 COPY_CHUNK = 100_000
@@ -71,6 +75,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=1,
                    help="run floor, product and geopandas this many times, interleaved; report the best of each")
     p.add_argument("--skip-plain-sql", action="store_true", help="skip the COPY + UPDATE ST_Contains reference")
+    p.add_argument("--skip-geopandas", action="store_true", help="skip the geopandas reference (memory-bound at 5 M)")
+    p.add_argument("--skip-reassign", action="store_true", help="skip assign_all (unchanged and after grid changes)")
     p.add_argument("--profile", action="store_true",
                    help="run the product import under cProfile (slower; prints the top functions)")
     args = p.parse_args(argv)
@@ -117,56 +123,91 @@ def run_floor(url: str, csv_path: str, grid_ids: np.ndarray, polygons: np.ndarra
             "_assignment": pd.Series(assigned, index=codes)}
 
 
-def product_stages(clock: StageClock, total: float) -> dict[str, float]:
-    """Split the import by its progress callbacks (see import_households)."""
-    ev = clock.events
-    t = {}
-    for stage, done, _tot, at in ev:
-        t.setdefault((stage, "first"), at)
-        t[(stage, "last")] = at
-        if done == 0:
-            t[(stage, 0)] = at
-    v0, v1 = t[("validate", 0)], t[("validate", "last")]
-    a0, w1 = t[("assign_and_write", 0)], t[("assign_and_write", "last")]
-    i1 = t.get(("rebuild_indexes", "last"), w1)
-    return {
-        "read CSV (read_upload)": v0,
-        "validate + GCJ-02 -> WGS-84": v1 - v0,
-        "load grid polygons + binary columns": a0 - v1,
-        "STRtree assign || binary COPY (overlapped)": w1 - a0,
-        "rebuild indexes, unique code, foreign key": i1 - w1,
-        "commit": total - i1,
-    }
+STAGE_NAMES = {
+    "validate": "read a part + validate + GCJ-02 -> WGS-84 (1st: + grid polygons, drop indexes)",
+    "match_existing": "match existing codes",
+    "assign_and_write": "STRtree assign + encode || the previous part's COPY",
+    "update_existing": "stage existing households",
+    "rebuild_indexes": "rebuild indexes, unique code, foreign key",
+}
 
 
-def run_product(db: Database, csv_path: str, profile: bool) -> dict[str, Any]:
+def product_stages(events: list[tuple[str, int, int, float]], total: float) -> dict[str, float]:
+    """Split the import by its progress callbacks: the time up to each event is its stage's
+    (the parts interleave: validate, then assign and write, part after part)."""
+    parts: dict[str, float] = {}
+    last = 0.0
+    for index, (stage, _done, _tot, at) in enumerate(events):
+        name = "open the file, read the first part" if index == 0 else STAGE_NAMES.get(stage, stage)
+        parts[name] = parts.get(name, 0.0) + at - last
+        last = at
+    parts["commit"] = total - last
+    return parts
+
+
+def memory_mb() -> dict[str, float]:
+    """This process's resident set now and at its peak (/proc/self/status, MB)."""
+    out = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return out
+
+
+def product_child(url: str, csv_path: str, profile_path: str) -> None:
+    """The product import alone in this process (``--product-child``): prints one JSON line."""
+    db = Database(url)
     session = db.session()
-    profiler = cProfile.Profile() if profile else None
+    events: list[tuple[str, int, int, float]] = []
+    samples: list[tuple[int, float, float]] = []
+    gc.collect()
+    before = memory_mb()
+    start = time.perf_counter()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        events.append((stage, done, total, time.perf_counter() - start))
+        if stage == "assign_and_write":
+            m = memory_mb()
+            samples.append((done, m["VmRSS"], m["VmHWM"]))
+
+    profiler = cProfile.Profile() if profile_path else None
     try:
-        gc.collect()
-        clock = StageClock()
-        start = time.perf_counter()
         if profiler:
             profiler.enable()
-        result = import_households(session, csv_path, "households.csv", crs="gcj02", progress=clock)
+        result = import_households(session, csv_path, "households.csv", crs="gcj02", progress=progress)
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - start
     finally:
         session.close()
-    out = {"seconds": seconds, "parts": product_stages(clock, seconds),
-           "result": {k: v for k, v in result.items() if k != "errors"}}
+        db.engine.dispose()
+    rebuilds = [at for stage, _d, _t, at in events if stage == "rebuild_indexes"]
+    out = {"seconds": seconds, "parts": product_stages(events, seconds),
+           "rebuild_steps": [b - a for a, b in zip([e[3] for e in events if e[0] != "rebuild_indexes"][-1:] + rebuilds,
+                                                   rebuilds)],
+           "result": {k: v for k, v in result.items() if k != "errors"},
+           # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child's would be the bench's own peak
+           "memory": {"before_mb": before["VmRSS"], "samples": samples, "peak_mb": memory_mb()["VmHWM"]}}
     if profiler:
-        path = benchlib.RESULTS_DIR / "assign-product.prof"
-        benchlib.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        profiler.dump_stats(str(path))
+        profiler.dump_stats(profile_path)
         buf = io.StringIO()
         stats = pstats.Stats(profiler, stream=buf)
         stats.sort_stats("cumulative").print_stats(r"gridmap/", 15)
         stats.sort_stats("tottime").print_stats(20)
-        out["profile_path"] = str(path)
+        out["profile_path"] = profile_path
         out["profile_top"] = buf.getvalue()
-    return out
+    print(json.dumps(out))
+
+
+def run_product(url: str, csv_path: str, profile: bool) -> dict[str, Any]:
+    profile_path = ""
+    if profile:
+        benchlib.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        profile_path = str(benchlib.RESULTS_DIR / "assign-product.prof")
+    done = subprocess.run([sys.executable, __file__, "--product-child", url, csv_path, profile_path],
+                          check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_geopandas(url: str, csv_path: str) -> dict[str, Any]:
@@ -417,6 +458,15 @@ def render(args: argparse.Namespace, info: dict[str, Any], r: dict[str, Any]) ->
     ratio_floor = pr["seconds"] / fl["seconds"]
     t.add("  product total", pr["seconds"], n / pr["seconds"],
           f"{ratio_floor:.2f} x floor (goal <= {GOAL_FLOOR}) {verdict(ratio_floor <= GOAL_FLOOR)}" + best_of(pr))
+    mem = pr["memory"]
+    t.add("  import's peak memory (VmHWM of its process, MB)", None, None,
+          f"{mem['peak_mb']:,.0f} (goal <= {GOAL_PEAK_MB:,}) {verdict(mem['peak_mb'] <= GOAL_PEAK_MB)};"
+          f" {mem['before_mb']:,.0f} before the import")
+    samples = mem["samples"]
+    if samples:
+        marks = [samples[min(len(samples) - 1, max(0, round(k * len(samples) / 5) - 1))] for k in range(1, 6)]
+        t.add("  peak so far at 1/5 ... 5/5 of the rows (MB)", None, None,
+              " / ".join(f"{done:,}: {hwm:,.0f}" for done, _rss, hwm in marks))
     if "geopandas" in r:
         gp = r["geopandas"]
         t.section("geopandas (WGS-84 CSV): read_postgis + read_csv/points_from_xy + sjoin + to_postgis")
@@ -433,14 +483,15 @@ def render(args: argparse.Namespace, info: dict[str, Any], r: dict[str, Any]) ->
             t.add(f"  {name}", secs)
         t.add("  plain SQL total", ps["seconds"], n / ps["seconds"],
               f"{ps['seconds'] / fl['seconds']:.2f} x floor; product / plain SQL {pr['seconds'] / ps['seconds']:.2f}")
-    ra = r["reassign"]
-    t.section("re-assignment assign_all (set-wise SQL) over all households")
-    u, c = ra["unchanged"], ra["changed"]
-    t.add("  grids unchanged", u["seconds"], n / u["seconds"],
-          f"{u['seconds'] / fl['seconds']:.2f} x floor; moved {u['moved']:,}")
-    t.add(f"  after {c['grids_changed']:,} grids changed", c["seconds"], n / c["seconds"],
-          f"{c['seconds'] / fl['seconds']:.2f} x floor; moved {c['moved']:,} (STRtree expects "
-          f"{c['expected_moved']:,}; {c['mismatch_vs_strtree']:,} households differ)")
+    if "reassign" in r:
+        ra = r["reassign"]
+        t.section("re-assignment assign_all (set-wise SQL) over all households")
+        u, c = ra["unchanged"], ra["changed"]
+        t.add("  grids unchanged", u["seconds"], n / u["seconds"],
+              f"{u['seconds'] / fl['seconds']:.2f} x floor; moved {u['moved']:,}")
+        t.add(f"  after {c['grids_changed']:,} grids changed", c["seconds"], n / c["seconds"],
+              f"{c['seconds'] / fl['seconds']:.2f} x floor; moved {c['moved']:,} (STRtree expects "
+              f"{c['expected_moved']:,}; {c['mismatch_vs_strtree']:,} households differ)")
     lo = r["locate"]
     t.section(f"locate(Scope.everything(), wgs84) vs SELECT 1, same session, interleaved x {lo['repeat']:,}")
     t.add("  locate p50 / p95 (ms)", None, None, f"{lo['locate']['p50'] * 1e3:.3f} / {lo['locate']['p95'] * 1e3:.3f}")
@@ -496,6 +547,9 @@ def cleanup(url: str) -> None:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--product-child"]:
+        product_child(*argv[1:4])
+        return 0
     args = parse_args(argv)
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
@@ -511,20 +565,21 @@ def main(argv: list[str]) -> int:
 
     log(f"generating {args.grids:,} grids and {args.households:,} households (seed {args.seed})")
     city = citydata.make_city(args.grids, args.seed)
-    homes = citydata.make_households(args.households, args.seed)
     workdir = tempfile.mkdtemp(prefix="gridmap-bench-assign-")
     wgs_csv = os.path.join(workdir, "households-wgs84.csv")
     gcj_csv = os.path.join(workdir, "households-gcj02.csv")
-    lon, lat = homes.lon.to_numpy(), homes.lat.to_numpy()
-    citydata.write_csv(homes, wgs_csv, lon, lat)
-    glon, glat = wgs84_to_gcj02(lon, lat)
-    citydata.write_csv(homes, gcj_csv, glon, glat)
     x0, y0, x1, y1 = citydata.EXTENT
-    outside = int((~((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1))).sum())
+    outside = 0
+    for number, homes in enumerate(citydata.household_chunks(args.households, args.seed)):
+        lon, lat = homes.lon.to_numpy(), homes.lat.to_numpy()
+        citydata.write_csv(homes, wgs_csv, lon, lat, append=number > 0)
+        glon, glat = wgs84_to_gcj02(lon, lat)
+        citydata.write_csv(homes, gcj_csv, glon, glat, append=number > 0)
+        outside += int((~((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1))).sum())
+    del homes, lon, lat, glon, glat
     vc = city.vertex_counts
     info = {"outside": outside, "vertices_mean": float(vc.mean()), "vertices_min": int(vc.min()),
             "vertices_max": int(vc.max()), "csv_bytes": os.path.getsize(gcj_csv), "workdir": workdir}
-    del homes
     log("loading admin units and grids (COPY)")
     benchlib.load_city(url, city)
     grid_ids = city.grids.id.to_numpy()
@@ -546,14 +601,18 @@ def main(argv: list[str]) -> int:
             benchlib.checkpoint(url)
             gc.collect()
             log("product: import_households(crs='gcj02')" + (" under cProfile" if args.profile else "") + tag)
-            rounds["product"].append(run_product(db, gcj_csv, args.profile and rnd == 0))
+            rounds["product"].append(run_product(url, gcj_csv, args.profile and rnd == 0))
             benchlib.checkpoint(url)
             gc.collect()
+            if args.skip_geopandas:
+                continue
             log("geopandas: read_csv + sjoin + to_postgis" + tag)
             rounds["geopandas"].append(run_geopandas(url, wgs_csv))
             benchlib.checkpoint(url)
             gc.collect()
-        for name, runs in rounds.items():  # best of the rounds; every round kept in the JSON
+        for name, runs in rounds.items():
+            if not runs:
+                continue  # best of the rounds; every round kept in the JSON
             best = min(runs, key=lambda run: run["seconds"])
             results[name] = {**best, "rounds_seconds": [run["seconds"] for run in runs]}
             if "_assignment" in runs[-1]:
@@ -570,11 +629,12 @@ def main(argv: list[str]) -> int:
             gc.collect()
         prod = product_assignment(url)
         results["checks"] = {"product_vs_floor": compare(prod, results["floor"].pop("_assignment"))}
-        gpd_assign = results["geopandas"].pop("_assignment")
-        results["checks"]["product_vs_geopandas"] = compare(prod, gpd_assign)
-        del prod, gpd_assign
-        log("re-assignment: assign_all unchanged, then after ~5% of grids changed")
-        results["reassign"] = run_reassign(url, db, polygons, grid_ids, args.seed)
+        if "geopandas" in results:
+            results["checks"]["product_vs_geopandas"] = compare(prod, results["geopandas"].pop("_assignment"))
+        del prod
+        if not args.skip_reassign:
+            log("re-assignment: assign_all unchanged, then after ~5% of grids changed")
+            results["reassign"] = run_reassign(url, db, polygons, grid_ids, args.seed)
         log(f"locate x {args.repeat_locate:,} vs SELECT 1")
         results["locate"] = run_locate(db, args.repeat_locate, args.seed)
     finally:
@@ -599,11 +659,13 @@ def main(argv: list[str]) -> int:
         "machine_after": load_after, "results": results,
         "ratios": {
             "product_over_floor": results["product"]["seconds"] / results["floor"]["seconds"],
-            "product_over_geopandas": results["product"]["seconds"] / results["geopandas"]["seconds"],
+            "product_over_geopandas": (results["product"]["seconds"] / results["geopandas"]["seconds"]
+                                       if "geopandas" in results else None),
             "locate_p95_over_select1_p95": results["locate"]["ratio_p95"],
         },
+        "product_peak_mb": results["product"]["memory"]["peak_mb"],
         "goals": {"product_over_floor": GOAL_FLOOR, "product_over_geopandas": GOAL_GEOPANDAS,
-                  "locate_p95_over_select1_p95": GOAL_LOCATE},
+                  "locate_p95_over_select1_p95": GOAL_LOCATE, "product_peak_mb": GOAL_PEAK_MB},
         "table": table,
     }
     path = benchlib.write_json("assign", payload)

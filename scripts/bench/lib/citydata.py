@@ -16,6 +16,7 @@ database (see ``benchdb.load_city`` for that).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,13 +141,17 @@ def make_city(n_grids: int, seed: int, vertices: tuple[int, int] = (40, 80)) -> 
     return City(DISTRICT, streets, communities, grids, polygons)
 
 
-def make_households(n: int, seed: int, outside_share: float = 0.01) -> pd.DataFrame:
-    """Households with WGS-84 ``lon``/``lat`` plus the CSV's text columns (English names)."""
+HOUSEHOLD_CHUNK = 500_000
+
+
+def household_chunks(n: int, seed: int, outside_share: float = 0.01,
+                     chunk: int = HOUSEHOLD_CHUNK) -> Iterator[pd.DataFrame]:
+    """``n`` households with WGS-84 ``lon``/``lat`` plus the CSV's text columns (English
+    names), ``chunk`` at a time (a 5,000,000-household city is never in memory whole):
+    the buildings are drawn once, each chunk's households from them with its own generator."""
     rng = np.random.default_rng(seed + 1)
     x0, y0, x1, y1 = EXTENT
-    n_out = round(n * outside_share)
-    n_in = n - n_out
-
+    n_in = n - round(n * outside_share)
     # Buildings: 60% around the centre (gaussian), 40% spread uniformly; ~30 households each.
     n_build = max(1, n_in // 30)
     n_centre = int(n_build * 0.6)
@@ -155,6 +160,15 @@ def make_households(n: int, seed: int, outside_share: float = 0.01) -> pd.DataFr
     centre = centre[keep][:n_centre]
     spread = rng.uniform((x0, y0), (x1, y1), (n_build - len(centre), 2))
     buildings = np.vstack([centre, spread])
+    for number, start in enumerate(range(0, n, chunk)):
+        size = min(chunk, n - start)
+        yield _households(np.random.default_rng((seed + 1, number)), buildings, start, size,
+                          round(size * outside_share))
+
+
+def _households(rng: np.random.Generator, buildings: np.ndarray, start: int, n: int, n_out: int) -> pd.DataFrame:
+    x0, y0, x1, y1 = EXTENT
+    n_in = n - n_out
     which = rng.integers(0, len(buildings), n_in)
     pts = buildings[which] + rng.normal(0, 0.0002, (n_in, 2))  # ~20 m around the building
     pts[:, 0] = np.clip(pts[:, 0], x0 + 1e-6, x1 - 1e-6)
@@ -169,7 +183,7 @@ def make_households(n: int, seed: int, outside_share: float = 0.01) -> pd.DataFr
     pts = np.vstack([pts, out[:n_out]])
     pts = pts[rng.permutation(n)]
 
-    idx = pd.Series(np.arange(n))
+    idx = pd.Series(np.arange(start, start + n))
     road = np.array(ROAD_NAMES, dtype=object)[rng.integers(0, len(ROAD_NAMES), n)]
     address = ("兰山区" + pd.Series(road) + rng.integers(1, 900, n).astype(str).astype(object) + "号"
                + rng.integers(1, 30, n).astype(str).astype(object) + "号楼"
@@ -195,12 +209,13 @@ def make_households(n: int, seed: int, outside_share: float = 0.01) -> pd.DataFr
     })
 
 
-def write_csv(households: pd.DataFrame, path: str, lon: np.ndarray, lat: np.ndarray) -> None:
-    """The households as a Chinese-header CSV (UTF-8), coordinates given (7 decimals)."""
+def write_csv(households: pd.DataFrame, path: str, lon: np.ndarray, lat: np.ndarray, append: bool = False) -> None:
+    """The households as a Chinese-header CSV (UTF-8), coordinates given (7 decimals);
+    ``append``: more rows after earlier ones (no header)."""
     frame = pd.DataFrame({
         "户号": households.code, "地址": households.address,
         "经度": np.char.mod("%.7f", lon), "纬度": np.char.mod("%.7f", lat),
         "户主": households.head_name, "电话": households.phone, "人数": households["size"],
         "标签": households.tags, "风险等级": households.risk_level,
     })
-    frame.to_csv(path, index=False, columns=CSV_HEADER)
+    frame.to_csv(path, index=False, columns=CSV_HEADER, mode="a" if append else "w", header=not append)
