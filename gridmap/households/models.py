@@ -56,6 +56,8 @@ class Household(Base):
         # Address search (gridmap.addresses): trigram similarity, pg_trgm.
         Index("ix_household_address_trgm", "address", postgresql_using="gin",
               postgresql_ops={"address": "gin_trgm_ops"}),
+        # Deleting a household looks here for the households merged into it (ON DELETE SET NULL).
+        Index("ix_household_merged_into_id", "merged_into_id", postgresql_where=text("merged_into_id IS NOT NULL")),
     )
 
 
@@ -108,4 +110,5 @@ class HouseholdClientWrite(Base):
     pending: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     at: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True), server_default=func.now())
 
-    __table_args__ = (CheckConstraint("kind IN ('create', 'edit')", name="kind_known"),)
+    __table_args__ = (CheckConstraint("kind IN ('create', 'edit')", name="kind_known"),
+                      Index("ix_household_client_write_household_id", "household_id"))
