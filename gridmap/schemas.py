@@ -20,6 +20,9 @@ from gridmap.geo.validate import CHINA_BBOX
 from gridmap.messages import message
 
 CODE_PATTERN = r"^[0-9]{1,24}$"
+# Text that is not blank and holds no NUL (PostgreSQL text cannot): as a pattern of its own the
+# document states both (a bare \S would allow a NUL the API then refuses).
+SOME_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 # --- days, months and moments: years 2000-2100 only, every one a real calendar day ----------
 # Far-off years cannot bound real records and overflow period arithmetic (a year-0 month was a

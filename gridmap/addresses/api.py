@@ -9,14 +9,14 @@ from gridmap.addresses import service
 from gridmap.apidoc import operation
 from gridmap.auth.roles import STAFF
 from gridmap.auth.scope import AREA
-from gridmap.schemas import CODE_PATTERN
+from gridmap.schemas import CODE_PATTERN, SOME_TEXT
 from gridmap.web import get_session
 
 bp = Blueprint("addresses_api", __name__)
 
 
 class AddressQuery(BaseModel):
-    q: str = Field(min_length=1, max_length=64, pattern=r"\S", description="地址中的文字（部分即可，容错匹配）")
+    q: str = Field(min_length=1, max_length=64, pattern=SOME_TEXT, description="地址中的文字（部分即可，容错匹配）")
     within: str | None = Field(None, pattern=CODE_PATTERN, description="只查该区域（须在本人范围内）")
     limit: int = Field(20, ge=1, le=100, description="最多条数")
 

@@ -14,7 +14,7 @@ from gridmap.auth.scope import AREA, AREA_DEPARTMENT, GLOBAL
 from gridmap.clock import month_bounds, parse_month, this_month, today
 from gridmap.departments import ranking, routing, service
 from gridmap.hazards.photos import PhotoLimits
-from gridmap.schemas import CODE_PATTERN, Month
+from gridmap.schemas import CODE_PATTERN, SOME_TEXT, Month
 from gridmap.web import get_session
 
 bp = Blueprint("departments_api", __name__)
@@ -107,7 +107,7 @@ def whistle(scope, hazard_id: int, body: WhistleBody):
 
 
 class RecallBody(BaseModel):
-    note: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="撤回原因（必填）")
+    note: str = Field(min_length=1, max_length=2000, pattern=SOME_TEXT, description="撤回原因（必填）")
     version: int | None = Field(None, description="读取时的版本号；已变化时返回 409")
 
 

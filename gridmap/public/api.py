@@ -22,7 +22,7 @@ from gridmap.hazards.api import uploaded_photos
 from gridmap.hazards.models import ANSWERS
 from gridmap.public import callback, service, throttle
 from gridmap.public import challenge as pow_challenge
-from gridmap.schemas import Crs, Lat, Lon
+from gridmap.schemas import SOME_TEXT, Crs, Lat, Lon
 from gridmap.web import get_session
 
 bp = Blueprint("public_api", __name__)
@@ -35,7 +35,7 @@ DESCRIPTION_MAX = 1000
 class ReportForm(BaseModel):
     grid: str = Field(pattern=GRID_CODE, description="网格编码（二维码所指的网格）")
     category: str = Field(min_length=1, max_length=32, description="问题类别（代码或中文名）")
-    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX, pattern=r"\S", description="问题描述")
+    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX, pattern=SOME_TEXT, description="问题描述")
     lon: Lon
     lat: Lat
     crs: Crs = None
@@ -113,7 +113,7 @@ class ChallengeResponse(BaseModel):
 
 
 class AddressQuery(BaseModel):
-    q: str = Field(min_length=1, max_length=64, pattern=r"\S", description="地址中的文字")
+    q: str = Field(min_length=1, max_length=64, pattern=SOME_TEXT, description="地址中的文字")
 
 
 class PublicAddress(BaseModel):
