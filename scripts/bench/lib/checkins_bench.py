@@ -162,26 +162,10 @@ def process_cpu(pid: int | str) -> tuple[float, int]:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[2])
 
 
-def cpu_seconds(server: subprocess.Popen, database: str) -> dict[str, float]:
-    """CPU seconds used so far by the server (its process group), by PostgreSQL's
-    processes serving ``database`` (backends, autovacuum) and by this process."""
-    out = {"server": 0.0, "postgres": 0.0, "load generator": time.process_time()}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().decode(errors="replace")
-            used, group = process_cpu(pid)
-        except OSError:
-            continue
-        if group == server.pid:
-            out["server"] += used
-        elif cmd.startswith("postgres") and database in cmd:
-            out["postgres"] += used
-    return out
-
-
 def cpu_by_process(server: subprocess.Popen, database: str) -> dict[str, dict[int, float]]:
-    """As ``cpu_seconds``, per process: a delta then counts only processes alive at its end (a
+    """CPU seconds used so far, per process, by the server (its process group), by PostgreSQL's
+    processes serving ``database`` (backends, autovacuum) and by this process (pid 0). A delta
+    (``cpu_delta``) then counts only processes alive at its end (a
     backend that exits in between, such as the set-up's, would otherwise take its whole CPU time
     off PostgreSQL's figure)."""
     out: dict[str, dict[int, float]] = {"server": {}, "postgres": {}, "load generator": {0: time.process_time()}}
@@ -551,10 +535,10 @@ def run(args: argparse.Namespace, url: str) -> None:
                        50 * args.phones)
             queues = sync_bodies(phone_tokens, args.batch_rows, past + timedelta(days=1))
             checkpoint(url)
-            before = cpu_seconds(server, BENCH_DB)
+            before = cpu_by_process(server, BENCH_DB)
             sync = batch_sync(port, phone_tokens, queues, args.batch_rows)
-            after = cpu_seconds(server, BENCH_DB)
-            sync_cpu = {k: (after[k] - before[k]) / args.batch_rows * 1e6 for k in after}
+            used = cpu_delta(before, cpu_by_process(server, BENCH_DB))
+            sync_cpu = {k: v / args.batch_rows * 1e6 for k, v in used.items()}
             log(f"batch sync over HTTP: {sync:,.0f} rows/s")
     finally:
         stop_server(server)
