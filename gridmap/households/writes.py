@@ -40,10 +40,12 @@ COLUMNS = ("code", "address", "geom", "grid_id", "size", "tags", "risk_level", "
 
 # A part's codes, to find those that already exist (updates, not inserts).
 PART_CODES_DDL = "CREATE TEMP TABLE import_code (code text) ON COMMIT DROP"
-# Existing codes; ``ours``: a row this transaction inserted (the code was in an earlier part).
+# The codes this import has copied in as new households (when the table was not empty).
+NEW_CODES_DDL = "CREATE TEMP TABLE import_new_code (code text PRIMARY KEY) ON COMMIT DROP"
+# Existing codes; ``ours``: one this import inserted (the code was in an earlier part).
 EXISTING_CODES_SQL = """
-SELECT i.code, h.xmin::text = (txid_current() % 4294967296)::text AS ours
-FROM import_code i JOIN household h ON h.code = i.code
+SELECT i.code, n.code IS NOT NULL AS ours
+FROM import_code i JOIN household h ON h.code = i.code LEFT JOIN import_new_code n ON n.code = i.code
 """
 # Before a first large load drops household's unique code: the codes already there, each
 # taken out when a part updates it (a second update of it is then a new row, and a duplicate).
@@ -167,6 +169,8 @@ class HouseholdWriter:
         if self.lookup == "prior":
             pgcopy.temp_table(session, "prior_code", PRIOR_CODES_DDL)
             session.execute(text("ALTER TABLE prior_code ADD PRIMARY KEY (code)"))
+        elif self.lookup == "household":
+            pgcopy.temp_table(session, "import_new_code", NEW_CODES_DDL)
         self.indexes = _secondary_indexes(session) if rebuild else []
         self.constraints = _rebuildable_constraints(session) if rebuild else []
         for name, _ in self.constraints:
@@ -197,6 +201,8 @@ class HouseholdWriter:
         if existing is not None and existing.any():
             self._stage(rows.subset(existing))  # before the COPY below: they share the connection
         new = rows if existing is None else rows.subset(~existing)
+        if len(new) and self.lookup == "household":  # the COPY below is not in flight yet
+            pgcopy.copy(self.session, "import_new_code", {"code": pgcopy.text(codes[~existing])})
         if len(new):
             self.pipe.send(new.encode(0, len(new)))
             self.created += len(new)

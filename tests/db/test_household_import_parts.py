@@ -97,3 +97,15 @@ def test_skip_errors_keeps_the_first_row_of_a_repeated_code(db_session, tmp_path
     assert (result["created"], result["error_count"]) == (20, 2)
     assert [e["row"] for e in result["errors"]] == [22, 23]
     assert db_session.scalar(select(Household.size).where(Household.code == "P-3")) == 2
+
+
+def test_a_new_code_repeated_across_parts_of_a_later_import_rejects_the_file(db_session, tmp_path, small_parts,
+                                                                              load_path):
+    f.lishui(db_session)
+    _import(db_session, tmp_path, _row("OLD-1") + _row("OLD-2"))
+    rows = [_row(f"P-{k}") for k in range(20)] + [_row("P-3", size="7")]  # row 22 repeats row 5's new code
+    with pytest.raises(Unprocessable) as caught:
+        _import(db_session, tmp_path, "".join(rows))
+    assert [e["row"] for e in caught.value.details["errors"]] == [22]
+    db_session.expire_all()
+    assert _count(db_session) == 2
