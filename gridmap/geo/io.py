@@ -117,14 +117,12 @@ def read_table(path: str, filename: str) -> pd.DataFrame:
 
 
 def read_table_parts(path: str, filename: str) -> Iterator[pd.DataFrame]:
-    """``read_table`` a part at a time: a CSV in parts of a few megabytes (never whole in
-    memory; gridmap.geo.readers.csv.read_parts), an XLSX as one part. Each part's index
-    continues the previous one's, so row numbers are as ``read_table`` gives them; parts
+    """``read_table`` of a CSV a part at a time, in parts of a few megabytes (never whole in
+    memory; gridmap.geo.readers.csv.read_parts; other formats: FileFormatError). Each part's
+    index continues the previous one's, so row numbers are as ``read_table`` gives them; parts
     left empty by blank rows are skipped, and a file with no row at all raises EmptyFileError."""
-    fmt = detect_format(filename)
-    if fmt != "csv":
-        yield read_table(path, filename)
-        return
+    if detect_format(filename) != "csv":
+        raise FileFormatError(filename)
     try:
         safe_open.check_content(path, os.path.splitext(filename)[1])
         found = False

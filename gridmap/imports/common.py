@@ -74,11 +74,6 @@ def _storable_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(clean)
 
 
-def _file_has_nul(path: str) -> bool:
-    with open(path, "rb") as handle:
-        return any(b"\x00" in block for block in iter(lambda: handle.read(1 << 22), b""))
-
-
 def read_upload(path: str, filename: str) -> Upload:
     try:
         fmt = detect_format(filename)
@@ -89,7 +84,7 @@ def read_upload(path: str, filename: str) -> Upload:
                           table.problems, table.crs, spatial=True)
         frame = read_table(path, filename)
         rows = frame.index.to_numpy() + frame.attrs.get("header_row", 1) + 1
-        if fmt != "csv" or _file_has_nul(path):  # a CSV is checked by a fast byte scan first
+        if fmt != "csv" or _lines(path)[1]:  # a CSV is checked by a fast byte scan first
             frame = _storable_text(frame)
         return Upload(frame.reset_index(drop=True), rows)
     except (FileFormatError, FileReadError) as error:
