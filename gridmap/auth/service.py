@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gridmap.auth import throttle
@@ -84,28 +84,10 @@ def issue_token(session: Session, user: User, ttl_hours: int) -> tuple[str, date
     return token, expires_at
 
 
-# Built once: every API request runs it (constructing the select cost ~0.1 ms a request).
-_TOKEN_USER = (
-    select(User, ApiToken)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_sha256 == bindparam("token_sha256"), User.active.is_(True), ApiToken.revoked_at.is_(None))
-)
-
-
-def user_for_token(session: Session, token: str) -> User:
-    row = session.execute(_TOKEN_USER, {"token_sha256": _sha256(token)}).first()
-    if row is None:
-        raise Unauthorized("unauthorized")
-    user, api_token = row
-    if api_token.expires_at <= datetime.now(UTC):
-        raise Unauthorized("token_expired")
-    return user
-
-
-# The same lookup as _TOKEN_USER for a caller who needs only a scope (every API operation):
-# one indexed query, run on the session's own connection and transaction as a plain DB-API
-# statement, its row read as a tuple. Building the ORM objects and SQLAlchemy's result for it
-# took about a tenth of a single check-in's server CPU (scripts/bench/checkins).
+# The token's one rule (unknown, revoked or expired token, deactivated user: 401), for every
+# caller: one indexed query, run on the session's own connection and transaction as a plain
+# DB-API statement, its row read as a tuple. Building ORM objects and SQLAlchemy's result for
+# it took about a tenth of a single check-in's server CPU (scripts/bench/checkins).
 _TOKEN_SCOPE_SQL = """
 SELECT u.id, u.username, u.role, u.scope_code, u.party_member_id, u.department_id, t.expires_at
   FROM api_token t JOIN app_user u ON u.id = t.user_id
@@ -115,8 +97,7 @@ _A_READ = {"clause": select(ApiToken.id)}  # how a routed session (gridmap.db) t
 
 
 def scope_for_token(session: Session, token: str) -> Scope:
-    """The scope of the user holding ``token``: 401 for an unknown, revoked or expired token
-    or a deactivated user, as ``user_for_token``."""
+    """The scope of the user holding ``token`` (what an API operation needs)."""
     with session.connection(bind_arguments=_A_READ).connection.dbapi_connection.cursor() as cursor:
         cursor.execute(_TOKEN_SCOPE_SQL, (_sha256(token),))
         row = cursor.fetchone()
@@ -127,6 +108,11 @@ def scope_for_token(session: Session, token: str) -> Scope:
         raise Unauthorized("token_expired")
     return Scope(prefix=scope_code, role=role, user_id=user_id, username=username,
                  party_member_id=party_member_id, department_id=department_id)
+
+
+def user_for_token(session: Session, token: str) -> User:
+    """The user holding ``token`` (pages show who is logged in), by ``scope_for_token``'s rule."""
+    return session.get(User, scope_for_token(session, token).user_id)
 
 
 def revoke_token(session: Session, token: str) -> None:
