@@ -196,9 +196,8 @@ class Database:
         options = {"pool_size": 5, "max_overflow": 10}
         options.update(engine_options)
         self.engine: Engine = create_engine(sqlalchemy_url(url), **options)
-        if not options.get("pool_pre_ping"):
-            event.listen(self.engine, "checkout", partial(_ping_if_doubtful, self.engine.dialect))
-            event.listen(self.engine, "checkin", _note_checkin)
+        event.listen(self.engine, "checkout", partial(_ping_if_doubtful, self.engine.dialect))
+        event.listen(self.engine, "checkin", _note_checkin)
         self.info = {STATEMENT_CACHE: statement_cache}
         self.replica = Replica(replica_url, replica_max_lag_s) if replica_url else None
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, info=self.info,
