@@ -31,7 +31,7 @@ from gridmap.errors import Conflict, NotFound, Unprocessable
 from gridmap.hazards import photos
 from gridmap.hazards.deadlines import work_calendar
 from gridmap.hazards.models import Hazard, HazardCategory, HazardEvent
-from gridmap.hazards.service import decide_locked, get_hazard
+from gridmap.hazards.service import decide, decide_locked, get_hazard, lock_hazard
 from gridmap.labels import label
 
 
@@ -91,8 +91,7 @@ def recall(session: Session, scope: Scope, hazard_id: int, *, note: str, version
     now = now or clock_now()
     note = (note or "").strip()
     with transaction(session):
-        locked = session.scalars(select(Hazard).where(Hazard.id == hazard_id).with_for_update()).first()
-        scope.require(locked.grid_code if locked else None, "hazard_not_found", id=hazard_id)
+        hazard = lock_hazard(session, scope, hazard_id, version)
         whistle_event = session.scalars(select(HazardEvent).where(HazardEvent.hazard_id == hazard_id,
                                                                   HazardEvent.action == "whistle")
                                         .order_by(HazardEvent.id.desc()).limit(1)).first()
@@ -102,9 +101,9 @@ def recall(session: Session, scope: Scope, hazard_id: int, *, note: str, version
                    HazardAssignment.whistled_at == (whistle_event.at if whistle_event else None))
             .order_by(Department.sort_order, Department.code).with_for_update(of=HazardAssignment)).all()
         reported = [d.name for a, d in rows if a.reported_at is not None]
-        if locked.status == "whistled" and reported:
-            raise Conflict("whistle_recall_reported", details={"status": locked.status}, departments="、".join(reported))
-        hazard, decision = decide_locked(session, scope, hazard_id, "recall", note, version)
+        if hazard.status == "whistled" and reported:  # said before the workflow's plainer refusal
+            raise Conflict("whistle_recall_reported", details={"status": hazard.status}, departments="、".join(reported))
+        decision = decide(session, scope, hazard, "recall", note)
         back_to = whistle_event.from_status if whistle_event and whistle_event.from_status else decision.to_status
         taken = [{"department": d.code, "name": d.name, "report_by": _iso(a.report_by)} for a, d in rows]
         session.execute(delete(HazardAssignment).where(HazardAssignment.id.in_([a.id for a, _ in rows])))

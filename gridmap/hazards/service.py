@@ -321,15 +321,26 @@ def _assignee(session: Session, value: str | int, grid_code: str) -> User:
     return user
 
 
-def decide_locked(session: Session, scope: Scope, hazard_id: int, action: str, note: str,
-                  version: int | None) -> tuple[Hazard, workflow.Decision]:
+def lock_hazard(session: Session, scope: Scope, hazard_id: int, version: int | None) -> Hazard:
     """Inside the caller's transaction: the hazard locked (SELECT … FOR UPDATE; 404 outside the
-    scope), the version it was read at checked (409), and the workflow's decision on ``action``."""
+    scope) and the version it was read at checked (409)."""
     hazard = session.scalars(select(Hazard).where(Hazard.id == hazard_id).with_for_update()).first()
     scope.require(hazard.grid_code if hazard else None, "hazard_not_found", id=hazard_id)
     if version is not None and version != hazard.version:
         raise Conflict("hazard_stale", details={"version": hazard.version})
-    return hazard, workflow.decide(_actor(scope), _state(hazard, session), action, note)
+    return hazard
+
+
+def decide(session: Session, scope: Scope, hazard: Hazard, action: str, note: str) -> workflow.Decision:
+    """The workflow's decision on ``action`` by the caller for the (locked) hazard."""
+    return workflow.decide(_actor(scope), _state(hazard, session), action, note)
+
+
+def decide_locked(session: Session, scope: Scope, hazard_id: int, action: str, note: str,
+                  version: int | None) -> tuple[Hazard, workflow.Decision]:
+    """``lock_hazard``, then ``decide``."""
+    hazard = lock_hazard(session, scope, hazard_id, version)
+    return hazard, decide(session, scope, hazard, action, note)
 
 
 def act(session: Session, scope: Scope, hazard_id: int, action: str, note: str = "",
