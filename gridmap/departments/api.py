@@ -13,6 +13,7 @@ from gridmap.auth.roles import ADMIN, DEPARTMENT, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_DEPARTMENT, GLOBAL
 from gridmap.clock import month_bounds, parse_month, this_month, today
 from gridmap.departments import ranking, routing, service
+from gridmap.hazards.api import uploaded_photos
 from gridmap.hazards.photos import PhotoLimits
 from gridmap.schemas import CODE_PATTERN, SOME_TEXT, Month
 from gridmap.web import get_session
@@ -155,7 +156,7 @@ FEEDBACK_FORM = {"note": {"type": "string", "maxLength": 2000, "pattern": NO_NUL
 def feedback(scope, assignment_id: int):
     fields = parse_model(FeedbackForm, {"note": request.form.get("note", "")})
     limits = _limits()
-    uploads = [u.stream.read(limits.max_bytes + 1) for u in request.files.getlist("file") if u]
+    uploads = uploaded_photos(limits)
     return service.feed_back(get_session(), scope, assignment_id, note=fields.note, uploads=uploads, limits=limits)
 
 

@@ -11,7 +11,8 @@ from gridmap.auth.roles import ADMIN, DEPARTMENT, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_DEPARTMENT, GLOBAL
 from gridmap.departments import routing, service
 from gridmap.errors import AppError, NotFound
-from gridmap.hazards.pages import detail_page as hazard_page
+from gridmap.hazards.api import uploaded_photos
+from gridmap.hazards.pages import act_on_detail_page
 from gridmap.hazards.photos import PhotoLimits
 from gridmap.labels import label
 from gridmap.messages import message
@@ -62,7 +63,7 @@ def report(user, scope, assignment_id: int):
 def feedback(user, scope, assignment_id: int):
     check_csrf()
     limits = _limits()
-    uploads = [u.stream.read(limits.max_bytes + 1) for u in request.files.getlist("file") if u]
+    uploads = uploaded_photos(limits)
     try:
         service.feed_back(get_session(), scope, assignment_id, note=request.form.get("note", "")[:2000],
                           uploads=uploads, limits=limits)
@@ -78,15 +79,11 @@ def feedback(user, scope, assignment_id: int):
 def whistle(user, scope, hazard_id: int):
     check_csrf()
     version = request.form.get("version", "")
-    try:
-        service.whistle(get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000],
-                        version=int(version) if version.isdigit() else None,
-                        default_days=current_app.config["GRIDMAP"].duty_report_working_days)
-    except NotFound:
-        raise
-    except AppError as error:  # no route, no department user, a stale page: said on the item's page
-        return hazard_page(user, scope, hazard_id, error=error.message, status=error.status)
-    return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
+    # no route, no department user, a stale page: said on the item's page
+    return act_on_detail_page(user, scope, hazard_id, lambda: service.whistle(
+        get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000],
+        version=int(version) if version.isdigit() else None,
+        default_days=current_app.config["GRIDMAP"].duty_report_working_days))
 
 
 @page(bp, "/hazards/<int:hazard_id>/recall", summary="撤回吹哨（问题详情页表单）", scope=AREA,
@@ -94,14 +91,9 @@ def whistle(user, scope, hazard_id: int):
 def recall(user, scope, hazard_id: int):
     check_csrf()
     version = request.form.get("version", "")
-    try:
-        service.recall(get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000],
-                       version=int(version) if version.isdigit() else None)
-    except NotFound:
-        raise
-    except AppError as error:
-        return hazard_page(user, scope, hazard_id, error=error.message, status=error.status)
-    return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
+    return act_on_detail_page(user, scope, hazard_id, lambda: service.recall(
+        get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000],
+        version=int(version) if version.isdigit() else None))
 
 
 @page(bp, "/department-routes", summary="分类归口交办规则（只读；接口 PUT /api/v1/department-routes 修改）", scope=GLOBAL,

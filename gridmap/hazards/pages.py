@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from pydantic import BaseModel, Field
 
@@ -93,6 +95,18 @@ def detail_page(user, scope, hazard_id: int, error: str | None = None, status: i
                            calendar_note=_calendar_note(shown["fallback_years"]), **_common(user)), status
 
 
+def act_on_detail_page(user, scope, hazard_id: int, write: Callable[[], object]):
+    """A form's write on a hazard: back to its page, or the page again with the refusal said on
+    it (404 stays a 404); also the departments' forms'."""
+    try:
+        write()
+    except NotFound:
+        raise
+    except AppError as error:
+        return detail_page(user, scope, hazard_id, error=error.message, status=error.status)
+    return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
+
+
 @page(bp, "/hazards/<int:hazard_id>", summary="问题详情（时间线、可做的操作、照片）", scope=AREA, roles=READERS)
 def detail(user, scope, hazard_id: int):
     return detail_page(user, scope, hazard_id)
@@ -103,15 +117,10 @@ def detail(user, scope, hazard_id: int):
 def act(user, scope, hazard_id: int):
     check_csrf()
     version = request.form.get("version", "")
-    try:
-        service.act(get_session(), scope, hazard_id, request.form.get("action", ""), request.form.get("note", ""),
-                    request.form.get("assignee") or None, int(version) if version.isdigit() else None,
-                    answer=request.form.get("answer") or None, reply=request.form.get("reply", "").strip()[:1000] or None)
-    except NotFound:
-        raise
-    except AppError as error:
-        return detail_page(user, scope, hazard_id, error=error.message, status=error.status)
-    return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
+    return act_on_detail_page(user, scope, hazard_id, lambda: service.act(
+        get_session(), scope, hazard_id, request.form.get("action", ""), request.form.get("note", ""),
+        request.form.get("assignee") or None, int(version) if version.isdigit() else None,
+        answer=request.form.get("answer") or None, reply=request.form.get("reply", "").strip()[:1000] or None))
 
 
 @page(bp, "/hazards/<int:hazard_id>/photos", summary="上传问题照片（详情页表单）", scope=AREA, roles=HANDLERS,
@@ -120,10 +129,5 @@ def add_photos(user, scope, hazard_id: int):
     """照片上传表单（详情页）：JPEG/PNG，去除 EXIF 后保存。"""
     check_csrf()
     limits = photo_limits()
-    try:
-        photos.add_photos(get_session(), scope, hazard_id, uploaded_photos(limits), limits)
-    except NotFound:
-        raise
-    except AppError as error:
-        return detail_page(user, scope, hazard_id, error=error.message, status=error.status)
-    return redirect(url_for("hazard_pages.detail", hazard_id=hazard_id))
+    return act_on_detail_page(user, scope, hazard_id, lambda: photos.add_photos(
+        get_session(), scope, hazard_id, uploaded_photos(limits), limits))
