@@ -59,10 +59,6 @@ JOIN department d ON d.code = a.department
 """)
 
 
-def _epoch(moment: datetime | None) -> float | None:
-    return moment.timestamp() if moment is not None else None
-
-
 def insert_assignments(session: Session, hazard_ids: list[int], histories: list[list[Step]]) -> int:
     """One ``hazard_assignment`` per department of each whistle in the (kept) histories; returns how many."""
     columns: dict[str, list] = {k: [] for k in ("hazards", "departments", "whistled", "whistled_by", "report_by",
@@ -80,13 +76,13 @@ def insert_assignments(session: Session, hazard_ids: list[int], histories: list[
                         "calendars": sent["calendar"], "reported": None, "reported_by": None, "fed_back": None,
                         "fed_back_by": None, "feedback": "", "escalated": None}
             elif step.action == "duty_overdue":
-                open_ones[step.detail["department"]]["escalated"] = _epoch(step.at)
+                open_ones[step.detail["department"]]["escalated"] = step.at.timestamp()
             elif step.action == "report_for_duty":
                 row = open_ones[step.detail["department"]]
-                row["reported"], row["reported_by"] = _epoch(step.at), step.actor.id if step.actor else None
+                row["reported"], row["reported_by"] = step.at.timestamp(), step.actor.id if step.actor else None
             elif step.action == "duty_feedback":
                 row = open_ones[step.detail["department"]]
-                row.update(fed_back=_epoch(step.at), fed_back_by=step.actor.id if step.actor else None,
+                row.update(fed_back=step.at.timestamp(), fed_back_by=step.actor.id if step.actor else None,
                            feedback=step.note)
         for row in open_ones.values():
             for key, value in row.items():
