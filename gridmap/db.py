@@ -272,14 +272,15 @@ class Prepared:
         #   run (~100 ms, against ~15 ms for running a batch of 500 check-ins), and the
         #   estimate of the check-in statement's generic plan sits near that line: one more
         #   column in it took the batch sync from 35 to 210 µs of PostgreSQL's CPU per row.
-        settings = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off; SET LOCAL jit = off; "
-        self.execute = text(settings + f"EXECUTE {name} (" + ", ".join(f"CAST(:{n} AS {types[n]})" for n in order) + ")")
-        # What is sent: the same in the driver's own parameter style (psycopg2's %(name)s), so that
-        # SQLAlchemy does not compile a statement at each call.
-        self.driver_sql = settings + f"EXECUTE {name} (" + ", ".join(f"CAST(%({n})s AS {types[n]})" for n in order) + ")"
+        always = ("SET LOCAL enable_seqscan = off", "SET LOCAL jit = off")
+        self.settings = ("SET LOCAL plan_cache_mode = force_generic_plan", *always)
+        # What is sent, in the driver's own parameter style (psycopg2's %(name)s), so that
+        # SQLAlchemy does not compile a statement at each call: the settings, then the call.
+        self.call = f"EXECUTE {name} (" + ", ".join(f"CAST(%({n})s AS {types[n]})" for n in order) + ")"
+        self.driver_sql = "; ".join((*self.settings, self.call))
         # Behind a transaction-mode pooler: the statement itself, planned at every call.
-        self.unprepared = text("SET LOCAL enable_seqscan = off; SET LOCAL jit = off; "
-                               + re.sub(r"(?<![:\w]):(\w+)", lambda m: f"CAST(:{m.group(1)} AS {types[m.group(1)]})", sql))
+        self.unprepared = text("; ".join((*always, re.sub(
+            r"(?<![:\w]):(\w+)", lambda m: f"CAST(:{m.group(1)} AS {types[m.group(1)]})", sql))))
 
     def __call__(self, session: Session, params: dict[str, Any]):
         if not session.info.get(STATEMENT_CACHE, True):

@@ -21,23 +21,29 @@ from gridmap.patrol.service import CHECKIN_SQL, CHECKIN_TYPES
 from tests import factories as f
 
 
-def test_prepared_checkin_statement_reads_no_key_and_prunes_months_at_start(db_session):
-    f.lishui(db_session)
-    assert db_session.scalar(text("SELECT count(*) FROM checkin_key")) == 0
-    db_session.execute(text("ANALYZE checkin"))  # statistics of nearly empty months, as at a month's start
+def _plan(db_session, explain: str, user_id: int) -> str:
+    """EXPLAIN (``explain``) of one check-in as the service sends it: the statement prepared,
+    its settings, then its call in the driver's parameter style."""
     statement = Prepared("test_checkin_plan", CHECKIN_SQL, CHECKIN_TYPES)
     db_session.execute(text(statement.prepare.replace(":", r"\:")))
-    *settings, execute = statement.execute.text.split("; ")
-    for setting in settings:
+    for setting in statement.settings:
         db_session.execute(text(setting))
     now = datetime.now(UTC)
     items = [{"idx": 0, "id": str(uuid.uuid4()), "at": now.isoformat(), "lon": 119.885,
               "lat": 28.455, "acc": 10.0, "household_id": None, "household_code": None, "note": "",
               "low": False, "future": False, "stale": False}]
-    plan = "\n".join(db_session.scalars(text("EXPLAIN (COSTS off) " + execute), {
-        "items": json.dumps(items), "own": f.GRID_A, "max_speed_ms": 33.3, "user_id": 1, "first": now,
-        "since": now - timedelta(days=7), "until": now, "now": now}))
+    plan = "\n".join(db_session.connection().exec_driver_sql(f"EXPLAIN ({explain}) " + statement.call, {
+        "items": json.dumps(items), "own": f.GRID_A, "max_speed_ms": 33.3, "user_id": user_id, "first": now,
+        "since": now - timedelta(days=7), "until": now, "now": now}).scalars())
     db_session.execute(text("DEALLOCATE test_checkin_plan"))
+    return plan
+
+
+def test_prepared_checkin_statement_reads_no_key_and_prunes_months_at_start(db_session):
+    f.lishui(db_session)
+    assert db_session.scalar(text("SELECT count(*) FROM checkin_key")) == 0
+    db_session.execute(text("ANALYZE checkin"))  # statistics of nearly empty months, as at a month's start
+    plan = _plan(db_session, "COSTS off", user_id=1)
     assert "Insert on checkin_key" in plan
     assert "Scan on checkin_key" not in plan and "Scan using pk_checkin_key" not in plan, plan
     # the stored check-ins are searched in the batch's months only: the months ahead are
@@ -65,18 +71,5 @@ def test_prepared_checkin_statement_is_never_jit_compiled(db_session):
     user_id = db_session.scalar(text("SELECT id FROM app_user WHERE username = 'jit-worker'"))
     db_session.execute(text("SET LOCAL jit = on"))
     db_session.execute(text("SET LOCAL jit_above_cost = 0"))
-    statement = Prepared("test_checkin_jit", CHECKIN_SQL, CHECKIN_TYPES)
-    db_session.execute(text(statement.prepare.replace(":", r"\:")))
-    *settings, execute = statement.execute.text.split("; ")
-    for setting in settings:
-        db_session.execute(text(setting))
-    now = datetime.now(UTC)
-    items = [{"idx": 0, "id": str(uuid.uuid4()), "at": now.isoformat(), "lon": 119.885,
-              "lat": 28.455, "acc": 10.0, "household_id": None, "household_code": None, "note": "",
-              "low": False, "future": False, "stale": False}]
-    # EXPLAIN shows JIT with the costs only
-    plan = "\n".join(db_session.scalars(text("EXPLAIN (ANALYZE) " + execute), {
-        "items": json.dumps(items), "own": f.GRID_A, "max_speed_ms": 33.3, "user_id": user_id,
-        "first": now, "since": now - timedelta(days=7), "until": now, "now": now}))
-    db_session.execute(text("DEALLOCATE test_checkin_jit"))
+    plan = _plan(db_session, "ANALYZE", user_id=user_id)  # EXPLAIN shows JIT with the costs only
     assert "Insert on checkin" in plan and "JIT" not in plan, plan
