@@ -87,13 +87,19 @@ def test_households_per_grid_follow_every_write_and_fold_into_one_row(db_session
         "SELECT max(c) FROM (SELECT count(*) AS c FROM tile_grid_households GROUP BY grid_id) x")).scalar_one() == 1
 
 
-def test_pruning_the_change_log_drops_the_entries_that_may_not_have_seen_it(client, db_session):
+def _a_tile_then_an_old_change(client, db_session) -> str:
+    """A cached grids tile, then a change to grid it has not seen, two days old; the token."""
     f.lishui(db_session)
     token = f.token_for(db_session, "supervisor", f.DISTRICT)
     _fresh_log(db_session)
     get(client, token)
     db_session.execute(text("UPDATE grid SET id = id WHERE false"))
     db_session.execute(text("UPDATE tile_change SET at = now() - interval '2 days'"))
+    return token
+
+
+def test_pruning_the_change_log_drops_the_entries_that_may_not_have_seen_it(client, db_session):
+    token = _a_tile_then_an_old_change(client, db_session)
     get(client, token, "/tiles/areas/14/0/0.pbf")  # another tile's build prunes
     assert db_session.execute(text("SELECT count(*) FROM tile_change")).scalar_one() == 0
     keys = db_session.execute(text("SELECT count(*) FROM tile_cache")).scalar_one()
@@ -101,12 +107,7 @@ def test_pruning_the_change_log_drops_the_entries_that_may_not_have_seen_it(clie
 
 
 def test_the_daily_prune_drops_old_changes_and_the_tiles_that_had_not_seen_them(app, client, db_session):
-    f.lishui(db_session)
-    token = f.token_for(db_session, "supervisor", f.DISTRICT)
-    _fresh_log(db_session)
-    get(client, token)
-    db_session.execute(text("UPDATE grid SET id = id WHERE false"))
-    db_session.execute(text("UPDATE tile_change SET at = now() - interval '2 days'"))
+    _a_tile_then_an_old_change(client, db_session)
     db_session.execute(text("UPDATE grid SET id = id WHERE false"))  # a fresh change: it stays
     before = db_session.execute(text("SELECT count(*) FROM tile_change")).scalar_one()
     result = app.test_cli_runner().invoke(args=["tile-cache-prune"])
