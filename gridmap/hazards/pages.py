@@ -11,7 +11,7 @@ from gridmap.auth.roles import ADMIN, GRID_WORKER, STAFF, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.config import GAODE_SUBDOMAINS, GAODE_TILES, tiles_are_gcj02
 from gridmap.errors import AppError, NotFound
-from gridmap.hazards import photos, service, views
+from gridmap.hazards import photos, service, views, workflow
 from gridmap.hazards.api import photo_body_limit, photo_limits, uploaded_photos
 from gridmap.hazards.models import STATUSES
 from gridmap.labels import label, labels
@@ -92,6 +92,7 @@ def detail_page(user, scope, hazard_id: int, error: str | None = None, status: i
     hazard = shown["hazard"]
     return render_template("hazard_detail.html", title=message("title_hazard_detail", code=hazard["code"]),
                            hazard=hazard, error=error, candidates=shown["candidates"],
+                           note_required=workflow.NOTE_REQUIRED,
                            calendar_note=_calendar_note(shown["fallback_years"]), **_common(user)), status
 
 
