@@ -12,7 +12,7 @@ from gridmap.auth.scope import AREA, AREA_DEPARTMENT, GLOBAL
 from gridmap.departments import routing, service
 from gridmap.errors import AppError, NotFound
 from gridmap.hazards.api import uploaded_photos
-from gridmap.hazards.pages import act_on_detail_page
+from gridmap.hazards.pages import act_on_detail_page, form_version
 from gridmap.hazards.photos import PhotoLimits
 from gridmap.labels import label
 from gridmap.messages import message
@@ -78,11 +78,9 @@ def feedback(user, scope, assignment_id: int):
       roles=(ADMIN, SUPERVISOR), methods=("POST",))
 def whistle(user, scope, hazard_id: int):
     check_csrf()
-    version = request.form.get("version", "")
     # no route, no department user, a stale page: said on the item's page
     return act_on_detail_page(user, scope, hazard_id, lambda: service.whistle(
-        get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000],
-        version=int(version) if version.isdigit() else None,
+        get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000], version=form_version(),
         default_days=current_app.config["GRIDMAP"].duty_report_working_days))
 
 
@@ -90,10 +88,8 @@ def whistle(user, scope, hazard_id: int):
       roles=(ADMIN, SUPERVISOR), methods=("POST",))
 def recall(user, scope, hazard_id: int):
     check_csrf()
-    version = request.form.get("version", "")
     return act_on_detail_page(user, scope, hazard_id, lambda: service.recall(
-        get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000],
-        version=int(version) if version.isdigit() else None))
+        get_session(), scope, hazard_id, note=request.form.get("note", "")[:2000], version=form_version()))
 
 
 @page(bp, "/department-routes", summary="分类归口交办规则（只读；接口 PUT /api/v1/department-routes 修改）", scope=GLOBAL,

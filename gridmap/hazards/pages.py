@@ -96,6 +96,12 @@ def detail_page(user, scope, hazard_id: int, error: str | None = None, status: i
                            calendar_note=_calendar_note(shown["fallback_years"]), **_common(user)), status
 
 
+def form_version() -> int | None:
+    """The version the form's page was read at (a stale page gets 409), if it sent one."""
+    version = request.form.get("version", "")
+    return int(version) if version.isdigit() else None
+
+
 def act_on_detail_page(user, scope, hazard_id: int, write: Callable[[], object]):
     """A form's write on a hazard: back to its page, or the page again with the refusal said on
     it (404 stays a 404); also the departments' forms'."""
@@ -117,10 +123,9 @@ def detail(user, scope, hazard_id: int):
       methods=("POST",))
 def act(user, scope, hazard_id: int):
     check_csrf()
-    version = request.form.get("version", "")
     return act_on_detail_page(user, scope, hazard_id, lambda: service.act(
         get_session(), scope, hazard_id, request.form.get("action", ""), request.form.get("note", ""),
-        request.form.get("assignee") or None, int(version) if version.isdigit() else None,
+        request.form.get("assignee") or None, form_version(),
         answer=request.form.get("answer") or None, reply=request.form.get("reply", "").strip()[:1000] or None))
 
 
