@@ -106,6 +106,7 @@ MESSAGES: dict[str, str] = {
     "empty_file": "文件中没有任何数据。",
     "file_required": "请上传文件（字段名 file）。",
     "import_rejected": "文件中有 {count} 处错误，未导入任何数据。",
+    "import_codes_concurrent": "导入期间另有操作写入了文件中的户号，未导入任何数据，请稍后重试。",
     # --- imports, households, party members, areas (the words of their rows and forms) ---
     "on_error_choice": "on_error 只能是 reject 或 skip",
     "no_geometry": "空",

@@ -91,8 +91,8 @@ def import_area_file(scope):
 
 
 @operation(bp, "/imports/households", "POST", summary="导入住户（CSV/XLSX，中文或英文表头）", tag="imports",
-           scope=GLOBAL, roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse, errors=(413, 422),
-           max_body=import_body_limit, data_errors=FILE_ERRORS)
+           scope=GLOBAL, roles=(ADMIN,), form=HOUSEHOLD_FORM, response=HouseholdImportResponse, errors=(409, 413, 422),
+           max_body=import_body_limit, data_errors=(*FILE_ERRORS, "import_codes_concurrent"))
 def import_household_file(scope):
     skip = _skip_errors()
     with _SavedUpload() as (path, filename):

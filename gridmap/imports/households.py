@@ -25,10 +25,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap import pgcopy
-
 from gridmap.coordinates import declared_crs
 from gridmap.db import transaction
-from gridmap.errors import Unprocessable
+from gridmap.errors import AppError, Conflict, Unprocessable
 from gridmap.households.writes import DuplicateCode, HouseholdWriter
 from gridmap.imports.common import (
     PartErrors,
@@ -172,8 +171,9 @@ def _write(session: Session, parts: Iterator[Upload], cols: dict[str, str | None
     }
 
 
-def _report(session: Session, path: str, filename: str, cols: dict[str, str | None], crs: str) -> Unprocessable:
-    """Every bad row of the file (read again, nothing written), as the import's refusal."""
+def _report(session: Session, path: str, filename: str, cols: dict[str, str | None], crs: str) -> AppError:
+    """Every bad row of the file (read again, nothing written), as the import's refusal; none
+    (the database found a code twice that the file holds once): another writer's came in meanwhile."""
     report = PartErrors()
     try:
         repeated = _repeated_rows(session, read_upload_parts(path, filename), cols["code"])
@@ -181,7 +181,7 @@ def _report(session: Session, path: str, filename: str, cols: dict[str, str | No
         session.rollback()
     for upload in read_upload_parts(path, filename):
         report.add(_validate(upload, cols, crs, repeated)[0])
-    return rejection(report.count, report.listed)
+    return rejection(report.count, report.listed) if report.count else Conflict("import_codes_concurrent")
 
 
 def import_households(session: Session, path: str, filename: str, *, crs: str | None = None,
@@ -198,6 +198,6 @@ def import_households(session: Session, path: str, filename: str, *, crs: str | 
             repeated = _repeated_rows(session, read_upload_parts(path, filename), cols["code"]) if skip_errors else None
             return _write(session, chain([first], parts), cols, crs, total, repeated, progress)
     except (_Rejected, DuplicateCode):
-        if skip_errors:
-            raise
+        if skip_errors:  # the file's repeats were left out: another writer's codes came in meanwhile
+            raise Conflict("import_codes_concurrent") from None
     raise _report(session, path, filename, cols, crs)

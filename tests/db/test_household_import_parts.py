@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from gridmap.errors import Unprocessable
+from gridmap.errors import Conflict, Unprocessable
 from gridmap.geo.readers import csv as csv_reader
 from gridmap.households import writes
 from gridmap.households.models import Household
@@ -109,3 +109,20 @@ def test_a_new_code_repeated_across_parts_of_a_later_import_rejects_the_file(db_
     assert [e["row"] for e in caught.value.details["errors"]] == [22]
     db_session.expire_all()
     assert _count(db_session) == 2
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_a_code_another_writer_inserted_meanwhile_is_a_conflict_not_an_error_list(db_session, tmp_path, monkeypatch,
+                                                                                    skip):
+    """The database finds a code twice that the file holds once: another writer's came in while
+    this import ran (simulated: the last COPY meets it). 409, nothing written, no empty error list."""
+    f.lishui(db_session)
+
+    def meets_another_writers_code(self):
+        raise writes.DuplicateCode()
+
+    monkeypatch.setattr(writes.HouseholdWriter, "finish", meets_another_writers_code)
+    with pytest.raises(Conflict) as caught:
+        _import(db_session, tmp_path, "".join(_row(f"P-{k}") for k in range(5)), skip_errors=skip)
+    assert caught.value.code == "import_codes_concurrent" and caught.value.status == 409
+    assert _count(db_session) == 0
