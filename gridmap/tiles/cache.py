@@ -4,7 +4,9 @@ A built tile is kept under its request key with the snapshot (``pg_current_snaps
 statement that built it. It is current while no statement that wrote one of the tables it shows
 (``tile_change.source``) belongs to a transaction that is committed now but was not in that
 snapshot: the check reads the cache row by its key and the change log's index from the snapshot's
-``xmin`` on, so a warm tile costs two index lookups whatever its size. A tile built in an older
+``xmin`` on, so a warm tile costs two index lookups whatever its size. A change by the reading
+transaction itself always misses: a snapshot never lists its own transaction as running, so it
+cannot tell the writes it saw from the ones made after it. A tile built in an older
 snapshot than a concurrent one may overwrite a newer entry; that only costs a rebuild.
 
 Upkeep, on each build and daily by ``tile-cache-prune`` (so the change log does not grow while
@@ -29,7 +31,8 @@ LOOKUP_SQL = text("""
 SELECT c.tag, c.features, CASE WHEN c.tag = :known THEN NULL ELSE c.body END AS body FROM tile_cache c
  WHERE c.key = :key AND NOT EXISTS (
        SELECT 1 FROM tile_change ch
-        WHERE ch.source = ANY(:sources) AND ch.xid >= c.snap_xmin AND NOT pg_visible_in_snapshot(ch.xid, c.snap))""")
+        WHERE ch.source = ANY(:sources) AND ch.xid >= c.snap_xmin
+          AND (NOT pg_visible_in_snapshot(ch.xid, c.snap) OR ch.xid = pg_current_xact_id_if_assigned()))""")
 
 STORE_SQL = text("""
 INSERT INTO tile_cache (key, tag, features, body, snap, snap_xmin)
