@@ -48,6 +48,7 @@ class Offline:
         self.base = urlparse(base_url)
         self.context = browser.new_context(**{"locale": "zh-CN", **context_options})
         self.blocked: list[str] = []
+        self.no_signal = False
         self.failed: list[str] = []
         self.console_errors: list[str] = []
         self.context.route("**/*", self._route)
@@ -58,11 +59,20 @@ class Offline:
 
     def _route(self, route):
         url = urlparse(route.request.url)
-        if url.scheme in ("data", "blob") or (url.hostname, url.port) == (self.base.hostname, self.base.port):
+        if url.scheme in ("data", "blob"):
             route.continue_()
+        elif (url.hostname, url.port) == (self.base.hostname, self.base.port):
+            route.abort("internetdisconnected") if self.no_signal else route.continue_()
         else:
             self.blocked.append(route.request.url)
             route.abort()
+
+    def set_offline(self, offline: bool) -> None:
+        """The phone loses (or regains) its signal. Chromium's offline emulation alone has let a
+        request through now and then (one from the service worker's side, it seems), so the app's
+        requests are refused here too while offline."""
+        self.no_signal = offline
+        self.context.set_offline(offline)
 
     def log_in(self, username: str, path: str, password: str = "pass-word-1") -> None:
         """Log in through the form and land on ``path``."""

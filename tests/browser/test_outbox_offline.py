@@ -60,7 +60,7 @@ def test_offline_writes_of_every_kind_sync_once_and_a_refusal_says_why(offline, 
     report.goto(f"{live_server}/hazards/new")
     report.wait_for_function("() => window.L && document.querySelector('#report-map svg')")
 
-    tab.context.set_offline(True)
+    tab.set_offline(True)
     patrol.fill("#note", "离线打卡")
     patrol.click("#checkin")
     patrol.wait_for_function(WAITING.format(n=1))
@@ -113,7 +113,7 @@ def test_offline_writes_of_every_kind_sync_once_and_a_refusal_says_why(offline, 
     visits = phone.page
     phone.log_in("outbox-member", "/party/visits")
     visits.wait_for_function("() => document.getElementById('position').textContent.includes('119.88600')")
-    phone.context.set_offline(True)
+    phone.set_offline(True)
     card = visits.locator("li.household[data-code='OB-2']")
     card.locator("button.log").click()
     visits.fill("#visit-note", "离线走访：一切安好")
@@ -125,8 +125,8 @@ def test_offline_writes_of_every_kind_sync_once_and_a_refusal_says_why(offline, 
     visits.screenshot(path=str(artifacts / "outbox-visit-offline.png"), full_page=True)
     assert live_db.scalar(text("SELECT count(*) FROM party_visit")) == 0
 
-    tab.context.set_offline(False)
-    phone.context.set_offline(False)
+    tab.set_offline(False)
+    phone.set_offline(False)
     visits.wait_for_function(WAITING.format(n=0), timeout=30000)
     patrol.wait_for_function(WAITING.format(n=2), timeout=30000)
     refused = patrol.locator("#queue li.refused")

@@ -45,7 +45,7 @@ def test_offline_checkins_are_queued_and_stored_exactly_once(offline, live_serve
     assert first_option.startswith("★") and "P-1" in first_option      # nearest first, 五必访 due
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
 
-    tab.context.set_offline(True)
+    tab.set_offline(True)
     page.select_option("#household", "P-1")
     page.fill("#note", "离线打卡一")
     page.click("#checkin")
@@ -62,7 +62,7 @@ def test_offline_checkins_are_queued_and_stored_exactly_once(offline, live_serve
     queued_ids = page.eval_on_selector_all("#queue li", "els => els.map(e => e.dataset.id)")
     page.screenshot(path=str(artifacts / "patrol-offline.png"))
 
-    tab.context.set_offline(False)
+    tab.set_offline(False)
     page.wait_for_function(QUEUED.format(n=0), timeout=30000)
     page.wait_for_function("() => document.querySelectorAll('#done li').length === 2")
     rows = live_db.execute(text(
