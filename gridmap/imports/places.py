@@ -33,7 +33,7 @@ from gridmap.imports.common import (
 )
 from gridmap.pgcopy import Progress
 from gridmap.places.service import kind_choices, kind_code
-from gridmap.places.writes import write_key_places
+from gridmap.places.writes import OPTIONAL, write_key_places
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "名称", "场所名称", "场所"),
@@ -90,7 +90,7 @@ def import_key_places(session: Session, path: str, filename: str, *, scope: Scop
     good = ~errors.bad
     created, updated = write_key_places(
         session, grid_id[good], name[good].to_numpy(), kind[good].to_numpy(), lon[good], lat[good],
-        address[good].to_numpy(), note[good].to_numpy())
+        address[good].to_numpy(), note[good].to_numpy(), given=tuple(c for c in OPTIONAL if cols[c] is not None))
     progress("write", int(good.sum()), int(good.sum()))
     return {"imported": created + updated, "created": created, "updated": updated,
             "errors": errors.as_list(), "error_count": errors.count}

@@ -107,6 +107,25 @@ def test_import_csv_assigns_grids_and_reimport_updates(client, db_session, world
     assert db_session.scalar(select(KeyPlace.note).where(KeyPlace.name == "丽景花园出租房集中点")) == "40 户出租"
 
 
+def test_reimport_without_a_column_keeps_what_that_column_held(client, db_session, world):
+    admin = f.token_for(db_session, "admin")
+    assert _upload(client, admin, "重点场所.csv", GOOD.encode("utf-8")).status_code == 200
+    moved = "名称,类型,经度,纬度\n城北加油站,加油站,119.887,28.457\n"  # no 地址, no 说明
+    body = _upload(client, admin, "移位.csv", moved.encode("utf-8")).get_json()
+    assert (body["created"], body["updated"]) == (0, 1)
+    db_session.expire_all()
+    station = db_session.scalars(select(KeyPlace).where(KeyPlace.name == "城北加油站")).one()
+    assert station.address == "丽阳街20号" and station.note == ""  # as the first file left them
+    rented = db_session.scalars(select(KeyPlace).where(KeyPlace.name == "丽景花园出租房集中点")).one()
+    assert rented.note == "32 户出租"
+    # the point moved: the file's own column
+    assert db_session.scalar(select(func.ST_X(KeyPlace.geom)).where(KeyPlace.id == station.id)) == pytest.approx(119.887)
+    blanked = "名称,类型,经度,纬度,说明\n丽景花园出租房集中点,出租房集中点,119.883,28.452,\n"
+    assert _upload(client, admin, "清空说明.csv", blanked.encode("utf-8")).get_json()["updated"] == 1
+    db_session.expire_all()
+    assert db_session.scalar(select(KeyPlace.note).where(KeyPlace.name == "丽景花园出租房集中点")) in ("", None)
+
+
 BAD = """名称,类型,经度,纬度,地址
 好的消防栓,消防栓,119.884,28.451,
 ,学校,119.885,28.455,
