@@ -14,7 +14,7 @@ from gridmap.auth.models import ApiToken, User
 from gridmap.auth.passwords import hash_password, verify_password
 from gridmap.auth.roles import ALL_ROLES, DEPARTMENT, PARTY_MEMBER
 from gridmap.auth.scope import Scope, valid_scope
-from gridmap.db import transaction
+from gridmap.db import dbapi_cursor, transaction
 from gridmap.errors import BadRequest, Unauthorized
 
 # Spend the same time on unknown usernames as on wrong passwords (no user enumeration).
@@ -98,7 +98,7 @@ _A_READ = {"clause": select(ApiToken.id)}  # how a routed session (gridmap.db) t
 
 def scope_for_token(session: Session, token: str) -> Scope:
     """The scope of the user holding ``token`` (what an API operation needs)."""
-    with session.connection(bind_arguments=_A_READ).connection.dbapi_connection.cursor() as cursor:
+    with dbapi_cursor(session, _A_READ) as cursor:
         cursor.execute(_TOKEN_SCOPE_SQL, (_sha256(token),))
         row = cursor.fetchone()
     if row is None:

@@ -339,7 +339,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         ids = [str(items[i].id) for i in good]
         at = [moment.isoformat() for moment in rec]
         with transaction(session):
-            rows = orjson.loads(CHECKIN(session, {
+            rows = orjson.loads(CHECKIN.scalar(session, {
                 # one JSON document for the whole batch: cheaper to build, send and parse than
                 # a dozen adapted arrays; orjson writes it ten times faster than json.dumps
                 "items": orjson.dumps([{
@@ -350,7 +350,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
                     "stale": rec[k] < stale_before} for k, i in enumerate(good)]).decode(),
                 "own": scope.prefix, "max_speed_ms": max_speed_ms, "user_id": scope.user_id,
                 "first": min(rec), "since": since, "until": max(rec), "now": now,
-            }).scalar_one())
+            }))
             # Stored before: by this worker (a re-send, its first answer) or by another (409);
             # a new statement sees also what a concurrent sender committed meanwhile.
             resent = [ids[row[0]] for row in rows if not row[1]]

@@ -73,3 +73,40 @@ def test_a_boundary_save_killed_half_way_writes_nothing(client, db_session, monk
     assert db_session.scalar(select(func.count()).select_from(GridVersion).where(GridVersion.grid_id == grid_id)) == 1
     assert db_session.scalar(select(Household.grid_id).where(Household.code == "F-1")) == grid_id
     assert db_session.scalar(select(func.ST_XMax(Grid.geom)).where(Grid.code == f.GRID_A)) == 119.89
+
+
+def test_a_statement_run_on_the_driver_fails_as_any_other(db_session):
+    """db.dbapi_cursor (the prepared check-in, the token lookup): a value PostgreSQL refuses is
+    SQLAlchemy's DataError (the app's 422), not the driver's own exception (a 500)."""
+    import pytest
+    from sqlalchemy.exc import DataError
+
+    from gridmap.db import Prepared
+
+    refused = Prepared("test_refused_value", "SELECT CAST(:x AS int)", {"x": "text"})
+    assert refused.scalar(db_session, {"x": "41"}) == 41
+    with pytest.raises(DataError):
+        refused.scalar(db_session, {"x": "四十二"})
+    db_session.rollback()
+    assert db_session.scalar(text("SELECT 1")) == 1
+
+
+def test_a_connection_lost_under_the_driver_is_dropped_from_the_pool(app):
+    """Its backend gone mid-statement: SQLAlchemy's OperationalError (the app's 503) with the
+    connection invalidated, and the session's next statement runs on a new one."""
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    from gridmap.db import Prepared
+
+    fresh = create_app(Settings(database_url=TEST_DATABASE_URL, secret_key="fault-test"))
+    session = fresh.extensions["gridmap.db"].session()
+    first = session.scalar(text("SELECT pg_backend_pid()"))
+    suicide = Prepared("test_own_end", "SELECT pg_terminate_backend(pg_backend_pid()) AND :x", {"x": "bool"})
+    with pytest.raises(OperationalError) as lost:
+        suicide.scalar(session, {"x": True})
+    assert lost.value.connection_invalidated
+    session.rollback()
+    assert session.scalar(text("SELECT pg_backend_pid()")) != first
+    session.close()
+    fresh.extensions["gridmap.db"].engine.dispose()
