@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import sys
 from collections.abc import Iterator
@@ -276,29 +275,11 @@ def auth_retention_command(keep_months: int | None) -> None:
 @click.option("--workers", default=multiprocessing.cpu_count(), type=int)
 @click.option("--threads", default=4, type=int, help="threads per worker (gthread)")
 def serve_command(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve with gunicorn (the production server)."""
-    from gunicorn.app.base import BaseApplication
-
-    flask_app = current_app._get_current_object()
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", threads)
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("timeout", 120)
-
-        def load(self):
-            return flask_app
+    """Serve with gunicorn (the production server, gridmap.serving)."""
+    from gridmap.serving import serve
 
     click.echo(message("cli_serving", host=host, port=port))
-    # The workers are forked from this process with the app loaded: its objects move to
-    # the collector's permanent generation, so a worker's full collections no longer walk
-    # them (about 10 µs of server CPU per synced check-in, scripts/bench/checkins) and forked pages stay shared.
-    gc.freeze()
-    Server().run()
+    serve(current_app._get_current_object(), host, port, workers, threads)
 
 
 @click.command("backup")
