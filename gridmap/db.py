@@ -259,16 +259,17 @@ class Prepared:
 
     For a statement that costs more to plan than to run: planning patrol's check-in SQL
     (CTEs over every month partition) costs about four times as much as running it for
-    one check-in (1.7 ms against 0.4 ms); prepared and run with its generic plan it is
-    planned once per connection (PostgreSQL re-plans it by itself when a partition is
-    added or dropped). ``sql`` names its parameters ``:name``; ``types`` gives each its
-    SQL type. The names prepared are
-    kept in the pooled connection's ``info``, which SQLAlchemy clears whenever it
-    replaces the DBAPI connection (reconnect, pre-ping failure), and checked against the
-    DBAPI connection's identity as well.
+    one check-in (1.7 ms against 0.4 ms), and the token lookup every API call makes costs
+    PostgreSQL 0.08 ms as text against 0.02 ms prepared. ``sql`` names its parameters
+    ``:name``; ``types`` gives each its SQL type; ``settings`` are ``SET LOCAL`` statements
+    sent with each call, in the same round trip (PostgreSQL plans a prepared statement at its
+    first call, and again when a table it reads changes shape, with the settings of that
+    call). The names prepared are kept in the pooled connection's ``info``, which SQLAlchemy
+    clears whenever it replaces the DBAPI connection (reconnect, pre-ping failure), and
+    checked against the DBAPI connection's identity as well.
     """
 
-    def __init__(self, name: str, sql: str, types: dict[str, str]):
+    def __init__(self, name: str, sql: str, types: dict[str, str], settings: tuple[str, ...] = ()):
         order: list[str] = []
 
         def number(match: re.Match[str]) -> str:
@@ -279,41 +280,36 @@ class Prepared:
         body = re.sub(r"(?<![:\w]):(\w+)", number, sql)
         self.name = name
         self.prepare = f"PREPARE {name} ({', '.join(types[n] for n in order)}) AS {body}"
-        # For this transaction only, in the same round trip:
-        # * the generic plan: a custom plan would be planned again at every call
-        #   (PostgreSQL's "auto" mode keeps choosing one for small arrays);
-        # * no sequential scans: the generic plan is kept while the month's partition grows,
-        #   until the next ANALYZE of it. One planned while the partition was nearly empty
-        #   (a new month, or autovacuum busy elsewhere) would otherwise read the whole
-        #   partition for every batch; scripts/bench/checkins --big-table caught single
-        #   check-ins at half speed right after a bulk load kept autovacuum busy.
-        # * no JIT: a plan whose estimate passes jit_above_cost is compiled by LLVM at every
-        #   run (~100 ms, against ~15 ms for running a batch of 500 check-ins), and the
-        #   estimate of the check-in statement's generic plan sits near that line: one more
-        #   column in it took the batch sync from 35 to 210 µs of PostgreSQL's CPU per row.
-        always = ("SET LOCAL enable_seqscan = off", "SET LOCAL jit = off")
-        self.settings = ("SET LOCAL plan_cache_mode = force_generic_plan", *always)
+        self.settings = settings
         # What is sent, in the driver's own parameter style (psycopg2's %(name)s), so that
         # SQLAlchemy does not compile a statement at each call: the settings, then the call.
         self.call = f"EXECUTE {name} (" + ", ".join(f"CAST(%({n})s AS {types[n]})" for n in order) + ")"
-        self.driver_sql = "; ".join((*self.settings, self.call))
+        self.driver_sql = "; ".join((*settings, self.call))
         # Behind a transaction-mode pooler: the statement itself, planned at every call.
-        self.unprepared = text("; ".join((*always, re.sub(
+        self.unprepared = text("; ".join((*settings, re.sub(
             r"(?<![:\w]):(\w+)", lambda m: f"CAST(:{m.group(1)} AS {types[m.group(1)]})", sql))))
 
-    def scalar(self, session: Session, params: dict[str, Any]) -> Any:
-        """The statement's one value, run in the session's transaction. The prepared call goes
-        straight to the DB-API cursor, as ``auth.service.scope_for_token`` does: SQLAlchemy's
-        execution context and result for one value cost about 5% of a single check-in's CPU."""
+    def first(self, session: Session, params: dict[str, Any],
+              bind_arguments: dict[str, Any] | None = None) -> tuple[Any, ...] | None:
+        """The statement's first row (None without one), run in the session's transaction. The
+        prepared call goes straight to the DB-API cursor: SQLAlchemy's execution context and
+        result for one row cost about 5% of a single check-in's CPU."""
         if not session.info.get(STATEMENT_CACHE, True):
-            return session.execute(self.unprepared, params).scalar_one()
-        pooled = session.connection().connection
+            row = session.execute(self.unprepared, params, bind_arguments=bind_arguments).first()
+            return None if row is None else tuple(row)
+        pooled = session.connection(bind_arguments=bind_arguments).connection
         key = ("gridmap.prepared", id(pooled.dbapi_connection))
         done = pooled.info.setdefault(key, set())
-        with dbapi_cursor(session) as cursor:
+        with dbapi_cursor(session, bind_arguments) as cursor:
             if self.name not in done:
                 cursor.execute(self.prepare)  # no parameters: no %-formatting
                 done.add(self.name)
             cursor.execute(self.driver_sql, params)
-            (value,) = cursor.fetchone()
-        return value
+            return cursor.fetchone()
+
+    def scalar(self, session: Session, params: dict[str, Any]) -> Any:
+        """The first column of the statement's one row."""
+        row = self.first(session, params)
+        if row is None:
+            raise LookupError(f"{self.name} returned no row")
+        return row[0]

@@ -14,7 +14,7 @@ from gridmap.auth.models import ApiToken, User
 from gridmap.auth.passwords import hash_password, verify_password
 from gridmap.auth.roles import ALL_ROLES, DEPARTMENT, PARTY_MEMBER
 from gridmap.auth.scope import Scope, valid_scope
-from gridmap.db import dbapi_cursor, transaction
+from gridmap.db import Prepared, transaction
 from gridmap.errors import BadRequest, Unauthorized
 
 # Spend the same time on unknown usernames as on wrong passwords (no user enumeration).
@@ -85,22 +85,20 @@ def issue_token(session: Session, user: User, ttl_hours: int) -> tuple[str, date
 
 
 # The token's one rule (unknown, revoked or expired token, deactivated user: 401), for every
-# caller: one indexed query, run on the session's own connection and transaction as a plain
-# DB-API statement, its row read as a tuple. Building ORM objects and SQLAlchemy's result for
-# it took about a tenth of a single check-in's server CPU (scripts/bench/checkins).
-_TOKEN_SCOPE_SQL = """
+# caller: one indexed query, prepared (gridmap.db.Prepared) and run on the session's own
+# connection and transaction, its row read as a tuple. Building ORM objects and SQLAlchemy's
+# result for it took about a tenth of a single check-in's server CPU (scripts/bench/checkins).
+_TOKEN_SCOPE = Prepared("gridmap_token_scope", """
 SELECT u.id, u.username, u.role, u.scope_code, u.party_member_id, u.department_id, t.expires_at
   FROM api_token t JOIN app_user u ON u.id = t.user_id
- WHERE t.token_sha256 = %s AND u.active AND t.revoked_at IS NULL
-"""
+ WHERE t.token_sha256 = :sha256 AND u.active AND t.revoked_at IS NULL
+""", {"sha256": "text"})
 _A_READ = {"clause": select(ApiToken.id)}  # how a routed session (gridmap.db) tells a read from a write
 
 
 def scope_for_token(session: Session, token: str) -> Scope:
     """The scope of the user holding ``token`` (what an API operation needs)."""
-    with dbapi_cursor(session, _A_READ) as cursor:
-        cursor.execute(_TOKEN_SCOPE_SQL, (_sha256(token),))
-        row = cursor.fetchone()
+    row = _TOKEN_SCOPE.first(session, {"sha256": _sha256(token)}, _A_READ)
     if row is None:
         raise Unauthorized("unauthorized")
     user_id, username, role, scope_code, party_member_id, department_id, expires_at = row

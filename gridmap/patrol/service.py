@@ -238,7 +238,21 @@ SELECT CAST(json_agg(json_build_array(a.idx, ins.id IS NOT NULL, a.rank, a.grid_
 CHECKIN_TYPES = {"items": "json", "own": "text", "max_speed_ms": "float8", "user_id": "int", "first": "timestamptz",
                  "since": "timestamptz", "until": "timestamptz", "now": "timestamptz"}
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
-CHECKIN = Prepared("gridmap_checkin", CHECKIN_SQL, CHECKIN_TYPES)
+# For this transaction only, with the call:
+# * the generic plan: a custom plan would be planned again at every call (PostgreSQL's "auto"
+#   mode keeps choosing one for small arrays);
+# * no sequential scans: the generic plan is kept while the month's partition grows, until the
+#   next ANALYZE of it. One planned while the partition was nearly empty (a new month, or
+#   autovacuum busy elsewhere) would otherwise read the whole partition for every batch;
+#   scripts/bench/checkins --big-table caught single check-ins at half speed right after a bulk
+#   load kept autovacuum busy.
+# * no JIT: a plan whose estimate passes jit_above_cost is compiled by LLVM at every run
+#   (~100 ms, against ~15 ms for running a batch of 500 check-ins), and the estimate of the
+#   check-in statement's generic plan sits near that line: one more column in it took the batch
+#   sync from 35 to 210 µs of PostgreSQL's CPU per row.
+CHECKIN_SETTINGS = ("SET LOCAL plan_cache_mode = force_generic_plan", "SET LOCAL enable_seqscan = off",
+                    "SET LOCAL jit = off")
+CHECKIN = Prepared("gridmap_checkin", CHECKIN_SQL, CHECKIN_TYPES, CHECKIN_SETTINGS)
 
 HOUSEHOLD_SQL = text("""
 SELECT h.id, h.code, g.code AS grid_code

@@ -17,14 +17,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from gridmap.db import Prepared
-from gridmap.patrol.service import CHECKIN_SQL, CHECKIN_TYPES
+from gridmap.patrol.service import CHECKIN_SETTINGS, CHECKIN_SQL, CHECKIN_TYPES
 from tests import factories as f
 
 
 def _plan(db_session, explain: str, user_id: int) -> str:
     """EXPLAIN (``explain``) of one check-in as the service sends it: the statement prepared,
     its settings, then its call in the driver's parameter style."""
-    statement = Prepared("test_checkin_plan", CHECKIN_SQL, CHECKIN_TYPES)
+    statement = Prepared("test_checkin_plan", CHECKIN_SQL, CHECKIN_TYPES, CHECKIN_SETTINGS)
     db_session.execute(text(statement.prepare.replace(":", r"\:")))
     for setting in statement.settings:
         db_session.execute(text(setting))
