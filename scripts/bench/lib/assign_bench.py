@@ -8,7 +8,11 @@ Measured in one run, on one database (gridmap_bench, migrated fresh):
             while the previous part's binary COPY into household runs (first large load:
             secondary indexes, unique code and foreign key rebuilt after the COPY), commit.
 * floor     the least work that gives the same rows: pandas.read_csv of the WGS-84 CSV,
-            shapely STRtree point-in-polygon, raw COPY into an UNLOGGED table, no indexes.
+            shapely STRtree point-in-polygon, raw COPY into a table without indexes, committed.
+            A logged table, as every table the product writes: benchmarks run with durable
+            settings, and with wal_level = replica (read replicas, issue 20) every row's WAL
+            is written; an UNLOGGED floor (until 5 Dec 2026) measured a write that a crash
+            loses and no replica receives.
 * geopandas the path a user would script: read_postgis(grids) + read_csv + points_from_xy
             + sjoin(within) + to_postgis(if_exists="replace").
 * plain SQL COPY into a copy of the household table, then UPDATE ... FROM grid WHERE ST_Contains.
@@ -102,7 +106,7 @@ def run_floor(url: str, csv_path: str, grid_ids: np.ndarray, polygons: np.ndarra
         with sw.lap("copy"), conn.cursor() as cur:
             cur.execute("BEGIN")
             cur.execute("DROP TABLE IF EXISTS bench_floor")
-            cur.execute("CREATE UNLOGGED TABLE bench_floor (code text, address text, lon float8, lat float8,"
+            cur.execute("CREATE TABLE bench_floor (code text, address text, lon float8, lat float8,"
                         " grid_id int, size int, tags text, risk_level text, head_name text, phone text)")
             rows = pd.DataFrame({
                 "code": frame["户号"], "address": frame["地址"], "lon": frame["经度"], "lat": frame["纬度"],
@@ -448,7 +452,7 @@ def render(args: argparse.Namespace, info: dict[str, Any], r: dict[str, Any]) ->
     t.section(f"import + assign of {n:,} households ({info['outside']:,} outside the extent) "
               f"into {args.grids:,} grids (vertices mean {info['vertices_mean']:.0f}, "
               f"{info['vertices_min']}-{info['vertices_max']})")
-    t.section("floor (WGS-84 CSV; parse + STRtree + raw COPY into an UNLOGGED table, no indexes)")
+    t.section("floor (WGS-84 CSV; parse + STRtree + raw COPY into a logged table, no indexes)")
     for name, secs in fl["parts"].items():
         t.add(f"  {name}", secs)
     t.add("  floor total", fl["seconds"], n / fl["seconds"], "1.00 x floor (baseline)" + best_of(fl))
