@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
+import orjson
 from flask import Blueprint, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.routing import BaseConverter
@@ -110,9 +111,23 @@ def _refuse_unknown_parameters(query: type[BaseModel] | None) -> None:
         raise BadRequest("unknown_parameter", details={"parameters": unknown[:20]}, names="、".join(unknown[:5]))
 
 
+# 19 digits in a row: maybe an integer past 64 bits, which orjson reads as a float
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
 def _json_body() -> Any:
-    if not request.data:
+    """The request's JSON. orjson reads UTF-8 JSON about three times as fast as ``json``; what it
+    refuses (another encoding, which ``json`` detects, NaN, 1e400, a lone surrogate) or may read
+    otherwise (an integer past 64 bits, a float to orjson) is read by ``json`` as before, so the
+    app sees the same values either way."""
+    data = request.get_data(cache=True)
+    if not data:
         raise BadRequest("invalid_json")
+    if not _LONG_DIGITS.search(data):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return request.get_json(force=True)
     except Exception:  # werkzeug raises its own BadRequest subclasses for bad JSON
