@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, current_app, request
 from pydantic import BaseModel, Field
 
 from gridmap.apidoc import NO_NUL, operation, parse_model
@@ -13,7 +13,7 @@ from gridmap.auth.roles import ADMIN, DEPARTMENT, SUPERVISOR
 from gridmap.auth.scope import AREA, AREA_DEPARTMENT, GLOBAL
 from gridmap.clock import month_bounds, parse_month, this_month, today
 from gridmap.departments import ranking, routing, service
-from gridmap.hazards.api import uploaded_photos
+from gridmap.hazards.api import photo_response, uploaded_photos
 from gridmap.hazards.photos import PhotoLimits
 from gridmap.schemas import CODE_PATTERN, SOME_TEXT, Month
 from gridmap.web import get_session
@@ -164,11 +164,7 @@ def feedback(scope, assignment_id: int):
            summary="交办事项的照片（本部门的事项）", tag="departments", scope=AREA_DEPARTMENT, roles=(DEPARTMENT,),
            errors=(404,), content_types=("image/jpeg", "image/png"))
 def assignment_photo(scope, assignment_id: int, n: int):
-    data, content_type, sha256 = service.photo(get_session(), scope, assignment_id, n)
-    response = Response(data, mimetype=content_type)
-    response.set_etag(sha256)
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response.make_conditional(request)
+    return photo_response(*service.photo(get_session(), scope, assignment_id, n))
 
 
 @operation(bp, "/reports/departments", "GET", summary="平安报表·部门报到排名（按时报到率、办结率）",

@@ -223,11 +223,18 @@ def add_hazard_photos(scope, hazard_id: int):
 @operation(bp, "/hazards/<int:hazard_id>/photos/<int:n>", "GET", summary="问题照片（按问题的范围授权）",
            tag="hazards", scope=AREA, roles=STAFF, errors=(404,), content_types=("image/jpeg", "image/png"))
 def hazard_photo(scope, hazard_id: int, n: int):
-    data, content_type, sha256 = photos.get_photo(get_session(), scope, hazard_id, n)
+    response = photo_response(*photos.get_photo(get_session(), scope, hazard_id, n))
+    response.headers["Content-Disposition"] = f"inline; filename=hazard-{hazard_id}-{n}"
+    return response
+
+
+def photo_response(data: bytes, content_type: str, sha256: str) -> Response:
+    """A stored photo, tagged by its hash. The browser keeps it but asks again before each
+    showing ("no-cache": a 304 without the bytes when unchanged), so a photo is shown only to
+    whoever may still see it: not after logout, nor after the caller's area changed."""
     response = Response(data, mimetype=content_type)
     response.set_etag(sha256)
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    response.headers["Content-Disposition"] = f"inline; filename=hazard-{hazard_id}-{n}"
+    response.headers["Cache-Control"] = "private, no-cache"
     return response.make_conditional(request)
 
 

@@ -74,8 +74,12 @@ def test_photos_are_stripped_checksummed_and_served_scoped(client, world):
     assert png.mimetype == "image/png" and b"Location" not in png.data and b"119.885" not in png.data
     assert client.get(items[0]["url"], headers={**f.auth(world["street"]), "If-None-Match": served.headers["ETag"]}
                       ).status_code == 304
+    # Kept by the browser, asked for again before each showing: never shown from its cache alone.
+    assert served.headers["Cache-Control"] == "private, no-cache"
     # Scoped like the hazard: another street sees neither the photo nor that it exists.
     assert client.get(items[0]["url"], headers=f.auth(world["other"])).status_code == 404
+    assert client.get(items[0]["url"], headers={**f.auth(world["other"]), "If-None-Match": served.headers["ETag"]}
+                      ).status_code == 404  # its tag tells nothing either
     assert _upload(client, world["other"], hazard_id, ("x.jpg", original)).status_code == 404
     assert client.get(f"/api/v1/hazards/{hazard_id}/photos/9", headers=f.auth(world["street"])).status_code == 404
     detail = client.get(f"/api/v1/hazards/{hazard_id}", headers=f.auth(world["street"])).get_json()
