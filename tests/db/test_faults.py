@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DataError, OperationalError
 
 from gridmap import create_app
 from gridmap.config import Settings
-from gridmap.db import sqlalchemy_url
+from gridmap.db import Prepared, sqlalchemy_url
 from tests.conftest import TEST_DATABASE_URL
 
 OTHERS = ("FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -78,11 +80,6 @@ def test_a_boundary_save_killed_half_way_writes_nothing(client, db_session, monk
 def test_a_statement_run_on_the_driver_fails_as_any_other(db_session):
     """db.dbapi_cursor (the prepared check-in, the token lookup): a value PostgreSQL refuses is
     SQLAlchemy's DataError (the app's 422), not the driver's own exception (a 500)."""
-    import pytest
-    from sqlalchemy.exc import DataError
-
-    from gridmap.db import Prepared
-
     refused = Prepared("test_refused_value", "SELECT CAST(:x AS int)", {"x": "text"})
     assert refused.scalar(db_session, {"x": "41"}) == 41
     with pytest.raises(DataError):
@@ -94,11 +91,6 @@ def test_a_statement_run_on_the_driver_fails_as_any_other(db_session):
 def test_a_connection_lost_under_the_driver_is_dropped_from_the_pool(app):
     """Its backend gone mid-statement: SQLAlchemy's OperationalError (the app's 503) with the
     connection invalidated, and the session's next statement runs on a new one."""
-    import pytest
-    from sqlalchemy.exc import OperationalError
-
-    from gridmap.db import Prepared
-
     fresh = create_app(Settings(database_url=TEST_DATABASE_URL, secret_key="fault-test"))
     session = fresh.extensions["gridmap.db"].session()
     first = session.scalar(text("SELECT pg_backend_pid()"))

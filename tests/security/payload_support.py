@@ -227,8 +227,7 @@ def plant(app, session) -> World:
         admin.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "assign", "assignee": "p-worker"})
         street.call("POST", f"/api/v1/hazards/{hazard['id']}/actions", json={"action": "supervise",
                                                                              "note": tagged(i, "sv")})
-        # 吹哨 to 消防 (the seeded rule), which 报到s and feeds back
-        # 吹哨, 撤回 with a reason, 吹哨 again
+        # 吹哨 to 消防 (the seeded rule), 撤回 with a reason, 吹哨 again; 消防 then 报到s and feeds back
         street.call("POST", f"/api/v1/hazards/{hazard['id']}/whistle", json={"note": tagged(i, "wn")})
         street.call("POST", f"/api/v1/hazards/{hazard['id']}/recall", json={"note": tagged(i, "rc")})
         street.call("POST", f"/api/v1/hazards/{hazard['id']}/whistle", json={"note": tagged(i, "wn")})
