@@ -127,7 +127,8 @@ def _validation_details(exc: ValidationError) -> dict[str, Any]:
 #   the point or within the reported accuracy of it on geography (only tested when outside);
 #   per item the best one by rank: 0 one of the caller's grids containing the point (by
 #   code), 1 one of the caller's grids within the accuracy (the nearest; position "near"),
-#   2 another grid containing it (by code), 3 none of these (no grid).
+#   2 another grid containing it (by code), 3 none of these (no grid; another grid merely
+#   near the point is not looked for).
 # * ``k``/``ins``: ``INSERT … ON CONFLICT DO NOTHING`` into ``checkin_key`` feeds the
 #   ``checkin`` insert: the database, not a read-then-write, decides which sender was first.
 # * it reads nothing back from ``checkin_key``: the first answer of items not created is
@@ -159,7 +160,9 @@ WITH t AS (
       ORDER BY c.recorded_at DESC LIMIT 1)
 ), i AS (
     SELECT line.*, ST_SetSRID(ST_MakePoint(line.lon, line.lat), 4326) AS pt,
-           -- degrees that surely cover ``acc`` metres around the point (index prefilter only)
+           -- degrees that surely cover ``acc`` metres around the point, on each axis and so also
+           -- as a planar distance (a degree of latitude is over 110 km, of longitude over
+           -- 110 km times the cosine of the latitude): prefilters only, never a result
            (line.acc + 1.0) / 110000.0 / greatest(cos(radians(line.lat)), 0.05) AS deg
       FROM (SELECT t.*, lag(t.lon) OVER w AS q_lon, lag(t.lat) OVER w AS q_lat, lag(t.acc) OVER w AS q_acc,
                    lag(t.rec) OVER w AS q_rec
@@ -183,7 +186,12 @@ WITH t AS (
       CROSS JOIN LATERAL (SELECT ST_Intersects(v.geom, i.pt) AS inside, starts_with(gr.code, :own) AS mine) x
       CROSS JOIN LATERAL (SELECT CASE WHEN x.mine AND x.inside THEN 0 WHEN x.mine THEN 1
                                       WHEN x.inside THEN 2 ELSE 3 END AS rank) r
-     WHERE x.inside OR ST_DWithin(v.geom::geography, i.pt::geography, i.acc)
+     -- within the accuracy counts for the caller's grids only (another grid merely near is
+     -- rank 3, no grid), and the distance on the spheroid (sines and arctangents along
+     -- every edge: most of the statement's time where grids tile a city) is measured only
+     -- where the planar distance in degrees does not rule it out (``deg`` bounds ``acc``)
+     WHERE x.inside OR (x.mine AND ST_DWithin(v.geom, i.pt, i.deg)
+                        AND ST_DWithin(v.geom::geography, i.pt::geography, i.acc))
      ORDER BY i.idx, r.rank, CASE WHEN r.rank = 1 THEN ST_Distance(v.geom::geography, i.pt::geography) END, gr.code
 ), a AS (
     SELECT i.idx, i.id, i.rec, i.pt, i.acc, i.household_id, i.household_code, i.note, rk.rank,

@@ -198,6 +198,20 @@ def test_border_within_accuracy_counts_as_own_grid(client, db_session):
     assert (far["grid"], far["position"], far["flags"]) == (f.GRID_B, "outside", ["outside_grid"])
 
 
+def test_border_within_accuracy_in_the_far_north(client, db_session):
+    """At 53°N a degree of longitude is 67 km, not 98 km as at Lishui: the degrees that prefilter
+    the grids within the accuracy (box and planar distance) must widen with the latitude."""
+    world, headers = _worker(db_session)
+    mohe = "SRID=4326;MULTIPOLYGON(((122.50 52.96,122.52 52.96,122.52 52.98,122.50 52.98,122.50 52.96)))"  # 漠河
+    db_session.execute(text("UPDATE grid_version SET geom = CAST(:g AS geometry) WHERE grid_id = :id"),
+                       {"g": mohe, "id": world["grids"][f.GRID_A].id})
+    # 40 m east of the eastern border (0.000596° of longitude there; 50 m / 110 km is 0.000455°)
+    near = _flags(client, headers, lon=122.520596, lat=52.97, accuracy_m=50)
+    assert (near["grid"], near["position"], near["in_own_grid"], near["flags"]) == (f.GRID_A, "near", True, [])
+    far = _flags(client, headers, lon=122.520596, lat=52.97, accuracy_m=35, recorded_at=_at(-timedelta(hours=1)))
+    assert (far["grid"], far["position"], far["flags"]) == (None, "outside", ["outside_grid"])
+
+
 def test_gcj02_positions_are_converted_before_the_grid_check(client, db_session):
     _, headers = _worker(db_session)
     # WGS-84 (119.8885, 28.455) in GRID_A is (119.892927, 28.451584) in GCJ-02 — which,
