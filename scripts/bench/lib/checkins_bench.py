@@ -7,6 +7,12 @@ a rate is *held* when p99 ≤ 100 ms (latency counted from the scheduled send ti
 queueing counts), every request succeeded and — for check-ins — every one is stored
 exactly once. Prints the highest held rate of each and their ratio (the score).
 
+The workers patrol a synthetic city (``citydata``: 3,000 Voronoi grids of 40-80 vertices
+tiling 兰山区, Linyi), each in a grid of their own near the centre, walking lap after lap
+along its border at insets of about 5, 30, 80 and 150 m, 4.5 m (3 s) a step: a quarter
+of the positions lie within their accuracy of the neighbouring grid, as they do where
+grids meet on the streets the workers walk.
+
 Then the batch sync of 100,000 queued check-ins in batches of 500: over HTTP by
 ``--phones`` phones (each its own grid worker, sending its own queue one batch after
 the other on one keep-alive connection, as the phone page does; the phones in
@@ -44,8 +50,12 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import numpy as np
+import shapely
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
@@ -53,7 +63,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from benchlib import bench_url, checkpoint, ensure_database, log, start_server, stop_server, verdict  # noqa: E402
+from benchlib import (  # noqa: E402
+    bench_url,
+    checkpoint,
+    ensure_database,
+    load_city,
+    log,
+    start_server,
+    stop_server,
+    verdict,
+)
+from citydata import CENTRE, make_city  # noqa: E402
 from openloop import build, open_loop  # noqa: E402
 from gridmap.db import sqlalchemy_url  # noqa: E402
 from gridmap.migrate import upgrade  # noqa: E402
@@ -62,7 +82,32 @@ BENCH_DB = "gridmap_bench_checkins"
 P99_LIMIT_MS = 100.0
 SINGLE_GOAL = 800.0  # single check-ins/s held (issue 20 item 5; issue 5's was 400)
 COPY_SHARE_GOAL = 0.5  # issue 20: batch sync over HTTP at ≥ 0.5 × the raw COPY floor of the same run
-GRID = "331102001001001"
+CITY_GRIDS = 3_000  # grids tiling the synthetic district (~600 m across)
+CITY_SEED = 20
+INSETS = (0.00005, 0.0003, 0.0008, 0.0015)  # degrees inside the border, lap after lap (~5, 30, 80, 150 m)
+STEP = 4.5 / 100_000  # a step of 3 s at 1.5 m/s, in degrees (near enough)
+
+
+@dataclass
+class Patrol:
+    """One grid worker: their API token, their grid and the positions of their walk."""
+
+    token: str
+    grid: str
+    path: np.ndarray  # (n, 2) lon/lat
+
+    def position(self, k: int) -> tuple[float, float]:
+        lon, lat = self.path[k % len(self.path)]
+        return round(float(lon), 7), round(float(lat), 7)
+
+
+def walk(polygon) -> np.ndarray:
+    """One round of laps along the grid's border, one lap at each of ``INSETS``."""
+    laps = []
+    for inset in INSETS:
+        ring = shapely.get_exterior_ring(shapely.buffer(polygon, -inset))
+        laps.append(shapely.get_coordinates(shapely.line_interpolate_point(ring, np.arange(0, ring.length, STEP))))
+    return np.concatenate(laps)
 
 
 def free_port() -> int:
@@ -71,9 +116,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(url: str, phones: int = 0) -> tuple[str, list[str]]:
-    """Fresh schema, one grid, one grid worker and ``phones`` more (the batch sync's
-    phones, each its own worker); returns the worker's API token and the phones' tokens."""
+def prepare(url: str, phones: int = 0) -> tuple[Patrol, list[Patrol]]:
+    """Fresh schema, the synthetic city, one grid worker and ``phones`` more (the batch
+    sync's phones), each in a grid of their own near the centre with 400 households."""
     ensure_database(url)
     engine = create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
@@ -82,42 +127,42 @@ def prepare(url: str, phones: int = 0) -> tuple[str, list[str]]:
         c.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     upgrade(url)
+    city = make_city(CITY_GRIDS, CITY_SEED)
+    load_city(url, city)
     from gridmap import create_app
     from gridmap.auth.service import create_user, issue_token
     from gridmap.config import Settings
 
     app = create_app(Settings(database_url=url, secret_key="bench"))
     session = app.extensions["gridmap.db"].session()
-    box = "MULTIPOLYGON(((119.88 28.45,119.89 28.45,119.89 28.46,119.88 28.46,119.88 28.45)))"
-    session.execute(text(f"""
-        INSERT INTO admin_unit (code, name, level, geom) VALUES ('331102', '莲都区', 'district', NULL),
-               ('331102001', '紫金街道', 'street', NULL), ('331102001001', '城北社区', 'community', NULL);
-        INSERT INTO grid (code, name, community_id, geom)
-             SELECT '{GRID}', '城北社区第1网格', id, ST_GeomFromText('{box}', 4326) FROM admin_unit WHERE code = '331102001001';
-        INSERT INTO grid_version (grid_id, version, geom) SELECT id, 1, geom FROM grid;
-        INSERT INTO household (code, geom, grid_id)
-             SELECT 'B' || i, ST_SetSRID(ST_MakePoint(119.88 + random() / 100, 28.45 + random() / 100), 4326), g.id
-               FROM generate_series(1, 400) i, grid g;
-    """))
+    central = np.argsort(shapely.distance(city.polygons, shapely.Point(*CENTRE)))[:phones + 1]
+    patrols = []
+    for k, g in enumerate(central):
+        code = str(city.grids.code.iloc[g])
+        session.execute(text("""
+            INSERT INTO household (code, geom, grid_id)
+            SELECT :prefix || n, p.geom, g.id
+              FROM grid g, LATERAL ST_Dump(ST_GeneratePoints(g.geom, 400, 1)) WITH ORDINALITY AS p(path, geom, n)
+             WHERE g.code = :code"""), {"prefix": f"B{k}-", "code": code})
+        user = create_user(session, "bench-worker" if k == 0 else f"bench-phone-{k - 1}", "bench-password",
+                           "grid_worker", code)
+        patrols.append(Patrol(issue_token(session, user, 12)[0], code, walk(city.polygons[g])))
     session.commit()
-    user = create_user(session, "bench-worker", "bench-password", "grid_worker", GRID)
-    token, _ = issue_token(session, user, 12)
-    phone_tokens = [issue_token(session, create_user(session, f"bench-phone-{k}", "bench-password", "grid_worker",
-                                                     GRID), 12)[0] for k in range(phones)]
     session.close()
     app.extensions["gridmap.db"].engine.dispose()
-    return token, phone_tokens
+    return patrols[0], patrols[1:]
 
 
-def checkin_request(token: str, tag: str):
+def checkin_request(worker: Patrol, tag: str):
     now = datetime.now(UTC)
 
     def make(k: int):
-        body = json.dumps({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tag}-{k}")), "lon": 119.885, "lat": 28.455,
+        lon, lat = worker.position(k)
+        body = json.dumps({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tag}-{k}")), "lon": lon, "lat": lat,
                            "accuracy_m": 10, "recorded_at": (now + timedelta(milliseconds=k)).isoformat(),
                            "note": tag})
         return "POST", "/api/v1/checkins", body, {"Content-Type": "application/json",
-                                                   "Authorization": f"Bearer {token}"}
+                                                   "Authorization": f"Bearer {worker.token}"}
     return make
 
 
@@ -143,14 +188,15 @@ def uuid7(at: datetime) -> str:
     return str(uuid.UUID(bytes=bytes(raw)))
 
 
-def sync_items(rows: int, batch: int = 500, start_at: datetime | None = None, ids: str = "v7") -> list[list[dict]]:
-    """``rows`` queued check-ins of one worker, 3 s apart, in batches as a phone sends them;
-    ids UUIDv7 as the phone page makes them, or random v4 ones (``ids="v4"``) as other
-    clients may send."""
+def sync_items(worker: Patrol, rows: int, batch: int = 500, start_at: datetime | None = None,
+               ids: str = "v7") -> list[list[dict]]:
+    """``rows`` queued check-ins of one worker along their walk, 3 s apart, in batches as a
+    phone sends them; ids UUIDv7 as the phone page makes them, or random v4 ones
+    (``ids="v4"``) as other clients may send."""
     t0 = start_at or datetime.now(UTC) - timedelta(days=1)
     times = [t0 + timedelta(seconds=k * 3) for k in range(rows)]
-    return [[{"id": uuid7(times[k]) if ids == "v7" else str(uuid.uuid4()), "lon": 119.881 + (k % 100) * 0.00008,
-              "lat": 28.451 + (k // 100 % 100) * 0.00008, "accuracy_m": 15,
+    return [[{"id": uuid7(times[k]) if ids == "v7" else str(uuid.uuid4()), "lon": worker.position(k)[0],
+              "lat": worker.position(k)[1], "accuracy_m": 15,
               "recorded_at": times[k].isoformat(), "note": "sync"}
              for k in range(s, min(rows, s + batch))] for s in range(0, rows, batch)]
 
@@ -187,14 +233,14 @@ def cpu_delta(before: dict[str, dict[int, float]], after: dict[str, dict[int, fl
     return {part: sum(used - before[part].get(pid, 0.0) for pid, used in procs.items()) for part, procs in after.items()}
 
 
-def sync_bodies(tokens: list[str], rows: int, start_at: datetime, batch: int = 500) -> list[list[str]]:
+def sync_bodies(phones: list[Patrol], rows: int, start_at: datetime, batch: int = 500) -> list[list[str]]:
     """Every phone's queue as the request bodies it sends (built before the timing starts)."""
-    return [[json.dumps({"items": items}) for items in sync_items(rows // len(tokens) + (k < rows % len(tokens)),
-                                                                   batch, start_at)]
-            for k in range(len(tokens))]
+    return [[json.dumps({"items": items})
+             for items in sync_items(phone, rows // len(phones) + (k < rows % len(phones)), batch, start_at)]
+            for k, phone in enumerate(phones)]
 
 
-def batch_sync(port: int, tokens: list[str], queues: list[list[str]], rows: int) -> float:
+def batch_sync(port: int, phones: list[Patrol], queues: list[list[str]], rows: int) -> float:
     """HTTP path: every phone (its own worker and token) sends its own queue batch after
     batch over its own keep-alive connection, as the phone page does (one request at a
     time); the phones send in parallel. Returns rows/s."""
@@ -210,7 +256,7 @@ def batch_sync(port: int, tokens: list[str], queues: list[list[str]], rows: int)
             if r.status != 200:
                 failures[0] += 1
 
-    threads = [threading.Thread(target=phone, args=(t, q)) for t, q in zip(tokens, queues)]
+    threads = [threading.Thread(target=phone, args=(p.token, q)) for p, q in zip(phones, queues)]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -225,13 +271,14 @@ def batch_sync(port: int, tokens: list[str], queues: list[list[str]], rows: int)
 class Service:
     """The service path in this process: ``record_checkins`` on one session, as the view calls it."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, worker: Patrol):
         from gridmap import create_app
         from gridmap.auth.models import User
         from gridmap.auth.service import scope_of
         from gridmap.config import Settings
 
         self.url = url
+        self.worker = worker
         self.app = create_app(Settings(database_url=url, secret_key="bench"))
         self.db = self.app.extensions["gridmap.db"]
         self.session = self.db.session()
@@ -257,10 +304,10 @@ class Service:
         return rows / elapsed
 
     def batches(self, rows: int, start_at: datetime | None = None, ids: str = "v7") -> float:
-        return self._run(sync_items(rows, start_at=start_at, ids=ids), rows)
+        return self._run(sync_items(self.worker, rows, start_at=start_at, ids=ids), rows)
 
     def singles(self, n: int, start_at: datetime | None = None, ids: str = "v7") -> float:
-        return self._run(sync_items(n, batch=1, start_at=start_at, ids=ids), n)
+        return self._run(sync_items(self.worker, n, batch=1, start_at=start_at, ids=ids), n)
 
     def close(self) -> None:
         self.session.close()
@@ -270,7 +317,7 @@ class Service:
 BIG_MONTHS = range(3, 24)  # months before the current one: 21 past partitions (the kept 24)
 
 
-def load_big_table(url: str, rows: int) -> dict:
+def load_big_table(url: str, rows: int, grid: str) -> dict:
     """N synthetic check-ins and their keys in past months, as fast as PostgreSQL loads them.
 
     Each month's partition is created, filled by ``generate_series`` and attached (which
@@ -291,11 +338,12 @@ def load_big_table(url: str, rows: int) -> dict:
     cur.execute("SET max_parallel_maintenance_workers = 2")
     cur.execute("""INSERT INTO app_user (username, password_hash, role, scope_code, display_name)
                    SELECT 'big-' || k, 'x', 'grid_worker', %s, 'big-' || k FROM generate_series(1, 1000) k
-                   ON CONFLICT (username) DO NOTHING""", (GRID,))
+                   ON CONFLICT (username) DO NOTHING""", (grid,))
     cur.execute("SELECT min(id), max(id) FROM app_user WHERE username LIKE 'big-%%'")
     lo_user, hi_user = cur.fetchone()
-    cur.execute("SELECT id FROM grid WHERE code = %s", (GRID,))
-    grid_id = cur.fetchone()[0]
+    cur.execute("SELECT id, name, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom) - ST_XMin(geom), "
+                "ST_YMax(geom) - ST_YMin(geom) FROM grid WHERE code = %s", (grid,))
+    grid_id, grid_name, x0, y0, width, height = cur.fetchone()
     cur.execute("SELECT count(*) FROM checkin")
     before = cur.fetchone()[0]
     conn.commit()
@@ -313,14 +361,15 @@ def load_big_table(url: str, rows: int) -> dict:
             INSERT INTO checkin_part.{name} (id, recorded_at, user_id, grid_id, grid_version, geom, accuracy_m,
                                              received_at, household_id, note, flags)
             SELECT gen_random_uuid(), t, %(lo)s + k %% (%(hi)s - %(lo)s + 1), %(grid)s, 1,
-                   ST_SetSRID(ST_MakePoint(119.88 + random() / 100, 28.45 + random() / 100), 4326),
+                   ST_SetSRID(ST_MakePoint(%(x0)s + random() * %(w)s, %(y0)s + random() * %(h)s), 4326),
                    5 + 20 * random(), t, NULL, '', '{{}}'
               FROM generate_series(1, %(n)s) k,
                    -- spread over the month's first 28 days (seconds as float8: an interval
                    -- divided by n is rounded to the microsecond, n times that may overflow)
                    LATERAL (SELECT (%(m)s::timestamp AT TIME ZONE 'Asia/Shanghai')
                                    + make_interval(secs => (k - 0.5) * 2419200.0 / %(n)s) AS t) x
-        """, {"lo": lo_user, "hi": hi_user, "grid": grid_id, "n": n, "m": month})
+        """, {"lo": lo_user, "hi": hi_user, "grid": grid_id, "n": n, "m": month, "x0": x0, "y0": y0, "w": width,
+              "h": height})
         lo = f"{month.isoformat()} 00:00:00+08"
         hi = f"{add_months(month, 1).isoformat()} 00:00:00+08"
         cur.execute(f"ALTER TABLE checkin ATTACH PARTITION checkin_part.{name} FOR VALUES FROM (%s) TO (%s)", (lo, hi))
@@ -340,11 +389,11 @@ def load_big_table(url: str, rows: int) -> dict:
         cur.execute(f"""
             INSERT INTO checkin_key (id, user_id, recorded_at, answer, received_at)
             SELECT id, user_id, recorded_at,
-                   jsonb_build_object('id', id::text, 'status', 'created', 'grid', %(code)s, 'grid_name', '城北社区第1网格',
+                   jsonb_build_object('id', id::text, 'status', 'created', 'grid', %(code)s, 'grid_name', %(name)s,
                                       'in_own_grid', true, 'position', 'inside', 'flags', '[]'::jsonb,
                                       'recorded_at', recorded_at::text, 'household_code', NULL), received_at
               FROM checkin_part.{name}
-        """, {"code": GRID})
+        """, {"code": grid, "name": grid_name})
     log(f"big table: keys loaded ({time.perf_counter() - started:.0f} s)")
     cur.execute("ALTER TABLE checkin_key ADD CONSTRAINT pk_checkin_key PRIMARY KEY (id)")
     cur.execute(time_index)
@@ -392,7 +441,7 @@ def insert_rates(empty: Service, big: Service, batch_rows: int, singles: int, st
     return out
 
 
-def copy_floor(url: str, rows: int) -> tuple[float, float]:
+def copy_floor(url: str, rows: int, worker: Patrol) -> tuple[float, float]:
     """Raw COPY of the same number of check-in rows: the floor for the batch sync.
     Returns rows/s and the CPU µs per row of the backend that ran it (the rows' text
     is built before, as the phones' bodies are)."""
@@ -409,7 +458,7 @@ def copy_floor(url: str, rows: int) -> tuple[float, float]:
         buf = io.StringIO()
         for k in range(rows):
             buf.write(f"{uuid.uuid4()}\t{(t0 + timedelta(seconds=k)).isoformat()}\t{user_id}\t"
-                      f"SRID=4326;POINT(119.885 28.455)\t10\tcopy\n")
+                      "SRID=4326;POINT({} {})\t10\tcopy\n".format(*worker.position(k)))
         buf.seek(0)
         cpu = process_cpu(backend)[0]
         start = time.perf_counter()
@@ -421,11 +470,11 @@ def copy_floor(url: str, rows: int) -> tuple[float, float]:
     return rows / elapsed, cpu_us
 
 
-def warm_up(port: int, token: str, seconds: float = 3.0) -> None:
+def warm_up(port: int, worker: Patrol, seconds: float = 3.0) -> None:
     """Every worker thread's first check-in prepares the statement on its connection
     and loads PostGIS/PROJ: a server in service is warm, so this is not counted."""
-    open_loop(port, 60, build(checkin_request(token, "warm-up"), 60, seconds / 2))
-    open_loop(port, 300, build(checkin_request(token, "warm-up-2"), 300, seconds / 2))  # opens the pools' connections
+    open_loop(port, 60, build(checkin_request(worker, "warm-up"), 60, seconds / 2))
+    open_loop(port, 300, build(checkin_request(worker, "warm-up-2"), 300, seconds / 2))  # opens the pools' connections
 
 
 def main() -> None:
@@ -478,7 +527,7 @@ def run(args: argparse.Namespace, url: str) -> None:
     threads = args.threads or defaults["threads"]
     load_start = os.getloadavg()
     log(f"preparing {url.split('@')[-1]}; load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
-    token, phone_tokens = prepare(url, args.phones)
+    worker, phones = prepare(url, args.phones)
     engine = create_engine(sqlalchemy_url(url))
     results: dict = {"args": vars(args), "workers": workers, "threads": threads, "checkins": [], "health": [],
                      "load_start": list(load_start)}
@@ -487,13 +536,13 @@ def run(args: argparse.Namespace, url: str) -> None:
     sync = service_sync = floor = floor_cpu = 0.0
     sync_cpu: dict[str, float] = {}
     big: dict = {}
-    service = Service(url)
+    service = Service(url, worker)
     past = datetime.now(UTC) - timedelta(days=2)
     port = free_port()
     server = start_server(url, port, "--workers", str(workers), "--threads", str(threads))
     try:
         if "single" in parts:
-            warm_up(port, token)
+            warm_up(port, worker)
 
             def ramp(kind: str, label: str, request_and_lost) -> None:
                 """Each rate in turn until one is held no longer (and twice the best is passed);
@@ -525,18 +574,18 @@ def run(args: argparse.Namespace, url: str) -> None:
 
             def checkins():
                 tag = f"bench-{uuid.uuid4().hex[:8]}"
-                return checkin_request(token, tag), lambda r: r["sent"] - stored(engine, tag)
+                return checkin_request(worker, tag), lambda r: r["sent"] - stored(engine, tag)
 
             ramp("checkins", "check-ins", checkins)
             ramp("health", "healthz", lambda: (health_request, lambda r: 0))
         if "batch" in parts and args.batch_rows:
             # not counted: every phone's first request (its connections prepare the statement)
-            batch_sync(port, phone_tokens, sync_bodies(phone_tokens, 50 * args.phones, past - timedelta(days=1)),
+            batch_sync(port, phones, sync_bodies(phones, 50 * args.phones, past - timedelta(days=1)),
                        50 * args.phones)
-            queues = sync_bodies(phone_tokens, args.batch_rows, past + timedelta(days=1))
+            queues = sync_bodies(phones, args.batch_rows, past + timedelta(days=1))
             checkpoint(url)
             before = cpu_by_process(server, BENCH_DB)
-            sync = batch_sync(port, phone_tokens, queues, args.batch_rows)
+            sync = batch_sync(port, phones, queues, args.batch_rows)
             used = cpu_delta(before, cpu_by_process(server, BENCH_DB))
             sync_cpu = {k: v / args.batch_rows * 1e6 for k, v in used.items()}
             log(f"batch sync over HTTP: {sync:,.0f} rows/s")
@@ -547,16 +596,16 @@ def run(args: argparse.Namespace, url: str) -> None:
         service_sync = service.batches(args.batch_rows, start_at=past - timedelta(days=3))
         log(f"batch sync through the service: {service_sync:,.0f} rows/s")
         checkpoint(url)
-        floor, floor_cpu = copy_floor(url, args.batch_rows)
+        floor, floor_cpu = copy_floor(url, args.batch_rows, worker)
     if args.big_table and "big" in parts:
         # two fresh databases: the empty one and the one loaded with N rows
         empty_url, big_url = bench_url(url, BENCH_DB + "_empty"), bench_url(url, BENCH_DB + "_big")
-        prepare(empty_url)
-        prepare(big_url)
+        empty_worker, _ = prepare(empty_url)
+        big_worker, _ = prepare(big_url)
         log(f"loading {args.big_table:,} check-ins into past months")
-        big["load"] = load_big_table(big_url, args.big_table)
+        big["load"] = load_big_table(big_url, args.big_table, big_worker.grid)
         log(f"  loaded in {big['load']['load_seconds']:.0f} s; database {big['load']['database_size']}")
-        empty_service, big_service = Service(empty_url), Service(big_url)
+        empty_service, big_service = Service(empty_url, empty_worker), Service(big_url, big_worker)
         log("insert rates, empty and big database in alternating rounds (service path)")
         big.update(insert_rates(empty_service, big_service, args.big_batch_rows, args.big_singles, past))
         empty_service.close()
