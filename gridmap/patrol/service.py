@@ -179,7 +179,10 @@ WITH t AS (
       FROM i
       CROSS JOIN LATERAL (SELECT DISTINCT gv.grid_id FROM grid_version gv
                            WHERE gv.geom && ST_Expand(i.pt, i.deg)) c
-      JOIN grid gr ON gr.id = c.grid_id AND gr.kind = 'map'
+      -- each candidate's grid by its key (LIMIT keeps it a lookup: joined, the generic plan
+      -- hashed every grid of the city for every call, a single check-in too)
+      CROSS JOIN LATERAL (SELECT gr.code, gr.name FROM grid gr
+                           WHERE gr.id = c.grid_id AND gr.kind = 'map' LIMIT 1) gr
       CROSS JOIN LATERAL (SELECT gv.version, gv.geom FROM grid_version gv
                            WHERE gv.grid_id = c.grid_id AND (gv.valid_to IS NULL OR gv.valid_to > i.rec)
                            ORDER BY (gv.valid_from <= i.rec) DESC, gv.version LIMIT 1) v
@@ -303,6 +306,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         raise Unprocessable("unprocessable")
     results: list[dict[str, Any] | None] = [None] * len(raw_items)
     items: dict[int, CheckinItem] = {}
+    ids: dict[int, str] = {}  # each item's id as text (made once: 1 µs an item)
     first_of: dict[str, int] = {}
     repeats: dict[int, int] = {}
 
@@ -318,12 +322,13 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             continue
         first_of[key] = i
         items[i] = item
+        ids[i] = key
     by_crs: dict[str, list[int]] = defaultdict(list)
     for i, item in items.items():
         try:
             by_crs[parse_crs(item.crs)].append(i)
         except CrsError:
-            results[i] = _error(i, str(item.id), "invalid_crs", 422, {"crs": item.crs}, crs=item.crs)
+            results[i] = _error(i, ids[i], "invalid_crs", 422, {"crs": item.crs}, crs=item.crs)
     wgs: dict[int, tuple[float, float]] = {}
     for crs, members in by_crs.items():
         lons = np.array([items[i].lon for i in members], dtype=float)
@@ -334,7 +339,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             if problem is None:
                 wgs[i] = (float(x[k]), float(y[k]))
             else:
-                results[i] = _error(i, str(items[i].id), problem.code, 422,
+                results[i] = _error(i, ids[i], problem.code, 422,
                                     {"lon": items[i].lon, "lat": items[i].lat, "crs": crs}, **problem.params)
 
     # 2. Households: known, and inside the caller's area.
@@ -347,7 +352,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
     for i in list(wgs):
         code = items[i].household_code
         if code and code not in households:
-            results[i] = _error(i, str(items[i].id), "household_not_found", 422, {"household_code": code}, code=code)
+            results[i] = _error(i, ids[i], "household_not_found", 422, {"household_code": code}, code=code)
             del wgs[i]
 
     good = sorted(wgs)
@@ -358,14 +363,13 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         max_speed_ms = rules.max_speed_kmh / 3.6
         horizon = timedelta(seconds=2.1e7 / max_speed_ms) if max_speed_ms >= 0.01 else None
         since = min(rec) - horizon if horizon is not None and min(rec) - EARLIEST > horizon else EARLIEST
-        ids = [str(items[i].id) for i in good]
         at = [moment.isoformat() for moment in rec]
         with transaction(session):
             rows = orjson.loads(CHECKIN.scalar(session, {
                 # one JSON document for the whole batch: cheaper to build, send and parse than
                 # a dozen adapted arrays; orjson writes it ten times faster than json.dumps
                 "items": orjson.dumps([{
-                    "idx": k, "id": ids[k], "at": at[k], "lon": wgs[i][0], "lat": wgs[i][1],
+                    "idx": k, "id": ids[i], "at": at[k], "lon": wgs[i][0], "lat": wgs[i][1],
                     "acc": acc[k], "household_id": households.get(items[i].household_code) if items[i].household_code
                     else None, "household_code": items[i].household_code, "note": items[i].note,
                     "low": acc[k] > rules.low_accuracy_m, "future": rec[k] > future_after,
@@ -375,10 +379,11 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             }))
             # Stored before: by this worker (a re-send, its first answer) or by another (409);
             # a new statement sees also what a concurrent sender committed meanwhile.
-            resent = [ids[row[0]] for row in rows if not row[1]]
+            resent = [ids[good[row[0]]] for row in rows if not row[1]]
             stored = {r.id: r for r in session.execute(STORED_SQL, {"ids": resent})} if resent else {}
         for k, created, rank, grid, grid_name, flags in rows:
-            i, item_id = good[k], ids[k]
+            i = good[k]
+            item_id = ids[i]
             if created:
                 results[i] = {"index": i, **answer(item_id, at[k], rank, grid, grid_name, flags,
                                                    items[i].household_code)}

@@ -165,18 +165,21 @@ def test_batch_mixing_new_stored_and_foreign_ids(client, db_session):
     assert client.post("/api/v1/checkins", json=theirs, headers=other).status_code == 201
     first = client.post("/api/v1/checkins", json=mine, headers=headers).get_json()
     new = [_item(recorded_at=_at(-timedelta(minutes=k))) for k in (30, 20)]
-    batch = [new[0], {**mine, "accuracy_m": 5}, theirs, new[1], {**new[0]}]
+    # a malformed item first: the stored items' places in the batch differ from their places
+    # among the good ones
+    batch = [{"id": str(uuid.uuid4())}, {**mine, "accuracy_m": 5}, new[0], theirs, new[1], {**new[0]}]
     response = client.post("/api/v1/checkins", json={"items": batch}, headers=headers)
     assert response.status_code == 207
     body = response.get_json()
-    assert (body["created"], body["duplicate"], body["errors"]) == (2, 2, 1)
+    assert (body["created"], body["duplicate"], body["errors"]) == (2, 2, 2)
     results = body["items"]
-    assert [r["status"] for r in results] == ["created", "duplicate", "error", "created", "duplicate"]
-    assert [r["index"] for r in results] == [0, 1, 2, 3, 4]
+    assert [r["status"] for r in results] == ["error", "duplicate", "created", "error", "created", "duplicate"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4, 5]
     # the stored first answer, not one computed from the re-sent values
     assert results[1] == {**first, "index": 1} and results[1]["flags"] == ["low_accuracy"]
-    assert results[2]["http_status"] == 409 and results[2]["error"]["code"] == "checkin_id_taken"
-    assert results[4]["id"] == new[0]["id"]
+    assert results[3]["http_status"] == 409 and results[3]["error"]["code"] == "checkin_id_taken"
+    assert results[3]["id"] == theirs["id"]
+    assert results[5]["id"] == new[0]["id"]
     assert _rows(db_session) == 4
     stored = db_session.scalar(select(Checkin.accuracy_m).where(Checkin.id == uuid.UUID(mine["id"])))
     assert stored == 500
