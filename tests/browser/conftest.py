@@ -17,6 +17,16 @@ from werkzeug.serving import make_server
 from tests.conftest import rolled_back_session
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Whether the test itself failed, for the page fixture's teardown (a screenshot of each page)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +98,9 @@ class Offline:
 
 
 @pytest.fixture
-def offline(browser, live_server):
+def offline(request, browser, live_server):
+    """Pages to open; when the test fails, each one's screenshot as it was goes to
+    test-artifacts/failed-<test>-<n>.png (a flaky step in CI can be looked at afterwards)."""
     opened: list[Offline] = []
 
     def open_page(**context_options) -> Offline:
@@ -97,7 +109,14 @@ def offline(browser, live_server):
         return page
 
     yield open_page
-    for page in opened:
+    failed = request.node.stash.get(FAILED, False)
+    for n, page in enumerate(opened):
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            try:
+                page.page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}-{n}.png"), full_page=True)
+            except Exception as error:  # a page already gone says so, and the teardown goes on
+                print(f"no screenshot of page {n}: {error}")
         page.close()
 
 
