@@ -195,8 +195,9 @@ def sync_items(worker: Patrol, rows: int, batch: int = 500, start_at: datetime |
     (``ids="v4"``) as other clients may send."""
     t0 = start_at or datetime.now(UTC) - timedelta(days=1)
     times = [t0 + timedelta(seconds=k * 3) for k in range(rows)]
-    return [[{"id": uuid7(times[k]) if ids == "v7" else str(uuid.uuid4()), "lon": worker.position(k)[0],
-              "lat": worker.position(k)[1], "accuracy_m": 15,
+    where = [worker.position(k) for k in range(rows)]
+    return [[{"id": uuid7(times[k]) if ids == "v7" else str(uuid.uuid4()), "lon": where[k][0],
+              "lat": where[k][1], "accuracy_m": 15,
               "recorded_at": times[k].isoformat(), "note": "sync"}
              for k in range(s, min(rows, s + batch))] for s in range(0, rows, batch)]
 
