@@ -215,6 +215,26 @@ def test_border_within_accuracy_in_the_far_north(client, db_session):
     assert (far["grid"], far["position"], far["flags"]) == (None, "outside", ["outside_grid"])
 
 
+def test_a_supervisors_batch_ranks_own_grids_inside_then_nearest_then_another_grid(client, db_session):
+    """A community supervisor's own grids are A and B (side by side): inside one of them beats
+    near the other, the nearer of two within the accuracy wins (not the first by code), and
+    outside both another community's grid containing the point is named."""
+    f.lishui(db_session)
+    headers = f.auth(f.token_for(db_session, "supervisor", f.COMMUNITY))
+    items = [
+        # inside B, ~29 m east of A's border: within the accuracy of A too
+        _item(lon=119.8903, lat=28.455, accuracy_m=50, recorded_at=_at(-timedelta(hours=3))),
+        # ~33 m north of B's top edge, ~59 m from A's corner: both within 70 m, B the nearer
+        _item(lon=119.8905, lat=28.4603, accuracy_m=70, recorded_at=_at(-timedelta(hours=2))),
+        _item(lon=119.935, lat=28.455, recorded_at=_at(-timedelta(hours=1))),  # in GRID_C
+    ]
+    response = client.post("/api/v1/checkins", json={"items": items}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    answers = [(r["grid"], r["position"], r["in_own_grid"], r["flags"]) for r in response.get_json()["items"]]
+    assert answers == [(f.GRID_B, "inside", True, []), (f.GRID_B, "near", True, []),
+                       (f.GRID_C, "outside", False, ["outside_grid"])]
+
+
 def test_gcj02_positions_are_converted_before_the_grid_check(client, db_session):
     _, headers = _worker(db_session)
     # WGS-84 (119.8885, 28.455) in GRID_A is (119.892927, 28.451584) in GCJ-02 — which,
