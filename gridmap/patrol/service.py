@@ -298,11 +298,11 @@ SELECT id::text, user_id, answer, recorded_at, rank, grid, grid_name, flags, hou
 POSITIONS = ("inside", "near")  # by rank; "outside" past them
 
 
-def answer(item_id: str, recorded_at: str, rank: int, grid: str | None, grid_name: str | None, flags: list[str],
+def answer(item_id: str, recorded_at: datetime, rank: int, grid: str | None, grid_name: str | None, flags: list[str],
            household_code: str | None) -> dict[str, Any]:
     """A check-in's first answer from what the statement found and stored in ``checkin_key``
     (rank 0: inside one of the caller's grids, 1: near one, 2: inside another grid, 3: none;
-    ``recorded_at`` as the item's ISO text in UTC)."""
+    ``recorded_at`` in UTC: orjson writes it as ``isoformat`` does, in a fifth of the time)."""
     return {"id": item_id, "status": "created", "grid": grid, "grid_name": grid_name, "in_own_grid": rank < 2,
             "position": POSITIONS[rank] if rank < len(POSITIONS) else "outside", "flags": flags,
             "recorded_at": recorded_at, "household_code": household_code}
@@ -312,11 +312,11 @@ def _first_answer(key: Any) -> dict[str, Any]:
     """The first answer of a stored key: its columns, or (keys stored before migration 0041) its document."""
     if key.answer is not None:
         return key.answer
-    return answer(key.id, key.recorded_at.astimezone(UTC).isoformat(), key.rank, key.grid, key.grid_name,
+    return answer(key.id, key.recorded_at.astimezone(UTC), key.rank, key.grid, key.grid_name,
                   list(key.flags), key.household_code)
 
 
-def _statement_item(k: int, item_id: str, at: str, wgs: tuple[float, float], acc: float, item: CheckinItem,
+def _statement_item(k: int, item_id: str, at: datetime, wgs: tuple[float, float], acc: float, item: CheckinItem,
                     households: dict[str, int], low: bool, future: bool, stale: bool) -> dict[str, Any]:
     """One item as CHECKIN_SQL reads it, without the members at their default (a third of the
     text that PostgreSQL lexes and parses for a typical batch)."""
@@ -402,12 +402,11 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         max_speed_ms = rules.max_speed_kmh / 3.6
         horizon = timedelta(seconds=2.1e7 / max_speed_ms) if max_speed_ms >= 0.01 else None
         since = min(rec) - horizon if horizon is not None and min(rec) - EARLIEST > horizon else EARLIEST
-        at = [moment.isoformat() for moment in rec]
         with transaction(session):
             rows = orjson.loads(CHECKIN.scalar(session, {
                 # one JSON document for the whole batch: cheaper to build, send and parse than
                 # a dozen adapted arrays; orjson writes it ten times faster than json.dumps
-                "items": orjson.dumps([_statement_item(k, ids[i], at[k], wgs[i], acc[k], items[i], households,
+                "items": orjson.dumps([_statement_item(k, ids[i], rec[k], wgs[i], acc[k], items[i], households,
                                                        acc[k] > rules.low_accuracy_m, rec[k] > future_after,
                                                        rec[k] < stale_before)
                                        for k, i in enumerate(good)]).decode(),
@@ -422,7 +421,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             i = good[k]
             item_id = ids[i]
             if created:
-                results[i] = {"index": i, **answer(item_id, at[k], rank, grid, grid_name, flags,
+                results[i] = {"index": i, **answer(item_id, rec[k], rank, grid, grid_name, flags,
                                                    items[i].household_code)}
                 continue
             first = stored.get(item_id)
