@@ -26,7 +26,7 @@ from gridmap.config import PatrolRules
 from gridmap.errors import BadRequest
 from gridmap.messages import message
 from gridmap.patrol import service, tracks
-from gridmap.patrol.service import MAX_BATCH, CheckinItem
+from gridmap.patrol.service import ITEM, MAX_BATCH, CheckinItem
 from gridmap.schemas import (
     CODE_PATTERN,
     AreaFilter,
@@ -50,7 +50,7 @@ def _rules() -> PatrolRules:
     return current_app.config["GRIDMAP"].patrol
 
 
-KEPT = frozenset(CheckinItem.model_fields)
+KEPT = CheckinItem.__required_keys__ | CheckinItem.__optional_keys__
 
 
 def _kept(item: Any) -> Any:
@@ -80,7 +80,7 @@ class CheckinRequest(RootModel[dict[str, Any]]):
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        item = CheckinItem.model_json_schema(*args, **kwargs)
+        item = ITEM.json_schema(*args, **kwargs)
         defs = item.pop("$defs", {})
         defs["CheckinItem"] = item
         template = kwargs.get("ref_template", "#/$defs/{model}")
