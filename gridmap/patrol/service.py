@@ -354,6 +354,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
     ids: dict[int, str] = {}  # each item's id as text (made once: 1 µs an item)
     first_of: dict[str, int] = {}
     repeats: dict[int, int] = {}
+    by_crs: dict[str | None, list[int]] = defaultdict(list)  # by the CRS as declared: parsed once each
 
     # 1. Each item on its own: shape, then its coordinates (vectorised per declared CRS).
     for i, (raw, item) in enumerate(zip(raw_items, _parse(raw_items), strict=True)):
@@ -368,21 +369,20 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         first_of[key] = i
         items[i] = item
         ids[i] = key
-    by_crs: dict[str, list[int]] = defaultdict(list)
-    for i, item in items.items():
-        try:
-            by_crs[parse_crs(item.get("crs"))].append(i)
-        except CrsError:
-            results[i] = _error(i, ids[i], "invalid_crs", 422, {"crs": item.get("crs")}, crs=item.get("crs"))
+        by_crs[item.get("crs")].append(i)
     wgs: dict[int, tuple[float, float]] = {}
-    for crs, members in by_crs.items():
-        lons = np.array([items[i]["lon"] for i in members], dtype=float)
-        lats = np.array([items[i]["lat"] for i in members], dtype=float)
-        x, y, problems = points_to_wgs84(lons, lats, crs)
-        for k, i in enumerate(members):
-            problem = problems[k]
+    for declared, members in by_crs.items():
+        try:
+            crs = parse_crs(declared)
+        except CrsError:
+            for i in members:
+                results[i] = _error(i, ids[i], "invalid_crs", 422, {"crs": declared}, crs=declared)
+            continue
+        x, y, problems = points_to_wgs84(np.array([items[i]["lon"] for i in members], dtype=float),
+                                         np.array([items[i]["lat"] for i in members], dtype=float), crs)
+        for i, lon, lat, problem in zip(members, x.tolist(), y.tolist(), problems, strict=True):
             if problem is None:
-                wgs[i] = (float(x[k]), float(y[k]))
+                wgs[i] = (lon, lat)
             else:
                 results[i] = _error(i, ids[i], problem.code, 422,
                                     {"lon": items[i]["lon"], "lat": items[i]["lat"], "crs": crs}, **problem.params)
@@ -394,11 +394,11 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         for row in session.execute(HOUSEHOLD_SQL, {"codes": codes}):
             if scope.prefix == "" or (row.grid_code is not None and scope.covers(row.grid_code)):
                 households[row.code] = row.id
-    for i in list(wgs):
-        code = items[i].get("household_code")
-        if code and code not in households:
-            results[i] = _error(i, ids[i], "household_not_found", 422, {"household_code": code}, code=code)
-            del wgs[i]
+        for i in list(wgs):
+            code = items[i].get("household_code")
+            if code and code not in households:
+                results[i] = _error(i, ids[i], "household_not_found", 422, {"household_code": code}, code=code)
+                del wgs[i]
 
     good = sorted(wgs)
     if good:

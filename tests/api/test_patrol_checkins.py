@@ -247,6 +247,23 @@ def test_gcj02_positions_are_converted_before_the_grid_check(client, db_session)
     assert naive["grid"] == f.GRID_B and naive["flags"] == ["outside_grid"]
 
 
+def test_a_batch_mixing_declared_crss_converts_each_and_refuses_an_unknown_one_per_item(client, db_session):
+    _, headers = _worker(db_session)
+    same_place = {"lon": 119.8885, "lat": 28.455}  # in GRID_A; (119.892927, 28.451584) in GCJ-02
+    items = [_item(**same_place, recorded_at=_at(-timedelta(hours=4))),
+             _item(lon=119.892927, lat=28.451584, crs="GCJ-02", recorded_at=_at(-timedelta(hours=3))),
+             _item(crs="EPSG:999999"),
+             _item(**same_place, crs="wgs84", recorded_at=_at(-timedelta(hours=2))),
+             _item(crs="EPSG:999999")]
+    response = client.post("/api/v1/checkins", json={"items": items}, headers=headers)
+    assert response.status_code == 207
+    results = response.get_json()["items"]
+    assert [r["grid"] if r["status"] == "created" else r["error"]["code"] for r in results] == \
+        [f.GRID_A, f.GRID_A, "invalid_crs", f.GRID_A, "invalid_crs"]
+    stored = db_session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM checkin ORDER BY recorded_at")).all()
+    assert len(stored) == 3 and all(abs(x - 119.8885) < 1e-5 and abs(y - 28.455) < 1e-5 for x, y in stored)
+
+
 def test_grid_check_uses_the_version_valid_at_recorded_at(client, db_session):
     world, headers = _worker(db_session)
     grid = world["grids"][f.GRID_A]
