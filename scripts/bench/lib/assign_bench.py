@@ -346,11 +346,7 @@ def household_state(url: str) -> pd.DataFrame:
 
 
 def run_reassign(url: str, db: Database, polygons: np.ndarray, grid_ids: np.ndarray, seed: int) -> dict[str, Any]:
-    conn = benchlib.raw_connect(url)
-    with conn.cursor() as cur:
-        cur.execute("VACUUM ANALYZE household")  # what autovacuum does after a bulk load
-    conn.close()
-    benchlib.checkpoint(url)
+    benchlib.checkpoint(url, vacuum=("household",))  # what autovacuum does after a bulk load
     out: dict[str, Any] = {}
     session = db.session()
     try:
@@ -602,17 +598,17 @@ def main(argv: list[str]) -> int:
             benchlib.checkpoint(url)
             log("floor: read_csv + STRtree + raw COPY" + tag)
             rounds["floor"].append(run_floor(url, wgs_csv, grid_ids, polygons))
-            benchlib.checkpoint(url)
+            benchlib.checkpoint(url, vacuum=("bench_floor",))
             gc.collect()
             log("product: import_households(crs='gcj02')" + (" under cProfile" if args.profile else "") + tag)
             rounds["product"].append(run_product(url, gcj_csv, args.profile and rnd == 0))
-            benchlib.checkpoint(url)
+            benchlib.checkpoint(url, vacuum=("household", "tile_grid_households"))
             gc.collect()
             if args.skip_geopandas:
                 continue
             log("geopandas: read_csv + sjoin + to_postgis" + tag)
             rounds["geopandas"].append(run_geopandas(url, wgs_csv))
-            benchlib.checkpoint(url)
+            benchlib.checkpoint(url, vacuum=("bench_gpd_household",))
             gc.collect()
         for name, runs in rounds.items():
             if not runs:
@@ -629,7 +625,7 @@ def main(argv: list[str]) -> int:
         if not args.skip_plain_sql:
             log("plain SQL: COPY + UPDATE ... ST_Contains")
             results["plain_sql"] = run_plain_sql(url, wgs_csv)
-            benchlib.checkpoint(url)
+            benchlib.checkpoint(url, vacuum=("bench_sql_household",))
             gc.collect()
         prod = product_assignment(url)
         results["checks"] = {"product_vs_floor": compare(prod, results["floor"].pop("_assignment"))}
