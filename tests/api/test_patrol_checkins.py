@@ -47,6 +47,25 @@ def test_single_checkin_then_resend_is_a_duplicate_and_writes_nothing(client, db
     assert row.note == "巡查正常" and row.grid_version == 1
 
 
+def test_an_id_in_another_form_is_the_same_id(client, db_session):
+    """Upper case (in any one group), braces, no hyphens: one UUID, answered with its canonical
+    text, so a re-send in another form is a duplicate of the first."""
+    _, headers = _worker(db_session)
+    canonical = "0190abcd-ef01-7abc-8def-abcdef012345"  # a letter in every group
+    item = {**_item(), "id": canonical}
+    groups = canonical.split("-")
+    one_group_upper = ["-".join(g.upper() if k == n else g for k, g in enumerate(groups)) for n in range(5)]
+    first = client.post("/api/v1/checkins", json={**item, "id": canonical.upper()}, headers=headers)
+    assert first.status_code == 201 and first.get_json()["id"] == canonical
+    for other in ("{" + canonical + "}", canonical.replace("-", ""), canonical, *one_group_upper):
+        again = client.post("/api/v1/checkins", json={**item, "id": other}, headers=headers)
+        assert again.status_code == 200 and again.get_json()["status"] == "duplicate", other
+        assert again.get_json()["id"] == canonical, other
+    bad = client.post("/api/v1/checkins", json={**item, "id": canonical[:-1]}, headers=headers)
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "validation_failed"
+    assert _rows(db_session) == 1
+
+
 def test_batch_keeps_good_items_and_answers_bad_ones_each(client, db_session):
     world, headers = _worker(db_session)
     f.household(db_session, "H-A1", 119.8851, 28.4551, world["grids"][f.GRID_A], tags=["孤寡老人"])
