@@ -26,7 +26,8 @@ from gridmap.config import PatrolRules
 from gridmap.errors import BadRequest
 from gridmap.messages import message
 from gridmap.patrol import service, tracks
-from gridmap.patrol.service import ITEM, MAX_BATCH, CheckinItem
+from gridmap.patrol.items import ITEM, CheckinItem
+from gridmap.patrol.service import MAX_BATCH
 from gridmap.schemas import (
     CODE_PATTERN,
     AreaFilter,

@@ -1,0 +1,95 @@
+"""A check-in item as the phone sends it (API.md "Patrol"): its shape and its validation.
+
+A batch's items are validated in one call when none is bad (the usual case), each on its own
+otherwise, so that every bad item gets its own error.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, NotRequired
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    with_config,
+)
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from 3.12
+
+from gridmap.messages import message
+from gridmap.schemas import Crs, Lat, Lon
+
+
+def _text(value: Any) -> Any:
+    """A moment is ISO 8601 text, as the document says (pydantic alone also takes a Unix number)."""
+    if not isinstance(value, str):
+        raise ValueError(message("checkin_time_not_text"))  # noqa: TRY004 (pydantic reports a ValueError)
+    return value
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """The moment in UTC: PostgreSQL refuses an offset over 15:59 that ISO 8601 and Python allow
+    (a check-in stamped +19:21 was a 422 'unprocessable' from the database)."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00 is before year 1 in UTC
+        raise ValueError(message("checkin_time_out_of_range")) from None
+
+
+def _uuid_text(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+    """The id as canonical text (lower case, hyphens): as sent when it is so already (a phone's
+    always is), else as pydantic's UUID reads it (another form, or its error). Building a UUID
+    and its text took 1.1 µs an item of a batch of 500, this 0.3."""
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value
+    return str(handler(value))
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+# A dict, not a model: a batch of 500 is validated in 60% of the time. ``crs``, ``household_code``
+# and ``note`` may be absent (read with ``get``).
+@with_config(ConfigDict(extra="ignore"))
+class CheckinItem(TypedDict):
+    """One check-in as the phone sends it (API.md "Patrol")."""
+
+    id: Annotated[uuid.UUID, WrapValidator(_uuid_text), Field(description="手机端生成的 UUID（重复提交以此去重）")]
+    lon: Lon
+    lat: Lat
+    crs: NotRequired[Annotated[Crs, Field(json_schema_extra={"default": None})]]
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000, strict=True, description="定位精度（米，数字；true/false 不是）")]
+    recorded_at: Annotated[AwareDatetime, BeforeValidator(_text), AfterValidator(_in_utc),
+                           Field(description="打卡时间（ISO 8601，带时区）")]
+    household_code: NotRequired[Annotated[str | None, Field(max_length=64, description="走访的住户户号",
+                                                            json_schema_extra={"default": None})]]
+    note: NotRequired[Annotated[str, Field(max_length=1000, description="备注", json_schema_extra={"default": ""})]]
+
+
+ITEM = TypeAdapter(CheckinItem)
+ITEMS = TypeAdapter(list[CheckinItem])
+
+
+def parse_items(raw_items: list[Any]) -> list[CheckinItem | ValidationError]:
+    """Each item parsed, or its validation error. A batch with no bad item (the usual case) is
+    parsed in one call, less than half the cost of one call per item."""
+    try:
+        return ITEMS.validate_python(raw_items)
+    except ValidationError:
+        pass
+    parsed: list[CheckinItem | ValidationError] = []
+    for raw in raw_items:
+        try:
+            parsed.append(ITEM.validate_python(raw))
+        except ValidationError as exc:
+            parsed.append(exc)
+    return parsed
