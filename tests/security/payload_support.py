@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 
 from gridmap.auth.service import create_user
+from gridmap.clock import today
 from tests import factories as f
 
 PASSWORD = "pass-word-1"
@@ -113,6 +114,7 @@ class World:
     new_communities: list[str] = field(default_factory=list)
     tracking_codes: list[str] = field(default_factory=list)
     resident_hazards: list[int] = field(default_factory=list)
+    patrol_day: str = ""  # the Beijing day of the planted check-ins (the patrol map shows one day)
 
 
 class Api:
@@ -216,6 +218,7 @@ def plant(app, session) -> World:
     assert result["errors"] == [], result
 
     now = datetime.now(UTC)
+    world.patrol_day = today(now).isoformat()
     member_ids = []
     for i in range(n):
         lon, lat = 119.8815 + i * 0.00045, 28.4565  # every payload's points inside grid A

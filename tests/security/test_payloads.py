@@ -97,7 +97,8 @@ def _pages(world, role: str) -> list[str]:
     hazards = world.hazards if role == "admin" else world.hazards[:1]
     grid_new, community_new = world.new_grids[0], world.new_communities[0]
     pages = ["/", "/account/password", "/admin/audit", "/hazards", "/hazards/new", "/inbox", "/login", "/maps/area/all", f"/maps/area/{f.STREET}",
-             "/maps/hazards", "/maps/patrol", "/party/visits", "/patrol", "/patrol-plans", f"/planner/{f.COMMUNITY}", f"/planner/{community_new}",
+             "/maps/hazards", "/maps/patrol", f"/maps/patrol?date={world.patrol_day}", "/party/visits", "/patrol",
+             "/patrol-plans", f"/planner/{f.COMMUNITY}", f"/planner/{community_new}",
              "/reports/safety", "/reports/safety/trend?count=2", "/department", "/department?done=1", "/department-routes"]
     pages += [f"/hazards/{h}" for h in hazards]
     # the residents' pages (no login; a payload-named grid's form, a status page)
