@@ -54,6 +54,8 @@ def test_report_from_the_phone_with_a_map_click_and_a_photo(offline, live_server
     page.wait_for_url("**/hazards/*?reported=1")
     page.wait_for_selector(".hazard-photos img")
     assert "噪声" in page.locator("h1").inner_text() and "夜间装修噪声" in page.content()
+    # loaded or failed, not still on its way (a CI run read the width while it was)
+    page.wait_for_function("() => document.querySelector('.hazard-photos img').complete")
     assert page.evaluate("document.querySelector('.hazard-photos img').naturalWidth") == 40
     assert tab.blocked == [], tab.blocked
     assert tab.failed == [], tab.failed

@@ -83,25 +83,30 @@ def test_offline_checkins_are_queued_and_stored_exactly_once(offline, live_serve
 def test_supervisor_patrol_map_shows_the_track_with_nothing_from_outside(offline, live_server, worker, live_db):
     from datetime import UTC, datetime, timedelta
 
-    from gridmap.auth.service import scope_of
     from gridmap.auth.models import User
+    from gridmap.auth.service import scope_of
+    from gridmap.clock import as_local
     from gridmap.config import PatrolRules
     from gridmap.patrol.service import record_checkins
 
     user = live_db.get(User, worker)
-    now = datetime.now(UTC)
+    # the track at noon of a day already past noon in Beijing, shown by that day's map: a run
+    # across Beijing midnight (16:00 UTC) left "ten minutes ago" on yesterday's map
+    local_now = as_local(datetime.now(UTC))
+    noon = local_now.replace(hour=12, minute=0, second=0, microsecond=0)
+    noon = noon if noon < local_now else noon - timedelta(days=1)
     record_checkins(live_db, scope_of(user), [
         {"id": str(uuid.uuid4()), "lon": 119.881 + k * 0.002, "lat": 28.455, "accuracy_m": 10,
-         "recorded_at": (now - timedelta(minutes=10 - k)).isoformat()} for k in range(3)], rules=PatrolRules())
+         "recorded_at": (noon + timedelta(minutes=k)).isoformat()} for k in range(3)], rules=PatrolRules())
     create_user(live_db, "patrol-sup", "pass-word-1", "supervisor", f.STREET, "紫金街道督导")
     live_db.commit()
     tab = offline(viewport={"width": 1200, "height": 800})
     page = tab.page
-    page.goto(f"{live_server}/maps/patrol")
+    page.goto(f"{live_server}/maps/patrol?date={noon.date().isoformat()}")
     page.fill("input[name=username]", "patrol-sup")
     page.fill("input[name=password]", "pass-word-1")
     page.click("button[type=submit]")
-    page.wait_for_url("**/maps/patrol")
+    page.wait_for_url("**/maps/patrol?date=*")
     page.wait_for_function("() => window.L !== undefined && document.querySelectorAll('path.patrol-checkin').length >= 3")
     assert page.locator('#patrol-workers tr[data-user="patrol-worker"]').count() == 1
     assert tab.blocked == [], tab.blocked
