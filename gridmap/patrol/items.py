@@ -63,6 +63,7 @@ _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 class CheckinItem(TypedDict):
     """One check-in as the phone sends it (API.md "Patrol")."""
 
+    # text, not a UUID (``_uuid_text``): declared as one for pydantic's parsing and the schema
     id: Annotated[uuid.UUID, WrapValidator(_uuid_text), Field(description="手机端生成的 UUID（重复提交以此去重）")]
     lon: Lon
     lat: Lat

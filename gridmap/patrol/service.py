@@ -256,11 +256,12 @@ def _first_answer(key: Any) -> dict[str, Any]:
                   list(key.flags), key.household_code)
 
 
-def _statement_item(k: int, item_id: str, at: datetime, wgs: tuple[float, float], acc: float, item: CheckinItem,
-                    households: dict[str, int], low: bool, future: bool, stale: bool) -> dict[str, Any]:
+def _statement_item(k: int, item: CheckinItem, wgs: tuple[float, float], households: dict[str, int],
+                    low: bool, future: bool, stale: bool) -> dict[str, Any]:
     """One item as CHECKIN_SQL reads it, without the members at their default (a third of the
     text that PostgreSQL lexes and parses for a typical batch)."""
-    row: dict[str, Any] = {"idx": k, "id": item_id, "at": at, "lon": wgs[0], "lat": wgs[1], "acc": acc}
+    row: dict[str, Any] = {"idx": k, "id": item["id"], "at": item["recorded_at"], "lon": wgs[0], "lat": wgs[1],
+                           "acc": item["accuracy_m"]}
     code = item.get("household_code")
     if code:
         row["household_id"] = households[code]
@@ -286,7 +287,6 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         raise Unprocessable("unprocessable")
     results: list[dict[str, Any] | None] = [None] * len(raw_items)
     items: dict[int, CheckinItem] = {}
-    ids: dict[int, str] = {}  # each item's id, as canonical text
     first_of: dict[str, int] = {}
     repeats: dict[int, int] = {}
     by_crs: dict[str | None, list[int]] = defaultdict(list)  # by the CRS as declared: parsed once each
@@ -297,13 +297,11 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             raw_id = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") is not None else None
             results[i] = _error(i, raw_id, "validation_failed", 400, _validation_details(item))
             continue
-        key = item["id"]
-        if key in first_of:
-            repeats[i] = first_of[key]
+        if item["id"] in first_of:
+            repeats[i] = first_of[item["id"]]
             continue
-        first_of[key] = i
+        first_of[item["id"]] = i
         items[i] = item
-        ids[i] = key
         by_crs[item.get("crs")].append(i)
     wgs: dict[int, tuple[float, float]] = {}
     for declared, members in by_crs.items():
@@ -311,7 +309,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             crs = parse_crs(declared)
         except CrsError:
             for i in members:
-                results[i] = _error(i, ids[i], "invalid_crs", 422, {"crs": declared}, crs=declared)
+                results[i] = _error(i, items[i]["id"], "invalid_crs", 422, {"crs": declared}, crs=declared)
             continue
         x, y, problems = points_to_wgs84(np.array([items[i]["lon"] for i in members], dtype=float),
                                          np.array([items[i]["lat"] for i in members], dtype=float), crs)
@@ -319,7 +317,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             if problem is None:
                 wgs[i] = (lon, lat)
             else:
-                results[i] = _error(i, ids[i], problem.code, 422,
+                results[i] = _error(i, items[i]["id"], problem.code, 422,
                                     {"lon": items[i]["lon"], "lat": items[i]["lat"], "crs": crs}, **problem.params)
 
     # 2. Households: known, and inside the caller's area.
@@ -332,7 +330,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
         for i in list(wgs):
             code = items[i].get("household_code")
             if code and code not in households:
-                results[i] = _error(i, ids[i], "household_not_found", 422, {"household_code": code}, code=code)
+                results[i] = _error(i, items[i]["id"], "household_not_found", 422, {"household_code": code}, code=code)
                 del wgs[i]
 
     good = sorted(wgs)
@@ -347,7 +345,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             rows = orjson.loads(CHECKIN.scalar(session, {
                 # one JSON document for the whole batch: cheaper to build, send and parse than
                 # a dozen adapted arrays; orjson writes it ten times faster than json.dumps
-                "items": orjson.dumps([_statement_item(k, ids[i], rec[k], wgs[i], acc[k], items[i], households,
+                "items": orjson.dumps([_statement_item(k, items[i], wgs[i], households,
                                                        acc[k] > rules.low_accuracy_m, rec[k] > future_after,
                                                        rec[k] < stale_before)
                                        for k, i in enumerate(good)]).decode(),
@@ -356,11 +354,11 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             }))
             # Stored before: by this worker (a re-send, its first answer) or by another (409);
             # a new statement sees also what a concurrent sender committed meanwhile.
-            resent = [ids[good[row[0]]] for row in rows if not row[1]]
+            resent = [items[good[row[0]]]["id"] for row in rows if not row[1]]
             stored = {r.id: r for r in session.execute(STORED_SQL, {"ids": resent})} if resent else {}
         for k, created, rank, grid, grid_name, flags in rows:
             i = good[k]
-            item_id = ids[i]
+            item_id = items[i]["id"]
             if created:
                 results[i] = {"index": i, **answer(item_id, rec[k], rank, grid, grid_name, flags,
                                                    items[i].get("household_code"))}
