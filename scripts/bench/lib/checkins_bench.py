@@ -605,7 +605,7 @@ def run(args: argparse.Namespace, url: str) -> None:
     finally:
         stop_server(server)
     if "batch" in parts and args.batch_rows:
-        checkpoint(url)
+        checkpoint(url, vacuum=("checkin", "checkin_key"))
         service_sync = service.batches(args.batch_rows, start_at=past - timedelta(days=3))
         log(f"batch sync through the service: {service_sync:,.0f} rows/s")
     if args.big_table and "big" in parts:
