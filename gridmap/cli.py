@@ -65,6 +65,10 @@ def _fail(error: AppError) -> None:
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default head)."""
     migrate.upgrade(current_app.config["GRIDMAP"].database_url, revision)
+    if revision == "head":  # the schema is the models': an index built after an import and lost to a crash
+        from gridmap.households import address_index
+
+        address_index.ensure(_session())
     click.echo(message("cli_db_upgraded"))
 
 
@@ -166,11 +170,15 @@ def import_areas_command(path, level, crs, code_field, name_field, parent_field,
 @click.option("--skip-errors", is_flag=True, help=message("cli_skip_errors_help"))
 def import_households_command(path, crs, skip_errors) -> None:
     """Import households from CSV or XLSX (Chinese or English headers) and assign them to grids."""
+    from gridmap.households import address_index
     from gridmap.imports.households import import_households
 
     try:
         with progress_bar() as progress:
             result = import_households(_session(), path, path, crs=crs, skip_errors=skip_errors, progress=progress)
+            progress("address_index", 0, 1)
+            address_index.ensure(_session())
+            progress("address_index", 1, 1)
     except AppError as error:
         _fail(error)
     click.echo(message("cli_households_imported", imported=result["imported"], assigned=result["assigned"],

@@ -172,6 +172,7 @@ LABELS: dict[str, dict[str, str]] = {
     "import_stage": {
         "validate": "校验", "match_existing": "比对已有住户", "assign_and_write": "分配网格并写入",
         "update_existing": "更新已有住户", "rebuild_indexes": "重建索引", "write": "写入数据库",
+        "address_index": "建立地址检索索引",
     },
     # What an area code of each level looks like (import row errors).
     "code_rule": {

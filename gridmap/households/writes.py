@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gridmap import pgcopy
+from gridmap.households import address_index
 from gridmap.households.assignment import assign_points, load_grid_polygons
 from gridmap.pgcopy import Progress
 
@@ -114,9 +115,10 @@ class _Rows:
 
 def _secondary_indexes(session: Session) -> list[tuple[str, str]]:
     """household's indexes other than the primary key, the constraints' own and GIN ones.
-    A GIN index (tags, the address trigrams) takes new rows into its pending list on the
-    server's core while this process reads the next part. Rebuilt after the load instead, the
-    trigrams alone took 26.7 s of the 41.8 s rebuild at 5 M rows and the import was no faster
+    The tags' GIN index takes new rows into its pending list on the server's core while this
+    process reads the next part. The address trigrams' is dropped and built after the commit
+    instead (gridmap.households.address_index): rebuilt inside the import it took 26.7 s of
+    the 41.8 s rebuild at 5 M rows, and kept up during the load about 40 s of the server's CPU
     (scripts/bench/assign, 5 Dec 2026)."""
     return session.execute(text(
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
@@ -154,12 +156,14 @@ class HouseholdWriter:
     block (leaving it waits for the last COPY). ``expected_rows``: about how many rows the file
     holds (decides the first-large-load path and the progress totals).
 
-    A load that at least doubles the table (a city's first import) drops the spatial, tag
-    and grid indexes, the unique code and the foreign key, and rebuilds them in ``finish`` —
+    A load that at least doubles the table (a city's first import) drops the spatial and grid
+    indexes, the unique code and the foreign key, and rebuilds them in ``finish`` —
     an index built once by sorting and a key validated by one join are several times faster
     than both maintained row by row, and they guard the same: a duplicate code or unknown grid
     fails the rebuild and so the import. DDL is transactional: a failed load restores them.
-    The table is then locked against other writers and readers until commit."""
+    The table is then locked against other writers and readers until commit. It also drops
+    the address trigram index, which the import's caller builds after the commit
+    (gridmap.households.address_index.ensure)."""
 
     def __init__(self, session: Session, expected_rows: int, progress: Progress):
         self.session, self.total, self.progress = session, max(expected_rows, 1), progress
@@ -178,6 +182,8 @@ class HouseholdWriter:
             session.execute(text(f'ALTER TABLE household DROP CONSTRAINT "{name}"'))
         for name, _ in self.indexes:
             session.execute(text(f'DROP INDEX "{name}"'))
+        if rebuild:
+            address_index.drop(session)
         self.created = self.updated = self.assigned = self.done = 0
         self.staging = self.part_codes = False
         self.pipe = pgcopy.Pipe(session, "household", COLUMNS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from flask import Blueprint, request
+from flask import Blueprint, after_this_request, request
 from pydantic import BaseModel
 
 from gridmap.apidoc import operation
@@ -13,11 +13,12 @@ from gridmap.auth.roles import ADMIN
 from gridmap.auth.scope import AREA, GLOBAL
 from gridmap.errors import BadRequest, Unprocessable
 from gridmap.geo.io import FORMATS
+from gridmap.households import address_index
 from gridmap.imports.areas import AreaImportOptions, import_areas
 from gridmap.imports.households import import_households
 from gridmap.messages import message
 from gridmap.schemas import CRS_PATTERN
-from gridmap.web import get_session, import_body_limit
+from gridmap.web import database, get_session, import_body_limit
 
 bp = Blueprint("imports_api", __name__)
 
@@ -96,8 +97,22 @@ def import_area_file(scope):
 def import_household_file(scope):
     skip = _skip_errors()
     with _SavedUpload() as (path, filename):
-        return import_households(get_session(), path, filename, crs=request.form.get("crs") or None,
-                                 skip_errors=skip)
+        result = import_households(get_session(), path, filename, crs=request.form.get("crs") or None,
+                                   skip_errors=skip)
+    _build_address_index_after_the_answer()
+    return result
+
+
+def _build_address_index_after_the_answer() -> None:
+    """A first large load leaves the address index to be built after its commit: once the
+    answer has been sent, on this worker thread (gridmap.households.address_index)."""
+    db = database()
+
+    def on_close(response):
+        response.call_on_close(lambda: address_index.ensure_quietly(db.session()))
+        return response
+
+    after_this_request(on_close)
 
 
 @operation(bp, "/imports/party-members", "POST", summary="导入党员（CSV/XLSX：姓名、电话、支部、经纬度或户号）",

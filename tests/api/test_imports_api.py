@@ -111,6 +111,26 @@ def test_household_csv_with_chinese_headers_is_imported_and_assigned(client, db_
     assert rows["LD-1"].tags == ["孤寡老人", "出租房"] and rows["LD-1"].risk_level == "high" and rows["LD-1"].size == 3
 
 
+def test_a_first_large_household_import_answers_then_builds_the_address_index(client, db_session, admin,
+                                                                              monkeypatch):
+    from gridmap.households import address_index, writes
+
+    monkeypatch.setattr(writes, "BULK_REBUILD_MIN_ROWS", 2)
+    f.lishui(db_session)
+    built, ensure = [], address_index.ensure
+
+    def ensure_seen(session):
+        built.append(address_index.present(session))
+        return ensure(session)
+
+    monkeypatch.setattr(address_index, "ensure", ensure_seen)
+    r = _post(client, admin, "/api/v1/imports/households", "户.csv", HOUSEHOLDS_CSV.encode("utf-8"))
+    assert r.status_code == 200 and r.get_json()["imported"] == 4
+    assert built == [] and not address_index.present(db_session)  # answered before the build
+    r.close()  # as the WSGI server does once the answer is sent
+    assert built == [False] and address_index.present(db_session)
+
+
 def test_household_import_agrees_with_sql_assignment(client, db_session, admin):
     from gridmap.households.assignment import assign_all
 

@@ -42,6 +42,30 @@ def test_import_areas_and_households_from_the_command_line(app, db_session, tmp_
     assert db_session.scalar(select(func.count()).select_from(Household).where(Household.grid_id.isnot(None))) == 1
 
 
+def test_the_command_line_import_builds_the_address_index_a_first_large_load_dropped(app, db_session, tmp_path,
+                                                                                    monkeypatch):
+    from gridmap.households import address_index, writes
+
+    monkeypatch.setattr(writes, "BULK_REBUILD_MIN_ROWS", 2)
+    f.lishui(db_session)
+    csv = tmp_path / "户.csv"
+    csv.write_text("户号,地址,经度,纬度\nC-1,人民街1号,119.915,28.455\nC-2,人民街2号,119.916,28.455\n",
+                   encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["import-households", str(csv)])
+    assert result.exit_code == 0, result.output
+    assert "建立地址检索索引" in result.output and "导入 2 户" in result.output
+    assert address_index.present(db_session)
+
+
+def test_db_upgrade_to_head_builds_a_missing_address_index(app, db_session):
+    from gridmap.households import address_index
+
+    address_index.drop(db_session)  # as a crash between an import's commit and the build leaves it
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert address_index.present(db_session)
+
+
 def test_import_errors_are_listed_and_exit_nonzero(app, db_session):
     f.lishui(db_session)
     before = db_session.scalar(select(func.count()).select_from(Grid))
