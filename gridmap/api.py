@@ -17,22 +17,22 @@ def openapi():
 
 def api_blueprints() -> tuple[Blueprint, ...]:
     """Every JSON blueprint; importing them registers their operations (gridmap.apidoc)."""
+    from gridmap.accounts.api import bp as accounts_bp
     from gridmap.addresses.api import bp as addresses_bp
     from gridmap.areas.api import bp as areas_bp
     from gridmap.departments.api import bp as departments_bp
-    from gridmap.accounts.api import bp as accounts_bp
-    from gridmap.hazard_stats.api import bp as hazard_stats_bp
     from gridmap.handover.api import bp as handover_bp
+    from gridmap.hazard_stats.api import bp as hazard_stats_bp
     from gridmap.hazards.api import bp as hazards_bp
     from gridmap.households.api import bp as households_bp
     from gridmap.households.edit_api import bp as household_edits_bp
     from gridmap.imports.api import bp as imports_bp
     from gridmap.inbox.api import bp as inbox_bp
     from gridmap.ogc.api import bp as ogc_bp
-    from gridmap.patrol.api import bp as patrol_bp
-    from gridmap.patrol_plan.api import bp as patrol_plan_bp
     from gridmap.party.api import bp as party_bp
     from gridmap.party.visits_api import bp as party_visits_bp
+    from gridmap.patrol.api import bp as patrol_bp
+    from gridmap.patrol_plan.api import bp as patrol_plan_bp
     from gridmap.places.api import bp as places_bp
     from gridmap.planning.api import bp as planning_bp
     from gridmap.public.api import bp as public_bp

@@ -133,7 +133,7 @@ def _json_body() -> Any:
             pass
     try:
         return request.get_json(force=True)
-    except Exception:  # werkzeug raises its own BadRequest subclasses for bad JSON
+    except Exception:  # noqa: BLE001 - werkzeug's BadRequest subclasses, json's RecursionError: all bad JSON
         raise BadRequest("invalid_json") from None
 
 
@@ -408,5 +408,13 @@ def build_openapi(prefix: str = API_PREFIX, title: str = "gridmap API") -> dict[
     }
 
 
-__all__ = ["OPERATIONS", "AreaCodeConverter", "PUBLIC", "build_openapi", "may_call", "operation", "parse_model",
-           "query_data"]
+__all__ = [
+    "OPERATIONS",
+    "PUBLIC",
+    "AreaCodeConverter",
+    "build_openapi",
+    "may_call",
+    "operation",
+    "parse_model",
+    "query_data",
+]

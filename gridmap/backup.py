@@ -78,7 +78,7 @@ def _libpq_args(url: URL) -> tuple[list[str], dict[str, str]]:
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BackupError(result.stderr.strip() or f"{command[0]} failed with exit {result.returncode}")
 

@@ -19,6 +19,7 @@ import struct
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -218,7 +219,7 @@ class Pipe:
         if pending is not None:
             pending.result()
 
-    def __enter__(self) -> Pipe:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind, error, trace) -> None:

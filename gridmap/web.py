@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, jsonify, render_template, request, session
-from markupsafe import Markup
 from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -19,8 +19,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gridmap.config import GAODE_TILES, MiB
 from gridmap.db import COMMITTED_WRITE, READ_REPLICA, WRITING, Database, lsn_value
-from gridmap.escape import json_in_html
 from gridmap.errors import AppError, BadRequest, PayloadTooLarge, ServiceUnavailable, Unprocessable
+from gridmap.escape import json_in_html
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def get_session() -> Session:
 # browser keeps it in the signed session cookie; a bearer-token client gets it in this header
 # and sends it back on its reads (README: How it grows).
 LSN_HEADER = "X-Gridmap-LSN"
-_LSN = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}", re.I)
+_LSN = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}", re.IGNORECASE)
 _READ_METHODS = ("GET", "HEAD")
 _READ_ONLY_REFUSAL = "25006"  # read_only_sql_transaction: a write reached the standby
 T = TypeVar("T")
@@ -183,7 +183,7 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-_SCRIPT_TAG = re.compile(r"<script\b", re.I)
+_SCRIPT_TAG = re.compile(r"<script\b", re.IGNORECASE)
 
 
 def nonce_scripts(rendered: str) -> str:

@@ -8,8 +8,8 @@ from datetime import datetime
 from flask import Blueprint, current_app, request
 from pydantic import BaseModel, Field
 
-from gridmap.apidoc import PUBLIC, operation
 from gridmap.accounts.service import MIN_PASSWORD_LENGTH, change_password
+from gridmap.apidoc import PUBLIC, operation
 from gridmap.auth.current import current_user
 from gridmap.auth.models import User
 from gridmap.auth.roles import ALL_ROLES

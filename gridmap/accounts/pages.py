@@ -9,9 +9,9 @@ from urllib.parse import unquote, urlsplit
 from flask import Blueprint, redirect, render_template, request, url_for
 from pydantic import Field
 
+from gridmap.accounts.service import MIN_PASSWORD_LENGTH, change_password
 from gridmap.apidoc import PUBLIC
 from gridmap.auth import audit
-from gridmap.accounts.service import MIN_PASSWORD_LENGTH, change_password
 from gridmap.auth.current import begin_browser_session, end_browser_session
 from gridmap.auth.roles import ADMIN, ALL_ROLES
 from gridmap.auth.scope import ANYONE, GLOBAL, OWN_ACCOUNT

@@ -12,9 +12,8 @@ neither sensitive tags nor family risk levels.
 
 from __future__ import annotations
 
-import unicodedata
-
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, cast

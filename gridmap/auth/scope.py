@@ -19,7 +19,6 @@ from sqlalchemy import ColumnElement, false, true
 from gridmap.auth.roles import ADMIN, DEPARTMENT, GRID_WORKER, PARTY_MEMBER
 from gridmap.errors import NotFound
 
-
 # The scope rules an operation can declare, with what README's access table says of them.
 ANYONE = "anyone"
 OWN_TOKEN = "own-token"

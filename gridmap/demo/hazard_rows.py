@@ -18,8 +18,8 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 import numpy as np
 from sqlalchemy import select, text

@@ -29,16 +29,16 @@ from gridmap.geo import lockdown  # noqa: F401 - PROJ (and GDAL) without network
 
 __all__ = [
     "CrsError",
+    "bd09_to_gcj02",
+    "from_wgs84",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
+    "geometry_from_wgs84",
+    "geometry_to_wgs84",
+    "out_of_china",
     "parse_crs",
     "to_wgs84",
-    "from_wgs84",
-    "geometry_to_wgs84",
-    "geometry_from_wgs84",
     "wgs84_to_gcj02",
-    "gcj02_to_wgs84",
-    "gcj02_to_bd09",
-    "bd09_to_gcj02",
-    "out_of_china",
 ]
 
 WGS84 = "wgs84"

@@ -92,7 +92,7 @@ def check_gpkg(path: str) -> None:
     columns = {name for (name,) in _gpkg_rows(path, "SELECT name FROM pragma_table_info('gpkg_spatial_ref_sys')")}
     for column in ("definition", "definition_12_063"):
         if column in columns:
-            for (definition,) in _gpkg_rows(path, f"SELECT {column} FROM gpkg_spatial_ref_sys"):  # noqa: S608 - fixed names
+            for (definition,) in _gpkg_rows(path, f"SELECT {column} FROM gpkg_spatial_ref_sys"):
                 check_crs_definition(definition)
 
 

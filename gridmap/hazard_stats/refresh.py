@@ -48,18 +48,18 @@ def refresh_daily(session: Session, since: date | None = None, until: date | Non
     return {"deleted": deleted, "cells": inserted}
 
 
-ROLLUP_DAYS_SQL = text("""
+ROLLUP_DAYS_SQL = text(f"""
 CREATE TEMPORARY TABLE heat_rollup_days ON COMMIT DROP AS
 SELECT level, day, street, coalesce(cat, '') AS category_code, ix, iy, count(*)::int AS n
-  FROM (SELECT l.level, (h.created_at AT TIME ZONE '{zone}')::date AS day,
-               left(h.grid_code, {street}) AS street, h.category_code AS cat,
+  FROM (SELECT l.level, (h.created_at AT TIME ZONE '{CHINA_SQL}')::date AS day,
+               left(h.grid_code, {STREET_DIGITS}) AS street, h.category_code AS cat,
                round(ST_X(ST_SnapToGrid(h.geom, l.size)) / l.size)::int AS ix,
                round(ST_Y(ST_SnapToGrid(h.geom, l.size)) / l.size)::int AS iy
           FROM hazard h CROSS JOIN hazard_heat_level l
          WHERE (CAST(:lo AS timestamptz) IS NULL OR h.created_at >= :lo)
            AND (CAST(:hi AS timestamptz) IS NULL OR h.created_at < :hi)) x
  GROUP BY GROUPING SETS ((level, day, street, cat, ix, iy), (level, day, street, ix, iy))
-""".format(zone=CHINA_SQL, street=STREET_DIGITS))
+""")
 
 ROLLUP_DELETE_SQL = text("""
 DELETE FROM hazard_heat_rollup WHERE period_kind = :kind

@@ -13,8 +13,8 @@ from gridmap.clock import CHINA_SQL
 FINE_CELL = 0.0005
 
 # A hazard's cell: its Beijing day, grid, category and fine cell indexes (round(lon, lat / FINE_CELL)).
-CELL_KEY = """(created_at AT TIME ZONE '{zone}')::date, grid_code, category_code,
-               round(ST_X(geom) / {fine})::int, round(ST_Y(geom) / {fine})::int""".format(zone=CHINA_SQL, fine=FINE_CELL)
+CELL_KEY = f"""(created_at AT TIME ZONE '{CHINA_SQL}')::date, grid_code, category_code,
+               round(ST_X(geom) / {FINE_CELL})::int, round(ST_Y(geom) / {FINE_CELL})::int"""
 
 RECORD_SQL = text(f"""
 INSERT INTO hazard_daily_cell AS d (day, grid_code, category_code, ix, iy, n)

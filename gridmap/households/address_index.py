@@ -57,7 +57,7 @@ def ensure_quietly(session: Session) -> None:
     ``db upgrade`` builds it), never raised."""
     try:
         ensure(session)
-    except Exception:  # noqa: BLE001 - nobody is waiting for this answer
+    except Exception:  # nobody is waiting for this answer: logged, never raised
         log.exception("building %s failed; the next household import or `db upgrade` builds it", NAME)
     finally:
         session.close()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-
-from geoalchemy2 import Geometry, WKBElement
 from typing import Any
 
+from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import Mapped, mapped_column

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -188,7 +188,7 @@ class HouseholdWriter:
         self.staging = self.part_codes = False
         self.pipe = pgcopy.Pipe(session, "household", COLUMNS)
 
-    def __enter__(self) -> HouseholdWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind, error, trace) -> None:

@@ -45,7 +45,7 @@ DEFAULT_STATIC_URL = "/static"
 NO_TILES_BACKGROUND = "#eef0f3"
 NO_TILES_MAX_ZOOM = 19
 
-_EXTERNAL = re.compile(r"^\s*(?:(?:https?|ftp|wss?):)?//", re.I)
+_EXTERNAL = re.compile(r"^\s*(?:(?:https?|ftp|wss?):)?//", re.IGNORECASE)
 
 
 class OfflineAssetError(RuntimeError):
@@ -213,14 +213,14 @@ def offline_map(tiles: str | None = None, *, static_url: str = DEFAULT_STATIC_UR
 
 _TAG_URL = re.compile(
     r"<(script|link|img|iframe|source|embed|video|audio)\b[^>]*?\b(src|href)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)",
-    re.I,
+    re.IGNORECASE,
 )
-_CSS_URL = re.compile(r"url\(\s*(\"[^\"]*\"|'[^']*'|[^)]*?)\s*\)", re.I)
-_CSS_IMPORT = re.compile(r"@import\s+(\"[^\"]*\"|'[^']*')", re.I)
+_CSS_URL = re.compile(r"url\(\s*(\"[^\"]*\"|'[^']*'|[^)]*?)\s*\)", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"@import\s+(\"[^\"]*\"|'[^']*')", re.IGNORECASE)
 # CSS is only where a browser reads it: <style> elements and style attributes. The same words
 # in a page's text or a script's data (a user's note "url(//host)") fetch nothing.
-_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.I | re.S)
-_STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=\s*(\"[^\"]*\"|'[^']*')", re.I)
+_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
+_STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=\s*(\"[^\"]*\"|'[^']*')", re.IGNORECASE)
 
 
 def _unquote(value: str) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from shapely.geometry import mapping, shape
 
-from gridmap.geo.crs import from_wgs84, geometry_from_wgs84, to_wgs84
 from gridmap.config import tiles_are_gcj02
+from gridmap.geo.crs import from_wgs84, geometry_from_wgs84, to_wgs84
 
 
 def display_crs(tiles: str | None) -> str:

@@ -16,9 +16,9 @@ from shapely.geometry import shape
 from gridmap.escape import html_text
 from gridmap.labels import label, labels
 from gridmap.maps.assets import DEFAULT_STATIC_URL, offline_map
-from gridmap.messages import message
 from gridmap.maps.popups import Popup, Tooltip
 from gridmap.maps.tiled import StepLegend, TiledGrids, grid_popup_head, layer_config, popup_template
+from gridmap.messages import message
 
 # Distinct on a light background, readable by most colour-blind people (Tableau 10).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",

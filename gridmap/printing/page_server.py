@@ -16,6 +16,7 @@ import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import unquote, urlsplit
 
 STATIC_DIR = (Path(__file__).resolve().parents[2] / "static").resolve()
@@ -42,7 +43,7 @@ class PageServer:
     def proxy(self) -> str:
         return f"http://{self.origin}"
 
-    def __enter__(self) -> PageServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -94,7 +95,7 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_CONNECT = _reply
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002  (the base class's name)
+        def log_message(self, format: str, *args) -> None:
             pass
 
     return Handler

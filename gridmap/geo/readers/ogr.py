@@ -37,7 +37,7 @@ def reading(filename: str, fmt: str, *paths: str) -> Iterator[None]:
         yield
     except (GeoFileError, MemoryError):
         raise
-    except Exception as exc:  # noqa: BLE001 - GDAL/pyogrio raise many types for bad files
+    except Exception as exc:
         raise _read_error(exc, paths, filename, fmt) from exc
 
 
