@@ -13,8 +13,15 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from sqlalchemy import create_engine, text
+
+from gridmap.db import sqlalchemy_url
+from gridmap.migrate import upgrade
+from tests.conftest import TEST_DATABASE_URL
 from tests.security.cluster_support import ROOT
 
 GRIDMAP = ROOT / "scripts" / "gridmap"
@@ -24,6 +31,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def scratch_database(name: str) -> Iterator[str]:
+    """A migrated database of its own on the test cluster (per xdist worker, as the test
+    database is), dropped afterwards; yields its URL."""
+    name = f"{name}_{TEST_DATABASE_URL.rpartition('/')[2]}"
+    admin = create_engine(sqlalchemy_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        url = f"{TEST_DATABASE_URL.rpartition('/')[0]}/{name}"
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 def gridmap_env(database_url: str) -> dict[str, str]:

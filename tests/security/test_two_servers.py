@@ -14,53 +14,37 @@ from itertools import cycle
 import psycopg2
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
 import gridmap.models  # noqa: F401  (every model, for the factories)
 from gridmap.auth.service import create_user
-from gridmap.db import Database, sqlalchemy_url
-from gridmap.migrate import upgrade
+from gridmap.db import Database
 from tests import factories as f
-from tests.conftest import TEST_DATABASE_URL
-from tests.security.crash_support import Server
+from tests.security.crash_support import Server, scratch_database
 
 PASSWORD = "two-servers-pass-1"
 IN_A = (119.885, 28.455)
 
 
-def _database_url(name: str) -> str:
-    base, _, _ = TEST_DATABASE_URL.rpartition("/")
-    return f"{base}/{name}"
-
-
 @pytest.fixture(scope="module")
 def servers():
-    name = "gridmap_two_servers"
-    admin = create_engine(sqlalchemy_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    url = _database_url(name)
     pair: list[Server] = []
-    try:
-        upgrade(url)
-        database = Database(url)
-        with database.session() as session:
-            f.lishui(session)
-            for username, role, scope in (("sup", "supervisor", f.COMMUNITY), ("guessed", "grid_worker", f.GRID_A)):
-                create_user(session, username, PASSWORD, role, scope)
-            tokens = {"worker": f.token_for(session, "grid_worker", f.GRID_A, username="worker-a"),
-                      "community": f.token_for(session, "supervisor", f.COMMUNITY, username="sup-token")}
-            session.commit()
-        database.engine.dispose()
-        pair = [Server(url, workers=1), Server(url, workers=1)]
-        yield pair, tokens, url
-    finally:
-        for server in pair:
-            server.stop()
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with scratch_database("gridmap_two_servers") as url:
+        try:
+            database = Database(url)
+            with database.session() as session:
+                f.lishui(session)
+                for username, role, scope in (("sup", "supervisor", f.COMMUNITY),
+                                              ("guessed", "grid_worker", f.GRID_A)):
+                    create_user(session, username, PASSWORD, role, scope)
+                tokens = {"worker": f.token_for(session, "grid_worker", f.GRID_A, username="worker-a"),
+                          "community": f.token_for(session, "supervisor", f.COMMUNITY, username="sup-token")}
+                session.commit()
+            database.engine.dispose()
+            pair = [Server(url, workers=1), Server(url, workers=1)]
+            yield pair, tokens, url
+        finally:
+            for server in pair:
+                server.stop()
 
 
 def _csrf(browser: requests.Session, server: Server) -> str:
