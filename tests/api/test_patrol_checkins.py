@@ -294,11 +294,15 @@ def test_grid_check_uses_the_version_valid_at_recorded_at(client, db_session):
     db_session.add(GridVersion(grid_id=grid.id, version=2, geom=multipolygon((119.885, 28.450, 119.890, 28.460)),
                                valid_from=changed))
     db_session.commit()
+    # before the grid's first version: that first version (not none, nor a later one)
+    earliest = _flags(client, headers, lon=119.888, lat=28.455,
+                      recorded_at=(changed - timedelta(days=40)).isoformat())
+    assert earliest["grid"] == f.GRID_A and "outside_grid" not in earliest["flags"]
     before = _flags(client, headers, lon=119.882, lat=28.455, recorded_at=(changed - timedelta(hours=3)).isoformat())
     assert before["grid"] == f.GRID_A and before["flags"] == []
     after = _flags(client, headers, lon=119.882, lat=28.455)
     assert after["grid"] is None and after["flags"] == ["outside_grid"]
-    assert db_session.scalars(select(Checkin.grid_version).order_by(Checkin.recorded_at)).all() == [1, None]
+    assert db_session.scalars(select(Checkin.grid_version).order_by(Checkin.recorded_at)).all() == [1, 1, None]
 
 
 def test_checkin_roles_and_openapi(client, db_session):
