@@ -444,7 +444,9 @@ def insert_rates(empty: Service, big: Service, batch_rows: int, singles: int, st
 
 def copy_floor(url: str, rows: int, worker: Patrol, start_at: datetime) -> tuple[float, float]:
     """Raw COPY of the same number of check-in rows from ``start_at`` on (the month partition
-    the HTTP round beside it wrote to): the floor for the batch sync.
+    the HTTP round beside it wrote to): the floor for the batch sync. Their ids are UUIDv7 made
+    at each row's time, as the phones' (random v4 ids, used until 5 Dec 2026, scatter the
+    primary key's inserts and made the floor slower the bigger the partition).
     Returns rows/s and the CPU µs per row of the backend that ran it (the rows' text
     is built before, as the phones' bodies are)."""
     import psycopg2
@@ -458,7 +460,8 @@ def copy_floor(url: str, rows: int, worker: Patrol, start_at: datetime) -> tuple
         backend = cur.fetchone()[0]
         buf = io.StringIO()
         for k in range(rows):
-            buf.write(f"{uuid.uuid4()}\t{(start_at + timedelta(seconds=k)).isoformat()}\t{user_id}\t"
+            at = start_at + timedelta(seconds=k)
+            buf.write(f"{uuid7(at)}\t{at.isoformat()}\t{user_id}\t"
                       "SRID=4326;POINT({} {})\t10\tcopy\n".format(*worker.position(k)))
         buf.seek(0)
         cpu = process_cpu(backend)[0]
