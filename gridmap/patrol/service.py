@@ -81,6 +81,8 @@ def _validation_details(exc: ValidationError) -> dict[str, Any]:
 #   - ``gx`` (in ``a``): only for an item with neither, rank 2 (GiST on
 #     ``grid_version.geom``). Where grids tile a city this was most of the statement: a GiST
 #     search per item, each candidate's version and an unprepared point-in-polygon test.
+#     Each candidate's version is one indexed lookup (the earliest not yet ended, one already
+#     begun first): the version ``og``'s filter picks, without ``o``'s first versions.
 # * ``k``/``ins``: ``INSERT … ON CONFLICT DO NOTHING`` into ``checkin_key`` feeds the
 #   ``checkin`` insert: the database, not a read-then-write, decides which sender was first.
 # * it reads nothing back from ``checkin_key``: the first answer of items not created is

@@ -46,10 +46,6 @@ def scratch():
         yield url, token
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+psycopg2://", "postgresql://")
-
-
 def _wait_for(cursor, sql: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -67,9 +63,9 @@ def _import(server: Server, token: str, answers: list) -> None:
 
 def test_the_answer_comes_before_the_index_which_a_crash_leaves_missing_for_db_upgrade(scratch):
     url, token = scratch
-    watcher = psycopg2.connect(_dsn(url))
+    watcher = psycopg2.connect(url)
     watcher.autocommit = True
-    holder = psycopg2.connect(_dsn(url))
+    holder = psycopg2.connect(url)
     server = Server(url, workers=1)
     try:
         with watcher.cursor() as watch, holder.cursor() as hold:
@@ -112,7 +108,7 @@ def test_the_answer_comes_before_the_index_which_a_crash_leaves_missing_for_db_u
 def test_the_index_is_built_after_the_answer(scratch):
     url, token = scratch
     server = Server(url, workers=1)
-    watcher = psycopg2.connect(_dsn(url))
+    watcher = psycopg2.connect(url)
     watcher.autocommit = True
     try:
         answers: list = []
