@@ -154,10 +154,12 @@ WITH t AS (
       LEFT JOIN og go ON go.idx = i.idx
       -- an item in none of the caller's grids, nor near one: another grid containing it. Each
       -- candidate's grid by its key (LIMIT keeps it a lookup: joined, the generic plan hashed
-      -- every grid of the city for every call)
-      LEFT JOIN LATERAL (
+      -- every grid of the city for every call). The test of ``go.rank`` gates the whole lookup
+      -- (OFFSET 0 keeps it there, as a one-time filter): lower down, every other item still
+      -- set up its sorts, about 1 µs of PostgreSQL's CPU an item.
+      LEFT JOIN LATERAL (SELECT g.* FROM (
           SELECT c.grid_id, gr.code, gr.name, v.version
-            FROM (SELECT DISTINCT gv.grid_id FROM grid_version gv WHERE go.rank IS NULL AND gv.geom && i.pt) c
+            FROM (SELECT DISTINCT gv.grid_id FROM grid_version gv WHERE gv.geom && i.pt) c
            CROSS JOIN LATERAL (SELECT gr.code, gr.name FROM grid gr
                                 WHERE gr.id = c.grid_id AND gr.kind = 'map' LIMIT 1) gr
            CROSS JOIN LATERAL (SELECT gv.version, gv.geom FROM grid_version gv
@@ -165,7 +167,7 @@ WITH t AS (
                                 ORDER BY (gv.valid_from <= i.rec) DESC, gv.version LIMIT 1) v
            WHERE ST_Intersects(v.geom, i.pt)
            ORDER BY gr.code
-           LIMIT 1) gx ON true
+           LIMIT 1) g WHERE go.rank IS NULL OFFSET 0) gx ON true
       CROSS JOIN LATERAL (SELECT coalesce(go.rank, CASE WHEN gx.grid_id IS NOT NULL THEN 2 END, 3) AS rank) rk
       CROSS JOIN LATERAL (SELECT extract(epoch FROM i.rec - i.q_rec)::float8 AS dt,
                                  -- an upper bound of the geodesic distance: along the parallel nearer
