@@ -306,10 +306,3 @@ class Prepared:
                 done.add(self.name)
             cursor.execute(self.driver_sql, params)
             return cursor.fetchone()
-
-    def scalar(self, session: Session, params: dict[str, Any]) -> Any:
-        """The first column of the statement's one row."""
-        row = self.first(session, params)
-        if row is None:
-            raise LookupError(f"{self.name} returned no row")
-        return row[0]
