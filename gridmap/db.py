@@ -261,10 +261,10 @@ class Prepared:
     (CTEs over every month partition) costs about four times as much as running it for
     one check-in (1.7 ms against 0.4 ms), and the token lookup every API call makes costs
     PostgreSQL 0.08 ms as text against 0.02 ms prepared. ``sql`` names its parameters
-    ``:name``; ``types`` gives each its SQL type; ``settings`` are ``SET LOCAL`` statements
-    sent with each call, in the same round trip (PostgreSQL plans a prepared statement at its
+    ``:name``; ``types`` gives each its SQL type; ``settings`` are statements sent before each
+    call, in the same round trip: ``SET LOCAL`` (PostgreSQL plans a prepared statement at its
     first call, and again when a table it reads changes shape, with the settings of that
-    call). The names prepared are kept in the pooled connection's ``info``, which SQLAlchemy
+    call), a ``SAVEPOINT``. The names prepared are kept in the pooled connection's ``info``, which SQLAlchemy
     clears whenever it replaces the DBAPI connection (reconnect, pre-ping failure), and
     checked against the DBAPI connection's identity as well.
     """

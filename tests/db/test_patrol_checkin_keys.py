@@ -1,0 +1,60 @@
+"""The check-in statement writes a batch's keys with a plain INSERT first, and with ON CONFLICT DO
+NOTHING when a key was there before (gridmap.patrol.service._checkin): the answers, the rows and
+the transaction are the same either way."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from gridmap.auth.service import scope_for_token
+from gridmap.config import PatrolRules
+from gridmap.patrol.service import record_checkins
+from tests import factories as f
+
+NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+
+
+def _items(n: int, start: int = 0) -> list[dict]:
+    return [{"id": str(uuid.uuid4()), "lon": 119.885 + k * 1e-5,
+             "lat": 28.455, "accuracy_m": 10, "recorded_at": (NOW - timedelta(minutes=60 - start - k)).isoformat()}
+            for k in range(n)]
+
+
+def _count(db_session, ids) -> int:
+    return db_session.execute(text("SELECT count(*) FROM checkin WHERE id = ANY(CAST(:ids AS uuid[]))"),
+                              {"ids": ids}).scalar_one()
+
+
+def test_a_new_batch_then_its_resend_with_new_items(db_session):
+    f.lishui(db_session)
+    scope = scope_for_token(db_session, f.token_for(db_session, "grid_worker", f.GRID_A, username="keys-worker"))
+    rules = PatrolRules()
+    first = _items(3)
+    answers = record_checkins(db_session, scope, first, rules=rules, now=NOW)
+    assert [a["status"] for a in answers] == ["created"] * 3
+
+    more = _items(2, start=10)
+    again = record_checkins(db_session, scope, [first[1], *more, first[0]], rules=rules, now=NOW)
+    assert [a["status"] for a in again] == ["duplicate", "created", "created", "duplicate"]
+    assert again[0] == {**answers[1], "index": 0, "status": "duplicate"}
+    assert _count(db_session, [i["id"] for i in first + more]) == 5
+    # the transaction goes on after the failed first try: a write in it stays
+    last = _items(1, start=20)
+    assert record_checkins(db_session, scope, last, rules=rules, now=NOW)[0]["status"] == "created"
+    assert _count(db_session, [i["id"] for i in first + more + last]) == 6
+
+
+def test_a_key_another_worker_stored_is_refused_and_the_rest_written(db_session):
+    f.lishui(db_session)
+    mine = scope_for_token(db_session, f.token_for(db_session, "grid_worker", f.GRID_A, username="keys-mine"))
+    theirs = scope_for_token(db_session, f.token_for(db_session, "grid_worker", f.GRID_A, username="keys-theirs"))
+    rules = PatrolRules()
+    taken = _items(1)
+    record_checkins(db_session, theirs, taken, rules=rules, now=NOW)
+    fresh = _items(1, start=5)
+    answers = record_checkins(db_session, mine, [*taken, *fresh], rules=rules, now=NOW)
+    assert [(a["status"], a.get("http_status")) for a in answers] == [("error", 409), ("created", None)]
+    assert _count(db_session, [fresh[0]["id"]]) == 1
