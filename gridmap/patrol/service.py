@@ -237,11 +237,23 @@ CHECKIN_SETTINGS = ("SET LOCAL plan_cache_mode = force_generic_plan", "SET LOCAL
 CHECKIN = Prepared("gridmap_checkin", CHECKIN_SQL, CHECKIN_TYPES, CHECKIN_SETTINGS)
 # A batch's keys are all new but for a re-send. So the statement is first run with a plain
 # INSERT of the keys (ON CONFLICT's speculative insertion cost 1.3 µs more of PostgreSQL's CPU an
-# item), behind a savepoint sent in the same round trip; a key there before (a re-send, or a
-# concurrent sender's, once committed) fails it whole, and the batch runs again as CHECKIN.
-_ON_CONFLICT = "    ON CONFLICT (id) DO NOTHING\n"
+# item), every item's check-in row then written without joining the keys written, behind a
+# savepoint sent in the same round trip; a key there before (a re-send, or a concurrent sender's,
+# once committed) fails it whole, and the batch runs again as CHECKIN.
 _NEW_KEYS = "gridmap_checkin_new_keys"
-CHECKIN_NEW_KEYS = Prepared(_NEW_KEYS, CHECKIN_SQL.replace(_ON_CONFLICT, ""), CHECKIN_TYPES,
+
+
+def _for_new_keys(sql: str) -> str:
+    """CHECKIN_SQL without what only a key there before needs."""
+    for part, instead in (("    ON CONFLICT (id) DO NOTHING\n", ""),
+                          ("      FROM a JOIN k ON k.id = a.id\n", "      FROM a\n")):
+        if sql.count(part) != 1:
+            raise ValueError(f"CHECKIN_SQL has not one {part.strip()!r}")
+        sql = sql.replace(part, instead)
+    return sql
+
+
+CHECKIN_NEW_KEYS = Prepared(_NEW_KEYS, _for_new_keys(CHECKIN_SQL), CHECKIN_TYPES,
                             (f"SAVEPOINT {_NEW_KEYS}", *CHECKIN_SETTINGS))
 
 HOUSEHOLD_SQL = text("""
