@@ -12,6 +12,7 @@ item that is not an object makes the whole request malformed (400, as the docume
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -141,7 +142,7 @@ def create_checkins(scope, body: CheckinRequest):
             return _json({"error": result["error"]}, result["http_status"])
         result.pop("index", None)
         return _json(result, 201 if result["status"] == "created" else 200)
-    counts = {s: sum(1 for r in results if r["status"] == s) for s in ("created", "duplicate", "error")}
+    counts = Counter(r["status"] for r in results)
     body_out = {"items": results, "created": counts["created"], "duplicate": counts["duplicate"],
                 "errors": counts["error"]}
     return _json(body_out, 207 if counts["error"] else 200)

@@ -269,21 +269,23 @@ SELECT id::text, user_id, answer, recorded_at, rank, grid, grid_name, flags, hou
 POSITIONS = ("inside", "near")  # by rank; "outside" past them
 
 
-def answer(item_id: str, recorded_at: datetime, rank: int, grid: str | None, grid_name: str | None, flags: list[str],
-           household_code: str | None) -> dict[str, Any]:
-    """A check-in's first answer from what the statement found and stored in ``checkin_key``
-    (rank 0: inside one of the caller's grids, 1: near one, 2: inside another grid, 3: none;
-    ``recorded_at`` in UTC: orjson writes it as ``isoformat`` does, in a fifth of the time)."""
-    return {"id": item_id, "status": "created", "grid": grid, "grid_name": grid_name, "in_own_grid": rank < 2,
+def answer(index: int, item_id: str, recorded_at: datetime, rank: int, grid: str | None, grid_name: str | None,
+           flags: list[str], household_code: str | None) -> dict[str, Any]:
+    """The batch's item ``index``: a check-in's first answer from what the statement found and
+    stored in ``checkin_key`` (rank 0: inside one of the caller's grids, 1: near one, 2: inside
+    another grid, 3: none; ``recorded_at`` in UTC: orjson writes it as ``isoformat`` does, in a
+    fifth of the time)."""
+    return {"index": index, "id": item_id, "status": "created", "grid": grid, "grid_name": grid_name, "in_own_grid": rank < 2,
             "position": POSITIONS[rank] if rank < len(POSITIONS) else "outside", "flags": flags,
             "recorded_at": recorded_at, "household_code": household_code}
 
 
-def _first_answer(key: Any) -> dict[str, Any]:
-    """The first answer of a stored key: its columns, or (keys stored before migration 0041) its document."""
+def _first_answer(index: int, key: Any) -> dict[str, Any]:
+    """The first answer of a stored key, for the batch's item ``index``: its columns, or (keys
+    stored before migration 0041) its document."""
     if key.answer is not None:
-        return key.answer
-    return answer(key.id, key.recorded_at.astimezone(UTC), key.rank, key.grid, key.grid_name,
+        return {**key.answer, "index": index}
+    return answer(index, key.id, key.recorded_at.astimezone(UTC), key.rank, key.grid, key.grid_name,
                   list(key.flags), key.household_code)
 
 
@@ -409,14 +411,14 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             item_id = items[i]["id"]
             if written_now is None or item_id in written_now:
                 flags = F.named(rank >= 2, low[k], moved_too_fast, future[k], stale[k])
-                results[i] = {"index": i, **answer(item_id, rec[k], rank, grid, grid_names.get(grid), flags,
-                                                   items[i].get("household_code"))}
+                results[i] = answer(i, item_id, rec[k], rank, grid, grid_names.get(grid), flags,
+                                    items[i].get("household_code"))
                 continue
             first = stored.get(item_id)
             if first is None or first.user_id != scope.user_id:
                 results[i] = _error(i, item_id, "checkin_id_taken", 409, {"id": item_id}, id=item_id)
             else:
-                results[i] = {"index": i, **_first_answer(first), "status": "duplicate"}
+                results[i] = {**_first_answer(i, first), "status": "duplicate"}
 
     for i, first in repeats.items():
         earlier = results[first]
