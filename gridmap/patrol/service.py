@@ -94,12 +94,14 @@ def _validation_details(exc: ValidationError) -> dict[str, Any]:
 #   a scan as it grows (until the next ANALYZE).
 CHECKIN_SQL = """
 WITH t AS (
-    -- a member at its default (no household, an empty note, a flag not raised) is left out
-    SELECT t.idx, t.id, CAST(t.at AS timestamptz) AS rec, t.lon, t.lat, t.acc, t.household_id,
-           t.household_code, coalesce(t.note, '') AS note, t.low, t.future, t.stale
-      FROM json_to_recordset(CAST(:items AS json))
-           AS t(idx int, id uuid, at text, lon float8, lat float8, acc float8, household_id int,
-                household_code text, note text, low bool, future bool, stale bool)
+    -- a member at its default (no household, an empty note, a flag not raised) is left out;
+    -- an item's index is its place in the array
+    SELECT CAST(t.n - 1 AS int) AS idx, t.id, CAST(t.at AS timestamptz) AS rec, t.lon, t.lat, t.acc,
+           t.household_id, t.household_code, coalesce(t.note, '') AS note, t.low, t.future, t.stale
+      FROM ROWS FROM (json_to_recordset(CAST(:items AS json))
+                      AS (id uuid, at text, lon float8, lat float8, acc float8, household_id int,
+                          household_code text, note text, low bool, future bool, stale bool))
+           WITH ORDINALITY AS t(id, at, lon, lat, acc, household_id, household_code, note, low, future, stale, n)
 ), s AS (
     -- the worker's stored check-ins an item may follow: those within the batch's time span,
     -- and the latest one before it (within the horizon: older than that nothing can be too
@@ -289,11 +291,11 @@ def _first_answer(index: int, key: Any) -> dict[str, Any]:
                   list(key.flags), key.household_code)
 
 
-def _statement_item(k: int, item: CheckinItem, wgs: tuple[float, float], households: dict[str, int],
+def _statement_item(item: CheckinItem, wgs: tuple[float, float], households: dict[str, int],
                     low: bool, future: bool, stale: bool) -> dict[str, Any]:
-    """One item as CHECKIN_SQL reads it, without the members at their default (a third of the
-    text that PostgreSQL lexes and parses for a typical batch)."""
-    row: dict[str, Any] = {"idx": k, "id": item["id"], "at": item["recorded_at"], "lon": wgs[0], "lat": wgs[1],
+    """One item as CHECKIN_SQL reads it (its index is its place), without the members at their
+    default (a third of the text that PostgreSQL lexes and parses for a typical batch)."""
+    row: dict[str, Any] = {"id": item["id"], "at": item["recorded_at"], "lon": wgs[0], "lat": wgs[1],
                            "acc": item["accuracy_m"]}
     code = item.get("household_code")
     if code:
@@ -394,7 +396,7 @@ def record_checkins(session: Session, scope: Scope, raw_items: list[Any], *, rul
             found = _checkin(session, {
                 # one JSON document for the whole batch: cheaper to build, send and parse than
                 # a dozen adapted arrays; orjson writes it ten times faster than json.dumps
-                "items": orjson.dumps([_statement_item(k, items[i], wgs[i], households, low[k], future[k], stale[k])
+                "items": orjson.dumps([_statement_item(items[i], wgs[i], households, low[k], future[k], stale[k])
                                        for k, i in enumerate(good)]).decode(),
                 "own": scope.prefix, "max_speed_ms": max_speed_ms, "user_id": scope.user_id,
                 "first": min(rec), "since": since, "until": max(rec), "now": now,
