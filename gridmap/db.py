@@ -279,6 +279,8 @@ class Prepared:
 
         body = re.sub(r"(?<![:\w]):(\w+)", number, sql)
         self.name = name
+        self.sql = sql
+        self.types = types
         self.prepare = f"PREPARE {name} ({', '.join(types[n] for n in order)}) AS {body}"
         self.settings = settings
         # What is sent, in the driver's own parameter style (psycopg2's %(name)s), so that

@@ -16,20 +16,25 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+import pytest
+
 from gridmap.db import Prepared
-from gridmap.patrol.service import CHECKIN_SETTINGS, CHECKIN_SQL, CHECKIN_TYPES
+from gridmap.patrol.service import CHECKIN, CHECKIN_NEW_KEYS
 from tests import factories as f
 
+# both statements the service sends: for a batch of new keys, and when one was there before
+STATEMENTS = pytest.mark.parametrize("sent", [CHECKIN_NEW_KEYS, CHECKIN], ids=["new_keys", "any_keys"])
 
-def _plan(db_session, explain: str, user_id: int) -> str:
+
+def _plan(db_session, sent: Prepared, explain: str, user_id: int) -> str:
     """EXPLAIN (``explain``) of one check-in as the service sends it: the statement prepared,
     its settings, then its call in the driver's parameter style."""
-    statement = Prepared("test_checkin_plan", CHECKIN_SQL, CHECKIN_TYPES, CHECKIN_SETTINGS)
+    statement = Prepared("test_checkin_plan", sent.sql, sent.types, sent.settings)
     db_session.execute(text(statement.prepare.replace(":", r"\:")))
     for setting in statement.settings:
         db_session.execute(text(setting))
     now = datetime.now(UTC)
-    items = [{"idx": 0, "id": str(uuid.uuid4()), "at": now.isoformat(), "lon": 119.885,
+    items = [{"id": str(uuid.uuid4()), "at": now.isoformat(), "lon": 119.885,
               "lat": 28.455, "acc": 10.0, "household_id": None, "household_code": None, "note": "",
               "low": False, "future": False, "stale": False}]
     plan = "\n".join(db_session.connection().exec_driver_sql(f"EXPLAIN ({explain}) " + statement.call, {
@@ -39,11 +44,12 @@ def _plan(db_session, explain: str, user_id: int) -> str:
     return plan
 
 
-def test_prepared_checkin_statement_reads_no_key_and_prunes_months_at_start(db_session):
+@STATEMENTS
+def test_prepared_checkin_statement_reads_no_key_and_prunes_months_at_start(db_session, sent):
     f.lishui(db_session)
     assert db_session.scalar(text("SELECT count(*) FROM checkin_key")) == 0
     db_session.execute(text("ANALYZE checkin"))  # statistics of nearly empty months, as at a month's start
-    plan = _plan(db_session, "COSTS off", user_id=1)
+    plan = _plan(db_session, sent, "COSTS off", user_id=1)
     assert "Insert on checkin_key" in plan
     assert "Scan on checkin_key" not in plan and "Scan using pk_checkin_key" not in plan, plan
     # the stored check-ins are searched in the batch's months only: the months ahead are
@@ -62,7 +68,8 @@ def test_prepared_checkin_statement_reads_no_key_and_prunes_months_at_start(db_s
     assert "Seq Scan on checkin" not in plan, plan
 
 
-def test_prepared_checkin_statement_is_never_jit_compiled(db_session):
+@STATEMENTS
+def test_prepared_checkin_statement_is_never_jit_compiled(db_session, sent):
     """LLVM compiles a plan whose estimate passes jit_above_cost at every run (~100 ms, a
     batch of 500 runs in ~15 ms): the check-in statement turns JIT off for itself, even
     where the server would compile every plan."""
@@ -71,5 +78,5 @@ def test_prepared_checkin_statement_is_never_jit_compiled(db_session):
     user_id = db_session.scalar(text("SELECT id FROM app_user WHERE username = 'jit-worker'"))
     db_session.execute(text("SET LOCAL jit = on"))
     db_session.execute(text("SET LOCAL jit_above_cost = 0"))
-    plan = _plan(db_session, "ANALYZE", user_id=user_id)  # EXPLAIN shows JIT with the costs only
+    plan = _plan(db_session, sent, "ANALYZE", user_id=user_id)  # EXPLAIN shows JIT with the costs only
     assert "Insert on checkin" in plan and "JIT" not in plan, plan
