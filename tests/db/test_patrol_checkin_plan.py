@@ -14,9 +14,8 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
-
 import pytest
+from sqlalchemy import text
 
 from gridmap.db import Prepared
 from gridmap.patrol.service import CHECKIN, CHECKIN_NEW_KEYS
