@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-from psycopg2.errors import UniqueViolation
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -319,10 +318,10 @@ def _checkin(session: Session, params: dict[str, Any]) -> tuple[Any, ...]:
     """The check-in statement's row: CHECKIN_NEW_KEYS, or CHECKIN when a key was there before."""
     try:
         found = CHECKIN_NEW_KEYS.first(session, params)
-    except (UniqueViolation, IntegrityError) as exc:
+    except IntegrityError as exc:  # the driver's errors come out as SQLAlchemy's (db.dbapi_cursor)
         # the key's, or the check-in row's (its id and time: a key stored with it), whichever
         # of the two inserts met it first
-        diag = getattr(exc, "orig", exc).diag
+        diag = exc.orig.diag
         if diag.constraint_name != "pk_checkin_key" and diag.schema_name != PARTITION_SCHEMA:
             raise
         session.execute(text(f"ROLLBACK TO SAVEPOINT {_NEW_KEYS}"))

@@ -81,9 +81,9 @@ def test_a_statement_run_on_the_driver_fails_as_any_other(db_session):
     """db.dbapi_cursor (the prepared check-in, the token lookup): a value PostgreSQL refuses is
     SQLAlchemy's DataError (the app's 422), not the driver's own exception (a 500)."""
     refused = Prepared("test_refused_value", "SELECT CAST(:x AS int)", {"x": "text"})
-    assert refused.scalar(db_session, {"x": "41"}) == 41
+    assert refused.first(db_session, {"x": "41"}) == (41,)
     with pytest.raises(DataError):
-        refused.scalar(db_session, {"x": "四十二"})
+        refused.first(db_session, {"x": "四十二"})
     db_session.rollback()
     assert db_session.scalar(text("SELECT 1")) == 1
 
@@ -96,7 +96,7 @@ def test_a_connection_lost_under_the_driver_is_dropped_from_the_pool(app):
     first = session.scalar(text("SELECT pg_backend_pid()"))
     suicide = Prepared("test_own_end", "SELECT pg_terminate_backend(pg_backend_pid()) AND :x", {"x": "bool"})
     with pytest.raises(OperationalError) as lost:
-        suicide.scalar(session, {"x": True})
+        suicide.first(session, {"x": True})
     assert lost.value.connection_invalidated
     session.rollback()
     assert session.scalar(text("SELECT pg_backend_pid()")) != first
