@@ -92,6 +92,7 @@ def check_gpkg(path: str) -> None:
     columns = {name for (name,) in _gpkg_rows(path, "SELECT name FROM pragma_table_info('gpkg_spatial_ref_sys')")}
     for column in ("definition", "definition_12_063"):
         if column in columns:
+            # the column and table names are fixed, not the file's text
             for (definition,) in _gpkg_rows(path, f"SELECT {column} FROM gpkg_spatial_ref_sys"):
                 check_crs_definition(definition)
 

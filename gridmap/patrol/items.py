@@ -63,7 +63,8 @@ _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 # The members both shapes below share.
 Accuracy = Annotated[float, Field(ge=0, le=100_000, strict=True, description="定位精度（米，数字；true/false 不是）")]
-HouseholdCode = Annotated[str | None, Field(max_length=64, description="走访的住户户号", json_schema_extra={"default": None})]
+HouseholdCode = Annotated[str | None,
+                          Field(max_length=64, description="走访的住户户号", json_schema_extra={"default": None})]
 Note = Annotated[str, Field(max_length=1000, description="备注", json_schema_extra={"default": ""})]
 
 

@@ -95,7 +95,7 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_CONNECT = _reply
 
-        def log_message(self, format: str, *args) -> None:
+        def log_message(self, format: str, *args) -> None:  # "format": the base class's name
             pass
 
     return Handler

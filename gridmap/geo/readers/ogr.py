@@ -37,7 +37,7 @@ def reading(filename: str, fmt: str, *paths: str) -> Iterator[None]:
         yield
     except (GeoFileError, MemoryError):
         raise
-    except Exception as exc:
+    except Exception as exc:  # GDAL/pyogrio raise many types for bad files
         raise _read_error(exc, paths, filename, fmt) from exc
 
 
