@@ -280,8 +280,8 @@ def answer(index: int, item_id: str, recorded_at: datetime, rank: int, grid: str
     another grid, 3: none; ``recorded_at`` in UTC: orjson writes it as ``isoformat`` does, in a
     fifth of the time)."""
     return {"index": index, "id": item_id, "status": "created", "grid": grid, "grid_name": grid_name,
-            "in_own_grid": rank < 2, "position": POSITIONS[rank] if rank < len(POSITIONS) else "outside", "flags": flags,
-            "recorded_at": recorded_at, "household_code": household_code}
+            "in_own_grid": rank < 2, "position": POSITIONS[rank] if rank < len(POSITIONS) else "outside",
+            "flags": flags, "recorded_at": recorded_at, "household_code": household_code}
 
 
 def _first_answer(index: int, key: Any) -> dict[str, Any]:
