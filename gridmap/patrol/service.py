@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from psycopg2.errorcodes import UNIQUE_VIOLATION
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -319,10 +320,11 @@ def _checkin(session: Session, params: dict[str, Any]) -> tuple[Any, ...]:
     try:
         found = CHECKIN_NEW_KEYS.first(session, params)
     except IntegrityError as exc:  # the driver's errors come out as SQLAlchemy's (db.dbapi_cursor)
-        # the key's, or the check-in row's (its id and time: a key stored with it), whichever
-        # of the two inserts met it first
+        # a unique index: the key's, or the check-in row's (its id and time: a key stored with
+        # it), whichever of the two inserts met it first
         diag = exc.orig.diag
-        if diag.constraint_name != "pk_checkin_key" and diag.schema_name != PARTITION_SCHEMA:
+        if exc.orig.pgcode != UNIQUE_VIOLATION or (diag.constraint_name != "pk_checkin_key"
+                                                    and diag.schema_name != PARTITION_SCHEMA):
             raise
         session.execute(text(f"ROLLBACK TO SAVEPOINT {_NEW_KEYS}"))
         found = CHECKIN.first(session, params)

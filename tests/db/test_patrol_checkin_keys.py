@@ -58,3 +58,18 @@ def test_a_key_another_worker_stored_is_refused_and_the_rest_written(db_session)
     answers = record_checkins(db_session, mine, [*taken, *fresh], rules=rules, now=NOW)
     assert [(a["status"], a.get("http_status")) for a in answers] == [("error", 409), ("created", None)]
     assert _count(db_session, [fresh[0]["id"]]) == 1
+
+
+def test_a_key_sent_again_at_another_time_answers_its_first_answer(db_session):
+    """Only the key meets its twin (the check-in row goes to another month's partition): the
+    statement falls back all the same, and nothing more is written."""
+    f.lishui(db_session)
+    scope = scope_for_token(db_session, f.token_for(db_session, "grid_worker", f.GRID_A, username="keys-moved"))
+    rules = PatrolRules()
+    first = _items(1)
+    answer = record_checkins(db_session, scope, first, rules=rules, now=NOW)[0]
+    moved = {**first[0], "recorded_at": (NOW - timedelta(days=40)).isoformat()}
+    again = record_checkins(db_session, scope, [moved, *_items(1, start=30)], rules=rules, now=NOW)
+    assert [a["status"] for a in again] == ["duplicate", "created"]
+    assert again[0] == {**answer, "status": "duplicate"}
+    assert _count(db_session, [first[0]["id"]]) == 1
