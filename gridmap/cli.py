@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -287,6 +288,8 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     from gridmap.serving import serve
 
     click.echo(message("cli_serving", host=host, port=port))
+    if not os.environ.get("SECRET_KEY"):  # gridmap.config: a key of this process's own
+        click.echo(message("cli_secret_key_temporary"), err=True)
     serve(current_app._get_current_object(), host, port, workers, threads)
 
 

@@ -411,6 +411,8 @@ MESSAGES: dict[str, str] = {
     "public_reply_closed": "已办结，感谢您的反映。",
     "public_reply_rejected": "经核实未予受理；如有疑问请联系社区。",
     "cli_serving": "网格化管理平台已启动：http://{host}:{port}/",
+    "cli_secret_key_temporary": "注意：未设置 SECRET_KEY，本次使用临时密钥：重启后所有人须重新登录，"
+                                "多台服务器之间的登录和表单互不相认。请给每台服务器设置同一个 SECRET_KEY。",
     "cli_backup_written": "已备份到 {path}（{size} 字节）。",
     "cli_restore_yes_help": "确认覆盖当前数据库",
     "cli_restore_confirm": "恢复会用备份替换当前数据库（替换时断开当前数据库的所有连接），确定继续吗？",

@@ -83,3 +83,18 @@ def test_readme_lists_every_command(app):
     listed = {name for row in table.splitlines()[2:]
               for name in re.findall(r"`([a-z-]+)(?: [^`]*)?`", row.split(" | ")[0])}
     assert listed == set(app.cli.list_commands(None))
+
+
+def test_serve_warns_when_its_secret_key_is_temporary(app, monkeypatch):
+    """Without SECRET_KEY a server signs with a key of its own: logins end at a restart and two
+    servers do not accept each other's cookies (README: How it grows), so serve says so."""
+    served = []
+    monkeypatch.setattr("gridmap.serving.serve", lambda *args: served.append(args[1:]))
+    runner = app.test_cli_runner()
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    bare = runner.invoke(args=["serve", "--port", "5999", "--workers", "1"])
+    monkeypatch.setenv("SECRET_KEY", "shared-by-every-server")
+    keyed = runner.invoke(args=["serve", "--port", "5999", "--workers", "1"])
+    assert bare.exit_code == 0 and keyed.exit_code == 0, bare.output + keyed.output
+    assert "SECRET_KEY" in bare.stderr and "SECRET_KEY" not in keyed.stderr
+    assert served == [("127.0.0.1", 5999, 1, 4)] * 2
