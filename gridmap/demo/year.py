@@ -37,6 +37,7 @@ from gridmap.demo.residents import Residents
 from gridmap.hazard_stats.refresh import refresh_daily, refresh_rollup
 from gridmap.hazards.calendar import WorkCalendar
 from gridmap.hazards.deadlines import work_calendar
+from gridmap.patrol.keys import add_missing_keys
 from gridmap.patrol.partitions import ensure_partitions
 
 YEAR_SEED_OFFSET = 19
@@ -70,8 +71,11 @@ def delete_year(session: Session, prefix: str) -> None:
     the colleagues' accounts; the zoom pyramid follows the hazard table by its triggers."""
     params = {"p": prefix + "%", "pattern": USERNAME_PATTERN}
     session.execute(text("""
-        DELETE FROM checkin WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)
-           OR user_id IN (SELECT id FROM app_user WHERE scope_code LIKE :p AND role = 'grid_worker')
+        WITH gone AS (
+            DELETE FROM checkin WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)
+               OR user_id IN (SELECT id FROM app_user WHERE scope_code LIKE :p AND role = 'grid_worker')
+            RETURNING id)
+        DELETE FROM checkin_key k USING gone WHERE k.id = gone.id
     """), params)
     session.execute(text("DELETE FROM hazard WHERE grid_code LIKE :p"), params)
     session.execute(text("""
@@ -214,6 +218,7 @@ def load_year(session: Session, district: District, residents: Residents, *, pre
                                        {"p": prefix + "%"}).all())
     household_ids = np.array([ids_by_code[code] for code in h.code])
     _copy_checkins(session, checkins, district.to_lonlat(checkins.xy), grid_ids, household_ids, rng)
+    add_missing_keys(session, [s.worker.id for s in staff], day_bounds(days[0])[0])
     party_visits = insert_visits(session, prefix=prefix, first=days[0], now=now, start=day_bounds(days[0])[0],
                                  featured_grid=featured_grid, scale=scale)
 

@@ -205,6 +205,8 @@ WITH t AS (
                          household_id, note, flags)
     SELECT a.id, a.rec, :user_id, a.grid_id, a.grid_version, a.pt, a.acc, :now, a.household_id, a.note, a.flags
       FROM a JOIN k ON k.id = a.id
+    -- a row there already without its key (gridmap.patrol.keys) is kept, and now has one
+    ON CONFLICT DO NOTHING
 )
 -- Per item, all in one order, what the answer needs that Python does not know: its rank, its
 -- grid's code and name, and whether it moved impossibly fast (Python knows the other flags); and,
@@ -248,7 +250,9 @@ _NEW_KEYS = "gridmap_checkin_new_keys"
 def _for_new_keys(sql: str) -> str:
     """CHECKIN_SQL without what only a key there before needs."""
     for part, instead in (("    ON CONFLICT (id) DO NOTHING\n", ""),
-                          ("      FROM a JOIN k ON k.id = a.id\n", "      FROM a\n"),
+                          (("      FROM a JOIN k ON k.id = a.id\n"
+                            "    -- a row there already without its key (gridmap.patrol.keys) is kept, and now has one\n"
+                            "    ON CONFLICT DO NOTHING\n"), "      FROM a\n"),
                           (("CASE WHEN count(*) > (SELECT count(*) FROM k)\n"
                             "            THEN coalesce((SELECT array_agg(CAST(k.id AS text)) FROM k), '{}') END"),
                            "NULL")):

@@ -138,6 +138,10 @@ def _patrols_and_visits_of_a_year(s):
     assert sorted(per_month) == sorted(MONTHS)
     assert all(n > 1000 and v > 100 for n, v in per_month.values())
     assert _one(s, "SELECT count(*) FROM checkin_part.checkin_default") == 0  # every month has its partition
+    # each with its key, as the check-in statement writes them: a phone re-sending one is answered
+    # with it, not stored twice (gridmap.patrol.keys)
+    assert _one(s, """SELECT count(*) FROM checkin c LEFT JOIN checkin_key k ON k.id = c.id
+                      WHERE k.id IS NULL OR k.user_id <> c.user_id OR k.recorded_at <> c.recorded_at""") == 0
     assert _one(s, """SELECT count(*) FROM checkin WHERE recorded_at > :now OR received_at < recorded_at
                       OR received_at > :now OR accuracy_m <= 0""") == 0
     # Today: patrols from 07:00 up to now, the demo grid worker's among them.
