@@ -61,12 +61,11 @@ def create_user(session: Session, username: str, password: str, role: str, scope
 def authenticate(session: Session, username: str, password: str, address: str = "") -> User:
     """The user for these credentials; 401 when wrong, 429 after too many failures
     for the account or the client address (gridmap.auth.throttle)."""
-    throttle.check(session, username, address)
+    throttle.begin_attempt(session, username, address)  # counted as a failure unless it succeeds
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
         verify_password(_DUMMY_HASH, password)
     if user is None or not verify_password(user.password_hash, password):
-        throttle.record_failure(session, username, address)
         raise Unauthorized("invalid_credentials")
     throttle.record_success(session, username, address)
     return user
@@ -77,9 +76,18 @@ def _sha256(token: str) -> str:
 
 
 def issue_token(session: Session, user: User, ttl_hours: int) -> tuple[str, datetime]:
-    token = secrets.token_urlsafe(32)
-    expires_at = datetime.now(UTC) + timedelta(hours=ttl_hours)
+    """A new token for ``user`` as loaded when their password was checked: 401 if that password
+    is no longer theirs or they were deactivated since. The user's row stays locked (FOR SHARE)
+    until the token is committed, and ``end_sessions`` locks it first (FOR UPDATE): a password
+    change either came before (this login is refused) or revokes this token too. Without the
+    lock a login checked just before a change got a token that outlived it."""
     with transaction(session):
+        current = session.execute(select(User.password_hash, User.active).where(User.id == user.id)
+                                  .with_for_update(read=True)).one_or_none()
+        if current is None or not current.active or current.password_hash != user.password_hash:
+            raise Unauthorized("invalid_credentials")
+        token = secrets.token_urlsafe(32)
+        expires_at = datetime.now(UTC) + timedelta(hours=ttl_hours)
         session.add(ApiToken(user_id=user.id, token_sha256=_sha256(token), expires_at=expires_at))
     return token, expires_at
 
@@ -122,6 +130,8 @@ def revoke_token(session: Session, token: str) -> None:
 
 def end_sessions(session: Session, user: User) -> None:
     """Revoke every token of ``user``: API tokens and browser sessions (a login cookie carries
-    one, gridmap.auth.current) alike. Inside the caller's transaction."""
+    one, gridmap.auth.current) alike. Inside the caller's transaction, which holds the user's
+    row locked from here on (``issue_token``)."""
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
     session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                     .values(revoked_at=datetime.now(UTC)))

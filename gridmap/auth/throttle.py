@@ -22,6 +22,13 @@ sprayer who shares the address gets at most ``MAX_PER_PAIR`` guesses per known a
 window, and none for any other. What this costs: during an attack, an account's first
 login from an address new to it waits out the window (or logs in from elsewhere).
 
+Each attempt counts as a failure before its password is checked (``begin_attempt``), and a
+correct password takes it back with the pair's failures (``record_success``): attempts sent at
+once, to one server or to several, each see those before them. The count and the insert run
+under two transaction advisory locks, the username's and the address's, held for that short
+transaction only (not while the password hash is checked). Counting after the check let 24
+guesses sent at once through two servers get 16 answers where the limit is 5.
+
 Every 429 is the same answer (code ``rate_limited``, same details), whichever rule gave it,
 and the rules count usernames whether or not the account exists, so the throttle tells
 nobody which accounts exist. Only a correct password clears anything: the failures of that
@@ -48,9 +55,21 @@ KNOWN_FOR = timedelta(days=30)
 KEEP_FAILURES = 2 * WINDOW  # older failures count for nothing and are deleted
 
 
-def check(session: Session, username: str, address: str) -> None:
-    """429 when a rule above stops this username from this address now."""
+def begin_attempt(session: Session, username: str, address: str) -> None:
+    """429 when a rule above stops this username from this address now; else this attempt is
+    recorded as a failure until ``record_success`` says otherwise. Committed before the password
+    is checked."""
     username, address = username[:64], address[:64]
+    with transaction(session):
+        for kind, value in (("username", username), ("address", address)):  # always in this order
+            key = func.hashtextextended(f"gridmap.login.{kind}:{value}", 0)
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+        _check(session, username, address)
+        session.add(LoginFailure(username=username, address=address))
+        session.execute(delete(LoginFailure).where(LoginFailure.at < datetime.now(UTC) - KEEP_FAILURES))
+
+
+def _check(session: Session, username: str, address: str) -> None:
     since = datetime.now(UTC) - WINDOW
     by_pair, by_account, accounts_by_address = session.execute(
         select(
@@ -76,14 +95,9 @@ def _refuse() -> None:
     raise RateLimited("rate_limited", details={"retry_after_s": int(WINDOW.total_seconds())})
 
 
-def record_failure(session: Session, username: str, address: str) -> None:
-    with transaction(session):
-        session.add(LoginFailure(username=username[:64], address=address[:64]))
-        session.execute(delete(LoginFailure).where(LoginFailure.at < datetime.now(UTC) - KEEP_FAILURES))
-
-
 def record_success(session: Session, username: str, address: str) -> None:
-    """This account now logs in from this address; the pair's failures are forgiven."""
+    """This account now logs in from this address; the pair's failures (this attempt's among
+    them) are forgiven."""
     now = datetime.now(UTC)
     username, address = username[:64], address[:64]
     with transaction(session):

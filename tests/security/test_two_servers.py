@@ -17,6 +17,7 @@ import requests
 
 import gridmap.models  # noqa: F401  (every model, for the factories)
 from gridmap.auth.service import create_user
+from gridmap.auth.throttle import MAX_PER_PAIR
 from gridmap.db import Database
 from tests import factories as f
 from tests.security.crash_support import Server, scratch_database
@@ -102,6 +103,21 @@ def test_login_failures_count_together_on_both_servers(servers):
         answer = requests.post(f"{server.url}/api/v1/auth/token", json={"username": "guessed", "password": PASSWORD},
                                timeout=30)
         assert answer.status_code == 429
+
+
+def test_guesses_sent_at_once_to_both_servers_get_no_more_answers_than_one_at_a_time(servers):
+    """Each guess counts before its password is checked (gridmap.auth.throttle.begin_attempt): of
+    24 sent at once, alternating servers, MAX_PER_PAIR are answered and the rest wait (16 were
+    answered when the count came after the check)."""
+    (a, b), _, _ = servers
+
+    def guess(server: Server) -> int:
+        return requests.post(f"{server.url}/api/v1/auth/token", json={"username": "guessed-at-once", "password": "x"},
+                             timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        statuses = sorted(pool.map(guess, [a, b] * 12))
+    assert statuses == [401] * MAX_PER_PAIR + [429] * (24 - MAX_PER_PAIR)
 
 
 def _checkin(server: Server, token: str, checkin_id: str):
