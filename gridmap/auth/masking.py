@@ -50,13 +50,25 @@ TRADITIONAL_SENSITIVE_TAGS = {"社區矯正": "社区矫正", "重點精神障�
                               "戒毒康復": "戒毒康复", "吸毒人員": "吸毒人员"}
 
 
+# What a tag never shows: format characters (zero-width spaces and joiners, BOM), combining marks
+# (variation selectors among them: "社区矫正\ufe00" looks like the tag) and control characters.
+_UNSEEN = frozenset({"Cf", "Mn", "Me", "Cc"})
+# Each traditional character of a sensitive tag as its simplified one, so that a tag written
+# half in each ("社区矯正") is the tag too; and 複, which also stands for 复.
+_SIMPLIFIED = str.maketrans({**{trad: simp for traditional, simplified in TRADITIONAL_SENSITIVE_TAGS.items()
+                                for trad, simp in zip(traditional, simplified, strict=True) if trad != simp},
+                             "複": "复"})
+
+
 def normalise_tag(tag: str) -> str:
-    """One spelling per tag: NFKC (full-width forms), no invisible format characters (zero-width
-    spaces and joiners, BOM), no white space at the ends or inside, traditional sensitive tags as
-    their simplified tag. ``"社区\u200d矫正\u3000"`` and ``"社區矯正"`` are ``"社区矫正"``."""
+    """One spelling per tag: NFKC (full-width forms), none of the characters a tag never shows,
+    no white space at the ends or inside, a sensitive tag in traditional characters (all or some)
+    as the tag. ``"社区\u200d矫正\u3000"``, ``"社区矫正\ufe00"``, ``"社區矯正"`` and ``"社区矯正"``
+    are ``"社区矫正"``; other tags keep their characters."""
     text = unicodedata.normalize("NFKC", tag)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ch.isspace())
-    return TRADITIONAL_SENSITIVE_TAGS.get(text, text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _UNSEEN and not ch.isspace())
+    simplified = text.translate(_SIMPLIFIED)
+    return simplified if simplified in SENSITIVE_TAGS else text
 
 
 def mask_tags(tags: list[str] | None, *, public: bool = False) -> list[str]:

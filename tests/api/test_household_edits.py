@@ -222,8 +222,13 @@ def test_a_moved_out_point_stays_in_the_callers_area_and_refusals_name_no_grid(c
 
 
 @pytest.mark.parametrize("tag", ["社区矫正 ", " 社区矫正", "社区矫正\u200b", "社区\u200d矫正", "\ufeff社区矫正",
-                                 "社区矫正\u3000", "社区矫正\t", "社區矯正", "ｓ社区矫正"[1:]])
+                                 "社区矫正\u3000", "社区矫正\t", "社區矯正", "ｓ社区矫正"[1:],
+                                 # a variation selector or a combining mark shows nothing; half traditional
+                                 "社区矫正\ufe00", "社区矫正\U000e0100", "社区矫\u0301正", "社区矯正", "社區矫正",
+                                 "戒毒康複", "吸毒人員", "重點精神障碍"])
 def test_look_alike_sensitive_tags_are_the_tag_and_wait_for_approval(client, db_session, world, tag):
+    """A tag that reads as a sensitive one is that tag: it waits for the community's review and is
+    masked like it (SECURITY.md; two of these were stored as plain tags, unreviewed and unmasked)."""
     worker = _token(db_session, "grid_worker", f.GRID_A)
     answer = client.patch(f"{URL}/A2", json={"version": 1, "tags": [tag]}, headers=worker)
     assert answer.status_code == 200 and answer.get_json()["pending"] == ["sensitive_tags"], (tag, answer.get_json())

@@ -1,0 +1,27 @@
+"""One spelling per tag (gridmap.auth.masking.normalise_tag): what reads as a sensitive tag is the
+tag, whatever invisible characters or traditional forms it carries; other tags keep theirs."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridmap.auth.masking import SENSITIVE_TAGS, TRADITIONAL_SENSITIVE_TAGS, normalise_tag
+
+
+@pytest.mark.parametrize(("written", "tag"), [
+    ("社区矫正\ufe0f", "社区矫正"),            # variation selector
+    ("社\u0300区矫正", "社区矫正"),            # combining mark
+    ("社区矫正\x07", "社区矫正"),              # control character
+    ("社区矯正", "社区矫正"),                  # half traditional
+    ("刑滿释放", "刑满释放"),
+    ("戒毒康複", "戒毒康复"),
+    ("ＡＢ 独居", "AB独居"),                   # full width and spaces, not a sensitive tag
+])
+def test_a_tag_is_read_as_written_without_what_it_never_shows(written, tag):
+    assert normalise_tag(written) == tag
+
+
+def test_every_traditional_sensitive_tag_is_the_tag_and_other_tags_keep_their_characters():
+    assert {normalise_tag(t) for t in TRADITIONAL_SENSITIVE_TAGS} == SENSITIVE_TAGS
+    assert {normalise_tag(t) for t in SENSITIVE_TAGS} == SENSITIVE_TAGS
+    assert normalise_tag("獨居老人") == "獨居老人" and normalise_tag("區域") == "區域"
