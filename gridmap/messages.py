@@ -243,7 +243,7 @@ MESSAGES: dict[str, str] = {
     "checkin_items_not_objects": "items 中每条打卡应为对象",
     "checkin_items_not_array": "items 应为数组",
     "checkin_time_not_text": "打卡时间应为 ISO 8601 文本",
-    "checkin_time_out_of_range": "打卡时间超出可表示的范围",
+    "checkin_time_out_of_range": "打卡时间须在 2000 年至 2100 年之间",
     # --- patrol: what POST /api/v1/checkins answers with 200 and 207 (API document) ---
     "party_visit_answer_200": "重复提交：此前已保存的同一走访（client_id 相同），未重复记录",
     "checkins_answer_200": "批量：全部已保存或此前已保存；单条：重复提交（返回首次结果）；空批量：各计数为 0",

@@ -34,10 +34,16 @@ from gridmap.schemas import Crs, Lat, Lon
 
 
 def _text(value: Any) -> Any:
-    """A moment is ISO 8601 text, as the document says (pydantic alone also takes a Unix number)."""
+    """A moment is ISO 8601 text, as the document says (pydantic alone also takes a Unix number),
+    in the years 2000-2100 as every moment the API takes (year 1 and 9999 were stored, flagged)."""
     if not isinstance(value, str):
         raise ValueError(message("checkin_time_not_text"))  # noqa: TRY004 (pydantic reports a ValueError)
+    if not _SUPPORTED_YEAR.match(value):
+        raise ValueError(message("checkin_time_out_of_range"))
     return value
+
+
+_SUPPORTED_YEAR = re.compile(r"(?:20[0-9]{2}|2100)-")
 
 
 def _in_utc(moment: datetime) -> datetime:
@@ -81,7 +87,8 @@ class CheckinItem(TypedDict):
     crs: NotRequired[Annotated[Crs, Field(json_schema_extra={"default": None})]]
     accuracy_m: Accuracy
     recorded_at: Annotated[AwareDatetime, BeforeValidator(_text), AfterValidator(_in_utc),
-                           Field(description="打卡时间（ISO 8601，带时区）")]
+                           Field(description="打卡时间（ISO 8601，带时区；2000 年至 2100 年）",
+                                 json_schema_extra={"pattern": f"^{_SUPPORTED_YEAR.pattern}"})]
     household_code: NotRequired[HouseholdCode]
     note: NotRequired[Note]
 
@@ -91,7 +98,8 @@ def _canonical_id(_source: Any, _handler: GetCoreSchemaHandler) -> CoreSchema:
 
 
 def _time_text(_source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-    return core_schema.chain_schema([core_schema.str_schema(strict=True), handler.generate_schema(AwareDatetime)])
+    return core_schema.chain_schema([core_schema.str_schema(strict=True, pattern=f"^{_SUPPORTED_YEAR.pattern}"),
+                                     handler.generate_schema(AwareDatetime)])
 
 
 @with_config(ConfigDict(extra="ignore"))

@@ -204,11 +204,19 @@ def test_batch_mixing_new_stored_and_foreign_ids(client, db_session):
     assert stored == 500
 
 
-def test_extreme_recorded_at_is_stored_not_a_server_error(client, db_session):
+def test_recorded_at_is_in_the_years_2000_to_2100_and_flagged_at_their_ends(client, db_session):
+    """As every moment the API takes (SECURITY.md, the contract): year 1 and 9999 are refused, each
+    item on its own, and the first and last days of the range are stored, flagged."""
     _, headers = _worker(db_session)
-    items = [_item(recorded_at="0001-01-02T00:00:00+00:00"), _item(recorded_at="9999-12-30T00:00:00+00:00")]
+    items = [_item(recorded_at="0001-01-02T00:00:00+00:00"), _item(recorded_at="9999-12-30T00:00:00+00:00"),
+             _item(recorded_at="1999-12-31T23:59:59+08:00"), _item(recorded_at="2101-01-01T00:00:00+08:00"),
+             _item(recorded_at="2000-01-01T00:00:00+00:00"), _item(recorded_at="2100-12-31T00:00:00+00:00")]
     body = client.post("/api/v1/checkins", json={"items": items}, headers=headers).get_json()
-    assert [r["flags"] for r in body["items"]] == [["stale"], ["future_time"]]
+    refused = body["items"][:4]
+    assert {(r["status"], r["http_status"], r["error"]["code"]) for r in refused} == {("error", 400, "validation_failed")}
+    assert all(r["error"]["details"]["errors"][0]["message"].endswith("打卡时间须在 2000 年至 2100 年之间")
+               for r in refused), refused
+    assert [r["flags"] for r in body["items"][4:]] == [["stale"], ["future_time"]]
 
 
 def test_border_within_accuracy_counts_as_own_grid(client, db_session):

@@ -45,6 +45,9 @@ def test_an_id_in_another_form_is_read_by_the_documented_shape(other):
     {"recorded_at": 1764900000},                     # a Unix time is not ISO 8601 text
     {"recorded_at": "2026-12-05T08:30:00"},          # no offset
     {"recorded_at": "0001-01-01T00:00:00+05:00"},    # before year 1 in UTC
+    {"recorded_at": "1999-12-31T23:59:59+08:00"},    # years 2000-2100 only, as every moment the API takes
+    {"recorded_at": "2101-01-01T00:00:00+08:00"},
+    {"recorded_at": "9999-12-31T23:59:59+00:00"},
     {"accuracy_m": True},
 ])
 def test_a_bad_item_gets_its_own_error_and_the_good_one_is_read(bad):
