@@ -51,24 +51,38 @@ TRADITIONAL_SENSITIVE_TAGS = {"社區矯正": "社区矫正", "重點精神障�
 
 
 # What a tag never shows: format characters (zero-width spaces and joiners, BOM), combining marks
-# (variation selectors among them: "社区矫正\ufe00" looks like the tag) and control characters.
-_UNSEEN = frozenset({"Cf", "Mn", "Me", "Cc"})
-# Each traditional character of a sensitive tag as its simplified one, so that a tag written
-# half in each ("社区矯正") is the tag too; and 複, which also stands for 复.
-_SIMPLIFIED = str.maketrans({**{trad: simp for traditional, simplified in TRADITIONAL_SENSITIVE_TAGS.items()
-                                for trad, simp in zip(traditional, simplified, strict=True) if trad != simp},
-                             "複": "复"})
+# (variation selectors among them: "社区矫正\ufe00" looks like the tag), control characters, and
+# the letters and symbols that print as nothing (Hangul fillers, the braille blank, the object
+# replacement character).
+_UNSEEN_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Cc"})
+_BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800\ufffc")
+# Forms that read as a sensitive tag's characters: traditional (區, 矯, 點 …), Japanese (満, 釈) and
+# other variants (㸃, 複, 覆, 貟).
+_FOLDED = str.maketrans({**{trad: simp for traditional, simplified in TRADITIONAL_SENSITIVE_TAGS.items()
+                            for trad, simp in zip(traditional, simplified, strict=True) if trad != simp},
+                         "㸃": "点", "満": "满", "釈": "释", "複": "复", "覆": "复", "貟": "员"})
+
+
+def _ideographs(text: str) -> str:
+    """The CJK ideographs of ``text``, variant forms folded: what a reader takes a tag to say."""
+    ideographs = "".join(ch for ch in text if unicodedata.name(ch, "").startswith("CJK UNIFIED IDEOGRAPH"))
+    return ideographs.translate(_FOLDED)
 
 
 def normalise_tag(tag: str) -> str:
     """One spelling per tag: NFKC (full-width forms), none of the characters a tag never shows,
-    no white space at the ends or inside, a sensitive tag in traditional characters (all or some)
-    as the tag. ``"社区\u200d矫正\u3000"``, ``"社区矫正\ufe00"``, ``"社區矯正"`` and ``"社区矯正"``
-    are ``"社区矫正"``; other tags keep their characters."""
+    no white space. A tag whose ideographs say a sensitive tag (with anything else around it, in
+    traditional or variant forms, whole or in part) is that tag, so it is reviewed and masked as
+    one: ``"社区\u200d矫正\u3000"``, ``"社区矫正\u3164"``, ``"社區矯正"``, ``"刑満釈放"`` and
+    ``"社区矫正人员"`` are sensitive tags. Other tags keep their characters."""
     text = unicodedata.normalize("NFKC", tag)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in _UNSEEN and not ch.isspace())
-    simplified = text.translate(_SIMPLIFIED)
-    return simplified if simplified in SENSITIVE_TAGS else text
+    text = "".join(ch for ch in text
+                   if unicodedata.category(ch) not in _UNSEEN_CATEGORIES and ch not in _BLANKS and not ch.isspace())
+    said = _ideographs(text)
+    return next((sensitive for sensitive in _SENSITIVE_IN_ORDER if sensitive in said), text)
+
+
+_SENSITIVE_IN_ORDER = sorted(SENSITIVE_TAGS)
 
 
 def mask_tags(tags: list[str] | None, *, public: bool = False) -> list[str]:

@@ -15,6 +15,7 @@ repeating column (tags, sizes, risk levels) parsed once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from itertools import chain
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap import pgcopy
+from gridmap.auth.masking import normalise_tag
 from gridmap.coordinates import declared_crs
 from gridmap.db import transaction
 from gridmap.errors import AppError, Conflict, Unprocessable
@@ -112,14 +114,19 @@ def _validate(upload: Upload, cols: dict[str, str | None], crs: str,
     errors.add(text_lengths(phone) > 32, name["phone"], "value_too_long",
                lambda i: {"field": name["phone"], "limit": 32})
 
-    tags = per_distinct(text_column(frame, cols["tags"]),
-                        lambda distinct: distinct.str.replace(TAG_SEPARATORS, "|", regex=True).str.strip("|"))
+    tags = per_distinct(text_column(frame, cols["tags"]), lambda distinct: distinct.map(_tag_list))
     values = {
         "code": code, "address": text_column(frame, cols["address"]), "lon": lon, "lat": lat,
         "size": size.where(~bad_size).astype("Int64"), "tags": tags, "risk_level": risk.fillna(""),
         "head_name": text_column(frame, cols["head_name"]), "phone": phone,
     }
     return errors, values
+
+
+def _tag_list(cell: str) -> str:
+    """A cell's tags, each in its one spelling (``normalise_tag``: a look-alike of a sensitive tag
+    is that tag, and masked as one), '|'-joined in their order, each once."""
+    return "|".join(dict.fromkeys(tag for part in re.split(TAG_SEPARATORS, cell) if (tag := normalise_tag(part))))
 
 
 def _columns(upload: Upload) -> dict[str, str | None]:

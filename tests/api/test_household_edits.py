@@ -225,7 +225,10 @@ def test_a_moved_out_point_stays_in_the_callers_area_and_refusals_name_no_grid(c
                                  "社区矫正\u3000", "社区矫正\t", "社區矯正", "ｓ社区矫正"[1:],
                                  # a variation selector or a combining mark shows nothing; half traditional
                                  "社区矫正\ufe00", "社区矫正\U000e0100", "社区矫\u0301正", "社区矯正", "社區矫正",
-                                 "戒毒康複", "吸毒人員", "重點精神障碍"])
+                                 "戒毒康複", "吸毒人員", "重點精神障碍",
+                                 # letters and symbols that print as nothing; variant forms; more words around
+                                 "社区矫正\u3164", "社区矫正\u115f", "社区矫正\uffa0", "社区矫正\u2800",
+                                 "社区矫正\ufffc", "刑満釈放", "吸毒人貟", "戒毒康覆", "社-区-矫-正", "社区矫正人员"])
 def test_look_alike_sensitive_tags_are_the_tag_and_wait_for_approval(client, db_session, world, tag):
     """A tag that reads as a sensitive one is that tag: it waits for the community's review and is
     masked like it (SECURITY.md; two of these were stored as plain tags, unreviewed and unmasked)."""

@@ -111,6 +111,18 @@ def test_household_csv_with_chinese_headers_is_imported_and_assigned(client, db_
     assert rows["LD-1"].tags == ["孤寡老人", "出租房"] and rows["LD-1"].risk_level == "high" and rows["LD-1"].size == 3
 
 
+def test_imported_tags_take_their_one_spelling_and_a_look_alike_sensitive_tag_is_the_tag(client, db_session, admin):
+    """As a field edit's (gridmap.auth.masking.normalise_tag): masked and counted as sensitive."""
+    f.lishui(db_session)
+    csv = ("户号,经度,纬度,标签\n"
+           "LT-1,119.885,28.455,社區矯正，孤寡老人；孤寡老人 / 社区矫正\u3164\n"
+           "LT-2,119.885,28.455,刑満釈放|ＡＢ\u200b独居\n")
+    r = _post(client, admin, "/api/v1/imports/households", "tags.csv", csv.encode("utf-8"))
+    assert r.status_code == 200, r.get_json()
+    tags = dict(db_session.execute(select(Household.code, Household.tags).where(Household.code.like("LT-%"))).all())
+    assert tags == {"LT-1": ["社区矫正", "孤寡老人"], "LT-2": ["刑满释放", "AB独居"]}
+
+
 def test_a_first_large_household_import_answers_then_builds_the_address_index(client, db_session, admin,
                                                                               monkeypatch):
     from gridmap.households import address_index, writes

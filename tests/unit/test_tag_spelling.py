@@ -16,6 +16,13 @@ from gridmap.auth.masking import SENSITIVE_TAGS, TRADITIONAL_SENSITIVE_TAGS, nor
     ("刑滿释放", "刑满释放"),
     ("戒毒康複", "戒毒康复"),
     ("ＡＢ 独居", "AB独居"),                   # full width and spaces, not a sensitive tag
+    ("独居\u3164", "独居"),                     # a Hangul filler prints as nothing
+    ("社区矫正\u2800", "社区矫正"),             # the braille blank
+    ("刑満釈放", "刑满释放"),                  # Japanese forms
+    ("吸毒人貟", "吸毒人员"),
+    ("社区矫正人员", "社区矫正"),              # the sensitive words with more around them
+    ("(社区矫正)", "社区矫正"),
+    ("区矫正", "区矫正"),                      # part of them is not them
 ])
 def test_a_tag_is_read_as_written_without_what_it_never_shows(written, tag):
     assert normalise_tag(written) == tag
