@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from tqdm import tqdm
 
 from gridmap import migrate
+from gridmap.config import temporary_secret_key
 from gridmap.errors import AppError
 from gridmap.labels import label
 from gridmap.messages import message
@@ -288,7 +288,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     from gridmap.serving import serve
 
     click.echo(message("cli_serving", host=host, port=port))
-    if not os.environ.get("SECRET_KEY"):  # gridmap.config: a key of this process's own
+    if temporary_secret_key():
         click.echo(message("cli_secret_key_temporary"), err=True)
     serve(current_app._get_current_object(), host, port, workers, threads)
 

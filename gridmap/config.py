@@ -122,6 +122,12 @@ def _patrol_rules() -> PatrolRules:
     )
 
 
+def temporary_secret_key() -> bool:
+    """Whether SECRET_KEY is unset, so that Settings signs with a key of this process's own: a
+    restart forgets it, and another server does not share it."""
+    return not os.environ.get("SECRET_KEY")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(

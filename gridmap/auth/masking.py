@@ -56,11 +56,12 @@ TRADITIONAL_SENSITIVE_TAGS = {"社區矯正": "社区矫正", "重點精神障�
 # replacement character).
 _UNSEEN_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Cc"})
 _BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800\ufffc")
-# Forms that read as a sensitive tag's characters: traditional (區, 矯, 點 …), Japanese (満, 釈) and
-# other variants (㸃, 複, 覆, 貟).
+# Forms that read as a sensitive tag's characters besides the traditional ones (區, 矯, 點 …):
+# Japanese (満, 釈) and other variants.
+VARIANTS_IN_SENSITIVE_TAGS = {"㸃": "点", "満": "满", "釈": "释", "複": "复", "覆": "复", "貟": "员"}
 _FOLDED = str.maketrans({**{trad: simp for traditional, simplified in TRADITIONAL_SENSITIVE_TAGS.items()
                             for trad, simp in zip(traditional, simplified, strict=True) if trad != simp},
-                         "㸃": "点", "満": "满", "釈": "释", "複": "复", "覆": "复", "貟": "员"})
+                         **VARIANTS_IN_SENSITIVE_TAGS})
 
 
 def _ideographs(text: str) -> str:
