@@ -162,7 +162,7 @@ LABELS: dict[str, dict[str, str]] = {
     # A household's form and history (基础信息采集): its fields, statuses and changes.
     "household_field": {
         "address": "地址", "head_name": "户主", "phone": "电话", "size": "人数", "tags": "标签",
-        "risk_level": "风险等级", "sensitive_tags": "重点人员标签", "lon": "经度", "lat": "纬度", "grid": "所在网格",
+        "risk_level": "风险等级", "sensitive_tags": "重点人员标签", "new_tags": "新标签", "lon": "经度", "lat": "纬度", "grid": "所在网格",
         "status": "状态", "merged_into": "并入户号", "location": "位置", "code": "户号", "version": "版本",
     },
     "household_status": {"active": "在住", "moved_out": "已迁出", "merged": "已并户"},

@@ -71,6 +71,8 @@ def decide(session: Session, scope: Scope, code: str, change_id: int, approve: b
             tags = before["tags"]
             if "sensitive_tags" in proposed:
                 tags = sorted({t for t in tags if t not in SENSITIVE_TAGS} | set(proposed["sensitive_tags"]))
+            if "new_tags" in proposed:
+                tags = sorted(set(tags) | set(proposed["new_tags"]))
             risk = proposed.get("risk_level", before["risk_level"])
             session.execute(text("UPDATE household SET tags = :tags, risk_level = :risk, version = version + 1,"
                                  " updated_at = now() WHERE id = :id"), {"tags": tags, "risk": risk, "id": row.id})

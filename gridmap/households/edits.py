@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.auth import audit
-from gridmap.auth.masking import MASKED_TAG, SENSITIVE_TAGS, normalise_tag, sees_unmasked
+from gridmap.auth.masking import EVERYDAY_TAGS, MASKED_TAG, SENSITIVE_TAGS, normalise_tag, sees_unmasked
 from gridmap.auth.roles import GRID_WORKER
 from gridmap.auth.scope import Scope
 from gridmap.coordinates import point_to_wgs84
@@ -127,6 +127,11 @@ def _sensitive_part(scope: Scope, before: dict[str, Any], after: dict[str, Any])
         if old != new:
             held["sensitive_tags"] = new
             after["tags"] = sorted({t for t in after["tags"] if t not in SENSITIVE_TAGS} | set(old))
+        # a tag that is neither sensitive nor an everyday one, added now, waits too (EVERYDAY_TAGS)
+        unknown = sorted(set(after["tags"]) - set(before["tags"]) - EVERYDAY_TAGS - SENSITIVE_TAGS)
+        if unknown:
+            held["new_tags"] = unknown
+            after["tags"] = sorted(set(after["tags"]) - set(unknown))
     return held
 
 
@@ -284,7 +289,7 @@ def _apply(session: Session, scope: Scope, row: Any, fields: dict[str, Any], dev
                 grid_code=before["grid"] or row.grid, device=device, version=row.version)
     if held:
         current = {"risk_level": before["risk_level"],
-                   "sensitive_tags": sorted(t for t in before["tags"] if t in SENSITIVE_TAGS)}
+                   "sensitive_tags": sorted(t for t in before["tags"] if t in SENSITIVE_TAGS), "new_tags": []}
         _record(session, scope, row.id, kind="edit", status="pending",
                 before={k: current[k] for k in held}, after=held, grid_code=row.area_code, device=device,
                 version=None)
