@@ -242,6 +242,7 @@ MESSAGES: dict[str, str] = {
     "trend_until_kind": "until 的周期类型应与 kind 一致。",
     "checkin_items_not_objects": "items 中每条打卡应为对象",
     "checkin_items_not_array": "items 应为数组",
+    "tag_too_long": "标签不能超过 {limit} 个字（按存储的写法计）",
     "checkin_time_not_text": "打卡时间应为 ISO 8601 文本",
     "checkin_time_out_of_range": "打卡时间须在 2000 年至 2100 年之间",
     # --- patrol: what POST /api/v1/checkins answers with 200 and 207 (API document) ---

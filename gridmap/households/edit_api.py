@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from flask import Blueprint, request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from werkzeug.routing import BaseConverter
 
 from gridmap.apidoc import operation
+from gridmap.auth.masking import normalise_tag
 from gridmap.auth.roles import ADMIN, GRID_WORKER, SUPERVISOR
 from gridmap.auth.scope import AREA
 from gridmap.households import approvals, edits, history
@@ -32,7 +33,18 @@ bp.record_once(lambda state: state.app.url_map.converters.setdefault("household"
 EDITORS = (ADMIN, SUPERVISOR, GRID_WORKER)
 APPROVERS = (ADMIN, SUPERVISOR)
 HOUSEHOLD_CODE = r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"
-Tag = Annotated[str, Field(min_length=1, max_length=32)]
+TAG_MAX = 32
+
+
+def _short_when_spelled(tag: str) -> str:
+    """The limit holds for the tag as stored (``normalise_tag``): NFKC makes some characters
+    several (㍿ is 株式会社), and a tag of 32 of them was stored 128 long."""
+    if len(normalise_tag(tag)) > TAG_MAX:
+        raise ValueError(message("tag_too_long", limit=TAG_MAX))
+    return tag
+
+
+Tag = Annotated[str, Field(min_length=1, max_length=TAG_MAX), AfterValidator(_short_when_spelled)]
 
 _POINT = {"required": ["lon", "lat"], "properties": {"lon": {"type": "number"}, "lat": {"type": "number"}}}
 _NO_POINT = {"properties": {"lon": {"type": "null"}, "lat": {"type": "null"}}}

@@ -261,3 +261,12 @@ def test_look_alike_sensitive_tags_are_the_tag_and_wait_for_approval(client, db_
     answer = client.patch(f"{URL}/A2", json={"version": 1, "tags": [tag]}, headers=worker)
     assert answer.status_code == 200 and answer.get_json()["pending"] == ["sensitive_tags"], (tag, answer.get_json())
     assert db_session.scalar(text("SELECT tags FROM household WHERE code = 'A2'")) in ([], None)
+
+
+def test_a_tag_is_at_most_32_characters_as_stored(client, db_session, world):
+    """NFKC makes ㍿ four characters: 32 of them were stored as a tag of 128."""
+    admin = _token(db_session, "admin")
+    long = client.patch(f"{URL}/A2", json={"version": 1, "tags": ["\u337f" * 9]}, headers=admin)
+    assert long.status_code == 400 and "32" in long.get_data(as_text=True)
+    fits = client.patch(f"{URL}/A2", json={"version": 1, "tags": ["\u337f" * 8]}, headers=admin)
+    assert fits.status_code == 200 and fits.get_json()["tags"] == ["株式会社" * 8]
