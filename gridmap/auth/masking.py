@@ -70,6 +70,9 @@ _FOLDED = str.maketrans({**{trad: simp for traditional, simplified in TRADITIONA
                          **VARIANTS_IN_SENSITIVE_TAGS})
 
 
+_SENSITIVE_IN_ORDER = sorted(SENSITIVE_TAGS)  # a tag saying two of them is the first
+
+
 def _ideographs(text: str) -> str:
     """The CJK ideographs of ``text``, variant forms folded: what a reader takes a tag to say."""
     ideographs = "".join(ch for ch in text if unicodedata.name(ch, "").startswith("CJK UNIFIED IDEOGRAPH"))
@@ -87,9 +90,6 @@ def normalise_tag(tag: str) -> str:
                    if unicodedata.category(ch) not in _UNSEEN_CATEGORIES and ch not in _BLANKS and not ch.isspace())
     said = _ideographs(text)
     return next((sensitive for sensitive in _SENSITIVE_IN_ORDER if sensitive in said), text)
-
-
-_SENSITIVE_IN_ORDER = sorted(SENSITIVE_TAGS)
 
 
 def mask_tags(tags: list[str] | None, *, public: bool = False) -> list[str]:

@@ -120,6 +120,8 @@ def test_a_grid_workers_new_tag_outside_the_everyday_ones_waits_for_approval(cli
     supervisor = _token(db_session, "supervisor", f.COMMUNITY)
     history = client.get(f"{URL}/A2/history", headers=supervisor).get_json()["items"]
     assert tag not in str(history)  # masked: the proposed tag is not shown
+    assert [(i["status"], i["fields"]) for i in history if i["status"] == "pending"] == [
+        ("pending", {"new_tags": {"before": None, "after": None}})]  # the pending change is listed, masked
     change = client.get("/api/v1/household-changes", headers=supervisor).get_json()["items"][0]
     assert change["after"] == {"new_tags": [tag]}
     approved = client.post(f"{URL}/A2/changes/{change['id']}/approve", json={}, headers=supervisor)

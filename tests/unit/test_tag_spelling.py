@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from gridmap.auth.masking import SENSITIVE_TAGS, TRADITIONAL_SENSITIVE_TAGS, normalise_tag
+from gridmap.auth.masking import EVERYDAY_TAGS, SENSITIVE_TAGS, TRADITIONAL_SENSITIVE_TAGS, normalise_tag
+from gridmap.config import DEFAULT_VISIT_TAGS
+from gridmap.demo.residents import TAG_RATES
+from gridmap.maps.minqing import CARE_TAGS
 
 
 @pytest.mark.parametrize(("written", "tag"), [
@@ -32,3 +35,12 @@ def test_every_traditional_sensitive_tag_is_the_tag_and_other_tags_keep_their_ch
     assert {normalise_tag(t) for t in TRADITIONAL_SENSITIVE_TAGS} == SENSITIVE_TAGS
     assert {normalise_tag(t) for t in SENSITIVE_TAGS} == SENSITIVE_TAGS
     assert normalise_tag("獨居老人") == "獨居老人" and normalise_tag("區域") == "區域"
+
+
+def test_the_tags_the_product_names_are_everyday_or_sensitive():
+    """A grid worker adds them without review (or with the sensitive ones' review): the 五必访 tags,
+    the 民情地图's care tags and the demo's tags stay in step with EVERYDAY_TAGS."""
+    named = set(DEFAULT_VISIT_TAGS) | CARE_TAGS | set(TAG_RATES)
+    assert named - EVERYDAY_TAGS - SENSITIVE_TAGS == set()
+    assert not EVERYDAY_TAGS & SENSITIVE_TAGS
+    assert {normalise_tag(t) for t in EVERYDAY_TAGS} == EVERYDAY_TAGS
