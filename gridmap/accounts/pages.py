@@ -58,10 +58,10 @@ def login():
         try:
             user = authenticate(get_session(), request.form.get("username", ""), request.form.get("password", ""),
                                 request.remote_addr or "")
+            begin_browser_session(user)  # 401 too if the password changed meanwhile (auth.service.issue_token)
         except (Unauthorized, RateLimited) as exc:
             error, status = exc.message, exc.status
         else:
-            begin_browser_session(user)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", error=error), status
 

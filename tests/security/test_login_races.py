@@ -7,6 +7,7 @@ These tests commit real data on connections of their own, and delete it after.""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -69,3 +70,20 @@ def test_a_password_change_waits_for_a_token_being_issued_and_revokes_it(databas
         assert not change_thread.is_alive() and len(issued) == 1
     with database.session() as later, pytest.raises(Unauthorized):
         scope_for_token(later, issued[0])
+
+
+def test_the_login_page_answers_a_login_overtaken_by_a_password_change_with_its_form(app, database, monkeypatch):
+    """The page shows the login form with the wrong-password message (401), as for any refused login."""
+    real_issue = service.issue_token
+
+    def change_first(session, user, ttl_hours):
+        with database.session() as change:
+            set_password(change, USERNAME, NEW)
+        return real_issue(session, user, ttl_hours)
+
+    monkeypatch.setattr("gridmap.auth.current.issue_token", change_first)
+    browser = app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answer = browser.post("/login", data={"username": USERNAME, "password": OLD, "csrf_token": csrf})
+    assert answer.status_code == 401 and 'name="password"' in answer.get_data(as_text=True)
